@@ -1,0 +1,44 @@
+/// Prints diagnostics as `path:line:col: error: message`, then the source line and a caret.
+package struct DiagnosticRenderer {
+    private var sources: [String: [UInt8]]
+
+    /// - Parameter sources: the bytes of each file by the name diagnostics use for it.
+    package init(sources: [String: [UInt8]]) {
+        self.sources = sources
+    }
+
+    package func render(_ diagnostic: Diagnostic) -> String {
+        var out = diagnostic.description
+        guard let mark = diagnostic.location.mark, let bytes = sources[diagnostic.location.file],
+              let line = Self.line(mark.line, in: bytes)
+        else { return out }
+        // Tabs in the snippet become spaces so the caret lines up.
+        let shown = String(line.map { $0 == "\t" ? " " : $0 })
+        let clipped = shown.count > 200 ? String(shown.prefix(200)) + "…" : shown
+        let caretColumn = min(max(mark.column - 1, 0), 200)
+        out += "\n    " + clipped + "\n    " + String(repeating: " ", count: caretColumn) + "^"
+        return out
+    }
+
+    package func render(_ diagnostics: Diagnostics) -> String {
+        diagnostics.items.map(render).joined(separator: "\n")
+    }
+
+    /// The text of a 1-based line (without its line break), decoding invalid UTF-8 leniently.
+    static func line(_ number: Int, in bytes: [UInt8]) -> String? {
+        var current = 1
+        var start = 0
+        var index = 0
+        while index < bytes.count, current < number {
+            if bytes[index] == UInt8(ascii: "\n") {
+                current += 1
+                start = index + 1
+            }
+            index += 1
+        }
+        guard current == number, start <= bytes.count else { return nil }
+        var end = start
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") { end += 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+}

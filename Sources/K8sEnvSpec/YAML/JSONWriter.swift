@@ -1,0 +1,159 @@
+/// Formats numbers as Go's encoding/json does, so our JSON matches what kubectl sends.
+package enum JSONNumber {
+    /// Shortest round-trip digits; plain notation for 1e-6 <= |x| < 1e21, else exponent
+    /// notation (`1e+21`, `1e-7`). Nil for NaN and infinities, which JSON cannot hold.
+    package static func format(_ value: Double) -> String? {
+        guard value.isFinite else { return nil }
+        if value == 0 { return value.sign == .minus ? "-0" : "0" }
+        let (negative, digits, exponent) = decompose(value)
+        let magnitude = value.magnitude
+        var out = negative ? "-" : ""
+        if magnitude < 1e-6 || magnitude >= 1e21 {
+            out.append(digits.first!)
+            if digits.count > 1 {
+                out += "."
+                out += digits.dropFirst()
+            }
+            let e = exponent - 1
+            out += e < 0 ? "e-" : "e+"
+            out += String(abs(e))
+        } else if exponent <= 0 {
+            out += "0." + String(repeating: "0", count: -exponent) + digits
+        } else if exponent >= digits.count {
+            out += digits + String(repeating: "0", count: exponent - digits.count)
+        } else {
+            let cut = digits.index(digits.startIndex, offsetBy: exponent)
+            out += digits[..<cut] + "." + digits[cut...]
+        }
+        return out
+    }
+
+    /// value = 0.DIGITS × 10^exponent, DIGITS the shortest that round-trips.
+    static func decompose(_ value: Double) -> (negative: Bool, digits: String, exponent: Int) {
+        let text = value.magnitude.description  // shortest round-trip, e.g. "123.45", "1e-07", "1.5e+20"
+        var mantissa = Substring(text)
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = text[..<e]
+            exponent = Int(text[text.index(after: e)...]) ?? 0
+        }
+        var intPart = mantissa
+        var fracPart = Substring("")
+        if let dot = mantissa.firstIndex(of: ".") {
+            intPart = mantissa[..<dot]
+            fracPart = mantissa[mantissa.index(after: dot)...]
+        }
+        var digits = String(intPart) + String(fracPart)
+        var pointPosition = intPart.count + exponent
+        // Strip leading zeros (moving the point) and trailing zeros.
+        while digits.count > 1, digits.first == "0" {
+            digits.removeFirst()
+            pointPosition -= 1
+        }
+        while digits.count > 1, digits.last == "0" { digits.removeLast() }
+        return (value.sign == .minus, digits, pointPosition)
+    }
+}
+
+/// Writes YAML nodes as JSON bytes, with aliases expanded and scalars resolved.
+package struct JSONWriter {
+    package private(set) var output: [UInt8] = []
+
+    package init(capacity: Int = 0) {
+        output.reserveCapacity(capacity)
+    }
+
+    /// The JSON encoding of one document.
+    /// - Throws: a ``Diagnostic`` at a value JSON cannot hold (`.inf`, `.nan`).
+    package static func json(_ node: YAMLNode) throws(Diagnostic) -> [UInt8] {
+        var writer = JSONWriter(capacity: node.stream.bytes.count / 2)
+        try writer.write(node)
+        return writer.output
+    }
+
+    package mutating func write(_ node: YAMLNode) throws(Diagnostic) {
+        let stream = node.stream
+        let record = node.record
+        switch record.kind {
+        case .scalar:
+            let parts = node.parts
+            if let value = try ScalarResolver.resolve(parts, file: stream.file) {
+                try write(value, at: node)
+            } else {
+                writeString(parts.bytes)
+            }
+        case .sequence:
+            output.append(UInt8(ascii: "["))
+            var first = true
+            for child in node.childIndices {
+                if !first { output.append(UInt8(ascii: ",")) }
+                first = false
+                try write(YAMLNode(stream: stream, index: child))
+            }
+            output.append(UInt8(ascii: "]"))
+        case .mapping:
+            output.append(UInt8(ascii: "{"))
+            let c = node.childIndices
+            var i = c.startIndex
+            while i < c.endIndex {
+                if i != c.startIndex { output.append(UInt8(ascii: ",")) }
+                let key = YAMLNode(stream: stream, index: c[i])
+                let parts = key.parts
+                if let value = try ScalarResolver.resolve(parts, file: stream.file) {
+                    writeString(ArraySlice(value.jsonKey.utf8))
+                } else {
+                    writeString(parts.bytes)
+                }
+                output.append(UInt8(ascii: ":"))
+                try write(YAMLNode(stream: stream, index: c[i + 1]))
+                i += 2
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    mutating func write(_ value: ScalarValue, at node: YAMLNode) throws(Diagnostic) {
+        switch value {
+        case .null: output.append(contentsOf: "null".utf8)
+        case .bool(let b): output.append(contentsOf: (b ? "true" : "false").utf8)
+        case .int(let i): output.append(contentsOf: String(i).utf8)
+        case .uint(let u): output.append(contentsOf: String(u).utf8)
+        case .float(let d):
+            guard let text = JSONNumber.format(d) else {
+                throw Diagnostic(.yamlValue, at: node.location,
+                                 "\(node.scalarText ?? "") is not a number JSON can hold (infinity and NaN are not allowed)")
+            }
+            output.append(contentsOf: text.utf8)
+        case .string(let s): writeString(ArraySlice(s.utf8))
+        }
+    }
+
+    static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    package mutating func writeString(_ bytes: ArraySlice<UInt8>) {
+        output.append(UInt8(ascii: "\""))
+        var runStart = bytes.startIndex
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let b = bytes[i]
+            if b >= 0x20, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\") {
+                i += 1
+                continue
+            }
+            output.append(contentsOf: bytes[runStart..<i])
+            switch b {
+            case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])
+            case 0x0A: output.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 0x0D: output.append(contentsOf: [92, UInt8(ascii: "r")])
+            case 0x09: output.append(contentsOf: [92, UInt8(ascii: "t")])
+            default:
+                output.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
+            }
+            i += 1
+            runStart = i
+        }
+        output.append(contentsOf: bytes[runStart..<bytes.endIndex])
+        output.append(UInt8(ascii: "\""))
+    }
+}

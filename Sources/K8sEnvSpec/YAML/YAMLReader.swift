@@ -1,0 +1,383 @@
+internal import CYAML
+
+/// Bounds that keep hostile input from exhausting memory or the stack.
+package struct YAMLLimits: Sendable {
+    /// How deep collections may nest.
+    package var maxDepth: Int
+    /// How many nodes a document may hold once every alias is expanded.
+    package var maxExpandedNodes: Int
+
+    package init(maxDepth: Int = 512, maxExpandedNodes: Int = 2_000_000) {
+        self.maxDepth = maxDepth
+        self.maxExpandedNodes = maxExpandedNodes
+    }
+
+    package static let `default` = YAMLLimits()
+}
+
+/// Reads YAML through libyaml's event API into a ``YAMLStream``: positions kept, anchors and
+/// aliases resolved, merge keys applied, duplicate keys rejected, alias expansion bounded.
+package enum YAMLReader {
+    /// - Parameters:
+    ///   - bytes: the file's contents.
+    ///   - file: the name diagnostics use for the file.
+    /// - Throws: a ``Diagnostic`` naming the line and column of the first syntax error.
+    package static func read(
+        _ bytes: [UInt8], file: String, limits: YAMLLimits = .default
+    ) throws(Diagnostic) -> YAMLStream {
+        let parser = LibYAMLParser(bytes: bytes)
+        var composer = Composer(file: file, input: bytes, limits: limits)
+        let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
+        defer { event.deallocate() }
+        while true {
+            guard parser.next(event) else { throw parser.diagnostic(file: file, input: bytes) }
+            defer { yaml_event_delete(event) }
+            let done = try composer.handle(event.pointee)
+            if done { break }
+        }
+        return composer.finish()
+    }
+}
+
+/// Owns a `yaml_parser_t` (at a stable address: libyaml points into it) and its input.
+private final class LibYAMLParser {
+    let parser: UnsafeMutablePointer<yaml_parser_t>
+    let input: UnsafeMutableBufferPointer<UInt8>
+
+    init(bytes: [UInt8]) {
+        parser = .allocate(capacity: 1)
+        yaml_parser_initialize(parser)
+        input = .allocate(capacity: max(bytes.count, 1))
+        _ = input.initialize(from: bytes)
+        yaml_parser_set_input_string(parser, input.baseAddress, bytes.count)
+        yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
+    }
+
+    deinit {
+        yaml_parser_delete(parser)
+        parser.deallocate()
+        input.deallocate()
+    }
+
+    func next(_ event: UnsafeMutablePointer<yaml_event_t>) -> Bool {
+        yaml_parser_parse(parser, event) == 1
+    }
+
+    func diagnostic(file: String, input bytes: [UInt8]) -> Diagnostic {
+        let p = parser.pointee
+        let problem = p.problem.map { String(cString: $0) } ?? "unknown error"
+        if p.error == YAML_READER_ERROR {
+            // Reader errors carry a byte offset, not a mark.
+            let mark = Self.mark(atOffset: p.problem_offset, in: bytes)
+            var message = "invalid input: \(problem)"
+            if p.problem_value != -1 { message += " (byte 0x\(String(UInt8(truncatingIfNeeded: p.problem_value), radix: 16)))" }
+            if problem.contains("UTF-8") || problem.contains("octet") { message += "; the file must be UTF-8" }
+            return Diagnostic(.yamlSyntax, at: SourceLocation(file: file, mark: mark), message)
+        }
+        if p.error == YAML_MEMORY_ERROR {
+            return Diagnostic(.yamlLimit, at: SourceLocation(file: file, mark: nil), "out of memory while parsing YAML")
+        }
+        let pm = p.problem_mark
+        let mark = Mark(line: Int(pm.line) + 1, column: Int(pm.column) + 1)
+        var message = problem
+        if let context = p.context.map({ String(cString: $0) }) {
+            let cm = p.context_mark
+            message += " (\(context) at line \(cm.line + 1), column \(cm.column + 1))"
+        }
+        if pm.index < bytes.count, bytes[Int(pm.index)] == UInt8(ascii: "\t") {
+            message += "; YAML does not allow tabs for indentation, use spaces"
+        }
+        return Diagnostic(.yamlSyntax, at: SourceLocation(file: file, mark: mark), message)
+    }
+
+    static func mark(atOffset offset: Int, in bytes: [UInt8]) -> Mark {
+        var line = 1, column = 1, i = 0
+        let end = min(offset, bytes.count)
+        while i < end {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\n") {
+                line += 1
+                column = 1
+            } else if b & 0xC0 != 0x80 {
+                column += 1
+            }
+            i += 1
+        }
+        return Mark(line: line, column: column)
+    }
+}
+
+/// Builds the arena from events.
+private struct Composer {
+    struct Frame {
+        var record: Int32
+        var pendingStart: Int
+        var anchor: String?
+        var hasMerge: Bool
+    }
+
+    let file: String
+    let input: [UInt8]
+    let limits: YAMLLimits
+    var records: [YAMLStream.Record] = []
+    var expandedSize: [Int] = []
+    var children: [Int32] = []
+    var bytes: [UInt8] = []
+    var tags: [String] = []
+    var tagIndex: [String: Int32] = [:]
+    var roots: [Int32] = []
+    var pending: [Int32] = []
+    var frames: [Frame] = []
+    var anchors: [String: Int32] = [:]
+    var openAnchors: Set<String> = []
+    var documentExpanded = 0
+    var documentRoot: Int32 = -1
+
+    init(file: String, input: [UInt8], limits: YAMLLimits) {
+        self.file = file
+        self.input = input
+        self.limits = limits
+        bytes.reserveCapacity(input.count)
+        records.reserveCapacity(input.count / 12)
+        expandedSize.reserveCapacity(input.count / 12)
+    }
+
+    func location(_ mark: yaml_mark_t) -> SourceLocation {
+        SourceLocation(file: file, mark: Mark(line: Int(mark.line) + 1, column: Int(mark.column) + 1))
+    }
+
+    mutating func intern(_ tag: UnsafeMutablePointer<yaml_char_t>?) -> Int32 {
+        guard let tag else { return -1 }
+        let text = String(cString: tag)
+        if let i = tagIndex[text] { return i }
+        let i = Int32(tags.count)
+        tags.append(text)
+        tagIndex[text] = i
+        return i
+    }
+
+    /// Returns true at the end of the stream.
+    mutating func handle(_ event: yaml_event_t) throws(Diagnostic) -> Bool {
+        switch event.type {
+        case YAML_STREAM_START_EVENT:
+            return false
+        case YAML_STREAM_END_EVENT:
+            return true
+        case YAML_DOCUMENT_START_EVENT:
+            anchors.removeAll(keepingCapacity: true)
+            documentExpanded = 0
+            documentRoot = -1
+            return false
+        case YAML_DOCUMENT_END_EVENT:
+            if documentRoot >= 0 { roots.append(documentRoot) }
+            return false
+        case YAML_ALIAS_EVENT:
+            let name = String(cString: event.data.alias.anchor)
+            guard let target = anchors[name] else {
+                if openAnchors.contains(name) {
+                    throw Diagnostic(.yamlAlias, at: location(event.start_mark),
+                                     "alias *\(name) refers to the node that contains it")
+                }
+                throw Diagnostic(.yamlAlias, at: location(event.start_mark),
+                                 "unknown anchor \"\(name)\" (an anchor must be defined with &\(name) before *\(name))")
+            }
+            try count(expandedSize[Int(target)], at: event.start_mark)
+            try attach(target, mark: event.start_mark)
+            return false
+        case YAML_SCALAR_EVENT:
+            let s = event.data.scalar
+            let style: YAMLStream.Style
+            switch s.style {
+            case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
+            case YAML_DOUBLE_QUOTED_SCALAR_STYLE: style = .doubleQuoted
+            case YAML_LITERAL_SCALAR_STYLE: style = .literal
+            case YAML_FOLDED_SCALAR_STYLE: style = .folded
+            default: style = .plain
+            }
+            let start = Int32(bytes.count)
+            if let value = s.value, s.length > 0 {
+                bytes.append(contentsOf: UnsafeBufferPointer(start: value, count: Int(s.length)))
+            }
+            let index = Int32(records.count)
+            records.append(.init(kind: .scalar, style: style, tag: intern(s.tag), start: start,
+                                 count: Int32(s.length), line: Int32(event.start_mark.line) + 1,
+                                 column: Int32(event.start_mark.column) + 1))
+            expandedSize.append(1)
+            try count(1, at: event.start_mark)
+            if let anchor = s.anchor { anchors[String(cString: anchor)] = index }
+            try attach(index, mark: event.start_mark)
+            return false
+        case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+            let isMapping = event.type == YAML_MAPPING_START_EVENT
+            let tag = isMapping ? event.data.mapping_start.tag : event.data.sequence_start.tag
+            let anchorPointer = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+            if frames.count >= limits.maxDepth {
+                throw Diagnostic(.yamlLimit, at: location(event.start_mark),
+                                 "collections nest deeper than \(limits.maxDepth) levels")
+            }
+            let index = Int32(records.count)
+            records.append(.init(kind: isMapping ? .mapping : .sequence, style: .collection, tag: intern(tag),
+                                 start: 0, count: 0, line: Int32(event.start_mark.line) + 1,
+                                 column: Int32(event.start_mark.column) + 1))
+            expandedSize.append(1)
+            try count(1, at: event.start_mark)
+            let anchor = anchorPointer.map { String(cString: $0) }
+            if let anchor {
+                openAnchors.insert(anchor)
+                anchors[anchor] = nil
+            }
+            frames.append(Frame(record: index, pendingStart: pending.count, anchor: anchor, hasMerge: false))
+            return false
+        case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+            let frame = frames.removeLast()
+            let items = Array(pending[frame.pendingStart...])
+            pending.removeSubrange(frame.pendingStart...)
+            var entries = items
+            if records[Int(frame.record)].kind == .mapping {
+                entries = try finishMapping(items, hasMerge: frame.hasMerge)
+            }
+            var size = 1
+            for child in items { size += expandedSize[Int(child)] }
+            expandedSize[Int(frame.record)] = size
+            records[Int(frame.record)].start = Int32(children.count)
+            records[Int(frame.record)].count = Int32(entries.count)
+            children.append(contentsOf: entries)
+            if let anchor = frame.anchor {
+                openAnchors.remove(anchor)
+                anchors[anchor] = frame.record
+            }
+            try attach(frame.record, mark: event.start_mark)
+            return false
+        default:
+            return false
+        }
+    }
+
+    mutating func count(_ n: Int, at mark: yaml_mark_t) throws(Diagnostic) {
+        documentExpanded += n
+        if documentExpanded > limits.maxExpandedNodes {
+            throw Diagnostic(.yamlLimit, at: location(mark),
+                             "the document expands to more than \(limits.maxExpandedNodes) nodes through aliases (an alias bomb?)")
+        }
+    }
+
+    /// Adds a finished node to the open collection, or makes it the document's root.
+    mutating func attach(_ index: Int32, mark: yaml_mark_t) throws(Diagnostic) {
+        guard let top = frames.last else {
+            documentRoot = index
+            return
+        }
+        if records[Int(top.record)].kind == .mapping, (pending.count - top.pendingStart) % 2 == 0 {
+            // A key.
+            let record = records[Int(index)]
+            if record.kind != .scalar {
+                throw Diagnostic(.yamlValue, at: location(mark),
+                                 "a mapping key must be a scalar (JSON object keys are strings)")
+            }
+            if isMergeKey(index) { frames[frames.count - 1].hasMerge = true }
+        }
+        pending.append(index)
+    }
+
+    func node(_ index: Int32) -> YAMLNode.Parts {
+        let r = records[Int(index)]
+        return YAMLNode.Parts(
+            kind: r.kind, style: r.style, tag: r.tag < 0 ? nil : tags[Int(r.tag)],
+            bytes: bytes[Int(r.start)..<Int(r.start + r.count)], mark: Mark(line: Int(r.line), column: Int(r.column)))
+    }
+
+    func isMergeKey(_ index: Int32) -> Bool {
+        let r = records[Int(index)]
+        return r.kind == .scalar && r.style == .plain && r.count == 2
+            && bytes[Int(r.start)] == UInt8(ascii: "<") && bytes[Int(r.start) + 1] == UInt8(ascii: "<")
+            && (r.tag < 0 || tags[Int(r.tag)] == "tag:yaml.org,2002:merge")
+    }
+
+    /// The JSON object key a scalar key becomes.
+    func keyText(_ index: Int32) throws(Diagnostic) -> ArraySlice<UInt8> {
+        let parts = node(index)
+        if let value = try ScalarResolver.resolve(parts, file: file) {
+            return ArraySlice(value.jsonKey.utf8)
+        }
+        return parts.bytes
+    }
+
+    /// Applies merge keys and rejects duplicate keys; returns the key/value indices in order.
+    func finishMapping(_ items: [Int32], hasMerge: Bool) throws(Diagnostic) -> [Int32] {
+        var result: [Int32] = []
+        result.reserveCapacity(items.count)
+        var seen: [ArraySlice<UInt8>: Int32] = [:]
+        var merges: [Int32] = []
+        var i = 0
+        while i + 1 < items.count {
+            let key = items[i], value = items[i + 1]
+            i += 2
+            if hasMerge, isMergeKey(key) {
+                merges.append(value)
+                continue
+            }
+            let text = try keyText(key)
+            if let first = seen[text] {
+                let r = records[Int(first)]
+                throw Diagnostic(.yamlDuplicateKey,
+                                 at: SourceLocation(file: file, mark: Mark(line: Int(records[Int(key)].line), column: Int(records[Int(key)].column))),
+                                 "duplicate key \"\(String(decoding: text, as: UTF8.self))\" (first defined at line \(r.line), column \(r.column))")
+            }
+            seen[text] = key
+            result.append(key)
+            result.append(value)
+        }
+        for merge in merges {
+            var sources: [Int32] = []
+            let r = records[Int(merge)]
+            switch r.kind {
+            case .mapping: sources = [merge]
+            case .sequence:
+                sources = Array(children[Int(r.start)..<Int(r.start + r.count)])
+                for source in sources where records[Int(source)].kind != .mapping {
+                    let s = records[Int(source)]
+                    throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(s.line), column: Int(s.column))),
+                                     "a merge key (<<) takes a mapping or a sequence of mappings")
+                }
+            case .scalar:
+                throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(r.line), column: Int(r.column))),
+                                 "a merge key (<<) takes a mapping or a sequence of mappings")
+            }
+            for source in sources {
+                let s = records[Int(source)]
+                var j = Int(s.start)
+                while j + 1 < Int(s.start + s.count) {
+                    let key = children[j], value = children[j + 1]
+                    j += 2
+                    let text = try keyText(key)
+                    if seen[text] == nil {
+                        seen[text] = key
+                        result.append(key)
+                        result.append(value)
+                    }
+                }
+            }
+        }
+        return result
+    }
+
+    func finish() -> YAMLStream {
+        YAMLStream(file: file, records: records, children: children, bytes: bytes, tags: tags, roots: roots)
+    }
+}
+
+extension YAMLNode {
+    /// What scalar resolution needs of a node, independent of where it is stored.
+    struct Parts {
+        var kind: YAMLStream.Kind
+        var style: YAMLStream.Style
+        var tag: String?
+        var bytes: ArraySlice<UInt8>
+        var mark: Mark
+    }
+
+    var parts: Parts {
+        let r = record
+        return Parts(kind: r.kind, style: r.style, tag: tag, bytes: scalarBytes, mark: mark)
+    }
+}

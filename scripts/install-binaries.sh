@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# install-binaries.sh — make kube-apiserver and etcd (and optionally kine) available for k8senv.
+#
+# Usage:
+#   eval "$(scripts/install-binaries.sh)"          # resolve, installing/building what is missing
+#   scripts/install-binaries.sh --check            # only report; exit 1 if something is missing
+#
+# Prints `export NAME=value` lines on stdout (progress goes to stderr):
+#   K8SENV_KUBE_APISERVER, K8SENV_ETCD, K8SENV_ETCDCTL (if found), K8SENV_KINE (if found),
+#   K8SENV_KUBERNETES_SRC (if the unpacked Debian kubernetes source is present).
+#
+# Resolution order for each binary: the env var (if set and executable) > the name on PATH >
+# the cache (${XDG_CACHE_HOME:-$HOME/.cache}/k8senv/bin) > install/build.
+#   etcd:           apt-get install etcd-server etcd-client (Debian's /usr/bin/etcd, 3.4.x)
+#   kube-apiserver: K8SENV_DOWNLOAD=1 -> official release binary from dl.k8s.io, sha256-checked;
+#                   otherwise (and as fallback) built from Debian bookworm's `kubernetes` source
+#                   package (v1.20.2; ~7 min on 2 cores), cached as kube-apiserver-v1.20.2.
+#   kine:           never installed (not packaged); used when K8SENV_KINE or `kine` on PATH exists.
+#
+# Environment knobs:
+#   K8SENV_KUBE_APISERVER, K8SENV_ETCD, K8SENV_KINE   preferred binaries (path or name on PATH)
+#   K8SENV_KUBE_VERSION   version to download/cache (default v1.20.2; the source build is v1.20.2 only)
+#   K8SENV_DOWNLOAD=1     try dl.k8s.io first (needs network)
+#   XDG_CACHE_HOME        cache root (default ~/.cache)
+set -euo pipefail
+
+KUBE_VERSION="${K8SENV_KUBE_VERSION:-v1.20.2}"
+CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/k8senv"
+BIN_DIR="$CACHE_ROOT/bin"
+SRC_DIR="$CACHE_ROOT/src"
+CACHED_APISERVER="$BIN_DIR/kube-apiserver-$KUBE_VERSION"
+SOURCES_FILE="/etc/apt/sources.list.d/k8senv-src.sources"
+
+CHECK_ONLY=0
+for arg in "$@"; do
+  case "$arg" in
+    --check) CHECK_ONLY=1 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "install-binaries: unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+log() { printf 'install-binaries: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Quote a value for `eval` (single quotes, embedded single quotes escaped).
+shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+emit() { printf 'export %s=%s\n' "$1" "$(shq "$2")"; }
+
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
+fi
+as_root() { "${SUDO[@]}" "$@"; }
+
+# Absolute path of an executable given as path or as name on PATH; empty if none.
+abs_exe() {
+  local p="$1" r
+  [[ -n "$p" ]] || return 1
+  if [[ "$p" == */* ]]; then
+    [[ -f "$p" && -x "$p" ]] || return 1
+    r="$(cd "$(dirname "$p")" && pwd -P)/$(basename "$p")"
+  else
+    r="$(command -v -- "$p" 2>/dev/null)" || return 1
+    [[ "$r" == /* && -x "$r" ]] || return 1
+  fi
+  printf '%s\n' "$r"
+}
+
+# `kube-apiserver --version` -> "v1.20.2" (empty if it does not run).
+apiserver_version() { "$1" --version 2>/dev/null | awk '{print $2}' | head -n1 || true; }
+
+APT_UPDATED=0
+apt_update_once() {
+  if [[ $APT_UPDATED -eq 0 ]]; then
+    log "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    APT_UPDATED=1
+  fi
+}
+apt_install() {
+  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install $* yourself or set the K8SENV_* variables"
+  apt_update_once
+  log "apt-get install -y $*"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# ---------------------------------------------------------------------------------------------
+# Resolution (env var > PATH > cache). Prints the absolute path, or nothing.
+resolve_from_env_or_path() {
+  local var="$1" name="$2" val r
+  val="${!var:-}"
+  if [[ -n "$val" ]]; then
+    if r="$(abs_exe "$val")"; then printf '%s\n' "$r"; return 0; fi
+    log "warning: $var=$val is not an executable; ignoring it"
+  fi
+  if r="$(abs_exe "$name")"; then printf '%s\n' "$r"; return 0; fi
+  return 1
+}
+
+resolve_apiserver() {
+  local r
+  if r="$(resolve_from_env_or_path K8SENV_KUBE_APISERVER kube-apiserver)"; then printf '%s\n' "$r"; return 0; fi
+  if [[ -x "$CACHED_APISERVER" ]]; then
+    if [[ "$(apiserver_version "$CACHED_APISERVER")" == "$KUBE_VERSION" ]]; then
+      printf '%s\n' "$CACHED_APISERVER"; return 0
+    fi
+    log "warning: cached $CACHED_APISERVER does not report $KUBE_VERSION; ignoring it"
+  fi
+  return 1
+}
+
+resolve_etcd() {
+  local r
+  if r="$(resolve_from_env_or_path K8SENV_ETCD etcd)"; then printf '%s\n' "$r"; return 0; fi
+  [[ -x /usr/bin/etcd ]] && { printf '%s\n' /usr/bin/etcd; return 0; }
+  return 1
+}
+
+resolve_etcdctl() {
+  local etcd="$1" r
+  if [[ -n "$etcd" && -x "$(dirname "$etcd")/etcdctl" ]]; then printf '%s\n' "$(dirname "$etcd")/etcdctl"; return 0; fi
+  if r="$(resolve_from_env_or_path K8SENV_ETCDCTL etcdctl)"; then printf '%s\n' "$r"; return 0; fi
+  return 1
+}
+
+resolve_kine() { resolve_from_env_or_path K8SENV_KINE kine; }
+
+# The unpacked Debian kubernetes source (holds cluster/addons YAML used by tests).
+resolve_kube_src() {
+  local d
+  if [[ -n "${K8SENV_KUBERNETES_SRC:-}" && -d "${K8SENV_KUBERNETES_SRC}/cmd/kube-apiserver" ]]; then
+    (cd "$K8SENV_KUBERNETES_SRC" && pwd -P); return 0
+  fi
+  for d in "$SRC_DIR"/kubernetes-*/; do
+    [[ -d "$d/cmd/kube-apiserver" && -f "$d/debian/rules" ]] || continue
+    (cd "$d" && pwd -P); return 0
+  done
+  return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Installation.
+install_etcd() { apt_install etcd-server etcd-client; }
+
+# Publish a built/downloaded binary into the cache atomically.
+publish_apiserver() {
+  local from="$1" tmp
+  mkdir -p "$BIN_DIR"
+  tmp="$(mktemp "$BIN_DIR/.kube-apiserver.XXXXXX")"
+  cp "$from" "$tmp"
+  chmod 0755 "$tmp"
+  mv -f "$tmp" "$CACHED_APISERVER"
+}
+
+download_apiserver() {
+  local arch os url tmpd want got
+  command -v curl >/dev/null 2>&1 || { log "curl not found; cannot download"; return 1; }
+  os=linux
+  case "$(uname -m)" in
+    x86_64|amd64) arch=amd64 ;;
+    aarch64|arm64) arch=arm64 ;;
+    ppc64le) arch=ppc64le ;;
+    s390x) arch=s390x ;;
+    *) log "no official binary for $(uname -m)"; return 1 ;;
+  esac
+  url="https://dl.k8s.io/release/$KUBE_VERSION/bin/$os/$arch/kube-apiserver"
+  tmpd="$(mktemp -d)"
+  log "downloading $url"
+  if ! curl -fsSL --retry 3 -o "$tmpd/kube-apiserver" "$url" \
+      || ! curl -fsSL --retry 3 -o "$tmpd/kube-apiserver.sha256" "$url.sha256"; then
+    rm -rf "$tmpd"; log "download failed"; return 1
+  fi
+  want="$(awk '{print $1}' "$tmpd/kube-apiserver.sha256")"
+  got="$(sha256sum "$tmpd/kube-apiserver" | awk '{print $1}')"
+  if [[ -z "$want" || "$want" != "$got" ]]; then
+    rm -rf "$tmpd"; log "sha256 mismatch (want $want, got $got)"; return 1
+  fi
+  chmod +x "$tmpd/kube-apiserver"
+  if [[ "$(apiserver_version "$tmpd/kube-apiserver")" != "$KUBE_VERSION" ]]; then
+    rm -rf "$tmpd"; log "downloaded binary does not report $KUBE_VERSION"; return 1
+  fi
+  publish_apiserver "$tmpd/kube-apiserver"
+  rm -rf "$tmpd"
+  log "cached $CACHED_APISERVER (sha256 $got)"
+}
+
+# Make `apt-get source` work: add deb-src entries mirroring Debian's binary entries.
+ensure_deb_src() {
+  if apt-cache showsrc kubernetes 2>/dev/null | grep -q '^Package: kubernetes'; then return 0; fi
+  if [[ ! -f "$SOURCES_FILE" ]]; then
+    if [[ -f /etc/apt/sources.list.d/debian.sources ]]; then
+      log "adding deb-src entries in $SOURCES_FILE (from debian.sources)"
+      { echo "# Added by k8senv scripts/install-binaries.sh (apt-get source kubernetes)"
+        sed -e 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources
+      } | as_root tee "$SOURCES_FILE" >/dev/null
+    elif grep -qs '^deb ' /etc/apt/sources.list; then
+      log "adding deb-src entries in /etc/apt/sources.list.d/k8senv-src.list (from sources.list)"
+      { echo "# Added by k8senv scripts/install-binaries.sh (apt-get source kubernetes)"
+        sed -n -e 's/^deb /deb-src /p' /etc/apt/sources.list
+      } | as_root tee /etc/apt/sources.list.d/k8senv-src.list >/dev/null
+    else
+      die "cannot find Debian apt sources to derive deb-src entries from"
+    fi
+  fi
+  APT_UPDATED=0
+  apt_update_once
+  apt-cache showsrc kubernetes 2>/dev/null | grep -q '^Package: kubernetes' \
+    || die "apt has no source package 'kubernetes' (is this Debian bookworm?)"
+}
+
+fetch_kube_src() {
+  local d
+  if d="$(resolve_kube_src)"; then printf '%s\n' "$d"; return 0; fi
+  ensure_deb_src
+  mkdir -p "$SRC_DIR"
+  log "apt-get source kubernetes -> $SRC_DIR"
+  (cd "$SRC_DIR" && apt-get source -qq kubernetes >&2)
+  d="$(resolve_kube_src)" || die "apt-get source kubernetes did not unpack a source tree in $SRC_DIR"
+  printf '%s\n' "$d"
+}
+
+build_apiserver() {
+  local src="$1" pid start rc out elapsed
+  [[ "$KUBE_VERSION" == v1.20.2 ]] || die "the Debian source build provides v1.20.2 only (asked: $KUBE_VERSION); set K8SENV_DOWNLOAD=1 or K8SENV_KUBE_APISERVER"
+  if ! command -v go >/dev/null 2>&1 || ! command -v rsync >/dev/null 2>&1 \
+      || ! command -v jq >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
+    apt_install golang-go rsync jq build-essential
+  fi
+  out="$src/_output/bin/kube-apiserver"
+  if [[ -x "$out" && "$(apiserver_version "$out")" == "$KUBE_VERSION" ]]; then
+    log "reusing previous build output $out"
+  else
+    # As debian/rules does: a GOPATH whose src/k8s.io/kubernetes points at the tree
+    # (hack/lib/golang.sh also makes its own under _output/go), CGO off. The tarball's
+    # hack/lib/version.sh carries the git-archive values (v1.20.2, faecb196...), so
+    # KUBE_GIT_VERSION is belt and braces. GO111MODULE/GOFLAGS are set by hack/lib/golang.sh.
+    mkdir -p "$src/.go/src/k8s.io"
+    [[ -L "$src/.go/src/k8s.io/kubernetes" ]] || ln -s ../../.. "$src/.go/src/k8s.io/kubernetes"
+    local logf="$src/_output/k8senv-build.log"
+    mkdir -p "$src/_output"
+    log "building kube-apiserver $KUBE_VERSION in $src (about 7 min on 2 cores; log: $logf)"
+    start=$(date +%s)
+    ( cd "$src" && exec env GOPATH="$src/.go" CGO_ENABLED=0 PATH="/usr/lib/go/bin:$PATH" \
+        KUBE_GIT_VERSION="$KUBE_VERSION" make WHAT=cmd/kube-apiserver ) >"$logf" 2>&1 &
+    pid=$!
+    # Poll so a caller sees progress (and the build survives no controlling terminal).
+    while kill -0 "$pid" 2>/dev/null; do
+      sleep 15
+      elapsed=$(( $(date +%s) - start ))
+      if (( elapsed % 60 < 15 )); then log "still building (${elapsed}s): $(tail -n1 "$logf" | cut -c1-100)"; fi
+    done
+    rc=0; wait "$pid" || rc=$?
+    if [[ $rc -ne 0 ]]; then tail -n 30 "$logf" >&2; die "build failed (exit $rc); see $logf"; fi
+    log "build finished in $(( $(date +%s) - start ))s"
+  fi
+  [[ "$(apiserver_version "$out")" == "$KUBE_VERSION" ]] \
+    || die "built $out reports '$(apiserver_version "$out")', expected $KUBE_VERSION"
+  publish_apiserver "$out"
+  log "cached $CACHED_APISERVER"
+}
+
+# ---------------------------------------------------------------------------------------------
+APISERVER="$(resolve_apiserver || true)"
+ETCD="$(resolve_etcd || true)"
+KINE="$(resolve_kine || true)"
+
+if [[ $CHECK_ONLY -eq 1 ]]; then
+  missing=0
+  if [[ -n "$APISERVER" ]]; then log "kube-apiserver: $APISERVER ($(apiserver_version "$APISERVER"))"; else log "kube-apiserver: MISSING"; missing=1; fi
+  if [[ -n "$ETCD" ]]; then log "etcd: $ETCD ($("$ETCD" --version 2>/dev/null | head -n1))"; else log "etcd: MISSING"; missing=1; fi
+  ETCDCTL="$(resolve_etcdctl "$ETCD" || true)"
+  log "etcdctl: ${ETCDCTL:-not found (optional)}"
+  log "kine: ${KINE:-not found (optional)}"
+  KSRC="$(resolve_kube_src || true)"
+  log "kubernetes source: ${KSRC:-not found (optional)}"
+  [[ -n "$APISERVER" ]] && emit K8SENV_KUBE_APISERVER "$APISERVER"
+  [[ -n "$ETCD" ]] && emit K8SENV_ETCD "$ETCD"
+  [[ -n "$ETCDCTL" ]] && emit K8SENV_ETCDCTL "$ETCDCTL"
+  [[ -n "$KINE" ]] && emit K8SENV_KINE "$KINE"
+  [[ -n "$KSRC" ]] && emit K8SENV_KUBERNETES_SRC "$KSRC"
+  exit "$missing"
+fi
+
+# One installer at a time per cache (concurrent callers wait, then reuse the result).
+mkdir -p "$CACHE_ROOT"
+if command -v flock >/dev/null 2>&1; then
+  exec 9>"$CACHE_ROOT/.install.lock"
+  if ! flock -n 9; then log "waiting for another install-binaries run (lock $CACHE_ROOT/.install.lock)"; flock 9; fi
+  APISERVER="$(resolve_apiserver || true)"
+fi
+
+if [[ -z "$ETCD" ]]; then
+  install_etcd
+  ETCD="$(resolve_etcd)" || die "etcd still not found after apt-get install"
+fi
+ETCDCTL="$(resolve_etcdctl "$ETCD" || true)"
+
+KSRC=""
+if [[ -z "$APISERVER" ]]; then
+  if [[ "${K8SENV_DOWNLOAD:-0}" == 1 ]]; then
+    download_apiserver || log "download failed; falling back to building from Debian source"
+  fi
+  if [[ ! -x "$CACHED_APISERVER" ]]; then
+    command -v apt-get >/dev/null 2>&1 || die "no kube-apiserver: set K8SENV_KUBE_APISERVER, put it on PATH, or use K8SENV_DOWNLOAD=1"
+    KSRC="$(fetch_kube_src)"
+    build_apiserver "$KSRC"
+  fi
+  APISERVER="$(resolve_apiserver)" || die "kube-apiserver still not usable at $CACHED_APISERVER"
+fi
+[[ -n "$KSRC" ]] || KSRC="$(resolve_kube_src || true)"
+
+log "kube-apiserver: $APISERVER ($(apiserver_version "$APISERVER"))"
+log "etcd: $ETCD ($("$ETCD" --version 2>/dev/null | head -n1))"
+[[ -n "$KINE" ]] && log "kine: $KINE"
+
+emit K8SENV_KUBE_APISERVER "$APISERVER"
+emit K8SENV_ETCD "$ETCD"
+[[ -n "$ETCDCTL" ]] && emit K8SENV_ETCDCTL "$ETCDCTL"
+[[ -n "$KINE" ]] && emit K8SENV_KINE "$KINE"
+[[ -n "$KSRC" ]] && emit K8SENV_KUBERNETES_SRC "$KSRC"
+exit 0
