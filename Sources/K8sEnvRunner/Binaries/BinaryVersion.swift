@@ -1,0 +1,51 @@
+import Foundation
+
+/// A Kubernetes-style version, `v1.20.2`.
+package struct KubeVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+    package var major: Int
+    package var minor: Int
+    package var patch: Int
+    /// As the binary printed it, e.g. `v1.20.2` or `v1.31.0-rc.1`.
+    package var text: String
+
+    package init(major: Int, minor: Int, patch: Int = 0, text: String? = nil) {
+        self.major = major
+        self.minor = minor
+        self.patch = patch
+        self.text = text ?? "v\(major).\(minor).\(patch)"
+    }
+
+    /// Finds the first `vX.Y.Z` in text such as `Kubernetes v1.20.2` or `etcd Version: 3.4.23`.
+    package init?(parsing output: String) {
+        guard let match = output.firstMatch(of: /v?(\d+)\.(\d+)\.(\d+)([-+][0-9A-Za-z.\-+]*)?/) else { return nil }
+        guard let major = Int(match.1), let minor = Int(match.2), let patch = Int(match.3) else { return nil }
+        self.init(major: major, minor: minor, patch: patch,
+                  text: "v\(major).\(minor).\(patch)" + (match.4.map(String.init) ?? ""))
+    }
+
+    package static func < (a: KubeVersion, b: KubeVersion) -> Bool {
+        (a.major, a.minor, a.patch) < (b.major, b.minor, b.patch)
+    }
+
+    package var description: String { text }
+}
+
+/// Reads a binary's version by running it with `--version`.
+package enum BinaryVersion {
+    /// - Throws: ``ProcessError`` when the program cannot run or prints no version.
+    package static func read(_ executable: String, arguments: [String] = ["--version"]) async throws(ProcessError) -> KubeVersion {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("k8senv-version-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let process = try ChildProcess.launch(executable: executable, arguments: arguments,
+                                              environment: ProcessInfo.processInfo.environment, logPath: log)
+        guard let termination = await process.waitForExit(timeout: .seconds(30)) else {
+            await process.stop(grace: .milliseconds(100))
+            throw process.error(.timeout, "\(executable) --version did not finish in 30s")
+        }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard termination == .exited(0), let version = KubeVersion(parsing: output) else {
+            throw process.error(.unexpectedOutput, "\(executable) --version \(termination == .exited(0) ? "printed no version" : termination.description)")
+        }
+        return version
+    }
+}

@@ -1,0 +1,75 @@
+/// The storage behind kube-apiserver.
+package enum StorageKind: String, Sendable, CaseIterable {
+    case etcd
+    case kine
+}
+
+/// A path as written in the config, resolved against the config file's folder.
+package struct PathReference: Sendable, Hashable {
+    /// As written (after `${}` expansion).
+    package var written: String
+    /// Where it was written.
+    package var location: SourceLocation
+    /// The key it was written under, e.g. `environments.base.crds[0]`.
+    package var keyPath: String
+
+    package init(written: String, location: SourceLocation, keyPath: String) {
+        self.written = written
+        self.location = location
+        self.keyPath = keyPath
+    }
+}
+
+/// A validated k8senv.yaml with the chosen profile applied and defaults filled in.
+package struct Config: Sendable {
+    package struct Binaries: Sendable, Hashable {
+        package var kubeAPIServer: String = "kube-apiserver"
+        package var etcd: String = "etcd"
+        package var kine: String = "kine"
+    }
+
+    package struct Timeouts: Sendable, Hashable {
+        package var start = GoDuration(seconds: 60)
+        package var stop = GoDuration(seconds: 10)
+        package var acquire = GoDuration(seconds: 30)
+        package var crds = GoDuration(seconds: 60)
+        package var seeds = GoDuration(seconds: 120)
+    }
+
+    package struct SeedSet: Sendable, Hashable {
+        package var name: String
+        package var location: SourceLocation
+        package var dependsOn: [String]
+        package var dependsOnLocations: [SourceLocation]
+        package var manifests: [PathReference]
+    }
+
+    package struct Environment: Sendable, Hashable {
+        package var name: String
+        package var location: SourceLocation
+        package var extends: String?
+        package var extendsLocation: SourceLocation?
+        package var poolSize: Int = 4
+        package var crds: [PathReference] = []
+        package var seeds: [SeedSet] = []
+    }
+
+    /// The config file as the user named it (used in messages).
+    package var file: String
+    /// The folder relative paths resolve against, as the user would write it ("." for the current one).
+    package var directory: String
+    /// The profile applied, if any.
+    package var profile: String?
+    package var binaries = Binaries()
+    package var storage: StorageKind = .etcd
+    package var timeouts = Timeouts()
+    package var apiServerExtraArgs: [String] = []
+    /// In the order of the file.
+    package var environments: [Environment] = []
+    /// Every profile the file defines, in order.
+    package var profileNames: [String] = []
+
+    package func environment(named name: String) -> Environment? {
+        environments.first { $0.name == name }
+    }
+}

@@ -1,0 +1,175 @@
+/// The checks a schema cannot express: names that must refer to something, cycles, files that
+/// must exist and hold the right kind of manifests, durations that must be positive.
+struct ConfigChecks {
+    let config: Config
+    let files: SourceFiles
+    var errors: [Diagnostic] = []
+
+    init(config: Config, files: SourceFiles) {
+        self.config = config
+        self.files = files
+    }
+
+    mutating func run() -> [Diagnostic] {
+        checkTimeouts()
+        checkExtends()
+        for environment in config.environments { checkSeeds(of: environment) }
+        checkFiles()
+        return errors
+    }
+
+    mutating func fail(_ code: Diagnostic.Code, _ location: SourceLocation, _ message: String) {
+        errors.append(Diagnostic(code, at: location, message))
+    }
+
+    mutating func checkTimeouts() {
+        let t = config.timeouts
+        for (name, value) in [("start", t.start), ("stop", t.stop), ("acquire", t.acquire), ("crds", t.crds), ("seeds", t.seeds)]
+        where value.nanoseconds <= 0 {
+            fail(.schema, SourceLocation(file: config.file, mark: nil), "timeouts.\(name): must be longer than 0s")
+        }
+    }
+
+    mutating func checkExtends() {
+        let names = config.environments.map(\.name)
+        for environment in config.environments {
+            guard let parent = environment.extends, let location = environment.extendsLocation else { continue }
+            if parent == environment.name {
+                fail(.cycle, location, "environments.\(environment.name).extends: an environment cannot extend itself")
+            } else if !names.contains(parent) {
+                fail(.reference, location,
+                     "environments.\(environment.name).extends: no environment \"\(parent)\"\(Suggestions.didYouMean(parent, in: names))")
+            }
+        }
+        // Cycles longer than one: follow extends from each environment.
+        var reported = Set<String>()
+        for start in config.environments {
+            var chain = [start.name]
+            var current = start
+            while let parent = current.extends, parent != current.name, let next = config.environment(named: parent) {
+                if let loop = chain.firstIndex(of: parent) {
+                    let cycle = Array(chain[loop...]) + [parent]
+                    let key = cycle.dropLast().sorted().joined(separator: ",")
+                    if reported.insert(key).inserted, let first = config.environments.first(where: { cycle.contains($0.name) }),
+                       let location = first.extendsLocation {
+                        let rotated = Self.rotate(Array(cycle.dropLast()), toStartAt: first.name)
+                        fail(.cycle, location, "environments extend each other in a cycle: \((rotated + [rotated[0]]).joined(separator: " -> "))")
+                    }
+                    break
+                }
+                chain.append(parent)
+                current = next
+            }
+        }
+    }
+
+    static func rotate(_ cycle: [String], toStartAt name: String) -> [String] {
+        guard let i = cycle.firstIndex(of: name) else { return cycle }
+        return Array(cycle[i...] + cycle[..<i])
+    }
+
+    /// The environments `environment` extends, nearest first (stops at a cycle).
+    func ancestors(of environment: Config.Environment) -> [Config.Environment] {
+        var result: [Config.Environment] = []
+        var seen: Set<String> = [environment.name]
+        var current = environment
+        while let parent = current.extends, let next = config.environment(named: parent), seen.insert(parent).inserted {
+            result.append(next)
+            current = next
+        }
+        return result
+    }
+
+    mutating func checkSeeds(of environment: Config.Environment) {
+        let prefix = "environments.\(environment.name).seeds"
+        var seen: [String: SourceLocation] = [:]
+        let inherited = ancestors(of: environment).flatMap { a in a.seeds.map { ($0.name, a.name) } }
+        for (i, seed) in environment.seeds.enumerated() {
+            if let first = seen[seed.name] {
+                fail(.duplicate, seed.location,
+                     "\(prefix)[\(i)].name: seed set \"\(seed.name)\" is already defined at line \(first.mark?.line ?? 0)")
+            } else if let owner = inherited.first(where: { $0.0 == seed.name })?.1 {
+                fail(.duplicate, seed.location,
+                     "\(prefix)[\(i)].name: seed set \"\(seed.name)\" is already defined by environment \"\(owner)\", which this one extends")
+            }
+            seen[seed.name] = seen[seed.name] ?? seed.location
+        }
+        let own = environment.seeds.map(\.name)
+        let known = own + inherited.map(\.0)
+        for (i, seed) in environment.seeds.enumerated() {
+            for (j, dependency) in seed.dependsOn.enumerated() {
+                let location = seed.dependsOnLocations[j]
+                if dependency == seed.name {
+                    fail(.cycle, location, "\(prefix)[\(i)].dependsOn: seed set \"\(seed.name)\" cannot depend on itself")
+                } else if !known.contains(dependency) {
+                    let scope = environment.extends == nil ? "in environment \"\(environment.name)\"" : "in environment \"\(environment.name)\" or those it extends"
+                    fail(.reference, location,
+                         "\(prefix)[\(i)].dependsOn: no seed set \"\(dependency)\" \(scope)\(Suggestions.didYouMean(dependency, in: known))")
+                }
+            }
+        }
+        // Cycles among this environment's own sets.
+        var reported = Set<String>()
+        for start in environment.seeds {
+            var stack: [(String, [String])] = [(start.name, [start.name])]
+            var visited = Set<String>()
+            while let (name, path) = stack.popLast() {
+                guard let seed = environment.seeds.first(where: { $0.name == name }) else { continue }
+                for dependency in seed.dependsOn where own.contains(dependency) && dependency != name {
+                    if dependency == start.name {
+                        let key = path.sorted().joined(separator: ",")
+                        if reported.insert(key).inserted {
+                            let firstInFile = environment.seeds.first { path.contains($0.name) }!
+                            let rotated = Self.rotate(path, toStartAt: firstInFile.name)
+                            let cycle = (rotated + [rotated[0]]).joined(separator: " -> ")
+                            let index = environment.seeds.firstIndex { $0.name == firstInFile.name }!
+                            let location = firstInFile.dependsOnLocations.first ?? firstInFile.location
+                            fail(.cycle, location, "\(prefix)[\(index)].dependsOn: seed sets depend on each other in a cycle: \(cycle)")
+                        }
+                    } else if visited.insert(dependency).inserted {
+                        stack.append((dependency, path + [dependency]))
+                    }
+                }
+            }
+        }
+    }
+
+    mutating func checkFiles() {
+        var checked = Set<String>()
+        for environment in config.environments {
+            for reference in environment.crds {
+                for file in expand(reference) where checked.insert("crd:" + file.path).inserted {
+                    checkManifests(file, crdsOnly: true)
+                }
+            }
+            for seed in environment.seeds {
+                for reference in seed.manifests {
+                    for file in expand(reference) where checked.insert("seed:" + file.path).inserted {
+                        checkManifests(file, crdsOnly: false)
+                    }
+                }
+            }
+        }
+    }
+
+    mutating func expand(_ reference: PathReference) -> [ManifestFile] {
+        do { return try ManifestFiles.expand(reference, in: config) } catch {
+            errors.append(error)
+            return []
+        }
+    }
+
+    mutating func checkManifests(_ file: ManifestFile, crdsOnly: Bool) {
+        do {
+            let objects = try Manifests.read(file, files: files)
+            for object in objects where crdsOnly {
+                if object.kind != "CustomResourceDefinition" || !object.apiVersion.hasPrefix("apiextensions.k8s.io/") {
+                    fail(.manifest, object.kindLocation,
+                         "\(object.apiVersion) \(object.kind) \"\(object.name)\" is not a CustomResourceDefinition; a crds entry holds only CRDs (put other objects in a seed set)")
+                }
+            }
+        } catch {
+            errors += error.items
+        }
+    }
+}

@@ -1,0 +1,88 @@
+/// A Kubernetes object read from a manifest file, with where it was written.
+package struct ManifestObject: Sendable {
+    package var apiVersion: String
+    package var kind: String
+    package var name: String
+    package var namespace: String?
+    /// The object's document.
+    package var node: YAMLNode
+    package var file: ManifestFile
+    package var location: SourceLocation { node.location }
+    package var kindLocation: SourceLocation { node["kind"]?.location ?? node.location }
+
+    /// The object as JSON, as it is sent to the API server.
+    package func json() throws(Diagnostic) -> [UInt8] { try JSONWriter.json(node) }
+}
+
+/// Reads manifest files: every non-empty YAML document must be an object with apiVersion,
+/// kind and metadata.name; a `kind: List` stands for its items.
+package enum Manifests {
+    /// - Throws: ``Diagnostics`` pointing into the file, one per problem.
+    package static func read(_ file: ManifestFile, files: SourceFiles) throws(Diagnostics) -> [ManifestObject] {
+        let bytes: [UInt8]
+        let stream: YAMLStream
+        do {
+            bytes = try files.read(file.path, display: file.displayPath)
+            stream = try YAMLReader.read(bytes, file: file.displayPath)
+        } catch {
+            throw Diagnostics([error])
+        }
+        var objects: [ManifestObject] = []
+        var errors: [Diagnostic] = []
+        for document in stream.documents {
+            if document.kind == .scalar, (try? document.resolved()) == .null { continue }  // empty document
+            collect(document, file: file, into: &objects, errors: &errors)
+        }
+        if !errors.isEmpty { throw Diagnostics(errors) }
+        return objects
+    }
+
+    static func collect(_ node: YAMLNode, file: ManifestFile, into objects: inout [ManifestObject], errors: inout [Diagnostic]) {
+        guard node.kind == .mapping else {
+            errors.append(Diagnostic(.manifest, at: node.location, "a manifest document must be a mapping (a Kubernetes object), not \(node.kind == .sequence ? "a list" : "a scalar")"))
+            return
+        }
+        func text(_ key: String, in parent: YAMLNode) -> (String?, YAMLNode?) {
+            guard let value = parent[key] else { return (nil, nil) }
+            if case .string(let s)? = try? value.resolved(), !s.isEmpty { return (s, value) }
+            return (nil, value)
+        }
+        let (apiVersion, apiVersionNode) = text("apiVersion", in: node)
+        let (kind, kindNode) = text("kind", in: node)
+        var ok = true
+        if apiVersion == nil {
+            ok = false
+            errors.append(Diagnostic(.manifest, at: apiVersionNode?.location ?? node.location,
+                                     apiVersionNode == nil ? "the object has no apiVersion" : "apiVersion must be a non-empty string"))
+        }
+        if kind == nil {
+            ok = false
+            errors.append(Diagnostic(.manifest, at: kindNode?.location ?? node.location,
+                                     kindNode == nil ? "the object has no kind" : "kind must be a non-empty string"))
+        }
+        if let kind, kind == "List" || (kind.hasSuffix("List") && node["items"] != nil) {
+            guard let items = node["items"], items.kind == .sequence else {
+                errors.append(Diagnostic(.manifest, at: node.location, "a \(kind) needs items, a list of objects"))
+                return
+            }
+            for item in items.items { collect(item, file: file, into: &objects, errors: &errors) }
+            return
+        }
+        let what = [apiVersion, kind].compactMap { $0 }.joined(separator: " ")
+        let subject = what.isEmpty ? "the object" : "the \(what)"
+        guard let metadata = node["metadata"], metadata.kind == .mapping else {
+            errors.append(Diagnostic(.manifest, at: node["metadata"]?.location ?? node.location,
+                                     node["metadata"] == nil ? "\(subject) has no metadata.name" : "metadata must be a mapping with a name"))
+            return
+        }
+        let (name, nameNode) = text("name", in: metadata)
+        guard let name else {
+            errors.append(Diagnostic(.manifest, at: nameNode?.location ?? metadata.location,
+                                     nameNode == nil ? "\(subject) has no metadata.name" : "metadata.name must be a non-empty string"))
+            return
+        }
+        guard ok, let apiVersion, let kind else { return }
+        let (namespace, _) = text("namespace", in: metadata)
+        objects.append(ManifestObject(apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, node: node, file: file))
+    }
+}

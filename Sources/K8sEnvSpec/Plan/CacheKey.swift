@@ -1,0 +1,40 @@
+/// The cache key of an environment: SHA-256 over a canonical description of everything that
+/// changes what its snapshot holds. See docs/explanation/cache-key.md for the exact format.
+///
+/// In: the format version, the storage backend, the kube-apiserver version, `apiServer.extraArgs`
+/// in order, the parent's key, and every CRD and seed file (relative path, size, bytes) in apply
+/// order with the seed sets' names and dependencies. Not in: pool size, timeouts, binaries'
+/// paths, comments or key order of k8senv.yaml, the profile's name.
+package enum CacheKey {
+    package static let formatVersion = "k8senv-cache-key/v1"
+
+    /// - Parameters:
+    ///   - apiServerVersion: as `kube-apiserver --version` prints it, e.g. `v1.20.2`.
+    /// - Returns: the key of every environment of the plan, by name.
+    /// - Throws: a ``Diagnostic`` if a file cannot be read.
+    package static func compute(_ plan: Plan, apiServerVersion: String, files: SourceFiles) throws(Diagnostic) -> [String: String] {
+        var keys: [String: String] = [:]
+        for environment in plan.environments {
+            let hasher = SHA256Hasher()
+            func line(_ text: String) { hasher.update(text + "\n") }
+            func file(_ tag: String, _ f: ManifestFile) throws(Diagnostic) {
+                let bytes = try files.read(f.path, display: f.displayPath)
+                line("\(tag) \(f.relativePath) \(bytes.count)")
+                hasher.update(bytes)
+                line("")
+            }
+            line(formatVersion)
+            line("storage \(plan.config.storage.rawValue)")
+            line("kube-apiserver \(apiServerVersion)")
+            for arg in plan.config.apiServerExtraArgs { line("arg \(arg)") }
+            line("parent \(environment.parent.flatMap { keys[$0] } ?? "-")")
+            for f in environment.crdFiles { try file("crd", f) }
+            for seed in environment.seedSets {
+                line("seed-set \(seed.name) \(seed.dependsOn.joined(separator: ","))")
+                for f in seed.files { try file("manifest", f) }
+            }
+            keys[environment.name] = hasher.finalize()
+        }
+        return keys
+    }
+}

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import K8sEnvSpec
+
+struct ConvertToJSON: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "json",
+        abstract: "Print each YAML document of the files as one line of JSON, as k8senv sends it to the API server.",
+        discussion: "Scalars resolve by the YAML 1.1 rules kubectl uses (docs/reference/yaml.md). Empty documents print nothing."
+    )
+
+    @Argument(help: "YAML files; - reads standard input.")
+    var files: [String]
+
+    @Flag(help: "Parse and convert, but print only the number of bytes and documents (for benchmarks).")
+    var count = false
+
+    func run() throws {
+        var failed = false
+        var totalIn = 0, totalOut = 0, documents = 0
+        for file in files {
+            let bytes: [UInt8]
+            if file == "-" {
+                bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+            } else if let data = FileManager.default.contents(atPath: file) {
+                bytes = [UInt8](data)
+            } else {
+                printError("\(file): error: cannot read the file")
+                failed = true
+                continue
+            }
+            totalIn += bytes.count
+            do {
+                let stream = try YAMLReader.read(bytes, file: file)
+                for document in stream.documents {
+                    if document.kind == .scalar, (try? document.resolved()) == .null { continue }
+                    let json = try JSONWriter.json(document)
+                    totalOut += json.count
+                    documents += 1
+                    if !count { FileHandle.standardOutput.write(Data(json + [10])) }
+                }
+            } catch {
+                printError(DiagnosticRenderer(sources: [file: bytes]).render(error))
+                failed = true
+            }
+        }
+        if count { print("bytes_in=\(totalIn) bytes_out=\(totalOut) documents=\(documents)") }
+        if failed { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import K8sEnvRunner
+import K8sEnvSpec
+
+struct Hash: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the cache key of each environment (SHA-256 over what its snapshot holds).",
+        discussion: "The key covers the storage backend, the kube-apiserver version, apiServer.extraArgs, the parent's key and every CRD and seed file. Pool size, timeouts and comments do not change it."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    @Option(name: [.short, .customLong("environment")], help: "Print only this environment's key.")
+    var environment: String?
+
+    @Option(help: "The kube-apiserver version to key on, instead of running `kube-apiserver --version`.")
+    var apiserverVersion: String?
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() async throws {
+        let loader = ConfigLoader()
+        do {
+            let config = try loader.load(options.file, profile: options.profile)
+            if let environment, config.environment(named: environment) == nil {
+                printError("\(options.file): no environment \"\(environment)\"\(Suggestions.didYouMean(environment, in: config.environments.map(\.name)))")
+                throw ExitCode(1)
+            }
+            let version: String
+            if let apiserverVersion {
+                version = apiserverVersion
+            } else {
+                let binary = try BinaryLocator.locate(config.binaries.kubeAPIServer, role: "binaries.kubeAPIServer", relativeTo: config.directory)
+                version = try await BinaryVersion.read(binary).text
+            }
+            let plan = try Plan(config)
+            let keys = try CacheKey.compute(plan, apiServerVersion: version, files: loader.files)
+            let names = environment.map { [$0] } ?? plan.environments.map(\.name)
+            switch format {
+            case .text:
+                if environment != nil {
+                    print(keys[names[0]]!)
+                } else {
+                    let width = names.map(\.count).max() ?? 0
+                    for name in names { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + keys[name]!) }
+                }
+            case .json:
+                let entries = names.map { "\"\($0)\":\"\(keys[$0]!)\"" }.joined(separator: ",")
+                print("{\"kubeAPIServerVersion\":\"\(version)\",\"environments\":{\(entries)}}")
+            }
+        } catch let error as Diagnostics {
+            printError(DiagnosticRenderer(sources: loader.files.all).render(error))
+            throw ExitCode(1)
+        } catch let error as Diagnostic {
+            printError(DiagnosticRenderer(sources: loader.files.all).render(error))
+            throw ExitCode(1)
+        } catch let error as ProcessError {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct K8sEnvCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "k8senv",
+        abstract: "Declarative Kubernetes test environments: real kube-apiserver instances from a k8senv.yaml.",
+        version: "0.1.0",
+        subcommands: [Validate.self, Hash.self, Schema.self, ConvertToJSON.self]
+    )
+
+    /// Exit codes: 0 success, 1 failure (invalid config, failed run), 2 usage error.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// Options every command that reads a config takes.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("file")], help: "The config file.")
+    var file: String = "k8senv.yaml"
+
+    @Option(help: "A profile of the config to apply.")
+    var profile: String?
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
