@@ -28,7 +28,11 @@ KUBE_VERSION="${K8SENV_KUBE_VERSION:-v1.20.2}"
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/k8senv"
 BIN_DIR="$CACHE_ROOT/bin"
 SRC_DIR="$CACHE_ROOT/src"
-CACHED_APISERVER="$BIN_DIR/kube-apiserver-$KUBE_VERSION"
+# The source build's recipe revision: bump it when the build changes so old caches are not reused.
+# r2: vendored github.com/modern-go/reflect2 v1.0.1 replaced by v1.0.2 (v1.0.1 makes a Go >= 1.18
+#     build of v1.20.2 crash with "fatal error: fault" when it serves custom resources).
+BUILD_RECIPE="r2"
+CACHED_APISERVER="$BIN_DIR/kube-apiserver-$KUBE_VERSION-$BUILD_RECIPE"
 SOURCES_FILE="/etc/apt/sources.list.d/k8senv-src.sources"
 
 CHECK_ONLY=0
@@ -220,6 +224,24 @@ fetch_kube_src() {
   printf '%s\n' "$d"
 }
 
+# Kubernetes 1.20 vendors github.com/modern-go/reflect2 v1.0.1, which breaks under Go >= 1.18
+# (runtime map iteration changed): the apiserver dies with "fatal error: fault" in
+# json-iterator when it encodes a custom resource. Debian's golang-go is 1.19, so swap in
+# reflect2 v1.0.2 from Debian's golang-github-modern-go-reflect2-dev (same API).
+patch_vendor_for_current_go() {
+  local src="$1" fixed=/usr/share/gocode/src/github.com/modern-go/reflect2
+  grep -q 'modern-go/reflect2 v1.0.1' "$src/vendor/modules.txt" || return 0
+  [[ -d "$fixed" ]] || apt_install golang-github-modern-go-reflect2-dev
+  [[ -f "$fixed/reflect2.go" ]] || die "$fixed is missing after installing golang-github-modern-go-reflect2-dev"
+  log "replacing vendored modern-go/reflect2 v1.0.1 with v1.0.2 (Go >= 1.18 fix)"
+  rm -rf "$src/vendor/github.com/modern-go/reflect2"
+  mkdir -p "$src/vendor/github.com/modern-go/reflect2"
+  find "$fixed" -maxdepth 1 -type f \( -name '*.go' -o -name '*.s' -o -name 'LICENSE' \) ! -name '*_test.go' \
+    -exec cp {} "$src/vendor/github.com/modern-go/reflect2/" \;
+  sed -i 's#modern-go/reflect2 v1.0.1#modern-go/reflect2 v1.0.2#g' "$src/go.mod" "$src/vendor/modules.txt"
+  find "$src/staging" -name go.mod -exec sed -i 's#modern-go/reflect2 v1.0.1#modern-go/reflect2 v1.0.2#g' {} +
+}
+
 build_apiserver() {
   local src="$1" pid start rc out elapsed
   [[ "$KUBE_VERSION" == v1.20.2 ]] || die "the Debian source build provides v1.20.2 only (asked: $KUBE_VERSION); set K8SENV_DOWNLOAD=1 or K8SENV_KUBE_APISERVER"
@@ -228,7 +250,9 @@ build_apiserver() {
     apt_install golang-go rsync jq build-essential
   fi
   out="$src/_output/bin/kube-apiserver"
-  if [[ -x "$out" && "$(apiserver_version "$out")" == "$KUBE_VERSION" ]]; then
+  patch_vendor_for_current_go "$src"
+  if [[ -x "$out" && "$(apiserver_version "$out")" == "$KUBE_VERSION" \
+        && "$(cat "$src/_output/k8senv-recipe" 2>/dev/null)" == "$BUILD_RECIPE" ]]; then
     log "reusing previous build output $out"
   else
     # As debian/rules does: a GOPATH whose src/k8s.io/kubernetes points at the tree
@@ -252,6 +276,7 @@ build_apiserver() {
     done
     rc=0; wait "$pid" || rc=$?
     if [[ $rc -ne 0 ]]; then tail -n 30 "$logf" >&2; die "build failed (exit $rc); see $logf"; fi
+    echo "$BUILD_RECIPE" > "$src/_output/k8senv-recipe"
     log "build finished in $(( $(date +%s) - start ))s"
   fi
   [[ "$(apiserver_version "$out")" == "$KUBE_VERSION" ]] \

@@ -12,7 +12,7 @@
 #endif
 
 pid_t k8senv_spawn(const char *path, char *const argv[], char *const envp[], int log_fd,
-                   const char *working_directory) {
+                   const char *working_directory, int flags) {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return -1;
     pid_t parent = getpid();
@@ -28,19 +28,27 @@ pid_t k8senv_spawn(const char *path, char *const argv[], char *const envp[], int
         // Child: only async-signal-safe calls from here to execve.
         int err = 0;
 #ifdef __linux__
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) { err = errno; goto fail; }
-        if (getppid() != parent) { err = ESRCH; goto fail; }  // the parent died already
+        if (flags & K8SENV_SPAWN_DIE_WITH_PARENT) {
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) { err = errno; goto fail; }
+            if (getppid() != parent) { err = ESRCH; goto fail; }  // the parent died already
+        }
 #endif
-        if (setpgid(0, 0) != 0) { err = errno; goto fail; }
+        if (flags & K8SENV_SPAWN_NEW_SESSION) {
+            if (setsid() < 0) { err = errno; goto fail; }
+        } else if (flags & K8SENV_SPAWN_NEW_GROUP) {
+            if (setpgid(0, 0) != 0) { err = errno; goto fail; }
+        }
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         for (int s = 1; s < 32; s++) {
             if (s != SIGKILL && s != SIGSTOP) signal(s, SIG_DFL);
         }
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull < 0) { err = errno; goto fail; }
-        if (dup2(devnull, 0) < 0) { err = errno; goto fail; }
+        if (!(flags & K8SENV_SPAWN_INHERIT_STDIN)) {
+            int devnull = open("/dev/null", O_RDONLY);
+            if (devnull < 0) { err = errno; goto fail; }
+            if (dup2(devnull, 0) < 0) { err = errno; goto fail; }
+        }
         if (log_fd >= 0) {
             if (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0) { err = errno; goto fail; }
         }

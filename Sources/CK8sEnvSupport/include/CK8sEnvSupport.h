@@ -8,6 +8,36 @@
 /// child (the signal follows the forking thread). Returns the child's pid, or -1 with errno set
 /// (an exec failure in the child is reported through a close-on-exec pipe).
 pid_t k8senv_spawn(const char *path, char *const argv[], char *const envp[], int log_fd,
-                   const char *working_directory);
+                   const char *working_directory, int flags);
+
+/// Flags of k8senv_spawn.
+enum {
+    /// Put the child in a new process group (stop signals go to the whole group).
+    K8SENV_SPAWN_NEW_GROUP = 1,
+    /// SIGKILL the child when the forking thread (and so k8senv) dies.
+    K8SENV_SPAWN_DIE_WITH_PARENT = 2,
+    /// Start a new session (a detached supervisor); implies a new group.
+    K8SENV_SPAWN_NEW_SESSION = 4,
+    /// Keep k8senv's stdin instead of /dev/null.
+    K8SENV_SPAWN_INHERIT_STDIN = 8,
+};
+
+/// PEM-encoded key material made by k8senv_make_certificates. Free with k8senv_free_certificates.
+typedef struct {
+    char *ca_cert;
+    char *ca_key;
+    char *serving_cert;
+    char *serving_key;
+    char *service_account_key;
+    char *service_account_public_key;
+    char *error;
+} k8senv_certificates;
+
+/// Makes a CA (ECDSA P-256, self-signed, valid `days`), a serving certificate signed by it for
+/// the comma-separated `dns_names` and `ip_addresses`, and a service-account signing key pair.
+/// On failure `error` holds a message and the other fields are NULL.
+k8senv_certificates k8senv_make_certificates(const char *common_name, const char *dns_names,
+                                             const char *ip_addresses, int days);
+void k8senv_free_certificates(k8senv_certificates *certificates);
 
 #endif

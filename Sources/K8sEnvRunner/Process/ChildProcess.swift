@@ -25,13 +25,28 @@ package enum Termination: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// How a child is started.
+package struct SpawnOptions: OptionSet, Sendable {
+    package let rawValue: Int32
+    package init(rawValue: Int32) { self.rawValue = rawValue }
+    /// Its own process group, so a stop reaches everything it started.
+    package static let newGroup = SpawnOptions(rawValue: Int32(K8SENV_SPAWN_NEW_GROUP))
+    /// SIGKILL when k8senv dies, however it dies.
+    package static let dieWithParent = SpawnOptions(rawValue: Int32(K8SENV_SPAWN_DIE_WITH_PARENT))
+    /// A new session: a detached supervisor that outlives this k8senv.
+    package static let newSession = SpawnOptions(rawValue: Int32(K8SENV_SPAWN_NEW_SESSION))
+    /// Keep k8senv's standard input (for the command of `k8senv run`).
+    package static let inheritStdin = SpawnOptions(rawValue: Int32(K8SENV_SPAWN_INHERIT_STDIN))
+    package static let service: SpawnOptions = [.newGroup, .dieWithParent]
+}
+
 /// A child process in its own process group, writing stdout and stderr to a log file, that
 /// dies with k8senv: it is forked from a thread that lives as long as the child (and waits for
 /// it), with SIGKILL as its parent-death signal.
 package final class ChildProcess: Sendable {
     package let pid: pid_t
     package let command: [String]
-    package let logPath: String
+    package let logPath: String?
     private let state: ExitState
 
     /// Starts a process.
@@ -39,17 +54,24 @@ package final class ChildProcess: Sendable {
     ///   - executable: an absolute path (see ``BinaryLocator``).
     ///   - arguments: the arguments after the program name; never passed through a shell.
     ///   - environment: the complete environment of the child.
-    ///   - logPath: stdout and stderr are appended here (created 0600).
+    ///   - logPath: stdout and stderr are appended here (created 0600); nil keeps k8senv's.
+    ///   - options: process group, parent-death signal, session, stdin.
     /// - Throws: ``ProcessError`` if the log cannot be opened or exec fails.
     package static func launch(
         executable: String, arguments: [String], environment: [String: String],
-        logPath: String, workingDirectory: String? = nil
+        logPath: String?, workingDirectory: String? = nil, options: SpawnOptions = .service
     ) throws(ProcessError) -> ChildProcess {
         let command = [executable] + arguments
-        let fd = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw ProcessError(.launchFailed, "cannot open the log file \(logPath): \(String(cString: strerror(errno)))", command: command)
+        var logFD: Int32 = -1
+        if let logPath {
+            logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            guard logFD >= 0 else {
+                throw ProcessError(.launchFailed, "cannot open the log file \(logPath): \(String(cString: strerror(errno)))", command: command)
+            }
         }
+        let fd = logFD
+        let flags = options.rawValue
+        let ownGroup = options.contains(.newGroup) || options.contains(.newSession)
         let state = ExitState()
         let started = DispatchSemaphore(value: 0)
         let spawnResult = SpawnResult()
@@ -57,11 +79,11 @@ package final class ChildProcess: Sendable {
         let thread = Thread {
             let pid = withCStrings(command) { argv in
                 withCStrings(env) { envp in
-                    k8senv_spawn(executable, argv, envp, fd, workingDirectory)
+                    k8senv_spawn(executable, argv, envp, fd, workingDirectory, flags)
                 }
             }
             spawnResult.set(pid: pid, errno: pid < 0 ? errno : 0)
-            close(fd)
+            if fd >= 0 { close(fd) }
             started.signal()
             guard pid > 0 else { return }
             // This thread now waits for the child: the parent-death signal follows the thread
@@ -88,15 +110,19 @@ package final class ChildProcess: Sendable {
             let reason = String(cString: strerror(err))
             throw ProcessError(err == ENOENT ? .notFound : .launchFailed, "cannot start \(executable): \(reason)", command: command)
         }
-        return ChildProcess(pid: pid, command: command, logPath: logPath, state: state)
+        return ChildProcess(pid: pid, command: command, logPath: logPath, ownGroup: ownGroup, state: state)
     }
 
-    private init(pid: pid_t, command: [String], logPath: String, state: ExitState) {
+    private init(pid: pid_t, command: [String], logPath: String?, ownGroup: Bool, state: ExitState) {
         self.pid = pid
         self.command = command
         self.logPath = logPath
+        self.ownGroup = ownGroup
         self.state = state
     }
+
+    /// Whether signals go to a process group of its own (else to the process alone).
+    package let ownGroup: Bool
 
     /// How the process ended, or nil while it runs.
     package var termination: Termination? { state.current }
@@ -116,15 +142,17 @@ package final class ChildProcess: Sendable {
             }
             let first = await group.next() ?? nil
             group.cancelAll()
-            if first == nil { state.cancelWaiters() }
             return first ?? state.current
         }
     }
 
-    /// Sends a signal to the process's whole group.
+    /// Sends a signal to the process's whole group (or the process, without a group of its own).
     package func signalGroup(_ signal: Int32) {
-        guard termination == nil else { return }
-        kill(-pid, signal)
+        if ownGroup {
+            kill(-pid, signal)  // the group may outlive its leader
+        } else if termination == nil {
+            kill(pid, signal)
+        }
     }
 
     /// SIGTERM to the group, up to `grace` to exit, then SIGKILL to the group.
@@ -132,21 +160,21 @@ package final class ChildProcess: Sendable {
     @discardableResult
     package func stop(grace: Duration) async -> Termination {
         if let done = termination {
-            kill(-pid, SIGKILL)  // anything it left in its group
+            signalGroup(SIGKILL)  // anything it left in its group
             return done
         }
         signalGroup(SIGTERM)
         if let done = await waitForExit(timeout: grace) {
-            kill(-pid, SIGKILL)
+            signalGroup(SIGKILL)
             return done
         }
-        kill(-pid, SIGKILL)
+        signalGroup(SIGKILL)
         return await waitForExit()
     }
 
     /// The last `lines` lines of the log.
     package func logTail(lines: Int = 20) -> String {
-        Self.tail(of: logPath, lines: lines)
+        logPath.map { Self.tail(of: $0, lines: lines) } ?? ""
     }
 
     package static func tail(of path: String, lines: Int) -> String {
@@ -204,8 +232,6 @@ private final class ExitState: @unchecked Sendable {
             c?.resume(returning: .exited(-1))
         }
     }
-
-    func cancelWaiters() {}
 }
 
 /// The pid and errno handed from the spawning thread to the caller.

@@ -1,0 +1,160 @@
+import Foundation
+import K8sEnvSpec
+import NIOHTTP1
+
+/// Applies an environment's CRDs and seed sets to an instance: server-side apply with field
+/// manager `k8senv`, CRDs waited until Established, objects of a set in kind order.
+package struct Applier: Sendable {
+    package let client: KubeClient
+    package let discovery: Discovery
+    package let files: SourceFiles
+    package let serverVersion: KubeVersion
+
+    package init(client: KubeClient, files: SourceFiles, serverVersion: KubeVersion) {
+        self.client = client
+        self.discovery = Discovery(client: client)
+        self.files = files
+        self.serverVersion = serverVersion
+    }
+
+    /// Reads the objects of files, in order.
+    func objects(_ manifestFiles: [ManifestFile]) throws(Diagnostics) -> [ManifestObject] {
+        var all: [ManifestObject] = []
+        var errors: [Diagnostic] = []
+        for file in manifestFiles {
+            do { all += try Manifests.read(file, files: files) } catch { errors += error.items }
+        }
+        if !errors.isEmpty { throw Diagnostics(errors) }
+        return all
+    }
+
+    /// Applies CRDs and waits until each is Established.
+    /// - Returns: how many were applied.
+    /// - Throws: ``Diagnostics``, each at the manifest it concerns.
+    @discardableResult
+    package func applyCRDs(_ manifestFiles: [ManifestFile], timeout: Duration) async throws(Diagnostics) -> Int {
+        let crds = try objects(manifestFiles)
+        guard !crds.isEmpty else { return 0 }
+        var errors: [Diagnostic] = []
+        await withTaskGroup(of: Diagnostic?.self) { group in
+            for crd in crds {
+                group.addTask { await self.apply(crd) }
+            }
+            for await error in group { if let error { errors.append(error) } }
+        }
+        if !errors.isEmpty { throw Diagnostics(errors) }
+        try await waitEstablished(crds, timeout: timeout)
+        await discovery.reset()
+        return crds.count
+    }
+
+    /// Applies the objects of one seed set in kind order.
+    @discardableResult
+    package func applySeedSet(_ manifestFiles: [ManifestFile]) async throws(Diagnostics) -> Int {
+        let sorted = ApplyOrder.sorted(try objects(manifestFiles))
+        // Objects of one kind are independent: apply each kind's objects concurrently (bounded),
+        // kinds in order.
+        var index = 0
+        while index < sorted.count {
+            let kind = sorted[index].kind
+            var end = index
+            while end < sorted.count, sorted[end].kind == kind { end += 1 }
+            let batch = Array(sorted[index..<end])
+            var errors: [Diagnostic] = []
+            for chunk in stride(from: 0, to: batch.count, by: 8).map({ Array(batch[$0..<min($0 + 8, batch.count)]) }) {
+                await withTaskGroup(of: Diagnostic?.self) { group in
+                    for object in chunk { group.addTask { await self.apply(object) } }
+                    for await error in group { if let error { errors.append(error) } }
+                }
+            }
+            if !errors.isEmpty { throw Diagnostics(errors) }
+            index = end
+        }
+        return sorted.count
+    }
+
+    /// Applies one object; nil on success, else what went wrong at the object's position.
+    func apply(_ object: ManifestObject) async -> Diagnostic? {
+        let resource: ResourceInfo?
+        do { resource = try await discovery.resource(apiVersion: object.apiVersion, kind: object.kind) } catch {
+            return Diagnostic(.manifest, at: object.location, "\(object.kind) \"\(object.name)\": \(error.message)")
+        }
+        guard let resource else {
+            return Diagnostic(.manifest, at: object.kindLocation,
+                              "the server does not serve kind \(object.kind) in \(object.apiVersion) (\(object.name)); is its CRD listed in crds, or the apiVersion right for Kubernetes \(serverVersion)?")
+        }
+        let namespace = resource.namespaced ? (object.namespace ?? "default") : nil
+        let json: [UInt8]
+        do { json = try object.json() } catch { return error }
+        do {
+            _ = try await client.apply(resource.path(name: object.name, namespace: namespace), object: json)
+            return nil
+        } catch {
+            return explain(error, object: object, namespace: namespace)
+        }
+    }
+
+    /// A server error in words that say what to change.
+    func explain(_ error: KubeClientError, object: ManifestObject, namespace: String?) -> Diagnostic {
+        let what = "\(object.kind) \"\(object.name)\""
+        let serverMessage = error.serverMessage ?? error.message
+        if error.status == 404, let namespace, serverMessage.contains("namespaces \"\(namespace)\" not found") {
+            return Diagnostic(.manifest, at: object.location,
+                              "\(what): namespace \"\(namespace)\" does not exist; add a Namespace to this seed set or to one it depends on")
+        }
+        var message = "\(what) was rejected by the server: \(serverMessage)"
+        if let hint = FieldVersions.hint(for: serverMessage, serverVersion: serverVersion) { message += "; " + hint }
+        return Diagnostic(.manifest, at: object.location, message)
+    }
+
+    /// Polls the CRDs until each has condition Established=True.
+    func waitEstablished(_ crds: [ManifestObject], timeout: Duration) async throws(Diagnostics) {
+        let deadline = ContinuousClock.now + timeout
+        var pending = crds
+        var lastConditions: [String: String] = [:]
+        while !pending.isEmpty {
+            var still: [ManifestObject] = []
+            for crd in pending {
+                let version = crd.apiVersion.split(separator: "/").last.map(String.init) ?? "v1"
+                let response = try? await client.send(.GET, "/apis/apiextensions.k8s.io/\(version)/customresourcedefinitions/\(crd.name)")
+                let conditions = (response?.json?["status"] as? [String: Any])?["conditions"] as? [[String: Any]] ?? []
+                let established = conditions.contains { ($0["type"] as? String) == "Established" && ($0["status"] as? String) == "True" }
+                if !established {
+                    still.append(crd)
+                    lastConditions[crd.name] = conditions.map { c in
+                        "\(c["type"] ?? "?")=\(c["status"] ?? "?")" + ((c["message"] as? String).map { ": \($0)" } ?? "")
+                    }.joined(separator: "; ")
+                }
+            }
+            pending = still
+            if pending.isEmpty { return }
+            if ContinuousClock.now >= deadline {
+                throw Diagnostics(pending.map { crd in
+                    let conditions = lastConditions[crd.name].flatMap { $0.isEmpty ? nil : $0 } ?? "no conditions reported"
+                    return Diagnostic(.manifest, at: crd.location,
+                                      "CustomResourceDefinition \"\(crd.name)\" was not Established within timeouts.crds (\(conditions))")
+                })
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+}
+
+/// Fields of API objects that need a newer Kubernetes than some servers have.
+package enum FieldVersions {
+    static let table: [(field: String, version: KubeVersion, what: String)] = [
+        ("x-kubernetes-validations", KubeVersion(major: 1, minor: 25), "CRD validation rules (CEL); beta and on by default from 1.25"),
+        ("messageExpression", KubeVersion(major: 1, minor: 27), "CEL messageExpression in validation rules"),
+        ("optionalOldSelf", KubeVersion(major: 1, minor: 30), "optionalOldSelf in CRD validation rules"),
+        ("selectableFields", KubeVersion(major: 1, minor: 31), "CRD selectableFields"),
+    ]
+
+    /// A sentence naming the field and the version that knows it, when the message mentions one
+    /// the server is too old for.
+    package static func hint(for message: String, serverVersion: KubeVersion) -> String? {
+        for entry in table where message.contains(entry.field) && serverVersion < entry.version {
+            return "the field \(entry.field) needs Kubernetes v\(entry.version.major).\(entry.version.minor) or newer (\(entry.what)); this kube-apiserver is \(serverVersion)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,73 @@
+/// The files and ports one kube-apiserver is started with.
+package struct APIServerLayout: Sendable {
+    package var port: Int
+    package var storageURL: String
+    package var certificateDirectory: String
+    package var servingCertificate: String
+    package var servingKey: String
+    package var serviceAccountKey: String
+    package var serviceAccountPublicKey: String
+    package var tokenFile: String
+    /// An AuthenticationConfiguration allowing anonymous health checks (only where supported).
+    package var authenticationConfig: String?
+}
+
+/// kube-apiserver's command line, chosen by its version. See docs/reference/apiserver-flags.md.
+package enum APIServerArguments {
+    /// From this version, AuthenticationConfiguration's `anonymous` section (with conditions on
+    /// the health paths) is on by default (AnonymousAuthConfigurableEndpoints beta).
+    package static let anonymousHealthSince = KubeVersion(major: 1, minor: 32)
+    /// `--insecure-port` was removed in 1.24.
+    package static let insecurePortRemovedIn = KubeVersion(major: 1, minor: 24)
+
+    /// Whether this version probes `/livez` anonymously (else with the bearer token).
+    package static func probesAnonymously(_ version: KubeVersion) -> Bool {
+        version >= anonymousHealthSince
+    }
+
+    /// The AuthenticationConfiguration that lets anonymous requests reach only the health paths.
+    package static let anonymousHealthConfig = """
+        apiVersion: apiserver.config.k8s.io/v1beta1
+        kind: AuthenticationConfiguration
+        anonymous:
+          enabled: true
+          conditions:
+          - path: /livez
+          - path: /readyz
+          - path: /healthz
+
+        """
+
+    package static func make(version: KubeVersion, layout: APIServerLayout, extraArgs: [String]) -> [String] {
+        var args = [
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            "--secure-port=\(layout.port)",
+            "--etcd-servers=\(layout.storageURL)",
+            "--cert-dir=\(layout.certificateDirectory)",
+            "--tls-cert-file=\(layout.servingCertificate)",
+            "--tls-private-key-file=\(layout.servingKey)",
+            "--token-auth-file=\(layout.tokenFile)",
+            "--authorization-mode=AlwaysAllow",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            "--service-account-key-file=\(layout.serviceAccountPublicKey)",
+            "--service-account-signing-key-file=\(layout.serviceAccountKey)",
+            "--service-cluster-ip-range=10.0.0.0/24",
+            "--disable-admission-plugins=ServiceAccount",
+            "--watch-cache=false",
+            "--enable-priority-and-fairness=false",
+            "--endpoint-reconciler-type=none",
+            "--profiling=false",
+            "--allow-privileged=true",
+        ]
+        if version < insecurePortRemovedIn {
+            args.append("--insecure-port=0")
+        }
+        if probesAnonymously(version), let config = layout.authenticationConfig {
+            args.append("--authentication-config=\(config)")
+        } else {
+            args.append("--anonymous-auth=false")
+        }
+        return args + extraArgs
+    }
+}

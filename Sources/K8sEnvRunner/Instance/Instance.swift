@@ -1,0 +1,295 @@
+import Foundation
+import K8sEnvSpec
+import NIOHTTP1
+
+/// What an instance is started from.
+package struct InstanceConfiguration: Sendable {
+    /// `base-0`: the environment and the index in its pool.
+    package var name: String
+    /// The instance's own folder (made 0700; keys, token, kubeconfig, logs, data).
+    package var directory: String
+    package var storage: StorageKind
+    package var binaries: ResolvedBinaries
+    package var extraArgs: [String]
+    package var startTimeout: Duration
+    package var stopTimeout: Duration
+    /// A storage snapshot to start from (an etcd data folder or a kine SQLite file), if any.
+    package var snapshot: String?
+
+    package init(name: String, directory: String, storage: StorageKind, binaries: ResolvedBinaries,
+                 extraArgs: [String], startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil) {
+        self.name = name
+        self.directory = directory
+        self.storage = storage
+        self.binaries = binaries
+        self.extraArgs = extraArgs
+        self.startTimeout = startTimeout
+        self.stopTimeout = stopTimeout
+        self.snapshot = snapshot
+    }
+}
+
+/// The programs of a config, found and asked for their versions once.
+package struct ResolvedBinaries: Sendable {
+    package var kubeAPIServer: String
+    package var kubeAPIServerVersion: KubeVersion
+    /// The storage program (etcd or kine) for the config's storage.
+    package var storage: String
+    /// etcd only: whether it takes --unsafe-no-fsync.
+    package var etcdNoFsync: Bool
+
+    /// Finds the binaries a config names and reads the kube-apiserver version.
+    /// - Throws: ``ProcessError`` naming the config key and where it looked.
+    package static func resolve(_ config: Config) async throws(ProcessError) -> ResolvedBinaries {
+        let apiServer = try BinaryLocator.locate(config.binaries.kubeAPIServer, role: "binaries.kubeAPIServer", relativeTo: config.directory)
+        let storage: String
+        switch config.storage {
+        case .etcd: storage = try BinaryLocator.locate(config.binaries.etcd, role: "binaries.etcd", relativeTo: config.directory)
+        case .kine: storage = try BinaryLocator.locate(config.binaries.kine, role: "binaries.kine", relativeTo: config.directory)
+        }
+        let version = try await BinaryVersion.read(apiServer)
+        let noFsync = config.storage == .etcd ? await StorageArguments.etcdSupportsNoFsync(storage) : false
+        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: storage, etcdNoFsync: noFsync)
+    }
+}
+
+/// One running kube-apiserver with its storage, on 127.0.0.1, reachable with its kubeconfig.
+package final class Instance: Sendable {
+    package let configuration: InstanceConfiguration
+    package let port: Int
+    package let server: String
+    package let caCertificate: String
+    package let token: String
+    package let kubeconfigPath: String
+    package let storageProcess: ChildProcess
+    package let apiServerProcess: ChildProcess
+    package let client: KubeClient
+
+    package var name: String { configuration.name }
+
+    private init(configuration: InstanceConfiguration, port: Int, caCertificate: String, token: String,
+                 kubeconfigPath: String, storageProcess: ChildProcess, apiServerProcess: ChildProcess, client: KubeClient) {
+        self.configuration = configuration
+        self.port = port
+        self.server = "https://127.0.0.1:\(port)"
+        self.caCertificate = caCertificate
+        self.token = token
+        self.kubeconfigPath = kubeconfigPath
+        self.storageProcess = storageProcess
+        self.apiServerProcess = apiServerProcess
+        self.client = client
+    }
+
+    /// Times of the steps of a start, for the summary.
+    package struct StartTimes: Sendable {
+        package var storage: Duration = .zero
+        package var apiServer: Duration = .zero
+    }
+
+    /// Starts storage, then kube-apiserver, and waits until `/livez` answers 200 and the
+    /// `default` namespace exists. Ports taken by someone else between our check and the
+    /// process's bind are retried with new ports (3 tries).
+    /// - Throws: ``ProcessError`` with the command line and log tail of the process that failed;
+    ///   nothing is left running.
+    package static func start(_ configuration: InstanceConfiguration) async throws(ProcessError) -> (Instance, StartTimes) {
+        let dir = configuration.directory
+        try PrivateFiles.makeDirectory(dir)
+        try PrivateFiles.makeDirectory(dir + "/pki")
+        try PrivateFiles.makeDirectory(dir + "/logs")
+        let certificates = try Certificates.make(commonName: "k8senv-\(configuration.name)")
+        let token = makeToken()
+        let pki = dir + "/pki"
+        try PrivateFiles.write(certificates.caCertificate, to: pki + "/ca.crt")
+        try PrivateFiles.write(certificates.servingCertificate, to: pki + "/serving.crt")
+        try PrivateFiles.write(certificates.servingKey, to: pki + "/serving.key")
+        try PrivateFiles.write(certificates.serviceAccountKey, to: pki + "/service-account.key")
+        try PrivateFiles.write(certificates.serviceAccountPublicKey, to: pki + "/service-account.pub")
+        try PrivateFiles.write("\(token),k8senv-admin,k8senv-admin,\"system:masters\"\n", to: pki + "/tokens.csv")
+        try PrivateFiles.write(token + "\n", to: dir + "/token")
+        let version = configuration.binaries.kubeAPIServerVersion
+        var authenticationConfig: String?
+        if APIServerArguments.probesAnonymously(version) {
+            authenticationConfig = pki + "/authentication-config.yaml"
+            try PrivateFiles.write(APIServerArguments.anonymousHealthConfig, to: authenticationConfig!)
+        }
+
+        var times = StartTimes()
+        let clock = ContinuousClock()
+        let deadline = clock.now + configuration.startTimeout
+        var lastError: ProcessError?
+        for _ in 0..<3 {
+            let storageStart = clock.now
+            let storage: ChildProcess
+            let storageURL: String
+            do {
+                (storage, storageURL) = try await startStorage(configuration, deadline: deadline)
+            } catch let error where error.isAddressInUse {
+                lastError = error
+                continue
+            }
+            times.storage = clock.now - storageStart
+            let apiStart = clock.now
+            let port = try Ports.free()
+            let layout = APIServerLayout(
+                port: port, storageURL: storageURL, certificateDirectory: pki,
+                servingCertificate: pki + "/serving.crt", servingKey: pki + "/serving.key",
+                serviceAccountKey: pki + "/service-account.key", serviceAccountPublicKey: pki + "/service-account.pub",
+                tokenFile: pki + "/tokens.csv", authenticationConfig: authenticationConfig)
+            let arguments = APIServerArguments.make(version: version, layout: layout, extraArgs: configuration.extraArgs)
+            let kubeconfigPath = dir + "/kubeconfig"
+            let server = "https://127.0.0.1:\(port)"
+            try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(configuration.name)", server: server,
+                                                     caCertificate: certificates.caCertificate, token: token),
+                                   to: kubeconfigPath)
+            let apiServer: ChildProcess
+            do {
+                apiServer = try ChildProcess.launch(executable: configuration.binaries.kubeAPIServer, arguments: arguments,
+                                                    environment: childEnvironment(), logPath: dir + "/logs/kube-apiserver.log")
+            } catch {
+                await storage.stop(grace: configuration.stopTimeout)
+                throw error
+            }
+            let client: KubeClient
+            do {
+                client = try KubeClient(server: server, caCertificate: certificates.caCertificate, token: token)
+            } catch {
+                await apiServer.stop(grace: configuration.stopTimeout)
+                await storage.stop(grace: configuration.stopTimeout)
+                throw ProcessError(.launchFailed, "cannot load our own CA certificate: \(error)")
+            }
+            let instance = Instance(configuration: configuration, port: port, caCertificate: certificates.caCertificate,
+                                    token: token, kubeconfigPath: kubeconfigPath, storageProcess: storage,
+                                    apiServerProcess: apiServer, client: client)
+            do {
+                try await instance.waitUntilReady(deadline: deadline)
+                times.apiServer = clock.now - apiStart
+                return (instance, times)
+            } catch {
+                await instance.stop()
+                if error.isAddressInUse {
+                    lastError = error
+                    continue
+                }
+                throw error
+            }
+        }
+        throw lastError ?? ProcessError(.launchFailed, "\(configuration.name): could not find free ports")
+    }
+
+    /// The environment of children: ours, without variables that would redirect them.
+    static func childEnvironment() -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        for key in environment.keys where key.hasPrefix("ETCD_") || key == "KUBECONFIG" { environment[key] = nil }
+        return environment
+    }
+
+    static func startStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError) -> (ChildProcess, String) {
+        let dir = configuration.directory
+        let clientPort = try Ports.free()
+        let process: ChildProcess
+        switch configuration.storage {
+        case .etcd:
+            let peerPort = try Ports.free()
+            let dataDirectory = dir + "/etcd-data"
+            if let snapshot = configuration.snapshot, !FileManager.default.fileExists(atPath: dataDirectory) {
+                try copyTree(snapshot, to: dataDirectory)
+            }
+            try PrivateFiles.makeDirectory(dataDirectory)
+            process = try ChildProcess.launch(
+                executable: configuration.binaries.storage,
+                arguments: StorageArguments.etcd(dataDirectory: dataDirectory, clientPort: clientPort, peerPort: peerPort,
+                                                 noFsync: configuration.binaries.etcdNoFsync),
+                environment: childEnvironment(), logPath: dir + "/logs/etcd.log")
+        case .kine:
+            try PrivateFiles.makeDirectory(dir + "/kine")
+            let database = dir + "/kine/state.db"
+            if let snapshot = configuration.snapshot, !FileManager.default.fileExists(atPath: database) {
+                try copyTree(snapshot, to: database)
+            }
+            process = try ChildProcess.launch(
+                executable: configuration.binaries.storage,
+                arguments: StorageArguments.kine(databasePath: database, port: clientPort, metricsPort: try Ports.free()),
+                environment: childEnvironment(), logPath: dir + "/logs/kine.log")
+        }
+        let what = configuration.storage == .etcd ? "etcd" : "kine"
+        do {
+            try await poll(process, what: what, deadline: deadline) { Ports.isOpen(clientPort) }
+        } catch {
+            await process.stop(grace: configuration.stopTimeout)
+            throw error
+        }
+        return (process, "http://127.0.0.1:\(clientPort)")
+    }
+
+    static func copyTree(_ source: String, to destination: String) throws(ProcessError) {
+        do { try FileManager.default.copyItem(atPath: source, toPath: destination) } catch {
+            throw ProcessError(.launchFailed, "cannot copy the snapshot \(source): \(error.localizedDescription)")
+        }
+    }
+
+    /// Polls `check` every 50 ms until it holds; gives up at once when the process exits, and at
+    /// the deadline.
+    static func poll(_ process: ChildProcess, what: String, deadline: ContinuousClock.Instant,
+                     check: () async -> Bool) async throws(ProcessError) {
+        while true {
+            if let termination = process.termination {
+                throw process.error(.exited, "\(what) \(termination) before it was ready")
+            }
+            if await check() { return }
+            if Task.isCancelled { throw process.error(.timeout, "\(what): start cancelled") }
+            if ContinuousClock.now >= deadline {
+                throw process.error(.timeout, "\(what) was not ready within the start timeout (timeouts.start)")
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// `/livez` 200, then the `default` namespace exists.
+    func waitUntilReady(deadline: ContinuousClock.Instant) async throws(ProcessError) {
+        let client = self.client
+        let storage = storageProcess
+        try await Self.poll(apiServerProcess, what: "kube-apiserver", deadline: deadline) {
+            if storage.termination != nil { return true }  // reported below
+            let response = try? await client.send(.GET, "/livez", timeout: .seconds(2))
+            return response?.status == 200
+        }
+        try checkStorage()
+        try await Self.poll(apiServerProcess, what: "kube-apiserver", deadline: deadline) {
+            if storage.termination != nil { return true }
+            let response = try? await client.send(.GET, "/api/v1/namespaces/default", timeout: .seconds(2))
+            return response?.status == 200
+        }
+        try checkStorage()
+    }
+
+    func checkStorage() throws(ProcessError) {
+        if let termination = storageProcess.termination {
+            throw storageProcess.error(.exited, "\(configuration.storage.rawValue) \(termination)")
+        }
+    }
+
+    /// Nil while both processes run; otherwise which one stopped, with its log tail.
+    package func failure() -> ProcessError? {
+        if let t = storageProcess.termination {
+            return storageProcess.error(.exited, "\(name): \(configuration.storage.rawValue) \(t)")
+        }
+        if let t = apiServerProcess.termination {
+            return apiServerProcess.error(.exited, "\(name): kube-apiserver \(t)")
+        }
+        return nil
+    }
+
+    /// Stops kube-apiserver, then storage: SIGTERM to each group, grace (timeouts.stop), SIGKILL.
+    package func stop() async {
+        await client.shutdown()
+        await apiServerProcess.stop(grace: configuration.stopTimeout)
+        await storageProcess.stop(grace: configuration.stopTimeout)
+    }
+}
+
+extension ProcessError {
+    /// The process failed because its port was taken.
+    var isAddressInUse: Bool {
+        (logTail ?? "").contains("address already in use")
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import K8sEnvSpec
+
+/// What `up`, `run`, `down`, `env` and `status` do; the CLI only parses and prints.
+package enum Lifecycle {
+    package struct Options: Sendable {
+        package var file: String
+        package var profile: String?
+        package var environments: [String]
+        package var stateDirectory: String?
+        package var quiet: Bool
+
+        package init(file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool) {
+            self.file = file
+            self.profile = profile
+            self.environments = environments
+            self.stateDirectory = stateDirectory
+            self.quiet = quiet
+        }
+
+        package var stateFolder: StateFolder {
+            stateDirectory.map { StateFolder(path: $0) } ?? StateFolder.forConfig(file)
+        }
+    }
+
+    /// A failure with a message for the user and an exit status.
+    package struct Failure: Error, Sendable, CustomStringConvertible {
+        package var message: String
+        package var exitCode: Int32
+        package var description: String { message }
+    }
+
+    /// Loads and plans a config, rendering diagnostics into a ``Failure``.
+    package static func plan(_ options: Options, files: SourceFiles) throws(Failure) -> Plan {
+        let loader = ConfigLoader(files: files)
+        do throws(Diagnostics) {
+            let config = try loader.load(options.file, profile: options.profile)
+            for name in options.environments where config.environment(named: name) == nil {
+                throw Diagnostics([Diagnostic(.reference, at: SourceLocation(file: options.file, mark: nil),
+                                              "no environment \"\(name)\"\(Suggestions.didYouMean(name, in: config.environments.map(\.name)))")])
+            }
+            return try Plan(config)
+        } catch {
+            throw Failure(message: files.renderer.render(error), exitCode: 1)
+        }
+    }
+
+    /// Starts a session: stale runs cleaned, binaries resolved, instances up, CRDs and seeds
+    /// applied, the run recorded. On failure nothing is left running.
+    package static func start(_ options: Options, detached: Bool, output: @escaping @Sendable (String) -> Void)
+        async throws(Failure) -> Session {
+        let files = SourceFiles()
+        let plan = try plan(options, files: files)
+        let state = options.stateFolder
+        for dir in state.cleanStaleRuns() { output("cleaned up after a run that did not stop: \(dir)") }
+        let binaries: ResolvedBinaries
+        do { binaries = try await ResolvedBinaries.resolve(plan.config) } catch {
+            throw Failure(message: "error: \(error)", exitCode: 1)
+        }
+        let runDirectory: String
+        do throws(ProcessError) { runDirectory = try state.makeRunDirectory() } catch {
+            throw Failure(message: "error: \(error)", exitCode: 1)
+        }
+        let quiet = options.quiet
+        let progress: @Sendable (String) -> Void = { line in if !quiet { output(line) } }
+        let session = Session(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, progress: progress)
+        do {
+            try await session.start(environments: options.environments)
+        } catch {
+            let message: String
+            switch error {
+            case .process(let e): message = "error: \(e)"
+            case .manifests(let d): message = files.renderer.render(d)
+            }
+            throw Failure(message: message + "\n(logs kept in \(runDirectory))", exitCode: 1)
+        }
+        do {
+            try state.write(await session.record(config: options.file, profile: options.profile, detached: detached))
+            if detached { try state.setCurrent(runDirectory) }
+        } catch {
+            await session.stop()
+            throw Failure(message: "error: \(error)", exitCode: 1)
+        }
+        return session
+    }
+
+    /// Stops a session and removes its run folder (kept when an instance failed, for its logs).
+    package static func finish(_ session: Session, state: StateFolder, keepFiles: Bool) async {
+        await session.stop()
+        state.clearCurrent(ifRunDirectory: session.runDirectory)
+        if !keepFiles { try? FileManager.default.removeItem(atPath: session.runDirectory) }
+    }
+
+    /// The summary printed once everything is up.
+    package static func summary(_ record: RunRecord) -> String {
+        var lines: [String] = []
+        for instance in record.instances {
+            lines.append("\(instance.environment): \(instance.server)  kubeconfig \(instance.kubeconfig)")
+        }
+        for (key, value) in record.exports { lines.append("export \(key)=\(shellQuote(value))") }
+        return lines.joined(separator: "\n")
+    }
+
+    static func shellQuote(_ s: String) -> String {
+        s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=,@%+".contains($0) }) ? s : "'" + s.replacing("'", with: "'\\''") + "'"
+    }
+
+    /// Serves until SIGINT/SIGTERM (exit 0) or until a process of an instance stops (exit 1).
+    package static func serve(_ session: Session, signals: SignalWatcher, state: StateFolder,
+                              output: @escaping @Sendable (String) -> Void) async -> Int32 {
+        enum Event: Sendable { case signal(Int32), failure(ProcessError) }
+        let event = await withTaskGroup(of: Event?.self) { group in
+            group.addTask { await signals.next().map(Event.signal) }
+            group.addTask {
+                while !Task.isCancelled {
+                    if let failure = await session.failure() { return .failure(failure) }
+                    try? await Task.sleep(for: .milliseconds(250))
+                }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        switch event {
+        case .failure(let error):
+            output("error: \(error)")
+            await finish(session, state: state, keepFiles: true)
+            output("stopped; logs kept in \(session.runDirectory)")
+            return 1
+        case .signal, nil:
+            output("stopping…")
+            await finish(session, state: state, keepFiles: false)
+            output("stopped")
+            return 0
+        }
+    }
+
+    /// `k8senv run`: up, run the command with KUBECONFIG set, tear down; the command's status.
+    package static func run(_ options: Options, command: [String], output: @escaping @Sendable (String) -> Void) async -> Int32 {
+        let signals = SignalWatcher()
+        let session: Session
+        do { session = try await start(options, detached: false, output: output) } catch {
+            output(error.message)
+            return error.exitCode
+        }
+        let state = options.stateFolder
+        let record = await session.record(config: options.file, profile: options.profile, detached: false)
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in record.exports { environment[key] = value }
+        let executable: String
+        do { executable = try BinaryLocator.locate(command[0], role: "the command", relativeTo: ".") } catch {
+            output("error: \(command[0]): not found on PATH")
+            await finish(session, state: state, keepFiles: false)
+            return 127
+        }
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.launch(executable: executable, arguments: Array(command.dropFirst()),
+                                            environment: environment, logPath: nil,
+                                            options: [.dieWithParent, .inheritStdin])
+        } catch {
+            output("error: \(error)")
+            await finish(session, state: state, keepFiles: false)
+            return 126
+        }
+        let termination = await withTaskGroup(of: Termination?.self) { group in
+            group.addTask { await child.waitForExit() }
+            group.addTask {
+                // SIGINT reaches the command from the terminal itself (same process group);
+                // SIGTERM sent to k8senv is passed on.
+                while let signal = await signals.next() {
+                    if signal == SIGTERM { child.signalGroup(SIGTERM) }
+                }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? .exited(1)
+        }
+        await finish(session, state: state, keepFiles: false)
+        switch termination {
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal
+        }
+    }
+
+    /// `k8senv down`: stops the detached run (its supervisor tears the instances down).
+    package static func down(_ state: StateFolder, timeout: Duration, output: @escaping @Sendable (String) -> Void) async -> Int32 {
+        state.cleanStaleRuns()
+        guard let record = state.current() else {
+            output("nothing to stop: no detached k8senv up in \(state.path)")
+            return 0
+        }
+        kill(record.ownerPID, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        while StateFolder.isAlive(record.ownerPID), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if StateFolder.isAlive(record.ownerPID) {
+            // Its children die with it (parent-death signal).
+            kill(record.ownerPID, SIGKILL)
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        state.cleanStaleRuns()
+        output("stopped \(record.instances.map(\.name).joined(separator: ", "))")
+        return 0
+    }
+}
