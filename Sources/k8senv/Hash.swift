@@ -25,7 +25,7 @@ struct Hash: AsyncParsableCommand {
         do {
             let config = try loader.load(options.file, profile: options.profile)
             if let environment, config.environment(named: environment) == nil {
-                printError("\(options.file): no environment \"\(environment)\"\(Suggestions.didYouMean(environment, in: config.environments.map(\.name)))")
+                printError("\(options.file): error: no environment \"\(environment)\"\(Suggestions.didYouMean(environment, in: config.environments.map(\.name)))")
                 throw ExitCode(1)
             }
             let version: String

@@ -63,6 +63,8 @@ package struct Config: Sendable {
     package var binaries = Binaries()
     package var storage: StorageKind = .etcd
     package var timeouts = Timeouts()
+    /// Where each timeout was written, by key (`start`, …).
+    package var timeoutLocations: [String: SourceLocation] = [:]
     package var apiServerExtraArgs: [String] = []
     /// In the order of the file.
     package var environments: [Environment] = []

@@ -26,7 +26,8 @@ struct ConfigChecks {
         let t = config.timeouts
         for (name, value) in [("start", t.start), ("stop", t.stop), ("acquire", t.acquire), ("crds", t.crds), ("seeds", t.seeds)]
         where value.nanoseconds <= 0 {
-            fail(.schema, SourceLocation(file: config.file, mark: nil), "timeouts.\(name): must be longer than 0s")
+            fail(.schema, config.timeoutLocations[name] ?? SourceLocation(file: config.file, mark: nil),
+                 "timeouts.\(name): must be longer than 0s")
         }
     }
 

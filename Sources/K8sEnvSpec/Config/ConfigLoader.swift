@@ -153,7 +153,10 @@ enum ConfigDecoder {
         if let s = root["storage"]?.string, let kind = StorageKind(rawValue: s) { config.storage = kind }
         if let t = root["timeouts"] {
             func read(_ key: String, into value: inout GoDuration) {
-                if let text = t[key]?.string, let d = GoDuration(text) { value = d }
+                if let node = t[key], let text = node.string, let d = GoDuration(text) {
+                    value = d
+                    config.timeoutLocations[key] = node.location
+                }
             }
             read("start", into: &config.timeouts.start)
             read("stop", into: &config.timeouts.stop)

@@ -9,12 +9,15 @@ package struct VariableExpansion: Sendable {
 
     /// What expanding one string found.
     package enum Failure: Error, Equatable {
+        /// Lenient expansion met an unset variable without a default.
+        case deferred
         case unset(name: String, offset: Int)
         case malformed(String, offset: Int)
     }
 
     /// Expands one string.
-    /// - Parameter strict: when false, an unset variable without a default becomes "".
+    /// - Parameter strict: when false, an unset variable without a default throws `.deferred`
+    ///   (the caller keeps the text as written) instead of `.unset`.
     package func expand(_ text: String, strict: Bool = true) throws(Failure) -> String {
         guard text.contains("$") else { return text }
         let chars = Array(text.unicodeScalars)
@@ -58,8 +61,8 @@ package struct VariableExpansion: Sendable {
                 out.append(contentsOf: fallback.unicodeScalars)
             } else if let value {
                 out.append(contentsOf: value.unicodeScalars)
-            } else if strict {
-                throw .unset(name: name, offset: i)
+            } else {
+                throw strict ? .unset(name: name, offset: i) : .deferred
             }
             i = close + 1
         }
@@ -84,6 +87,8 @@ package struct VariableExpansion: Sendable {
                 } else {
                     value.content = .string(expanded)
                 }
+            } catch .deferred {
+                value.isUnresolved = true
             } catch {
                 var location = value.location
                 let offset: Int
@@ -95,6 +100,8 @@ package struct VariableExpansion: Sendable {
                 case .malformed(let text, let o):
                     offset = o
                     message = text
+                case .deferred:
+                    return value
                 }
                 if value.isPlain, !s.contains("\n"), let mark = location.mark {
                     location.mark = Mark(line: mark.line, column: mark.column + offset)

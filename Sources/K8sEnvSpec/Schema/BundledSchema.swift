@@ -52,7 +52,7 @@ package enum BundledSchema {
     "duration": {
       "description": "A Go-style duration: 500ms, 30s, 2m, 1h30m.",
       "type": "string",
-      "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+      "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|μs|ms|s|m|h))+$",
       "x-pattern-message": "a Go-style duration such as 500ms, 30s or 1m30s"
     },
     "path": {

@@ -105,6 +105,7 @@ package struct JSONSchema: Sendable {
     }
 
     private func validate(_ value: YAMLValue, against schema: YAMLValue, path: [PathElement], errors: inout [Diagnostic]) {
+        if value.isUnresolved { return }  // checked when its profile is chosen
         if case .bool(let allowed) = schema.content {
             if !allowed { fail(&errors, at: value.location, path, "is not allowed here") }
             return

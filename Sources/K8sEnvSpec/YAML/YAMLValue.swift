@@ -30,6 +30,9 @@ package struct YAMLValue: Sendable, Equatable {
     /// A plain scalar without a tag: its type was (and after `${}` expansion is again) resolved
     /// from its text.
     package var isPlain: Bool
+    /// Holds a `${VAR}` whose variable is unset, in a profile that was not chosen: its type
+    /// and format are checked only when that profile is chosen.
+    package var isUnresolved = false
 
     package init(_ content: Content, at location: SourceLocation, isPlain: Bool = false) {
         self.content = content

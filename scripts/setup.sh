@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# setup.sh — everything k8senv needs on a fresh Debian machine, then a build.
+#
+# Usage: eval "$(scripts/setup.sh)"
+#   Installs the C libraries (libyaml-dev, libssl-dev) and the test clients (python3 PyYAML and
+#   jsonschema, kubectl if apt has it), makes kube-apiserver and etcd available
+#   (scripts/install-binaries.sh: env vars, PATH, the cache, or a build from Debian's source),
+#   builds k8senv, and prints `export` lines: the binaries' K8SENV_* variables, K8SENV_SCRATCH
+#   (the SwiftPM build folder) and PATH with k8senv on it.
+#
+#   K8SENV_SCRATCH   SwiftPM scratch path (default: $HOME/.cache/k8senv/swiftpm, reused across runs)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+SUDO=()
+[[ $(id -u) -eq 0 ]] || SUDO=(sudo)
+
+missing=()
+for pc in yaml-0.1:libyaml-dev openssl:libssl-dev; do
+  pkg-config --exists "${pc%%:*}" 2>/dev/null || missing+=("${pc##*:}")
+done
+command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  "${SUDO[@]}" apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >&2
+fi
+
+if ! python3 -c 'import yaml, jsonschema' 2>/dev/null; then
+  log "pip install PyYAML jsonschema"
+  python3 -m pip install --quiet PyYAML jsonschema >&2 \
+    || { "${SUDO[@]}" apt-get install -y -qq python3-yaml python3-jsonschema >&2; }
+fi
+
+exports="$(scripts/install-binaries.sh)"
+eval "$exports"
+printf '%s\n' "$exports"
+
+scratch="${K8SENV_SCRATCH:-$HOME/.cache/k8senv/swiftpm}"
+log "swift build --scratch-path $scratch"
+swift build --scratch-path "$scratch" >&2
+bin="$(swift build --scratch-path "$scratch" --show-bin-path)"
+printf 'export K8SENV_SCRATCH=%q\n' "$scratch"
+printf 'export K8SENV_BINARY=%q\n' "$bin/k8senv"
+printf 'export PATH=%q:"$PATH"\n' "$bin"
