@@ -10,6 +10,20 @@ package struct APIServerLayout: Sendable {
     package var tokenFile: String
     /// An AuthenticationConfiguration allowing anonymous health checks (only where supported).
     package var authenticationConfig: String?
+
+    package init(port: Int, storageURL: String, certificateDirectory: String, servingCertificate: String,
+                 servingKey: String, serviceAccountKey: String, serviceAccountPublicKey: String, tokenFile: String,
+                 authenticationConfig: String?) {
+        self.port = port
+        self.storageURL = storageURL
+        self.certificateDirectory = certificateDirectory
+        self.servingCertificate = servingCertificate
+        self.servingKey = servingKey
+        self.serviceAccountKey = serviceAccountKey
+        self.serviceAccountPublicKey = serviceAccountPublicKey
+        self.tokenFile = tokenFile
+        self.authenticationConfig = authenticationConfig
+    }
 }
 
 /// kube-apiserver's command line, chosen by its version. See docs/reference/apiserver-flags.md.

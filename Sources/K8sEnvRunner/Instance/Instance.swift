@@ -38,6 +38,13 @@ package struct ResolvedBinaries: Sendable {
     /// etcd only: whether it takes --unsafe-no-fsync.
     package var etcdNoFsync: Bool
 
+    package init(kubeAPIServer: String, kubeAPIServerVersion: KubeVersion, storage: String, etcdNoFsync: Bool) {
+        self.kubeAPIServer = kubeAPIServer
+        self.kubeAPIServerVersion = kubeAPIServerVersion
+        self.storage = storage
+        self.etcdNoFsync = etcdNoFsync
+    }
+
     /// Finds the binaries a config names and reads the kube-apiserver version.
     /// - Throws: ``ProcessError`` naming the config key and where it looked.
     package static func resolve(_ config: Config) async throws(ProcessError) -> ResolvedBinaries {

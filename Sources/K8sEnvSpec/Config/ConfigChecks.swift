@@ -124,7 +124,9 @@ struct ConfigChecks {
                             let rotated = Self.rotate(path, toStartAt: firstInFile.name)
                             let cycle = (rotated + [rotated[0]]).joined(separator: " -> ")
                             let index = environment.seeds.firstIndex { $0.name == firstInFile.name }!
-                            let location = firstInFile.dependsOnLocations.first ?? firstInFile.location
+                            let next = rotated.count > 1 ? rotated[1] : rotated[0]
+                            let location = firstInFile.dependsOn.firstIndex(of: next).map { firstInFile.dependsOnLocations[$0] }
+                                ?? firstInFile.dependsOnLocations.first ?? firstInFile.location
                             fail(.cycle, location, "\(prefix)[\(index)].dependsOn: seed sets depend on each other in a cycle: \(cycle)")
                         }
                     } else if visited.insert(dependency).inserted {

@@ -98,6 +98,7 @@ package struct ConfigLoader: Sendable {
         let document = try document(at: path, profile: nil)
         var errors: [Diagnostic] = []
         var configs: [Config] = []
+        var baseErrors = Set<Diagnostic>()
         for profile in [nil] + document.profileNames.map(Optional.some) {
             var strictDocument = document
             if let profile {
@@ -107,7 +108,18 @@ package struct ConfigLoader: Sendable {
                     continue
                 }
             }
-            do { configs.append(try config(from: strictDocument, profile: profile)) } catch { errors += error.items }
+            do { configs.append(try config(from: strictDocument, profile: profile)) } catch {
+                if let profile {
+                    errors += error.items.filter { !baseErrors.contains($0) }.map { d in
+                        var d = d
+                        d.message += " (with profile \"\(profile)\")"
+                        return d
+                    }
+                } else {
+                    baseErrors = Set(error.items)
+                    errors += error.items
+                }
+            }
         }
         if !errors.isEmpty { throw Diagnostics(errors) }
         return configs
@@ -151,18 +163,17 @@ enum ConfigDecoder {
             if let v = b["kine"]?.string { config.binaries.kine = v }
         }
         if let s = root["storage"]?.string, let kind = StorageKind(rawValue: s) { config.storage = kind }
-        if let t = root["timeouts"] {
-            func read(_ key: String, into value: inout GoDuration) {
-                if let node = t[key], let text = node.string, let d = GoDuration(text) {
-                    value = d
-                    config.timeoutLocations[key] = node.location
-                }
+        for entry in root["timeouts"]?.entries ?? [] {
+            guard let text = entry.value.string, let d = GoDuration(text) else { continue }
+            config.timeoutLocations[entry.key] = entry.value.location
+            switch entry.key {
+            case "start": config.timeouts.start = d
+            case "stop": config.timeouts.stop = d
+            case "acquire": config.timeouts.acquire = d
+            case "crds": config.timeouts.crds = d
+            case "seeds": config.timeouts.seeds = d
+            default: break
             }
-            read("start", into: &config.timeouts.start)
-            read("stop", into: &config.timeouts.stop)
-            read("acquire", into: &config.timeouts.acquire)
-            read("crds", into: &config.timeouts.crds)
-            read("seeds", into: &config.timeouts.seeds)
         }
         config.apiServerExtraArgs = root["apiServer"]?["extraArgs"]?.items?.compactMap(\.string) ?? []
         for entry in root["environments"]?.entries ?? [] {

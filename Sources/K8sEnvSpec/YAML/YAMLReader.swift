@@ -271,7 +271,7 @@ private struct Composer {
             // A key.
             let record = records[Int(index)]
             if record.kind != .scalar {
-                throw Diagnostic(.yamlValue, at: location(mark),
+                throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(record.line), column: Int(record.column))),
                                  "a mapping key must be a scalar (JSON object keys are strings)")
             }
             if isMergeKey(index) { frames[frames.count - 1].hasMerge = true }
@@ -307,13 +307,13 @@ private struct Composer {
         var result: [Int32] = []
         result.reserveCapacity(items.count)
         var seen: [ArraySlice<UInt8>: Int32] = [:]
-        var merges: [Int32] = []
+        var merges: [(key: Int32, value: Int32)] = []
         var i = 0
         while i + 1 < items.count {
             let key = items[i], value = items[i + 1]
             i += 2
             if hasMerge, isMergeKey(key) {
-                merges.append(value)
+                merges.append((key, value))
                 continue
             }
             let text = try keyText(key)
@@ -327,7 +327,7 @@ private struct Composer {
             result.append(key)
             result.append(value)
         }
-        for merge in merges {
+        for (mergeKey, merge) in merges {
             var sources: [Int32] = []
             let r = records[Int(merge)]
             switch r.kind {
@@ -340,7 +340,8 @@ private struct Composer {
                                      "a merge key (<<) takes a mapping or a sequence of mappings")
                 }
             case .scalar:
-                throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(r.line), column: Int(r.column))),
+                let k = records[Int(mergeKey)]
+                throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(k.line), column: Int(k.column))),
                                  "a merge key (<<) takes a mapping or a sequence of mappings")
             }
             for source in sources {

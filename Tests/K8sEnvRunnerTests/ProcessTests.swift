@@ -1,0 +1,169 @@
+import Foundation
+import K8sEnvRunner
+import Testing
+
+@Suite("Child processes", .tags(.fast))
+struct ProcessTests {
+    @Test("a process runs, writes its log, and reports its exit status")
+    func exitStatus() async throws {
+        let dir = try TemporaryDirectory()
+        let log = dir.path + "/out.log"
+        let process = try ChildProcess.launch(executable: "/bin/sh", arguments: ["-c", "echo hello; echo oops >&2; exit 3"],
+                                              environment: [:], logPath: log)
+        #expect(await process.waitForExit() == .exited(3))
+        #expect(process.logTail() == "hello\noops")
+        let mode = try FileManager.default.attributesOfItem(atPath: log)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test("a program that does not exist is a not-found error naming it")
+    func missingProgram() throws {
+        let dir = try TemporaryDirectory()
+        #expect {
+            try ChildProcess.launch(executable: dir.path + "/nope", arguments: [], environment: [:], logPath: dir.path + "/log")
+        } throws: { error in
+            let e = error as! ProcessError
+            return e.code == .notFound && e.description.contains(dir.path + "/nope")
+        }
+    }
+
+    @Test("stop sends SIGTERM, then SIGKILL after the grace, to the whole group")
+    func stopEscalates() async throws {
+        let dir = try TemporaryDirectory()
+        // The shell ignores SIGTERM and starts a grandchild that would outlive it.
+        let process = try ChildProcess.launch(
+            executable: "/bin/sh",
+            arguments: ["-c", "trap '' TERM; sleep 300 & echo $! > \(dir.path)/grandchild; wait"],
+            environment: [:], logPath: dir.path + "/log")
+        var grandchild: Int32?
+        for _ in 0..<100 where grandchild == nil {
+            grandchild = (try? String(contentsOfFile: dir.path + "/grandchild", encoding: .utf8))
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let sleeper = try #require(grandchild)
+        #expect(isRunning(sleeper))
+        let termination = await process.stop(grace: .milliseconds(300))
+        #expect(termination == .signaled(SIGKILL))
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(!isRunning(sleeper), "the grandchild in the group was killed too")
+    }
+
+    @Test("a process that stops on SIGTERM ends cleanly within the grace")
+    func stopClean() async throws {
+        let dir = try TemporaryDirectory()
+        let process = try ChildProcess.launch(executable: "/bin/sleep", arguments: ["300"], environment: [:], logPath: dir.path + "/log")
+        #expect(await process.stop(grace: .seconds(5)) == .signaled(SIGTERM))
+    }
+
+    @Test("arguments reach the program unchanged: no shell in between")
+    func noShell() async throws {
+        let dir = try TemporaryDirectory()
+        let tricky = ["$(touch \(dir.path)/pwned)", "a b", "'quoted'", "; rm -rf /"]
+        let process = try ChildProcess.launch(executable: "/usr/bin/printf", arguments: ["%s\\n"] + tricky,
+                                              environment: [:], logPath: dir.path + "/log")
+        #expect(await process.waitForExit() == .exited(0))
+        #expect(process.logTail() == tricky.joined(separator: "\n"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/pwned"))
+    }
+}
+
+@Suite("Versions and flags", .tags(.fast))
+struct FlagTests {
+    static func layout() -> APIServerLayout {
+        APIServerLayout(port: 6443, storageURL: "http://127.0.0.1:2379", certificateDirectory: "/d/pki",
+                        servingCertificate: "/d/pki/serving.crt", servingKey: "/d/pki/serving.key",
+                        serviceAccountKey: "/d/pki/sa.key", serviceAccountPublicKey: "/d/pki/sa.pub",
+                        tokenFile: "/d/pki/tokens.csv", authenticationConfig: "/d/pki/auth.yaml")
+    }
+
+    @Test("versions are read from --version output", arguments: [
+        ("Kubernetes v1.20.2", "v1.20.2"), ("Kubernetes v1.31.0-rc.1", "v1.31.0-rc.1"), ("etcd Version: 3.4.23\nGit SHA: x", "v3.4.23"),
+    ])
+    func parseVersion(output: String, expected: String) {
+        #expect(KubeVersion(parsing: output)?.text == expected)
+    }
+
+    @Test("--insecure-port=0 only below 1.24")
+    func insecurePort() {
+        for (minor, expected) in [(20, true), (23, true), (24, false), (35, false)] {
+            let args = APIServerArguments.make(version: KubeVersion(major: 1, minor: minor), layout: Self.layout(), extraArgs: [])
+            #expect(args.contains("--insecure-port=0") == expected, "1.\(minor)")
+        }
+    }
+
+    @Test("anonymous health checks through --authentication-config from 1.32, the token before")
+    func anonymousHealth() {
+        for (minor, anonymous) in [(20, false), (30, false), (31, false), (32, true), (35, true)] {
+            let args = APIServerArguments.make(version: KubeVersion(major: 1, minor: minor), layout: Self.layout(), extraArgs: [])
+            #expect(args.contains("--authentication-config=/d/pki/auth.yaml") == anonymous, "1.\(minor)")
+            #expect(args.contains("--anonymous-auth=false") == !anonymous, "1.\(minor)")
+        }
+    }
+
+    @Test("the speed-ups and the required service-account flags are always there; extraArgs come last")
+    func commonFlags() {
+        let args = APIServerArguments.make(version: KubeVersion(major: 1, minor: 20), layout: Self.layout(),
+                                           extraArgs: ["--v=2", "--feature-gates=A=true"])
+        for flag in ["--authorization-mode=AlwaysAllow", "--watch-cache=false", "--disable-admission-plugins=ServiceAccount",
+                     "--bind-address=127.0.0.1", "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                     "--service-account-signing-key-file=/d/pki/sa.key", "--service-account-key-file=/d/pki/sa.pub"] {
+            #expect(args.contains(flag), "\(flag)")
+        }
+        #expect(Array(args.suffix(2)) == ["--v=2", "--feature-gates=A=true"])
+    }
+
+    @Test("etcd listens on 127.0.0.1 only; --unsafe-no-fsync when supported")
+    func etcdFlags() {
+        let args = StorageArguments.etcd(dataDirectory: "/d/etcd", clientPort: 1, peerPort: 2, noFsync: true)
+        #expect(args.contains("--listen-client-urls=http://127.0.0.1:1"))
+        #expect(args.contains("--listen-peer-urls=http://127.0.0.1:2"))
+        #expect(args.contains("--unsafe-no-fsync"))
+        #expect(!StorageArguments.etcd(dataDirectory: "/d", clientPort: 1, peerPort: 2, noFsync: false).contains("--unsafe-no-fsync"))
+    }
+
+    @Test("kine gets a SQLite endpoint in the instance's folder and 127.0.0.1 listeners")
+    func kineFlags() {
+        #expect(StorageArguments.kine(databasePath: "/d/kine/state.db", port: 5, metricsPort: 6) == [
+            "--endpoint=sqlite:///d/kine/state.db?_journal=WAL&cache=shared",
+            "--listen-address=127.0.0.1:5",
+            "--metrics-bind-address=127.0.0.1:6",
+        ])
+    }
+
+    @Test("a server error about a field the server is too old for names the version it needs")
+    func fieldVersionHint() {
+        let message = #".spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations: field not declared in schema"#
+        let hint = FieldVersions.hint(for: message, serverVersion: KubeVersion(major: 1, minor: 20, patch: 2))
+        #expect(hint?.contains("x-kubernetes-validations needs Kubernetes v1.25 or newer") == true)
+        #expect(FieldVersions.hint(for: message, serverVersion: KubeVersion(major: 1, minor: 30)) == nil)
+    }
+}
+
+@Suite("Certificates", .tags(.fast))
+struct CertificateTests {
+    @Test("our CA signs an ECDSA P-256 serving certificate for 127.0.0.1 and localhost (checked by openssl)")
+    func opensslVerifies() throws {
+        let dir = try TemporaryDirectory()
+        let certificates = try Certificates.make(commonName: "k8senv-test")
+        try certificates.caCertificate.write(toFile: dir.path + "/ca.crt", atomically: true, encoding: .utf8)
+        try certificates.servingCertificate.write(toFile: dir.path + "/serving.crt", atomically: true, encoding: .utf8)
+        try certificates.servingKey.write(toFile: dir.path + "/serving.key", atomically: true, encoding: .utf8)
+        let openssl = "/usr/bin/openssl"
+        let verify = try runTool(openssl, ["verify", "-CAfile", dir.path + "/ca.crt", dir.path + "/serving.crt"])
+        #expect(verify.status == 0, "\(verify.output)")
+        let text = try runTool(openssl, ["x509", "-in", dir.path + "/serving.crt", "-noout", "-text"]).output
+        #expect(text.contains("DNS:localhost"))
+        #expect(text.contains("IP Address:127.0.0.1"))
+        #expect(text.contains("prime256v1") || text.contains("P-256"))
+        let key = try runTool(openssl, ["pkey", "-in", dir.path + "/serving.key", "-noout", "-text"]).output
+        #expect(key.contains("prime256v1") || key.contains("P-256"))
+    }
+
+    @Test("tokens are 64 hex characters and differ")
+    func tokens() {
+        let a = makeToken(), b = makeToken()
+        #expect(a.count == 64 && a.allSatisfy(\.isHexDigit))
+        #expect(a != b)
+    }
+}

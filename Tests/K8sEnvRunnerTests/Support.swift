@@ -1,0 +1,114 @@
+import Foundation
+import K8sEnvRunner
+import K8sEnvSpec
+import Testing
+
+extension Tag {
+    @Tag static var fast: Self
+    /// Runs the real kube-apiserver and etcd.
+    @Tag static var integration: Self
+}
+
+/// The real binaries the integration tests run: from K8SENV_KUBE_APISERVER / K8SENV_ETCD (what
+/// scripts/setup.sh exports) or PATH. A missing binary fails the test; it is never skipped.
+enum TestBinaries {
+    static var kubeAPIServer: String? { find("K8SENV_KUBE_APISERVER", "kube-apiserver") }
+    static var etcd: String? { find("K8SENV_ETCD", "etcd") }
+    static var kubectl: String? { find("K8SENV_KUBECTL", "kubectl") }
+
+    static func find(_ variable: String, _ name: String) -> String? {
+        if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty {
+            return try? BinaryLocator.locate(value, role: variable, relativeTo: ".")
+        }
+        return try? BinaryLocator.locate(name, role: name, relativeTo: ".")
+    }
+
+    /// Both binaries resolved, or a recorded failure saying how to get them.
+    static func resolved() async throws -> ResolvedBinaries {
+        guard let apiServer = kubeAPIServer, let etcd else {
+            Issue.record("kube-apiserver or etcd not found: run the tests with scripts/test.sh (it installs them), or set K8SENV_KUBE_APISERVER and K8SENV_ETCD")
+            throw CancellationError()
+        }
+        let version = try await BinaryVersion.read(apiServer)
+        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: etcd,
+                                etcdNoFsync: await StorageArguments.etcdSupportsNoFsync(etcd))
+    }
+}
+
+/// A temporary folder removed on every path.
+struct TemporaryDirectory: ~Copyable {
+    let path: String
+
+    init() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("k8senv-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        path = base
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func write(_ relative: String, _ text: String) throws {
+        let full = path + "/" + relative
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: true, encoding: .utf8)
+    }
+}
+
+/// Runs a program to completion, capturing its output (for independent clients: kubectl, openssl, ss).
+@discardableResult
+func runTool(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Whether a pid is alive (and not a zombie).
+func isRunning(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    // The state follows the command name in parentheses.
+    guard let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}
+
+/// The TCP listening addresses of a process, from /proc/PID/net/tcp{,6} and its socket fds.
+func listeningAddresses(of pid: Int32) -> [String] {
+    let fdDir = "/proc/\(pid)/fd"
+    var inodes = Set<String>()
+    for fd in (try? FileManager.default.contentsOfDirectory(atPath: fdDir)) ?? [] {
+        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: fdDir + "/" + fd),
+           target.hasPrefix("socket:[") {
+            inodes.insert(String(target.dropFirst(8).dropLast()))
+        }
+    }
+    var result: [String] = []
+    for file in ["tcp", "tcp6"] {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(file)", encoding: .utf8) else { continue }
+        for line in text.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else { continue }  // 0A = LISTEN
+            result.append(decodeAddress(String(fields[1]), v6: file == "tcp6"))
+        }
+    }
+    return result
+}
+
+private func decodeAddress(_ field: String, v6: Bool) -> String {
+    let parts = field.split(separator: ":")
+    let port = Int(parts[1], radix: 16) ?? 0
+    let hex = String(parts[0])
+    if !v6 {
+        let value = UInt32(hex, radix: 16) ?? 0
+        let bytes = [value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff, value >> 24]
+        return bytes.map(String.init).joined(separator: ".") + ":\(port)"
+    }
+    return (hex == "00000000000000000000000000000000" ? "[::]" : "[\(hex)]") + ":\(port)"
+}
