@@ -36,7 +36,7 @@ enum TestBinaries {
 }
 
 /// A temporary folder removed on every path.
-struct TemporaryDirectory: ~Copyable {
+final class TemporaryDirectory {
     let path: String
 
     init() throws {

@@ -190,7 +190,7 @@ package final class Instance: Sendable {
         return environment
     }
 
-    static func startStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError) -> (ChildProcess, String) {
+    package static func startStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError) -> (ChildProcess, String) {
         let dir = configuration.directory
         let clientPort = try Ports.free()
         let process: ChildProcess
