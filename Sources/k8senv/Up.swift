@@ -15,9 +15,12 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
 
+    @Flag(help: "Build every environment from scratch: neither read nor write the snapshot cache.")
+    var noCache = false
+
     var lifecycle: Lifecycle.Options {
         Lifecycle.Options(file: config.file, profile: config.profile, environments: environments,
-                          stateDirectory: stateDir, quiet: quiet)
+                          stateDirectory: stateDir, quiet: quiet, noCache: noCache)
     }
 }
 
@@ -75,6 +78,8 @@ enum Detach {
         if let profile = options.config.profile { arguments += ["--profile", profile] }
         for e in options.environments { arguments += ["-e", e] }
         if let dir = options.stateDir { arguments += ["--state-dir", dir] }
+        if options.noCache { arguments.append("--no-cache") }
+        if options.quiet { arguments.append("--quiet") }
         let log = state.path + "/supervisor.log"
         try? FileManager.default.removeItem(atPath: log)
         let supervisor: ChildProcess

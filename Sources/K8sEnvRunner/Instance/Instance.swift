@@ -37,12 +37,16 @@ package struct ResolvedBinaries: Sendable {
     package var storage: String
     /// etcd only: whether it takes --unsafe-no-fsync.
     package var etcdNoFsync: Bool
+    /// etcd only: etcdctl, which saves and restores snapshots (nil when not found).
+    package var etcdctl: String?
 
-    package init(kubeAPIServer: String, kubeAPIServerVersion: KubeVersion, storage: String, etcdNoFsync: Bool) {
+    package init(kubeAPIServer: String, kubeAPIServerVersion: KubeVersion, storage: String, etcdNoFsync: Bool,
+                 etcdctl: String? = nil) {
         self.kubeAPIServer = kubeAPIServer
         self.kubeAPIServerVersion = kubeAPIServerVersion
         self.storage = storage
         self.etcdNoFsync = etcdNoFsync
+        self.etcdctl = etcdctl
     }
 
     /// Finds the binaries a config names and reads the kube-apiserver version.
@@ -56,7 +60,17 @@ package struct ResolvedBinaries: Sendable {
         }
         let version = try await BinaryVersion.read(apiServer)
         let noFsync = config.storage == .etcd ? await StorageArguments.etcdSupportsNoFsync(storage) : false
-        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: storage, etcdNoFsync: noFsync)
+        var etcdctl: String?
+        if config.storage == .etcd {
+            etcdctl = try? BinaryLocator.locate(config.binaries.etcdctl, role: "binaries.etcdctl", relativeTo: config.directory)
+            if etcdctl == nil, !config.binaries.etcdctl.contains("/") {
+                // Beside etcd, as release archives and packages ship it.
+                let sibling = (storage as NSString).deletingLastPathComponent + "/etcdctl"
+                if FileManager.default.isExecutableFile(atPath: sibling) { etcdctl = sibling }
+            }
+        }
+        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: storage,
+                                etcdNoFsync: noFsync, etcdctl: etcdctl)
     }
 }
 
@@ -71,11 +85,15 @@ package final class Instance: Sendable {
     package let storageProcess: ChildProcess
     package let apiServerProcess: ChildProcess
     package let client: KubeClient
+    /// `http://127.0.0.1:PORT` of etcd or kine.
+    package let storageURL: String
 
     package var name: String { configuration.name }
 
     private init(configuration: InstanceConfiguration, port: Int, caCertificate: String, token: String,
-                 kubeconfigPath: String, storageProcess: ChildProcess, apiServerProcess: ChildProcess, client: KubeClient) {
+                 kubeconfigPath: String, storageProcess: ChildProcess, apiServerProcess: ChildProcess, client: KubeClient,
+                 storageURL: String) {
+        self.storageURL = storageURL
         self.configuration = configuration
         self.port = port
         self.server = "https://127.0.0.1:\(port)"
@@ -166,7 +184,7 @@ package final class Instance: Sendable {
             }
             let instance = Instance(configuration: configuration, port: port, caCertificate: certificates.caCertificate,
                                     token: token, kubeconfigPath: kubeconfigPath, storageProcess: storage,
-                                    apiServerProcess: apiServer, client: client)
+                                    apiServerProcess: apiServer, client: client, storageURL: storageURL)
             do {
                 try await instance.waitUntilReady(deadline: deadline)
                 times.apiServer = clock.now - apiStart
@@ -198,20 +216,25 @@ package final class Instance: Sendable {
         case .etcd:
             let peerPort = try Ports.free()
             let dataDirectory = dir + "/etcd-data"
-            if let snapshot = configuration.snapshot, !FileManager.default.fileExists(atPath: dataDirectory) {
-                try copyTree(snapshot, to: dataDirectory)
+            try? FileManager.default.removeItem(atPath: dataDirectory)  // a retry starts clean
+            if let snapshot = configuration.snapshot {
+                try await SnapshotFiles.restoreEtcd(snapshot + "/etcd.db", into: dataDirectory, peerPort: peerPort,
+                                                    etcdctl: configuration.binaries.etcdctl, log: dir + "/logs/etcdctl.log",
+                                                    deadline: deadline)
+            } else {
+                try PrivateFiles.makeDirectory(dataDirectory)
             }
-            try PrivateFiles.makeDirectory(dataDirectory)
             process = try ChildProcess.launch(
                 executable: configuration.binaries.storage,
                 arguments: StorageArguments.etcd(dataDirectory: dataDirectory, clientPort: clientPort, peerPort: peerPort,
                                                  noFsync: configuration.binaries.etcdNoFsync),
                 environment: childEnvironment(), logPath: dir + "/logs/etcd.log")
         case .kine:
+            try? FileManager.default.removeItem(atPath: dir + "/kine")  // a retry starts clean
             try PrivateFiles.makeDirectory(dir + "/kine")
             let database = dir + "/kine/state.db"
-            if let snapshot = configuration.snapshot, !FileManager.default.fileExists(atPath: database) {
-                try copyTree(snapshot, to: database)
+            if let snapshot = configuration.snapshot {
+                try SnapshotFiles.copyKine(from: snapshot, toDatabase: database)
             }
             process = try ChildProcess.launch(
                 executable: configuration.binaries.storage,
@@ -226,12 +249,6 @@ package final class Instance: Sendable {
             throw error
         }
         return (process, "http://127.0.0.1:\(clientPort)")
-    }
-
-    static func copyTree(_ source: String, to destination: String) throws(ProcessError) {
-        do { try FileManager.default.copyItem(atPath: source, toPath: destination) } catch {
-            throw ProcessError(.launchFailed, "cannot copy the snapshot \(source): \(error.localizedDescription)")
-        }
     }
 
     /// Polls `check` every 50 ms until it holds; gives up at once when the process exits, and at

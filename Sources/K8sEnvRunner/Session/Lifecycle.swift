@@ -9,8 +9,15 @@ package enum Lifecycle {
         package var environments: [String]
         package var stateDirectory: String?
         package var quiet: Bool
+        /// Build every environment from scratch, without reading or writing the snapshot cache.
+        package var noCache: Bool
+        /// The snapshot cache folder (default: ``SnapshotStore/defaultRoot``).
+        package var cacheDirectory: String?
 
-        package init(file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool) {
+        package init(file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool,
+                     noCache: Bool = false, cacheDirectory: String? = nil) {
+            self.noCache = noCache
+            self.cacheDirectory = cacheDirectory
             self.file = file
             self.profile = profile
             self.environments = environments
@@ -63,7 +70,19 @@ package enum Lifecycle {
         }
         let quiet = options.quiet
         let progress: @Sendable (String) -> Void = { line in if !quiet { output(line) } }
-        let session = Session(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, progress: progress)
+        var cache: Session.CacheSettings?
+        if !options.noCache {
+            let store = SnapshotStore(root: options.cacheDirectory ?? SnapshotStore.defaultRoot)
+            store.cleanLeftovers()
+            do {
+                let keys = try CacheKey.compute(plan, apiServerVersion: binaries.kubeAPIServerVersion.text, files: files)
+                cache = Session.CacheSettings(store: store, keys: keys)
+            } catch {
+                throw Failure(message: files.renderer.render(error), exitCode: 1)
+            }
+        }
+        let session = Session(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache,
+                              progress: progress)
         do {
             try await session.start(environments: options.environments)
         } catch {
@@ -71,6 +90,7 @@ package enum Lifecycle {
             switch error {
             case .process(let e): message = "error: \(e)"
             case .manifests(let d): message = files.renderer.render(d)
+            case .cache(let e): message = "error: \(e)"
             }
             throw Failure(message: message + "\n(logs kept in \(runDirectory))", exitCode: 1)
         }

@@ -25,6 +25,7 @@ package struct Config: Sendable {
     package struct Binaries: Sendable, Hashable {
         package var kubeAPIServer: String = "kube-apiserver"
         package var etcd: String = "etcd"
+        package var etcdctl: String = "etcdctl"
         package var kine: String = "kine"
     }
 

@@ -160,6 +160,7 @@ enum ConfigDecoder {
         if let b = root["binaries"] {
             if let v = b["kubeAPIServer"]?.string { config.binaries.kubeAPIServer = v }
             if let v = b["etcd"]?.string { config.binaries.etcd = v }
+            if let v = b["etcdctl"]?.string { config.binaries.etcdctl = v }
             if let v = b["kine"]?.string { config.binaries.kine = v }
         }
         if let s = root["storage"]?.string, let kind = StorageKind(rawValue: s) { config.storage = kind }

@@ -72,6 +72,7 @@ package enum BundledSchema {
       "properties": {
         "kubeAPIServer": { "$ref": "#/$defs/binary", "default": "kube-apiserver" },
         "etcd": { "$ref": "#/$defs/binary", "default": "etcd" },
+        "etcdctl": { "$ref": "#/$defs/binary", "default": "etcdctl", "description": "Saves and restores etcd snapshots for the cache." },
         "kine": { "$ref": "#/$defs/binary", "default": "kine" }
       }
     },

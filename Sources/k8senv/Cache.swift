@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import K8sEnvRunner
+import K8sEnvSpec
+
+struct Cache: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inspect and prune the snapshot cache (${XDG_CACHE_HOME:-~/.cache}/k8senv/snapshots).",
+        subcommands: [List.self, Prune.self, Path.self]
+    )
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List the cached snapshots.")
+
+        @Option(help: "Output format: text or json.")
+        var format: OutputFormat = .text
+
+        func run() {
+            let entries = SnapshotStore(root: SnapshotStore.defaultRoot).list()
+            switch format {
+            case .json:
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                encoder.dateEncodingStrategy = .iso8601
+                let data = (try? encoder.encode(entries.map(\.metadata))) ?? Data("[]".utf8)
+                print(String(decoding: data, as: UTF8.self))
+            case .text:
+                if entries.isEmpty {
+                    print("no snapshots in \(SnapshotStore.defaultRoot)")
+                    return
+                }
+                print("KEY           ENVIRONMENT   STORAGE  KUBE-APISERVER  OBJECTS  SIZE       BUILT IN  CREATED")
+                let formatter = ISO8601DateFormatter()
+                for e in entries.map(\.metadata) {
+                    let row = [
+                        String(e.key.prefix(12)).padding(toLength: 12, withPad: " ", startingAt: 0),
+                        e.environment.padding(toLength: 12, withPad: " ", startingAt: 0),
+                        e.storage.padding(toLength: 7, withPad: " ", startingAt: 0),
+                        e.kubeAPIServerVersion.padding(toLength: 14, withPad: " ", startingAt: 0),
+                        String(e.objects).padding(toLength: 7, withPad: " ", startingAt: 0),
+                        "\(e.size / 1024) kB".padding(toLength: 9, withPad: " ", startingAt: 0),
+                        String(format: "%.1fs", e.buildSeconds).padding(toLength: 8, withPad: " ", startingAt: 0),
+                        formatter.string(from: e.createdAt),
+                    ]
+                    print(row.joined(separator: "  "))
+                }
+            }
+        }
+    }
+
+    struct Prune: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove cached snapshots (all, or those older than a duration).")
+
+        @Option(help: "Remove only snapshots created longer ago than this Go-style duration (e.g. 168h).")
+        var olderThan: String?
+
+        func validate() throws {
+            if let olderThan, GoDuration(olderThan) == nil {
+                throw ValidationError("--older-than: \"\(olderThan)\" is not a Go-style duration such as 30m, 24h or 168h")
+            }
+        }
+
+        func run() {
+            let store = SnapshotStore(root: SnapshotStore.defaultRoot)
+            store.cleanLeftovers()
+            let cutoff = olderThan.flatMap(GoDuration.init).map { Date().addingTimeInterval(-$0.seconds) }
+            var removed = 0
+            for entry in store.list() where cutoff == nil || entry.metadata.createdAt < cutoff! {
+                store.remove(entry.metadata.key)
+                removed += 1
+            }
+            print("removed \(removed) snapshot\(removed == 1 ? "" : "s")")
+        }
+    }
+
+    struct Path: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the cache folder.")
+        func run() { print(SnapshotStore.defaultRoot) }
+    }
+}
