@@ -102,9 +102,10 @@ package struct Applier: Sendable {
             return Diagnostic(.manifest, at: object.location,
                               "\(what): namespace \"\(namespace)\" does not exist; add a Namespace to this seed set or to one it depends on")
         }
-        var message = "\(what) was rejected by the server: \(serverMessage)"
-        if let hint = FieldVersions.hint(for: serverMessage, serverVersion: serverVersion) { message += "; " + hint }
-        return Diagnostic(.manifest, at: object.location, message)
+        if let hint = FieldVersions.hint(for: serverMessage, serverVersion: serverVersion) {
+            return Diagnostic(.manifest, at: object.location, "\(what) was rejected by the server: \(hint)")
+        }
+        return Diagnostic(.manifest, at: object.location, "\(what) was rejected by the server: \(serverMessage)")
     }
 
     /// Polls the CRDs until each has condition Established=True.
@@ -149,11 +150,19 @@ package enum FieldVersions {
         ("selectableFields", KubeVersion(major: 1, minor: 31), "CRD selectableFields"),
     ]
 
-    /// A sentence naming the field and the version that knows it, when the message mentions one
-    /// the server is too old for.
+    /// A sentence naming the field, where it is used, and the version that knows it, when the
+    /// server's message mentions a field the server is too old for.
     package static func hint(for message: String, serverVersion: KubeVersion) -> String? {
         for entry in table where message.contains(entry.field) && serverVersion < entry.version {
-            return "the field \(entry.field) needs Kubernetes v\(entry.version.major).\(entry.version.minor) or newer (\(entry.what)); this kube-apiserver is \(serverVersion)"
+            // Field paths in the server's message, e.g. ".spec.versions[1]....x-kubernetes-validations".
+            let paths = message.split(whereSeparator: \.isWhitespace).map(String.init)
+                .filter { $0.hasPrefix(".") && $0.contains(entry.field) }
+                .map { $0.hasSuffix(":") ? String($0.dropLast()) : $0 }
+            var place = ""
+            if let first = paths.first {
+                place = " at \(first)" + (paths.count > 1 ? " and \(paths.count - 1) more place\(paths.count == 2 ? "" : "s")" : "")
+            }
+            return "the field \(entry.field)\(place) needs Kubernetes v\(entry.version.major).\(entry.version.minor) or newer (\(entry.what)); this kube-apiserver is \(serverVersion)"
         }
         return nil
     }

@@ -108,7 +108,12 @@ package enum Lifecycle {
     package static func finish(_ session: Session, state: StateFolder, keepFiles: Bool) async {
         await session.stop()
         state.clearCurrent(ifRunDirectory: session.runDirectory)
-        if !keepFiles { try? FileManager.default.removeItem(atPath: session.runDirectory) }
+        if keepFiles {
+            // Nothing runs any more: keep the logs, drop the record of processes.
+            try? FileManager.default.removeItem(atPath: session.runDirectory + "/run.json")
+        } else {
+            try? FileManager.default.removeItem(atPath: session.runDirectory)
+        }
     }
 
     /// The summary printed once everything is up.

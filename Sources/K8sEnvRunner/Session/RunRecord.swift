@@ -128,9 +128,9 @@ package struct StateFolder: Sendable {
             let dir = runsPath + "/" + name
             guard let record = Self.read(runDirectory: dir) else {
                 // A run that never wrote its record: remove it once its owner (in the name) is gone.
+                // (Also the logs a failed run kept for the user: kept until the next run.)
                 if let pid = name.split(separator: "-").last.flatMap({ Int32($0) }), !Self.isAlive(pid) {
                     try? FileManager.default.removeItem(atPath: dir)
-                    cleaned.append(dir)
                 }
                 continue
             }

@@ -20,7 +20,7 @@ package enum ManifestFiles {
         let absolute = written.hasPrefix("/")
         let relative = normalize(written)
         let path = absolute ? written : join(config.directory, written)
-        let display = absolute ? written : join(config.directory, relative)
+        let display = absolute ? relative : join(config.directory, relative)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw Diagnostic(.path, at: reference.location, "\(reference.keyPath): \(written) does not exist (relative paths start from the folder of \(config.file))")

@@ -1,0 +1,280 @@
+import Foundation
+import K8sEnvRunner
+import K8sEnvSpec
+import Testing
+
+/// Lines a session printed.
+final class Transcript: @unchecked Sendable {
+    // @unchecked: `lines` is only touched under `lock`.
+    private let lock = NSLock()
+    private var lines: [String] = []
+    var output: @Sendable (String) -> Void { { [self] line in lock.withLock { lines.append(line) } } }
+    var text: String { lock.withLock { lines.joined(separator: "\n") } }
+}
+
+/// A project folder with the repository's CRDs and a few seeds, its own state and cache folders.
+final class Project {
+    let dir: TemporaryDirectory
+    var path: String { dir.path }
+    var cache: String { dir.path + "/cache" }
+
+    static let repository: String = {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }()
+
+    init(config: String, seeds: [String: String] = [:]) throws {
+        dir = try TemporaryDirectory()
+        try FileManager.default.copyItem(atPath: Self.repository + "/crds", toPath: dir.path + "/crds")
+        try dir.write("k8senv.yaml", config)
+        for (name, text) in seeds { try dir.write(name, text) }
+    }
+
+    func options(_ environments: [String] = [], noCache: Bool = false) -> Lifecycle.Options {
+        Lifecycle.Options(file: path + "/k8senv.yaml", profile: nil, environments: environments, stateDirectory: path + "/.k8senv",
+                          quiet: false, noCache: noCache, cacheDirectory: cache)
+    }
+
+    /// Starts, runs `body` with the session, and stops on every path.
+    func withSession<T>(_ environments: [String] = [], noCache: Bool = false, transcript: Transcript = Transcript(),
+                        _ body: (Session, RunRecord) async throws -> T) async throws -> T {
+        let session: Session
+        do { session = try await Lifecycle.start(options(environments, noCache: noCache), detached: false, output: transcript.output) } catch {
+            Issue.record("start failed: \(error.message)\n\(transcript.text)")
+            throw error
+        }
+        let record = await session.record(config: path + "/k8senv.yaml", profile: nil, detached: false)
+        do {
+            let result = try await body(session, record)
+            await Lifecycle.finish(session, state: StateFolder(path: path + "/.k8senv"), keepFiles: false)
+            return result
+        } catch {
+            await Lifecycle.finish(session, state: StateFolder(path: path + "/.k8senv"), keepFiles: false)
+            throw error
+        }
+    }
+
+    /// Starts and expects a failure; returns its message.
+    func startFailure(_ environments: [String] = []) async throws -> String {
+        do {
+            let session = try await Lifecycle.start(options(environments), detached: false, output: { _ in })
+            await session.stop()
+            Issue.record("the start should have failed")
+            return ""
+        } catch {
+            return error.message
+        }
+    }
+
+    func kubectl(_ kubeconfig: String, _ arguments: [String]) throws -> String {
+        let kubectl = try #require(TestBinaries.kubectl, "kubectl is needed")
+        let result = try runTool(kubectl, ["--kubeconfig", kubeconfig] + arguments)
+        #expect(result.status == 0, "kubectl \(arguments.joined(separator: " ")): \(result.output)")
+        return result.output
+    }
+}
+
+let layeredConfig = """
+    apiVersion: k8senv.dev/v1alpha1
+    kind: Config
+    binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+    timeouts: {crds: 30s}
+    environments:
+      base:
+        crds: [crds/]
+        seeds:
+          - name: config
+            dependsOn: [namespaces]
+            manifests: [seeds/config.yaml]
+          - name: namespaces
+            manifests: [seeds/namespaces.yaml]
+      child:
+        extends: base
+        seeds:
+          - name: extra
+            manifests: [seeds/extra.yaml]
+    """
+
+let layeredSeeds = [
+    // A CR before its namespace in the file: kind order applies the Namespace first.
+    "seeds/namespaces.yaml": """
+        apiVersion: example.k8senv.dev/v1alpha1
+        kind: Widget
+        metadata: {name: early, namespace: team}
+        spec: {color: red, size: 1}
+        ---
+        apiVersion: v1
+        kind: Namespace
+        metadata: {name: team}
+        """,
+    "seeds/config.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: settings, namespace: team}
+        data: {mode: seeded}
+        """,
+    "seeds/extra.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: child-only, namespace: team}
+        data: {from: child}
+        """,
+]
+
+@Suite("Environments: CRDs, seeds, snapshots", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
+struct EnvironmentTests {
+    @Test("CRDs, then seed sets in dependsOn order, then a second up from the cache shows the same objects")
+    func buildThenHit() async throws {
+        _ = try await TestBinaries.resolved()
+        let project = try Project(config: layeredConfig, seeds: layeredSeeds)
+        let first = Transcript()
+        try await project.withSession(["base"], transcript: first) { (_: Session, record: RunRecord) async throws -> Void in
+            let kubeconfig = record.instances[0].kubeconfig
+            #expect(try project.kubectl(kubeconfig, ["get", "widget", "early", "-n", "team", "-o", "jsonpath={.spec.color}"]) == "red")
+            #expect(try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.data.mode}"]) == "seeded")
+        }
+        #expect(first.text.contains("cache miss"))
+        let order = ["CRDs of base established", "seed set base/namespaces", "seed set base/config"].map { first.text.range(of: $0)?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil } && order[0]! < order[1]! && order[1]! < order[2]!, "\(first.text)")
+
+        let second = Transcript()
+        try await project.withSession(["base"], transcript: second) { (_: Session, record: RunRecord) async throws -> Void in
+            let kubeconfig = record.instances[0].kubeconfig
+            #expect(try project.kubectl(kubeconfig, ["get", "widget", "early", "-n", "team", "-o", "jsonpath={.spec.color}"]) == "red")
+            #expect(try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.data.mode}"]) == "seeded")
+            // Server-side apply of the same content again changes nothing.
+            let before = try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.metadata.resourceVersion}"])
+            let applied = try project.kubectl(kubeconfig, ["apply", "--server-side", "--field-manager=k8senv", "-f", project.path + "/seeds/config.yaml"])
+            #expect(applied.contains("serverside-applied"))
+            let after = try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.metadata.resourceVersion}"])
+            #expect(before == after)
+        }
+        #expect(second.text.contains("(cache hit)"))
+        #expect(!second.text.contains("CRDs of base established"), "a hit applies nothing")
+
+        // One byte of one CRD changes the key.
+        let crd = project.path + "/crds/widgets.example.k8senv.dev.yaml"
+        try (try String(contentsOfFile: crd, encoding: .utf8) + "\n# changed\n").write(toFile: crd, atomically: true, encoding: .utf8)
+        let third = Transcript()
+        try await project.withSession(["base"], transcript: third) { _, _ in }
+        #expect(third.text.contains("cache miss"))
+    }
+
+    @Test("a layered environment starts from its parent's snapshot and adds its own seeds")
+    func layered() async throws {
+        _ = try await TestBinaries.resolved()
+        let project = try Project(config: layeredConfig, seeds: layeredSeeds)
+        let transcript = Transcript()
+        try await project.withSession(["child"], transcript: transcript) { (_: Session, record: RunRecord) async throws -> Void in
+            let kubeconfig = record.instances[0].kubeconfig
+            #expect(try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.data.mode}"]) == "seeded")
+            #expect(try project.kubectl(kubeconfig, ["get", "configmap", "child-only", "-n", "team", "-o", "jsonpath={.data.from}"]) == "child")
+        }
+        // The parent was built (and cached) first; the child applied only its own set.
+        #expect(transcript.text.contains("base: snapshot"))
+        #expect(transcript.text.contains("seed set child/extra"))
+        #expect(!transcript.text.contains("child: 3 CRDs"))
+        let store = SnapshotStore(root: project.cache)
+        let entries = store.list()
+        #expect(Set(entries.map(\.metadata.environment)) == ["base", "child"])
+        let base = try #require(entries.first { $0.metadata.environment == "base" })
+        #expect(entries.first { $0.metadata.environment == "child" }?.metadata.parentKey == base.metadata.key)
+    }
+
+    @Test("a truncated snapshot is detected and rebuilt, never used")
+    func truncatedSnapshot() async throws {
+        _ = try await TestBinaries.resolved()
+        let project = try Project(config: layeredConfig, seeds: layeredSeeds)
+        try await project.withSession(["base"]) { _, _ in }
+        let entry = try #require(SnapshotStore(root: project.cache).list().first)
+        let database = entry.dataPath + "/etcd.db"
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int)
+        #expect(truncate(database, off_t(size / 2)) == 0)
+        let transcript = Transcript()
+        try await project.withSession(["base"], transcript: transcript) { (_: Session, record: RunRecord) async throws -> Void in
+            #expect(try project.kubectl(record.instances[0].kubeconfig, ["get", "widget", "early", "-n", "team", "-o", "name"])
+                .contains("widget"))
+        }
+        #expect(transcript.text.contains("unusable (checksum mismatch); rebuilding"), "\(transcript.text)")
+    }
+
+    @Test("a namespaced object whose namespace does not exist names the file and line")
+    func missingNamespace() async throws {
+        _ = try await TestBinaries.resolved()
+        let project = try Project(config: """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            environments:
+              e:
+                seeds:
+                  - name: s
+                    manifests: [seeds/cm.yaml]
+            """, seeds: ["seeds/cm.yaml": "# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\n"])
+        let message = try await project.startFailure()
+        #expect(message.contains("seeds/cm.yaml:2:1: error: ConfigMap \"c\": namespace \"nowhere\" does not exist"), "\(message)")
+        #expect(try runningProcesses(mentioning: project.path).isEmpty)
+    }
+
+    @Test("a CRD the server cannot establish is named with its conditions when timeouts.crds passes")
+    func neverEstablished() async throws {
+        _ = try await TestBinaries.resolved()
+        // Two CRDs of one group claiming the same kind: the second is never accepted.
+        let conflicting = """
+            apiVersion: apiextensions.k8s.io/v1
+            kind: CustomResourceDefinition
+            metadata: {name: clones.example.k8senv.dev}
+            spec:
+              group: example.k8senv.dev
+              scope: Namespaced
+              names: {plural: clones, singular: clone, kind: Widget, listKind: WidgetList}
+              versions:
+                - name: v1alpha1
+                  served: true
+                  storage: true
+                  schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+            """
+        let project = try Project(config: """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            timeouts: {crds: 3s}
+            environments:
+              e:
+                crds: [crds/widgets.example.k8senv.dev.yaml, extra/clones.yaml]
+            """, seeds: ["extra/clones.yaml": conflicting])
+        let message = try await project.startFailure()
+        #expect(message.contains("CustomResourceDefinition \"clones.example.k8senv.dev\" was not Established within timeouts.crds"), "\(message)")
+        #expect(message.contains("NamesAccepted=False"), "\(message)")
+        #expect(!message.contains("widgets.example.k8senv.dev\" was not"), "\(message)")
+        #expect(try runningProcesses(mentioning: project.path).isEmpty)
+    }
+
+    @Test("Cluster API v0.4.8 CRDs apply and establish on this kube-apiserver; v1.14 ones fail naming the field and the version")
+    func realWorldCRDs() async throws {
+        let binaries = try await TestBinaries.resolved()
+        let testdata = Project.repository + "/../shared/testdata/crds"
+        try #require(FileManager.default.fileExists(atPath: testdata), "the shared test data is beside the repository")
+        guard binaries.kubeAPIServerVersion < KubeVersion(major: 1, minor: 25) else { return }
+        let config = """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            environments:
+              capi:
+                crds: [\(testdata)/cluster-api-v0.4.8/]
+              capi14:
+                crds: [\(testdata)/cluster-api-v1.14.0-rc.0/]
+            """
+        let project = try Project(config: config)
+        try await project.withSession(["capi"], noCache: true) { (_: Session, record: RunRecord) async throws -> Void in
+            let names = try project.kubectl(record.instances[0].kubeconfig, ["get", "crd", "-o", "name"])
+            #expect(names.split(separator: "\n").count == 20, "\(names)")
+        }
+        let message = try await project.startFailure(["capi14"])
+        #expect(message.contains("the field x-kubernetes-validations at .spec.versions"), "\(message)")
+        #expect(message.contains("needs Kubernetes v1.25 or newer"), "\(message)")
+        #expect(message.contains("this kube-apiserver is v1.20.2"), "\(message)")
+    }
+}
