@@ -18,9 +18,16 @@ struct RunOptions: ParsableArguments {
     @Flag(help: "Build every environment from scratch: neither read nor write the snapshot cache.")
     var noCache = false
 
+    @Option(help: "Instances per environment, instead of each environment's pool.size.")
+    var poolSize: Int?
+
+    func validate() throws {
+        if let poolSize, !(1...64).contains(poolSize) { throw ValidationError("--pool-size must be between 1 and 64") }
+    }
+
     var lifecycle: Lifecycle.Options {
         Lifecycle.Options(file: config.file, profile: config.profile, environments: environments,
-                          stateDirectory: stateDir, quiet: quiet, noCache: noCache)
+                          stateDirectory: stateDir, quiet: quiet, noCache: noCache, poolSize: poolSize)
     }
 }
 
@@ -79,6 +86,7 @@ enum Detach {
         for e in options.environments { arguments += ["-e", e] }
         if let dir = options.stateDir { arguments += ["--state-dir", dir] }
         if options.noCache { arguments.append("--no-cache") }
+        if let size = options.poolSize { arguments += ["--pool-size", String(size)] }
         if options.quiet { arguments.append("--quiet") }
         let log = state.path + "/supervisor.log"
         try? FileManager.default.removeItem(atPath: log)

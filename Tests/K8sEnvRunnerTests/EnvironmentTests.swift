@@ -33,7 +33,7 @@ final class Project {
 
     func options(_ environments: [String] = [], noCache: Bool = false) -> Lifecycle.Options {
         Lifecycle.Options(file: path + "/k8senv.yaml", profile: nil, environments: environments, stateDirectory: path + "/.k8senv",
-                          quiet: false, noCache: noCache, cacheDirectory: cache)
+                          quiet: false, noCache: noCache, cacheDirectory: cache, poolSize: 1)
     }
 
     /// Starts, runs `body` with the session, and stops on every path.

@@ -1,6 +1,5 @@
 import Foundation
 import K8sEnvSpec
-import NIOHTTP1
 
 /// Applies an environment's CRDs and seed sets to an instance: server-side apply with field
 /// manager `k8senv`, CRDs waited until Established, objects of a set in kind order.
@@ -117,7 +116,7 @@ package struct Applier: Sendable {
             var still: [ManifestObject] = []
             for crd in pending {
                 let version = crd.apiVersion.split(separator: "/").last.map(String.init) ?? "v1"
-                let response = try? await client.send(.GET, "/apis/apiextensions.k8s.io/\(version)/customresourcedefinitions/\(crd.name)")
+                let response = try? await client.send("GET", "/apis/apiextensions.k8s.io/\(version)/customresourcedefinitions/\(crd.name)")
                 let conditions = (response?.json?["status"] as? [String: Any])?["conditions"] as? [[String: Any]] ?? []
                 let established = conditions.contains { ($0["type"] as? String) == "Established" && ($0["status"] as? String) == "True" }
                 if !established {

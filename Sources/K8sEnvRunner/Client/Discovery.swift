@@ -1,4 +1,3 @@
-import NIOHTTP1
 
 /// Where a kind is served: its resource name and whether it is namespaced.
 package struct ResourceInfo: Sendable, Hashable {
@@ -42,7 +41,7 @@ package actor Discovery {
         let group = parts.count == 2 ? String(parts[0]) : ""
         let version = String(parts.last ?? "")
         let path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
-        let response = try await client.send(.GET, path)
+        let response = try await client.send("GET", path)
         var resources: [String: ResourceInfo] = [:]
         if response.status == 200, let list = response.json?["resources"] as? [[String: Any]] {
             for r in list {

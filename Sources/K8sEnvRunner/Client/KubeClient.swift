@@ -5,26 +5,27 @@ import NIOHTTP1
 import NIOSSL
 
 /// An error from the API server or from reaching it.
-package struct KubeClientError: Error, Sendable, CustomStringConvertible {
+public struct KubeClientError: Error, Sendable, CustomStringConvertible {
     /// The HTTP status, or nil when the server could not be reached.
-    package var status: Int?
-    package var message: String
+    public var status: Int?
+    public var message: String
     /// The server's Status object (its JSON), when it sent one.
-    package var body: [UInt8]
+    public var body: [UInt8]
 
-    package var description: String { message }
+    public var description: String { message }
 
     /// The server's `Status.message`, when the body is a Status.
-    package var serverMessage: String? {
+    public var serverMessage: String? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
         return object["message"] as? String
     }
 }
 
-/// An HTTPS client for one kube-apiserver: trusts only our CA, sends the bearer token.
-/// Discovery, get, list, server-side apply, delete.
-package final class KubeClient: Sendable {
-    package let server: String
+/// An HTTPS client for one kube-apiserver: trusts only the instance's CA, sends its bearer
+/// token. Paths are API paths (`/api/v1/namespaces/default/configmaps`); bodies are JSON.
+public final class KubeClient: Sendable {
+    /// `https://127.0.0.1:PORT`.
+    public let server: String
     private let token: String
     private let http: HTTPClient
 
@@ -43,25 +44,33 @@ package final class KubeClient: Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    /// Closes connections. Call once, when done.
+    /// Closes connections. Call once, when done (instances close their own client on stop).
     package func shutdown() async {
         try? await http.shutdown()
     }
 
-    package struct Response: Sendable {
-        package var status: Int
-        package var body: [UInt8]
+    /// A response: the HTTP status and the body.
+    public struct Response: Sendable {
+        public var status: Int
+        public var body: [UInt8]
 
-        package var json: [String: Any]? {
+        /// The body parsed as a JSON object, if it is one.
+        public var json: [String: Any]? {
             try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
         }
     }
 
     /// Sends a request; any status is returned (only transport failures throw).
-    package func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
-                      timeout: Duration = .seconds(30)) async throws(KubeClientError) -> Response {
+    /// - Parameters:
+    ///   - method: `GET`, `POST`, `PUT`, `PATCH`, `DELETE`.
+    ///   - path: an API path, with a query if needed.
+    ///   - body: JSON (or YAML for apply patches).
+    ///   - contentType: defaults to `application/json` when there is a body.
+    /// - Throws: ``KubeClientError`` when the server cannot be reached.
+    public func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
+                     timeout: Duration = .seconds(30)) async throws(KubeClientError) -> Response {
         var request = HTTPClientRequest(url: server + path)
-        request.method = method
+        request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "k8senv")
@@ -79,27 +88,35 @@ package final class KubeClient: Sendable {
     }
 
     /// Like ``send(_:_:body:contentType:timeout:)`` but a status outside 2xx throws.
-    package func expect(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String? = nil) async throws(KubeClientError) -> Response {
+    /// - Throws: ``KubeClientError`` with the status and the server's message.
+    public func expect(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil) async throws(KubeClientError) -> Response {
         let response = try await send(method, path, body: body, contentType: contentType)
         guard (200..<300).contains(response.status) else {
             var error = KubeClientError(status: response.status, message: "", body: response.body)
-            error.message = "\(method.rawValue) \(path): \(response.status) \(error.serverMessage ?? String(decoding: response.body.prefix(300), as: UTF8.self))"
+            error.message = "\(method) \(path): \(response.status) \(error.serverMessage ?? String(decoding: response.body.prefix(300), as: UTF8.self))"
             throw error
         }
         return response
     }
 
-    package func get(_ path: String) async throws(KubeClientError) -> Response {
-        try await expect(.GET, path)
+    /// GET; a status outside 2xx throws.
+    public func get(_ path: String) async throws(KubeClientError) -> Response {
+        try await expect("GET", path)
+    }
+
+    /// POST of a JSON object (create); a status outside 2xx throws.
+    public func create(_ path: String, object: [UInt8]) async throws(KubeClientError) -> Response {
+        try await expect("POST", path, body: object)
     }
 
     /// Server-side apply of one object (JSON), field manager `k8senv`, taking ownership of
     /// conflicting fields (so a second apply of the same content changes nothing).
-    package func apply(_ path: String, object: [UInt8]) async throws(KubeClientError) -> Response {
-        try await expect(.PATCH, path + "?fieldManager=k8senv&force=true", body: object, contentType: "application/apply-patch+yaml")
+    public func apply(_ path: String, object: [UInt8]) async throws(KubeClientError) -> Response {
+        try await expect("PATCH", path + "?fieldManager=k8senv&force=true", body: object, contentType: "application/apply-patch+yaml")
     }
 
-    package func delete(_ path: String) async throws(KubeClientError) -> Response {
-        try await send(.DELETE, path)
+    /// DELETE; any status is returned.
+    public func delete(_ path: String) async throws(KubeClientError) -> Response {
+        try await send("DELETE", path)
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import K8sEnvSpec
-import NIOHTTP1
 
 /// What an instance is started from.
 package struct InstanceConfiguration: Sendable {
@@ -274,13 +273,13 @@ package final class Instance: Sendable {
         let storage = storageProcess
         try await Self.poll(apiServerProcess, what: "kube-apiserver", deadline: deadline) {
             if storage.termination != nil { return true }  // reported below
-            let response = try? await client.send(.GET, "/livez", timeout: .seconds(2))
+            let response = try? await client.send("GET", "/livez", timeout: .seconds(2))
             return response?.status == 200
         }
         try checkStorage()
         try await Self.poll(apiServerProcess, what: "kube-apiserver", deadline: deadline) {
             if storage.termination != nil { return true }
-            let response = try? await client.send(.GET, "/api/v1/namespaces/default", timeout: .seconds(2))
+            let response = try? await client.send("GET", "/api/v1/namespaces/default", timeout: .seconds(2))
             return response?.status == 200
         }
         try checkStorage()

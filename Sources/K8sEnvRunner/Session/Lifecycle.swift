@@ -13,9 +13,12 @@ package enum Lifecycle {
         package var noCache: Bool
         /// The snapshot cache folder (default: ``SnapshotStore/defaultRoot``).
         package var cacheDirectory: String?
+        /// Instances per environment, instead of each environment's `pool.size`.
+        package var poolSize: Int?
 
         package init(file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool,
-                     noCache: Bool = false, cacheDirectory: String? = nil) {
+                     noCache: Bool = false, cacheDirectory: String? = nil, poolSize: Int? = nil) {
+            self.poolSize = poolSize
             self.noCache = noCache
             self.cacheDirectory = cacheDirectory
             self.file = file
@@ -70,19 +73,20 @@ package enum Lifecycle {
         }
         let quiet = options.quiet
         let progress: @Sendable (String) -> Void = { line in if !quiet { output(line) } }
-        var cache: Session.CacheSettings?
+        var cache: CacheSettings?
         if !options.noCache {
             let store = SnapshotStore(root: options.cacheDirectory ?? SnapshotStore.defaultRoot)
             store.cleanLeftovers()
             do {
                 let keys = try CacheKey.compute(plan, apiServerVersion: binaries.kubeAPIServerVersion.text, files: files)
-                cache = Session.CacheSettings(store: store, keys: keys)
+                cache = CacheSettings(store: store, keys: keys)
             } catch {
                 throw Failure(message: files.renderer.render(error), exitCode: 1)
             }
         }
-        let session = Session(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache,
-                              progress: progress)
+        let builder = EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory,
+                                         cache: cache, progress: progress)
+        let session = Session(builder: builder, poolSize: options.poolSize)
         do {
             try await session.start(environments: options.environments)
         } catch {

@@ -1,0 +1,193 @@
+import Foundation
+
+/// What an instance held when it was handed out: every object's uid, by resource.
+struct Baseline: Sendable {
+    var resources: [ResourceInfo]
+    var uids: Set<String>
+}
+
+/// What a release removed.
+struct CleanupReport: Sendable {
+    var deleted = 0
+    var namespaces = 0
+}
+
+/// Puts an instance back to the state it was handed out in, as far as deleting can: every
+/// object created since is deleted (finalizers removed, since no controller-manager runs to
+/// honour them), new namespaces last. Objects that were changed but not created keep their
+/// changes; see docs/explanation/pools.md.
+enum Cleanup {
+    static let parallelism = 16
+
+    /// Every resource the server serves that can be listed and deleted, in its preferred version.
+    static func resources(_ client: KubeClient) async throws(KubeClientError) -> [ResourceInfo] {
+        var groupVersions = ["v1"]
+        let apis = try await client.get("/apis")
+        for group in apis.json?["groups"] as? [[String: Any]] ?? [] {
+            if let preferred = (group["preferredVersion"] as? [String: Any])?["groupVersion"] as? String {
+                groupVersions.append(preferred)
+            }
+        }
+        let lists = await withTaskGroup(of: [ResourceInfo].self) { group in
+            for gv in groupVersions {
+                group.addTask {
+                    let path = gv == "v1" ? "/api/v1" : "/apis/\(gv)"
+                    guard let response = try? await client.get(path),
+                          let resources = response.json?["resources"] as? [[String: Any]] else { return [] }
+                    let parts = gv.split(separator: "/")
+                    let groupName = parts.count == 2 ? String(parts[0]) : ""
+                    let version = String(parts.last ?? "v1")
+                    return resources.compactMap { r in
+                        guard let name = r["name"] as? String, !name.contains("/"), let kind = r["kind"] as? String,
+                              let verbs = r["verbs"] as? [String], verbs.contains("list"), verbs.contains("delete")
+                        else { return nil }
+                        return ResourceInfo(group: groupName, version: version, resource: name, kind: kind,
+                                            namespaced: r["namespaced"] as? Bool ?? false)
+                    }
+                }
+            }
+            var all: [ResourceInfo] = []
+            for await list in group { all += list }
+            return all
+        }
+        // The same kind served by two groups (events in core and events.k8s.io) is one set of objects.
+        var seen = Set<String>()
+        return lists.sorted { $0.basePath < $1.basePath }.filter { seen.insert($0.resource + "." + $0.group).inserted }
+    }
+
+    struct Object: Sendable {
+        var resource: ResourceInfo
+        var namespace: String?
+        var name: String
+        var uid: String
+        var finalizers: Bool
+    }
+
+    /// Every object of the resources, across namespaces.
+    static func list(_ client: KubeClient, _ resources: [ResourceInfo]) async throws(KubeClientError) -> [Object] {
+        let results = await withTaskGroup(of: Result<[Object], KubeClientError>.self) { group in
+            var pending = resources[...]
+            var results: [Result<[Object], KubeClientError>] = []
+            func add() {
+                guard let resource = pending.popFirst() else { return }
+                group.addTask {
+                    let response: KubeClient.Response
+                    do throws(KubeClientError) { response = try await client.send("GET", resource.basePath + "/" + resource.resource) } catch {
+                        return .failure(error)
+                    }
+                    // A resource that vanished (its CRD was deleted) has nothing left to clean.
+                    guard response.status == 200 else { return .success([]) }
+                    let items = response.json?["items"] as? [[String: Any]] ?? []
+                    return .success(items.compactMap { item in
+                        guard let metadata = item["metadata"] as? [String: Any], let name = metadata["name"] as? String,
+                              let uid = metadata["uid"] as? String else { return nil }
+                        return Object(resource: resource, namespace: metadata["namespace"] as? String, name: name, uid: uid,
+                                      finalizers: !((metadata["finalizers"] as? [Any])?.isEmpty ?? true))
+                    })
+                }
+            }
+            for _ in 0..<parallelism { add() }
+            while let result = await group.next() {
+                results.append(result)
+                add()
+            }
+            return results
+        }
+        var objects: [Object] = []
+        for result in results {
+            switch result {
+            case .success(let list): objects += list
+            case .failure(let error): throw error
+            }
+        }
+        return objects
+    }
+
+    static func baseline(_ client: KubeClient) async throws(KubeClientError) -> Baseline {
+        let resources = try await resources(client)
+        let objects = try await list(client, resources)
+        return Baseline(resources: resources, uids: Set(objects.map(\.uid)))
+    }
+
+    /// Deletes what was created since the baseline.
+    static func clean(_ client: KubeClient, baseline: Baseline) async throws(KubeClientError) -> CleanupReport {
+        let created = try await list(client, baseline.resources).filter { !baseline.uids.contains($0.uid) }
+        guard !created.isEmpty else { return CleanupReport() }
+        let namespaces = created.filter { $0.resource.group.isEmpty && $0.resource.resource == "namespaces" }
+        let others = created.filter { !($0.resource.group.isEmpty && $0.resource.resource == "namespaces") }
+        // CRDs first: deleting one removes its custom resources with it.
+        let crds = others.filter { $0.resource.resource == "customresourcedefinitions" }
+        let rest = others.filter { $0.resource.resource != "customresourcedefinitions" }
+        var report = CleanupReport()
+        for batch in [crds, rest] {
+            try await forEach(batch) { object throws(KubeClientError) in try await delete(client, object) }
+            report.deleted += batch.count
+        }
+        try await forEach(namespaces) { namespace throws(KubeClientError) in try await deleteNamespace(client, namespace) }
+        report.namespaces = namespaces.count
+        report.deleted += namespaces.count
+        return report
+    }
+
+    static func path(_ object: Object) -> String {
+        object.resource.path(name: object.name, namespace: object.namespace)
+    }
+
+    static func delete(_ client: KubeClient, _ object: Object) async throws(KubeClientError) {
+        let path = path(object)
+        if object.finalizers { try await removeFinalizers(client, path) }
+        let response = try await client.delete(path + "?gracePeriodSeconds=0")
+        guard response.status == 200 || response.status == 202 || response.status == 404 else {
+            throw KubeClientError(status: response.status, message: "cannot delete \(path): \(response.status)", body: response.body)
+        }
+    }
+
+    static func removeFinalizers(_ client: KubeClient, _ path: String) async throws(KubeClientError) {
+        let response = try await client.send("PATCH", path, body: Array(#"{"metadata":{"finalizers":null}}"#.utf8),
+                                             contentType: "application/merge-patch+json")
+        guard response.status == 200 || response.status == 404 else {
+            throw KubeClientError(status: response.status, message: "cannot remove the finalizers of \(path): \(response.status)", body: response.body)
+        }
+    }
+
+    /// Without a controller-manager nothing finalizes a namespace: delete it, then clear its
+    /// spec finalizers through the `finalize` subresource (and any metadata finalizers).
+    static func deleteNamespace(_ client: KubeClient, _ namespace: Object) async throws(KubeClientError) {
+        let path = "/api/v1/namespaces/\(namespace.name)"
+        if namespace.finalizers { try await removeFinalizers(client, path) }
+        let deleted = try await client.delete(path)
+        guard deleted.status == 200 || deleted.status == 202 || deleted.status == 404 else {
+            throw KubeClientError(status: deleted.status, message: "cannot delete namespace \(namespace.name): \(deleted.status)", body: deleted.body)
+        }
+        guard deleted.status != 404, var object = deleted.json, var spec = object["spec"] as? [String: Any],
+              !((spec["finalizers"] as? [Any])?.isEmpty ?? true) else { return }
+        spec["finalizers"] = []
+        object["spec"] = spec
+        let body = (try? JSONSerialization.data(withJSONObject: object)).map { [UInt8]($0) } ?? []
+        let finalized = try await client.send("PUT", path + "/finalize", body: body)
+        guard finalized.status == 200 || finalized.status == 404 else {
+            throw KubeClientError(status: finalized.status, message: "cannot finalize namespace \(namespace.name): \(finalized.status)", body: finalized.body)
+        }
+    }
+
+    static func forEach(_ objects: [Object], _ body: @escaping @Sendable (Object) async throws(KubeClientError) -> Void) async throws(KubeClientError) {
+        let failures = await withTaskGroup(of: KubeClientError?.self) { group in
+            var pending = objects[...]
+            var failures: [KubeClientError] = []
+            func add() {
+                guard let object = pending.popFirst() else { return }
+                group.addTask {
+                    do throws(KubeClientError) { try await body(object) } catch { return error }
+                    return nil
+                }
+            }
+            for _ in 0..<parallelism { add() }
+            while let failure = await group.next() {
+                if let failure { failures.append(failure) }
+                add()
+            }
+            return failures
+        }
+        if let first = failures.first { throw first }
+    }
+}

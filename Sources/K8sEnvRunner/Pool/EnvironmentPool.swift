@@ -1,0 +1,265 @@
+import Foundation
+import K8sEnvSpec
+
+/// A bounded pool of instances of one environment, for tests: ``acquire(timeout:)`` lends a
+/// ready instance (an idle one in milliseconds, else a new one from the environment's snapshot,
+/// else it waits), ``PooledInstance/release(_:)`` cleans it and returns it. Idle instances are
+/// reused last-in first-out.
+public actor EnvironmentPool {
+    public nonisolated let environment: String
+    /// Instances at most.
+    public nonisolated let size: Int
+    let configuration: K8sEnvConfiguration
+    let options: PoolOptions
+    let acquireTimeout: Duration
+
+    private struct Slot {
+        var instance: Instance
+        var baseline: Baseline
+    }
+
+    private enum Grant {
+        case instance(PooledInstance)
+        /// A slot freed by a stopped instance: the waiter starts a new one.
+        case slot
+    }
+
+    private struct Waiter {
+        var id: UUID
+        var continuation: CheckedContinuation<Grant, any Error>
+    }
+
+    private var initialization: Task<EnvironmentBuilder, any Error>?
+    private var idle: [Slot] = []
+    private var inUse: [String: (slot: Slot, lease: PooledInstance)] = [:]
+    private var starting = 0
+    private var waiters: [Waiter] = []
+    private var releasing = 0
+    private var drained: [CheckedContinuation<Void, Never>] = []
+    private var isShutDown = false
+    private var nextIndex = 0
+    private var workDirectory: String?
+
+    init(configuration: K8sEnvConfiguration, environment: String, size: Int, options: PoolOptions) {
+        self.configuration = configuration
+        self.environment = environment
+        self.size = max(size, 1)
+        self.options = options
+        self.acquireTimeout = options.acquireTimeout ?? configuration.plan.config.timeouts.acquire.duration
+    }
+
+    /// How many instances are idle and lent out.
+    public var counts: (idle: Int, inUse: Int) { (idle.count, inUse.count) }
+
+    /// Resolves the binaries and makes sure the environment's snapshot is in the cache (building
+    /// it, and its parents, if needed). Idempotent; concurrent calls share one initialization.
+    /// - Throws: ``K8sEnvError`` saying what failed.
+    public func initialize() async throws(K8sEnvError) {
+        _ = try await builder()
+    }
+
+    private func builder() async throws(K8sEnvError) -> EnvironmentBuilder {
+        if isShutDown { throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down") }
+        let task: Task<EnvironmentBuilder, any Error>
+        if let initialization {
+            task = initialization
+        } else {
+            let configuration = self.configuration, options = self.options, environment = self.environment
+            let work = options.workDirectory ?? FileManager.default.temporaryDirectory
+                .appendingPathComponent("k8senv-pool-\(getpid())-\(UUID().uuidString.prefix(8))").path
+            workDirectory = options.workDirectory == nil ? work : nil
+            // Owned by the pool and awaited by every caller; cancelled by shutdown().
+            task = Task { try await Self.makeBuilder(configuration, environment: environment, options: options, directory: work) }
+            initialization = task
+        }
+        do { return try await task.value } catch let error as K8sEnvError {
+            initialization = nil  // a later call may try again
+            throw error
+        } catch {
+            initialization = nil
+            throw K8sEnvError(.process, "\(error)")
+        }
+    }
+
+    private static func makeBuilder(_ configuration: K8sEnvConfiguration, environment: String, options: PoolOptions,
+                                    directory: String) async throws -> EnvironmentBuilder {
+        let plan = configuration.plan
+        let binaries: ResolvedBinaries
+        do { binaries = try await ResolvedBinaries.resolve(plan.config) } catch { throw K8sEnvError(.process, error.description) }
+        do { try PrivateFiles.makeDirectory(directory) } catch { throw K8sEnvError(.process, error.description) }
+        var cache: CacheSettings?
+        if options.useCache {
+            let store = SnapshotStore(root: options.cacheDirectory ?? SnapshotStore.defaultRoot)
+            do {
+                let keys = try CacheKey.compute(plan, apiServerVersion: binaries.kubeAPIServerVersion.text, files: configuration.files)
+                cache = CacheSettings(store: store, keys: keys)
+            } catch {
+                throw K8sEnvError(.invalidConfig, configuration.files.renderer.render(error))
+            }
+        }
+        let log = options.log ?? { _ in }
+        let builder = EnvironmentBuilder(plan: plan, binaries: binaries, files: configuration.files, runDirectory: directory,
+                                         cache: cache, progress: log)
+        do { _ = try await builder.snapshot(for: environment) } catch {
+            throw K8sEnvError(error, files: SourceFilesRenderer(files: configuration.files))
+        }
+        return builder
+    }
+
+    /// Lends an instance: an idle one (most recently released first), else a new one while the
+    /// pool is below its size, else the next one released.
+    /// - Parameter timeout: how long to wait for a free instance (default `timeouts.acquire`).
+    /// - Throws: ``K8sEnvError``: `.acquireTimeout`, `.cancelled` (the task was cancelled while
+    ///   waiting), `.shutDown`, or why a new instance could not start.
+    public func acquire(timeout: Duration? = nil) async throws(K8sEnvError) -> PooledInstance {
+        let builder = try await builder()
+        while let slot = idle.popLast() {
+            if slot.instance.failure() == nil { return lend(slot) }
+            // It died while idle: replace it.
+            await slot.instance.stop()
+        }
+        if total < size { return try await startNew(builder) }
+        switch try await wait(timeout: timeout ?? acquireTimeout) {
+        case .instance(let lease): return lease
+        case .slot: return try await startNew(builder, reserved: true)
+        }
+    }
+
+    private var total: Int { idle.count + inUse.count + starting }
+
+    private func lend(_ slot: Slot) -> PooledInstance {
+        let lease = PooledInstance(instance: slot.instance, pool: self)
+        inUse[slot.instance.name] = (slot, lease)
+        return lease
+    }
+
+    private func startNew(_ builder: EnvironmentBuilder, reserved: Bool = false) async throws(K8sEnvError) -> PooledInstance {
+        if !reserved { starting += 1 }
+        defer { starting -= 1 }
+        let index = nextIndex
+        nextIndex += 1
+        let instance: Instance
+        do { instance = try await builder.instance(environment, index: index) } catch {
+            grantFreedSlot()
+            throw K8sEnvError(error, files: SourceFilesRenderer(files: configuration.files))
+        }
+        let baseline: Baseline
+        do { baseline = try await Cleanup.baseline(instance.client) } catch {
+            await instance.stop()
+            grantFreedSlot()
+            throw K8sEnvError(.process, "\(instance.name): cannot list its objects: \(error)")
+        }
+        if isShutDown {
+            await instance.stop()
+            throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down")
+        }
+        return lend(Slot(instance: instance, baseline: baseline))
+    }
+
+    private func wait(timeout: Duration) async throws(K8sEnvError) -> Grant {
+        let id = UUID()
+        // The timer belongs to this call: cancelled when the wait ends.
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            if !Task.isCancelled {
+                await self?.expire(id, K8sEnvError(.acquireTimeout, "no instance of \(self?.environment ?? "") became free within \(timeout)"))
+            }
+        }
+        defer { timer.cancel() }
+        do {
+            return try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
+                    waiters.append(Waiter(id: id, continuation: continuation))
+                }
+            } onCancel: {
+                Task { await self.expire(id, K8sEnvError(.cancelled, "acquire was cancelled while waiting for an instance")) }
+            }
+        } catch let error as K8sEnvError {
+            throw error
+        } catch {
+            throw K8sEnvError(.cancelled, "\(error)")
+        }
+    }
+
+    private func expire(_ id: UUID, _ error: K8sEnvError) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume(throwing: error)
+    }
+
+    /// A slot was freed (an instance stopped): let the first waiter start a new instance.
+    private func grantFreedSlot() {
+        guard !waiters.isEmpty, total < size else { return }
+        starting += 1
+        waiters.removeFirst().continuation.resume(returning: .slot)
+    }
+
+    /// Takes an instance back. See ``PooledInstance/release(_:)``.
+    func release(_ lease: PooledInstance, mode: ReleaseMode) async throws(K8sEnvError) {
+        guard let entry = inUse[lease.id], entry.lease === lease else {
+            throw K8sEnvError(.notAcquired, "\(lease.id) was released already (each acquire's instance is released once)")
+        }
+        inUse[lease.id] = nil
+        releasing += 1
+        defer {
+            releasing -= 1
+            if releasing == 0 {
+                for continuation in drained { continuation.resume() }
+                drained.removeAll()
+            }
+        }
+        let slot = entry.slot
+        if isShutDown || mode == .stop {
+            await slot.instance.stop()
+            grantFreedSlot()
+            return
+        }
+        var failure: K8sEnvError?
+        do { _ = try await Cleanup.clean(slot.instance.client, baseline: slot.baseline) } catch {
+            failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)")
+        }
+        if failure != nil || slot.instance.failure() != nil || isShutDown {
+            await slot.instance.stop()
+            grantFreedSlot()
+            if let failure { throw failure }
+            return
+        }
+        if !waiters.isEmpty {
+            let lease = lend(slot)
+            waiters.removeFirst().continuation.resume(returning: .instance(lease))
+        } else {
+            idle.append(slot)
+        }
+    }
+
+    /// Lends an instance to `body` and releases it (cleaned) on every path, also when `body` throws.
+    /// - Throws: what `body` throws, or ``K8sEnvError`` from acquire or release.
+    public func withInstance<T: Sendable>(timeout: Duration? = nil,
+                                          _ body: (PooledInstance) async throws -> T) async throws -> T {
+        let lease = try await acquire(timeout: timeout)
+        let result: T
+        do { result = try await body(lease) } catch {
+            try? await lease.release()
+            throw error
+        }
+        try await lease.release()
+        return result
+    }
+
+    /// Stops every instance in parallel, after releases in flight have finished. Waiting
+    /// acquires fail with `.shutDown`. Later calls do nothing.
+    public func shutdown() async {
+        guard !isShutDown else { return }
+        isShutDown = true
+        for waiter in waiters { waiter.continuation.resume(throwing: K8sEnvError(.shutDown, "the pool of \(environment) was shut down")) }
+        waiters.removeAll()
+        if releasing > 0 { await withCheckedContinuation { drained.append($0) } }
+        initialization?.cancel()
+        let all = idle.map(\.instance) + inUse.values.map(\.slot.instance)
+        idle.removeAll()
+        inUse.removeAll()
+        await withTaskGroup(of: Void.self) { group in
+            for instance in all { group.addTask { await instance.stop() } }
+        }
+        if let workDirectory { try? FileManager.default.removeItem(atPath: workDirectory) }
+    }
+}

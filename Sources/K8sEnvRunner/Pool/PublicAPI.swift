@@ -1,0 +1,130 @@
+import Foundation
+import K8sEnvSpec
+
+/// Renders diagnostics with the source lines of the files they point into.
+struct SourceFilesRenderer: Sendable {
+    let files: SourceFiles
+    func render(_ diagnostics: Diagnostics) -> String { files.renderer.render(diagnostics) }
+}
+
+/// A loaded, validated k8senv.yaml (with a profile applied), from which pools are made.
+///
+/// ```swift
+/// let configuration = try K8sEnvConfiguration.load("k8senv.yaml", profile: "ci")
+/// let pool = try configuration.pool(for: "base")
+/// try await pool.withInstance { instance in
+///     let namespaces = try await instance.client.get("/api/v1/namespaces")
+/// }
+/// await pool.shutdown()
+/// ```
+public struct K8sEnvConfiguration: Sendable {
+    let plan: Plan
+    let files: SourceFiles
+
+    /// The environments of the file, parents before the environments that extend them.
+    public var environmentNames: [String] { plan.environments.map(\.name) }
+
+    /// Reads and validates a config file.
+    /// - Parameters:
+    ///   - path: the k8senv.yaml; relative paths in it resolve against its folder.
+    ///   - profile: a profile of the file to apply.
+    ///   - variables: what `${VAR}` expands from (the process environment by default).
+    /// - Throws: ``K8sEnvError`` with code `.invalidConfig` and every problem as `file:line:col`.
+    public static func load(_ path: String, profile: String? = nil,
+                            variables: [String: String] = ProcessInfo.processInfo.environment) throws(K8sEnvError) -> K8sEnvConfiguration {
+        let files = SourceFiles()
+        let loader = ConfigLoader(variables: variables, files: files)
+        do throws(Diagnostics) {
+            let config = try loader.load(path, profile: profile)
+            return K8sEnvConfiguration(plan: try Plan(config), files: files)
+        } catch {
+            throw K8sEnvError(.invalidConfig, files.renderer.render(error))
+        }
+    }
+
+    /// A pool of instances of one environment. Nothing starts until ``EnvironmentPool/initialize()``
+    /// or the first ``EnvironmentPool/acquire(timeout:)``.
+    /// - Throws: ``K8sEnvError`` `.unknownEnvironment`.
+    public func pool(for environment: String, options: PoolOptions = PoolOptions()) throws(K8sEnvError) -> EnvironmentPool {
+        guard let planned = plan.environment(named: environment) else {
+            throw K8sEnvError(.unknownEnvironment,
+                              "no environment \"\(environment)\" in \(plan.config.file)\(Suggestions.didYouMean(environment, in: environmentNames))")
+        }
+        return EnvironmentPool(configuration: self, environment: environment, size: options.size ?? planned.poolSize, options: options)
+    }
+}
+
+/// How a pool runs.
+public struct PoolOptions: Sendable {
+    /// Instances at most (default: the environment's `pool.size`).
+    public var size: Int?
+    /// How long ``EnvironmentPool/acquire(timeout:)`` waits by default (default: `timeouts.acquire`).
+    public var acquireTimeout: Duration?
+    /// Use the snapshot cache (default true); false builds every instance from scratch.
+    public var useCache: Bool
+    /// The snapshot cache folder (default `${XDG_CACHE_HOME:-~/.cache}/k8senv/snapshots`).
+    public var cacheDirectory: String?
+    /// Where instance folders go (default: a new folder under the system's temporary folder).
+    public var workDirectory: String?
+    /// Progress lines (instance starts, cache hits and builds); nil discards them.
+    public var log: (@Sendable (String) -> Void)?
+
+    public init(size: Int? = nil, acquireTimeout: Duration? = nil, useCache: Bool = true, cacheDirectory: String? = nil,
+                workDirectory: String? = nil, log: (@Sendable (String) -> Void)? = nil) {
+        self.size = size
+        self.acquireTimeout = acquireTimeout
+        self.useCache = useCache
+        self.cacheDirectory = cacheDirectory
+        self.workDirectory = workDirectory
+        self.log = log
+    }
+}
+
+/// What ``PooledInstance/release(_:)`` does with the instance.
+public enum ReleaseMode: Sendable {
+    /// Delete what the user created (namespaces, cluster-scoped objects, objects in seeded
+    /// namespaces) and return the instance to the pool.
+    case clean
+    /// Stop the instance; the pool starts a new one when it needs one.
+    case stop
+}
+
+/// An instance lent by a pool: a ready kube-apiserver with the environment's CRDs and seeds.
+/// Each ``EnvironmentPool/acquire(timeout:)`` returns a new lease; release it exactly once.
+public final class PooledInstance: Sendable, Identifiable, CustomStringConvertible {
+    /// The instance's name, `<environment>-<n>`; unique within the pool, kept across reuse.
+    public let id: String
+    /// `https://127.0.0.1:PORT`.
+    public let endpoint: URL
+    /// PEM of the CA that signed the serving certificate.
+    public let caCertificate: String
+    /// The bearer token (a `system:masters` user).
+    public let token: String
+    /// A kubeconfig for kubectl and other clients (0600).
+    public let kubeconfigPath: String
+    /// A ready-to-use HTTPS client.
+    public let client: KubeClient
+    let instance: Instance
+    let pool: EnvironmentPool
+
+    init(instance: Instance, pool: EnvironmentPool) {
+        self.instance = instance
+        self.pool = pool
+        id = instance.name
+        endpoint = URL(string: instance.server)!
+        caCertificate = instance.caCertificate
+        token = instance.token
+        kubeconfigPath = instance.kubeconfigPath
+        client = instance.client
+    }
+
+    public var description: String { "\(id) at \(endpoint.absoluteString)" }
+
+    /// Gives the instance back to its pool.
+    /// - Parameter mode: `.clean` (default) deletes what was created and keeps the instance
+    ///   for the next user; `.stop` stops it.
+    /// - Throws: ``K8sEnvError`` `.notAcquired` when this lease was released already.
+    public func release(_ mode: ReleaseMode = .clean) async throws(K8sEnvError) {
+        try await pool.release(self, mode: mode)
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import K8sEnvSpec
+
+/// An error of a start: a process failure, manifests the server rejected, or the cache.
+package enum StartError: Error, Sendable, CustomStringConvertible {
+    case process(ProcessError)
+    case manifests(Diagnostics)
+    case cache(CacheError)
+
+    package var description: String {
+        switch self {
+        case .process(let e): return e.description
+        case .manifests(let d): return d.description
+        case .cache(let e): return e.description
+        }
+    }
+}
+
+/// The snapshot cache and the keys of the plan's environments; nil with --no-cache.
+package struct CacheSettings: Sendable {
+    package var store: SnapshotStore
+    package var keys: [String: String]
+
+    package init(store: SnapshotStore, keys: [String: String]) {
+        self.store = store
+        self.keys = keys
+    }
+}
+
+/// Makes instances of a plan's environments: from the snapshot cache (building what is
+/// missing, parents first, once across processes), or from scratch with --no-cache.
+/// Used by `up`/`run` (``Session``) and by pools (``EnvironmentPool``).
+package struct EnvironmentBuilder: Sendable {
+    package let plan: Plan
+    package let binaries: ResolvedBinaries
+    package let files: SourceFiles
+    package let runDirectory: String
+    package let cache: CacheSettings?
+    let progress: @Sendable (String) -> Void
+
+    package init(plan: Plan, binaries: ResolvedBinaries, files: SourceFiles, runDirectory: String, cache: CacheSettings?,
+                 progress: @escaping @Sendable (String) -> Void) {
+        self.plan = plan
+        self.binaries = binaries
+        self.files = files
+        self.runDirectory = runDirectory
+        self.cache = cache
+        self.progress = progress
+    }
+
+    /// The first instance of an environment: a cache hit starts from the snapshot; a miss keeps
+    /// the instance that built the snapshot; without a cache, a new instance with the lineage
+    /// (what it extends first) applied.
+    package func firstInstance(_ name: String) async throws(StartError) -> Instance {
+        if let cache { return try await provide(name, cache: cache, keepRunning: true)! }
+        return try await freshInstance(name, suffix: "0")
+    }
+
+    /// Another instance of an environment (index ≥ 1): from its snapshot, or built afresh
+    /// without a cache.
+    package func instance(_ name: String, index: Int) async throws(StartError) -> Instance {
+        guard let snapshot = try await snapshot(for: name) else { return try await freshInstance(name, suffix: "\(index)") }
+        return try await startInstance(name, suffix: "\(index)", snapshot: snapshot)
+    }
+
+    /// The environment's snapshot, built if missing; nil without a cache.
+    package func snapshot(for name: String) async throws(StartError) -> Snapshot? {
+        guard let cache, let key = cache.keys[name] else { return nil }
+        if let snapshot = cache.store.valid(key).0 { return snapshot }
+        _ = try await provide(name, cache: cache, keepRunning: false)
+        guard let snapshot = cache.store.valid(key).0 else {
+            throw .cache(CacheError(message: "the snapshot of \(name) vanished right after it was built"))
+        }
+        return snapshot
+    }
+
+    func freshInstance(_ name: String, suffix: String) async throws(StartError) -> Instance {
+        let instance = try await startInstance(name, suffix: suffix, snapshot: nil)
+        do throws(StartError) {
+            for environment in plan.lineage(of: name) { try await apply(environment, to: instance, as: name) }
+        } catch {
+            await instance.stop()
+            throw error
+        }
+        return instance
+    }
+
+    package func startInstance(_ name: String, suffix: String, snapshot: Snapshot?) async throws(StartError) -> Instance {
+        let config = plan.config
+        let configuration = InstanceConfiguration(
+            name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", storage: config.storage,
+            binaries: binaries, extraArgs: config.apiServerExtraArgs, startTimeout: config.timeouts.start.duration,
+            stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath)
+        let instance: Instance
+        let times: Instance.StartTimes
+        do { (instance, times) = try await Instance.start(configuration) } catch { throw .process(error) }
+        progress("\(name): \(config.storage.rawValue) ready in \(Self.format(times.storage)), kube-apiserver \(binaries.kubeAPIServerVersion) ready in \(Self.format(times.apiServer)) at \(instance.server)")
+        return instance
+    }
+
+    /// Applies one environment's own CRDs and seed sets.
+    /// - Returns: the number of objects applied.
+    @discardableResult
+    func apply(_ environment: Plan.Environment, to instance: Instance, as name: String) async throws(StartError) -> Int {
+        let applier = Applier(client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion)
+        let config = plan.config
+        let clock = ContinuousClock()
+        var total = 0
+        do {
+            var started = clock.now
+            if !environment.crdFiles.isEmpty {
+                let n = try await applier.applyCRDs(environment.crdFiles, timeout: config.timeouts.crds.duration)
+                total += n
+                progress("\(name): \(n) CRD\(n == 1 ? "" : "s") of \(environment.name) established in \(Self.format(clock.now - started))")
+            }
+            for seed in environment.seedSets {
+                started = clock.now
+                let n = try await applier.applySeedSet(seed.files)
+                total += n
+                progress("\(name): seed set \(environment.name)/\(seed.name): \(n) object\(n == 1 ? "" : "s") applied in \(Self.format(clock.now - started))")
+            }
+        } catch {
+            throw .manifests(error)
+        }
+        return total
+    }
+
+    /// The snapshot of an environment, built if it is not cached (parents first), under the
+    /// key's lock so concurrent `up`s build it once.
+    /// - Parameter keepRunning: return an instance of it (the builder, kept running, or one
+    ///   started from the snapshot) instead of only making sure the snapshot exists.
+    func provide(_ name: String, cache: CacheSettings, keepRunning: Bool) async throws(StartError) -> Instance? {
+        guard let key = cache.keys[name], let environment = plan.environment(named: name) else {
+            throw .process(ProcessError(.launchFailed, "no cache key for environment \(name)"))
+        }
+        let short = String(key.prefix(12))
+        func hit(_ snapshot: Snapshot, _ how: String) async throws(StartError) -> Instance? {
+            guard keepRunning else { return nil }
+            progress("\(name): snapshot \(short) \(how)")
+            return try await startInstance(name, suffix: "0", snapshot: snapshot)
+        }
+        let (cached, corrupt) = cache.store.valid(key)
+        if let cached { return try await hit(cached, "(cache hit)") }
+        if let corrupt { progress("\(name): cached snapshot \(short) was unusable (\(corrupt)); rebuilding") }
+        let lock: SnapshotStore.Lock
+        do { lock = try await cache.store.lock(key) } catch { throw .cache(error) }
+        defer { lock.release() }
+        let (built, corruptAfterWait) = cache.store.valid(key)
+        if let built { return try await hit(built, "(cache hit: built by another k8senv while this one waited)") }
+        if let corruptAfterWait { progress("\(name): cached snapshot \(short) was unusable (\(corruptAfterWait)); rebuilding") }
+
+        progress("\(name): snapshot \(short) not cached (cache miss); building it")
+        let clock = ContinuousClock()
+        let started = clock.now
+        var parentSnapshot: Snapshot?
+        if let parent = environment.parent {
+            _ = try await provide(parent, cache: cache, keepRunning: false)
+            guard let key = cache.keys[parent], let snapshot = cache.store.valid(key).0 else {
+                throw .cache(CacheError(message: "the snapshot of \(parent) vanished while \(name) was built from it"))
+            }
+            parentSnapshot = snapshot
+        }
+        var instance: Instance? = try await startInstance(name, suffix: keepRunning ? "0" : "build", snapshot: parentSnapshot)
+        do throws(StartError) {
+            let objects = try await apply(environment, to: instance!, as: name)
+            let staging: String
+            do { staging = try cache.store.makeStaging(key) } catch { throw StartError.cache(error) }
+            do {
+                switch plan.config.storage {
+                case .etcd:
+                    try await SnapshotFiles.saveEtcd(endpoint: instance!.storageURL, into: staging + "/data",
+                                                     etcdctl: binaries.etcdctl, log: instance!.configuration.directory + "/logs/etcdctl.log")
+                case .kine:
+                    // A consistent copy of SQLite needs kine stopped.
+                    await instance!.stop()
+                    try SnapshotFiles.saveKine(database: instance!.configuration.directory + "/kine/state.db", into: staging + "/data")
+                    instance = nil
+                }
+            } catch {
+                try? FileManager.default.removeItem(atPath: staging)
+                throw StartError.process(error)
+            }
+            let metadata = SnapshotMetadata(
+                key: key, environment: name, config: plan.config.file, parentKey: environment.parent.flatMap { cache.keys[$0] },
+                storage: plan.config.storage.rawValue, kubeAPIServerVersion: binaries.kubeAPIServerVersion.text,
+                files: (environment.crdFiles + environment.seedSets.flatMap(\.files)).map(\.relativePath),
+                objects: objects, size: 0, checksum: "", buildSeconds: Self.seconds(clock.now - started), createdAt: Date())
+            let snapshot: Snapshot
+            do { snapshot = try cache.store.publish(staging, metadata: metadata) } catch { throw StartError.cache(error) }
+            progress("\(name): snapshot \(short) saved (\(Self.bytes(snapshot.metadata.size))) in \(Self.format(clock.now - started))")
+            if !keepRunning {
+                await instance?.stop()
+                return nil
+            }
+            if let instance { return instance }
+            return try await startInstance(name, suffix: "0", snapshot: snapshot)
+        } catch {
+            await instance?.stop()
+            throw error
+        }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    static func bytes(_ n: Int) -> String {
+        n >= 1 << 20 ? String(format: "%.1f MB", Double(n) / 1_048_576) : String(format: "%.0f kB", Double(n) / 1024)
+    }
+
+    package static func format(_ d: Duration) -> String {
+        String(format: "%.2fs", seconds(d))
+    }
+}
