@@ -13,7 +13,7 @@ final class Transcript: @unchecked Sendable {
 }
 
 /// A project folder with the repository's CRDs and a few seeds, its own state and cache folders.
-final class Project {
+final class Project: Sendable {
     let dir: TemporaryDirectory
     var path: String { dir.path }
     var cache: String { dir.path + "/cache" }

@@ -36,7 +36,7 @@ enum TestBinaries {
 }
 
 /// A temporary folder removed on every path.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let path: String
 
     init() throws {

@@ -19,40 +19,50 @@ struct CleanupReport: Sendable {
 enum Cleanup {
     static let parallelism = 16
 
-    /// Every resource the server serves that can be listed and deleted, in its preferred version.
+    /// Every resource the server serves that can be listed and deleted: each in its group's
+    /// preferred version when that version serves it, else in the first version that does (a
+    /// group's CRDs may each serve different versions).
     static func resources(_ client: KubeClient) async throws(KubeClientError) -> [ResourceInfo] {
-        var groupVersions = ["v1"]
+        var groupVersions: [(group: String, versions: [String])] = [("", ["v1"])]
         let apis = try await client.get("/apis")
         for group in apis.json?["groups"] as? [[String: Any]] ?? [] {
-            if let preferred = (group["preferredVersion"] as? [String: Any])?["groupVersion"] as? String {
-                groupVersions.append(preferred)
-            }
+            guard let name = group["name"] as? String else { continue }
+            let preferred = (group["preferredVersion"] as? [String: Any])?["version"] as? String
+            let versions = (group["versions"] as? [[String: Any]] ?? []).compactMap { $0["version"] as? String }
+            groupVersions.append((name, (preferred.map { [$0] } ?? []) + versions.filter { $0 != preferred }))
         }
-        let lists = await withTaskGroup(of: [ResourceInfo].self) { group in
-            for gv in groupVersions {
-                group.addTask {
-                    let path = gv == "v1" ? "/api/v1" : "/apis/\(gv)"
-                    guard let response = try? await client.get(path),
-                          let resources = response.json?["resources"] as? [[String: Any]] else { return [] }
-                    let parts = gv.split(separator: "/")
-                    let groupName = parts.count == 2 ? String(parts[0]) : ""
-                    let version = String(parts.last ?? "v1")
-                    return resources.compactMap { r in
-                        guard let name = r["name"] as? String, !name.contains("/"), let kind = r["kind"] as? String,
-                              let verbs = r["verbs"] as? [String], verbs.contains("list"), verbs.contains("delete")
-                        else { return nil }
-                        return ResourceInfo(group: groupName, version: version, resource: name, kind: kind,
-                                            namespaced: r["namespaced"] as? Bool ?? false)
+        let perVersion = await withTaskGroup(of: (String, Int, [ResourceInfo]).self) { group in
+            for (groupName, versions) in groupVersions {
+                for (rank, version) in versions.enumerated() {
+                    group.addTask {
+                        let path = groupName.isEmpty ? "/api/\(version)" : "/apis/\(groupName)/\(version)"
+                        guard let response = try? await client.get(path),
+                              let resources = response.json?["resources"] as? [[String: Any]] else { return (groupName, rank, []) }
+                        return (groupName, rank, resources.compactMap { r in
+                            guard let name = r["name"] as? String, !name.contains("/"), let kind = r["kind"] as? String,
+                                  let verbs = r["verbs"] as? [String], verbs.contains("list"), verbs.contains("delete")
+                            else { return nil }
+                            return ResourceInfo(group: groupName, version: version, resource: name, kind: kind,
+                                                namespaced: r["namespaced"] as? Bool ?? false)
+                        })
                     }
                 }
             }
-            var all: [ResourceInfo] = []
-            for await list in group { all += list }
+            var all: [(String, Int, [ResourceInfo])] = []
+            for await entry in group { all.append(entry) }
             return all
         }
-        // The same kind served by two groups (events in core and events.k8s.io) is one set of objects.
-        var seen = Set<String>()
-        return lists.sorted { $0.basePath < $1.basePath }.filter { seen.insert($0.resource + "." + $0.group).inserted }
+        // One entry per group and resource, the best-ranked version first. The same kind served
+        // by two groups (events in core and events.k8s.io) is listed twice: harmless, the uids match.
+        var chosen: [String: (rank: Int, info: ResourceInfo)] = [:]
+        for (groupName, rank, infos) in perVersion {
+            for info in infos {
+                let key = groupName + "/" + info.resource
+                if let existing = chosen[key], existing.rank <= rank { continue }
+                chosen[key] = (rank, info)
+            }
+        }
+        return chosen.values.map(\.info).sorted { $0.basePath + $0.resource < $1.basePath + $1.resource }
     }
 
     struct Object: Sendable {
@@ -119,10 +129,11 @@ enum Cleanup {
         let crds = others.filter { $0.resource.resource == "customresourcedefinitions" }
         let rest = others.filter { $0.resource.resource != "customresourcedefinitions" }
         var report = CleanupReport()
-        for batch in [crds, rest] {
-            try await forEach(batch) { object throws(KubeClientError) in try await delete(client, object) }
-            report.deleted += batch.count
-        }
+        // A CRD's deletion is finished by the API server's own CRD finalizer, which removes its
+        // custom resources first: wait for that (bounded), so no orphaned resource can come back.
+        try await forEach(crds) { crd throws(KubeClientError) in try await deleteCRD(client, crd) }
+        try await forEach(rest) { object throws(KubeClientError) in try await delete(client, object) }
+        report.deleted += crds.count + rest.count
         try await forEach(namespaces) { namespace throws(KubeClientError) in try await deleteNamespace(client, namespace) }
         report.namespaces = namespaces.count
         report.deleted += namespaces.count
@@ -140,6 +151,21 @@ enum Cleanup {
         guard response.status == 200 || response.status == 202 || response.status == 404 else {
             throw KubeClientError(status: response.status, message: "cannot delete \(path): \(response.status)", body: response.body)
         }
+    }
+
+    static func deleteCRD(_ client: KubeClient, _ crd: Object) async throws(KubeClientError) {
+        let path = path(crd)
+        let response = try await client.delete(path)
+        guard response.status == 200 || response.status == 202 || response.status == 404 else {
+            throw KubeClientError(status: response.status, message: "cannot delete \(path): \(response.status)", body: response.body)
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if try await client.send("GET", path).status == 404 { return }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        // Stuck (a custom resource with a finalizer of its own): force it.
+        try await removeFinalizers(client, path)
     }
 
     static func removeFinalizers(_ client: KubeClient, _ path: String) async throws(KubeClientError) {

@@ -120,6 +120,9 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
 
     public var description: String { "\(id) at \(endpoint.absoluteString)" }
 
+    /// The kube-apiserver's pid (for fault tests).
+    package var instanceProcessIDForTests: Int32 { instance.apiServerProcess.pid }
+
     /// Gives the instance back to its pool.
     /// - Parameter mode: `.clean` (default) deletes what was created and keeps the instance
     ///   for the next user; `.stop` stops it.
