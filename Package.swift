@@ -64,6 +64,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "k8senv-pool-benchmark",
+            dependencies: ["K8sEnvRunner"],
+            path: "Benchmarks/PoolBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "K8sEnvSpecTests",
             dependencies: ["K8sEnvSpec"],
