@@ -9,6 +9,7 @@
 #ifdef __linux__
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <linux/close_range.h>
 #endif
 
 pid_t k8senv_spawn(const char *path, char *const argv[], char *const envp[], int log_fd,
@@ -51,6 +52,13 @@ pid_t k8senv_spawn(const char *path, char *const argv[], char *const envp[], int
         }
         if (log_fd >= 0) {
             if (dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0) { err = errno; goto fail; }
+        }
+        // Nothing else k8senv has open reaches the child (a pipe of a caller's, another
+        // child's log), except the report pipe, which is close-on-exec.
+        if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+            for (int fd = 3; fd < 4096; fd++) {
+                if (fd != report[1]) fcntl(fd, F_SETFD, FD_CLOEXEC);
+            }
         }
         if (working_directory != NULL && chdir(working_directory) != 0) { err = errno; goto fail; }
         execve(path, argv, envp);

@@ -55,10 +55,36 @@ struct Up: AsyncParsableCommand {
             throw ExitCode(await Detach.start(options: options))
         }
         let signals = SignalWatcher()
+        // SIGINT/SIGTERM while starting cancels the start, which stops what it started.
+        let lifecycle = options.lifecycle, supervise = self.supervise
+        let started = await withTaskGroup(of: Result<Session, Lifecycle.Failure>?.self) { group in
+            group.addTask {
+                do throws(Lifecycle.Failure) {
+                    return .success(try await Lifecycle.start(lifecycle, detached: supervise, output: printLine))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                guard await signals.next() != nil else { return nil }
+                return .failure(Lifecycle.Failure(message: "interrupted while starting; stopped what had started", exitCode: 130))
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            // The start may have finished just as the signal came: stop it too.
+            while let late = await group.next() {
+                if case .success(let session)? = late { await Lifecycle.finish(session, state: lifecycle.stateFolder, keepFiles: false) }
+            }
+            return first
+        }
         let session: Session
-        do { session = try await Lifecycle.start(options.lifecycle, detached: supervise, output: printLine) } catch {
+        switch started {
+        case .success(let s)?: session = s
+        case .failure(let error)?:
             printError(error.message)
             throw ExitCode(error.exitCode)
+        case nil:
+            throw ExitCode(1)
         }
         let record = await session.record(config: options.config.file, profile: options.config.profile, detached: supervise)
         printLine(Lifecycle.summary(record))
@@ -69,6 +95,47 @@ struct Up: AsyncParsableCommand {
 }
 
 /// `up --detach`: starts `k8senv up --supervise` in a new session and waits until it is ready.
+/// Prints the progress lines (`<environment>: …`) a supervisor's log gains, as they come, and
+/// keeps the others (errors and notices) for ``flush(toStandardError:)``.
+final class LogFollower: @unchecked Sendable {
+    // @unchecked: used from one task at a time (the waiting loop, then after it ended).
+    let path: String
+    private var offset: UInt64 = 0
+    private var partial = ""
+    private var held: [String] = []
+
+    init(path: String) { self.path = path }
+
+    /// The lines that were not progress: to stderr after a failure, stdout otherwise.
+    func flush(toStandardError: Bool) {
+        printNewLines()
+        for line in held where !line.isEmpty { toStandardError ? printError(line) : printLine(line) }
+        held.removeAll()
+    }
+
+    static func isProgress(_ line: Substring) -> Bool {
+        guard let colon = line.firstIndex(of: ":"), colon > line.startIndex else { return false }
+        let name = line[..<colon]
+        return name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "-" } && line[colon...].hasPrefix(": ")
+            && !line[colon...].hasPrefix(": error")
+    }
+
+    func printNewLines() {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        try? handle.seek(toOffset: offset)
+        let data = (try? handle.readToEnd()) ?? Data()
+        guard !data.isEmpty else { return }
+        offset += UInt64(data.count)
+        let text = partial + String(decoding: data, as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        partial = String(lines.removeLast())
+        for line in lines where !line.hasPrefix("export ") && !line.contains("  kubeconfig /") {
+            if Self.isProgress(line) { printLine(String(line)) } else { held.append(String(line)) }
+        }
+    }
+}
+
 enum Detach {
     static func start(options: RunOptions) async -> Int32 {
         let state = options.lifecycle.stateFolder
@@ -99,17 +166,44 @@ enum Detach {
             printError("error: \(error)")
             return 1
         }
-        while true {
-            if let record = state.current(), record.ownerPID == supervisor.pid {
-                print(Lifecycle.summary(record))
-                print("running in the background (pid \(supervisor.pid)); stop with `k8senv down`")
-                return 0
+        // Show the supervisor's progress while waiting; Ctrl-C before it is ready stops it.
+        let signals = SignalWatcher()
+        let follower = LogFollower(path: log)
+        enum Outcome: Sendable { case ready(RunRecord), failed(Termination), interrupted }
+        let outcome = await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask {
+                while true {
+                    if !options.quiet { follower.printNewLines() }
+                    if let record = state.current(), record.ownerPID == supervisor.pid { return .ready(record) }
+                    if let termination = supervisor.termination { return .failed(termination) }
+                    if Task.isCancelled { return nil }
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
             }
-            if let termination = supervisor.termination {
-                printError("error: k8senv up \(termination)\n" + ChildProcess.tail(of: log, lines: 30))
-                return 1
+            group.addTask { await signals.next() != nil ? .interrupted : nil }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        switch outcome {
+        case .ready(let record)?:
+            if !options.quiet { follower.flush(toStandardError: false) }
+            print(Lifecycle.summary(record))
+            print("running in the background (pid \(supervisor.pid)); stop with `k8senv down`")
+            return 0
+        case .failed:
+            // The supervisor's own error message (with its log tail) is in its log.
+            follower.flush(toStandardError: true)
+            return 1
+        case .interrupted?, nil:
+            printError("interrupted: stopping the environments that were starting…")
+            supervisor.signalGroup(SIGTERM)
+            if await supervisor.waitForExit(timeout: .seconds(60)) == nil {
+                supervisor.signalGroup(SIGKILL)  // its children die with it
+                _ = await supervisor.waitForExit()
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            state.cleanStaleRuns()
+            return 130
         }
     }
 
@@ -177,7 +271,7 @@ struct Env: ParsableCommand {
             }
             exports = [("KUBECONFIG", instance.kubeconfig)]
         }
-        for (key, value) in exports { print("export \(key)=\(value)") }
+        for (key, value) in exports { print("export \(key)=\(Lifecycle.shellQuote(value))") }
     }
 }
 

@@ -250,20 +250,33 @@ package final class Instance: Sendable {
         return (process, "http://127.0.0.1:\(clientPort)")
     }
 
-    /// Polls `check` every 50 ms until it holds; gives up at once when the process exits, and at
-    /// the deadline.
+    /// Polls `check` every 20 ms until it holds; gives up the moment the process exits (also
+    /// while a check is under way), and at the deadline.
     static func poll(_ process: ChildProcess, what: String, deadline: ContinuousClock.Instant,
-                     check: () async -> Bool) async throws(ProcessError) {
+                     check: @escaping @Sendable () async -> Bool) async throws(ProcessError) {
         while true {
             if let termination = process.termination {
                 throw process.error(.exited, "\(what) \(termination) before it was ready")
             }
-            if await check() { return }
+            let ready = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { await check() }
+                group.addTask {
+                    _ = await process.waitForExit()
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            if ready { return }
+            if let termination = process.termination {
+                throw process.error(.exited, "\(what) \(termination) before it was ready")
+            }
             if Task.isCancelled { throw process.error(.timeout, "\(what): start cancelled") }
             if ContinuousClock.now >= deadline {
                 throw process.error(.timeout, "\(what) was not ready within the start timeout (timeouts.start)")
             }
-            try? await Task.sleep(for: .milliseconds(50))
+            try? await Task.sleep(for: .milliseconds(20))
         }
     }
 

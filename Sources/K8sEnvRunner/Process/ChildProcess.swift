@@ -201,7 +201,7 @@ private final class ExitState: @unchecked Sendable {
     private let lock = NSLock()
     private var result: Termination?
     private var waiters: [UUID: CheckedContinuation<Termination, Never>] = [:]
-    private var timedOut: [CheckedContinuation<Termination, Never>] = []
+    private var cancelled: Set<UUID> = []
 
     var current: Termination? { lock.withLock { result } }
 
@@ -221,6 +221,8 @@ private final class ExitState: @unchecked Sendable {
             await withCheckedContinuation { (c: CheckedContinuation<Termination, Never>) in
                 let done = lock.withLock { () -> Termination? in
                     if let result { return result }
+                    // Cancelled before this waiter was registered: do not wait at all.
+                    if cancelled.remove(id) != nil { return .exited(-1) }
                     waiters[id] = c
                     return nil
                 }
@@ -228,7 +230,11 @@ private final class ExitState: @unchecked Sendable {
             }
         } onCancel: {
             // Resume a cancelled waiter with a placeholder; callers that cancel ignore it.
-            let c = lock.withLock { waiters.removeValue(forKey: id) }
+            let c = lock.withLock { () -> CheckedContinuation<Termination, Never>? in
+                if let c = waiters.removeValue(forKey: id) { return c }
+                cancelled.insert(id)
+                return nil
+            }
             c?.resume(returning: .exited(-1))
         }
     }

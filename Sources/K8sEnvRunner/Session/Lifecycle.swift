@@ -38,6 +38,11 @@ package enum Lifecycle {
         package var message: String
         package var exitCode: Int32
         package var description: String { message }
+
+        package init(message: String, exitCode: Int32) {
+            self.message = message
+            self.exitCode = exitCode
+        }
     }
 
     /// Loads and plans a config, rendering diagnostics into a ``Failure``.
@@ -130,7 +135,8 @@ package enum Lifecycle {
         return lines.joined(separator: "\n")
     }
 
-    static func shellQuote(_ s: String) -> String {
+    /// Quotes a value for a POSIX shell (`eval "$(k8senv env)"`).
+    package static func shellQuote(_ s: String) -> String {
         s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=,@%+".contains($0) }) ? s : "'" + s.replacing("'", with: "'\\''") + "'"
     }
 
@@ -139,7 +145,10 @@ package enum Lifecycle {
                               output: @escaping @Sendable (String) -> Void) async -> Int32 {
         enum Event: Sendable { case signal(Int32), failure(ProcessError) }
         let event = await withTaskGroup(of: Event?.self) { group in
-            group.addTask { await signals.next().map(Event.signal) }
+            group.addTask {
+                guard let signal = await signals.next() else { return nil }
+                return .signal(signal)
+            }
             group.addTask {
                 while !Task.isCancelled {
                     if let failure = await session.failure() { return .failure(failure) }

@@ -107,8 +107,14 @@ package struct StateFolder: Sendable {
         }
     }
 
+    /// Whether a process runs: it exists and is not a zombie (an exited process nobody reaped,
+    /// as under a PID 1 that does not reap).
     package static func isAlive(_ pid: Int32) -> Bool {
-        pid > 0 && (kill(pid, 0) == 0 || errno == EPERM)
+        guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex else { return true }
+        let state = stat[stat.index(close, offsetBy: 2)]
+        return state != "Z" && state != "X"
     }
 
     /// Whether pid runs the given binary (so a recycled pid is never killed).

@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+/// validate, schema and hash: the commands that read a config and need no running server.
+@Suite("validate, schema and hash (the built binary)", .tags(.cli), .timeLimit(.minutes(1)))
+struct CLITests {
+    static let invalid = """
+        apiVersion: k8senv.dev/v1alpha1
+        kind: Config
+        storage: etc
+        environments:
+          base: {}
+
+        """
+
+    @Test("validate: exit 0 on the example, with a one-line summary")
+    func validExample() async throws {
+        try await Workspace.with(example: true, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("validate", "-f", "k8senv.yaml")
+            #expect(outcome.status == 0, "\(outcome)")
+            #expect(outcome.stdout.contains("k8senv.yaml: valid (2 environments"), "\(outcome)")
+        }
+    }
+
+    @Test("validate: exit 1 on an invalid file, each problem as file:line:col: error: on stdout")
+    func invalidFile() async throws {
+        try await Workspace.with(config: Self.invalid, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("validate", "-f", "k8senv.yaml")
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stdout.contains("k8senv.yaml:3:10: error: "), "\(outcome)")
+            #expect(outcome.stdout.contains("did you mean \"etcd\""), "\(outcome)")
+        }
+    }
+
+    @Test("validate: exit 2 on a usage error (an unknown flag), the message on stderr")
+    func usageError() async throws {
+        try await Workspace.with(example: true, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("validate", "-f", "k8senv.yaml", "--no-such-flag")
+            #expect(outcome.status == 2, "\(outcome)")
+            #expect(outcome.stderr.contains("--no-such-flag"), "\(outcome)")
+            #expect(outcome.stdout.isEmpty, "\(outcome)")
+        }
+    }
+
+    @Test("validate --format json: one JSON object with the errors and their positions")
+    func validateJSON() async throws {
+        try await Workspace.with(config: Self.invalid, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("validate", "-f", "k8senv.yaml", "--format", "json")
+            #expect(outcome.status == 1, "\(outcome)")
+            let object = try #require(parseJSONObject(outcome.stdout))
+            #expect(object["valid"] as? Bool == false)
+            #expect(object["file"] as? String == "k8senv.yaml")
+            let errors = try #require(object["errors"] as? [[String: Any]])
+            let storage = try #require(errors.first { ($0["message"] as? String)?.hasPrefix("storage:") == true }, "\(errors)")
+            #expect(storage["line"] as? Int == 3)
+            #expect(storage["column"] as? Int == 10)
+            #expect(storage["code"] as? String == "schema")
+
+            let valid = try await ws.k8senv("validate", "-f", Repository.examples + "/k8senv.yaml", "--format", "json")
+            #expect(valid.status == 0, "\(valid)")
+            let validObject = try #require(parseJSONObject(valid.stdout))
+            #expect(validObject["valid"] as? Bool == true)
+            #expect((validObject["errors"] as? [Any])?.isEmpty ?? true)
+        }
+    }
+
+    @Test("schema prints schemas/k8senv.schema.json byte for byte")
+    func schema() async throws {
+        try await Workspace.with(apiServers: false) { ws in
+            let outcome = try await ws.k8senv("schema")
+            #expect(outcome.status == 0, "\(outcome)")
+            let file = String(decoding: try Repository.read(Repository.schema), as: UTF8.self)
+            #expect(outcome.stdout == file || outcome.stdout == file + "\n",
+                    "k8senv schema differs from schemas/k8senv.schema.json (\(outcome.stdout.utf8.count) vs \(file.utf8.count) bytes)")
+            #expect(parseJSONObject(outcome.stdout)?["$schema"] != nil)
+        }
+    }
+
+    /// `name  key` lines of `k8senv hash`.
+    static func keys(_ text: String) -> [String: String] {
+        var keys: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            if let match = line.wholeMatch(of: /(\S+) +([0-9a-f]{64})/) { keys[String(match.1)] = String(match.2) }
+        }
+        return keys
+    }
+
+    @Test("hash --apiserver-version: one line per environment with a 64-hex key; -e prints only the key")
+    func hashWithVersion() async throws {
+        try await Workspace.with(example: true, apiServers: false) { ws in
+            let all = try await ws.k8senv("hash", "-f", "k8senv.yaml", "--apiserver-version", "v1.20.2")
+            #expect(all.status == 0, "\(all)")
+            let lines = all.stdout.split(separator: "\n")
+            #expect(lines.count == 2, "\(all)")
+            let keys = Self.keys(all.stdout)
+            #expect(Set(keys.keys) == ["base", "payments"], "\(all)")
+            #expect(keys["base"] != keys["payments"])
+
+            let base = try await ws.k8senv("hash", "-f", "k8senv.yaml", "--apiserver-version", "v1.20.2", "-e", "base")
+            #expect(base.status == 0, "\(base)")
+            #expect(base.stdout == (keys["base"] ?? "?") + "\n", "\(base)")
+
+            let other = try await ws.k8senv("hash", "-f", "k8senv.yaml", "--apiserver-version", "v1.21.0", "-e", "base")
+            #expect(other.stdout.wholeMatch(of: /[0-9a-f]{64}\n/) != nil, "\(other)")
+            #expect(other.stdout != base.stdout, "the kube-apiserver version is part of the key")
+
+            let unknown = try await ws.k8senv("hash", "-f", "k8senv.yaml", "--apiserver-version", "v1.20.2", "-e", "bsae")
+            #expect(unknown.status == 1, "\(unknown)")
+            #expect(unknown.stderr.contains("did you mean \"base\""), "\(unknown)")
+        }
+    }
+
+    @Test("hash without --apiserver-version runs kube-apiserver --version: the same keys as v1.20.2")
+    func hashFromBinary() async throws {
+        let binaries = try RealBinaries.require()
+        try await Workspace.with(example: true, apiServers: false) { ws in
+            let pinned = try await ws.k8senv("hash", "-f", "k8senv.yaml", "--apiserver-version", "v1.20.2")
+            let probed = try await ws.k8senv("hash", "-f", "k8senv.yaml",
+                                             environment: ["K8SENV_KUBE_APISERVER": binaries.kubeAPIServer])
+            #expect(probed.status == 0, "\(probed)")
+            #expect(Self.keys(probed.stdout).count == 2, "\(probed)")
+            #expect(probed.stdout == pinned.stdout, "\(probed)")
+
+            let json = try await ws.k8senv("hash", "-f", "k8senv.yaml", "--format", "json",
+                                           environment: ["K8SENV_KUBE_APISERVER": binaries.kubeAPIServer])
+            let object = try #require(parseJSONObject(json.stdout))
+            #expect(object["kubeAPIServerVersion"] as? String == "v1.20.2")
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+/// `k8senv run -- CMD`: up, the command with KUBECONFIG set, down, the command's status.
+@Suite("k8senv run (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(.minutes(3)))
+struct RunTests {
+    @Test("run passes the command's exit status through, and leaves nothing running")
+    func exitStatus() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "run-status") { ws in
+            let outcome = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c", "exit 7")
+            #expect(outcome.status == 7, "\(outcome)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+            #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
+        }
+    }
+
+    @Test("run: a command that is not found exits 127, one killed by a signal exits 128+signal")
+    func notFoundAndSignal() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "run-127") { ws in
+            let missing = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "k8senv-no-such-command", "x")
+            #expect(missing.status == 127, "\(missing)")
+            #expect(missing.stderr.contains("k8senv-no-such-command"), "\(missing)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+
+            let killed = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c", "kill -TERM $$")
+            #expect(killed.status == 128 + SIGTERM, "\(killed)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+            #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
+        }
+    }
+
+    @Test("run on the example: kubectl sees the seeded Widget; KUBECONFIG, K8SENV_KUBECONFIGS and K8SENV_KUBECONFIG_<ENV> are set; nothing is left")
+    func example() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(example: true, name: "run-example") { ws in
+            let script = """
+                printf 'KUBECONFIG=%s\\n' "$KUBECONFIG"
+                printf 'K8SENV_KUBECONFIGS=%s\\n' "$K8SENV_KUBECONFIGS"
+                printf 'K8SENV_KUBECONFIG_BASE=%s\\n' "$K8SENV_KUBECONFIG_BASE"
+                printf 'K8SENV_KUBECONFIG_PAYMENTS=%s\\n' "$K8SENV_KUBECONFIG_PAYMENTS"
+                kubectl get widgets -n demo -o name
+                kubectl --kubeconfig "$K8SENV_KUBECONFIG_PAYMENTS" get ledgers -n payments -o name
+                """
+            let outcome = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c", script)
+            #expect(outcome.status == 0, "\(outcome)")
+            let lines = outcome.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.contains("widget.example.k8senv.dev/sample"), "\(outcome)")
+            #expect(lines.contains("ledger.example.k8senv.dev/main"), "\(outcome)")
+
+            var variables: [String: String] = [:]
+            for line in lines where line.contains("=") {
+                let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
+                variables[parts[0]] = parts.count > 1 ? parts[1] : ""
+            }
+            let base = try #require(variables["K8SENV_KUBECONFIG_BASE"], "\(outcome)")
+            let payments = try #require(variables["K8SENV_KUBECONFIG_PAYMENTS"], "\(outcome)")
+            #expect(base.hasPrefix(ws.stateFolder + "/runs/") && base.hasSuffix("/kubeconfig"), "\(base)")
+            #expect(payments.hasPrefix(ws.stateFolder + "/runs/") && payments != base, "\(payments)")
+            #expect(variables["KUBECONFIG"] == base, "KUBECONFIG is the first instance's")
+            // Every instance (the example's pools: base 2, payments 1), base's first.
+            let all = (variables["K8SENV_KUBECONFIGS"] ?? "").split(separator: ":").map(String.init)
+            #expect(all.count == 3 && Set(all).count == 3, "\(all)")
+            #expect(all.first == base && all.contains(payments), "\(all)")
+
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+            #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
+            #expect(!FileManager.default.fileExists(atPath: base), "the kubeconfig is removed with its run")
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+
+/// Where the package's files and the built k8senv are, found from this source file's path
+/// (a copy of Tests/K8sEnvSpecTests/Support/Repository.swift's lookup: each test target has its own).
+enum Repository {
+    /// The package root: three folders up from Tests/k8senvTests/Support/Repository.swift.
+    static let root: String = {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        parts.removeLast(4)
+        return parts.joined(separator: "/")
+    }()
+
+    static let examples = root + "/examples"
+    static let crds = root + "/crds"
+    static let schema = root + "/schemas/k8senv.schema.json"
+
+    /// The built k8senv: K8SENV_BINARY (scripts/setup.sh exports it), else the one beside this
+    /// test bundle in the same build folder (whatever --scratch-path was), else .build/debug.
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["K8SENV_BINARY"], !path.isEmpty { return path }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let sibling = (exe as NSString).deletingLastPathComponent + "/k8senv"
+            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+        }
+        return root + "/.build/debug/k8senv"
+    }()
+
+    /// The built k8senv, or a failure that says how to get it.
+    static func requireBinary() throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw FixtureError("\(binary) does not exist: run `swift build` in \(root) first")
+        }
+        return binary
+    }
+
+    static func read(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw FixtureError("cannot read \(path)") }
+        return [UInt8](data)
+    }
+}
+
+/// The real kube-apiserver and etcd the example config names through K8SENV_KUBE_APISERVER and
+/// K8SENV_ETCD. Missing ones fail the test (never a skip): scripts/test.sh exports them.
+enum RealBinaries {
+    static func require() throws -> (kubeAPIServer: String, etcd: String) {
+        let environment = ProcessInfo.processInfo.environment
+        var found: [String] = []
+        for name in ["K8SENV_KUBE_APISERVER", "K8SENV_ETCD"] {
+            guard let value = environment[name], !value.isEmpty, FileManager.default.isExecutableFile(atPath: value) else {
+                throw FixtureError("\(name) is not set to an executable kube-apiserver/etcd: run the tests with scripts/test.sh (or `eval \"$(scripts/install-binaries.sh)\"` first)")
+            }
+            found.append(value)
+        }
+        return (found[0], found[1])
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
