@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvSpec
 
 /// A Kubernetes-style version, `v1.20.2`.
 package struct KubeVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -33,7 +34,40 @@ package struct KubeVersion: Sendable, Hashable, Comparable, CustomStringConverti
 /// Reads a binary's version by running it with `--version`.
 package enum BinaryVersion {
     /// - Throws: ``ProcessError`` when the program cannot run or prints no version.
+    /// Remembered per binary (path, size, modification time) in
+    /// `${XDG_CACHE_HOME:-~/.cache}/k8senv/versions/`, so a start does not pay for it twice.
     package static func read(_ executable: String, arguments: [String] = ["--version"]) async throws(ProcessError) -> KubeVersion {
+        let key = cacheKey(executable)
+        if let key, let text = try? String(contentsOfFile: cacheDirectory + "/" + key, encoding: .utf8),
+           let version = KubeVersion(parsing: text) {
+            return version
+        }
+        let version = try await run(executable, arguments: arguments)
+        if let key {
+            try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+            try? PrivateFiles.write(version.text + "\n", to: cacheDirectory + "/" + key)
+        }
+        return version
+    }
+
+    static var cacheDirectory: String {
+        let environment = ProcessInfo.processInfo.environment
+        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
+        return base + "/k8senv/versions"
+    }
+
+    /// SHA-256 of the binary's real path, size and modification time; nil if it cannot be read.
+    static func cacheKey(_ executable: String) -> String? {
+        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: executable)).map {
+            $0.hasPrefix("/") ? $0 : (executable as NSString).deletingLastPathComponent + "/" + $0
+        } ?? executable
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let size = attributes[.size] as? Int, let modified = attributes[.modificationDate] as? Date else { return nil }
+        return SHA256Hasher.hex(Array("\(path)\n\(size)\n\(modified.timeIntervalSince1970)".utf8))
+    }
+
+    static func run(_ executable: String, arguments: [String]) async throws(ProcessError) -> KubeVersion {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("k8senv-version-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: log) }
         let process = try ChildProcess.launch(executable: executable, arguments: arguments,

@@ -10,8 +10,8 @@ package enum SnapshotFiles {
         guard let etcdctl else {
             throw ProcessError(.notFound, "binaries.etcdctl: etcdctl is needed to save snapshots of etcd; install it (Debian: etcd-client) or run with --no-cache")
         }
-        try await runToCompletion(etcdctl, ["--endpoints=\(endpoint)", "snapshot", "save", folder + "/etcd.db"], log: log,
-                                  timeout: .seconds(60))
+        try await runToCompletion(etcdctl, ["--endpoints=\(endpoint)", "snapshot", "save", folder + "/etcd.db"],
+                                  what: "etcdctl snapshot save", log: log, timeout: .seconds(60))
     }
 
     /// Restores `etcd.db` into a new data folder for a member named k8senv on `peerPort`.
@@ -24,7 +24,7 @@ package enum SnapshotFiles {
             "snapshot", "restore", database, "--data-dir=\(dataDirectory)", "--name=k8senv",
             "--initial-cluster=k8senv=http://127.0.0.1:\(peerPort)",
             "--initial-advertise-peer-urls=http://127.0.0.1:\(peerPort)",
-        ], log: log, timeout: max(deadline - ContinuousClock.now, .seconds(5)))
+        ], what: "etcdctl snapshot restore", log: log, timeout: max(deadline - ContinuousClock.now, .seconds(5)))
         chmod(dataDirectory, 0o700)
     }
 
@@ -58,16 +58,17 @@ package enum SnapshotFiles {
         }
     }
 
-    static func runToCompletion(_ executable: String, _ arguments: [String], log: String, timeout: Duration) async throws(ProcessError) {
+    static func runToCompletion(_ executable: String, _ arguments: [String], what: String, log: String,
+                                timeout: Duration) async throws(ProcessError) {
         var environment = ProcessInfo.processInfo.environment
         environment["ETCDCTL_API"] = "3"
         let process = try ChildProcess.launch(executable: executable, arguments: arguments, environment: environment, logPath: log)
         guard let termination = await process.waitForExit(timeout: timeout) else {
             await process.stop(grace: .milliseconds(500))
-            throw process.error(.timeout, "\((executable as NSString).lastPathComponent) \(arguments.prefix(2).joined(separator: " ")) did not finish")
+            throw process.error(.timeout, "\(what) did not finish")
         }
         guard termination == .exited(0) else {
-            throw process.error(.exited, "\((executable as NSString).lastPathComponent) \(arguments.prefix(2).joined(separator: " ")) \(termination)")
+            throw process.error(.exited, "\(what) \(termination)")
         }
     }
 }

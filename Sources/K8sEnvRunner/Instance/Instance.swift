@@ -142,17 +142,11 @@ package final class Instance: Sendable {
         let deadline = clock.now + configuration.startTimeout
         var lastError: ProcessError?
         for _ in 0..<3 {
+            // Storage and kube-apiserver start together: the apiserver's etcd client retries
+            // until storage answers, and the apiserver's own start (seconds) hides storage's.
             let storageStart = clock.now
-            let storage: ChildProcess
-            let storageURL: String
-            do {
-                (storage, storageURL) = try await startStorage(configuration, deadline: deadline)
-            } catch let error where error.isAddressInUse {
-                lastError = error
-                continue
-            }
-            times.storage = clock.now - storageStart
-            let apiStart = clock.now
+            let spawned = try await spawnStorage(configuration, deadline: deadline)
+            let storage = spawned.process, storageURL = spawned.url
             let port = try Ports.free()
             let layout = APIServerLayout(
                 port: port, storageURL: storageURL, certificateDirectory: pki,
@@ -165,6 +159,7 @@ package final class Instance: Sendable {
             try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(configuration.name)", server: server,
                                                      caCertificate: certificates.caCertificate, token: token),
                                    to: kubeconfigPath)
+            let apiStart = clock.now
             let apiServer: ChildProcess
             do {
                 apiServer = try ChildProcess.launch(executable: configuration.binaries.kubeAPIServer, arguments: arguments,
@@ -173,6 +168,18 @@ package final class Instance: Sendable {
                 await storage.stop(grace: configuration.stopTimeout)
                 throw error
             }
+            do {
+                try await waitForStorage(storage, port: spawned.port, storage: configuration.storage, deadline: deadline)
+            } catch {
+                await apiServer.stop(grace: configuration.stopTimeout)
+                await storage.stop(grace: configuration.stopTimeout)
+                if error.isAddressInUse {
+                    lastError = error
+                    continue
+                }
+                throw error
+            }
+            times.storage = clock.now - storageStart
             let client: KubeClient
             do {
                 client = try KubeClient(server: server, caCertificate: certificates.caCertificate, token: token)
@@ -207,7 +214,21 @@ package final class Instance: Sendable {
         return environment
     }
 
+    /// Starts storage and waits until its client port answers.
     package static func startStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError) -> (ChildProcess, String) {
+        let spawned = try await spawnStorage(configuration, deadline: deadline)
+        do {
+            try await waitForStorage(spawned.process, port: spawned.port, storage: configuration.storage, deadline: deadline)
+        } catch {
+            await spawned.process.stop(grace: configuration.stopTimeout)
+            throw error
+        }
+        return (spawned.process, spawned.url)
+    }
+
+    /// Starts storage (from the snapshot, if any) without waiting for it.
+    static func spawnStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError)
+        -> (process: ChildProcess, url: String, port: Int) {
         let dir = configuration.directory
         let clientPort = try Ports.free()
         let process: ChildProcess
@@ -240,14 +261,11 @@ package final class Instance: Sendable {
                 arguments: StorageArguments.kine(databasePath: database, port: clientPort, metricsPort: try Ports.free()),
                 environment: childEnvironment(), logPath: dir + "/logs/kine.log")
         }
-        let what = configuration.storage == .etcd ? "etcd" : "kine"
-        do {
-            try await poll(process, what: what, deadline: deadline) { Ports.isOpen(clientPort) }
-        } catch {
-            await process.stop(grace: configuration.stopTimeout)
-            throw error
-        }
-        return (process, "http://127.0.0.1:\(clientPort)")
+        return (process, "http://127.0.0.1:\(clientPort)", clientPort)
+    }
+
+    static func waitForStorage(_ process: ChildProcess, port: Int, storage: StorageKind, deadline: ContinuousClock.Instant) async throws(ProcessError) {
+        try await poll(process, what: storage.rawValue, deadline: deadline) { Ports.isOpen(port) }
     }
 
     /// Polls `check` every 20 ms until it holds; gives up the moment the process exits (also

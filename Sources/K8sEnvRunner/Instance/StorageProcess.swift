@@ -30,16 +30,10 @@ package enum StorageArguments {
         ]
     }
 
-    /// Whether this etcd takes `--unsafe-no-fsync` (asked once per binary from its --help).
+    /// Whether this etcd takes `--unsafe-no-fsync`: added in 3.5 and backported to 3.4.10, and
+    /// hidden from `--help`, so decided by `etcd --version`.
     package static func etcdSupportsNoFsync(_ executable: String) async -> Bool {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("k8senv-etcd-help-\(UUID().uuidString).log").path
-        defer { try? FileManager.default.removeItem(atPath: log) }
-        guard let process = try? ChildProcess.launch(executable: executable, arguments: ["--help"],
-                                                     environment: ProcessInfo.processInfo.environment, logPath: log)
-        else { return false }
-        _ = await process.waitForExit(timeout: .seconds(10))
-        await process.stop(grace: .milliseconds(10))
-        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        return text.contains("--unsafe-no-fsync")
+        guard let version = try? await BinaryVersion.read(executable) else { return false }
+        return version >= KubeVersion(major: 3, minor: 4, patch: 10)
     }
 }

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// Faults with the real binaries: a process dying under a running `up`, a cache that cannot be
+/// written, an interrupt in the middle of a cold build. Each gives a clear error and leaves
+/// nothing running and nothing half-written.
+@Suite("Faults (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(.minutes(3)))
+struct FaultTests {
+    /// A config with a CRD, so a cold start builds a real snapshot.
+    static func crdConfig() -> String {
+        Workspace.smallConfig().replacingOccurrences(of: "pool: {size: 1}", with: "pool: {size: 1}\n    crds: [crds/]")
+    }
+
+    static let crd = """
+        apiVersion: apiextensions.k8s.io/v1
+        kind: CustomResourceDefinition
+        metadata: {name: things.fault.k8senv.dev}
+        spec:
+          group: fault.k8senv.dev
+          scope: Namespaced
+          names: {plural: things, kind: Thing}
+          versions:
+            - name: v1
+              served: true
+              storage: true
+              schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+        """
+
+    @Test("storage or kube-apiserver killed while up serves: up exits 1 naming it, with its log tail; nothing left",
+          arguments: ["storagePID", "apiServerPID"])
+    func processKilled(which: String) async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "killed-\(which)") { ws in
+            let up = try ws.start(["up", "-f", "k8senv.yaml"])
+            try await ws.waitForOutput(up, "ready; press Ctrl-C to stop")
+            let instance = try #require((ws.runRecords().first?["instances"] as? [[String: Any]])?.first)
+            let pid = try #require(instance[which] as? Int)
+            kill(Int32(pid), SIGKILL)
+            let exit = try await up.wait(timeout: .seconds(60))
+            #expect(exit == .exited(1), "\(exit)\n\(up.stdout)\n\(up.stderr)")
+            let output = up.stdout + up.stderr
+            let name = which == "storagePID" ? "etcd" : "kube-apiserver"
+            #expect(output.contains("\(name) was killed by signal 9"), "\(output)")
+            #expect(output.contains("last lines of the log"), "\(output)")
+            #expect(output.contains("logs kept in"), "\(output)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+
+    @Test("a cache folder that cannot be created: a clear error, nothing running")
+    func unwritableCache() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.crdConfig(), name: "unwritable") { ws in
+            _ = try ws.write("crds/thing.yaml", Self.crd)
+            _ = try ws.write("not-a-folder", "a file where the cache folder should be\n")
+            let outcome = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "true",
+                                              environment: ["XDG_CACHE_HOME": ws("not-a-folder")])
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr.contains("cannot create the snapshot cache \(ws("not-a-folder"))/k8senv/snapshots"), "\(outcome)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+
+    @Test("a full disk while the snapshot is written: a clear error, no entry published, nothing running")
+    func diskFull() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.crdConfig(), name: "diskfull") { ws in
+            _ = try ws.write("crds/thing.yaml", Self.crd)
+            let cache = ws("small-disk")
+            try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
+            // A 64 kB file system: the snapshot (over 100 kB) cannot fit.
+            let mount = try await ws.shell("mount -t tmpfs -o size=64k k8senv-test \(cache)")
+            try #require(mount.status == 0, "mounting a small tmpfs needs root: \(mount)")
+            defer { _ = umount(cache) }
+            let outcome = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "true", environment: ["XDG_CACHE_HOME": cache])
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr.contains("etcdctl snapshot save"), "\(outcome)")
+            #expect(outcome.stderr.contains("no space left on device"), "\(outcome)")
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/k8senv/snapshots")) ?? []
+            #expect(left.filter { !$0.hasSuffix(".lock") }.isEmpty, "nothing published or half-written: \(left)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+
+    @Test("SIGINT during a cold cache build: exit 130, no partial entry, no process left")
+    func interruptColdBuild() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.crdConfig(), name: "interrupt") { ws in
+            _ = try ws.write("crds/thing.yaml", Self.crd)
+            let up = try ws.start(["up", "-f", "k8senv.yaml"])
+            try await ws.waitForOutput(up, "not cached (cache miss); building it")
+            up.signal(SIGINT)
+            let exit = try await up.wait(timeout: .seconds(60))
+            #expect(exit == .exited(130), "\(exit)\n\(up.stdout)\n\(up.stderr)")
+            #expect(up.stderr.contains("interrupted while starting"), "\(up.stderr)")
+            let snapshots = (try? FileManager.default.contentsOfDirectory(atPath: ws.path + "/cache/k8senv/snapshots")) ?? []
+            #expect(snapshots.filter { !$0.hasSuffix(".lock") }.isEmpty, "\(snapshots)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+}
