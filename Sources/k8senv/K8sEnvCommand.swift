@@ -7,7 +7,7 @@ struct K8sEnvCommand: AsyncParsableCommand {
         commandName: "k8senv",
         abstract: "Declarative Kubernetes test environments: real kube-apiserver instances from a k8senv.yaml.",
         version: "0.1.0",
-        subcommands: [Validate.self, Hash.self, Up.self, Down.self, Run.self, Env.self, Status.self, Cache.self, Schema.self, ConvertToJSON.self]
+        subcommands: [Validate.self, Hash.self, Up.self, Down.self, Run.self, Env.self, Status.self, Cache.self, Schema.self, ConvertToJSON.self, Profiles.self]
     )
 
     /// Exit codes: 0 success, 1 failure (invalid config, failed run), 2 usage error.

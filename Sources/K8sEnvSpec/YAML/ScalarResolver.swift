@@ -81,20 +81,33 @@ package enum ScalarResolver {
         case UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"),
              UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"),
              UInt8(ascii: "o"), UInt8(ascii: "O"), UInt8(ascii: "~"):
-            guard bytes.count <= 5 else { return nil }
-            return words[String(decoding: bytes, as: UTF8.self)]
+            return word(bytes)
         case UInt8(ascii: "."):
-            guard bytes.count <= 5 || isDotFloat(bytes) else { return nil }
-            if let w = words[String(decoding: bytes, as: UTF8.self)] { return w }
+            if let w = word(bytes) { return w }
             if isDotFloat(bytes), let d = Double(String(decoding: bytes, as: UTF8.self)) { return .float(d) }
             return nil
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            if bytes.count <= 5, let w = words[String(decoding: bytes, as: UTF8.self)] { return w }
+            if let w = word(bytes) { return w }
             return resolveNumber(bytes)
         default:
             return nil
         }
     }
+
+    /// The value of a YAML 1.1 word (`yes`, `~`, `.inf`, …), looked up by its bytes packed into
+    /// an integer: no string is made for the many keys like `type` that start like a word.
+    @inline(__always) static func word(_ bytes: ArraySlice<UInt8>) -> ScalarValue? {
+        guard bytes.count <= 6 else { return nil }
+        return packedWords[pack(bytes)]
+    }
+
+    @inline(__always) static func pack(_ bytes: some Collection<UInt8>) -> UInt64 {
+        var value: UInt64 = 0
+        for b in bytes { value = value << 8 | UInt64(b) }
+        return value
+    }
+
+    static let packedWords: [UInt64: ScalarValue] = Dictionary(uniqueKeysWithValues: words.map { (pack(Array($0.key.utf8)), $0.value) })
 
     static let words: [String: ScalarValue] = {
         var w: [String: ScalarValue] = [:]

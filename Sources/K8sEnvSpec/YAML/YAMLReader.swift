@@ -127,6 +127,7 @@ private struct Composer {
     var tagIndex: [String: Int32] = [:]
     var roots: [Int32] = []
     var pending: [Int32] = []
+    var keyScratch: [ArraySlice<UInt8>] = []
     var frames: [Frame] = []
     var anchors: [String: Int32] = [:]
     var openAnchors: Set<String> = []
@@ -230,18 +231,22 @@ private struct Composer {
             return false
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = frames.removeLast()
-            let items = Array(pending[frame.pendingStart...])
-            pending.removeSubrange(frame.pendingStart...)
-            var entries = items
-            if records[Int(frame.record)].kind == .mapping {
-                entries = try finishMapping(items, hasMerge: frame.hasMerge)
-            }
+            let items = pending[frame.pendingStart...]
             var size = 1
             for child in items { size += expandedSize[Int(child)] }
             expandedSize[Int(frame.record)] = size
             records[Int(frame.record)].start = Int32(children.count)
-            records[Int(frame.record)].count = Int32(entries.count)
-            children.append(contentsOf: entries)
+            if records[Int(frame.record)].kind == .mapping, frame.hasMerge {
+                let entries = try finishMapping(Array(items), hasMerge: true)
+                records[Int(frame.record)].count = Int32(entries.count)
+                children.append(contentsOf: entries)
+            } else {
+                // The common case, without copies: check keys in place, then move the children.
+                if records[Int(frame.record)].kind == .mapping { try checkDuplicateKeys(items) }
+                records[Int(frame.record)].count = Int32(items.count)
+                children.append(contentsOf: items)
+            }
+            pending.removeSubrange(frame.pendingStart...)
             if let anchor = frame.anchor {
                 openAnchors.remove(anchor)
                 anchors[anchor] = frame.record
@@ -302,6 +307,35 @@ private struct Composer {
         return parts.bytes
     }
 
+    /// Rejects a key that appears twice in a mapping without merge keys (`items` alternates
+    /// keys and values). Small mappings compare pairwise, without allocating.
+    mutating func checkDuplicateKeys(_ items: ArraySlice<Int32>) throws(Diagnostic) {
+        let count = items.count / 2
+        guard count > 1 else { return }
+        if count > 16 {
+            _ = try finishMapping(Array(items), hasMerge: false)
+            return
+        }
+        keyScratch.removeAll(keepingCapacity: true)
+        var i = items.startIndex
+        while i + 1 < items.endIndex {
+            let key = items[i]
+            let text = try keyText(key)
+            for (j, earlier) in keyScratch.enumerated() where earlier == text {
+                let first = items[items.startIndex + 2 * j]
+                throw duplicate(key, first: first, text: text)
+            }
+            keyScratch.append(text)
+            i += 2
+        }
+    }
+
+    func duplicate(_ key: Int32, first: Int32, text: ArraySlice<UInt8>) -> Diagnostic {
+        let r = records[Int(first)], k = records[Int(key)]
+        return Diagnostic(.yamlDuplicateKey, at: SourceLocation(file: file, mark: Mark(line: Int(k.line), column: Int(k.column))),
+                          "duplicate key \"\(String(decoding: text, as: UTF8.self))\" (first defined at line \(r.line), column \(r.column))")
+    }
+
     /// Applies merge keys and rejects duplicate keys; returns the key/value indices in order.
     func finishMapping(_ items: [Int32], hasMerge: Bool) throws(Diagnostic) -> [Int32] {
         var result: [Int32] = []
@@ -317,12 +351,7 @@ private struct Composer {
                 continue
             }
             let text = try keyText(key)
-            if let first = seen[text] {
-                let r = records[Int(first)]
-                throw Diagnostic(.yamlDuplicateKey,
-                                 at: SourceLocation(file: file, mark: Mark(line: Int(records[Int(key)].line), column: Int(records[Int(key)].column))),
-                                 "duplicate key \"\(String(decoding: text, as: UTF8.self))\" (first defined at line \(r.line), column \(r.column))")
-            }
+            if let first = seen[text] { throw duplicate(key, first: first, text: text) }
             seen[text] = key
             result.append(key)
             result.append(value)

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import K8sEnvSpec
+
+/// `k8senv profiles`: the file's profiles, as lines or as a GitHub Actions `strategy.matrix`.
+///
+/// The JSON is the matrix itself: `{"include":[{"profile":"ci","environments":["base"]},…]}`.
+/// It has no other top-level key on purpose: any key besides `include`/`exclude` would become
+/// a matrix dimension. Cache keys are not in it: they need each profile's kube-apiserver version
+/// (a profile may name another binary), which only the test job has; `k8senv hash --profile P`
+/// prints them there.
+struct Profiles: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the profiles of a k8senv.yaml, one per line or as a CI matrix (--format json).",
+        discussion: """
+            The file is checked as `k8senv validate` does (as written and with each profile); problems are \
+            printed as file:line:col errors on standard error, exit 1. JSON output is a GitHub Actions \
+            matrix: {"include":[{"profile":"ci","environments":["base","payments"]}]}, profiles in file \
+            order, environments parents first. The config without a profile is not listed.
+            """
+    )
+
+    @Option(name: [.short, .customLong("file")], help: "The config file.")
+    var file: String = "k8senv.yaml"
+
+    @Option(help: "Output format: text (one profile per line) or json (a CI matrix).")
+    var format: OutputFormat = .text
+
+    func run() throws {
+        let loader = ConfigLoader()
+        let entries: [ProfileListing.Entry]
+        do {
+            entries = try ProfileListing.entries(of: file, loader: loader)
+        } catch {
+            printError(DiagnosticRenderer(sources: loader.files.all).render(error))
+            throw ExitCode(1)
+        }
+        switch format {
+        case .text:
+            for entry in entries { print(entry.profile) }
+        case .json:
+            print(ProfileListing.matrixJSON(entries))
+        }
+    }
+}
+
+/// What `k8senv profiles` lists, from the loader (kept here, not in K8sEnvSpec, because the CLI
+/// is the only user; it is a loop over ``ConfigLoader/loadAll(_:)`` and ``Plan``).
+enum ProfileListing {
+    struct Entry: Equatable {
+        var profile: String
+        /// The environments with the profile applied, parents before the ones that extend them.
+        var environments: [String]
+    }
+
+    /// Every profile of the file, in file order; the whole file is checked as `validate` does.
+    static func entries(of file: String, loader: ConfigLoader) throws(Diagnostics) -> [Entry] {
+        let configs = try loader.loadAll(file)
+        var entries: [Entry] = []
+        for config in configs {
+            guard let profile = config.profile else { continue }
+            entries.append(Entry(profile: profile, environments: try Plan(config).environments.map(\.name)))
+        }
+        return entries
+    }
+
+    /// `{"include":[{"profile":…,"environments":[…]},…]}` on one line.
+    static func matrixJSON(_ entries: [Entry]) -> String {
+        let items = entries.map { entry in
+            "{\"profile\":\(quote(entry.profile)),\"environments\":[\(entry.environments.map(quote).joined(separator: ","))]}"
+        }
+        return "{\"include\":[\(items.joined(separator: ","))]}"
+    }
+
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

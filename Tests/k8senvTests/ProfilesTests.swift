@@ -1,0 +1,240 @@
+import Foundation
+import Testing
+
+/// `k8senv profiles`, and the GitHub Actions workflow of docs/how-to/ci.md that uses it.
+@Suite("profiles (the built binary)", .tags(.cli), .timeLimit(.minutes(1)))
+struct ProfilesTests {
+    static let threeProfiles = """
+        apiVersion: k8senv.dev/v1alpha1
+        kind: Config
+        environments:
+          base:
+            pool: {size: 1}
+          payments:
+            extends: base
+        profiles:
+          ci:
+            timeouts: {start: 180s}
+          small:
+            environments:
+              payments: null
+          extra:
+            environments:
+              audit: {extends: base}
+
+        """
+
+    @Test("text: the example's one profile, one per line")
+    func exampleText() async throws {
+        try await Workspace.with(example: true, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("profiles")
+            #expect(outcome.status == 0, "\(outcome)")
+            #expect(outcome.stdout == "ci\n", "\(outcome)")
+            #expect(outcome.stderr.isEmpty, "\(outcome)")
+        }
+    }
+
+    @Test("json: a matrix object whose only key is include, one entry per profile with its environments")
+    func exampleJSON() async throws {
+        try await Workspace.with(example: true, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("profiles", "--format", "json")
+            #expect(outcome.status == 0, "\(outcome)")
+            #expect(outcome.stdout == #"{"include":[{"profile":"ci","environments":["base","payments"]}]}"# + "\n", "\(outcome)")
+            let object = try #require(parseJSONObject(outcome.stdout))
+            #expect(Array(object.keys) == ["include"])
+        }
+    }
+
+    @Test("profiles in file order; each lists the environments with that profile applied, parents first")
+    func severalProfiles() async throws {
+        try await Workspace.with(config: Self.threeProfiles, apiServers: false) { ws in
+            let text = try await ws.k8senv("profiles", "-f", "k8senv.yaml")
+            #expect(text.status == 0, "\(text)")
+            #expect(text.stdout == "ci\nsmall\nextra\n", "\(text)")
+
+            let json = try await ws.k8senv("profiles", "--file", "k8senv.yaml", "--format", "json")
+            #expect(json.status == 0, "\(json)")
+            let object = try #require(parseJSONObject(json.stdout))
+            let include = try #require(object["include"] as? [[String: Any]])
+            #expect(include.map { $0["profile"] as? String } == ["ci", "small", "extra"])
+            #expect(include.map { $0["environments"] as? [String] } == [["base", "payments"], ["base"], ["base", "payments", "audit"]])
+        }
+    }
+
+    @Test("no profiles: nothing in text, {\"include\":[]} in JSON, exit 0")
+    func noProfiles() async throws {
+        try await Workspace.with(config: Workspace.smallConfig(), apiServers: false) { ws in
+            let text = try await ws.k8senv("profiles")
+            #expect(text.status == 0 && text.stdout.isEmpty, "\(text)")
+            let json = try await ws.k8senv("profiles", "--format", "json")
+            #expect(json.status == 0, "\(json)")
+            #expect(json.stdout == "{\"include\":[]}\n", "\(json)")
+        }
+    }
+
+    @Test("an invalid file: exit 1, file:line:col errors on stderr, nothing on stdout")
+    func invalidFile() async throws {
+        try await Workspace.with(config: CLITests.invalid, apiServers: false) { ws in
+            for format in ["text", "json"] {
+                let outcome = try await ws.k8senv("profiles", "--format", format)
+                #expect(outcome.status == 1, "\(outcome)")
+                #expect(outcome.stderr.contains("k8senv.yaml:3:10: error: storage: \"etc\""), "\(outcome)")
+                #expect(outcome.stdout.isEmpty, "\(outcome)")
+            }
+        }
+    }
+
+    @Test("a profile that breaks the file is an error too (every profile is checked, as validate does)")
+    func invalidProfile() async throws {
+        let config = Self.threeProfiles + """
+              broken:
+                environments:
+                  base: null
+
+            """
+        try await Workspace.with(config: config, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("profiles", "--format", "json")
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr.contains("k8senv.yaml:"), "\(outcome)")
+            #expect(outcome.stderr.contains("(with profile \"broken\")"), "\(outcome)")
+            #expect(outcome.stdout.isEmpty, "\(outcome)")
+        }
+    }
+
+    @Test("a missing file: exit 1 naming it; a bad --format: exit 2")
+    func missingFileAndUsage() async throws {
+        try await Workspace.with(apiServers: false) { ws in
+            let missing = try await ws.k8senv("profiles", "-f", "nope.yaml")
+            #expect(missing.status == 1, "\(missing)")
+            #expect(missing.stderr.contains("nope.yaml"), "\(missing)")
+            let usage = try await ws.k8senv("profiles", "--format", "yaml")
+            #expect(usage.status == 2, "\(usage)")
+        }
+    }
+
+    @Test("every listed profile works with hash --profile (the CI cache key step)")
+    func hashEachProfile() async throws {
+        try await Workspace.with(config: Self.threeProfiles, apiServers: false) { ws in
+            let listed = try await ws.k8senv("profiles")
+            for profile in listed.stdout.split(separator: "\n").map(String.init) {
+                let hash = try await ws.k8senv("hash", "--profile", profile, "--apiserver-version", "v1.20.2")
+                #expect(hash.status == 0, "\(profile): \(hash)")
+                #expect(!hash.stdout.isEmpty, "\(profile): \(hash)")
+            }
+        }
+    }
+}
+
+/// The workflow of docs/how-to/ci.md, its `run:` scripts run as written, with bash as GitHub
+/// runs them (`bash -eo pipefail`), against a copy of the example.
+@Suite("docs/how-to/ci.md (the workflow's shell steps)", .tags(.integration), .timeLimit(.minutes(5)))
+struct CIWorkflowTests {
+    /// The workflow's jobs, parsed: the ```yaml block after `<!-- workflow -->`, read by
+    /// `k8senv json` (the YAML reader k8senv uses for everything).
+    static func workflow(in ws: Workspace) async throws -> [String: Any] {
+        let page = String(decoding: try Repository.read(Repository.root + "/docs/how-to/ci.md"), as: UTF8.self)
+        let blocks = MarkdownBlocks.fenced(page)
+        let block = try #require(blocks.first { $0.marker == "workflow" }, "no <!-- workflow --> block in ci.md")
+        let file = try ws.write("../workflow.yml", block.text)
+        let outcome = try await ws.k8senv("json", file)
+        #expect(outcome.status == 0, "\(outcome)")
+        return try #require(parseJSONObject(outcome.stdout))
+    }
+
+    static func step(_ workflow: [String: Any], job: String, id: String) throws -> [String: Any] {
+        let jobs = try #require(workflow["jobs"] as? [String: Any])
+        let steps = try #require((jobs[job] as? [String: Any])?["steps"] as? [[String: Any]], "no job \(job)")
+        return try #require(steps.first { $0["id"] as? String == id }, "no step \(id) in job \(job)")
+    }
+
+    /// Runs a step's script as GitHub's `shell: bash` does, with `PROFILE` and `GITHUB_OUTPUT`.
+    static func runStep(_ step: [String: Any], in ws: Workspace, profile: String? = nil,
+                        path extraPath: String? = nil) async throws -> (Outcome, [String: String]) {
+        let script = try #require(step["run"] as? String)
+        #expect(!script.contains("${{"), "a run: script with a GitHub expression cannot be tested: \(script)")
+        let output = ws.path + "/github-output-\(UUID().uuidString.prefix(6))"
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
+        let scriptFile = try ws.write("../step-\(UUID().uuidString.prefix(6)).sh", script)
+        let bin = (Repository.binary as NSString).deletingLastPathComponent
+        let path = [extraPath, bin, ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"].compactMap { $0 }.joined(separator: ":")
+        let child = try ws.launch("/bin/bash", ["--noprofile", "--norc", "-eo", "pipefail", scriptFile],
+                                  environment: ["PATH": path, "PROFILE": profile, "GITHUB_OUTPUT": output])
+        let outcome = try await ws.finish(child)
+        var values: [String: String] = [:]
+        for line in ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n") {
+            if let equals = line.firstIndex(of: "=") { values[String(line[..<equals])] = String(line[line.index(after: equals)...]) }
+        }
+        return (outcome, values)
+    }
+
+    @Test("plan: the profiles step writes the matrix; the test job consumes it with fromJSON")
+    func planStep() async throws {
+        try await Workspace.with(example: true, apiServers: false) { ws in
+            let workflow = try await Self.workflow(in: ws)
+            let (outcome, outputs) = try await Self.runStep(try Self.step(workflow, job: "plan", id: "profiles"), in: ws)
+            #expect(outcome.status == 0, "\(outcome)")
+            #expect(outputs["matrix"] == #"{"include":[{"profile":"ci","environments":["base","payments"]}]}"#, "\(outputs)")
+
+            let jobs = try #require(workflow["jobs"] as? [String: Any])
+            let plan = try #require(jobs["plan"] as? [String: Any])
+            #expect((plan["outputs"] as? [String: Any])?["matrix"] as? String == "${{ steps.profiles.outputs.matrix }}")
+            let test = try #require(jobs["test"] as? [String: Any])
+            #expect((test["strategy"] as? [String: Any])?["matrix"] as? String == "${{ fromJSON(needs.plan.outputs.matrix) }}")
+            #expect(test["if"] as? String == #"needs.plan.outputs.matrix != '{"include":[]}'"#)
+            #expect((test["env"] as? [String: Any])?["PROFILE"] as? String == "${{ matrix.profile }}")
+        }
+    }
+
+    @Test("plan: an invalid k8senv.yaml fails the profiles step")
+    func planStepFails() async throws {
+        try await Workspace.with(example: true, apiServers: false) { ws in
+            let workflow = try await Self.workflow(in: ws)
+            try ws.write("k8senv.yaml", CLITests.invalid)
+            let (outcome, outputs) = try await Self.runStep(try Self.step(workflow, job: "plan", id: "profiles"), in: ws)
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr.contains("k8senv.yaml:3:10: error:"), "\(outcome)")
+            #expect(outputs["matrix"] == nil, "\(outputs)")
+        }
+    }
+
+    @Test("test: the key step gives one stable key per profile from k8senv hash, which changes with a CRD; the test step runs the command with KUBECONFIG set")
+    func keyAndTestSteps() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(example: true) { ws in
+            let workflow = try await Self.workflow(in: ws)
+            let keyStep = try Self.step(workflow, job: "test", id: "key")
+            let (first, outputs) = try await Self.runStep(keyStep, in: ws, profile: "ci")
+            #expect(first.status == 0, "\(first)")
+            let key = try #require(outputs["key"], "\(first)")
+            #expect(key.hasPrefix("k8senv-ci-") && key.count == "k8senv-ci-".count + 64, "\(key)")
+            let (_, again) = try await Self.runStep(keyStep, in: ws, profile: "ci")
+            #expect(again["key"] == key)
+
+            // A CRD outside the config's folder (../crds/) changes the key: what hashFiles would miss.
+            let crd = ws.path + "/crds/widgets.example.k8senv.dev.yaml"
+            let original = try String(contentsOfFile: crd, encoding: .utf8)
+            try (original + "\n# changed\n").write(toFile: crd, atomically: true, encoding: .utf8)
+            let (_, changed) = try await Self.runStep(keyStep, in: ws, profile: "ci")
+            #expect(changed["key"] != nil && changed["key"] != key, "\(changed)")
+            try original.write(toFile: crd, atomically: true, encoding: .utf8)
+
+            // An unknown profile fails the step (pipefail), instead of keying on nothing.
+            let (unknown, unknownOutputs) = try await Self.runStep(keyStep, in: ws, profile: "cj")
+            #expect(unknown.status != 0, "\(unknown)")
+            #expect(unknownOutputs["key"] == nil)
+
+            // The test step, with a `go` that checks what the tests would see.
+            try ws.write("../fake-bin/go", """
+                #!/bin/sh
+                test "$1 $2" = "test ./..." || exit 3
+                kubectl get widgets -n demo -o name
+
+                """, mode: 0o755)
+            let (run, _) = try await Self.runStep(try Self.step(workflow, job: "test", id: "test"), in: ws, profile: "ci",
+                                                  path: ws.path + "/fake-bin")
+            #expect(run.status == 0, "\(run)")
+            #expect(run.stdout.contains("widget.example.k8senv.dev/"), "\(run)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+}
