@@ -27,6 +27,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >&2
 fi
 
+if ! command -v kubectl >/dev/null 2>&1; then
+  log "apt-get install kubernetes-client (kubectl: the tests use it as an independent client)"
+  "${SUDO[@]}" apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq kubernetes-client >&2
+fi
+
 if ! python3 -c 'import yaml, jsonschema' 2>/dev/null; then
   log "pip install PyYAML jsonschema"
   python3 -m pip install --quiet PyYAML jsonschema >&2 \
