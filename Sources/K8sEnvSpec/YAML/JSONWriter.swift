@@ -73,43 +73,59 @@ package struct JSONWriter {
 
     package mutating func write(_ node: YAMLNode) throws(Diagnostic) {
         let stream = node.stream
-        let record = node.record
+        // Walk the arena through raw buffers: no reference counting per node.
+        try stream.records.withUnsafeBufferPointer { (records) throws(Diagnostic) in
+            try stream.children.withUnsafeBufferPointer { (children) throws(Diagnostic) in
+                try write(node.index, stream: stream, records: records, children: children)
+            }
+        }
+    }
+
+    private mutating func write(_ index: Int32, stream: YAMLStream, records: UnsafeBufferPointer<YAMLStream.Record>,
+                                children: UnsafeBufferPointer<Int32>) throws(Diagnostic) {
+        let record = records[Int(index)]
         switch record.kind {
         case .scalar:
-            let parts = node.parts
-            if let value = try ScalarResolver.resolve(parts, file: stream.file) {
-                try write(value, at: node)
-            } else {
-                writeString(parts.bytes)
-            }
+            try writeScalar(index, record: record, stream: stream, asKey: false)
         case .sequence:
             output.append(UInt8(ascii: "["))
-            var first = true
-            for child in node.childIndices {
-                if !first { output.append(UInt8(ascii: ",")) }
-                first = false
-                try write(YAMLNode(stream: stream, index: child))
+            var i = Int(record.start)
+            let end = i + Int(record.count)
+            while i < end {
+                if i != Int(record.start) { output.append(UInt8(ascii: ",")) }
+                try write(children[i], stream: stream, records: records, children: children)
+                i += 1
             }
             output.append(UInt8(ascii: "]"))
         case .mapping:
             output.append(UInt8(ascii: "{"))
-            let c = node.childIndices
-            var i = c.startIndex
-            while i < c.endIndex {
-                if i != c.startIndex { output.append(UInt8(ascii: ",")) }
-                let key = YAMLNode(stream: stream, index: c[i])
-                let parts = key.parts
-                if let value = try ScalarResolver.resolve(parts, file: stream.file) {
-                    writeString(ArraySlice(value.jsonKey.utf8))
-                } else {
-                    writeString(parts.bytes)
-                }
+            var i = Int(record.start)
+            let end = i + Int(record.count)
+            while i < end {
+                if i != Int(record.start) { output.append(UInt8(ascii: ",")) }
+                let key = children[i]
+                try writeScalar(key, record: records[Int(key)], stream: stream, asKey: true)
                 output.append(UInt8(ascii: ":"))
-                try write(YAMLNode(stream: stream, index: c[i + 1]))
+                try write(children[i + 1], stream: stream, records: records, children: children)
                 i += 2
             }
             output.append(UInt8(ascii: "}"))
         }
+    }
+
+    private mutating func writeScalar(_ index: Int32, record: YAMLStream.Record, stream: YAMLStream, asKey: Bool) throws(Diagnostic) {
+        let bytes = stream.bytes[Int(record.start)..<Int(record.start + record.count)]
+        // The common case first: a plain, untagged scalar that is a string.
+        if record.tag < 0 {
+            if record.style != .plain { return writeString(bytes) }
+            guard let value = ScalarResolver.resolvePlain(bytes) else { return writeString(bytes) }
+            if asKey { return writeString(ArraySlice(value.jsonKey.utf8)) }
+            return try write(value, at: YAMLNode(stream: stream, index: index))
+        }
+        let node = YAMLNode(stream: stream, index: index)
+        guard let value = try ScalarResolver.resolve(node.parts, file: stream.file) else { return writeString(bytes) }
+        if asKey { return writeString(ArraySlice(value.jsonKey.utf8)) }
+        try write(value, at: node)
     }
 
     mutating func write(_ value: ScalarValue, at node: YAMLNode) throws(Diagnostic) {

@@ -231,21 +231,8 @@ private struct Composer {
             return false
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = frames.removeLast()
-            let items = pending[frame.pendingStart...]
-            var size = 1
-            for child in items { size += expandedSize[Int(child)] }
-            expandedSize[Int(frame.record)] = size
-            records[Int(frame.record)].start = Int32(children.count)
-            if records[Int(frame.record)].kind == .mapping, frame.hasMerge {
-                let entries = try finishMapping(Array(items), hasMerge: true)
-                records[Int(frame.record)].count = Int32(entries.count)
-                children.append(contentsOf: entries)
-            } else {
-                // The common case, without copies: check keys in place, then move the children.
-                if records[Int(frame.record)].kind == .mapping { try checkDuplicateKeys(items) }
-                records[Int(frame.record)].count = Int32(items.count)
-                children.append(contentsOf: items)
-            }
+            try finishCollection(frame)
+            // No slice of `pending` is alive here, so this does not copy it.
             pending.removeSubrange(frame.pendingStart...)
             if let anchor = frame.anchor {
                 openAnchors.remove(anchor)
@@ -255,6 +242,25 @@ private struct Composer {
             return false
         default:
             return false
+        }
+    }
+
+    /// Records a finished collection's children (merge keys applied, duplicate keys rejected).
+    mutating func finishCollection(_ frame: Frame) throws(Diagnostic) {
+        let items = pending[frame.pendingStart...]
+        var size = 1
+        for child in items { size += expandedSize[Int(child)] }
+        expandedSize[Int(frame.record)] = size
+        records[Int(frame.record)].start = Int32(children.count)
+        if records[Int(frame.record)].kind == .mapping, frame.hasMerge {
+            let entries = try finishMapping(Array(items), hasMerge: true)
+            records[Int(frame.record)].count = Int32(entries.count)
+            children.append(contentsOf: entries)
+        } else {
+            // The common case, without copies: check keys in place, then move the children.
+            if records[Int(frame.record)].kind == .mapping { try checkDuplicateKeys(items) }
+            records[Int(frame.record)].count = Int32(items.count)
+            children.append(contentsOf: items)
         }
     }
 
@@ -316,7 +322,8 @@ private struct Composer {
             _ = try finishMapping(Array(items), hasMerge: false)
             return
         }
-        keyScratch.removeAll(keepingCapacity: true)
+        // The slices point into `bytes`: drop them before the next append, or it copies `bytes`.
+        defer { keyScratch.removeAll(keepingCapacity: true) }
         var i = items.startIndex
         while i + 1 < items.endIndex {
             let key = items[i]
