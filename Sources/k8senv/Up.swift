@@ -57,10 +57,12 @@ struct Up: AsyncParsableCommand {
         let signals = SignalWatcher()
         // SIGINT/SIGTERM while starting cancels the start, which stops what it started.
         let lifecycle = options.lifecycle, supervise = self.supervise
+        let progress = TerminalProgress(fd: 1)
+        if !options.quiet { progress.setStatus("starting \(options.environments.isEmpty ? "the environments" : options.environments.joined(separator: ", "))") }
         let started = await withTaskGroup(of: Result<Session, Lifecycle.Failure>?.self) { group in
             group.addTask {
                 do throws(Lifecycle.Failure) {
-                    return .success(try await Lifecycle.start(lifecycle, detached: supervise, output: printLine))
+                    return .success(try await Lifecycle.start(lifecycle, detached: supervise, output: { progress.line($0) }))
                 } catch {
                     return .failure(error)
                 }
@@ -69,7 +71,10 @@ struct Up: AsyncParsableCommand {
                 guard await signals.next() != nil else { return nil }
                 return .failure(Lifecycle.Failure(message: "interrupted while starting; stopped what had started", exitCode: 130))
             }
+            let animation = Task { await progress.animate() }
             let first = await group.next() ?? nil
+            animation.cancel()
+            progress.setStatus(nil)
             group.cancelAll()
             // The start may have finished just as the signal came: stop it too.
             while let late = await group.next() {
