@@ -50,12 +50,7 @@ package enum BinaryVersion {
         return version
     }
 
-    static var cacheDirectory: String {
-        let environment = ProcessInfo.processInfo.environment
-        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
-        return base + "/k8senv/versions"
-    }
+    static var cacheDirectory: String { SnapshotStore.cacheRoot + "/versions" }
 
     /// SHA-256 of the binary's real path, size and modification time; nil if it cannot be read.
     static func cacheKey(_ executable: String) -> String? {

@@ -44,11 +44,14 @@ package struct SnapshotStore: Sendable {
     }
 
     /// `${XDG_CACHE_HOME:-~/.cache}/k8senv/snapshots`.
-    package static var defaultRoot: String {
+    package static var defaultRoot: String { cacheRoot + "/snapshots" }
+
+    /// `${XDG_CACHE_HOME:-~/.cache}/k8senv`: snapshots, binary versions (and the installed binaries).
+    package static var cacheRoot: String {
         let environment = ProcessInfo.processInfo.environment
         let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
-        return base + "/k8senv/snapshots"
+        return base + "/k8senv"
     }
 
     func entryPath(_ key: String) -> String { root + "/" + key }
