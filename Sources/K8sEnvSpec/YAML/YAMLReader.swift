@@ -4,12 +4,20 @@ internal import CYAML
 package struct YAMLLimits: Sendable {
     /// How deep collections may nest.
     package var maxDepth: Int
-    /// How many nodes a document may hold once every alias is expanded.
+    /// How many nodes a document may hold once every alias is expanded, at most.
     package var maxExpandedNodes: Int
+    /// How many times the nodes written a document may expand to through aliases (above a floor
+    /// of 100,000), so that a small file cannot stand for a huge one.
+    package var maxAliasExpansion: Int
+    /// How many bytes of scalar text a document may hold once every alias is expanded.
+    package var maxExpandedBytes: Int
 
-    package init(maxDepth: Int = 512, maxExpandedNodes: Int = 2_000_000) {
+    package init(maxDepth: Int = 512, maxExpandedNodes: Int = 2_000_000, maxAliasExpansion: Int = 10,
+                 maxExpandedBytes: Int = 256 << 20) {
         self.maxDepth = maxDepth
         self.maxExpandedNodes = maxExpandedNodes
+        self.maxAliasExpansion = maxAliasExpansion
+        self.maxExpandedBytes = maxExpandedBytes
     }
 
     package static let `default` = YAMLLimits()
@@ -132,6 +140,10 @@ private struct Composer {
     var anchors: [String: Int32] = [:]
     var openAnchors: Set<String> = []
     var documentExpanded = 0
+    var documentWritten = 0
+    var documentExpandedBytes = 0
+    /// Scalar bytes under each node once aliases are expanded (parallel to `records`).
+    var expandedBytes: [Int] = []
     var documentRoot: Int32 = -1
 
     init(file: String, input: [UInt8], limits: YAMLLimits) {
@@ -167,6 +179,8 @@ private struct Composer {
         case YAML_DOCUMENT_START_EVENT:
             anchors.removeAll(keepingCapacity: true)
             documentExpanded = 0
+            documentWritten = 0
+            documentExpandedBytes = 0
             documentRoot = -1
             return false
         case YAML_DOCUMENT_END_EVENT:
@@ -182,7 +196,7 @@ private struct Composer {
                 throw Diagnostic(.yamlAlias, at: location(event.start_mark),
                                  "unknown anchor \"\(name)\" (an anchor must be defined with &\(name) before *\(name))")
             }
-            try count(expandedSize[Int(target)], at: event.start_mark)
+            try count(expandedSize[Int(target)], bytes: expandedBytes[Int(target)], at: event.start_mark, alias: true)
             try attach(target, mark: event.start_mark)
             return false
         case YAML_SCALAR_EVENT:
@@ -204,7 +218,8 @@ private struct Composer {
                                  count: Int32(s.length), line: Int32(event.start_mark.line) + 1,
                                  column: Int32(event.start_mark.column) + 1))
             expandedSize.append(1)
-            try count(1, at: event.start_mark)
+            expandedBytes.append(Int(s.length) + 2)
+            try count(1, bytes: Int(s.length) + 2, at: event.start_mark)
             if let anchor = s.anchor { anchors[String(cString: anchor)] = index }
             try attach(index, mark: event.start_mark)
             return false
@@ -221,7 +236,8 @@ private struct Composer {
                                  start: 0, count: 0, line: Int32(event.start_mark.line) + 1,
                                  column: Int32(event.start_mark.column) + 1))
             expandedSize.append(1)
-            try count(1, at: event.start_mark)
+            expandedBytes.append(0)
+            try count(1, bytes: 0, at: event.start_mark)
             let anchor = anchorPointer.map { String(cString: $0) }
             if let anchor {
                 openAnchors.insert(anchor)
@@ -249,8 +265,13 @@ private struct Composer {
     mutating func finishCollection(_ frame: Frame) throws(Diagnostic) {
         let items = pending[frame.pendingStart...]
         var size = 1
-        for child in items { size += expandedSize[Int(child)] }
+        var byteTotal = 0
+        for child in items {
+            size += expandedSize[Int(child)]
+            byteTotal += expandedBytes[Int(child)]
+        }
         expandedSize[Int(frame.record)] = size
+        expandedBytes[Int(frame.record)] = byteTotal
         records[Int(frame.record)].start = Int32(children.count)
         if records[Int(frame.record)].kind == .mapping, frame.hasMerge {
             let entries = try finishMapping(Array(items), hasMerge: true)
@@ -264,11 +285,20 @@ private struct Composer {
         }
     }
 
-    mutating func count(_ n: Int, at mark: yaml_mark_t) throws(Diagnostic) {
+    /// Counts nodes and scalar bytes as they would be once aliases are expanded, and stops an
+    /// alias bomb (many nodes, or a few long scalars repeated) before anything is expanded.
+    mutating func count(_ n: Int, bytes: Int, at mark: yaml_mark_t, alias: Bool = false) throws(Diagnostic) {
         documentExpanded += n
-        if documentExpanded > limits.maxExpandedNodes {
+        documentExpandedBytes += bytes
+        if !alias { documentWritten += n }
+        let allowed = min(limits.maxExpandedNodes, max(100_000, limits.maxAliasExpansion * documentWritten))
+        if documentExpanded > allowed {
             throw Diagnostic(.yamlLimit, at: location(mark),
-                             "the document expands to more than \(limits.maxExpandedNodes) nodes through aliases (an alias bomb?)")
+                             "aliases expand the document to more than \(allowed) nodes (\(documentWritten) written; an alias bomb?)")
+        }
+        if documentExpandedBytes > limits.maxExpandedBytes {
+            throw Diagnostic(.yamlLimit, at: location(mark),
+                             "aliases expand the document to more than \(limits.maxExpandedBytes >> 20) MiB of text (an alias bomb?)")
         }
     }
 
