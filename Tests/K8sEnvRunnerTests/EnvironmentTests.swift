@@ -241,10 +241,14 @@ struct EnvironmentTests {
             binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
             timeouts: {crds: 3s}
             environments:
+              base:
+                crds: [crds/widgets.example.k8senv.dev.yaml]
               e:
-                crds: [crds/widgets.example.k8senv.dev.yaml, extra/clones.yaml]
+                extends: base
+                crds: [extra/clones.yaml]
             """, seeds: ["extra/clones.yaml": conflicting])
-        let message = try await project.startFailure()
+        // The conflicting CRD comes in a layer on top, so the first one always wins the names.
+        let message = try await project.startFailure(["e"])
         #expect(message.contains("CustomResourceDefinition \"clones.example.k8senv.dev\" was not Established within timeouts.crds"), "\(message)")
         #expect(message.contains("NamesAccepted=False"), "\(message)")
         #expect(!message.contains("widgets.example.k8senv.dev\" was not"), "\(message)")
