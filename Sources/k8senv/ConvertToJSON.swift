@@ -22,8 +22,8 @@ struct ConvertToJSON: ParsableCommand {
             let bytes: [UInt8]
             if file == "-" {
                 bytes = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-            } else if let data = FileManager.default.contents(atPath: file) {
-                bytes = [UInt8](data)
+            } else if let data = FileBytes.read(file) {
+                bytes = data
             } else {
                 printError("\(file): error: cannot read the file")
                 failed = true

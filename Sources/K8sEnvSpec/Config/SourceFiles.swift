@@ -16,7 +16,7 @@ package final class SourceFiles: @unchecked Sendable {
     /// - Throws: a ``Diagnostic`` saying why it could not be read.
     package func read(_ path: String, display: String, referencedAt location: SourceLocation? = nil) throws(Diagnostic) -> [UInt8] {
         if let cached = lock.withLock({ bytesByDisplay[display] }) { return cached }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = FileBytes.read(path) else {
             let reason: String
             var isDirectory: ObjCBool = false
             if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
@@ -28,7 +28,6 @@ package final class SourceFiles: @unchecked Sendable {
             }
             throw Diagnostic(.io, at: location ?? SourceLocation(file: display, mark: nil), "cannot read \(display): \(reason)")
         }
-        let bytes = [UInt8](data)
         lock.withLock { bytesByDisplay[display] = bytes }
         return bytes
     }

@@ -76,24 +76,26 @@ package struct JSONWriter {
         // Walk the arena through raw buffers: no reference counting per node.
         try stream.records.withUnsafeBufferPointer { (records) throws(Diagnostic) in
             try stream.children.withUnsafeBufferPointer { (children) throws(Diagnostic) in
-                try write(node.index, stream: stream, records: records, children: children)
+                try stream.bytes.withUnsafeBufferPointer { (bytes) throws(Diagnostic) in
+                    try write(node.index, stream: stream, records: records, children: children, bytes: bytes)
+                }
             }
         }
     }
 
     private mutating func write(_ index: Int32, stream: YAMLStream, records: UnsafeBufferPointer<YAMLStream.Record>,
-                                children: UnsafeBufferPointer<Int32>) throws(Diagnostic) {
+                                children: UnsafeBufferPointer<Int32>, bytes: UnsafeBufferPointer<UInt8>) throws(Diagnostic) {
         let record = records[Int(index)]
         switch record.kind {
         case .scalar:
-            try writeScalar(index, record: record, stream: stream, asKey: false)
+            try writeScalar(index, record: record, stream: stream, bytes: bytes, asKey: false)
         case .sequence:
             output.append(UInt8(ascii: "["))
             var i = Int(record.start)
             let end = i + Int(record.count)
             while i < end {
                 if i != Int(record.start) { output.append(UInt8(ascii: ",")) }
-                try write(children[i], stream: stream, records: records, children: children)
+                try write(children[i], stream: stream, records: records, children: children, bytes: bytes)
                 i += 1
             }
             output.append(UInt8(ascii: "]"))
@@ -104,26 +106,27 @@ package struct JSONWriter {
             while i < end {
                 if i != Int(record.start) { output.append(UInt8(ascii: ",")) }
                 let key = children[i]
-                try writeScalar(key, record: records[Int(key)], stream: stream, asKey: true)
+                try writeScalar(key, record: records[Int(key)], stream: stream, bytes: bytes, asKey: true)
                 output.append(UInt8(ascii: ":"))
-                try write(children[i + 1], stream: stream, records: records, children: children)
+                try write(children[i + 1], stream: stream, records: records, children: children, bytes: bytes)
                 i += 2
             }
             output.append(UInt8(ascii: "}"))
         }
     }
 
-    private mutating func writeScalar(_ index: Int32, record: YAMLStream.Record, stream: YAMLStream, asKey: Bool) throws(Diagnostic) {
-        let bytes = stream.bytes[Int(record.start)..<Int(record.start + record.count)]
+    private mutating func writeScalar(_ index: Int32, record: YAMLStream.Record, stream: YAMLStream,
+                                      bytes all: UnsafeBufferPointer<UInt8>, asKey: Bool) throws(Diagnostic) {
+        let text = UnsafeBufferPointer(rebasing: all[Int(record.start)..<Int(record.start + record.count)])
         // The common case first: a plain, untagged scalar that is a string.
         if record.tag < 0 {
-            if record.style != .plain { return writeString(bytes) }
-            guard let value = ScalarResolver.resolvePlain(bytes) else { return writeString(bytes) }
+            if record.style != .plain { return writeString(text) }
+            guard let value = ScalarResolver.resolvePlain(text) else { return writeString(text) }
             if asKey { return writeString(ArraySlice(value.jsonKey.utf8)) }
             return try write(value, at: YAMLNode(stream: stream, index: index))
         }
         let node = YAMLNode(stream: stream, index: index)
-        guard let value = try ScalarResolver.resolve(node.parts, file: stream.file) else { return writeString(bytes) }
+        guard let value = try ScalarResolver.resolve(node.parts, file: stream.file) else { return writeString(text) }
         if asKey { return writeString(ArraySlice(value.jsonKey.utf8)) }
         try write(value, at: node)
     }
@@ -147,6 +150,10 @@ package struct JSONWriter {
     static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     package mutating func writeString(_ bytes: ArraySlice<UInt8>) {
+        bytes.withUnsafeBufferPointer { writeString($0) }
+    }
+
+    package mutating func writeString(_ bytes: UnsafeBufferPointer<UInt8>) {
         output.append(UInt8(ascii: "\""))
         var runStart = bytes.startIndex
         var i = bytes.startIndex

@@ -74,6 +74,20 @@ package enum ScalarResolver {
         }
     }
 
+    /// The same for raw bytes; the common case (a plain word that is a string) costs one byte test.
+    static func resolvePlain(_ bytes: UnsafeBufferPointer<UInt8>) -> ScalarValue? {
+        guard let first = bytes.first else { return .null }
+        switch first {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
+            switch first | 0x20 {
+            case UInt8(ascii: "y"), UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "o"): break
+            default: return nil
+            }
+        default: break
+        }
+        return resolvePlain(ArraySlice(bytes))
+    }
+
     /// YAML 1.1 implicit resolution of a plain scalar, as go-yaml v2 does it.
     static func resolvePlain(_ bytes: ArraySlice<UInt8>) -> ScalarValue? {
         guard let first = bytes.first else { return .null }

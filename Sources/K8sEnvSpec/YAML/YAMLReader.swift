@@ -33,38 +33,44 @@ package enum YAMLReader {
     package static func read(
         _ bytes: [UInt8], file: String, limits: YAMLLimits = .default
     ) throws(Diagnostic) -> YAMLStream {
-        let parser = LibYAMLParser(bytes: bytes)
-        var composer = Composer(file: file, input: bytes, limits: limits)
-        let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
-        defer { event.deallocate() }
-        while true {
-            guard parser.next(event) else { throw parser.diagnostic(file: file, input: bytes) }
-            defer { yaml_event_delete(event) }
-            let done = try composer.handle(event.pointee)
-            if done { break }
+        // libyaml reads the caller's bytes in place: no copy of the input.
+        try bytes.withUnsafeBufferPointer { (input) throws(Diagnostic) -> YAMLStream in
+            let parser = LibYAMLParser(input: input)
+            var composer = Composer(file: file, input: bytes, limits: limits)
+            let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
+            defer { event.deallocate() }
+            while true {
+                guard parser.next(event) else { throw parser.diagnostic(file: file, input: bytes) }
+                defer { yaml_event_delete(event) }
+                let done = try composer.handle(event.pointee)
+                if done { break }
+            }
+            return composer.finish()
         }
-        return composer.finish()
     }
 }
 
-/// Owns a `yaml_parser_t` (at a stable address: libyaml points into it) and its input.
+/// Owns a `yaml_parser_t` (at a stable address: libyaml points into it). The input belongs to
+/// the caller and must outlive the parser.
 private final class LibYAMLParser {
     let parser: UnsafeMutablePointer<yaml_parser_t>
-    let input: UnsafeMutableBufferPointer<UInt8>
+    /// A valid address for empty input (libyaml reads nothing from it).
+    nonisolated(unsafe) static let empty = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
 
-    init(bytes: [UInt8]) {
+    init(input: UnsafeBufferPointer<UInt8>) {
         parser = .allocate(capacity: 1)
         yaml_parser_initialize(parser)
-        input = .allocate(capacity: max(bytes.count, 1))
-        _ = input.initialize(from: bytes)
-        yaml_parser_set_input_string(parser, input.baseAddress, bytes.count)
+        if let base = input.baseAddress, input.count > 0 {
+            yaml_parser_set_input_string(parser, base, input.count)
+        } else {
+            yaml_parser_set_input_string(parser, Self.empty, 0)
+        }
         yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
     }
 
     deinit {
         yaml_parser_delete(parser)
         parser.deallocate()
-        input.deallocate()
     }
 
     func next(_ event: UnsafeMutablePointer<yaml_event_t>) -> Bool {
