@@ -66,7 +66,8 @@ package struct JSONWriter {
     /// The JSON encoding of one document.
     /// - Throws: a ``Diagnostic`` at a value JSON cannot hold (`.inf`, `.nan`).
     package static func json(_ node: YAMLNode) throws(Diagnostic) -> [UInt8] {
-        var writer = JSONWriter(capacity: node.stream.bytes.count / 2)
+        // The stream may hold many documents: reserve for one of modest size, grow as needed.
+        var writer = JSONWriter(capacity: min(node.stream.bytes.count, 64 << 10))
         try writer.write(node)
         return writer.output
     }
