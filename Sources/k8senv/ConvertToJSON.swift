@@ -31,9 +31,9 @@ struct ConvertToJSON: ParsableCommand {
             }
             totalIn += bytes.count
             do {
-                let stream = try YAMLReader.read(bytes, file: file)
-                for document in stream.documents {
-                    if document.kind == .scalar, (try? document.resolved()) == .null { continue }
+                // One document at a time: a large stream needs the memory of one document.
+                try YAMLReader.forEachDocument(bytes, file: file) { (document) throws(Diagnostic) in
+                    if document.kind == .scalar, (try? document.resolved()) == .null { return }
                     let json = try JSONWriter.json(document)
                     totalOut += json.count
                     documents += 1

@@ -164,7 +164,7 @@ package struct JSONWriter {
                 i += 1
                 continue
             }
-            output.append(contentsOf: bytes[runStart..<i])
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
             switch b {
             case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
             case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])
@@ -177,7 +177,7 @@ package struct JSONWriter {
             i += 1
             runStart = i
         }
-        output.append(contentsOf: bytes[runStart..<bytes.endIndex])
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.endIndex]))
         output.append(UInt8(ascii: "\""))
     }
 }

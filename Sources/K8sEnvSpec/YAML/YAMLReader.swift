@@ -33,8 +33,28 @@ package enum YAMLReader {
     package static func read(
         _ bytes: [UInt8], file: String, limits: YAMLLimits = .default
     ) throws(Diagnostic) -> YAMLStream {
+        var stream: YAMLStream?
+        try parse(bytes, file: file, limits: limits, emitEach: false, perDocument: { _ in }) { stream = $0 }
+        return stream!
+    }
+
+    /// Reads a stream one document at a time: `body` gets each document as soon as it is
+    /// complete, and the memory of one document is reused for the next, so a large multi-document
+    /// file costs the memory of its largest document. The node must not outlive `body`.
+    /// - Throws: a ``Diagnostic`` from the YAML, or what `body` throws.
+    package static func forEachDocument(
+        _ bytes: [UInt8], file: String, limits: YAMLLimits = .default,
+        _ body: (YAMLNode) throws(Diagnostic) -> Void
+    ) throws(Diagnostic) {
+        try parse(bytes, file: file, limits: limits, emitEach: true, perDocument: body) { _ in }
+    }
+
+    private static func parse(
+        _ bytes: [UInt8], file: String, limits: YAMLLimits, emitEach: Bool,
+        perDocument: (YAMLNode) throws(Diagnostic) -> Void, finished: (YAMLStream) -> Void
+    ) throws(Diagnostic) {
         // libyaml reads the caller's bytes in place: no copy of the input.
-        try bytes.withUnsafeBufferPointer { (input) throws(Diagnostic) -> YAMLStream in
+        try bytes.withUnsafeBufferPointer { (input) throws(Diagnostic) in
             let parser = LibYAMLParser(input: input)
             var composer = Composer(file: file, input: bytes, limits: limits)
             let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
@@ -43,9 +63,12 @@ package enum YAMLReader {
                 guard parser.next(event) else { throw parser.diagnostic(file: file, input: bytes) }
                 defer { yaml_event_delete(event) }
                 let done = try composer.handle(event.pointee)
+                if emitEach, event.pointee.type == YAML_DOCUMENT_END_EVENT {
+                    try composer.emitDocument(perDocument)
+                }
                 if done { break }
             }
-            return composer.finish()
+            finished(composer.finish())
         }
     }
 }
@@ -436,6 +459,20 @@ private struct Composer {
 
     func finish() -> YAMLStream {
         YAMLStream(file: file, records: records, children: children, bytes: bytes, tags: tags, roots: roots)
+    }
+
+    /// Hands the document just finished to `body`, then empties the arena for the next one,
+    /// keeping its capacity (the stream made for `body` is gone by then, so nothing is copied).
+    mutating func emitDocument(_ body: (YAMLNode) throws(Diagnostic) -> Void) throws(Diagnostic) {
+        if let root = roots.last {
+            try body(YAMLNode(stream: finish(), index: root))
+        }
+        roots.removeAll(keepingCapacity: true)
+        records.removeAll(keepingCapacity: true)
+        expandedSize.removeAll(keepingCapacity: true)
+        expandedBytes.removeAll(keepingCapacity: true)
+        children.removeAll(keepingCapacity: true)
+        bytes.removeAll(keepingCapacity: true)
     }
 }
 
