@@ -70,20 +70,26 @@ let package = Package(
             path: "Benchmarks/PoolBenchmark",
             swiftSettings: swiftSettings
         ),
+        // Shared by the test targets: where the package and the built binary are.
+        .target(
+            name: "K8sEnvTestSupport",
+            path: "Tests/K8sEnvTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "K8sEnvSpecTests",
-            dependencies: ["K8sEnvSpec"],
+            dependencies: ["K8sEnvSpec", "K8sEnvTestSupport"],
             resources: [.copy("Corpus")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "K8sEnvRunnerTests",
-            dependencies: ["K8sEnvRunner", "K8sEnvSpec"],
+            dependencies: ["K8sEnvRunner", "K8sEnvSpec", "K8sEnvTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "k8senvTests",
-            dependencies: ["K8sEnvSpec"],
+            dependencies: ["K8sEnvSpec", "K8sEnvTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,17 +1,16 @@
 import Foundation
+import K8sEnvTestSupport
 import K8sEnvRunner
 import Testing
 
-/// The built k8senv: K8SENV_BINARY, else the one beside this test bundle.
+/// The built k8senv, or a recorded failure saying how to build it.
 func k8senvBinary() throws -> String {
-    if let path = ProcessInfo.processInfo.environment["K8SENV_BINARY"], !path.isEmpty { return path }
-    let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-    let sibling = (exe as NSString).deletingLastPathComponent + "/k8senv"
-    guard FileManager.default.isExecutableFile(atPath: sibling) else {
-        Issue.record("k8senv is not built beside the tests (\(sibling)); run `swift build` first, or scripts/test.sh")
+    let binary = PackageLocations.k8senvBinary
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+        Issue.record("k8senv is not built (\(binary)); run `swift build` first, or scripts/test.sh")
         throw CancellationError()
     }
-    return sibling
+    return binary
 }
 
 @Suite("Concurrent k8senv processes", .tags(.integration), .timeLimit(.minutes(5)))

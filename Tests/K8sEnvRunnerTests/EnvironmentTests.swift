@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 import K8sEnvRunner
 import K8sEnvSpec
 import Testing
@@ -18,11 +19,7 @@ final class Project: Sendable {
     var path: String { dir.path }
     var cache: String { dir.path + "/cache" }
 
-    static let repository: String = {
-        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast(3)
-        return parts.joined(separator: "/")
-    }()
+    static let repository = PackageLocations.root
 
     init(config: String, seeds: [String: String] = [:]) throws {
         dir = try TemporaryDirectory()

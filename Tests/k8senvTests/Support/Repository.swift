@@ -1,30 +1,16 @@
 import Foundation
+import K8sEnvTestSupport
 import Testing
 
-/// Where the package's files and the built k8senv are, found from this source file's path
-/// (a copy of Tests/K8sEnvSpecTests/Support/Repository.swift's lookup: each test target has its own).
+/// Where the package's files and the built k8senv are (from K8sEnvTestSupport).
 enum Repository {
-    /// The package root: three folders up from Tests/k8senvTests/Support/Repository.swift.
-    static let root: String = {
-        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        parts.removeLast(4)
-        return parts.joined(separator: "/")
-    }()
+    static let root = PackageLocations.root
 
     static let examples = root + "/examples"
     static let crds = root + "/crds"
     static let schema = root + "/schemas/k8senv.schema.json"
 
-    /// The built k8senv: K8SENV_BINARY (scripts/setup.sh exports it), else the one beside this
-    /// test bundle in the same build folder (whatever --scratch-path was), else .build/debug.
-    static let binary: String = {
-        if let path = ProcessInfo.processInfo.environment["K8SENV_BINARY"], !path.isEmpty { return path }
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            let sibling = (exe as NSString).deletingLastPathComponent + "/k8senv"
-            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
-        }
-        return root + "/.build/debug/k8senv"
-    }()
+    static let binary = PackageLocations.k8senvBinary
 
     /// The built k8senv, or a failure that says how to get it.
     static func requireBinary() throws -> String {

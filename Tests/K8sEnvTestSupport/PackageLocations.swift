@@ -1,0 +1,22 @@
+import Foundation
+
+/// Where the package's files and the built k8senv are, for every test target.
+public enum PackageLocations {
+    /// The package root: two folders up from Tests/K8sEnvTestSupport/PackageLocations.swift.
+    public static let root: String = {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        parts.removeLast(3)
+        return parts.joined(separator: "/")
+    }()
+
+    /// The built k8senv: K8SENV_BINARY (scripts/setup.sh exports it), else the one beside the
+    /// running test bundle in the same build folder (whatever --scratch-path was), else .build/debug.
+    public static let k8senvBinary: String = {
+        if let path = ProcessInfo.processInfo.environment["K8SENV_BINARY"], !path.isEmpty { return path }
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let sibling = (exe as NSString).deletingLastPathComponent + "/k8senv"
+            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+        }
+        return root + "/.build/debug/k8senv"
+    }()
+}
