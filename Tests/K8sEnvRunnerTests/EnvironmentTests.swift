@@ -66,7 +66,9 @@ final class Project: Sendable {
 
     func kubectl(_ kubeconfig: String, _ arguments: [String]) throws -> String {
         let kubectl = try #require(TestBinaries.kubectl, "kubectl is needed")
-        let result = try runTool(kubectl, ["--kubeconfig", kubeconfig] + arguments)
+        // Its own discovery cache: kubectl keys it by host:port, and ports are reused by later
+        // instances that serve other CRDs.
+        let result = try runTool(kubectl, ["--kubeconfig", kubeconfig, "--cache-dir", path + "/kubectl-cache"] + arguments)
         #expect(result.status == 0, "kubectl \(arguments.joined(separator: " ")): \(result.output)")
         return result.output
     }

@@ -26,10 +26,10 @@ struct InstanceTests {
 
         // kubectl, an independent client, through the kubeconfig (CA data, no insecure skip).
         let kubectl = try #require(TestBinaries.kubectl, "kubectl is needed")
-        let fetched = try runTool(kubectl, ["--kubeconfig", instance.kubeconfigPath, "get", "configmap", "from-swift", "-o", "jsonpath={.data.k}"])
+        let fetched = try runTool(kubectl, ["--kubeconfig", instance.kubeconfigPath, "--cache-dir", dir.path + "/kubectl-cache", "get", "configmap", "from-swift", "-o", "jsonpath={.data.k}"])
         #expect(fetched.status == 0, "\(fetched.output)")
         #expect(fetched.output == "v")
-        let create = try runTool(kubectl, ["--kubeconfig", instance.kubeconfigPath, "create", "namespace", "from-kubectl"])
+        let create = try runTool(kubectl, ["--kubeconfig", instance.kubeconfigPath, "--cache-dir", dir.path + "/kubectl-cache", "create", "namespace", "from-kubectl"])
         #expect(create.status == 0, "\(create.output)")
         #expect(try await instance.client.get("/api/v1/namespaces/from-kubectl").status == 200)
         let kubeconfig = try String(contentsOfFile: instance.kubeconfigPath, encoding: .utf8)

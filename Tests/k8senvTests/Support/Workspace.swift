@@ -104,6 +104,9 @@ final class Workspace: @unchecked Sendable {
         environment["KUBECONFIG"] = nil
         // The test's own snapshot cache: no test reads what another (or the user) left.
         environment["XDG_CACHE_HOME"] = path + "/cache"
+        // kubectl's discovery cache is keyed by host:port, and ports are reused by later
+        // instances with other CRDs: each test gets its own.
+        environment["KUBECACHEDIR"] = path + "/kubectl-cache"
         for (key, value) in overrides { environment[key] = value }
         return environment
     }
