@@ -75,7 +75,12 @@ struct DetachedTests {
             let pids = ws.recordedPIDs()
             #expect(pids.count == 6, "\(ws.runRecords())")
             for pid in pids {
-                let addresses = Procfs.listeningAddresses(of: pid)
+                // /proc is read while the process runs: read again if a read saw no socket.
+                var addresses = Procfs.listeningAddresses(of: pid)
+                _ = try await eventually(within: .seconds(5)) {
+                    addresses = Procfs.listeningAddresses(of: pid)
+                    return !addresses.isEmpty
+                }
                 #expect(!addresses.isEmpty, "pid \(pid) listens on nothing")
                 #expect(addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "pid \(pid) listens on \(addresses)")
             }
