@@ -186,7 +186,7 @@ package struct JSONSchema: Sendable {
                 // By JSON text (keys in order), in linear time.
                 var seen = Set<[UInt8]>()
                 for (i, item) in items.enumerated() where !seen.insert(item.json).inserted {
-                    fail(&errors, code: .duplicate, at: item.location, path + [.index(i)], "\(item.brief) is listed more than once")
+                    fail(&errors, .duplicate, at: item.location, path + [.index(i)], "\(item.brief) is listed more than once")
                 }
             }
             if let itemSchema = schema["items"] {
@@ -199,11 +199,6 @@ package struct JSONSchema: Sendable {
         default:
             break
         }
-    }
-
-    private func fail(_ errors: inout [Diagnostic], code: Diagnostic.Code, at location: SourceLocation,
-                      _ path: [PathElement], _ message: String) {
-        fail(&errors, code, at: location, path, message)
     }
 
     private func validateMapping(_ value: YAMLValue, entries: [YAMLValue.Entry], schema: YAMLValue,

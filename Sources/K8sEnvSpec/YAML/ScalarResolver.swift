@@ -18,17 +18,6 @@ package enum ScalarValue: Sendable, Equatable {
         case .string(let s): return s
         }
     }
-
-    /// A short name of the type, for messages.
-    package var typeName: String {
-        switch self {
-        case .null: return "null"
-        case .bool: return "boolean"
-        case .int, .uint: return "integer"
-        case .float: return "number"
-        case .string: return "string"
-        }
-    }
 }
 
 /// Resolves scalars as kubectl does: Kubernetes reads YAML with go-yaml v2 (YAML 1.1 rules)
