@@ -1,0 +1,51 @@
+import Foundation
+
+/// The keys a request names, in etcd's encoding: `end` empty means the single key `start`;
+/// `end` = "\0" means every key from `start` on; otherwise the half-open range [start, end).
+package struct KeyRange: Sendable, Equatable {
+    package var start: Data
+    /// nil: no upper bound.
+    package var end: Data?
+
+    package init(key: Data, rangeEnd: Data) {
+        start = key
+        if rangeEnd.isEmpty {
+            var next = key
+            next.append(0)
+            end = next  // [key, key+"\0") holds key alone
+        } else if rangeEnd == Data([0]) {
+            end = nil
+        } else {
+            end = rangeEnd
+        }
+    }
+
+    package init(start: Data, end: Data?) {
+        self.start = start
+        self.end = end
+    }
+
+    /// All keys starting with `prefix`.
+    package static func prefix(_ prefix: Data) -> KeyRange {
+        KeyRange(start: prefix, end: prefixEnd(prefix))
+    }
+
+    /// The first key after every key that starts with `prefix`, or nil when there is none.
+    package static func prefixEnd(_ prefix: Data) -> Data? {
+        var end = prefix
+        while let last = end.last {
+            if last < 0xFF {
+                end[end.index(before: end.endIndex)] = last + 1
+                return end
+            }
+            end.removeLast()
+        }
+        return nil
+    }
+
+    func contains(_ key: Data) -> Bool {
+        guard !key.lexicographicallyPrecedes(start) else { return false }
+        guard let end else { return true }
+        return key.lexicographicallyPrecedes(end)
+    }
+}
