@@ -8,17 +8,23 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "k8senv",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "k8senv", targets: ["k8senv"]),
         .library(name: "K8sEnvSpec", targets: ["K8sEnvSpec"]),
         .library(name: "K8sEnvRunner", targets: ["K8sEnvRunner"]),
+        .library(name: "K8sEnvStore", targets: ["K8sEnvStore"]),
+        .executable(name: "k8senv-kine", targets: ["k8senv-kine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -30,6 +36,11 @@ let package = Package(
             name: "COpenSSL",
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
         ),
         // Small C helpers that cannot be written safely in Swift: fork/exec with a
         // parent-death signal, and OpenSSL calls that are macros in the headers.
@@ -46,12 +57,33 @@ let package = Package(
             name: "K8sEnvRunner",
             dependencies: [
                 "K8sEnvSpec",
+                "K8sEnvStore",
                 "CK8sEnvSupport",
                 "COpenSSL",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The etcd v3 API over SQLite (Generated/ is protoc output: scripts/gen-etcd-proto.sh).
+        .target(
+            name: "K8sEnvStore",
+            dependencies: [
+                "CSQLite",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "k8senv-kine",
+            dependencies: [
+                "K8sEnvStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -85,6 +117,11 @@ let package = Package(
         .testTarget(
             name: "K8sEnvRunnerTests",
             dependencies: ["K8sEnvRunner", "K8sEnvSpec", "K8sEnvTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "K8sEnvStoreTests",
+            dependencies: ["K8sEnvStore", "K8sEnvTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

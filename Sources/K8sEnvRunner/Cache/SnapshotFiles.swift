@@ -33,8 +33,8 @@ package enum SnapshotFiles {
         try copyMatching(prefix: database, into: folder, renamingTo: "state.db")
     }
 
-    /// Copies a kine snapshot's files into place as `database`.
-    package static func copyKine(from folder: String, toDatabase database: String) throws(ProcessError) {
+    /// Copies a snapshot's SQLite files (kine's or the embedded store's) into place as `database`.
+    package static func copySQLite(from folder: String, toDatabase database: String) throws(ProcessError) {
         try copyMatching(prefix: folder + "/state.db", into: (database as NSString).deletingLastPathComponent,
                          renamingTo: (database as NSString).lastPathComponent)
     }
@@ -45,7 +45,7 @@ package enum SnapshotFiles {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let matching = names.filter { $0 == name || $0.hasPrefix(name + "-") }
         guard matching.contains(name) else {
-            throw ProcessError(.launchFailed, "the kine database \(prefix) does not exist")
+            throw ProcessError(.launchFailed, "the SQLite database \(prefix) does not exist")
         }
         for file in matching {
             let target = folder + "/" + base + file.dropFirst(name.count)

@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import K8sEnvStore
 
 /// What an instance is started from.
 package struct InstanceConfiguration: Sendable {
@@ -12,7 +13,8 @@ package struct InstanceConfiguration: Sendable {
     package var extraArgs: [String]
     package var startTimeout: Duration
     package var stopTimeout: Duration
-    /// A storage snapshot to start from (an etcd data folder or a kine SQLite file), if any.
+    /// A storage snapshot to start from (an etcd data folder, or a folder with the SQLite file
+    /// of kine or the embedded store), if any.
     package var snapshot: String?
 
     package init(name: String, directory: String, storage: StorageKind, binaries: ResolvedBinaries,
@@ -32,7 +34,8 @@ package struct InstanceConfiguration: Sendable {
 package struct ResolvedBinaries: Sendable {
     package var kubeAPIServer: String
     package var kubeAPIServerVersion: KubeVersion
-    /// The storage program (etcd or kine) for the config's storage.
+    /// The storage program (etcd or kine) for the config's storage; for the embedded store, the
+    /// running k8senv itself.
     package var storage: String
     /// etcd only: whether it takes --unsafe-no-fsync.
     package var etcdNoFsync: Bool
@@ -56,6 +59,7 @@ package struct ResolvedBinaries: Sendable {
         switch config.storage {
         case .etcd: storage = try BinaryLocator.locate(config.binaries.etcd, role: "binaries.etcd", relativeTo: config.directory)
         case .kine: storage = try BinaryLocator.locate(config.binaries.kine, role: "binaries.kine", relativeTo: config.directory)
+        case .embedded: storage = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         }
         let version = try await BinaryVersion.read(apiServer)
         let noFsync = config.storage == .etcd ? await StorageArguments.etcdSupportsNoFsync(storage) : false
@@ -81,16 +85,20 @@ package final class Instance: Sendable {
     package let caCertificate: String
     package let token: String
     package let kubeconfigPath: String
-    package let storageProcess: ChildProcess
+    package let storage: RunningStorage
     package let apiServerProcess: ChildProcess
     package let client: KubeClient
-    /// `http://127.0.0.1:PORT` of etcd or kine.
+    /// The storage process (etcd, kine); nil for the embedded store.
+    package var storageProcess: ChildProcess? { storage.process }
+    /// The embedded store, when the instance runs on it.
+    package var embeddedStore: KeyValueStore? { storage.embedded?.store }
+    /// `http://127.0.0.1:PORT` of the store, etcd or kine.
     package let storageURL: String
 
     package var name: String { configuration.name }
 
     private init(configuration: InstanceConfiguration, port: Int, caCertificate: String, token: String,
-                 kubeconfigPath: String, storageProcess: ChildProcess, apiServerProcess: ChildProcess, client: KubeClient,
+                 kubeconfigPath: String, storage: RunningStorage, apiServerProcess: ChildProcess, client: KubeClient,
                  storageURL: String) {
         self.storageURL = storageURL
         self.configuration = configuration
@@ -99,7 +107,7 @@ package final class Instance: Sendable {
         self.caCertificate = caCertificate
         self.token = token
         self.kubeconfigPath = kubeconfigPath
-        self.storageProcess = storageProcess
+        self.storage = storage
         self.apiServerProcess = apiServerProcess
         self.client = client
     }
@@ -146,7 +154,7 @@ package final class Instance: Sendable {
             // until storage answers, and the apiserver's own start (seconds) hides storage's.
             let storageStart = clock.now
             let spawned = try await spawnStorage(configuration, deadline: deadline)
-            let storage = spawned.process, storageURL = spawned.url
+            let storage = spawned.storage, storageURL = spawned.url
             let port = try Ports.free()
             let layout = APIServerLayout(
                 port: port, storageURL: storageURL, certificateDirectory: pki,
@@ -189,7 +197,7 @@ package final class Instance: Sendable {
                 throw ProcessError(.launchFailed, "cannot load our own CA certificate: \(error)")
             }
             let instance = Instance(configuration: configuration, port: port, caCertificate: certificates.caCertificate,
-                                    token: token, kubeconfigPath: kubeconfigPath, storageProcess: storage,
+                                    token: token, kubeconfigPath: kubeconfigPath, storage: storage,
                                     apiServerProcess: apiServer, client: client, storageURL: storageURL)
             do {
                 try await instance.waitUntilReady(deadline: deadline)
@@ -215,24 +223,30 @@ package final class Instance: Sendable {
     }
 
     /// Starts storage and waits until its client port answers.
-    package static func startStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError) -> (ChildProcess, String) {
+    package static func startStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError) -> (RunningStorage, String) {
         let spawned = try await spawnStorage(configuration, deadline: deadline)
         do {
-            try await waitForStorage(spawned.process, port: spawned.port, storage: configuration.storage, deadline: deadline)
+            try await waitForStorage(spawned.storage, port: spawned.port, storage: configuration.storage, deadline: deadline)
         } catch {
-            await spawned.process.stop(grace: configuration.stopTimeout)
+            await spawned.storage.stop(grace: configuration.stopTimeout)
             throw error
         }
-        return (spawned.process, spawned.url)
+        return (spawned.storage, spawned.url)
     }
 
     /// Starts storage (from the snapshot, if any) without waiting for it.
     static func spawnStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError)
-        -> (process: ChildProcess, url: String, port: Int) {
+        -> (storage: RunningStorage, url: String, port: Int) {
         let dir = configuration.directory
+        if configuration.storage == .embedded {
+            let server = try await startEmbedded(configuration)
+            return (.embedded(server), "http://127.0.0.1:\(server.port)", server.port)
+        }
         let clientPort = try Ports.free()
         let process: ChildProcess
         switch configuration.storage {
+        case .embedded:
+            preconditionFailure("started above")
         case .etcd:
             let peerPort = try Ports.free()
             let dataDirectory = dir + "/etcd-data"
@@ -254,18 +268,38 @@ package final class Instance: Sendable {
             try PrivateFiles.makeDirectory(dir + "/kine")
             let database = dir + "/kine/state.db"
             if let snapshot = configuration.snapshot {
-                try SnapshotFiles.copyKine(from: snapshot, toDatabase: database)
+                try SnapshotFiles.copySQLite(from: snapshot, toDatabase: database)
             }
             process = try ChildProcess.launch(
                 executable: configuration.binaries.storage,
                 arguments: StorageArguments.kine(databasePath: database, port: clientPort, metricsPort: try Ports.free()),
                 environment: childEnvironment(), logPath: dir + "/logs/kine.log")
         }
-        return (process, "http://127.0.0.1:\(clientPort)", clientPort)
+        return (.process(process), "http://127.0.0.1:\(clientPort)", clientPort)
     }
 
-    static func waitForStorage(_ process: ChildProcess, port: Int, storage: StorageKind, deadline: ContinuousClock.Instant) async throws(ProcessError) {
-        try await poll(process, what: storage.rawValue, deadline: deadline) { Ports.isOpen(port) }
+    /// Opens the instance's SQLite file (copied from the snapshot, if any) and serves it on a
+    /// port of 127.0.0.1 the kernel picks, in this process.
+    static func startEmbedded(_ configuration: InstanceConfiguration) async throws(ProcessError) -> StoreServer {
+        let folder = configuration.directory + "/store"
+        try? FileManager.default.removeItem(atPath: folder)  // a retry starts clean
+        try PrivateFiles.makeDirectory(folder)
+        let database = folder + "/state.db"
+        if let snapshot = configuration.snapshot {
+            try SnapshotFiles.copySQLite(from: snapshot, toDatabase: database)
+        }
+        do {
+            let store = try KeyValueStore(path: database)
+            return try await StoreServer.start(store: store)
+        } catch {
+            throw ProcessError(.launchFailed, "\(configuration.name): the embedded store could not start: \(error)")
+        }
+    }
+
+    static func waitForStorage(_ storage: RunningStorage, port: Int, storage kind: StorageKind, deadline: ContinuousClock.Instant) async throws(ProcessError) {
+        // The embedded store is serving once started.
+        guard let process = storage.process else { return }
+        try await poll(process, what: kind.rawValue, deadline: deadline) { Ports.isOpen(port) }
     }
 
     /// Polls `check` every 20 ms until it holds; gives up the moment the process exits (also
@@ -301,7 +335,7 @@ package final class Instance: Sendable {
     /// `/livez` 200, then the `default` namespace exists.
     func waitUntilReady(deadline: ContinuousClock.Instant) async throws(ProcessError) {
         let client = self.client
-        let storage = storageProcess
+        let storage = self.storage
         try await Self.poll(apiServerProcess, what: "kube-apiserver", deadline: deadline) {
             if storage.termination != nil { return true }  // reported below
             let response = try? await client.send("GET", "/livez", timeout: .seconds(2))
@@ -317,15 +351,15 @@ package final class Instance: Sendable {
     }
 
     func checkStorage() throws(ProcessError) {
-        if let termination = storageProcess.termination {
-            throw storageProcess.error(.exited, "\(configuration.storage.rawValue) \(termination)")
+        if let process = storageProcess, let termination = process.termination {
+            throw process.error(.exited, "\(configuration.storage.rawValue) \(termination)")
         }
     }
 
     /// Nil while both processes run; otherwise which one stopped, with its log tail.
     package func failure() -> ProcessError? {
-        if let t = storageProcess.termination {
-            return storageProcess.error(.exited, "\(name): \(configuration.storage.rawValue) \(t)")
+        if let process = storageProcess, let t = process.termination {
+            return process.error(.exited, "\(name): \(configuration.storage.rawValue) \(t)")
         }
         if let t = apiServerProcess.termination {
             return apiServerProcess.error(.exited, "\(name): kube-apiserver \(t)")
@@ -337,7 +371,37 @@ package final class Instance: Sendable {
     package func stop() async {
         await client.shutdown()
         await apiServerProcess.stop(grace: configuration.stopTimeout)
-        await storageProcess.stop(grace: configuration.stopTimeout)
+        await storage.stop(grace: configuration.stopTimeout)
+    }
+}
+
+/// The storage behind a running instance: a child process (etcd, kine) or the store served in
+/// this process.
+package enum RunningStorage: Sendable {
+    case process(ChildProcess)
+    case embedded(StoreServer)
+
+    package var process: ChildProcess? {
+        if case .process(let process) = self { process } else { nil }
+    }
+
+    package var embedded: StoreServer? {
+        if case .embedded(let server) = self { server } else { nil }
+    }
+
+    /// How the process ended; nil while it runs (always, for the embedded store).
+    var termination: Termination? { process?.termination }
+
+    /// The pid to record: the storage process's, or this process's for the embedded store.
+    package var pid: Int32 { process?.pid ?? getpid() }
+
+    package var logPath: String? { process?.logPath }
+
+    func stop(grace: Duration) async {
+        switch self {
+        case .process(let process): await process.stop(grace: grace)
+        case .embedded(let server): await server.stop()
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import K8sEnvStore
 
 /// An error of a start: a process failure, manifests the server rejected, or the cache.
 package enum StartError: Error, Sendable, CustomStringConvertible {
@@ -165,11 +166,19 @@ package struct EnvironmentBuilder: Sendable {
             let objects = try await apply(environment, to: instance!, as: name)
             let staging: String
             do { staging = try cache.store.makeStaging(key) } catch { throw StartError.cache(error) }
-            do {
+            do throws(ProcessError) {
                 switch plan.config.storage {
                 case .etcd:
                     try await SnapshotFiles.saveEtcd(endpoint: instance!.storageURL, into: staging + "/data",
                                                      etcdctl: binaries.etcdctl, log: instance!.configuration.directory + "/logs/etcdctl.log")
+                case .embedded:
+                    // SQLite's VACUUM INTO: a consistent copy while the store serves.
+                    try PrivateFiles.makeDirectory(staging + "/data")
+                    do throws(StoreError) {
+                        try instance!.embeddedStore!.copy(to: staging + "/data/state.db")
+                    } catch {
+                        throw ProcessError(.launchFailed, "\(name): cannot save the store's snapshot: \(error)")
+                    }
                 case .kine:
                     // A consistent copy of SQLite needs kine stopped.
                     await instance!.stop()

@@ -87,9 +87,9 @@ package actor Session {
             instances: instances.map { env, i in
                 RunRecord.InstanceRecord(
                     name: i.name, environment: env, server: i.server, kubeconfig: i.kubeconfigPath,
-                    apiServerPID: i.apiServerProcess.pid, storagePID: i.storageProcess.pid,
+                    apiServerPID: i.apiServerProcess.pid, storagePID: i.storage.pid,
                     apiServerBinary: builder.binaries.kubeAPIServer, storageBinary: builder.binaries.storage,
-                    logs: [i.apiServerProcess.logPath, i.storageProcess.logPath].compactMap { $0 })
+                    logs: [i.apiServerProcess.logPath, i.storage.logPath].compactMap { $0 })
             })
     }
 

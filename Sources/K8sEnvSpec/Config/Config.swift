@@ -1,5 +1,7 @@
 /// The storage behind kube-apiserver.
 package enum StorageKind: String, Sendable, CaseIterable {
+    /// k8senv's own etcd v3 store (K8sEnvStore), served in the k8senv process.
+    case embedded
     case etcd
     case kine
 }

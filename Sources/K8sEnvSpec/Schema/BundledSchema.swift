@@ -77,9 +77,9 @@ package enum BundledSchema {
       }
     },
     "storage": {
-      "description": "The storage behind kube-apiserver.",
+      "description": "The storage behind kube-apiserver: embedded (k8senv's own etcd v3 store over SQLite, served in the k8senv process), etcd, or kine.",
       "type": "string",
-      "enum": ["etcd", "kine"],
+      "enum": ["embedded", "etcd", "kine"],
       "default": "etcd"
     },
     "timeouts": {

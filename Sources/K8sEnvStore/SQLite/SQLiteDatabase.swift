@@ -61,6 +61,7 @@ final class SQLiteDatabase {
 
     /// Copies the whole database into a new file at `path`, consistently, while it stays open.
     func copy(to path: String) throws(SQLiteError) {
+        for statement in statements.values { statement.reset() }
         let escaped = path.replacing("'", with: "''")
         try execute("VACUUM INTO '\(escaped)'")
     }
@@ -75,6 +76,7 @@ final class SQLiteDatabase {
 
     func scalar(_ sql: String) throws(SQLiteError) -> Int64 {
         let s = try statement(sql)
+        defer { s.reset() }
         guard try s.step() else { return 0 }
         return s.int(0)
     }

@@ -95,6 +95,7 @@ final class StoreEngine {
         try wrap {
             let s = try db.statement("SELECT \(Self.columns) FROM kv WHERE key = ?1 ORDER BY revision DESC LIMIT 1")
             s.bind(1, key)
+            defer { s.reset() }  // a statement left on a row holds a read transaction open
             return try s.step() ? row(s) : nil
         }
     }
@@ -134,6 +135,7 @@ final class StoreEngine {
                 """)
             s.bind(1, range.start).bind(2, revision)
             if let end = range.end { s.bind(3, end) }
+            defer { s.reset() }
             return try s.step() ? s.int(0) : 0
         }
     }
