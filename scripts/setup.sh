@@ -2,8 +2,9 @@
 # setup.sh — everything k8senv needs on a fresh Debian machine, then a build.
 #
 # Usage: eval "$(scripts/setup.sh)"
-#   Installs the C libraries (libyaml-dev, libssl-dev) and the test clients (python3 PyYAML and
-#   jsonschema, kubectl if apt has it), makes kube-apiserver and etcd available
+#   Installs the C libraries (libyaml-dev, libssl-dev, libsqlite3-dev) and the test clients
+#   (python3 PyYAML and jsonschema, kubectl if apt has it, etcdctl and Debian's python3-etcd3 for
+#   the store's tests), makes kube-apiserver and etcd available
 #   (scripts/install-binaries.sh: env vars, PATH, the cache, or a build from Debian's source),
 #   builds k8senv, and prints `export` lines: the binaries' K8SENV_* variables, K8SENV_SCRATCH
 #   (the SwiftPM build folder) and PATH with k8senv on it.
@@ -17,7 +18,7 @@ SUDO=()
 [[ $(id -u) -eq 0 ]] || SUDO=(sudo)
 
 missing=()
-for pc in yaml-0.1:libyaml-dev openssl:libssl-dev; do
+for pc in yaml-0.1:libyaml-dev openssl:libssl-dev sqlite3:libsqlite3-dev; do
   pkg-config --exists "${pc%%:*}" 2>/dev/null || missing+=("${pc##*:}")
 done
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
@@ -31,6 +32,15 @@ if ! command -v kubectl >/dev/null 2>&1; then
   log "apt-get install kubernetes-client (kubectl: the tests use it as an independent client)"
   "${SUDO[@]}" apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq kubernetes-client >&2
+fi
+
+clients=()
+command -v etcdctl >/dev/null 2>&1 || clients+=(etcd-client)
+/usr/bin/python3 -c 'import etcd3' 2>/dev/null || clients+=(python3-etcd3)
+if ((${#clients[@]})); then
+  log "apt-get install ${clients[*]} (independent etcd clients for the store's tests)"
+  "${SUDO[@]}" apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${clients[@]}" >&2
 fi
 
 if ! python3 -c 'import yaml, jsonschema' 2>/dev/null; then

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 import K8sEnvRunner
 import K8sEnvSpec
 import Testing
@@ -16,7 +17,7 @@ struct InstanceTests {
         let binaries = try await TestBinaries.resolved()
         let dir = try TemporaryDirectory()
         let (instance, _) = try await Instance.start(configuration(dir, binaries: binaries))
-        let apiPID = instance.apiServerProcess.pid, etcdPID = instance.storageProcess.pid
+        let apiPID = instance.apiServerProcess.pid, etcdPID = instance.storage.pid
 
         // Our client: server-side apply, then a read.
         let object = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"from-swift","namespace":"default"},"data":{"k":"v"}}"#

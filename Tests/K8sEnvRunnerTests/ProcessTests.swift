@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 import K8sEnvRunner
 import Testing
 

@@ -20,3 +20,14 @@ public enum PackageLocations {
         return root + "/.build/debug/k8senv"
     }()
 }
+
+extension PackageLocations {
+    /// A product built beside the running test bundle (k8senv-kine, say), else in .build/debug.
+    public static func builtProduct(_ name: String) -> String {
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            let sibling = (exe as NSString).deletingLastPathComponent + "/" + name
+            if FileManager.default.isExecutableFile(atPath: sibling) { return sibling }
+        }
+        return root + "/.build/debug/" + name
+    }
+}
