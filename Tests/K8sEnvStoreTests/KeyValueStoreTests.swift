@@ -319,14 +319,30 @@ struct KeyValueStoreTests {
         try t.store.put("/seeded/flipped", "seed")
         seen.events.withLock { $0.removeAll() }
 
-        #expect(try t.store.reset(to: snapshot) == 3)
+        #expect(try t.store.reset(to: snapshot).map { text($0.key) } == ["/new/a", "/seeded/changed", "/seeded/deleted"])
         let now = try t.store.list("/")
         #expect(now.kvs.map { "\(text($0.key))=\(text($0.value))" }
             == ["/seeded/changed=seed", "/seeded/deleted=seed", "/seeded/flipped=seed", "/seeded/same=seed"])
         #expect(seen.summary.sorted() == ["DELETE /new/a=@13 prev=created", "PUT /seeded/changed=seed@14 prev=edited",
                                           "PUT /seeded/deleted=seed@15"].sorted())
-        #expect(try t.store.reset(to: t.store.revision) == 0)
+        #expect(try t.store.reset(to: t.store.revision).isEmpty)
         #expect(throws: StoreError.futureRevision) { try t.store.reset(to: 999) }
+    }
+
+    @Test("compaction keeps the history a reset to a retained revision needs")
+    func retainedRevision() throws {
+        let t = try TemporaryStore()
+        try t.store.put("/seed", "v1")
+        let snapshot = t.store.revision
+        t.store.retain(revision: snapshot)
+        try t.store.put("/seed", "changed")
+        try t.store.put("/new", "x")
+        var compact = Etcdserverpb_CompactionRequest()
+        compact.revision = t.store.revision
+        _ = try t.store.compact(compact)
+        #expect(t.store.compactRevision == snapshot)
+        try t.store.reset(to: snapshot)
+        #expect(try t.store.list("/").kvs.map { "\(text($0.key))=\(text($0.value))" } == ["/seed=v1"])
     }
 
     @Test("the store reopens with its data and revision; a copy holds the same data")

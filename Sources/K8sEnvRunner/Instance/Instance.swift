@@ -397,7 +397,7 @@ package enum RunningStorage: Sendable {
 
     package var logPath: String? { process?.logPath }
 
-    func stop(grace: Duration) async {
+    package func stop(grace: Duration) async {
         switch self {
         case .process(let process): await process.stop(grace: grace)
         case .embedded(let server): await server.stop()

@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import K8sEnvStore
 
 /// A bounded pool of instances of one environment, for tests: ``acquire(timeout:)`` lends a
 /// ready instance (an idle one in milliseconds, else a new one from the environment's snapshot,
@@ -15,7 +16,14 @@ public actor EnvironmentPool {
 
     private struct Slot {
         var instance: Instance
-        var baseline: Baseline
+        /// How a release puts the instance back: the embedded store resets to a revision;
+        /// etcd and kine delete what was created since a baseline of objects.
+        var restorePoint: RestorePoint
+    }
+
+    private enum RestorePoint {
+        case revision(Int64)
+        case baseline(Baseline)
     }
 
     private enum Grant {
@@ -143,17 +151,21 @@ public actor EnvironmentPool {
             grantFreedSlot()
             throw K8sEnvError(error, files: SourceFilesRenderer(files: configuration.files))
         }
-        let baseline: Baseline
-        do { baseline = try await Cleanup.baseline(instance.client) } catch {
-            await instance.stop()
-            grantFreedSlot()
-            throw K8sEnvError(.process, "\(instance.name): cannot list its objects: \(error)")
+        let restorePoint: RestorePoint
+        if let store = instance.embeddedStore {
+            restorePoint = .revision(StoreReset.mark(store))
+        } else {
+            do { restorePoint = .baseline(try await Cleanup.baseline(instance.client)) } catch {
+                await instance.stop()
+                grantFreedSlot()
+                throw K8sEnvError(.process, "\(instance.name): cannot list its objects: \(error)")
+            }
         }
         if isShutDown {
             await instance.stop()
             throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down")
         }
-        return lend(Slot(instance: instance, baseline: baseline))
+        return lend(Slot(instance: instance, restorePoint: restorePoint))
     }
 
     private func wait(timeout: Duration) async throws(K8sEnvError) -> Grant {
@@ -207,15 +219,22 @@ public actor EnvironmentPool {
                 drained.removeAll()
             }
         }
-        let slot = entry.slot
+        var slot = entry.slot
         if isShutDown || mode == .stop {
             await slot.instance.stop()
             grantFreedSlot()
             return
         }
         var failure: K8sEnvError?
-        do { _ = try await Cleanup.clean(slot.instance.client, baseline: slot.baseline) } catch {
-            failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)")
+        switch slot.restorePoint {
+        case .revision(let revision):
+            do { slot.restorePoint = .revision(try await StoreReset.reset(slot.instance, to: revision)) } catch {
+                failure = K8sEnvError(.cleanup, "\(slot.instance.name): reset failed, so it was stopped (a new one replaces it): \(error)")
+            }
+        case .baseline(let baseline):
+            do { _ = try await Cleanup.clean(slot.instance.client, baseline: baseline) } catch {
+                failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)")
+            }
         }
         if failure != nil || slot.instance.failure() != nil || isShutDown {
             await slot.instance.stop()

@@ -297,10 +297,16 @@ package final class KeyValueStore: Sendable {
     // MARK: Reset and files
 
     /// Brings every key back to its state at `revision`, as new revisions that watchers see as
-    /// ordinary puts and deletes. Returns how many keys changed.
+    /// ordinary puts and deletes. Returns the keys it wrote.
     @discardableResult
-    package func reset(to revision: Int64) throws(StoreError) -> Int {
+    package func reset(to revision: Int64) throws(StoreError) -> [ResetChange] {
         try engine.withLock { engine throws(StoreError) in try engine.reset(to: revision) }
+    }
+
+    /// Keeps the history from `revision` on through compactions, so a reset to it stays
+    /// possible (0: no such floor).
+    package func retain(revision: Int64) {
+        engine.withLock { $0.retainedRevision = revision }
     }
 
     /// Writes a consistent copy of the whole store to a new file at `path`.

@@ -242,9 +242,16 @@ final class StoreEngine {
 
     /// Drops history at and below `target`: every row a newer row of its key (at or below
     /// `target`) supersedes, and tombstones. The newest live row of each key stays.
-    func compact(_ target: Int64) throws(StoreError) {
-        if target <= compactRevision { throw .compacted }
-        if target > revision { throw .futureRevision }
+    /// The oldest revision a reset may go back to: compaction keeps what it needs (0: none).
+    var retainedRevision: Int64 = 0
+
+    func compact(_ requested: Int64) throws(StoreError) {
+        if requested <= compactRevision { throw .compacted }
+        if requested > revision { throw .futureRevision }
+        // Below a retained revision the history a reset needs stays; the compaction is done
+        // as far as it may go, which the client cannot tell from a whole one.
+        let target = retainedRevision > 0 ? min(requested, retainedRevision) : requested
+        if target <= compactRevision { return }
         try write { () throws(StoreError) in
             try wrap {
                 let s = try db.statement("""
@@ -265,12 +272,12 @@ final class StoreEngine {
 
     /// Writes, as new revisions, what brings every key back to its state at `target`: a delete
     /// for each key created since, the old value for each key changed or deleted since. Returns
-    /// how many keys it wrote.
+    /// the keys it wrote.
     @discardableResult
-    func reset(to target: Int64) throws(StoreError) -> Int {
+    func reset(to target: Int64) throws(StoreError) -> [ResetChange] {
         if target < compactRevision { throw .compacted }
         if target > revision { throw .futureRevision }
-        return try write { () throws(StoreError) -> Int in
+        return try write { () throws(StoreError) -> [ResetChange] in
             struct Change { var current: Row; var old: Row? }
             let changes: [Change] = try wrap {
                 let s = try db.statement("""
@@ -289,19 +296,19 @@ final class StoreEngine {
                 }
                 return changes
             }
-            var written = 0
+            var written: [ResetChange] = []
             for change in changes {
                 switch (change.current.deleted, change.old) {
                 case (false, nil):
                     try delete(change.current)
-                    written += 1
+                    written.append(ResetChange(key: change.current.key, deletedValue: change.current.value))
                 case (_, let old?):
                     if !change.current.deleted && change.current.value == old.value && change.current.lease == old.lease {
                         continue  // changed and changed back: nothing to undo
                     }
                     let lease = leases[old.lease] == nil ? 0 : old.lease
                     try put(old.key, value: old.value, lease: lease)
-                    written += 1
+                    written.append(ResetChange(key: old.key, deletedValue: nil))
                 case (true, nil):
                     continue  // created and deleted since: absent then and now
                 }
@@ -453,4 +460,11 @@ final class StoreEngine {
             throw StoreError(.internal, "etcdserver: \(error)")
         }
     }
+}
+
+/// A key a reset wrote: deleted (with the value it had) or given its old value back.
+package struct ResetChange: Sendable, Equatable {
+    package var key: Data
+    /// The value the key had when the reset deleted it; nil when the reset restored a value.
+    package var deletedValue: Data?
 }
