@@ -18,6 +18,8 @@ struct ConvertToJSON: ParsableCommand {
     func run() throws {
         var failed = false
         var totalIn = 0, totalOut = 0, documents = 0
+        // One output buffer for every document: its memory is reused, not allocated again.
+        var writer = JSONWriter()
         for file in files {
             let bytes: [UInt8]
             if file == "-" {
@@ -34,10 +36,11 @@ struct ConvertToJSON: ParsableCommand {
                 // One document at a time: a large stream needs the memory of one document.
                 try YAMLReader.forEachDocument(bytes, file: file) { (document) throws(Diagnostic) in
                     if document.kind == .scalar, (try? document.resolved()) == .null { return }
-                    let json = try JSONWriter.json(document)
-                    totalOut += json.count
+                    writer.removeAll()
+                    try writer.write(document)
+                    totalOut += writer.output.count
                     documents += 1
-                    if !count { FileHandle.standardOutput.write(Data(json + [10])) }
+                    if !count { FileHandle.standardOutput.write(Data(writer.output + [10])) }
                 }
             } catch {
                 printError(DiagnosticRenderer(sources: [file: bytes]).render(error))

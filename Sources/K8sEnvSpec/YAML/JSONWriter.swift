@@ -63,6 +63,11 @@ package struct JSONWriter {
         output.reserveCapacity(capacity)
     }
 
+    /// Empties the output, keeping its memory for the next document.
+    package mutating func removeAll() {
+        output.removeAll(keepingCapacity: true)
+    }
+
     /// The JSON encoding of one document.
     /// - Throws: a ``Diagnostic`` at a value JSON cannot hold (`.inf`, `.nan`).
     package static func json(_ node: YAMLNode) throws(Diagnostic) -> [UInt8] {
@@ -156,28 +161,48 @@ package struct JSONWriter {
 
     package mutating func writeString(_ bytes: UnsafeBufferPointer<UInt8>) {
         output.append(UInt8(ascii: "\""))
-        var runStart = bytes.startIndex
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            let b = bytes[i]
+        guard let base = bytes.baseAddress else { return output.append(UInt8(ascii: "\"")) }
+        let end = bytes.count
+        var runStart = 0
+        var i = 0
+        while i < end {
+            // Most text needs no escape: test eight bytes at a time, copy runs whole.
+            if i + 8 <= end, !Self.mayNeedEscape(UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
+            let b = base[i]
             if b >= 0x20, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\") {
                 i += 1
                 continue
             }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+            output.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: i - runStart))
+            output.append(UInt8(ascii: "\\"))
             switch b {
-            case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])
-            case 0x0A: output.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [92, UInt8(ascii: "t")])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): output.append(b)
+            case 0x0A: output.append(UInt8(ascii: "n"))
+            case 0x0D: output.append(UInt8(ascii: "r"))
+            case 0x09: output.append(UInt8(ascii: "t"))
             default:
-                output.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
+                output.append(contentsOf: [UInt8(ascii: "u"), 48, 48, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
             }
             i += 1
             runStart = i
         }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.endIndex]))
+        output.append(contentsOf: UnsafeBufferPointer(start: base + runStart, count: end - runStart))
         output.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of the eight bytes may be a control character, `"` or a backslash (never false when
+    /// one is; a rare false alarm only sends the bytes through the byte-by-byte path).
+    @inline(__always) static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+        let backslashes = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+        // A byte below 0x20, or a zero byte after the XORs (the classic "has a byte < n" test).
+        let below = (word &- ones &* 0x20) & ~word
+        let quote = (quotes &- ones) & ~quotes
+        let backslash = (backslashes &- ones) & ~backslashes
+        return (below | quote | backslash) & highs != 0
     }
 }
