@@ -34,7 +34,9 @@ package enum YAMLReader {
         _ bytes: [UInt8], file: String, limits: YAMLLimits = .default
     ) throws(Diagnostic) -> YAMLStream {
         var stream: YAMLStream?
-        try parse(bytes, file: file, limits: limits, emitEach: false, perDocument: { _ in }) { stream = $0 }
+        try bytes.withUnsafeBufferPointer { (input) throws(Diagnostic) in
+            try parse(input, file: file, limits: limits, emitEach: false, perDocument: { _ in }) { stream = $0 }
+        }
         return stream!
     }
 
@@ -46,30 +48,38 @@ package enum YAMLReader {
         _ bytes: [UInt8], file: String, limits: YAMLLimits = .default,
         _ body: (YAMLNode) throws(Diagnostic) -> Void
     ) throws(Diagnostic) {
-        try parse(bytes, file: file, limits: limits, emitEach: true, perDocument: body) { _ in }
+        try bytes.withUnsafeBufferPointer { (input) throws(Diagnostic) in
+            try forEachDocument(input, file: file, limits: limits, body)
+        }
+    }
+
+    /// The same over bytes the caller keeps alive (a ``MappedFile``'s, say) for the whole call.
+    package static func forEachDocument(
+        _ input: UnsafeBufferPointer<UInt8>, file: String, limits: YAMLLimits = .default,
+        _ body: (YAMLNode) throws(Diagnostic) -> Void
+    ) throws(Diagnostic) {
+        try parse(input, file: file, limits: limits, emitEach: true, perDocument: body) { _ in }
     }
 
     private static func parse(
-        _ bytes: [UInt8], file: String, limits: YAMLLimits, emitEach: Bool,
+        _ input: UnsafeBufferPointer<UInt8>, file: String, limits: YAMLLimits, emitEach: Bool,
         perDocument: (YAMLNode) throws(Diagnostic) -> Void, finished: (YAMLStream) -> Void
     ) throws(Diagnostic) {
         // libyaml reads the caller's bytes in place: no copy of the input.
-        try bytes.withUnsafeBufferPointer { (input) throws(Diagnostic) in
-            let parser = LibYAMLParser(input: input)
-            var composer = Composer(file: file, input: bytes, limits: limits)
-            let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
-            defer { event.deallocate() }
-            while true {
-                guard parser.next(event) else { throw parser.diagnostic(file: file, input: bytes) }
-                defer { yaml_event_delete(event) }
-                let done = try composer.handle(event.pointee)
-                if emitEach, event.pointee.type == YAML_DOCUMENT_END_EVENT {
-                    try composer.emitDocument(perDocument)
-                }
-                if done { break }
+        let parser = LibYAMLParser(input: input)
+        var composer = Composer(file: file, inputCount: input.count, limits: limits)
+        let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
+        defer { event.deallocate() }
+        while true {
+            guard parser.next(event) else { throw parser.diagnostic(file: file, input: input) }
+            defer { yaml_event_delete(event) }
+            let done = try composer.handle(event.pointee)
+            if emitEach, event.pointee.type == YAML_DOCUMENT_END_EVENT {
+                try composer.emitDocument(perDocument)
             }
-            finished(composer.finish())
+            if done { break }
         }
+        finished(composer.finish())
     }
 }
 
@@ -100,7 +110,7 @@ private final class LibYAMLParser {
         yaml_parser_parse(parser, event) == 1
     }
 
-    func diagnostic(file: String, input bytes: [UInt8]) -> Diagnostic {
+    func diagnostic(file: String, input bytes: UnsafeBufferPointer<UInt8>) -> Diagnostic {
         let p = parser.pointee
         let problem = p.problem.map { String(cString: $0) } ?? "unknown error"
         if p.error == YAML_READER_ERROR {
@@ -127,7 +137,7 @@ private final class LibYAMLParser {
         return Diagnostic(.yamlSyntax, at: SourceLocation(file: file, mark: mark), message)
     }
 
-    static func mark(atOffset offset: Int, in bytes: [UInt8]) -> Mark {
+    static func mark(atOffset offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Mark {
         var line = 1, column = 1, i = 0
         let end = min(offset, bytes.count)
         while i < end {
@@ -161,7 +171,6 @@ private struct Composer {
     }
 
     let file: String
-    let input: [UInt8]
     let limits: YAMLLimits
     var records: [YAMLStream.Record] = []
     /// What each node expands to (parallel to `records`).
@@ -183,13 +192,12 @@ private struct Composer {
     var documentExpandedBytes = 0
     var documentRoot: Int32 = -1
 
-    init(file: String, input: [UInt8], limits: YAMLLimits) {
+    init(file: String, inputCount: Int, limits: YAMLLimits) {
         self.file = file
-        self.input = input
         self.limits = limits
-        bytes.reserveCapacity(input.count)
-        records.reserveCapacity(input.count / 12)
-        expanded.reserveCapacity(input.count / 12)
+        bytes.reserveCapacity(inputCount)
+        records.reserveCapacity(inputCount / 12)
+        expanded.reserveCapacity(inputCount / 12)
     }
 
     func location(_ mark: yaml_mark_t) -> SourceLocation {
