@@ -34,9 +34,13 @@ struct ConvertToJSON: ParsableCommand {
                         if document.kind == .scalar, (try? document.resolved()) == .null { return }
                         writer.removeAll()
                         try writer.write(document)
-                        totalOut += writer.output.count
+                        totalOut += writer.count
                         documents += 1
-                        if !count { FileHandle.standardOutput.write(Data(writer.output + [10])) }
+                        if !count {
+                            var line = writer.withOutput { Data(buffer: $0) }
+                            line.append(10)
+                            FileHandle.standardOutput.write(line)
+                        }
                     }
                 }
             } catch {
