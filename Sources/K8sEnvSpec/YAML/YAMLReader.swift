@@ -73,7 +73,7 @@ package enum YAMLReader {
         while true {
             guard parser.next(event) else { throw parser.diagnostic(file: file, input: input) }
             defer { yaml_event_delete(event) }
-            let done = try composer.handle(event.pointee)
+            let done = try composer.handle(event)
             if emitEach, event.pointee.type == YAML_DOCUMENT_END_EVENT {
                 try composer.emitDocument(perDocument)
             }
@@ -215,8 +215,10 @@ private struct Composer {
     }
 
     /// Returns true at the end of the stream.
-    mutating func handle(_ event: yaml_event_t) throws(Diagnostic) -> Bool {
-        switch event.type {
+    mutating func handle(_ event: UnsafePointer<yaml_event_t>) throws(Diagnostic) -> Bool {
+        // Fields are read in place: copying the whole event just after libyaml wrote it stalls.
+        let mark = event.pointee.start_mark
+        switch event.pointee.type {
         case YAML_STREAM_START_EVENT:
             return false
         case YAML_STREAM_END_EVENT:
@@ -232,21 +234,21 @@ private struct Composer {
             if documentRoot >= 0 { roots.append(documentRoot) }
             return false
         case YAML_ALIAS_EVENT:
-            let name = String(cString: event.data.alias.anchor)
+            let name = String(cString: event.pointee.data.alias.anchor)
             guard let target = anchors[name] else {
                 if openAnchors.contains(name) {
-                    throw Diagnostic(.yamlAlias, at: location(event.start_mark),
+                    throw Diagnostic(.yamlAlias, at: location(mark),
                                      "alias *\(name) refers to the node that contains it")
                 }
-                throw Diagnostic(.yamlAlias, at: location(event.start_mark),
+                throw Diagnostic(.yamlAlias, at: location(mark),
                                  "unknown anchor \"\(name)\" (an anchor must be defined with &\(name) before *\(name))")
             }
             let size = expanded[Int(target)]
-            try count(size.nodes, bytes: size.bytes, at: event.start_mark, alias: true)
-            try attach(target, mark: event.start_mark)
+            try count(size.nodes, bytes: size.bytes, at: mark, alias: true)
+            try attach(target, mark: mark)
             return false
         case YAML_SCALAR_EVENT:
-            let s = event.data.scalar
+            let s = event.pointee.data.scalar
             let style: YAMLStream.Style
             switch s.style {
             case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
@@ -260,28 +262,28 @@ private struct Composer {
                 bytes.append(contentsOf: UnsafeBufferPointer(start: value, count: Int(s.length)))
             }
             let index = Int32(records.count)
-            records.append(.init(kind: .scalar, style: style, tag: intern(s.tag), start: start,
-                                 count: Int32(s.length), line: Int32(event.start_mark.line) + 1,
-                                 column: Int32(event.start_mark.column) + 1))
+            records.append(.init(kind: .scalar, style: style, tag: s.tag == nil ? -1 : intern(s.tag), start: start,
+                                 count: Int32(s.length), line: Int32(mark.line) + 1,
+                                 column: Int32(mark.column) + 1))
             expanded.append(Expanded(nodes: 1, bytes: Int(s.length) + 2))
-            try count(1, bytes: Int(s.length) + 2, at: event.start_mark)
+            try count(1, bytes: Int(s.length) + 2, at: mark)
             if let anchor = s.anchor { anchors[String(cString: anchor)] = index }
-            try attach(index, mark: event.start_mark)
+            try attach(index, mark: mark)
             return false
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
-            let isMapping = event.type == YAML_MAPPING_START_EVENT
-            let tag = isMapping ? event.data.mapping_start.tag : event.data.sequence_start.tag
-            let anchorPointer = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+            let isMapping = event.pointee.type == YAML_MAPPING_START_EVENT
+            let tag = isMapping ? event.pointee.data.mapping_start.tag : event.pointee.data.sequence_start.tag
+            let anchorPointer = isMapping ? event.pointee.data.mapping_start.anchor : event.pointee.data.sequence_start.anchor
             if frames.count >= limits.maxDepth {
-                throw Diagnostic(.yamlLimit, at: location(event.start_mark),
+                throw Diagnostic(.yamlLimit, at: location(mark),
                                  "collections nest deeper than \(limits.maxDepth) levels")
             }
             let index = Int32(records.count)
             records.append(.init(kind: isMapping ? .mapping : .sequence, style: .collection, tag: intern(tag),
-                                 start: 0, count: 0, line: Int32(event.start_mark.line) + 1,
-                                 column: Int32(event.start_mark.column) + 1))
+                                 start: 0, count: 0, line: Int32(mark.line) + 1,
+                                 column: Int32(mark.column) + 1))
             expanded.append(Expanded(nodes: 1, bytes: 0))
-            try count(1, bytes: 0, at: event.start_mark)
+            try count(1, bytes: 0, at: mark)
             let anchor = anchorPointer.map { String(cString: $0) }
             if let anchor {
                 openAnchors.insert(anchor)
@@ -297,7 +299,7 @@ private struct Composer {
                 openAnchors.remove(anchor)
                 anchors[anchor] = frame.record
             }
-            try attach(frame.record, mark: event.start_mark)
+            try attach(frame.record, mark: mark)
             return false
         default:
             return false
