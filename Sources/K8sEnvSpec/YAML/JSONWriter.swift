@@ -56,11 +56,66 @@ package enum JSONNumber {
 }
 
 /// Writes YAML nodes as JSON bytes, with aliases expanded and scalars resolved.
-package struct JSONWriter {
-    package private(set) var output: [UInt8] = []
+///
+/// The writer owns its output buffer (it cannot be copied), so an append is a capacity test and
+/// a store, without an array's uniqueness check.
+package struct JSONWriter: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// How many bytes have been written.
+    package private(set) var count = 0
 
     package init(capacity: Int = 0) {
-        output.reserveCapacity(capacity)
+        self.capacity = max(capacity, 256)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// A copy of the bytes written.
+    package var output: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The bytes written, without a copy; valid only inside `body`.
+    package func withOutput<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// Empties the output, keeping its memory for the next document.
+    package mutating func removeAll() {
+        count = 0
+    }
+
+    @inline(__always) private mutating func reserve(_ n: Int) {
+        if count + n > capacity { grow(to: count + n) }
+    }
+
+    private mutating func grow(to needed: Int) {
+        let newCapacity = max(needed, capacity * 2)
+        let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        grown.initialize(from: base, count: count)
+        base.deallocate()
+        base = grown
+        capacity = newCapacity
+    }
+
+    @inline(__always) private mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always) private mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        (base + count).initialize(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    private mutating func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append($0) }
     }
 
     /// The JSON encoding of one document.
@@ -91,28 +146,28 @@ package struct JSONWriter {
         case .scalar:
             try writeScalar(index, record: record, stream: stream, bytes: bytes, asKey: false)
         case .sequence:
-            output.append(UInt8(ascii: "["))
+            append(UInt8(ascii: "["))
             var i = Int(record.start)
             let end = i + Int(record.count)
             while i < end {
-                if i != Int(record.start) { output.append(UInt8(ascii: ",")) }
+                if i != Int(record.start) { append(UInt8(ascii: ",")) }
                 try write(children[i], stream: stream, records: records, children: children, bytes: bytes)
                 i += 1
             }
-            output.append(UInt8(ascii: "]"))
+            append(UInt8(ascii: "]"))
         case .mapping:
-            output.append(UInt8(ascii: "{"))
+            append(UInt8(ascii: "{"))
             var i = Int(record.start)
             let end = i + Int(record.count)
             while i < end {
-                if i != Int(record.start) { output.append(UInt8(ascii: ",")) }
+                if i != Int(record.start) { append(UInt8(ascii: ",")) }
                 let key = children[i]
                 try writeScalar(key, record: records[Int(key)], stream: stream, bytes: bytes, asKey: true)
-                output.append(UInt8(ascii: ":"))
+                append(UInt8(ascii: ":"))
                 try write(children[i + 1], stream: stream, records: records, children: children, bytes: bytes)
                 i += 2
             }
-            output.append(UInt8(ascii: "}"))
+            append(UInt8(ascii: "}"))
         }
     }
 
@@ -134,16 +189,16 @@ package struct JSONWriter {
 
     mutating func write(_ value: ScalarValue, at node: YAMLNode) throws(Diagnostic) {
         switch value {
-        case .null: output.append(contentsOf: "null".utf8)
-        case .bool(let b): output.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): output.append(contentsOf: String(i).utf8)
-        case .uint(let u): output.append(contentsOf: String(u).utf8)
+        case .null: append("null")
+        case .bool(let b): append(b ? "true" : "false")
+        case .int(let i): append(String(i))
+        case .uint(let u): append(String(u))
         case .float(let d):
             guard let text = JSONNumber.format(d) else {
                 throw Diagnostic(.yamlValue, at: node.location,
                                  "\(node.scalarText ?? "") is not a number JSON can hold (infinity and NaN are not allowed)")
             }
-            output.append(contentsOf: text.utf8)
+            append(text)
         case .string(let s): writeString(ArraySlice(s.utf8))
         }
     }
@@ -155,29 +210,49 @@ package struct JSONWriter {
     }
 
     package mutating func writeString(_ bytes: UnsafeBufferPointer<UInt8>) {
-        output.append(UInt8(ascii: "\""))
-        var runStart = bytes.startIndex
-        var i = bytes.startIndex
-        while i < bytes.endIndex {
-            let b = bytes[i]
+        append(UInt8(ascii: "\""))
+        guard let source = bytes.baseAddress else { return append(UInt8(ascii: "\"")) }
+        let end = bytes.count
+        var runStart = 0
+        var i = 0
+        while i < end {
+            // Most text needs no escape: test eight bytes at a time, copy runs whole.
+            if i + 8 <= end, !Self.mayNeedEscape(UnsafeRawPointer(source + i).loadUnaligned(as: UInt64.self)) {
+                i += 8
+                continue
+            }
+            let b = source[i]
             if b >= 0x20, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\") {
                 i += 1
                 continue
             }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<i]))
+            append(UnsafeBufferPointer(start: source + runStart, count: i - runStart))
+            append(UInt8(ascii: "\\"))
             switch b {
-            case UInt8(ascii: "\""): output.append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [92, 92])
-            case 0x0A: output.append(contentsOf: [92, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [92, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [92, UInt8(ascii: "t")])
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): append(b)
+            case 0x0A: append(UInt8(ascii: "n"))
+            case 0x0D: append(UInt8(ascii: "r"))
+            case 0x09: append(UInt8(ascii: "t"))
             default:
-                output.append(contentsOf: [92, UInt8(ascii: "u"), 48, 48, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]])
+                for byte in [UInt8(ascii: "u"), 48, 48, Self.hex[Int(b >> 4)], Self.hex[Int(b & 0xF)]] { append(byte) }
             }
             i += 1
             runStart = i
         }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.endIndex]))
-        output.append(UInt8(ascii: "\""))
+        append(UnsafeBufferPointer(start: source + runStart, count: end - runStart))
+        append(UInt8(ascii: "\""))
+    }
+
+    /// Whether any of the eight bytes may be a control character, `"` or a backslash (never false when
+    /// one is; a rare false alarm only sends the bytes through the byte-by-byte path).
+    @inline(__always) static func mayNeedEscape(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
+        let backslashes = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
+        // A byte below 0x20, or a zero byte after the XORs (the classic "has a byte < n" test).
+        let below = (word &- ones &* 0x20) & ~word
+        let quote = (quotes &- ones) & ~quotes
+        let backslash = (backslashes &- ones) & ~backslashes
+        return (below | quote | backslash) & highs != 0
     }
 }

@@ -69,12 +69,13 @@ package enum ScalarResolver {
         switch first {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"):
             switch first | 0x20 {
-            case UInt8(ascii: "y"), UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "o"): break
+            case UInt8(ascii: "y"), UInt8(ascii: "n"), UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "o"):
+                return word(bytes)
             default: return nil
             }
-        default: break
+        case UInt8(ascii: "~"): return word(bytes)
+        default: return resolvePlain(ArraySlice(bytes))
         }
-        return resolvePlain(ArraySlice(bytes))
     }
 
     /// YAML 1.1 implicit resolution of a plain scalar, as go-yaml v2 does it.
@@ -98,10 +99,18 @@ package enum ScalarResolver {
     }
 
     /// The value of a YAML 1.1 word (`yes`, `~`, `.inf`, …), looked up by its bytes packed into
-    /// an integer: no string is made for the many keys like `type` that start like a word.
-    @inline(__always) static func word(_ bytes: ArraySlice<UInt8>) -> ScalarValue? {
+    /// an integer: no string is made, nothing is hashed, for the many keys like `type` that start
+    /// like a word.
+    @inline(__always) static func word(_ bytes: some Collection<UInt8>) -> ScalarValue? {
         guard bytes.count <= 6 else { return nil }
-        return packedWords[pack(bytes)]
+        let key = pack(bytes)
+        // Binary search of the sorted keys.
+        var low = 0, high = sortedWords.count
+        while low < high {
+            let middle = (low + high) / 2
+            if sortedWords[middle].key < key { low = middle + 1 } else { high = middle }
+        }
+        return low < sortedWords.count && sortedWords[low].key == key ? sortedWords[low].value : nil
     }
 
     @inline(__always) static func pack(_ bytes: some Collection<UInt8>) -> UInt64 {
@@ -110,7 +119,7 @@ package enum ScalarResolver {
         return value
     }
 
-    static let packedWords: [UInt64: ScalarValue] = Dictionary(uniqueKeysWithValues: words.map { (pack(Array($0.key.utf8)), $0.value) })
+    static let sortedWords: [(key: UInt64, value: ScalarValue)] = words.map { (pack(Array($0.key.utf8)), $0.value) }.sorted { $0.key < $1.key }
 
     static let words: [String: ScalarValue] = {
         var w: [String: ScalarValue] = [:]

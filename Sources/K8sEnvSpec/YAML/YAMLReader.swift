@@ -34,7 +34,9 @@ package enum YAMLReader {
         _ bytes: [UInt8], file: String, limits: YAMLLimits = .default
     ) throws(Diagnostic) -> YAMLStream {
         var stream: YAMLStream?
-        try parse(bytes, file: file, limits: limits, emitEach: false, perDocument: { _ in }) { stream = $0 }
+        try bytes.withUnsafeBufferPointer { (input) throws(Diagnostic) in
+            try parse(input, file: file, limits: limits, emitEach: false, perDocument: { _ in }) { stream = $0 }
+        }
         return stream!
     }
 
@@ -46,30 +48,38 @@ package enum YAMLReader {
         _ bytes: [UInt8], file: String, limits: YAMLLimits = .default,
         _ body: (YAMLNode) throws(Diagnostic) -> Void
     ) throws(Diagnostic) {
-        try parse(bytes, file: file, limits: limits, emitEach: true, perDocument: body) { _ in }
+        try bytes.withUnsafeBufferPointer { (input) throws(Diagnostic) in
+            try forEachDocument(input, file: file, limits: limits, body)
+        }
+    }
+
+    /// The same over bytes the caller keeps alive (a ``MappedFile``'s, say) for the whole call.
+    package static func forEachDocument(
+        _ input: UnsafeBufferPointer<UInt8>, file: String, limits: YAMLLimits = .default,
+        _ body: (YAMLNode) throws(Diagnostic) -> Void
+    ) throws(Diagnostic) {
+        try parse(input, file: file, limits: limits, emitEach: true, perDocument: body) { _ in }
     }
 
     private static func parse(
-        _ bytes: [UInt8], file: String, limits: YAMLLimits, emitEach: Bool,
+        _ input: UnsafeBufferPointer<UInt8>, file: String, limits: YAMLLimits, emitEach: Bool,
         perDocument: (YAMLNode) throws(Diagnostic) -> Void, finished: (YAMLStream) -> Void
     ) throws(Diagnostic) {
         // libyaml reads the caller's bytes in place: no copy of the input.
-        try bytes.withUnsafeBufferPointer { (input) throws(Diagnostic) in
-            let parser = LibYAMLParser(input: input)
-            var composer = Composer(file: file, input: bytes, limits: limits)
-            let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
-            defer { event.deallocate() }
-            while true {
-                guard parser.next(event) else { throw parser.diagnostic(file: file, input: bytes) }
-                defer { yaml_event_delete(event) }
-                let done = try composer.handle(event.pointee)
-                if emitEach, event.pointee.type == YAML_DOCUMENT_END_EVENT {
-                    try composer.emitDocument(perDocument)
-                }
-                if done { break }
+        let parser = LibYAMLParser(input: input)
+        var composer = Composer(file: file, inputCount: input.count, limits: limits)
+        let event = UnsafeMutablePointer<yaml_event_t>.allocate(capacity: 1)
+        defer { event.deallocate() }
+        while true {
+            guard parser.next(event) else { throw parser.diagnostic(file: file, input: input) }
+            defer { yaml_event_delete(event) }
+            let done = try composer.handle(event)
+            if emitEach, event.pointee.type == YAML_DOCUMENT_END_EVENT {
+                try composer.emitDocument(perDocument)
             }
-            finished(composer.finish())
+            if done { break }
         }
+        finished(composer.finish())
     }
 }
 
@@ -100,7 +110,7 @@ private final class LibYAMLParser {
         yaml_parser_parse(parser, event) == 1
     }
 
-    func diagnostic(file: String, input bytes: [UInt8]) -> Diagnostic {
+    func diagnostic(file: String, input bytes: UnsafeBufferPointer<UInt8>) -> Diagnostic {
         let p = parser.pointee
         let problem = p.problem.map { String(cString: $0) } ?? "unknown error"
         if p.error == YAML_READER_ERROR {
@@ -127,7 +137,7 @@ private final class LibYAMLParser {
         return Diagnostic(.yamlSyntax, at: SourceLocation(file: file, mark: mark), message)
     }
 
-    static func mark(atOffset offset: Int, in bytes: [UInt8]) -> Mark {
+    static func mark(atOffset offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Mark {
         var line = 1, column = 1, i = 0
         let end = min(offset, bytes.count)
         while i < end {
@@ -149,39 +159,45 @@ private struct Composer {
     struct Frame {
         var record: Int32
         var pendingStart: Int
-        var anchor: String?
+        var isMapping: Bool
         var hasMerge: Bool
+        var anchor: String?
+    }
+
+    /// Nodes and scalar bytes under a node once aliases are expanded.
+    struct Expanded {
+        var nodes: Int
+        var bytes: Int
     }
 
     let file: String
-    let input: [UInt8]
     let limits: YAMLLimits
     var records: [YAMLStream.Record] = []
-    var expandedSize: [Int] = []
+    /// What each node expands to (parallel to `records`).
+    var expanded: [Expanded] = []
     var children: [Int32] = []
     var bytes: [UInt8] = []
     var tags: [String] = []
     var tagIndex: [String: Int32] = [:]
     var roots: [Int32] = []
     var pending: [Int32] = []
-    var keyScratch: [ArraySlice<UInt8>] = []
+    /// Scratch for the duplicate key check: byte ranges of keys, and a hash table of key numbers.
+    var keyRanges: [Range<Int>] = []
+    var keyTable: [Int32] = []
     var frames: [Frame] = []
     var anchors: [String: Int32] = [:]
     var openAnchors: Set<String> = []
     var documentExpanded = 0
     var documentWritten = 0
     var documentExpandedBytes = 0
-    /// Scalar bytes under each node once aliases are expanded (parallel to `records`).
-    var expandedBytes: [Int] = []
     var documentRoot: Int32 = -1
 
-    init(file: String, input: [UInt8], limits: YAMLLimits) {
+    init(file: String, inputCount: Int, limits: YAMLLimits) {
         self.file = file
-        self.input = input
         self.limits = limits
-        bytes.reserveCapacity(input.count)
-        records.reserveCapacity(input.count / 12)
-        expandedSize.reserveCapacity(input.count / 12)
+        bytes.reserveCapacity(inputCount)
+        records.reserveCapacity(inputCount / 12)
+        expanded.reserveCapacity(inputCount / 12)
     }
 
     func location(_ mark: yaml_mark_t) -> SourceLocation {
@@ -199,8 +215,10 @@ private struct Composer {
     }
 
     /// Returns true at the end of the stream.
-    mutating func handle(_ event: yaml_event_t) throws(Diagnostic) -> Bool {
-        switch event.type {
+    mutating func handle(_ event: UnsafePointer<yaml_event_t>) throws(Diagnostic) -> Bool {
+        // Fields are read in place: copying the whole event just after libyaml wrote it stalls.
+        let mark = event.pointee.start_mark
+        switch event.pointee.type {
         case YAML_STREAM_START_EVENT:
             return false
         case YAML_STREAM_END_EVENT:
@@ -216,20 +234,21 @@ private struct Composer {
             if documentRoot >= 0 { roots.append(documentRoot) }
             return false
         case YAML_ALIAS_EVENT:
-            let name = String(cString: event.data.alias.anchor)
+            let name = String(cString: event.pointee.data.alias.anchor)
             guard let target = anchors[name] else {
                 if openAnchors.contains(name) {
-                    throw Diagnostic(.yamlAlias, at: location(event.start_mark),
+                    throw Diagnostic(.yamlAlias, at: location(mark),
                                      "alias *\(name) refers to the node that contains it")
                 }
-                throw Diagnostic(.yamlAlias, at: location(event.start_mark),
+                throw Diagnostic(.yamlAlias, at: location(mark),
                                  "unknown anchor \"\(name)\" (an anchor must be defined with &\(name) before *\(name))")
             }
-            try count(expandedSize[Int(target)], bytes: expandedBytes[Int(target)], at: event.start_mark, alias: true)
-            try attach(target, mark: event.start_mark)
+            let size = expanded[Int(target)]
+            try count(size.nodes, bytes: size.bytes, at: mark, alias: true)
+            try attach(target, mark: mark)
             return false
         case YAML_SCALAR_EVENT:
-            let s = event.data.scalar
+            let s = event.pointee.data.scalar
             let style: YAMLStream.Style
             switch s.style {
             case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
@@ -243,47 +262,44 @@ private struct Composer {
                 bytes.append(contentsOf: UnsafeBufferPointer(start: value, count: Int(s.length)))
             }
             let index = Int32(records.count)
-            records.append(.init(kind: .scalar, style: style, tag: intern(s.tag), start: start,
-                                 count: Int32(s.length), line: Int32(event.start_mark.line) + 1,
-                                 column: Int32(event.start_mark.column) + 1))
-            expandedSize.append(1)
-            expandedBytes.append(Int(s.length) + 2)
-            try count(1, bytes: Int(s.length) + 2, at: event.start_mark)
+            records.append(.init(kind: .scalar, style: style, tag: s.tag == nil ? -1 : intern(s.tag), start: start,
+                                 count: Int32(s.length), line: Int32(mark.line) + 1,
+                                 column: Int32(mark.column) + 1))
+            expanded.append(Expanded(nodes: 1, bytes: Int(s.length) + 2))
+            try count(1, bytes: Int(s.length) + 2, at: mark)
             if let anchor = s.anchor { anchors[String(cString: anchor)] = index }
-            try attach(index, mark: event.start_mark)
+            try attach(index, mark: mark)
             return false
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
-            let isMapping = event.type == YAML_MAPPING_START_EVENT
-            let tag = isMapping ? event.data.mapping_start.tag : event.data.sequence_start.tag
-            let anchorPointer = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+            let isMapping = event.pointee.type == YAML_MAPPING_START_EVENT
+            let tag = isMapping ? event.pointee.data.mapping_start.tag : event.pointee.data.sequence_start.tag
+            let anchorPointer = isMapping ? event.pointee.data.mapping_start.anchor : event.pointee.data.sequence_start.anchor
             if frames.count >= limits.maxDepth {
-                throw Diagnostic(.yamlLimit, at: location(event.start_mark),
+                throw Diagnostic(.yamlLimit, at: location(mark),
                                  "collections nest deeper than \(limits.maxDepth) levels")
             }
             let index = Int32(records.count)
             records.append(.init(kind: isMapping ? .mapping : .sequence, style: .collection, tag: intern(tag),
-                                 start: 0, count: 0, line: Int32(event.start_mark.line) + 1,
-                                 column: Int32(event.start_mark.column) + 1))
-            expandedSize.append(1)
-            expandedBytes.append(0)
-            try count(1, bytes: 0, at: event.start_mark)
+                                 start: 0, count: 0, line: Int32(mark.line) + 1,
+                                 column: Int32(mark.column) + 1))
+            expanded.append(Expanded(nodes: 1, bytes: 0))
+            try count(1, bytes: 0, at: mark)
             let anchor = anchorPointer.map { String(cString: $0) }
             if let anchor {
                 openAnchors.insert(anchor)
                 anchors[anchor] = nil
             }
-            frames.append(Frame(record: index, pendingStart: pending.count, anchor: anchor, hasMerge: false))
+            frames.append(Frame(record: index, pendingStart: pending.count, isMapping: isMapping, hasMerge: false, anchor: anchor))
             return false
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = frames.removeLast()
             try finishCollection(frame)
-            // No slice of `pending` is alive here, so this does not copy it.
-            pending.removeSubrange(frame.pendingStart...)
+            pending.removeLast(pending.count - frame.pendingStart)
             if let anchor = frame.anchor {
                 openAnchors.remove(anchor)
                 anchors[anchor] = frame.record
             }
-            try attach(frame.record, mark: event.start_mark)
+            try attach(frame.record, mark: mark)
             return false
         default:
             return false
@@ -293,22 +309,21 @@ private struct Composer {
     /// Records a finished collection's children (merge keys applied, duplicate keys rejected).
     mutating func finishCollection(_ frame: Frame) throws(Diagnostic) {
         let items = pending[frame.pendingStart...]
-        var size = 1
-        var byteTotal = 0
+        var total = Expanded(nodes: 1, bytes: 0)
         for child in items {
-            size += expandedSize[Int(child)]
-            byteTotal += expandedBytes[Int(child)]
+            let size = expanded[Int(child)]
+            total.nodes += size.nodes
+            total.bytes += size.bytes
         }
-        expandedSize[Int(frame.record)] = size
-        expandedBytes[Int(frame.record)] = byteTotal
+        expanded[Int(frame.record)] = total
         records[Int(frame.record)].start = Int32(children.count)
-        if records[Int(frame.record)].kind == .mapping, frame.hasMerge {
+        if frame.isMapping, frame.hasMerge {
             let entries = try finishMapping(Array(items), hasMerge: true)
             records[Int(frame.record)].count = Int32(entries.count)
             children.append(contentsOf: entries)
         } else {
             // The common case, without copies: check keys in place, then move the children.
-            if records[Int(frame.record)].kind == .mapping { try checkDuplicateKeys(items) }
+            if frame.isMapping { try checkDuplicateKeys(items) }
             records[Int(frame.record)].count = Int32(items.count)
             children.append(contentsOf: items)
         }
@@ -333,18 +348,19 @@ private struct Composer {
 
     /// Adds a finished node to the open collection, or makes it the document's root.
     mutating func attach(_ index: Int32, mark: yaml_mark_t) throws(Diagnostic) {
-        guard let top = frames.last else {
+        let top = frames.count - 1
+        guard top >= 0 else {
             documentRoot = index
             return
         }
-        if records[Int(top.record)].kind == .mapping, (pending.count - top.pendingStart) % 2 == 0 {
+        if frames[top].isMapping, (pending.count - frames[top].pendingStart) % 2 == 0 {
             // A key.
             let record = records[Int(index)]
             if record.kind != .scalar {
                 throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(record.line), column: Int(record.column))),
                                  "a mapping key must be a scalar (JSON object keys are strings)")
             }
-            if isMergeKey(index) { frames[frames.count - 1].hasMerge = true }
+            if record.count == 2, isMergeKey(index) { frames[top].hasMerge = true }
         }
         pending.append(index)
     }
@@ -373,27 +389,85 @@ private struct Composer {
     }
 
     /// Rejects a key that appears twice in a mapping without merge keys (`items` alternates
-    /// keys and values). Small mappings compare pairwise, without allocating.
+    /// keys and values). Keys whose text is their bytes (untagged strings, nearly all keys) are
+    /// compared in place: pairwise in small mappings, through a hash table in larger ones.
     mutating func checkDuplicateKeys(_ items: ArraySlice<Int32>) throws(Diagnostic) {
         let count = items.count / 2
         guard count > 1 else { return }
-        if count > 16 {
-            _ = try finishMapping(Array(items), hasMerge: false)
-            return
-        }
-        // The slices point into `bytes`: drop them before the next append, or it copies `bytes`.
-        defer { keyScratch.removeAll(keepingCapacity: true) }
-        var i = items.startIndex
-        while i + 1 < items.endIndex {
-            let key = items[i]
-            let text = try keyText(key)
-            for (j, earlier) in keyScratch.enumerated() where earlier == text {
-                let first = items[items.startIndex + 2 * j]
-                throw duplicate(key, first: first, text: text)
+        defer { keyRanges.removeAll(keepingCapacity: true) }
+        for i in stride(from: items.startIndex, to: items.endIndex - 1, by: 2) {
+            guard let range = textRange(items[i]) else {
+                // A key that resolves to another value (`1`, `true`, `!!int 1`): the general way.
+                _ = try finishMapping(Array(items), hasMerge: false)
+                return
             }
-            keyScratch.append(text)
-            i += 2
+            keyRanges.append(range)
         }
+        let duplicate: (key: Int, first: Int)? = bytes.withUnsafeBufferPointer { bytes in
+            count <= 16 ? Self.firstDuplicatePairwise(keyRanges, in: bytes)
+                        : Self.firstDuplicateHashed(keyRanges, in: bytes, table: &keyTable)
+        }
+        if let duplicate {
+            throw self.duplicate(items[items.startIndex + 2 * duplicate.key], first: items[items.startIndex + 2 * duplicate.first],
+                                 text: bytes[keyRanges[duplicate.key]])
+        }
+    }
+
+    /// The range of `bytes` that is a key's JSON text, or nil when the key's text is not its
+    /// bytes (it has a tag, or is a plain scalar that resolves to a null, boolean or number).
+    func textRange(_ key: Int32) -> Range<Int>? {
+        let r = records[Int(key)]
+        let range = Int(r.start)..<Int(r.start + r.count)
+        guard r.tag < 0 else { return nil }
+        if r.style != .plain { return range }
+        let resolved = bytes.withUnsafeBufferPointer { ScalarResolver.resolvePlain(UnsafeBufferPointer(rebasing: $0[range])) }
+        return resolved == nil ? range : nil
+    }
+
+    /// The first key equal to an earlier one, and that earlier one (numbered in order).
+    static func firstDuplicatePairwise(_ keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>) -> (key: Int, first: Int)? {
+        for k in 1..<keys.count {
+            for j in 0..<k where equal(keys[j], keys[k], in: bytes) { return (k, j) }
+        }
+        return nil
+    }
+
+    /// The same through an open-addressing table of key numbers (-1 marks a free slot).
+    static func firstDuplicateHashed(_ keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>,
+                                     table: inout [Int32]) -> (key: Int, first: Int)? {
+        var size = 64
+        while size < 2 * keys.count { size *= 2 }
+        table.removeAll(keepingCapacity: true)
+        table.append(contentsOf: repeatElement(-1, count: size))
+        let mask = size - 1
+        for k in keys.indices {
+            var slot = Int(truncatingIfNeeded: hash(keys[k], in: bytes)) & mask
+            while table[slot] >= 0 {
+                let j = Int(table[slot])
+                if equal(keys[j], keys[k], in: bytes) { return (k, j) }
+                slot = (slot + 1) & mask
+            }
+            table[slot] = Int32(k)
+        }
+        return nil
+    }
+
+    @inline(__always) static func equal(_ a: Range<Int>, _ b: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        var i = a.lowerBound, j = b.lowerBound
+        while i < a.upperBound {
+            if bytes[i] != bytes[j] { return false }
+            i += 1
+            j += 1
+        }
+        return true
+    }
+
+    /// FNV-1a: keys are short, and an unlucky spread costs time, never correctness.
+    @inline(__always) static func hash(_ range: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for i in range { h = (h ^ UInt64(bytes[i])) &* 0x0000_0100_0000_01b3 }
+        return h ^ (h >> 29)
     }
 
     func duplicate(_ key: Int32, first: Int32, text: ArraySlice<UInt8>) -> Diagnostic {
@@ -469,8 +543,7 @@ private struct Composer {
         }
         roots.removeAll(keepingCapacity: true)
         records.removeAll(keepingCapacity: true)
-        expandedSize.removeAll(keepingCapacity: true)
-        expandedBytes.removeAll(keepingCapacity: true)
+        expanded.removeAll(keepingCapacity: true)
         children.removeAll(keepingCapacity: true)
         bytes.removeAll(keepingCapacity: true)
     }
