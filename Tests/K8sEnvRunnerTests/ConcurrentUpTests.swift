@@ -23,6 +23,7 @@ struct ConcurrentUpTests {
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
             binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            storage: "${K8SENV_STORAGE:-embedded}"
             timeouts: {start: 120s}
             environments:
               base:

@@ -78,6 +78,7 @@ let layeredConfig = """
     apiVersion: k8senv.dev/v1alpha1
     kind: Config
     binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+    storage: "${K8SENV_STORAGE:-embedded}"
     timeouts: {crds: 30s}
     environments:
       base:
@@ -187,7 +188,7 @@ struct EnvironmentTests {
         let project = try Project(config: layeredConfig, seeds: layeredSeeds)
         try await project.withSession(["base"]) { _, _ in }
         let entry = try #require(SnapshotStore(root: project.cache).list().first)
-        let database = entry.dataPath + "/etcd.db"
+        let database = entry.dataPath + (TestBinaries.storage == .etcd ? "/etcd.db" : "/state.db")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int)
         #expect(truncate(database, off_t(size / 2)) == 0)
         let transcript = Transcript()
@@ -205,6 +206,7 @@ struct EnvironmentTests {
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
             binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            storage: "${K8SENV_STORAGE:-embedded}"
             environments:
               e:
                 seeds:
@@ -238,6 +240,7 @@ struct EnvironmentTests {
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
             binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            storage: "${K8SENV_STORAGE:-embedded}"
             timeouts: {crds: 3s}
             environments:
               base:
@@ -264,6 +267,7 @@ struct EnvironmentTests {
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
             binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            storage: "${K8SENV_STORAGE:-embedded}"
             environments:
               capi:
                 crds: [\(testdata)/cluster-api-v0.4.8/]

@@ -4,11 +4,11 @@ import K8sEnvRunner
 import K8sEnvSpec
 import Testing
 
-@Suite("Instances on the real kube-apiserver and etcd", .tags(.integration), .serialized, .timeLimit(.minutes(3)))
+@Suite("Instances on the real kube-apiserver and the storage under test", .tags(.integration), .serialized, .timeLimit(.minutes(3)))
 struct InstanceTests {
     func configuration(_ dir: TemporaryDirectory, binaries: ResolvedBinaries, startTimeout: Duration = .seconds(60),
                        extraArgs: [String] = []) -> InstanceConfiguration {
-        InstanceConfiguration(name: "test-0", directory: dir.path + "/test-0", storage: .etcd, binaries: binaries,
+        InstanceConfiguration(name: "test-0", directory: dir.path + "/test-0", storage: TestBinaries.storage, binaries: binaries,
                               extraArgs: extraArgs, startTimeout: startTimeout, stopTimeout: .seconds(10))
     }
 
@@ -17,7 +17,8 @@ struct InstanceTests {
         let binaries = try await TestBinaries.resolved()
         let dir = try TemporaryDirectory()
         let (instance, _) = try await Instance.start(configuration(dir, binaries: binaries))
-        let apiPID = instance.apiServerProcess.pid, etcdPID = instance.storage.pid
+        let apiPID = instance.apiServerProcess.pid, storagePID = instance.storage.pid
+        let storagePort = try #require(instance.storageURL.split(separator: ":").last.flatMap { Int($0) })
 
         // Our client: server-side apply, then a read.
         let object = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"from-swift","namespace":"default"},"data":{"k":"v"}}"#
@@ -47,8 +48,8 @@ struct InstanceTests {
             #expect(mode == 0o700, "test-0\(folder)")
         }
 
-        // Every listener of both processes is on 127.0.0.1.
-        for pid in [apiPID, etcdPID] {
+        // Every listener of both processes (for the embedded store: this one) is on 127.0.0.1.
+        for pid in [apiPID, storagePID] {
             let addresses = listeningAddresses(of: pid)
             #expect(!addresses.isEmpty)
             #expect(addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "\(addresses)")
@@ -56,7 +57,17 @@ struct InstanceTests {
 
         await instance.stop()
         #expect(!isRunning(apiPID))
-        #expect(!isRunning(etcdPID))
+        if instance.storageProcess != nil {
+            #expect(!isRunning(storagePID))
+        } else {
+            // The listener's close can finish on NIO's thread just after stop returns.
+            var open = Ports.isOpen(storagePort)
+            for _ in 0..<100 where open {
+                try await Task.sleep(for: .milliseconds(20))
+                open = Ports.isOpen(storagePort)
+            }
+            #expect(!open, "the embedded store stopped serving")
+        }
     }
 
     @Test("a kube-apiserver that exits at once is reported with its log tail, and storage is stopped")

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 import K8sEnvRunner
 import K8sEnvSpec
 import Testing
@@ -15,6 +16,11 @@ enum TestBinaries {
     static var kubeAPIServer: String? { find("K8SENV_KUBE_APISERVER", "kube-apiserver") }
     static var etcd: String? { find("K8SENV_ETCD", "etcd") }
     static var kubectl: String? { find("K8SENV_KUBECTL", "kubectl") }
+    /// The storage the integration tests run on: K8SENV_STORAGE (scripts/test.sh runs the suites
+    /// on embedded, then on etcd), default embedded. kine means the k8senv-kine executable.
+    static var storage: StorageKind {
+        ProcessInfo.processInfo.environment["K8SENV_STORAGE"].flatMap { StorageKind(rawValue: $0) } ?? .embedded
+    }
 
     static func find(_ variable: String, _ name: String) -> String? {
         if let value = ProcessInfo.processInfo.environment[variable], !value.isEmpty {
@@ -30,8 +36,16 @@ enum TestBinaries {
             throw CancellationError()
         }
         let version = try await BinaryVersion.read(apiServer)
-        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: etcd,
-                                etcdNoFsync: await StorageArguments.etcdSupportsNoFsync(etcd))
+        switch storage {
+        case .etcd:
+            return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: etcd,
+                                    etcdNoFsync: await StorageArguments.etcdSupportsNoFsync(etcd))
+        case .kine:
+            return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version,
+                                    storage: PackageLocations.builtProduct("k8senv-kine"), etcdNoFsync: false)
+        case .embedded:
+            return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: "", etcdNoFsync: false)
+        }
     }
 }
 

@@ -508,7 +508,7 @@ struct ConfigLoaderTests {
             let report = ConfigLoader(variables: [:]).validate(path, profile: nil)
             #expect(!report.isValid)
             #expect(report.text == """
-            \(path):3:10: error: storage: "etdc" is not one of "etcd", "kine"; did you mean "etcd"?
+            \(path):3:10: error: storage: "etdc" is not one of "embedded", "etcd", "kine"; did you mean "etcd"?
                 storage: etdc
                          ^
             \(path):5:23: error: environments.base.pool.size: 0 is less than the minimum of 1

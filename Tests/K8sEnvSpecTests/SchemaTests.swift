@@ -84,10 +84,10 @@ struct SchemaTests {
     @Test("enum: lists the choices and suggests the closest")
     func enumMessage() throws {
         let errors = try configSchemaErrors(minimalConfig + "storage: etdc\nenvironments: {base: {}}\n")
-        #expect(errors.map(\.message) == [#"storage: "etdc" is not one of "etcd", "kine"; did you mean "etcd"?"#])
+        #expect(errors.map(\.message) == [#"storage: "etdc" is not one of "embedded", "etcd", "kine"; did you mean "etcd"?"#])
         #expect(errors.first?.location.mark == Mark(line: 3, column: 10))
         let far = try configSchemaErrors(minimalConfig + "storage: postgres\nenvironments: {base: {}}\n")
-        #expect(far.map(\.message) == [#"storage: "postgres" is not one of "etcd", "kine""#])
+        #expect(far.map(\.message) == [#"storage: "postgres" is not one of "embedded", "etcd", "kine""#])
     }
 
     @Test("const: says what the value must be")

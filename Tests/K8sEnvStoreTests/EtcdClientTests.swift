@@ -214,3 +214,53 @@ func freePort() throws -> Int {
     guard bound else { throw POSIXError(.EADDRINUSE) }
     return Int(UInt16(bigEndian: address.sin_port))
 }
+
+@Suite("The in-process store and its callers' threads", .tags(.integration), .timeLimit(.minutes(1)))
+struct StoreThreadTests {
+    @Test("the store answers while its caller blocks every cooperative thread (as a test calling a tool synchronously does)")
+    func answersWhileCallersBlock() async throws {
+        let t = try TemporaryStore()
+        let server = try await StoreServer.start(store: t.store)
+        let etcdctl = try #require(EtcdClientTests.etcdctl, "etcdctl is needed")
+        let endpoint = "--endpoints=127.0.0.1:\(server.port)"
+        // More blocking callers than cooperative threads: each waits for etcdctl synchronously.
+        let callers = ProcessInfo.processInfo.activeProcessorCount + 1
+        let outputs = await withTaskGroup(of: String.self) { group in
+            for i in 0..<callers {
+                group.addTask {
+                    let result = try? runTool(etcdctl, [endpoint, "--command-timeout=20s", "put", "/blocked/\(i)", "v"],
+                                              environment: ["ETCDCTL_API": "3"])
+                    return result?.output ?? "failed to run"
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        await server.stop()
+        #expect(outputs == Array(repeating: "OK\n", count: callers))
+    }
+}
+
+@Suite("Store server lifecycle", .tags(.integration))
+struct StoreServerLifecycleTests {
+    @Test("stop closes the listening port before it returns")
+    func stopClosesPort() async throws {
+        let t = try TemporaryStore()
+        let server = try await StoreServer.start(store: t.store)
+        let port = server.port
+        #expect(canConnect(port))
+        await server.stop()
+        #expect(!canConnect(port))
+    }
+}
+
+func canConnect(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
+}

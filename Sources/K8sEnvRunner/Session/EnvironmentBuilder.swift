@@ -177,7 +177,7 @@ package struct EnvironmentBuilder: Sendable {
                     do throws(StoreError) {
                         try instance!.embeddedStore!.copy(to: staging + "/data/state.db")
                     } catch {
-                        throw ProcessError(.launchFailed, "\(name): cannot save the store's snapshot: \(error)")
+                        throw ProcessError(.launchFailed, "\(name): cannot save the store's snapshot to \(staging)/data/state.db: \(error.message)")
                     }
                 case .kine:
                     // A consistent copy of SQLite needs kine stopped.

@@ -58,7 +58,8 @@ package final class StoreServer: Sendable {
         ])
         let failure = Failure()
         let leaseCheckInterval = options.leaseCheckInterval
-        let task = Task {
+        // On the store's own threads: see StoreExecutor. Child tasks (each RPC) inherit it.
+        let task = Task(executorPreference: StoreExecutor.shared) {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do { try await server.serve() } catch { failure.error.withLock { $0 = error } }

@@ -443,7 +443,9 @@ final class StoreEngine {
     // MARK: Files
 
     func copy(to path: String) throws(StoreError) {
-        try wrap { try db.copy(to: path) }
+        do { try db.copy(to: path) } catch {
+            throw StoreError(.internal, error.message)
+        }
     }
 
     func size() throws(StoreError) -> (total: Int64, inUse: Int64) {

@@ -29,6 +29,12 @@ enum Repository {
 /// The real kube-apiserver and etcd the example config names through K8SENV_KUBE_APISERVER and
 /// K8SENV_ETCD. Missing ones fail the test (never a skip): scripts/test.sh exports them.
 enum RealBinaries {
+    /// The storage the tests' configs use: K8SENV_STORAGE (their `storage: ${K8SENV_STORAGE:-embedded}`).
+    static var storage: String {
+        let value = ProcessInfo.processInfo.environment["K8SENV_STORAGE"] ?? ""
+        return value.isEmpty ? "embedded" : value
+    }
+
     static func require() throws -> (kubeAPIServer: String, etcd: String) {
         let environment = ProcessInfo.processInfo.environment
         var found: [String] = []

@@ -17,7 +17,7 @@ final class Workspace: @unchecked Sendable {
         self.directory = directory
     }
 
-    /// A config with one environment of one instance, no CRDs or seeds, on etcd; `extra` is
+    /// A config with one environment of one instance, no CRDs or seeds, on the storage K8SENV_STORAGE names (default embedded); `extra` is
     /// added at the top level.
     static func smallConfig(_ extra: String = "", start: String = "120s") -> String {
         """
@@ -26,7 +26,7 @@ final class Workspace: @unchecked Sendable {
         binaries:
           kubeAPIServer: ${K8SENV_KUBE_APISERVER:-kube-apiserver}
           etcd: ${K8SENV_ETCD:-etcd}
-        storage: etcd
+        storage: ${K8SENV_STORAGE:-embedded}
         timeouts:
           start: \(start)
           stop: 10s
