@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
 # test.sh — the test command of the README: installs what the tests need (scripts/setup.sh),
-# then runs every test suite against the real kube-apiserver and etcd.
+# then runs every test suite against the real kube-apiserver: on the embedded store (the
+# default storage), then the suites that start kube-apiserver once more on etcd.
 #
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter K8sEnvSpecTests]
+#   With arguments, one run with them, on K8SENV_STORAGE (embedded, etcd or kine; default
+#   embedded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/setup.sh)"
 export K8SENV_REQUIRE_BINARIES=1
-exec swift test --scratch-path "$K8SENV_SCRATCH" "$@"
+if [[ $# -gt 0 ]]; then
+  K8SENV_STORAGE="${K8SENV_STORAGE:-embedded}" exec swift test --scratch-path "$K8SENV_SCRATCH" "$@"
+fi
+echo "test: every suite, storage: embedded" >&2
+K8SENV_STORAGE=embedded swift test --scratch-path "$K8SENV_SCRATCH"
+echo "test: the suites that run kube-apiserver, storage: etcd" >&2
+K8SENV_STORAGE=etcd swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests

@@ -64,7 +64,7 @@ package struct Config: Sendable {
     /// The profile applied, if any.
     package var profile: String?
     package var binaries = Binaries()
-    package var storage: StorageKind = .etcd
+    package var storage: StorageKind = .embedded
     package var timeouts = Timeouts()
     /// Where each timeout was written, by key (`start`, …).
     package var timeoutLocations: [String: SourceLocation] = [:]

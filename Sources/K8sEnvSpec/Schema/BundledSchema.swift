@@ -80,7 +80,7 @@ package enum BundledSchema {
       "description": "The storage behind kube-apiserver: embedded (k8senv's own etcd v3 store over SQLite, served in the k8senv process), etcd, or kine.",
       "type": "string",
       "enum": ["embedded", "etcd", "kine"],
-      "default": "etcd"
+      "default": "embedded"
     },
     "timeouts": {
       "description": "How long each step may take.",
