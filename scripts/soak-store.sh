@@ -29,7 +29,8 @@ environments:
   soak: {pool: {size: 1}}
 EOF
 trap '"$bin/k8senv" down -f "$work/k8senv.yaml" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-eval "$("$bin/k8senv" up -f "$work/k8senv.yaml" --detach --no-cache --quiet)"
+"$bin/k8senv" up -f "$work/k8senv.yaml" --detach --no-cache --quiet >&2
+eval "$("$bin/k8senv" env -f "$work/k8senv.yaml")"
 export KUBECACHEDIR="$work/kubectl-cache"
 kubectl get configmaps -n default --watch --output-watch-events -o 'custom-columns=TYPE:.type' --no-headers > "$work/watch.txt" 2>&1 &
 watcher=$!

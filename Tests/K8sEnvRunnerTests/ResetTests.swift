@@ -1,0 +1,168 @@
+import Foundation
+import K8sEnvRunner
+import K8sEnvSpec
+import K8sEnvTestSupport
+import Testing
+
+/// `kubectl get --watch --output-watch-events` in the background (started as k8senv starts its
+/// children: own process group, default signal handling), its output in a file. Each line is a
+/// watch event: custom columns name fields of `.type` and `.object`.
+final class KubectlWatch: Sendable {
+    let output: String
+    private let process: ChildProcess
+
+    init(kubeconfig: String, cacheDirectory: String, arguments: [String]) throws {
+        let kubectl = try #require(TestBinaries.kubectl, "kubectl is needed")
+        output = cacheDirectory + "-watch-\(UUID().uuidString).txt"
+        process = try ChildProcess.launch(
+            executable: kubectl,
+            arguments: ["--kubeconfig", kubeconfig, "--cache-dir", cacheDirectory, "get", "--watch", "--output-watch-events",
+                        "--no-headers"] + arguments,
+            environment: ProcessInfo.processInfo.environment, logPath: output)
+    }
+
+    var state: String {
+        process.termination.map { "kubectl \($0)" } ?? "kubectl running, output \(output)"
+    }
+
+    var lines: [String] {
+        (try? String(contentsOfFile: output, encoding: .utf8))?.split(separator: "\n").map {
+            $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+        } ?? []
+    }
+
+    /// Waits (up to 30 s) until the output has every line of `expected`, as often as it is listed.
+    func waitFor(_ expected: [String]) async throws -> Bool {
+        for _ in 0..<300 {
+            let seen = Dictionary(lines.map { ($0, 1) }, uniquingKeysWith: +)
+            let wanted = Dictionary(expected.map { ($0, 1) }, uniquingKeysWith: +)
+            if wanted.allSatisfy({ seen[$0.key, default: 0] >= $0.value }) { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    func stop() async {
+        await process.stop(grace: .seconds(2))
+        try? FileManager.default.removeItem(atPath: output)
+    }
+}
+
+@Suite("Release by reset on the embedded store", .tags(.integration), .serialized, .timeLimit(.minutes(5)),
+       .enabled(if: TestBinaries.storage == .embedded, "reset is the embedded store's; etcd and kine clean up through the API"))
+struct ResetTests {
+    @Test("after release: a CRD made since is not served, a namespace made since is gone, an edited and a deleted seeded object are back — and a watch opened before saw it all as events")
+    func resetRestoresTheSnapshot() async throws {
+        try await PoolFixture.with(size: 1) { pool in
+            let lease = try await pool.acquire()
+            let client = lease.client
+            let cache = PoolFixture.project.path + "/kubectl-cache-reset"
+            let watch = try KubectlWatch(kubeconfig: lease.kubeconfigPath, cacheDirectory: cache,
+                                         arguments: ["configmaps", "-A", "-o", "custom-columns=EVENT:.type,NS:.object.metadata.namespace,NAME:.object.metadata.name,MODE:.object.data.mode"])
+            #expect(try await watch.waitFor(["ADDED team settings seeded"]), "the watch lists what exists first: \(watch.lines)")
+            // What a test does: edits and deletes seeded objects, makes a namespace and a CRD.
+            _ = try await client.apply("/api/v1/namespaces/team/configmaps/settings?fieldManager=test&force=true",
+                                       object: Array(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings","namespace":"team"},"data":{"mode":"edited"}}"#.utf8))
+            try await create(client, "/api/v1/namespaces/team/configmaps",
+                             #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"doomed"},"data":{"mode":"seeded-by-test"}}"#)
+            try await create(client, "/api/v1/namespaces", #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"scratch"}}"#)
+            try await create(client, "/api/v1/namespaces/scratch/configmaps",
+                             #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"temp"},"data":{"mode":"temp"}}"#)
+            try await create(client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", Self.gizmoCRD)
+            #expect(try await waitUntil { try await client.send("GET", "/apis/reset.k8senv.dev/v1").status == 200 })
+            _ = try await client.delete("/api/v1/namespaces/team/configmaps/settings")
+            #expect(try await watch.waitFor(["DELETED team settings edited", "ADDED scratch temp temp"]), "\(watch.lines) \(watch.state)")
+
+            try await lease.release()
+            let again = try await pool.acquire()  // the same instance: a pool of one
+            #expect(again.id == lease.id)
+            let settings = try await again.client.get("/api/v1/namespaces/team/configmaps/settings")
+            #expect((settings.json?["data"] as? [String: String])?["mode"] == "seeded")
+            #expect(try await again.client.send("GET", "/api/v1/namespaces/scratch").status == 404)
+            #expect(try await again.client.send("GET", "/api/v1/namespaces/team/configmaps/doomed").status == 404)
+            #expect(try await again.client.send("GET", "/apis/reset.k8senv.dev/v1").status == 404)
+            #expect(try await again.client.send("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.reset.k8senv.dev").status == 404)
+            // The restored settings: a second ADDED (the first was the watch's initial list).
+            #expect(try await watch.waitFor(["ADDED team settings seeded", "ADDED team settings seeded",
+                                              "DELETED scratch temp temp", "DELETED team doomed seeded-by-test"]),
+                    "\(watch.lines) \(watch.state)")
+            await watch.stop()
+            try await again.release()
+        }
+    }
+
+    static let gizmoCRD = """
+        {"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"gizmos.reset.k8senv.dev"},
+         "spec":{"group":"reset.k8senv.dev","scope":"Namespaced","names":{"plural":"gizmos","singular":"gizmo","kind":"Gizmo"},
+         "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}
+        """
+}
+
+@Suite("kube-apiserver on the storage under test: watches and leases", .tags(.integration), .serialized, .timeLimit(.minutes(3)))
+struct StorageBehaviourTests {
+    @Test("kubectl get --watch sees creates, updates and deletes")
+    func watchSeesChanges() async throws {
+        try await PoolFixture.with(size: 1) { pool in
+            try await pool.withInstance { instance in
+                let cache = PoolFixture.project.path + "/kubectl-cache-watch"
+                // Once kubectl shows an object that was there before, it is watching.
+                try await create(instance.client, "/api/v1/namespaces/default/configmaps",
+                                 #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"before"},"data":{"v":"0"}}"#)
+                let watch = try KubectlWatch(kubeconfig: instance.kubeconfigPath, cacheDirectory: cache,
+                                             arguments: ["configmaps", "-n", "default", "-o", "custom-columns=EVENT:.type,NAME:.object.metadata.name,V:.object.data.v"])
+                #expect(try await watch.waitFor(["ADDED before 0"]), "\(watch.lines) \(watch.state)")
+                try await create(instance.client, "/api/v1/namespaces/default/configmaps",
+                                 #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"watched"},"data":{"v":"1"}}"#)
+                _ = try await instance.client.apply("/api/v1/namespaces/default/configmaps/watched?fieldManager=test&force=true",
+                                                    object: Array(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"watched","namespace":"default"},"data":{"v":"2"}}"#.utf8))
+                _ = try await instance.client.delete("/api/v1/namespaces/default/configmaps/watched")
+                #expect(try await watch.waitFor(["ADDED watched 1", "MODIFIED watched 2", "DELETED watched 2"]), "\(watch.lines) \(watch.state)")
+                await watch.stop()
+            }
+        }
+    }
+
+    @Test("an Event goes when its lease expires (--event-ttl)")
+    func eventsExpire() async throws {
+        _ = try await TestBinaries.resolved()
+        let project = try Project(config: """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            storage: "${K8SENV_STORAGE:-embedded}"
+            apiServer: {extraArgs: ["--event-ttl=3s"]}
+            environments:
+              short: {pool: {size: 1}}
+            """, seeds: [:])
+        try await project.withSession(["short"]) { (session: Session, record: RunRecord) async throws -> Void in
+            let kubeconfig = record.instances[0].kubeconfig
+            let event = """
+                apiVersion: v1
+                kind: Event
+                metadata: {name: short-lived, namespace: default}
+                involvedObject: {kind: Namespace, name: default}
+                reason: Test
+                message: gone in three seconds
+                """
+            let file = project.path + "/event.yaml"
+            try event.write(toFile: file, atomically: true, encoding: .utf8)
+            _ = try project.kubectl(kubeconfig, ["create", "-f", file])
+            #expect(try project.kubectl(kubeconfig, ["get", "events", "-n", "default", "-o", "name"]).contains("short-lived"))
+            var gone = false
+            for _ in 0..<60 where !gone {
+                try await Task.sleep(for: .milliseconds(500))
+                gone = !(try project.kubectl(kubeconfig, ["get", "events", "-n", "default", "-o", "name"]).contains("short-lived"))
+            }
+            #expect(gone, "the event outlived its 3 s TTL by 30 s")
+        }
+    }
+}
+
+/// Polls `condition` every 50 ms for up to 30 s.
+func waitUntil(_ condition: () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<600 {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return false
+}
