@@ -83,33 +83,35 @@ struct EtcdClientTests {
         }
     }
 
-    @Test("etcdctl: a lease's keys go when it expires, not while it is kept alive; revoke deletes them")
+    @Test("etcdctl: lease grant, keys attached, keep-alive answers with the TTL; a lease that runs out takes its keys; revoke deletes them")
     func etcdctlLeases() async throws {
         try await withServer { _, endpoint in
-            let granted = try await etcdctl(endpoint, ["lease", "grant", "2"]).output
-            let id = try #require(granted.split(separator: " ").dropFirst().first.map(String.init), "\(granted)")
-            #expect(try await etcdctl(endpoint, ["put", "--lease=\(id)", "/events/a", "e"]).output == "OK\n")
-            let ttl = try await etcdctl(endpoint, ["lease", "timetolive", id, "--keys"]).output
-            #expect(ttl.contains("granted with TTL(2s)") && ttl.contains("attached keys([/events/a])"), "\(ttl)")
-            // Kept alive for 3 s (past its TTL): the key stays.
-            _ = try await runToolAsync("/usr/bin/timeout", ["3", Self.etcdctl!, "--endpoints=\(endpoint)", "lease", "keep-alive", id],
-                                       environment: ["ETCDCTL_API": "3"])
-            #expect(try await etcdctl(endpoint, ["get", "/events/a", "--print-value-only"]).output == "e\n")
-            // Then it expires: wait for the key to go (the server checks every 100 ms here).
+            func grant(_ ttl: Int) async throws -> String {
+                let granted = try await etcdctl(endpoint, ["lease", "grant", "\(ttl)"]).output
+                return try #require(granted.split(separator: " ").dropFirst().first.map(String.init), "\(granted)")
+            }
+            let long = try await grant(600)
+            #expect(try await etcdctl(endpoint, ["put", "--lease=\(long)", "/events/a", "e"]).output == "OK\n")
+            let ttl = try await etcdctl(endpoint, ["lease", "timetolive", long, "--keys"]).output
+            #expect(ttl.contains("granted with TTL(600s)") && ttl.contains("attached keys([/events/a])"), "\(ttl)")
+            let kept = try await etcdctl(endpoint, ["lease", "keep-alive", "--once", long]).output
+            #expect(kept.contains("keepalived with TTL(600)"), "\(kept)")
+
+            // A lease of 2 s (etcd's minimum here) with no keep-alive: its key goes.
+            let short = try await grant(2)
+            #expect(try await etcdctl(endpoint, ["put", "--lease=\(short)", "/events/b", "e"]).output == "OK\n")
             var gone = false
-            for _ in 0..<50 where !gone {
+            for _ in 0..<100 where !gone {
                 try await Task.sleep(for: .milliseconds(200))
-                gone = try await etcdctl(endpoint, ["get", "/events/a"]).output.isEmpty
+                gone = try await etcdctl(endpoint, ["get", "/events/b"]).output.isEmpty
             }
             #expect(gone)
-            #expect(try await etcdctl(endpoint, ["lease", "list"]).output.contains("found 0 leases"))
+            #expect(try await etcdctl(endpoint, ["get", "/events/a", "--print-value-only"]).output == "e\n")
 
-            let second = try await etcdctl(endpoint, ["lease", "grant", "600"]).output
-            let id2 = try #require(second.split(separator: " ").dropFirst().first.map(String.init))
-            _ = try await etcdctl(endpoint, ["put", "--lease=\(id2)", "/events/b", "e"])
-            #expect(try await etcdctl(endpoint, ["lease", "revoke", id2]).output.contains("revoked"))
-            #expect(try await etcdctl(endpoint, ["get", "/events/b"]).output.isEmpty)
-            let missing = try await etcdctl(endpoint, ["lease", "revoke", id2])
+            #expect(try await etcdctl(endpoint, ["lease", "revoke", long]).output.contains("revoked"))
+            #expect(try await etcdctl(endpoint, ["get", "/events/a"]).output.isEmpty)
+            #expect(try await etcdctl(endpoint, ["lease", "list"]).output.contains("found 0 leases"))
+            let missing = try await etcdctl(endpoint, ["lease", "revoke", long])
             #expect(missing.output.contains("etcdserver: requested lease not found"))
         }
     }

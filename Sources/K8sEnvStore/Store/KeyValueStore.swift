@@ -27,13 +27,9 @@ package final class KeyValueStore: Sendable {
     package var revision: Int64 { engine.withLock { $0.revision } }
     package var compactRevision: Int64 { engine.withLock { $0.compactRevision } }
 
+    /// The header of a response: this member and cluster, at `revision` (default: now).
     package func header(revision: Int64? = nil) -> Etcdserverpb_ResponseHeader {
-        var header = Etcdserverpb_ResponseHeader()
-        header.clusterID = Self.clusterID
-        header.memberID = Self.memberID
-        header.revision = revision ?? self.revision
-        header.raftTerm = 1
-        return header
+        Self.header(revision ?? self.revision)
     }
 
     private static func header(_ revision: Int64) -> Etcdserverpb_ResponseHeader {
