@@ -53,10 +53,17 @@ def start(kind, i):
                "--unsafe-no-fsync"]
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = etcd3.client(port=port, timeout=1)
+    # The port first (a refused connect is instant), then an etcd Status call on a new channel
+    # per try (a gRPC channel that failed once waits out a reconnect backoff).
     while True:
         try:
-            client.status(); break
+            socket.create_connection(("127.0.0.1", port), timeout=1).close(); break
+        except OSError:
+            if p.poll() is not None: sys.exit(f"{kind} exited")
+            time.sleep(0.001)
+    while True:
+        try:
+            etcd3.client(port=port, timeout=1).status(); break
         except Exception:
             if p.poll() is not None: sys.exit(f"{kind} exited")
             time.sleep(0.001)
