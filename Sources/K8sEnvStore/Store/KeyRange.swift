@@ -43,9 +43,31 @@ package struct KeyRange: Sendable, Equatable {
         return nil
     }
 
+    /// The key, when the range holds that one key alone ([key, key+"\0")).
+    var singleKey: Data? {
+        guard let end, end.count == start.count + 1, end.last == 0, end.starts(with: start) else { return nil }
+        return start
+    }
+
     func contains(_ key: Data) -> Bool {
-        guard !key.lexicographicallyPrecedes(start) else { return false }
+        guard Self.compare(key, start) >= 0 else { return false }
         guard let end else { return true }
-        return key.lexicographicallyPrecedes(end)
+        return Self.compare(key, end) < 0
+    }
+
+    /// Byte order, as etcd (and SQLite's BLOB comparison) orders keys: memcmp, then length.
+    /// (Data's own lexicographicallyPrecedes walks an iterator a byte at a time; every watcher
+    /// checks every event's key, so this is on the write path.)
+    static func compare(_ a: Data, _ b: Data) -> Int {
+        a.withUnsafeBytes { x in
+            b.withUnsafeBytes { y in
+                let common = min(x.count, y.count)
+                if common > 0, let p = x.baseAddress, let q = y.baseAddress {
+                    let order = memcmp(p, q, common)
+                    if order != 0 { return Int(order) }
+                }
+                return x.count - y.count
+            }
+        }
     }
 }

@@ -90,11 +90,12 @@ final class StoreEngine {
             value: s.data(column + 6))
     }
 
-    /// The newest row of `key` (live or a tombstone), if the key was ever written.
-    func latest(_ key: Data) throws(StoreError) -> Row? {
+    /// The newest row of `key` (live or a tombstone) at or below `revision` (default: now), if
+    /// the key was written by then.
+    func latest(_ key: Data, at revision: Int64? = nil) throws(StoreError) -> Row? {
         try wrap {
-            let s = try db.statement("SELECT \(Self.columns) FROM kv WHERE key = ?1 ORDER BY revision DESC LIMIT 1")
-            s.bind(1, key)
+            let s = try db.statement("SELECT \(Self.columns) FROM kv WHERE key = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT 1")
+            s.bind(1, key).bind(2, revision ?? self.revision)
             defer { s.reset() }  // a statement left on a row holds a read transaction open
             return try s.step() ? row(s) : nil
         }
@@ -110,7 +111,13 @@ final class StoreEngine {
 
     /// The live key-values in `range` at `revision`, in key order, at most `limit` (0 = all).
     func live(_ range: KeyRange, at revision: Int64, limit: Int64) throws(StoreError) -> [Row] {
-        try wrap {
+        if let key = range.singleKey {
+            // One key (kube-apiserver's gets and every compare of its transactions): the newest
+            // row at or below the revision, straight from the (key, revision) index.
+            guard let row = try latest(key, at: revision), !row.deleted else { return [] }
+            return [row]
+        }
+        return try wrap {
             let bound = range.end == nil ? "" : " AND key < ?3"
             let s = try db.statement("""
                 SELECT kv.revision, kv.key, kv.deleted, kv.create_revision, kv.version, kv.lease, kv.value
