@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # test.sh — the test command of the README: installs what the tests need (scripts/setup.sh),
 # then runs every test suite against the real kube-apiserver: on the embedded store (the
-# default storage), then the suites that start kube-apiserver once more on etcd.
+# default storage), then the suites that start kube-apiserver once more on etcd, and once more on
+# kine (k8senv-kine, the store behind kine's command line, so the runner's kine backend meets a
+# real server).
 #
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter K8sEnvSpecTests]
 #   With arguments, one run with them, on K8SENV_STORAGE (embedded, etcd or kine; default
@@ -17,3 +19,6 @@ echo "test: every suite, storage: embedded" >&2
 K8SENV_STORAGE=embedded swift test --scratch-path "$K8SENV_SCRATCH"
 echo "test: the suites that run kube-apiserver, storage: etcd" >&2
 K8SENV_STORAGE=etcd swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests
+echo "test: the suites that run kube-apiserver, storage: kine (k8senv-kine)" >&2
+K8SENV_STORAGE=kine K8SENV_KINE="$(dirname "$K8SENV_BINARY")/k8senv-kine" \
+  swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests

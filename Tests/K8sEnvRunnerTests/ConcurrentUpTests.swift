@@ -22,7 +22,7 @@ struct ConcurrentUpTests {
         let project = try Project(config: """
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
             storage: "${K8SENV_STORAGE:-embedded}"
             timeouts: {start: 120s}
             environments:

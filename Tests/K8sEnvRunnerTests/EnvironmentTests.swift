@@ -77,7 +77,7 @@ final class Project: Sendable {
 let layeredConfig = """
     apiVersion: k8senv.dev/v1alpha1
     kind: Config
-    binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+    binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
     storage: "${K8SENV_STORAGE:-embedded}"
     timeouts: {crds: 30s}
     environments:
@@ -205,7 +205,7 @@ struct EnvironmentTests {
         let project = try Project(config: """
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
             storage: "${K8SENV_STORAGE:-embedded}"
             environments:
               e:
@@ -239,7 +239,7 @@ struct EnvironmentTests {
         let project = try Project(config: """
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
             storage: "${K8SENV_STORAGE:-embedded}"
             timeouts: {crds: 3s}
             environments:
@@ -266,7 +266,7 @@ struct EnvironmentTests {
         let config = """
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
             storage: "${K8SENV_STORAGE:-embedded}"
             environments:
               capi:

@@ -10,7 +10,7 @@ enum PoolFixture {
         try! Project(config: """
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}"}
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
             storage: "${K8SENV_STORAGE:-embedded}"
             timeouts: {acquire: 60s}
             environments:

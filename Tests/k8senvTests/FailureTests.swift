@@ -19,7 +19,7 @@ struct FailureTests {
         }
     }
 
-    @Test("a kube-apiserver that exits at once: exit 1 with the tail of its log; etcd is stopped")
+    @Test("a kube-apiserver that exits at once: exit 1 with the tail of its log; storage is stopped")
     func exitsAtOnce() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Workspace.smallConfig(), name: "exits", apiServers: false) { ws in

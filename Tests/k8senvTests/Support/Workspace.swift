@@ -26,6 +26,7 @@ final class Workspace: @unchecked Sendable {
         binaries:
           kubeAPIServer: ${K8SENV_KUBE_APISERVER:-kube-apiserver}
           etcd: ${K8SENV_ETCD:-etcd}
+          kine: ${K8SENV_KINE:-kine}
         storage: ${K8SENV_STORAGE:-embedded}
         timeouts:
           start: \(start)
