@@ -244,15 +244,44 @@ struct StoreThreadTests {
 
 @Suite("Store server lifecycle", .tags(.integration))
 struct StoreServerLifecycleTests {
-    @Test("stop closes the listening port before it returns")
+    @Test("stop closes the listening socket before it returns")
     func stopClosesPort() async throws {
         let t = try TemporaryStore()
         let server = try await StoreServer.start(store: t.store)
         let port = server.port
         #expect(canConnect(port))
+        let listener = try #require(listeningInode(port: port), "the store listens on 127.0.0.1:\(port)")
         await server.stop()
-        #expect(!canConnect(port))
+        // That socket is gone (the kernel may already have given the port to someone else, whose
+        // socket is another one).
+        #expect(listeningInode(port: port) != listener, "held by: \(holders(of: listener))")
     }
+}
+
+/// The processes that have the socket `inode` open.
+func holders(of inode: String) -> [String] {
+    var found: [String] = []
+    for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
+        for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? [] {
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) == "socket:[\(inode)]" {
+                let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?
+                    .replacingOccurrences(of: "\0", with: " ").prefix(120) ?? ""
+                found.append("\(pid) (self: \(getpid())) fd \(fd): \(command)")
+            }
+        }
+    }
+    return found
+}
+
+/// The inode of the socket listening on 127.0.0.1:`port`, from /proc/net/tcp.
+func listeningInode(port: Int) -> String? {
+    guard let text = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
+    let local = String(format: "0100007F:%04X", port)
+    for line in text.split(separator: "\n").dropFirst() {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        if fields.count > 9, fields[1] == local, fields[3] == "0A" { return String(fields[9]) }
+    }
+    return nil
 }
 
 func canConnect(_ port: Int) -> Bool {

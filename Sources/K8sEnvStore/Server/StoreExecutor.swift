@@ -1,8 +1,9 @@
 import NIOCore
 import NIOPosix
 
-/// Runs a store's tasks (gRPC handlers, watch streams, lease expiry) on the one event-loop thread
-/// that also does the store's network I/O.
+/// Runs the stores' tasks (gRPC handlers, watch streams, lease expiry) on the one event-loop
+/// thread that also does their network I/O. One for the process, never shut down: stores come
+/// and go (a pool's instances), the thread stays; a job of a stopped store never finds it gone.
 ///
 /// - Its own thread: the embedded store lives in the process of its user — often a test process
 ///   whose code blocks Swift's cooperative threads (a synchronous `Process.waitUntilExit()` while
@@ -13,10 +14,12 @@ import NIOPosix
 ///   the response goes out from it, without waking another thread for each step (measured: those
 ///   wake-ups cost about a quarter of kube-apiserver's create rate).
 final class StoreExecutor: TaskExecutor {
+    static let shared = StoreExecutor()
+
     let group: MultiThreadedEventLoopGroup
     private let eventLoop: any EventLoop
 
-    init() {
+    private init() {
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         eventLoop = group.next()
     }
@@ -24,9 +27,5 @@ final class StoreExecutor: TaskExecutor {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
-
-    func shutdown() async {
-        try? await group.shutdownGracefully()
     }
 }

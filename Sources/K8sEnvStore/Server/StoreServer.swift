@@ -1,5 +1,6 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import NIOCore
 import Synchronization
 
 /// The store served over gRPC as etcd v3 on a TCP address: KV, Watch, Lease, Cluster and
@@ -24,16 +25,16 @@ package final class StoreServer: Sendable {
     package let port: Int
     private let server: GRPCServer<HTTP2ServerTransport.Posix>
     private let task: Task<Void, Never>
-    private let executor: StoreExecutor
+    private let listener: Listener
     private let failure: Failure
 
     private init(store: KeyValueStore, port: Int, server: GRPCServer<HTTP2ServerTransport.Posix>,
-                 task: Task<Void, Never>, executor: StoreExecutor, failure: Failure) {
+                 task: Task<Void, Never>, listener: Listener, failure: Failure) {
         self.store = store
         self.port = port
         self.server = server
         self.task = task
-        self.executor = executor
+        self.listener = listener
         self.failure = failure
     }
 
@@ -41,9 +42,11 @@ package final class StoreServer: Sendable {
     /// - Throws: the bind error (e.g. the port is taken).
     package static func start(store: KeyValueStore, options: Options = Options()) async throws -> StoreServer {
         let endpoint = Endpoint()
-        let executor = StoreExecutor()
+        let executor = StoreExecutor.shared
+        let listener = Listener()
+        let socket = try ListeningSocket.make(host: options.host, port: options.port)
         let transport = HTTP2ServerTransport.Posix(
-            address: .ipv4(host: options.host, port: options.port),
+            listeningSocketDescriptor: Int(socket.descriptor),
             transportSecurity: .plaintext,
             config: .defaults { config in
                 // etcd accepts requests up to --max-request-bytes plus gRPC's overhead.
@@ -54,6 +57,12 @@ package final class StoreServer: Sendable {
                 // Each response goes out at once: coalescing waits up to 100 µs per flush, and
                 // kube-apiserver's calls are one at a time per object (measured: +6% creates/s).
                 config.connection.flushCoalescing = nil
+                // The listening channel, so that stop can wait until its socket is closed (the
+                // server's own shutdown closes it a little later, on the event loop).
+                config.channelDebuggingCallbacks.onBindTCPListener = { channel in
+                    listener.channel.withLock { $0 = channel }
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
             },
             eventLoopGroup: executor.group)
         let server = GRPCServer(transport: transport, services: [
@@ -81,15 +90,15 @@ package final class StoreServer: Sendable {
             }
         }
         do {
-            let address = try await transport.listeningAddress
-            guard let port = address.ipv4?.port else { throw StoreError(.internal, "the store is not listening on IPv4") }
+            _ = try await transport.listeningAddress  // serving (throws if the server failed to start)
+            let port = socket.port
             endpoint.url.withLock { $0 = "http://\(options.host):\(port)" }
-            return StoreServer(store: store, port: port, server: server, task: task, executor: executor, failure: failure)
+            return StoreServer(store: store, port: port, server: server, task: task, listener: listener, failure: failure)
         } catch {
             server.beginGracefulShutdown()
             task.cancel()
             await task.value
-            await executor.shutdown()
+            await listener.close()
             throw failure.error.withLock { $0 } ?? error
         }
     }
@@ -98,7 +107,7 @@ package final class StoreServer: Sendable {
     package func run() async {
         await withTaskCancellationHandler {
             await task.value
-            await executor.shutdown()
+            await listener.close()
         } onCancel: {
             server.beginGracefulShutdown()
             task.cancel()
@@ -110,11 +119,23 @@ package final class StoreServer: Sendable {
         server.beginGracefulShutdown()
         task.cancel()
         await task.value
-        await executor.shutdown()
+        await listener.close()
     }
 }
 
 /// The error the gRPC server stopped with, if any.
 private final class Failure: Sendable {
     let error = Mutex<(any Error)?>(nil)
+}
+
+/// The server's listening channel, once bound.
+private final class Listener: Sendable {
+    let channel = Mutex<(any Channel)?>(nil)
+
+    /// Closes the listening socket (if the server has not already) and waits until it is closed.
+    func close() async {
+        guard let channel = channel.withLock({ $0 }) else { return }
+        channel.close(promise: nil)
+        try? await channel.closeFuture.get()
+    }
 }
