@@ -77,36 +77,7 @@ func isRunning(_ pid: Int32) -> Bool {
     return state != "Z" && state != "X"
 }
 
-/// The TCP listening addresses of a process, from /proc/PID/net/tcp{,6} and its socket fds.
+/// The TCP listening addresses of a process.
 func listeningAddresses(of pid: Int32) -> [String] {
-    let fdDir = "/proc/\(pid)/fd"
-    var inodes = Set<String>()
-    for fd in (try? FileManager.default.contentsOfDirectory(atPath: fdDir)) ?? [] {
-        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: fdDir + "/" + fd),
-           target.hasPrefix("socket:[") {
-            inodes.insert(String(target.dropFirst(8).dropLast()))
-        }
-    }
-    var result: [String] = []
-    for file in ["tcp", "tcp6"] {
-        guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(file)", encoding: .utf8) else { continue }
-        for line in text.split(separator: "\n").dropFirst() {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else { continue }  // 0A = LISTEN
-            result.append(decodeAddress(String(fields[1]), v6: file == "tcp6"))
-        }
-    }
-    return result
-}
-
-private func decodeAddress(_ field: String, v6: Bool) -> String {
-    let parts = field.split(separator: ":")
-    let port = Int(parts[1], radix: 16) ?? 0
-    let hex = String(parts[0])
-    if !v6 {
-        let value = UInt32(hex, radix: 16) ?? 0
-        let bytes = [value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff, value >> 24]
-        return bytes.map(String.init).joined(separator: ".") + ":\(port)"
-    }
-    return (hex == "00000000000000000000000000000000" ? "[::]" : "[\(hex)]") + ":\(port)"
+    Sockets.listeningAddresses(of: pid)
 }

@@ -273,16 +273,7 @@ func holders(of inode: String) -> [String] {
     return found
 }
 
-/// The inode of the socket listening on 127.0.0.1:`port`, from /proc/net/tcp.
-func listeningInode(port: Int) -> String? {
-    guard let text = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return nil }
-    let local = String(format: "0100007F:%04X", port)
-    for line in text.split(separator: "\n").dropFirst() {
-        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-        if fields.count > 9, fields[1] == local, fields[3] == "0A" { return String(fields[9]) }
-    }
-    return nil
-}
+func listeningInode(port: Int) -> String? { Sockets.listeningInode(port: port) }
 
 func canConnect(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 
 /// What /proc says about processes, read the way `ps` and `ss` would.
 enum Procfs {
@@ -27,36 +28,7 @@ enum Procfs {
     /// The TCP sockets a process listens on, as "address:port" (IPv4 dotted, IPv6 as the
     /// kernel's hex), from its socket fds matched against /proc/PID/net/tcp and tcp6.
     static func listeningAddresses(of pid: Int32) -> [String] {
-        let fdDirectory = "/proc/\(pid)/fd"
-        var inodes = Set<String>()
-        for fd in (try? FileManager.default.contentsOfDirectory(atPath: fdDirectory)) ?? [] {
-            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: fdDirectory + "/" + fd),
-               target.hasPrefix("socket:[") {
-                inodes.insert(String(target.dropFirst(8).dropLast()))
-            }
-        }
-        var addresses: [String] = []
-        for table in ["tcp", "tcp6"] {
-            guard let text = try? String(contentsOfFile: "/proc/\(pid)/net/\(table)", encoding: .utf8) else { continue }
-            for line in text.split(separator: "\n").dropFirst() {
-                let fields = line.split(separator: " ")
-                // local_address is field 1, st field 3 (0A = LISTEN), inode field 9.
-                guard fields.count > 9, fields[3] == "0A", inodes.contains(String(fields[9])) else { continue }
-                addresses.append(decode(String(fields[1]), v6: table == "tcp6"))
-            }
-        }
-        return addresses
-    }
-
-    private static func decode(_ field: String, v6: Bool) -> String {
-        let parts = field.split(separator: ":")
-        let port = Int(parts[1], radix: 16) ?? 0
-        if !v6, let value = UInt32(parts[0], radix: 16) {
-            let bytes = [value & 0xff, (value >> 8) & 0xff, (value >> 16) & 0xff, value >> 24]
-            return bytes.map(String.init).joined(separator: ".") + ":\(port)"
-        }
-        if parts[0] == "0000000000000000FFFF00000100007F" { return "127.0.0.1:\(port)" }  // v4-mapped
-        return "[\(parts[0])]:\(port)"
+        Sockets.listeningAddresses(of: pid)
     }
 
     /// The permission bits of a file or folder.
