@@ -238,16 +238,14 @@ package final class Instance: Sendable {
     static func spawnStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError)
         -> (storage: RunningStorage, url: String, port: Int) {
         let dir = configuration.directory
-        if configuration.storage == .embedded {
-            let server = try await startEmbedded(configuration)
-            return (.embedded(server), "http://127.0.0.1:\(server.port)", server.port)
-        }
-        let clientPort = try Ports.free()
+        let clientPort: Int
         let process: ChildProcess
         switch configuration.storage {
         case .embedded:
-            preconditionFailure("started above")
+            let server = try await startEmbedded(configuration)
+            return (.embedded(server), "http://127.0.0.1:\(server.port)", server.port)
         case .etcd:
+            clientPort = try Ports.free()
             let peerPort = try Ports.free()
             let dataDirectory = dir + "/etcd-data"
             try? FileManager.default.removeItem(atPath: dataDirectory)  // a retry starts clean
@@ -264,12 +262,8 @@ package final class Instance: Sendable {
                                                  noFsync: configuration.binaries.etcdNoFsync),
                 environment: childEnvironment(), logPath: dir + "/logs/etcd.log")
         case .kine:
-            try? FileManager.default.removeItem(atPath: dir + "/kine")  // a retry starts clean
-            try PrivateFiles.makeDirectory(dir + "/kine")
-            let database = dir + "/kine/state.db"
-            if let snapshot = configuration.snapshot {
-                try SnapshotFiles.copySQLite(from: snapshot, toDatabase: database)
-            }
+            clientPort = try Ports.free()
+            let database = try sqliteDatabase(in: dir + "/kine", from: configuration.snapshot)
             process = try ChildProcess.launch(
                 executable: configuration.binaries.storage,
                 arguments: StorageArguments.kine(databasePath: database, port: clientPort, metricsPort: try Ports.free()),
@@ -281,19 +275,23 @@ package final class Instance: Sendable {
     /// Opens the instance's SQLite file (copied from the snapshot, if any) and serves it on a
     /// port of 127.0.0.1 the kernel picks, in this process.
     static func startEmbedded(_ configuration: InstanceConfiguration) async throws(ProcessError) -> StoreServer {
-        let folder = configuration.directory + "/store"
-        try? FileManager.default.removeItem(atPath: folder)  // a retry starts clean
-        try PrivateFiles.makeDirectory(folder)
-        let database = folder + "/state.db"
-        if let snapshot = configuration.snapshot {
-            try SnapshotFiles.copySQLite(from: snapshot, toDatabase: database)
-        }
+        let database = try sqliteDatabase(in: configuration.directory + "/store", from: configuration.snapshot)
         do {
             let store = try KeyValueStore(path: database)
             return try await StoreServer.start(store: store)
         } catch {
             throw ProcessError(.launchFailed, "\(configuration.name): the embedded store could not start: \(error)")
         }
+    }
+
+    /// `folder/state.db` for kine or the embedded store: a fresh folder (a retry starts clean),
+    /// with the snapshot's SQLite file copied in when there is one.
+    static func sqliteDatabase(in folder: String, from snapshot: String?) throws(ProcessError) -> String {
+        try? FileManager.default.removeItem(atPath: folder)
+        try PrivateFiles.makeDirectory(folder)
+        let database = folder + "/state.db"
+        if let snapshot { try SnapshotFiles.copySQLite(from: snapshot, toDatabase: database) }
+        return database
     }
 
     static func waitForStorage(_ storage: RunningStorage, port: Int, storage kind: StorageKind, deadline: ContinuousClock.Instant) async throws(ProcessError) {

@@ -412,9 +412,8 @@ final class StoreEngine {
     }
 
     /// Registers a watcher that first receives the events since `from` (if not 0), then every
-    /// new one. Throws `compacted` when `from` is below the compaction revision.
+    /// new one. The caller has checked that `from` is not below the compaction revision.
     func addWatcher(_ watcher: Watcher, from: Int64) throws(StoreError) -> WatcherKey {
-        if from > 0 && from < compactRevision { throw .compacted }
         if from > 0 && from <= revision {
             let history = try events(watcher.range, from: from).compactMap { filter($0, for: watcher) }
             if !history.isEmpty { watcher.send(history, revision) }
