@@ -31,3 +31,25 @@ extension PackageLocations {
         return root + "/.build/debug/" + name
     }
 }
+
+/// A test's fixture could not be set up (a file missing, the binary not built).
+public struct FixtureError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension PackageLocations {
+    /// The built k8senv, or a failure that says how to get it.
+    public static func requireK8senvBinary() throws -> String {
+        guard FileManager.default.isExecutableFile(atPath: k8senvBinary) else {
+            throw FixtureError("\(k8senvBinary) does not exist: run `swift build` in \(root) first")
+        }
+        return k8senvBinary
+    }
+
+    /// A file's bytes, or a failure naming it.
+    public static func read(_ path: String) throws -> [UInt8] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw FixtureError("cannot read \(path)") }
+        return [UInt8](data)
+    }
+}

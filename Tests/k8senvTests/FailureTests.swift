@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 import Testing
 
 /// Starts that fail: each is a clear error on stderr, exit 1, and nothing left running.

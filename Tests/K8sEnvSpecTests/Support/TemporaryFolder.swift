@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 import Testing
 
 /// A folder under the system's temporary folder, created for one test and removed when the
@@ -51,9 +52,4 @@ struct TemporaryFolder {
         let ups = Array(repeating: "..", count: cwd.count - common)
         return (ups + target[common...].map(String.init)).joined(separator: "/")
     }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -13,17 +13,9 @@ enum Repository {
     static let binary = PackageLocations.k8senvBinary
 
     /// The built k8senv, or a failure that says how to get it.
-    static func requireBinary() throws -> String {
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw FixtureError("\(binary) does not exist: run `swift build` in \(root) first")
-        }
-        return binary
-    }
+    static func requireBinary() throws -> String { try PackageLocations.requireK8senvBinary() }
 
-    static func read(_ path: String) throws -> [UInt8] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw FixtureError("cannot read \(path)") }
-        return [UInt8](data)
-    }
+    static func read(_ path: String) throws -> [UInt8] { try PackageLocations.read(path) }
 }
 
 /// The real kube-apiserver and etcd the example config names through K8SENV_KUBE_APISERVER and
@@ -46,9 +38,4 @@ enum RealBinaries {
         }
         return (found[0], found[1])
     }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 
 /// How a child ended.
 enum Exit: Equatable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 import Testing
 
 /// A test's own folder (its own `.k8senv/`, so tests run in parallel), the k8senv processes it
