@@ -57,7 +57,6 @@ final class SQLiteDatabase {
     }
 
     var lastMessage: String { String(cString: sqlite3_errmsg(handle)) }
-    var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// Copies the whole database into a new file at `path`, consistently, while it stays open.
     func copy(to path: String) throws(SQLiteError) {

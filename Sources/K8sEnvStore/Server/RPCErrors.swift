@@ -10,7 +10,6 @@ extension StoreError {
         case .outOfRange: .outOfRange
         case .unimplemented: .unimplemented
         case .internal: .internalError
-        case .resourceExhausted: .resourceExhausted
         }
         return RPCError(code: code, message: message)
     }

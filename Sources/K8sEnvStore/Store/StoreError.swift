@@ -3,7 +3,7 @@
 package struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The gRPC status an error travels as.
     package enum Status: Sendable, Equatable {
-        case invalidArgument, notFound, failedPrecondition, outOfRange, unimplemented, `internal`, resourceExhausted
+        case invalidArgument, notFound, failedPrecondition, outOfRange, unimplemented, `internal`
     }
 
     package var status: Status
@@ -25,7 +25,6 @@ package struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     package static let duplicateKey = StoreError(.invalidArgument, "etcdserver: duplicate key given in txn request")
     package static let tooManyOperations = StoreError(.invalidArgument, "etcdserver: too many operations in txn request")
     package static let requestTooLarge = StoreError(.invalidArgument, "etcdserver: request is too large")
-    package static let authNotEnabled = StoreError(.failedPrecondition, "etcdserver: authentication is not enabled")
     package static func notCapable(_ what: String) -> StoreError {
         StoreError(.unimplemented, "etcdserver: \(what) is not supported by the k8senv store")
     }
