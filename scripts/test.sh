@@ -12,13 +12,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 eval "$(scripts/setup.sh)"
 export K8SENV_REQUIRE_BINARIES=1
+# Every test run is guarded: whatever it started and left running (after a crash, say) is
+# listed, killed, and fails the run (scripts/lib/guard.sh).
+source scripts/lib/guard.sh
 if [[ $# -gt 0 ]]; then
-  K8SENV_STORAGE="${K8SENV_STORAGE:-embedded}" exec swift test --scratch-path "$K8SENV_SCRATCH" "$@"
+  K8SENV_STORAGE="${K8SENV_STORAGE:-embedded}" guarded swift test --scratch-path "$K8SENV_SCRATCH" "$@"
+  exit
 fi
 echo "test: every suite, storage: embedded" >&2
-K8SENV_STORAGE=embedded swift test --scratch-path "$K8SENV_SCRATCH"
+K8SENV_STORAGE=embedded guarded swift test --scratch-path "$K8SENV_SCRATCH"
 echo "test: the suites that run kube-apiserver, storage: etcd" >&2
-K8SENV_STORAGE=etcd swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests
+K8SENV_STORAGE=etcd guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests
 echo "test: the suites that run kube-apiserver, storage: kine (k8senv-kine)" >&2
 K8SENV_STORAGE=kine K8SENV_KINE="$(dirname "$K8SENV_BINARY")/k8senv-kine" \
-  swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests
+  guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests

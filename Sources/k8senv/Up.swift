@@ -55,41 +55,20 @@ struct Up: AsyncParsableCommand {
             throw ExitCode(await Detach.start(options: options))
         }
         let signals = SignalWatcher()
-        // SIGINT/SIGTERM while starting cancels the start, which stops what it started.
         let lifecycle = options.lifecycle, supervise = self.supervise
         let progress = TerminalProgress(fd: 1)
         if !options.quiet { progress.setStatus("starting \(options.environments.isEmpty ? "the environments" : options.environments.joined(separator: ", "))") }
-        let started = await withTaskGroup(of: Result<Session, Lifecycle.Failure>?.self) { group in
-            group.addTask {
-                do throws(Lifecycle.Failure) {
-                    return .success(try await Lifecycle.start(lifecycle, detached: supervise, output: { progress.line($0) }))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            group.addTask {
-                guard await signals.next() != nil else { return nil }
-                return .failure(Lifecycle.Failure(message: "interrupted while starting; stopped what had started", exitCode: 130))
-            }
-            let animation = Task { await progress.animate() }
-            let first = await group.next() ?? nil
+        let animation = Task { await progress.animate() }
+        let session: Session
+        do throws(Lifecycle.Failure) {
+            session = try await Lifecycle.start(lifecycle, detached: supervise, signals: signals, output: { progress.line($0) })
             animation.cancel()
             progress.setStatus(nil)
-            group.cancelAll()
-            // The start may have finished just as the signal came: stop it too.
-            while let late = await group.next() {
-                if case .success(let session)? = late { await Lifecycle.finish(session, state: lifecycle.stateFolder, keepFiles: false) }
-            }
-            return first
-        }
-        let session: Session
-        switch started {
-        case .success(let s)?: session = s
-        case .failure(let error)?:
+        } catch {
+            animation.cancel()
+            progress.setStatus(nil)
             printError(error.message)
             throw ExitCode(error.exitCode)
-        case nil:
-            throw ExitCode(1)
         }
         let record = await session.record(config: options.config.file, profile: options.config.profile, detached: supervise)
         printLine(Lifecycle.summary(record))
@@ -144,13 +123,17 @@ final class LogFollower: @unchecked Sendable {
 enum Detach {
     static func start(options: RunOptions) async -> Int32 {
         let state = options.lifecycle.stateFolder
-        state.cleanStaleRuns()
-        if let running = state.current() {
-            printError("error: a detached k8senv up is already running (pid \(running.ownerPID)); run `k8senv down` first")
+        // One `up --detach` at a time checks the folder and starts a supervisor: held until this
+        // one's supervisor is ready (or failed), so a second one then sees it running.
+        let lock: Int32
+        do { lock = try state.lock() } catch {
+            printError("error: \(error)")
             return 1
         }
-        do { try PrivateFiles.makeDirectory(state.path) } catch {
-            printError("error: \(error)")
+        defer { close(lock) }
+        for reason in state.cleanStaleRuns().refused { printError("note: \(reason)") }
+        if let running = state.current() {
+            printError("error: a detached k8senv up is already running (pid \(running.ownerPID)); run `k8senv down` first")
             return 1
         }
         var arguments = ["up", "--supervise", "-f", options.config.file]

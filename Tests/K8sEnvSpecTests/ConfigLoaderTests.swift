@@ -1,3 +1,4 @@
+import Foundation
 import K8sEnvSpec
 import Testing
 
@@ -250,6 +251,23 @@ struct ConfigLoaderTests {
         }
     }
 
+    @Test("a FIFO listed directly or inside a listed folder is an error at its entry, never opened (opening one would block)")
+    func fifoEntries() throws {
+        try TemporaryFolder.with { folder in
+            try folder.mkdir("seeds")
+            try folder.write("seeds/a.yaml", namespaceText)
+            #expect(mkfifo(folder.path + "/seeds/pipe.yaml", 0o600) == 0)
+            #expect(mkfifo(folder.path + "/crd.yaml", 0o600) == 0)
+            let path = try folder.config("environments:\n  base:\n    crds: [crd.yaml]\n    seeds: [{name: s, manifests: [seeds/]}]\n")
+            let errors = validationErrors(path)
+            #expect(errors.map(\.code) == [.path, .path], "\(errors)")
+            #expect(errors.first?.message == "environments.base.crds[0]: crd.yaml is a FIFO (named pipe), not a regular file; manifests must be regular files")
+            #expect(errors.first?.location.mark == Mark(line: 5, column: 12))
+            #expect(errors.last?.message == "\(folder.path)/seeds/pipe.yaml is a FIFO (named pipe), not a regular file; manifests must be regular files")
+            #expect(errors.last?.location.mark == Mark(line: 6, column: 35))
+        }
+    }
+
     @Test("a folder without manifests is an error")
     func emptyFolder() throws {
         try TemporaryFolder.with { folder in
@@ -295,6 +313,37 @@ struct ConfigLoaderTests {
             #expect(errors.map(\.message) == ["environments extend each other in a cycle: a -> b -> c -> a"])
             #expect(errors.first?.code == .cycle)
             #expect(errors.first?.location.mark == Mark(line: 4, column: 16))
+        }
+    }
+
+    @Test("one object twice in an environment's seeds: an error at the second place naming the first, unless one set depends on the other (the later overrides)")
+    func duplicateObjects() throws {
+        try TemporaryFolder.with { folder in
+            let configMap = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: demo\ndata: {a: '1'}\n"
+            try folder.write("one.yaml", configMap)
+            try folder.write("two.yaml", configMap.replacingOccurrences(of: "'1'", with: "'2'"))
+            // In one set: applied concurrently.
+            let same = try folder.config("environments:\n  base:\n    seeds:\n      - {name: a, manifests: [one.yaml, two.yaml]}\n", name: "same.yaml")
+            let s = validationErrors(same)
+            #expect(s.map(\.code) == [.duplicate], "\(s)")
+            #expect(s.first?.message == #"environments.base.seeds: ConfigMap demo/settings is twice in seed set "a" (objects of a set are applied concurrently, so which one lands is not defined); it is also at \#(folder.path)/one.yaml:4:9. Keep one, or make the overriding set depend on the other"#)
+            #expect(s.first?.location.file.hasSuffix("/two.yaml") == true)
+            #expect(s.first?.location.mark == Mark(line: 4, column: 9))
+
+            // In two sets that do not depend on each other: unordered.
+            let unordered = try folder.config("environments:\n  base:\n    seeds:\n      - {name: a, manifests: [one.yaml]}\n      - {name: b, manifests: [two.yaml]}\n", name: "unordered.yaml")
+            let u = validationErrors(unordered)
+            #expect(u.map(\.message).first?.contains(#"is in seed sets "a" and "b", and neither depends on the other"#) == true, "\(u)")
+
+            // b depends on a (through c): b overrides, as documented.
+            try folder.write("ns.yaml", namespaceText)
+            let ordered = try folder.config("environments:\n  base:\n    seeds:\n      - {name: a, manifests: [one.yaml]}\n      - {name: c, manifests: [ns.yaml], dependsOn: [a]}\n      - {name: b, manifests: [two.yaml], dependsOn: [c]}\n", name: "ordered.yaml")
+            #expect(validationErrors(ordered).isEmpty, "\(validationErrors(ordered))")
+
+            // Other names, namespaces or kinds are other objects.
+            try folder.write("other.yaml", configMap.replacingOccurrences(of: "namespace: demo", with: "namespace: other"))
+            let distinct = try folder.config("environments:\n  base:\n    seeds:\n      - {name: a, manifests: [one.yaml, other.yaml]}\n", name: "distinct.yaml")
+            #expect(validationErrors(distinct).isEmpty, "\(validationErrors(distinct))")
         }
     }
 

@@ -90,17 +90,19 @@ struct FaultTests {
         }
     }
 
-    @Test("SIGINT during a cold cache build: exit 130, no partial entry, no process left")
-    func interruptColdBuild() async throws {
+    @Test("SIGINT or SIGTERM during a cold cache build of up or run: exit 130, the command never runs, no partial entry, no process left",
+          arguments: [(["up"], SIGINT), (["run", "--", "touch", "ran"], SIGINT), (["run", "--", "touch", "ran"], SIGTERM)])
+    func interruptColdBuild(command: [String], signal: Int32) async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.crdConfig(), name: "interrupt") { ws in
             _ = try ws.write("crds/thing.yaml", Self.crd)
-            let up = try ws.start(["up", "-f", "k8senv.yaml"])
-            try await ws.waitForOutput(up, "not cached (cache miss); building it")
-            up.signal(SIGINT)
-            let exit = try await up.wait(timeout: .seconds(60))
-            #expect(exit == .exited(130), "\(exit)\n\(up.stdout)\n\(up.stderr)")
-            #expect(up.stderr.contains("interrupted while starting"), "\(up.stderr)")
+            let child = try ws.start([command[0], "-f", "k8senv.yaml"] + command.dropFirst())
+            try await ws.waitForOutput(child, "not cached (cache miss); building it")
+            child.signal(signal)
+            let exit = try await child.wait(timeout: .seconds(60))
+            #expect(exit == .exited(130), "\(exit)\n\(child.stdout)\n\(child.stderr)")
+            #expect(child.stderr.contains("interrupted while starting"), "\(child.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: ws("ran")), "the command ran after the interrupt")
             let snapshots = (try? FileManager.default.contentsOfDirectory(atPath: ws.path + "/cache/k8senv/snapshots")) ?? []
             #expect(snapshots.filter { !$0.hasSuffix(".lock") }.isEmpty, "\(snapshots)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")

@@ -398,7 +398,7 @@ package enum RunningStorage: Sendable {
     package func stop(grace: Duration) async {
         switch self {
         case .process(let process): await process.stop(grace: grace)
-        case .embedded(let server): await server.stop()
+        case .embedded(let server): await server.stop(grace: grace)
         }
     }
 }

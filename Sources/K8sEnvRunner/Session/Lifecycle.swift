@@ -67,7 +67,9 @@ package enum Lifecycle {
         let files = SourceFiles()
         let plan = try plan(options, files: files)
         let state = options.stateFolder
-        for dir in state.cleanStaleRuns() { output("cleaned up after a run that did not stop: \(dir)") }
+        let cleanup = state.cleanStaleRuns()
+        for dir in cleanup.cleaned { output("cleaned up after a run that did not stop: \(dir)") }
+        for reason in cleanup.refused { output("note: \(reason)") }
         let binaries: ResolvedBinaries
         do { binaries = try await ResolvedBinaries.resolve(plan.config) } catch {
             throw Failure(message: "error: \(error)", exitCode: 1)
@@ -111,6 +113,37 @@ package enum Lifecycle {
             throw Failure(message: "error: \(error)", exitCode: 1)
         }
         return session
+    }
+
+    /// ``start(_:detached:output:)``, unless SIGINT or SIGTERM comes first: then the start is
+    /// cancelled, which stops what it had started, and the failure says so (exit 130).
+    package static func start(_ options: Options, detached: Bool, signals: SignalWatcher,
+                              output: @escaping @Sendable (String) -> Void) async throws(Failure) -> Session {
+        let started = await withTaskGroup(of: Result<Session, Failure>?.self) { group in
+            group.addTask {
+                do throws(Failure) {
+                    return .success(try await start(options, detached: detached, output: output))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            group.addTask {
+                guard await signals.next() != nil else { return nil }
+                return .failure(Failure(message: "interrupted while starting; stopped what had started", exitCode: 130))
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            // The start may have finished just as the signal came: stop it too.
+            while let late = await group.next() {
+                if case .success(let session)? = late { await finish(session, state: options.stateFolder, keepFiles: false) }
+            }
+            return first
+        }
+        switch started {
+        case .success(let session)?: return session
+        case .failure(let error)?: throw error
+        case nil: throw Failure(message: "error: the start ended without a result", exitCode: 1)
+        }
     }
 
     /// Stops a session and removes its run folder (kept when an instance failed, for its logs).
@@ -178,7 +211,7 @@ package enum Lifecycle {
     package static func run(_ options: Options, command: [String], output: @escaping @Sendable (String) -> Void) async -> Int32 {
         let signals = SignalWatcher()
         let session: Session
-        do { session = try await start(options, detached: false, output: output) } catch {
+        do { session = try await start(options, detached: false, signals: signals, output: output) } catch {
             output(error.message)
             return error.exitCode
         }
@@ -225,7 +258,8 @@ package enum Lifecycle {
 
     /// `k8senv down`: stops the detached run (its supervisor tears the instances down).
     package static func down(_ state: StateFolder, timeout: Duration, output: @escaping @Sendable (String) -> Void) async -> Int32 {
-        state.cleanStaleRuns()
+        for reason in state.cleanStaleRuns().refused { output("note: \(reason)") }
+        // current() is a run folder k8senv made whose owner is the very process that recorded it.
         guard let record = state.current() else {
             output("nothing to stop: no detached k8senv up in \(state.path)")
             return 0

@@ -12,12 +12,17 @@ package struct RunRecord: Codable, Sendable {
         package var storagePID: Int32
         package var apiServerBinary: String
         package var storageBinary: String
+        /// Start times (clock ticks since boot): with pid and binary, the processes' identity.
+        package var apiServerStartTime: UInt64?
+        package var storageStartTime: UInt64?
         package var logs: [String]
     }
 
     package var version = 1
-    /// The k8senv process that owns the instances.
+    /// The k8senv process that owns the instances: pid, executable and start time.
     package var ownerPID: Int32
+    package var ownerBinary: String?
+    package var ownerStartTime: UInt64?
     package var config: String
     package var profile: String?
     package var detached: Bool
@@ -45,8 +50,11 @@ package struct RunRecord: Codable, Sendable {
 package struct StateFolder: Sendable {
     package var path: String
 
+    /// - Parameter path: made absolute (from the current folder) and standardized, so every
+    ///   command names a run folder the same way wherever it runs.
     package init(path: String) {
-        self.path = path
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        self.path = (absolute as NSString).standardizingPath
     }
 
     /// `.k8senv` in the config file's folder.
@@ -60,13 +68,48 @@ package struct StateFolder: Sendable {
     package var runsPath: String { path + "/runs" }
     package var currentPath: String { path + "/current" }
 
-    /// A new run folder, 0700.
+    /// Why k8senv will not use this state folder (a symlink, another user's, not a folder), or
+    /// nil. It never writes, deletes or signals anything through such a folder.
+    package var refusal: String? {
+        for folder in [path, runsPath] {
+            if let reason = Ownership.refusal(folder) {
+                return "\(reason): k8senv only uses a state folder it can prove is yours (see docs/explanation/security.md); left alone"
+            }
+        }
+        return nil
+    }
+
+    /// A new run folder, 0700, marked as made by this user's k8senv.
     package func makeRunDirectory() throws(ProcessError) -> String {
+        if let refusal { throw ProcessError(.launchFailed, refusal) }
         try PrivateFiles.makeDirectory(runsPath)
+        if let refusal { throw ProcessError(.launchFailed, refusal) }
         let stamp = Int(Date().timeIntervalSince1970)
         let run = runsPath + "/\(stamp)-\(getpid())"
-        try PrivateFiles.makeDirectory(run)
+        guard mkdir(run, 0o700) == 0 else {
+            throw ProcessError(.launchFailed, "cannot create the folder \(run): \(String(cString: strerror(errno)))")
+        }
+        try Ownership.markFolder(run)
         return run
+    }
+
+    /// Takes the state folder's lock (blocking until it is free): one `up --detach` at a time
+    /// checks and claims the folder. Released when the returned descriptor is closed, or the
+    /// process ends.
+    package func lock() throws(ProcessError) -> Int32 {
+        if let refusal { throw ProcessError(.launchFailed, refusal) }
+        try PrivateFiles.makeDirectory(path)
+        let fd = open(path + "/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else {
+            throw ProcessError(.launchFailed, "cannot open \(path)/lock: \(String(cString: strerror(errno)))")
+        }
+        while flock(fd, LOCK_EX) != 0 {
+            if errno == EINTR { continue }
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw ProcessError(.launchFailed, "cannot lock \(path)/lock: \(reason)")
+        }
+        return fd
     }
 
     package func write(_ record: RunRecord) throws(ProcessError) {
@@ -80,11 +123,20 @@ package struct StateFolder: Sendable {
         try PrivateFiles.write(String(decoding: data, as: UTF8.self) + "\n", to: record.runDirectory + "/run.json")
     }
 
+    /// The record of a run folder k8senv made (marked), written for that folder.
     package static func read(runDirectory: String) -> RunRecord? {
-        guard let data = FileManager.default.contents(atPath: runDirectory + "/run.json") else { return nil }
+        guard Ownership.isMarked(runDirectory),
+              let data = FileManager.default.contents(atPath: runDirectory + "/run.json") else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(RunRecord.self, from: data)
+        guard let record = try? decoder.decode(RunRecord.self, from: data), record.runDirectory == runDirectory else { return nil }
+        return record
+    }
+
+    /// Whether the record's owner is the very process that wrote it (not a recycled pid).
+    package static func ownerRuns(_ record: RunRecord) -> Bool {
+        guard let binary = record.ownerBinary else { return false }
+        return Ownership.isSame(record.ownerPID, binary: binary, startTime: record.ownerStartTime)
     }
 
     /// Marks a run as the detached one.
@@ -92,11 +144,13 @@ package struct StateFolder: Sendable {
         try PrivateFiles.write(runDirectory + "\n", to: currentPath)
     }
 
-    /// The detached run, if one is recorded and its owner is alive.
+    /// The detached run, if one is recorded in a run folder of ours and its owner is the
+    /// process that recorded it.
     package func current() -> RunRecord? {
-        guard let text = try? String(contentsOfFile: currentPath, encoding: .utf8) else { return nil }
+        guard refusal == nil, let text = try? String(contentsOfFile: currentPath, encoding: .utf8) else { return nil }
         let dir = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let record = Self.read(runDirectory: dir), Self.isAlive(record.ownerPID) else { return nil }
+        guard dir.hasPrefix(runsPath + "/"), !dir.dropFirst(runsPath.count + 1).contains("/"),
+              let record = Self.read(runDirectory: dir), Self.ownerRuns(record) else { return nil }
         return record
     }
 
@@ -117,41 +171,48 @@ package struct StateFolder: Sendable {
         return state != "Z" && state != "X"
     }
 
-    /// Whether pid runs the given binary (so a recycled pid is never killed).
-    static func runs(_ pid: Int32, binary: String) -> Bool {
-        guard let link = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") else { return false }
-        return link == binary || link.hasPrefix(binary + " ")
+    /// What ``cleanStaleRuns()`` removed, and what it left alone and why.
+    package struct Cleanup: Sendable {
+        package var cleaned: [String] = []
+        package var refused: [String] = []
     }
 
-    /// Removes what crashed runs left: kills their processes (checking the pid still runs the
-    /// recorded binary) and deletes their folders.
-    /// - Returns: the run folders cleaned.
+    /// Removes what crashed runs left — only run folders k8senv made (marked, real folders of
+    /// this user) whose owner is gone — killing their processes only when each is still the
+    /// very process recorded (pid, binary and start time). Anything else is reported and left.
     @discardableResult
-    package func cleanStaleRuns() -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: runsPath) else { return [] }
-        var cleaned: [String] = []
-        for name in names {
+    package func cleanStaleRuns() -> Cleanup {
+        var cleanup = Cleanup()
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: runsPath) else { return cleanup }
+        if let refusal {
+            cleanup.refused.append(refusal)
+            return cleanup
+        }
+        for name in names.sorted() where !name.hasPrefix(".") {
             let dir = runsPath + "/" + name
-            guard let record = Self.read(runDirectory: dir) else {
-                // A run that never wrote its record: remove it once its owner (in the name) is gone.
-                // (Also the logs a failed run kept for the user: kept until the next run.)
-                if let pid = name.split(separator: "-").last.flatMap({ Int32($0) }), !Self.isAlive(pid) {
-                    try? FileManager.default.removeItem(atPath: dir)
-                }
+            guard Ownership.isMarked(dir) else {
+                cleanup.refused.append("\(dir): not a run folder k8senv made for you (no valid mark); left alone")
                 continue
             }
-            guard !Self.isAlive(record.ownerPID) else { continue }
-            for instance in record.instances {
-                for (pid, binary) in [(instance.apiServerPID, instance.apiServerBinary), (instance.storagePID, instance.storageBinary)]
-                where Self.runs(pid, binary: binary) {
-                    kill(-pid, SIGKILL)
-                    kill(pid, SIGKILL)
+            if let record = Self.read(runDirectory: dir) {
+                guard !Self.ownerRuns(record) else { continue }
+                for instance in record.instances {
+                    for (pid, binary, start) in [(instance.apiServerPID, instance.apiServerBinary, instance.apiServerStartTime),
+                                                 (instance.storagePID, instance.storageBinary, instance.storageStartTime)]
+                    where Ownership.isSame(pid, binary: binary, startTime: start) {
+                        kill(-pid, SIGKILL)
+                        kill(pid, SIGKILL)
+                    }
                 }
+            } else {
+                // A run that never wrote its record: remove it once its owner (in the name) is gone.
+                // (Also the logs a failed run kept for the user: kept until the next run.)
+                guard let pid = name.split(separator: "-").last.flatMap({ Int32($0) }), !Self.isAlive(pid) else { continue }
             }
             clearCurrent(ifRunDirectory: dir)
             try? FileManager.default.removeItem(atPath: dir)
-            cleaned.append(dir)
+            cleanup.cleaned.append(dir)
         }
-        return cleaned
+        return cleanup
     }
 }

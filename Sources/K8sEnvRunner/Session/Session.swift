@@ -82,13 +82,17 @@ package actor Session {
 
     package func record(config: String, profile: String?, detached: Bool) -> RunRecord {
         RunRecord(
-            ownerPID: getpid(), config: config, profile: profile, detached: detached, runDirectory: runDirectory,
+            ownerPID: getpid(),
+            ownerBinary: try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+            ownerStartTime: Ownership.startTime(of: getpid()), config: config, profile: profile, detached: detached, runDirectory: runDirectory,
             startedAt: Date(),
             instances: instances.map { env, i in
                 RunRecord.InstanceRecord(
                     name: i.name, environment: env, server: i.server, kubeconfig: i.kubeconfigPath,
                     apiServerPID: i.apiServerProcess.pid, storagePID: i.storage.pid,
                     apiServerBinary: builder.binaries.kubeAPIServer, storageBinary: builder.binaries.storage,
+                    apiServerStartTime: Ownership.startTime(of: i.apiServerProcess.pid),
+                    storageStartTime: Ownership.startTime(of: i.storage.pid),
                     logs: [i.apiServerProcess.logPath, i.storage.logPath].compactMap { $0 })
             })
     }

@@ -139,18 +139,71 @@ struct ConfigChecks {
 
     mutating func checkFiles() {
         var checked = Set<String>()
+        var parsed: [String: [ManifestObject]] = [:]
         for environment in config.environments {
             for reference in environment.crds {
                 for file in expand(reference) where checked.insert("crd:" + file.path).inserted {
-                    checkManifests(file, crdsOnly: true)
+                    _ = checkManifests(file, crdsOnly: true)
                 }
             }
+            var objectsBySet: [[ManifestObject]] = []
             for seed in environment.seeds {
+                var objects: [ManifestObject] = []
                 for reference in seed.manifests {
-                    for file in expand(reference) where checked.insert("seed:" + file.path).inserted {
-                        checkManifests(file, crdsOnly: false)
+                    for file in expand(reference) {
+                        if checked.insert("seed:" + file.path).inserted { parsed[file.path] = checkManifests(file, crdsOnly: false) }
+                        objects += parsed[file.path] ?? []
                     }
                 }
+                objectsBySet.append(objects)
+            }
+            // With a broken dependsOn (unknown set, cycle) the order is unknown: that error first.
+            if !errors.contains(where: { $0.code == .reference || $0.code == .cycle }) {
+                checkDuplicateObjects(in: environment, objectsBySet: objectsBySet)
+            }
+        }
+    }
+
+    /// One object twice in an environment's seeds lands as whichever is applied last. That is
+    /// defined only when one of its seed sets depends (directly or not) on the other: the later
+    /// set overrides. In one set (objects of a kind are applied concurrently) or in two unordered
+    /// sets, the snapshot would differ from build to build under one cache key: an error at the
+    /// second place, naming the first.
+    mutating func checkDuplicateObjects(in environment: Config.Environment, objectsBySet: [[ManifestObject]]) {
+        let names = environment.seeds.map(\.name)
+        // after[i]: the sets set i depends on, directly or not (its own sets only; sets of an
+        // extended environment are in that environment's snapshot, applied before).
+        var after: [Set<Int>] = Array(repeating: [], count: names.count)
+        for i in names.indices {
+            var stack = environment.seeds[i].dependsOn.compactMap { names.firstIndex(of: $0) }
+            while let j = stack.popLast() {
+                guard j != i, after[i].insert(j).inserted else { continue }
+                stack += environment.seeds[j].dependsOn.compactMap { names.firstIndex(of: $0) }
+            }
+        }
+        struct Identity: Hashable { var group, kind, namespace, name: String }
+        var first: [Identity: (set: Int, object: ManifestObject)] = [:]
+        for (index, objects) in objectsBySet.enumerated() {
+            for object in objects {
+                let group = object.apiVersion.contains("/") ? String(object.apiVersion.split(separator: "/")[0]) : ""
+                let identity = Identity(group: group, kind: object.kind, namespace: object.namespace ?? "", name: object.name)
+                guard let earlier = first[identity] else {
+                    first[identity] = (index, object)
+                    continue
+                }
+                let ordered = after[index].contains(earlier.set) || after[earlier.set].contains(index)
+                if ordered {
+                    // The later set overrides; later duplicates compare with the one that lands.
+                    if after[index].contains(earlier.set) { first[identity] = (index, object) }
+                    continue
+                }
+                let what = "\(object.kind) \(object.namespace.map { $0 + "/" } ?? "")\(object.name)"
+                let at = object.node["metadata"]?["name"]?.location ?? object.location
+                let where1 = earlier.object.node["metadata"]?["name"]?.location ?? earlier.object.location
+                let reason = earlier.set == index
+                    ? "twice in seed set \"\(names[index])\" (objects of a set are applied concurrently, so which one lands is not defined)"
+                    : "in seed sets \"\(names[earlier.set])\" and \"\(names[index])\", and neither depends on the other (so which one lands is not defined)"
+                fail(.duplicate, at, "environments.\(environment.name).seeds: \(what) is \(reason); it is also at \(where1). Keep one, or make the overriding set depend on the other")
             }
         }
     }
@@ -162,7 +215,8 @@ struct ConfigChecks {
         }
     }
 
-    mutating func checkManifests(_ file: ManifestFile, crdsOnly: Bool) {
+    /// The file's objects (none when it has errors, which are recorded).
+    mutating func checkManifests(_ file: ManifestFile, crdsOnly: Bool) -> [ManifestObject] {
         do {
             let objects = try Manifests.read(file, files: files)
             for object in objects where crdsOnly {
@@ -171,8 +225,10 @@ struct ConfigChecks {
                          "\(object.apiVersion) \(object.kind) \"\(object.name)\" is not a CustomResourceDefinition; a crds entry holds only CRDs (put other objects in a seed set)")
                 }
             }
+            return objects
         } catch {
             errors += error.items
+            return []
         }
     }
 }

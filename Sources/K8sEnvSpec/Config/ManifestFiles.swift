@@ -26,6 +26,7 @@ package enum ManifestFiles {
             throw Diagnostic(.path, at: reference.location, "\(reference.keyPath): \(written) does not exist (relative paths start from the folder of \(config.file))")
         }
         guard isDirectory.boolValue else {
+            try requireRegularFile(path, display: written, at: reference.location, keyPath: reference.keyPath)
             return [ManifestFile(relativePath: relative, displayPath: display, path: path)]
         }
         var files: [ManifestFile] = []
@@ -54,9 +55,29 @@ package enum ManifestFiles {
             if isDirectory.boolValue {
                 try walk(childPath, relative: childRelative, display: childDisplay, depth: depth + 1, location: location, into: &files)
             } else if let ext = name.split(separator: ".").last, name.contains("."), extensions.contains(ext.lowercased()) {
+                try requireRegularFile(childPath, display: childDisplay, at: location, keyPath: nil)
                 files.append(ManifestFile(relativePath: childRelative, displayPath: childDisplay, path: childPath))
             }
         }
+    }
+
+    /// A FIFO, socket or device would block or never end when read: such an entry is an error,
+    /// never opened.
+    private static func requireRegularFile(_ path: String, display: String, at location: SourceLocation,
+                                           keyPath: String?) throws(Diagnostic) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return }  // reading it reports the error
+        let kind: String
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return
+        case S_IFIFO: kind = "a FIFO (named pipe)"
+        case S_IFSOCK: kind = "a socket"
+        case S_IFCHR: kind = "a character device"
+        case S_IFBLK: kind = "a block device"
+        default: kind = "not a regular file"
+        }
+        let prefix = keyPath.map { "\($0): " } ?? ""
+        throw Diagnostic(.path, at: location, "\(prefix)\(display) is \(kind), not a regular file; manifests must be regular files")
     }
 
     /// Joins a folder as the user named it with a relative path, without a leading "./".

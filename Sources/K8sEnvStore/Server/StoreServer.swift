@@ -1,11 +1,18 @@
 import GRPCCore
-import GRPCNIOTransportHTTP2Posix
+import GRPCNIOTransportCore
 import NIOCore
+import NIOPosix
 import Synchronization
 
 /// The store served over gRPC as etcd v3 on a TCP address: KV, Watch, Lease, Cluster and
 /// Maintenance, plaintext HTTP/2 (what `--etcd-servers=http://…` dials). Owns a task that runs
-/// the gRPC server and expires leases; ``stop()`` ends both.
+/// the gRPC server and expires leases; ``stop(grace:)`` ends both.
+///
+/// Stopping never cancels a server that may still accept connections: the listener closes and
+/// the server drains gracefully; connections still open after the grace are closed; only if the
+/// server still has not returned is its task cancelled — and even then every accepted connection
+/// is held by a ``ConnectionKeeper``, so none can be dropped with an unfinished writer (the trap
+/// that killed test runs: docs/explanation/store.md, "Stopping").
 package final class StoreServer: Sendable {
     package struct Options: Sendable {
         package var host = "127.0.0.1"
@@ -23,18 +30,23 @@ package final class StoreServer: Sendable {
     package let store: KeyValueStore
     /// The port the server listens on.
     package let port: Int
-    private let server: GRPCServer<HTTP2ServerTransport.Posix>
+    private let server: GRPCServer<HTTP2ServerTransport.Custom<StoreListenerFactory>>
     private let task: Task<Void, Never>
-    private let listener: Listener
+    private let ended: Completion
+    private let listener: ListeningChannel
+    private let keeper: ConnectionKeeper
     private let failure: Failure
 
-    private init(store: KeyValueStore, port: Int, server: GRPCServer<HTTP2ServerTransport.Posix>,
-                 task: Task<Void, Never>, listener: Listener, failure: Failure) {
+    private init(store: KeyValueStore, port: Int, server: GRPCServer<HTTP2ServerTransport.Custom<StoreListenerFactory>>,
+                 task: Task<Void, Never>, ended: Completion, listener: ListeningChannel, keeper: ConnectionKeeper,
+                 failure: Failure) {
         self.store = store
         self.port = port
         self.server = server
         self.task = task
+        self.ended = ended
         self.listener = listener
+        self.keeper = keeper
         self.failure = failure
     }
 
@@ -43,28 +55,21 @@ package final class StoreServer: Sendable {
     package static func start(store: KeyValueStore, options: Options = Options()) async throws -> StoreServer {
         let endpoint = Endpoint()
         let executor = StoreExecutor.shared
-        let listener = Listener()
+        let listener = ListeningChannel()
+        let keeper = ConnectionKeeper()
         let socket = try ListeningSocket.make(host: options.host, port: options.port)
-        let transport = HTTP2ServerTransport.Posix(
-            listeningSocketDescriptor: Int(socket.descriptor),
-            transportSecurity: .plaintext,
-            config: .defaults { config in
-                // etcd accepts requests up to --max-request-bytes plus gRPC's overhead.
-                config.rpc.maxRequestPayloadSize = KeyValueStore.maximumRequestBytes + 512 * 1024
-                // The Go etcd client pings every 30 s; allow it, as etcd does (min 5 s).
-                config.connection.keepalive.clientBehavior = .init(
-                    minPingIntervalWithoutCalls: .seconds(5), allowWithoutCalls: true)
-                // Each response goes out at once: coalescing waits up to 100 µs per flush, and
-                // kube-apiserver's calls are one at a time per object (measured: +6% creates/s).
-                config.connection.flushCoalescing = nil
-                // The listening channel, so that stop can wait until its socket is closed (the
-                // server's own shutdown closes it a little later, on the event loop).
-                config.channelDebuggingCallbacks.onBindTCPListener = { channel in
-                    listener.channel.withLock { $0 = channel }
-                    return channel.eventLoop.makeSucceededVoidFuture()
-                }
-            },
-            eventLoopGroup: executor.group)
+        var config = HTTP2ServerTransport.Custom<StoreListenerFactory>.Config.defaults
+        // etcd accepts requests up to --max-request-bytes plus gRPC's overhead.
+        config.rpc.maxRequestPayloadSize = KeyValueStore.maximumRequestBytes + 512 * 1024
+        // The Go etcd client pings every 30 s; allow it, as etcd does (min 5 s).
+        config.connection.keepalive.clientBehavior = .init(minPingIntervalWithoutCalls: .seconds(5), allowWithoutCalls: true)
+        // Each response goes out at once: coalescing waits up to 100 µs per flush, and
+        // kube-apiserver's calls are one at a time per object (measured: +6% creates/s).
+        config.connection.flushCoalescing = nil
+        let transport = HTTP2ServerTransport.Custom(
+            listenerFactory: StoreListenerFactory(descriptor: socket.descriptor, eventLoopGroup: executor.group,
+                                                  keeper: keeper, listener: listener),
+            config: config)
         let server = GRPCServer(transport: transport, services: [
             KVService(store: store),
             WatchService(store: store, progressInterval: options.progressInterval),
@@ -73,6 +78,7 @@ package final class StoreServer: Sendable {
             MaintenanceService(store: store),
         ])
         let failure = Failure()
+        let ended = Completion()
         let leaseCheckInterval = options.leaseCheckInterval
         // On the store's own thread: see StoreExecutor. Child tasks (each RPC) inherit it.
         let task = Task(executorPreference: executor) {
@@ -88,54 +94,55 @@ package final class StoreServer: Sendable {
                 await group.next()
                 group.cancelAll()
             }
+            ended.open()
         }
-        do {
-            _ = try await transport.listeningAddress  // serving (throws if the server failed to start)
-            let port = socket.port
-            endpoint.url.withLock { $0 = "http://\(options.host):\(port)" }
-            return StoreServer(store: store, port: port, server: server, task: task, listener: listener, failure: failure)
-        } catch {
-            server.beginGracefulShutdown()
-            task.cancel()
-            await task.value
-            await listener.close()
-            throw failure.error.withLock { $0 } ?? error
+        let started = StoreServer(store: store, port: socket.port, server: server, task: task, ended: ended,
+                                  listener: listener, keeper: keeper, failure: failure)
+        guard await transport.listeningAddress != nil else {  // nil: the server failed to start
+            await started.stop(grace: .seconds(1))
+            throw failure.error.withLock { $0 } ?? StoreError(.internal, "the store's gRPC server did not start")
         }
+        let port = socket.port
+        endpoint.url.withLock { $0 = "http://\(options.host):\(port)" }
+        return started
     }
 
-    /// Runs until the task calling it is cancelled, then stops.
-    package func run() async {
-        await withTaskCancellationHandler {
-            await task.value
-            await listener.close()
-        } onCancel: {
-            server.beginGracefulShutdown()
-            task.cancel()
-        }
+    /// Runs until the task calling it is cancelled (or the server ends by itself), then stops.
+    package func run(grace: Duration = .seconds(10)) async {
+        await ended.wait()
+        await stop(grace: grace)
     }
 
-    /// Stops serving: open streams end, the listener closes.
-    package func stop() async {
+    /// Stops serving: the listener closes, open calls get `grace` to end, then their
+    /// connections are closed; returns once everything is closed.
+    /// - Parameter grace: how long each of the two steps may take (the config's `timeouts.stop`).
+    package func stop(grace: Duration = .seconds(10)) async {
+        let eventLoop = StoreExecutor.shared.group.next()
+        // 1. No new connections; open ones are told to go away and may finish their calls.
         server.beginGracefulShutdown()
-        task.cancel()
+        if await !ended.wait(upTo: grace, on: eventLoop) {
+            // 2. Calls that outlast the grace (watches never end by themselves): close their
+            //    connections; each call sees its stream end and returns.
+            await keeper.closeAll()
+            if await !ended.wait(upTo: grace, on: eventLoop) {
+                // 3. Last resort. The keeper holds every accepted connection, so a connection the
+                //    cancelled server drops is still finished before it is released.
+                task.cancel()
+            }
+        }
         await task.value
         await listener.close()
+        // A connection accepted while the listener closed: closed as it arrives from now on.
+        keeper.seal()
+        await keeper.closeAll()
     }
+
+    /// How many accepted connections the server holds now, and how many it could not finish
+    /// (kept for the life of the process instead; 0 unless the gRPC transport changed shape).
+    package var connections: (held: Int, unfinishable: Int) { (keeper.count, keeper.immortalCount) }
 }
 
 /// The error the gRPC server stopped with, if any.
 private final class Failure: Sendable {
     let error = Mutex<(any Error)?>(nil)
-}
-
-/// The server's listening channel, once bound.
-private final class Listener: Sendable {
-    let channel = Mutex<(any Channel)?>(nil)
-
-    /// Closes the listening socket (if the server has not already) and waits until it is closed.
-    func close() async {
-        guard let channel = channel.withLock({ $0 }) else { return }
-        channel.close(promise: nil)
-        try? await channel.closeFuture.get()
-    }
 }

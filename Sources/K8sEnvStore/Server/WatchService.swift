@@ -17,9 +17,26 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
         let (outbox, continuation) = AsyncStream<Etcdserverpb_WatchResponse>.makeStream()
         let stream = WatchStream(store: store, outbox: continuation)
         defer { stream.close() }
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // The transport cancels the call (not the task) when its stream or connection goes away;
+        // ending the outbox then ends the writer, and with it the call.
+        try await withRPCCancellationHandler {
+            try await serve(request: request, response: response, outbox: outbox, stream: stream)
+        } onCancelRPC: {
+            continuation.finish()
+        }
+    }
+
+    private func serve(
+        request: RPCAsyncSequence<Etcdserverpb_WatchRequest, any Error>,
+        response: RPCWriter<Etcdserverpb_WatchResponse>,
+        outbox: AsyncStream<Etcdserverpb_WatchResponse>,
+        stream: WatchStream
+    ) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            // The writer ends when the outbox does: the call is over.
             group.addTask {
                 for await message in outbox { try await response.write(message) }
+                return true
             }
             group.addTask {
                 while true {
@@ -28,9 +45,12 @@ struct WatchService: Etcdserverpb_Watch.SimpleServiceProtocol {
                 }
             }
             // etcd keeps a stream open when the client stops sending; it ends when the client
-            // cancels the call.
-            for try await message in request { stream.handle(message) }
-            try await group.next()
+            // cancels the call (the request sequence throws) or the call is cancelled.
+            group.addTask {
+                for try await message in request { stream.handle(message) }
+                return false
+            }
+            while let over = try await group.next(), !over {}
             group.cancelAll()
         }
     }

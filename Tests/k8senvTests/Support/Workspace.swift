@@ -144,10 +144,10 @@ final class Workspace: @unchecked Sendable {
         return Outcome(exit: exit, stdout: child.stdout, stderr: child.stderr)
     }
 
-    /// Waits until the child's stdout contains `text` (or it exits, or 150 s pass).
+    /// Waits until the child's stdout or stderr contains `text` (or it exits, or 150 s pass).
     func waitForOutput(_ child: Subprocess, _ text: String) async throws {
         let deadline = ContinuousClock.now + .seconds(150)
-        while !child.stdout.contains(text) {
+        while !child.stdout.contains(text) && !child.stderr.contains(text) {
             if let exit = child.termination {
                 throw FixtureError("k8senv \(exit) before printing \"\(text)\"\nstdout: \(child.stdout)\nstderr: \(child.stderr)")
             }

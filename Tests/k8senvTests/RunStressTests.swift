@@ -1,0 +1,70 @@
+import Foundation
+import K8sEnvTestSupport
+import Testing
+
+/// `k8senv run` many times in a row on the embedded store while clients keep talking to the
+/// instance across each teardown: kubectl polling kube-apiserver throughout, and on some runs a
+/// client opening HTTP/2 connections to the store's own port. The store lives in the k8senv
+/// process; a stop that drops a connection unfinished killed it (exit 132, SIGILL) instead of
+/// ending with the command's status.
+///
+/// K8SENV_STRESS_RUNS sets how many runs (default 100, the first half of them also under a
+/// connection hammer on the store's port: 50); the counts of issue #11 are 100 + 50.
+@Suite("k8senv run under clients across teardown (embedded store)", .tags(.integration), .serialized,
+       .timeLimit(.minutes(30)))
+struct RunStressTests {
+    static var runs: Int { Int(ProcessInfo.processInfo.environment["K8SENV_STRESS_RUNS"] ?? "") ?? 100 }
+
+    @Test("every run ends with its command's status; nothing is left running")
+    func manyRuns() async throws {
+        _ = try RealBinaries.require()
+        // The store is the embedded one whatever K8SENV_STORAGE says: it is what lives in k8senv.
+        let config = Workspace.smallConfig().replacingOccurrences(of: "${K8SENV_STORAGE:-embedded}", with: "embedded")
+        try await Workspace.with(config: config, name: "run-stress") { ws in
+            // kubectl polls whichever instance is up, for the whole test (the command copies
+            // its kubeconfig to kubeconfig.current, which outlives the run).
+            let poller = try ws.launch("/bin/sh", ["-c", """
+                while :; do
+                  [ -f kubeconfig.current ] && kubectl --kubeconfig kubeconfig.current --request-timeout=2s get namespaces -o name >/dev/null 2>&1
+                  [ -f stop-polling ] && exit 0
+                done
+                """])
+            let hammer = ConnectionHammer(threads: 1)
+            defer { hammer.finish() }
+            let hammered = Self.runs / 2
+            for run in 1...Self.runs {
+                try? FileManager.default.removeItem(atPath: ws("go"))
+                let status = Int32(run % 100 + 1)
+                let child = try ws.start(["run", "-f", "k8senv.yaml", "--", "sh", "-c",
+                                          "cp \"$KUBECONFIG\" kubeconfig.current; touch ready; while [ ! -e go ]; do sleep 0.02; done; exit \(status)"])
+                while !FileManager.default.fileExists(atPath: ws("ready")) {
+                    if let exit = child.termination {
+                        Issue.record("run \(run): k8senv \(exit) before its command started\n\(child.stderr)")
+                        return
+                    }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                try? FileManager.default.removeItem(atPath: ws("ready"))
+                if run <= hammered {
+                    // The store listens in the k8senv process itself.
+                    let ports = Sockets.listeningAddresses(of: child.pid).compactMap { Int($0.split(separator: ":").last ?? "") }
+                    try #require(ports.count == 1, "run \(run): the store's port among \(Sockets.listeningAddresses(of: child.pid))")
+                    hammer.target(port: ports[0])
+                    while hammer.opened(on: ports[0]) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+                }
+                FileManager.default.createFile(atPath: ws("go"), contents: nil)
+                let outcome = try await ws.finish(child)
+                hammer.target(port: 0)
+                #expect(outcome.exit == .exited(status), "run \(run): \(outcome)")
+                #expect(!outcome.stderr.contains("Fatal error"), "run \(run): \(outcome.stderr)")
+                if outcome.exit != .exited(status) { break }
+            }
+            FileManager.default.createFile(atPath: ws("stop-polling"), contents: nil)
+            _ = try await poller.wait(timeout: .seconds(30))
+            let counts = hammer.finish()
+            #expect(counts.total >= 2 * hammered, "the hammer opened \(counts.total) connections")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+            #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Testing
+
+/// A repository's files cannot make k8senv delete or kill what is not its own; two `up --detach`
+/// on one state folder cannot both start (docs/explanation/security.md).
+@Suite("The state folder is not trusted blindly", .tags(.integration), .timeLimit(.minutes(3)))
+struct StateTrustTests {
+    @Test("a .k8senv/runs that is a symlink to another folder: down deletes nothing there and says why")
+    func symlinkedRuns() async throws {
+        try await Workspace.with(config: Workspace.smallConfig(), name: "trust-symlink", apiServers: false) { ws in
+            try ws.write("victim/photos-2019/a.jpg", "photo")
+            try ws.write("victim/project-99999/notes.txt", "notes")
+            try FileManager.default.createDirectory(atPath: ws.stateFolder, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: ws.stateFolder + "/runs", withDestinationPath: ws("victim"))
+
+            let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
+            #expect(down.status == 0, "\(down)")
+            #expect(down.stdout.contains("is a symlink") || down.stderr.contains("is a symlink"), "\(down)")
+            #expect(FileManager.default.fileExists(atPath: ws("victim/photos-2019/a.jpg")))
+            #expect(FileManager.default.fileExists(atPath: ws("victim/project-99999/notes.txt")))
+
+            // up refuses to use it too, and still deletes nothing.
+            let up = try await ws.k8senv("up", "--detach", "-f", "k8senv.yaml")
+            #expect(up.status == 1, "\(up)")
+            #expect(up.stderr.contains("is a symlink"), "\(up)")
+            #expect(FileManager.default.fileExists(atPath: ws("victim/photos-2019/a.jpg")))
+            #expect(FileManager.default.fileExists(atPath: ws("victim/project-99999/notes.txt")))
+        }
+    }
+
+    @Test("a planted run.json and current naming a live process (pid, binary and start time right): down neither signals it nor deletes the folder")
+    func plantedRecord() async throws {
+        try await Workspace.with(config: Workspace.smallConfig(), name: "trust-planted", apiServers: false) { ws in
+            let victim = try ws.launch("/bin/sleep", ["300"])
+            try #require(try await eventually { Procfs.isRunning(victim.pid) })
+            let run = ws.stateFolder + "/runs/1700000000-\(victim.pid)"
+            let stat = try String(contentsOfFile: "/proc/\(victim.pid)/stat", encoding: .utf8)
+            let startTime = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")[19]
+            let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(victim.pid)/exe")
+            let record = """
+                {"version": 1, "ownerPID": \(victim.pid), "ownerBinary": "\(exe)", "ownerStartTime": \(startTime),
+                 "config": "k8senv.yaml", "detached": true, "runDirectory": "\(run)",
+                 "startedAt": "2026-01-01T00:00:00Z",
+                 "instances": [{"name": "x", "environment": "one", "server": "https://127.0.0.1:1", "kubeconfig": "/dev/null",
+                   "apiServerPID": \(victim.pid), "storagePID": \(victim.pid), "apiServerBinary": "\(exe)",
+                   "storageBinary": "\(exe)", "apiServerStartTime": \(startTime), "storageStartTime": \(startTime), "logs": []}]}
+                """
+            try ws.write(".k8senv/runs/1700000000-\(victim.pid)/run.json", record)
+            try ws.write(".k8senv/runs/1700000000-\(victim.pid)/.k8senv-owner", String(repeating: "0", count: 64))
+            try ws.write(".k8senv/runs/photos-99999/keep.txt", "mine")
+            try ws.write(".k8senv/current", run + "\n")
+
+            let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
+            #expect(down.status == 0, "\(down)")
+            #expect(down.stdout.contains("nothing to stop"), "\(down)")
+            #expect(down.stdout.contains("not a run folder k8senv made"), "\(down)")
+            #expect(Procfs.isRunning(victim.pid), "down signalled a process it did not start")
+            #expect(FileManager.default.fileExists(atPath: run + "/run.json"))
+            #expect(FileManager.default.fileExists(atPath: ws.stateFolder + "/runs/photos-99999/keep.txt"))
+
+            let status = try await ws.k8senv("status", "-f", "k8senv.yaml")
+            #expect(!status.stdout.contains("running (pid \(victim.pid)"), "\(status)")
+        }
+    }
+
+    @Test("two up --detach at the same moment on one state folder: one starts, the other is refused; down leaves nothing")
+    func concurrentDetach() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "trust-concurrent") { ws in
+            let first = try ws.start(["up", "--detach", "-f", "k8senv.yaml"])
+            let second = try ws.start(["up", "--detach", "-f", "k8senv.yaml"])
+            let outcomes = [try await ws.finish(first), try await ws.finish(second)]
+            #expect(outcomes.compactMap(\.status).sorted() == [0, 1], "\(outcomes)")
+            let refused = outcomes.first { $0.status == 1 }
+            #expect(refused?.stderr.contains("already running") == true, "\(outcomes)")
+            #expect(ws.runFolders().count == 1, "\(ws.runFolders())")
+
+            let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
+            #expect(down.status == 0, "\(down)")
+            let gone = try await eventually(within: .seconds(10)) { ws.leftovers().isEmpty }
+            #expect(gone, "\(ws.leftovers())")
+            #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
+        }
+    }
+}
