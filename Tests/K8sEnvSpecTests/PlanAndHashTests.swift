@@ -31,16 +31,16 @@ struct PlanAndHashTests {
     @Test("seed sets come in dependsOn order, ties in file order", .tags(.fast))
     func seedOrder() throws {
         try TemporaryFolder.with { folder in
-            try folder.write("ns.yaml", manifest("Namespace", "team-a"))
+            for set in ["a", "b", "c", "d", "e"] { try folder.write("\(set).yaml", manifest("Namespace", "team-\(set)")) }
             let path = try folder.config("""
             environments:
               base:
                 seeds:
-                  - {name: c, manifests: [ns.yaml], dependsOn: [a]}
-                  - {name: a, manifests: [ns.yaml]}
-                  - {name: d, manifests: [ns.yaml], dependsOn: [c, b]}
-                  - {name: b, manifests: [ns.yaml]}
-                  - {name: e, manifests: [ns.yaml]}
+                  - {name: c, manifests: [c.yaml], dependsOn: [a]}
+                  - {name: a, manifests: [a.yaml]}
+                  - {name: d, manifests: [d.yaml], dependsOn: [c, b]}
+                  - {name: b, manifests: [b.yaml]}
+                  - {name: e, manifests: [e.yaml]}
 
             """)
             let plan = try Plan(try ConfigLoader(variables: [:]).load(path))

@@ -158,7 +158,8 @@ struct ConfigChecks {
                 objectsBySet.append(objects)
             }
             // With a broken dependsOn (unknown set, cycle) the order is unknown: that error first.
-            if !errors.contains(where: { $0.code == .reference || $0.code == .cycle }) {
+            // (Also with two sets of one name: which is which is unclear.)
+            if !errors.contains(where: { [.reference, .cycle, .duplicate].contains($0.code) }) {
                 checkDuplicateObjects(in: environment, objectsBySet: objectsBySet)
             }
         }
