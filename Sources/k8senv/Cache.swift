@@ -15,6 +15,20 @@ struct Cache: ParsableCommand {
         @Option(help: "Output format: text or json.")
         var format: OutputFormat = .text
 
+        /// Rows as columns as wide as their widest cell (never cut: `embedded` stays whole).
+        static func table(_ rows: [[String]]) -> [String] {
+            let widths = rows.reduce(into: [Int]()) { widths, row in
+                for (i, cell) in row.enumerated() {
+                    if i < widths.count { widths[i] = max(widths[i], cell.count) } else { widths.append(cell.count) }
+                }
+            }
+            return rows.map { row in
+                row.enumerated().map { i, cell in
+                    i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count)
+                }.joined(separator: "  ")
+            }
+        }
+
         func run() {
             let entries = SnapshotStore(root: SnapshotStore.defaultRoot).list()
             switch format {
@@ -29,21 +43,13 @@ struct Cache: ParsableCommand {
                     print("no snapshots in \(SnapshotStore.defaultRoot)")
                     return
                 }
-                print("KEY           ENVIRONMENT   STORAGE  KUBE-APISERVER  OBJECTS  SIZE       BUILT IN  CREATED")
                 let formatter = ISO8601DateFormatter()
+                var rows = [["KEY", "ENVIRONMENT", "STORAGE", "KUBE-APISERVER", "OBJECTS", "SIZE", "BUILT IN", "CREATED"]]
                 for e in entries.map(\.metadata) {
-                    let row = [
-                        String(e.key.prefix(12)).padding(toLength: 12, withPad: " ", startingAt: 0),
-                        e.environment.padding(toLength: 12, withPad: " ", startingAt: 0),
-                        e.storage.padding(toLength: 7, withPad: " ", startingAt: 0),
-                        e.kubeAPIServerVersion.padding(toLength: 14, withPad: " ", startingAt: 0),
-                        String(e.objects).padding(toLength: 7, withPad: " ", startingAt: 0),
-                        "\(e.size / 1024) kB".padding(toLength: 9, withPad: " ", startingAt: 0),
-                        String(format: "%.1fs", e.buildSeconds).padding(toLength: 8, withPad: " ", startingAt: 0),
-                        formatter.string(from: e.createdAt),
-                    ]
-                    print(row.joined(separator: "  "))
+                    rows.append([String(e.key.prefix(12)), e.environment, e.storage, e.kubeAPIServerVersion, String(e.objects),
+                                 "\(e.size / 1024) kB", String(format: "%.1fs", e.buildSeconds), formatter.string(from: e.createdAt)])
                 }
+                for line in Self.table(rows) { print(line) }
             }
         }
     }

@@ -19,6 +19,9 @@ struct K8sEnvCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let status as ExitCode {
+            // A status of our own (e.g. `run`'s command's, which may well be 64): as it is.
+            Foundation.exit(status.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .validationFailure {

@@ -282,20 +282,32 @@ struct Status: AsyncParsableCommand {
         }
         var rows: [(RunRecord.InstanceRecord, Bool)] = []
         for instance in record.instances {
+            // Alive is not enough: a stopped (SIGSTOP) kube-apiserver has a pid and answers nothing.
             let alive = StateFolder.isAlive(instance.apiServerPID) && StateFolder.isAlive(instance.storagePID)
-            rows.append((instance, alive))
+            rows.append((instance, alive ? await instance.isReady() : false))
         }
         switch format {
         case .text:
             print("running (pid \(record.ownerPID), since \(record.startedAt))")
-            for (instance, alive) in rows {
-                print("  \(instance.name)  \(alive ? "up" : "DOWN")  \(instance.server)  \(instance.kubeconfig)")
+            for (instance, healthy) in rows {
+                print("  \(instance.name)  \(healthy ? "up" : "DOWN")  \(instance.server)  \(instance.kubeconfig)")
             }
         case .json:
-            let items = rows.map { instance, alive in
-                "{\"name\":\"\(instance.name)\",\"environment\":\"\(instance.environment)\",\"healthy\":\(alive),\"server\":\"\(instance.server)\",\"kubeconfig\":\"\(instance.kubeconfig)\"}"
-            }
-            print("{\"running\":true,\"pid\":\(record.ownerPID),\"instances\":[\(items.joined(separator: ","))]}")
+            struct Item: Encodable { var name, environment: String; var healthy: Bool; var server, kubeconfig: String }
+            struct Output: Encodable { var running: Bool; var pid: Int32; var instances: [Item] }
+            printJSON(Output(running: true, pid: record.ownerPID, instances: rows.map { instance, healthy in
+                Item(name: instance.name, environment: instance.environment, healthy: healthy,
+                     server: instance.server, kubeconfig: instance.kubeconfig)
+            }))
         }
     }
+}
+
+/// One JSON document on a line (keys sorted), written by JSONEncoder: every string escaped.
+func printJSON(_ value: some Encodable) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+    print(String(decoding: data, as: UTF8.self))
 }

@@ -10,8 +10,31 @@ struct RunTests {
         try await Workspace.with(config: Workspace.smallConfig(), name: "run-status") { ws in
             let outcome = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c", "exit 7")
             #expect(outcome.status == 7, "\(outcome)")
+            // 64 is also ArgumentParser's usage-error code; the command's 64 is passed through.
+            let usage = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c", "exit 64")
+            #expect(usage.status == 64, "\(usage)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
             #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
+        }
+    }
+
+    @Test("an instance that dies while the command runs: exit 1 after a passing command, the error named, its logs kept and named")
+    func instanceDiesUnderCommand() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "run-dies") { ws in
+            let killAPIServer = #"""
+                import glob, json, os, signal, time
+                record = json.load(open(glob.glob(".k8senv/runs/*/run.json")[0]))
+                os.kill(record["instances"][0]["apiServerPID"], signal.SIGKILL)
+                time.sleep(1)
+                """#
+            let outcome = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "python3", "-c", killAPIServer)
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr.contains("an instance stopped while the command ran"), "\(outcome)")
+            let kept = try #require(outcome.stderr.split(separator: "\n").last { $0.hasPrefix("logs kept in ") }, "\(outcome)")
+            let folder = String(kept.dropFirst("logs kept in ".count))
+            #expect(FileManager.default.fileExists(atPath: folder), "\(folder)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }
 

@@ -74,6 +74,20 @@ struct StateTrustTests {
             let refused = outcomes.first { $0.status == 1 }
             #expect(refused?.stderr.contains("already running") == true, "\(outcomes)")
             #expect(ws.runFolders().count == 1, "\(ws.runFolders())")
+            // The snapshot it built is listed with its storage spelled out (it was cut to 7 letters).
+            let cache = try await ws.k8senv("cache", "ls")
+            let rows = cache.stdout.split(separator: "\n").dropFirst()
+            #expect(rows.contains { $0.split(separator: " ").contains(Substring(RealBinaries.storage)) }, "\(cache)")
+
+            // status asks kube-apiserver, not only its pid: a stopped (SIGSTOP) one is DOWN.
+            let apiServer = try #require(ws.runRecords().first.flatMap { ($0["instances"] as? [[String: Any]])?.first?["apiServerPID"] as? Int })
+            kill(Int32(apiServer), SIGSTOP)
+            let stopped = try await ws.k8senv("status", "-f", "k8senv.yaml", "--format", "json")
+            kill(Int32(apiServer), SIGCONT)
+            let stoppedItems = parseJSONObject(stopped.stdout)?["instances"] as? [[String: Any]] ?? []
+            #expect(stoppedItems.count == 1 && stoppedItems.first?["healthy"] as? Bool == false, "\(stopped)")
+            let resumed = try await ws.k8senv("status", "-f", "k8senv.yaml")
+            #expect(resumed.stdout.contains(" up "), "\(resumed)")
 
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
             #expect(down.status == 0, "\(down)")

@@ -1,3 +1,4 @@
+import Foundation
 
 /// Where a kind is served: its resource name and whether it is namespaced.
 package struct ResourceInfo: Sendable, Hashable {
@@ -7,16 +8,32 @@ package struct ResourceInfo: Sendable, Hashable {
     package var kind: String
     package var namespaced: Bool
 
+    package init(group: String, version: String, resource: String, kind: String, namespaced: Bool) {
+        self.group = group
+        self.version = version
+        self.resource = resource
+        self.kind = kind
+        self.namespaced = namespaced
+    }
+
     /// `/api/v1` or `/apis/GROUP/VERSION`.
     package var basePath: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
 
-    /// The path of a named object (namespace required when namespaced).
+    /// The path of a named object (namespace required when namespaced). Names and namespaces
+    /// are percent-encoded as path segments: `x?dryRun=All#` names an object, not a query.
     package func path(name: String?, namespace: String?) -> String {
         var path = basePath
-        if namespaced, let namespace { path += "/namespaces/\(namespace)" }
+        if namespaced, let namespace { path += "/namespaces/\(Self.segment(namespace))" }
         path += "/\(resource)"
-        if let name { path += "/\(name)" }
+        if let name { path += "/\(Self.segment(name))" }
         return path
+    }
+
+    /// `text` as one URL path segment: everything but RFC 3986's unreserved characters encoded.
+    package static func segment(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
+        allowed.insert(charactersIn: "-._~:@")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
 }
 

@@ -249,11 +249,21 @@ package enum Lifecycle {
             group.cancelAll()
             return first ?? .exited(1)
         }
-        await finish(session, state: state, keepFiles: false)
+        let status: Int32
         switch termination {
-        case .exited(let code): return code
-        case .signaled(let signal): return 128 + signal
+        case .exited(let code): status = code
+        case .signaled(let signal): status = 128 + signal
         }
+        // An instance that died under the command: said, its logs kept, and the run fails even
+        // if the command passed (its results are not to be trusted).
+        if let failure = await session.failure() {
+            output("error: an instance stopped while the command ran: \(failure)")
+            await finish(session, state: state, keepFiles: true)
+            output("logs kept in \(session.runDirectory)")
+            return status == 0 ? 1 : status
+        }
+        await finish(session, state: state, keepFiles: false)
+        return status
     }
 
     /// `k8senv down`: stops the detached run (its supervisor tears the instances down).

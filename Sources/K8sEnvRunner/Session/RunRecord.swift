@@ -45,6 +45,22 @@ package struct RunRecord: Codable, Sendable {
     }
 }
 
+extension RunRecord.InstanceRecord {
+    /// Whether kube-apiserver answers `/readyz` with 200 within 2 s, asked with the instance's
+    /// own CA and token (from its folder): a stopped (SIGSTOP) or wedged server is not ready,
+    /// though its pid is alive.
+    package func isReady() async -> Bool {
+        let folder = (kubeconfig as NSString).deletingLastPathComponent
+        guard let ca = try? String(contentsOfFile: folder + "/pki/ca.crt", encoding: .utf8),
+              let token = try? String(contentsOfFile: folder + "/token", encoding: .utf8),
+              let client = try? KubeClient(server: server, caCertificate: ca, token: token.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return false }
+        let response = try? await client.send("GET", "/readyz", timeout: .seconds(2))
+        await client.shutdown()
+        return response?.status == 200
+    }
+}
+
 /// The state folder (`.k8senv/` next to the config by default): `runs/<id>/` per run, and
 /// `current` naming the detached run.
 package struct StateFolder: Sendable {

@@ -8,12 +8,13 @@ package struct DiagnosticRenderer {
     }
 
     package func render(_ diagnostic: Diagnostic) -> String {
-        var out = diagnostic.description
+        var out = Self.printable(diagnostic.description)
         guard let mark = diagnostic.location.mark, let bytes = sources[diagnostic.location.file],
               let line = Self.line(mark.line, in: bytes)
         else { return out }
-        // Tabs in the snippet become spaces so the caret lines up.
-        let shown = String(line.map { $0 == "\t" ? " " : $0 })
+        // Tabs in the snippet become spaces so the caret lines up; other control characters
+        // (an ESC sequence in a file would drive the user's terminal) become U+FFFD, one for one.
+        let shown = Self.printable(String(line.map { $0 == "\t" ? " " : $0 }))
         let clipped = shown.count > 200 ? String(shown.prefix(200)) + "…" : shown
         let caretColumn = min(max(mark.column - 1, 0), 200)
         out += "\n    " + clipped + "\n    " + String(repeating: " ", count: caretColumn) + "^"
@@ -22,6 +23,20 @@ package struct DiagnosticRenderer {
 
     package func render(_ diagnostics: Diagnostics) -> String {
         diagnostics.items.map(render).joined(separator: "\n")
+    }
+
+    /// `text` with C0 and C1 control characters and DEL (newlines and tabs aside) replaced by
+    /// U+FFFD: what a file says is shown, never obeyed by the terminal.
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { scalars.append(isControl(scalar) ? "\u{FFFD}" : scalar) }
+        return String(scalars)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        return (v < 0x20 && v != 0x0A && v != 0x09) || (0x7F...0x9F).contains(v)
     }
 
     /// The text of a 1-based line (without its line break), decoding invalid UTF-8 leniently.
