@@ -9,4 +9,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export K8SENV_STRESS_RUNS="${1:-150}"
-exec scripts/test.sh --filter 'StopStressTests|RunStressTests'
+exec scripts/test.sh --filter StopStressTests --filter RunStressTests
