@@ -3,7 +3,7 @@ import Testing
 
 /// `up --detach`, then `status`, `env` and `down` against the one detached run (each check is
 /// what a user does next with the same environments, so one `up` serves them all).
-@Suite("k8senv up --detach, status, env, down (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(.minutes(3)))
+@Suite("k8senv up --detach, status, env, down (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct DetachedTests {
     @Test("up --detach on the example: status, env, kubectl, two environments (three instances) on their own ports, private files, 127.0.0.1 listeners; down stops everything")
     func detachedExample() async throws {

@@ -3,7 +3,7 @@ import K8sEnvTestSupport
 import Testing
 
 /// Starts that fail: each is a clear error on stderr, exit 1, and nothing left running.
-@Suite("Failed starts (real etcd; a real or a broken kube-apiserver)", .tags(.integration), .timeLimit(.minutes(3)))
+@Suite("Failed starts (real etcd; a real or a broken kube-apiserver)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct FailureTests {
     @Test("a kube-apiserver path that does not exist: exit 1 naming binaries.kubeAPIServer")
     func badBinaryPath() async throws {

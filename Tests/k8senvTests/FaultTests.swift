@@ -4,7 +4,7 @@ import Testing
 /// Faults with the real binaries: a process dying under a running `up`, a cache that cannot be
 /// written, an interrupt in the middle of a cold build. Each gives a clear error and leaves
 /// nothing running and nothing half-written.
-@Suite("Faults (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(.minutes(3)))
+@Suite("Faults (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct FaultTests {
     /// A config with a CRD, so a cold start builds a real snapshot.
     static func crdConfig() -> String {

@@ -127,7 +127,7 @@ struct ProfilesTests {
 
 /// The workflow of docs/how-to/ci.md, its `run:` scripts run as written, with bash as GitHub
 /// runs them (`bash -eo pipefail`), against a copy of the example.
-@Suite("docs/how-to/ci.md (the workflow's shell steps)", .tags(.integration), .timeLimit(.minutes(5)))
+@Suite("docs/how-to/ci.md (the workflow's shell steps)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct CIWorkflowTests {
     /// The workflow's jobs, parsed: the ```yaml block after `<!-- workflow -->`, read by
     /// `k8senv json` (the YAML reader k8senv uses for everything).

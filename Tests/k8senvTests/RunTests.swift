@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `k8senv run -- CMD`: up, the command with KUBECONFIG set, down, the command's status.
-@Suite("k8senv run (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(.minutes(3)))
+@Suite("k8senv run (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct RunTests {
     @Test("run passes the command's exit status through, and leaves nothing running")
     func exitStatus() async throws {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// However `k8senv up` ends, nothing it started keeps running.
-@Suite("Signals to k8senv up (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(.minutes(3)))
+@Suite("Signals to k8senv up (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct SignalTests {
     @Test("SIGKILL of a foreground up: its processes die within seconds; the next up --detach cleans the stale run folder and works")
     func sigkill() async throws {

@@ -3,7 +3,7 @@ import Testing
 
 /// A repository's files cannot make k8senv delete or kill what is not its own; two `up --detach`
 /// on one state folder cannot both start (docs/explanation/security.md).
-@Suite("The state folder is not trusted blindly", .tags(.integration), .timeLimit(.minutes(3)))
+@Suite("The state folder is not trusted blindly", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct StateTrustTests {
     @Test("a .k8senv/runs that is a symlink to another folder: down deletes nothing there and says why")
     func symlinkedRuns() async throws {

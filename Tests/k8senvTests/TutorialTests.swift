@@ -6,7 +6,7 @@ import Testing
 /// after `<!-- test -->` run in order by one bash (`set -euo pipefail`, so state such as
 /// `eval "$(k8senv env)"` carries from one block to the next), with the built k8senv on PATH
 /// and the binaries' K8SENV_* variables from the test's environment.
-@Suite("docs/tutorials/getting-started.md (run as written)", .tags(.integration), .timeLimit(.minutes(5)))
+@Suite("docs/tutorials/getting-started.md (run as written)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct TutorialTests {
     static let page = Repository.root + "/docs/tutorials/getting-started.md"
 

@@ -18,6 +18,11 @@ final class Workspace: @unchecked Sendable {
         self.directory = directory
     }
 
+    /// The time limit of suites whose tests start kube-apiservers: a hang guard, not a timing.
+    /// It counts a test's wait for one of the ``Slots`` too, and the suites start their tests
+    /// together, so it is sized for the whole queue of them on 2 cores, not for one test.
+    static let integrationLimit = TimeLimitTrait.Duration.minutes(12)
+
     /// A config with one environment of one instance, no CRDs or seeds, on the storage K8SENV_STORAGE names (default embedded); `extra` is
     /// added at the top level.
     static func smallConfig(_ extra: String = "", start: String = "120s") -> String {
