@@ -16,7 +16,9 @@ struct GuardTests {
                 """)
             #expect(leaky.status == 1, "\(leaky)")
             #expect(leaky.stderr.contains("still running") && leaky.stderr.contains(token), "\(leaky)")
-            #expect(Procfs.processes(mentioning: token).isEmpty, "\(Procfs.processes(mentioning: token))")
+            // SIGKILLed by the guard: gone once the kernel has delivered it.
+            let gone = try await eventually(within: .seconds(5)) { Procfs.processes(mentioning: token).isEmpty }
+            #expect(gone, "\(Procfs.processes(mentioning: token))")
 
             let clean = try await bash(ws, ". '\(Repository.root)/scripts/lib/guard.sh'; guarded sh -c 'exit 3'")
             #expect(clean.status == 3, "\(clean)")
