@@ -25,7 +25,7 @@ K8SENV_STORAGE=embedded guarded swift test --scratch-path "$K8SENV_SCRATCH" --sk
 echo "test: the stop stress (store cycles, k8senv run under clients), storage: embedded" >&2
 K8SENV_STORAGE=embedded guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter StopStressTests --filter RunStressTests
 echo "test: the suites that run kube-apiserver, storage: etcd" >&2
-K8SENV_STORAGE=etcd guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests
+K8SENV_STORAGE=etcd guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests --skip RunStressTests
 echo "test: the suites that run kube-apiserver, storage: kine (k8senv-kine)" >&2
 K8SENV_STORAGE=kine K8SENV_KINE="$(dirname "$K8SENV_BINARY")/k8senv-kine" \
-  guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests
+  guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests --skip RunStressTests

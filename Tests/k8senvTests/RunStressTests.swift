@@ -51,9 +51,14 @@ struct RunStressTests {
                 try? FileManager.default.removeItem(atPath: ws("ready"))
                 // Run 1 builds the snapshot (a second store, briefly): the hammer starts at run 2.
                 if (2...hammered + 1).contains(run) {
-                    // The store listens in the k8senv process itself.
-                    let ports = Sockets.listeningAddresses(of: child.pid).compactMap { Int($0.split(separator: ":").last ?? "") }
-                    try #require(ports.count == 1, "run \(run): the store's port among \(Sockets.listeningAddresses(of: child.pid))")
+                    // The store (in the k8senv process itself) is the one kube-apiserver dials.
+                    let pid = ws.recordedPIDs().first ?? 0
+                    let commandLine = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
+                    let ports = commandLine.split(separator: "\0").compactMap { argument -> Int? in
+                        guard argument.hasPrefix("--etcd-servers=") else { return nil }
+                        return Int(argument.split(separator: ":").last ?? "")
+                    }
+                    try #require(ports.count == 1, "run \(run): no --etcd-servers in \(commandLine)")
                     hammer.target(port: ports[0])
                     while hammer.opened(on: ports[0]) < 2 { try await Task.sleep(for: .milliseconds(5)) }
                 }
