@@ -99,9 +99,15 @@ final class Workspace: @unchecked Sendable {
         let full = self(relative)
         try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
                                                 withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: full, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
-            throw FixtureError("cannot write \(full)")
-        }
+        // Close-on-exec: a child another test spawns meanwhile must not inherit the descriptor
+        // (an executable still open for writing cannot be run: "Text file busy").
+        let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+        guard fd >= 0 else { throw FixtureError("cannot write \(full)") }
+        let bytes = Array(text.utf8)
+        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        fchmod(fd, mode_t(mode))
+        close(fd)
+        guard written == bytes.count else { throw FixtureError("cannot write \(full)") }
         return full
     }
 
