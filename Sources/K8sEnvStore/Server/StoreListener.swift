@@ -53,8 +53,6 @@ final class Completion: Sendable {
     }
     private let state = Mutex(State())
 
-    var isDone: Bool { state.withLock { $0.done } }
-
     func open() {
         let waiters = state.withLock { state in
             state.done = true
@@ -79,23 +77,6 @@ final class Completion: Sendable {
             eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
                 self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: false)
             }
-        }
-    }
-
-    /// Returns once open, or as soon as the calling task is cancelled.
-    func wait() async {
-        let id = state.withLock { state -> Int in state.next += 1; return state.next }
-        await withTaskCancellationHandler {
-            _ = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.done || Task.isCancelled { return true }
-                    state.waiters[id] = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume(returning: state.withLock { $0.done }) }
-            }
-        } onCancel: {
-            self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: false)
         }
     }
 }

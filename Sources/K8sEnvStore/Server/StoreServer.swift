@@ -107,12 +107,6 @@ package final class StoreServer: Sendable {
         return started
     }
 
-    /// Runs until the task calling it is cancelled (or the server ends by itself), then stops.
-    package func run(grace: Duration = .seconds(10)) async {
-        await ended.wait()
-        await stop(grace: grace)
-    }
-
     /// Stops serving: the listener closes, open calls get `grace` to end, then their
     /// connections are closed; returns once everything is closed.
     /// - Parameter grace: how long each of the two steps may take (the config's `timeouts.stop`).
