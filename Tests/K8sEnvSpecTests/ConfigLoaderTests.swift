@@ -456,11 +456,31 @@ struct ConfigLoaderTests {
             #expect(errors.map(\.message) == [
                 "the object has no apiVersion",
                 "the object has no kind",
-                "the v1 ConfigMap has no metadata.name",
-                "the v1 Secret has no metadata.name",
+                "the v1 ConfigMap has no metadata.name (or metadata.generateName)",
+                "the v1 Secret has no metadata.name (or metadata.generateName)",
                 "a manifest document must be a mapping (a Kubernetes object), not a list",
                 "apiVersion must be a non-empty string",
             ])
+        }
+    }
+
+    @Test("objects with only a generateName are valid, and two with one prefix are not duplicates; an empty name is still an error")
+    func generateName() throws {
+        try TemporaryFolder.with { folder in
+            try folder.write("seeds/jobs.yaml", """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {generateName: run-}
+                ---
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {generateName: run-}
+                """)
+            let valid = try folder.config("environments:\n  base:\n    seeds: [{name: s, manifests: [seeds/jobs.yaml]}]\n")
+            #expect(validationErrors(valid).isEmpty)
+            try folder.write("seeds/empty.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"\", generateName: run-}\n")
+            let invalid = try folder.config("environments:\n  base:\n    seeds: [{name: s, manifests: [seeds/empty.yaml]}]\n")
+            #expect(validationErrors(invalid).map(\.message) == ["metadata.name must be a non-empty string"])
         }
     }
 
@@ -479,7 +499,7 @@ struct ConfigLoaderTests {
             let path = try folder.config("environments:\n  base:\n    seeds: [{name: s, manifests: [seeds/list.yaml]}]\n")
             let errors = validationErrors(path)
             #expect(errors.map(\.location.mark) == [Mark(line: 5, column: 49), Mark(line: 6, column: 5)])
-            #expect(errors.map(\.message) == ["the v1 ConfigMap has no metadata.name", "the object has no kind"])
+            #expect(errors.map(\.message) == ["the v1 ConfigMap has no metadata.name (or metadata.generateName)", "the object has no kind"])
             let loader = ConfigLoader(variables: [:])
             try folder.write("seeds/list.yaml", "apiVersion: v1\nkind: List\nitems:\n  - {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n  - {apiVersion: v1, kind: Secret, metadata: {name: b}}\n")
             let config = try loader.load(path)

@@ -2,15 +2,22 @@ import Foundation
 import K8sEnvSpec
 
 /// Applies an environment's CRDs and seed sets to an instance: server-side apply with field
-/// manager `k8senv`, CRDs waited until Established, objects of a set in kind order.
+/// manager `k8senv` (and a fallback where the server cannot apply an object), CRDs waited until
+/// Established, objects of a set in kind order.
 package struct Applier: Sendable {
     package let client: KubeClient
     package let discovery: Discovery
     package let files: SourceFiles
     package let serverVersion: KubeVersion
+    /// kube-apiserver's log, quoted when the server fails on an object.
+    package let serverLog: ServerLog?
+    /// Only server-side apply, no fallback: what `kubectl apply --server-side` does (tests use it
+    /// to meet the server's own failures).
+    package var serverSideApplyOnly = false
 
-    package init(client: KubeClient, files: SourceFiles, serverVersion: KubeVersion) {
+    package init(client: KubeClient, files: SourceFiles, serverVersion: KubeVersion, serverLog: ServerLog? = nil) {
         self.client = client
+        self.serverLog = serverLog
         self.discovery = Discovery(client: client)
         self.files = files
         self.serverVersion = serverVersion
@@ -73,10 +80,17 @@ package struct Applier: Sendable {
     }
 
     /// Applies one object; nil on success, else what went wrong at the object's position.
+    ///
+    /// Server-side apply (field manager `k8senv`, conflicts forced) first. When the server
+    /// cannot apply it (a 5xx such as v1.20's "failed to create typed patch object" for a list
+    /// item that omits a key field, or a stream reset by a panic inside apply), the object is
+    /// created when absent and merge-patched (same field manager) when present, as
+    /// `kubectl apply` would land it. An object with only `metadata.generateName` is created.
+    /// See docs/explanation/apply.md.
     func apply(_ object: ManifestObject) async -> Diagnostic? {
         let resource: ResourceInfo?
         do { resource = try await discovery.resource(apiVersion: object.apiVersion, kind: object.kind) } catch {
-            return Diagnostic(.manifest, at: object.location, "\(object.kind) \"\(object.name)\": \(error.message)")
+            return Diagnostic(.manifest, at: object.location, "\(object.kind) \(object.quotedName): \(error.message)")
         }
         guard let resource else {
             return Diagnostic(.manifest, at: object.kindLocation,
@@ -85,17 +99,90 @@ package struct Applier: Sendable {
         let namespace = resource.namespaced ? (object.namespace ?? "default") : nil
         let json: [UInt8]
         do { json = try object.json() } catch { return error }
-        do {
-            _ = try await client.apply(resource.path(name: object.name, namespace: namespace), object: json)
-            return nil
-        } catch {
-            return explain(error, object: object, namespace: namespace)
+        let mark = serverLog?.mark()
+        let collection = resource.path(name: nil, namespace: namespace)
+        if object.generated {
+            return outcome(await attempt("POST", collection + "?fieldManager=k8senv", json, contentType: nil), object, namespace, mark)
         }
+        let path = resource.path(name: object.name, namespace: namespace)
+        let applied = await attempt("PATCH", path + "?fieldManager=k8senv&force=true", json, contentType: "application/apply-patch+yaml")
+        guard applied.serverFailed, !serverSideApplyOnly else { return outcome(applied, object, namespace, mark) }
+        // The server could not apply it: create or update it without server-side apply.
+        var result = await attempt("GET", path, nil, contentType: nil)
+        if case .answered(let response) = result, response.status == 404 {
+            result = await attempt("POST", collection + "?fieldManager=k8senv", json, contentType: nil)
+            guard case .answered(let created) = result, created.status == 409 else { return outcome(result, object, namespace, mark) }
+            // Created meanwhile: update it.
+        } else if !result.succeeded {
+            return outcome(result, object, namespace, mark)
+        }
+        result = await attempt("PATCH", path + "?fieldManager=k8senv", json, contentType: "application/merge-patch+json")
+        return outcome(result, object, namespace, mark)
+    }
+
+    /// What one request gave: the server's answer, or no answer (reset stream, dropped connection).
+    enum Attempt {
+        case answered(KubeClient.Response)
+        case unanswered(KubeClientError)
+
+        var succeeded: Bool {
+            if case .answered(let response) = self { return (200..<300).contains(response.status) }
+            return false
+        }
+
+        /// The server failed (5xx) or did not answer: not a verdict on the object.
+        var serverFailed: Bool {
+            switch self {
+            case .answered(let response): return response.status >= 500
+            case .unanswered: return true
+            }
+        }
+    }
+
+    func attempt(_ method: String, _ path: String, _ body: [UInt8]?, contentType: String?) async -> Attempt {
+        do { return .answered(try await client.send(method, path, body: body, contentType: contentType)) } catch {
+            return .unanswered(error)
+        }
+    }
+
+    /// nil for a success; else the diagnostic for the last request's answer.
+    func outcome(_ attempt: Attempt, _ object: ManifestObject, _ namespace: String?, _ mark: ServerLog.Mark?) -> Diagnostic? {
+        let what = "\(object.kind) \(object.quotedName)"
+        switch attempt {
+        case .answered(let response) where (200..<300).contains(response.status):
+            return nil
+        case .answered(let response) where response.status < 500:
+            let error = KubeClientError(status: response.status, message: "\(response.status)", body: response.body)
+            return explain(error, object: object, namespace: namespace)
+        case .answered(let response):
+            let error = KubeClientError(status: response.status, message: "\(response.status)", body: response.body)
+            return serverFailure(what, "it answered \(response.status): \(error.serverMessage ?? String(decoding: response.body.prefix(300), as: UTF8.self))",
+                                 object, mark)
+        case .unanswered(let error):
+            return serverFailure(what, "it gave no answer (\(Self.transportCause(error)))", object, mark)
+        }
+    }
+
+    func serverFailure(_ what: String, _ detail: String, _ object: ManifestObject, _ mark: ServerLog.Mark?) -> Diagnostic {
+        var message = "kube-apiserver failed on \(what): \(detail)"
+        if let serverLog, let mark {
+            let lines = serverLog.errors(since: mark)
+            message += lines.isEmpty
+                ? "; its log (\(serverLog.path)) has no error lines for it"
+                : "; its log (\(serverLog.path)) says:\n" + lines.map { "  | " + $0 }.joined(separator: "\n")
+        }
+        return Diagnostic(.manifest, at: object.location, message)
+    }
+
+    /// The transport error without the URL (the diagnostic names the object).
+    static func transportCause(_ error: KubeClientError) -> String {
+        guard let range = error.message.range(of: ": ") else { return error.message }
+        return String(error.message[range.upperBound...])
     }
 
     /// A server error in words that say what to change.
     func explain(_ error: KubeClientError, object: ManifestObject, namespace: String?) -> Diagnostic {
-        let what = "\(object.kind) \"\(object.name)\""
+        let what = "\(object.kind) \(object.quotedName)"
         let serverMessage = error.serverMessage ?? error.message
         if error.status == 404, let namespace, serverMessage.contains("namespaces \"\(namespace)\" not found") {
             return Diagnostic(.manifest, at: object.location,

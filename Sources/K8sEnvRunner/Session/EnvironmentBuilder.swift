@@ -103,7 +103,8 @@ package struct EnvironmentBuilder: Sendable {
     /// - Returns: the number of objects applied.
     @discardableResult
     func apply(_ environment: Plan.Environment, to instance: Instance, as name: String) async throws(StartError) -> Int {
-        let applier = Applier(client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion)
+        let applier = Applier(client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion,
+                              serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
         let config = plan.config
         let clock = ContinuousClock()
         var total = 0

@@ -185,7 +185,8 @@ struct ConfigChecks {
         struct Identity: Hashable { var group, kind, namespace, name: String }
         var first: [Identity: (set: Int, object: ManifestObject)] = [:]
         for (index, objects) in objectsBySet.enumerated() {
-            for object in objects {
+            // Objects with a generateName are created under new names: never the same object twice.
+            for object in objects where !object.generated {
                 let group = object.apiVersion.contains("/") ? String(object.apiVersion.split(separator: "/")[0]) : ""
                 let identity = Identity(group: group, kind: object.kind, namespace: object.namespace ?? "", name: object.name)
                 guard let earlier = first[identity] else {

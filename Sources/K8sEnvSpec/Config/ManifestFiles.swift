@@ -8,6 +8,12 @@ package struct ManifestFile: Sendable, Hashable {
     package var displayPath: String
     /// Where to read it.
     package var path: String
+
+    package init(relativePath: String, displayPath: String, path: String) {
+        self.relativePath = relativePath
+        self.displayPath = displayPath
+        self.path = path
+    }
 }
 
 /// Expands the paths a config lists into files: a file as it is; a folder recursively, keeping

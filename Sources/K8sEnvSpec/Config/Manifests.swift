@@ -2,20 +2,26 @@
 package struct ManifestObject: Sendable {
     package var apiVersion: String
     package var kind: String
+    /// `metadata.name`; for an object with only `metadata.generateName`, that prefix.
     package var name: String
+    /// True when the object has no name but a `metadata.generateName`: it is created (POST)
+    /// and the server picks its name, as `kubectl create` does.
+    package var generated = false
     package var namespace: String?
     /// The object's document.
     package var node: YAMLNode
     package var file: ManifestFile
     package var location: SourceLocation { node.location }
     package var kindLocation: SourceLocation { node["kind"]?.location ?? node.location }
+    /// How messages name it: `"web"`, or `generateName "job-"`.
+    package var quotedName: String { generated ? "generateName \"\(name)\"" : "\"\(name)\"" }
 
     /// The object as JSON, as it is sent to the API server.
     package func json() throws(Diagnostic) -> [UInt8] { try JSONWriter.json(node) }
 }
 
 /// Reads manifest files: every non-empty YAML document must be an object with apiVersion,
-/// kind and metadata.name; a `kind: List` stands for its items.
+/// kind and metadata.name (or metadata.generateName); a `kind: List` stands for its items.
 package enum Manifests {
     /// - Throws: ``Diagnostics`` pointing into the file, one per problem.
     package static func read(_ file: ManifestFile, files: SourceFiles) throws(Diagnostics) -> [ManifestObject] {
@@ -72,17 +78,20 @@ package enum Manifests {
         let subject = what.isEmpty ? "the object" : "the \(what)"
         guard let metadata = node["metadata"], metadata.kind == .mapping else {
             errors.append(Diagnostic(.manifest, at: node["metadata"]?.location ?? node.location,
-                                     node["metadata"] == nil ? "\(subject) has no metadata.name" : "metadata must be a mapping with a name"))
+                                     node["metadata"] == nil ? "\(subject) has no metadata.name (or metadata.generateName)" : "metadata must be a mapping with a name"))
             return
         }
         let (name, nameNode) = text("name", in: metadata)
-        guard let name else {
+        let (generateName, _) = text("generateName", in: metadata)
+        guard let name = name ?? (nameNode == nil ? generateName : nil) else {
             errors.append(Diagnostic(.manifest, at: nameNode?.location ?? metadata.location,
-                                     nameNode == nil ? "\(subject) has no metadata.name" : "metadata.name must be a non-empty string"))
+                                     nameNode == nil ? "\(subject) has no metadata.name (or metadata.generateName)" : "metadata.name must be a non-empty string"))
             return
         }
         guard ok, let apiVersion, let kind else { return }
         let (namespace, _) = text("namespace", in: metadata)
-        objects.append(ManifestObject(apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, node: node, file: file))
+        var object = ManifestObject(apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, node: node, file: file)
+        object.generated = nameNode == nil
+        objects.append(object)
     }
 }
