@@ -48,6 +48,30 @@ struct FaultTests {
         }
     }
 
+    @Test("a kube-apiserver stopped (SIGSTOP) during seeding: up ends with timeouts.seeds, naming the objects in flight; nothing left running")
+    func stoppedDuringSeeding() async throws {
+        _ = try RealBinaries.require()
+        let config = Workspace.smallConfig(start: "120s")
+            .replacingOccurrences(of: "stop: 10s", with: "stop: 2s\n  seeds: 4s")
+            .replacingOccurrences(of: "pool: {size: 1}", with: "pool: {size: 1}\n    seeds: [{name: many, manifests: [seeds/]}]")
+        try await Workspace.with(config: config, name: "seeds-timeout") { ws in
+            // Enough objects that seeding is still under way when the test stops the server.
+            let objects = (0..<3000).map { "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\($0), namespace: default}\n" }
+            _ = try ws.write("seeds/many.yaml", objects.joined(separator: "---\n"))
+            let up = try ws.start(["up", "-f", "k8senv.yaml"])
+            try await ws.waitForOutput(up, "at https://127.0.0.1:")
+            let apiServer = try #require(ws.leftovers().first { $0.contains("--secure-port=") }, "\(ws.leftovers())")
+            let pid = try #require(Int32(apiServer.prefix { $0 != ":" }))
+            kill(pid, SIGSTOP)
+            let exit = try await up.wait(timeout: .seconds(90))
+            #expect(exit == .exited(1), "\(exit)\n\(up.stdout)\n\(up.stderr)")
+            #expect(up.stderr.contains("timeouts.seeds (4s) passed while ConfigMap \"c"), "\(up.stderr)")
+            #expect(up.stderr.contains("kube-apiserver did not answer in time"), "\(up.stderr)")
+            #expect(up.stderr.contains("seeds/many.yaml:"), "\(up.stderr)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+
     @Test("a cache folder that cannot be created: a clear error, nothing running")
     func unwritableCache() async throws {
         _ = try RealBinaries.require()

@@ -14,6 +14,11 @@ package struct Applier: Sendable {
     /// Only server-side apply, no fallback: what `kubectl apply --server-side` does (tests use it
     /// to meet the server's own failures).
     package var serverSideApplyOnly = false
+    /// When seeding must end (`timeouts.seeds`) and the words naming that limit: every
+    /// request's deadline is the sooner of this and ``requestTimeout``.
+    package var deadline: (instant: ContinuousClock.Instant, name: String)?
+    /// How long one request may wait for an answer.
+    package var requestTimeout: Duration = .seconds(30)
 
     package init(client: KubeClient, files: SourceFiles, serverVersion: KubeVersion, serverLog: ServerLog? = nil) {
         self.client = client
@@ -72,6 +77,8 @@ package struct Applier: Sendable {
                     for object in chunk { group.addTask { await self.apply(object) } }
                     for await error in group { if let error { errors.append(error) } }
                 }
+                // Past the deadline: the objects in flight are named; the rest are not tried.
+                if let deadline, deadline.instant <= .now, !errors.isEmpty { break }
             }
             if !errors.isEmpty { throw Diagnostics(errors) }
             index = end
@@ -89,7 +96,11 @@ package struct Applier: Sendable {
     /// See docs/explanation/apply.md.
     func apply(_ object: ManifestObject) async -> Diagnostic? {
         let resource: ResourceInfo?
-        do { resource = try await discovery.resource(apiVersion: object.apiVersion, kind: object.kind) } catch {
+        do {
+            guard let timeout = timeLeft() else { return outcome(.unanswered(pastDeadline()), object, nil, nil) }
+            resource = try await discovery.resource(apiVersion: object.apiVersion, kind: object.kind, timeout: timeout)
+        } catch {
+            if error.timedOut { return outcome(.unanswered(error), object, nil, nil) }
             return Diagnostic(.manifest, at: object.location, "\(object.kind) \(object.quotedName): \(error.message)")
         }
         guard let resource else {
@@ -130,17 +141,33 @@ package struct Applier: Sendable {
             return false
         }
 
-        /// The server failed (5xx) or did not answer: not a verdict on the object.
+        /// The server failed (5xx) or did not answer: not a verdict on the object. A request
+        /// that ran out of time is not: trying another way would only wait again.
         var serverFailed: Bool {
             switch self {
             case .answered(let response): return response.status >= 500
-            case .unanswered: return true
+            case .unanswered(let error): return !error.timedOut
             }
         }
     }
 
+    /// A request's timeout: the sooner of ``requestTimeout`` and the deadline; nil when the
+    /// deadline has passed.
+    func timeLeft() -> Duration? {
+        guard let deadline else { return requestTimeout }
+        let left = deadline.instant - .now
+        return left > .zero ? min(requestTimeout, left) : nil
+    }
+
+    func pastDeadline() -> KubeClientError {
+        var error = KubeClientError(status: nil, message: "\(deadline?.name ?? "the deadline") passed", body: [])
+        error.timedOut = true
+        return error
+    }
+
     func attempt(_ method: String, _ path: String, _ body: [UInt8]?, contentType: String?) async -> Attempt {
-        do { return .answered(try await client.send(method, path, body: body, contentType: contentType)) } catch {
+        guard let timeout = timeLeft() else { return .unanswered(pastDeadline()) }
+        do { return .answered(try await client.send(method, path, body: body, contentType: contentType, timeout: timeout)) } catch {
             return .unanswered(error)
         }
     }
@@ -158,6 +185,10 @@ package struct Applier: Sendable {
             let error = KubeClientError(status: response.status, message: "\(response.status)", body: response.body)
             return serverFailure(what, "it answered \(response.status): \(error.serverMessage ?? String(decoding: response.body.prefix(300), as: UTF8.self))",
                                  object, mark)
+        case .unanswered(let error) where error.timedOut:
+            let limit = deadline.flatMap { $0.instant <= .now ? $0.name : nil } ?? "the request's deadline (\(requestTimeout))"
+            return Diagnostic(.manifest, at: object.location,
+                              "\(limit) passed while \(what) was being applied: kube-apiserver did not answer in time (stopped or overloaded? raise the limit if the seeds need longer; its log: \(serverLog?.path ?? "not kept"))")
         case .unanswered(let error):
             return serverFailure(what, "it gave no answer (\(Self.transportCause(error)))", object, mark)
         }

@@ -52,13 +52,13 @@ package actor Discovery {
     }
 
     /// - Returns: nil when the server does not serve that kind in that group/version.
-    package func resource(apiVersion: String, kind: String) async throws(KubeClientError) -> ResourceInfo? {
+    package func resource(apiVersion: String, kind: String, timeout: Duration = .seconds(30)) async throws(KubeClientError) -> ResourceInfo? {
         if let known = byGroupVersion[apiVersion] { return known[kind] }
         let parts = apiVersion.split(separator: "/", maxSplits: 1)
         let group = parts.count == 2 ? String(parts[0]) : ""
         let version = String(parts.last ?? "")
         let path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
-        let response = try await client.send("GET", path)
+        let response = try await client.send("GET", path, timeout: timeout)
         var resources: [String: ResourceInfo] = [:]
         if response.status == 200, let list = response.json?["resources"] as? [[String: Any]] {
             for r in list {

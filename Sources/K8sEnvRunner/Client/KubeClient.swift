@@ -11,6 +11,8 @@ public struct KubeClientError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The server's Status object (its JSON), when it sent one.
     public var body: [UInt8]
+    /// True when the request got no answer within its deadline.
+    public var timedOut = false
 
     public var description: String { message }
 
@@ -79,11 +81,23 @@ public final class KubeClient: Sendable {
             request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
         }
         do {
-            let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
-            let buffer = try await response.body.collect(upTo: 256 << 20)
-            return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView))
+            // The deadline covers the whole exchange, body included (the HTTP client's own covers
+            // only the head): a server that stops mid-answer (SIGSTOP) must not hold us.
+            let http = self.http, request = request
+            let answer = try await Deadline.run(timeout) {
+                let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
+                let buffer = try await response.body.collect(upTo: 256 << 20)
+                return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView))
+            }
+            guard let answer else { throw HTTPClientError.deadlineExceeded }
+            return answer
         } catch {
-            throw KubeClientError(status: nil, message: "cannot reach \(server)\(path): \(error)", body: [])
+            var failure = KubeClientError(status: nil, message: "cannot reach \(server)\(path): \(error)", body: [])
+            if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .readTimeout {
+                failure.message = "\(server)\(path): no answer within \(timeout)"
+                failure.timedOut = true
+            }
+            throw failure
         }
     }
 
@@ -118,5 +132,65 @@ public final class KubeClient: Sendable {
     /// DELETE; any status is returned.
     public func delete(_ path: String) async throws(KubeClientError) -> Response {
         try await send("DELETE", path)
+    }
+}
+
+/// Runs work with a deadline that holds even when the work ignores cancellation.
+enum Deadline {
+    /// The work's result, or nil when `timeout` passed first; then the work is cancelled and
+    /// left to end on its own (the caller does not wait for it). Cancelling the caller cancels it.
+    static func run<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T? {
+        let race = Race<T>()
+        let task = Task { try await work() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
+                race.start(continuation,
+                           timer: Task {
+                               try? await Task.sleep(for: timeout)
+                               if !Task.isCancelled, race.finish(.success(nil)) { task.cancel() }
+                           })
+                Task { race.finish(await task.result.map { Optional($0) }) }
+            }
+        } onCancel: {
+            task.cancel()
+        }
+    }
+
+    /// Resumes the continuation once, with whichever outcome comes first.
+    final class Race<T: Sendable>: @unchecked Sendable {
+        // @unchecked: every field is touched under `lock`.
+        private let lock = NSLock()
+        private var continuation: CheckedContinuation<T?, any Error>?
+        private var timer: Task<Void, Never>?
+        private var early: Result<T?, any Error>?
+
+        func start(_ continuation: CheckedContinuation<T?, any Error>, timer: Task<Void, Never>) {
+            let early: Result<T?, any Error>? = lock.withLock {
+                self.timer = timer
+                guard let early = self.early else {
+                    self.continuation = continuation
+                    return nil
+                }
+                return early
+            }
+            if let early {
+                timer.cancel()
+                continuation.resume(with: early)
+            }
+        }
+
+        /// - Returns: true if this outcome was the first.
+        @discardableResult
+        func finish(_ result: Result<T?, any Error>) -> Bool {
+            let (continuation, timer, first): (CheckedContinuation<T?, any Error>?, Task<Void, Never>?, Bool) = lock.withLock {
+                guard early == nil else { return (nil, nil, false) }
+                early = result
+                defer { self.continuation = nil; self.timer = nil }
+                return (self.continuation, self.timer, true)
+            }
+            timer?.cancel()
+            continuation?.resume(with: result)
+            return first
+        }
     }
 }

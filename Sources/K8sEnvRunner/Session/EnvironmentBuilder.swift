@@ -103,7 +103,7 @@ package struct EnvironmentBuilder: Sendable {
     /// - Returns: the number of objects applied.
     @discardableResult
     func apply(_ environment: Plan.Environment, to instance: Instance, as name: String) async throws(StartError) -> Int {
-        let applier = Applier(client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion,
+        var applier = Applier(client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion,
                               serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
         let config = plan.config
         let clock = ContinuousClock()
@@ -115,6 +115,8 @@ package struct EnvironmentBuilder: Sendable {
                 total += n
                 progress("\(name): \(n) CRD\(n == 1 ? "" : "s") of \(environment.name) established in \(Self.format(clock.now - started))")
             }
+            // timeouts.seeds bounds this environment's own seed sets, all of them.
+            applier.deadline = (clock.now + config.timeouts.seeds.duration, "timeouts.seeds (\(config.timeouts.seeds))")
             for seed in environment.seedSets {
                 started = clock.now
                 let n = try await applier.applySeedSet(seed.files)
