@@ -124,4 +124,32 @@ struct ApplyTests {
             }
         }
     }
+
+    @Test("a field the server rejects is pointed at, not the object's first line")
+    func fieldErrorLocation() async throws {
+        _ = try await TestBinaries.resolved()
+        let project = try Project(config: """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+            storage: "${K8SENV_STORAGE:-embedded}"
+            environments:
+              e:
+                seeds: [{name: s, manifests: [seeds/svc.yaml]}]
+            """, seeds: ["seeds/svc.yaml": """
+                apiVersion: v1
+                kind: Service
+                metadata: {name: web, namespace: default}
+                spec:
+                  ports:
+                    - {name: http, port: 80, protocol: TCP}
+                    - name: big
+                      port: 70000
+                      protocol: TCP
+                """])
+        let message = try await project.startFailure()
+        #expect(message.contains("seeds/svc.yaml:8:13: error: Service \"web\" was rejected by the server"), "\(message)")
+        #expect(message.contains("spec.ports[1].port"), "\(message)")
+        #expect(try runningProcesses(mentioning: project.path).isEmpty)
+    }
 }

@@ -20,4 +20,43 @@ struct DiagnosticRendererTests {
         let caret = lines[2].count - 1
         #expect(Array(lines[1])[caret] == "x", "\(lines[1])\n\(lines[2])")
     }
+
+    @Test("a long line is shown up to 200 characters and an ellipsis; a multi-byte character at the cut is not split")
+    func longLine() {
+        let line = "key: " + String(repeating: "é", count: 100_000)
+        let renderer = DiagnosticRenderer(sources: ["f.yaml": Array((line + "\nnext: 1\n").utf8)])
+        let text = renderer.render(Diagnostic(.schema, at: SourceLocation(file: "f.yaml", mark: Mark(line: 1, column: 6)), "too long"))
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines[1] == "    " + String(line.prefix(200)) + "…")
+        #expect(lines[2] == "         ^")
+        #expect(!lines[1].contains("\u{FFFD}"))
+    }
+
+    @Test("server field paths find their node: indexes, keys with dots, a leading dot; a field the manifest lacks points at its parent")
+    func fieldPaths() throws {
+        let yaml = """
+            apiVersion: v1
+            kind: Service
+            metadata:
+              name: web
+            spec:
+              ports:
+                - port: 80
+                - port: 70000
+                  targetPort: 8080
+            data:
+              a.b: x
+
+            """
+        let stream = try YAMLReader.read(Array(yaml.utf8), file: "s.yaml")
+        let object = ManifestObject(apiVersion: "v1", kind: "Service", name: "web", namespace: nil,
+                                    node: stream.documents[0], file: ManifestFile(relativePath: "s.yaml", displayPath: "s.yaml", path: "s.yaml"))
+        #expect(object.location(ofField: "spec.ports[1].port").mark == Mark(line: 8, column: 13))
+        #expect(object.location(ofField: ".spec.ports[1].targetPort").mark == Mark(line: 9, column: 19))
+        #expect(object.location(ofField: "data[a.b]").mark == Mark(line: 11, column: 8))
+        #expect(object.location(ofField: "spec.ports[1].protocol").mark == Mark(line: 8, column: 7))
+        #expect(object.location(ofField: "spec.ports[5].port").mark == Mark(line: 7, column: 5))
+        #expect(object.location(ofField: "").mark == Mark(line: 1, column: 1))
+    }
 }

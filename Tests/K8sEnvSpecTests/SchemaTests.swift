@@ -90,6 +90,20 @@ struct SchemaTests {
         #expect(far.map(\.message) == [#"storage: "postgres" is not one of "embedded", "etcd", "kine""#])
     }
 
+    @Test("enum: a 5 MB value is reported clipped, without a suggestion, and the rendered error stays short")
+    func enumHugeValue() throws {
+        let huge = String(repeating: "e", count: 5 << 20)
+        let text = minimalConfig + "storage: \(huge)\nenvironments: {base: {}}\n"
+        let errors = try configSchemaErrors(text)
+        #expect(errors.count == 1)
+        let message = try #require(errors.first?.message)
+        #expect(message.hasPrefix(#"storage: "eeeee"#) && message.contains(#"…" is not one of "embedded", "etcd", "kine""#), "\(message.prefix(300))")
+        #expect(!message.contains("did you mean"))
+        let rendered = DiagnosticRenderer(sources: [errors[0].location.file: Array(text.utf8)]).render(errors[0])
+        #expect(rendered.utf8.count < 1_000, "\(rendered.prefix(300))")
+        #expect(rendered.contains("    storage: eeee") && rendered.contains("e…\n"), "\(rendered.prefix(400))")
+    }
+
     @Test("const: says what the value must be")
     func constMessage() throws {
         let errors = try configSchemaErrors("apiVersion: k8senv.dev/v1\nkind: Config\nenvironments: {base: {}}\n")

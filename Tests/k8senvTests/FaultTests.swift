@@ -126,6 +126,9 @@ struct FaultTests {
             let exit = try await child.wait(timeout: .seconds(60))
             #expect(exit == .exited(130), "\(exit)\n\(child.stdout)\n\(child.stderr)")
             #expect(child.stderr.contains("interrupted while starting"), "\(child.stderr)")
+            // The folder kept for its logs is named, and is there.
+            let kept = ws.runFolders()
+            #expect(kept.count == 1 && child.stderr.contains("(logs kept in \(kept.first ?? "?"))"), "\(kept)\n\(child.stderr)")
             #expect(!FileManager.default.fileExists(atPath: ws("ran")), "the command ran after the interrupt")
             let snapshots = (try? FileManager.default.contentsOfDirectory(atPath: ws.path + "/cache/k8senv/snapshots")) ?? []
             #expect(snapshots.filter { !$0.hasSuffix(".lock") }.isEmpty, "\(snapshots)")

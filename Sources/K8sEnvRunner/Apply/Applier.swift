@@ -117,7 +117,11 @@ package struct Applier: Sendable {
         }
         let path = resource.path(name: object.name, namespace: namespace)
         let applied = await attempt("PATCH", path + "?fieldManager=k8senv&force=true", json, contentType: "application/apply-patch+yaml")
-        guard applied.serverFailed, !serverSideApplyOnly else { return outcome(applied, object, namespace, mark) }
+        // A field this server is too old for is reported, not left to a create that would drop
+        // it without a word (CRD validation rules lost: tests would pass that should not).
+        guard applied.serverFailed, !serverSideApplyOnly, !names(tooNewFieldIn: applied) else {
+            return outcome(applied, object, namespace, mark)
+        }
         // The server could not apply it: create or update it without server-side apply.
         var result = await attempt("GET", path, nil, contentType: nil)
         if case .answered(let response) = result, response.status == 404 {
@@ -172,13 +176,20 @@ package struct Applier: Sendable {
         }
     }
 
+    /// Whether the server's answer names a field it is too old for (``FieldVersions``).
+    func names(tooNewFieldIn attempt: Attempt) -> Bool {
+        guard case .answered(let response) = attempt, !(200..<300).contains(response.status) else { return false }
+        let error = KubeClientError(status: response.status, message: "", body: response.body)
+        return FieldVersions.hint(for: error.serverMessage ?? "", serverVersion: serverVersion) != nil
+    }
+
     /// nil for a success; else the diagnostic for the last request's answer.
     func outcome(_ attempt: Attempt, _ object: ManifestObject, _ namespace: String?, _ mark: ServerLog.Mark?) -> Diagnostic? {
         let what = "\(object.kind) \(object.quotedName)"
         switch attempt {
         case .answered(let response) where (200..<300).contains(response.status):
             return nil
-        case .answered(let response) where response.status < 500:
+        case .answered(let response) where response.status < 500 || names(tooNewFieldIn: attempt):
             let error = KubeClientError(status: response.status, message: "\(response.status)", body: response.body)
             return explain(error, object: object, namespace: namespace)
         case .answered(let response):
@@ -222,7 +233,17 @@ package struct Applier: Sendable {
         if let hint = FieldVersions.hint(for: serverMessage, serverVersion: serverVersion) {
             return Diagnostic(.manifest, at: object.location, "\(what) was rejected by the server: \(hint)")
         }
-        return Diagnostic(.manifest, at: object.location, "\(what) was rejected by the server: \(serverMessage)")
+        return Diagnostic(.manifest, at: Self.fieldLocation(error, object), "\(what) was rejected by the server: \(serverMessage)")
+    }
+
+    /// Where the server's first field error points, when its Status names fields
+    /// (`details.causes[].field`); else the object.
+    static func fieldLocation(_ error: KubeClientError, _ object: ManifestObject) -> SourceLocation {
+        guard let status = try? JSONSerialization.jsonObject(with: Data(error.body)) as? [String: Any],
+              let causes = (status["details"] as? [String: Any])?["causes"] as? [[String: Any]],
+              let field = causes.lazy.compactMap({ $0["field"] as? String }).first(where: { !$0.isEmpty })
+        else { return object.location }
+        return object.location(ofField: field)
     }
 
     /// Polls the CRDs until each has condition Established=True.

@@ -37,11 +37,14 @@ package enum Lifecycle {
     package struct Failure: Error, Sendable, CustomStringConvertible {
         package var message: String
         package var exitCode: Int32
+        /// The run folder kept for its logs, when there is one.
+        package var keptFolder: String?
         package var description: String { message }
 
-        package init(message: String, exitCode: Int32) {
+        package init(message: String, exitCode: Int32, keptFolder: String? = nil) {
             self.message = message
             self.exitCode = exitCode
+            self.keptFolder = keptFolder
         }
     }
 
@@ -103,7 +106,7 @@ package enum Lifecycle {
             case .manifests(let d): message = files.renderer.render(d)
             case .cache(let e): message = "error: \(e)"
             }
-            throw Failure(message: message + "\n(logs kept in \(runDirectory))", exitCode: 1)
+            throw Failure(message: message + "\n(logs kept in \(runDirectory))", exitCode: 1, keptFolder: runDirectory)
         }
         do {
             try state.write(await session.record(config: options.file, profile: options.profile, detached: detached))
@@ -131,11 +134,21 @@ package enum Lifecycle {
                 guard await signals.next() != nil else { return nil }
                 return .failure(Failure(message: "interrupted while starting; stopped what had started", exitCode: 130))
             }
-            let first = await group.next() ?? nil
+            var first = await group.next() ?? nil
             group.cancelAll()
-            // The start may have finished just as the signal came: stop it too.
+            // The start may have finished just as the signal came: stop it too. A cancelled
+            // start keeps its run folder (the logs of what hung): say where.
             while let late = await group.next() {
-                if case .success(let session)? = late { await finish(session, state: options.stateFolder, keepFiles: false) }
+                switch late {
+                case .success(let session)?: await finish(session, state: options.stateFolder, keepFiles: false)
+                case .failure(let failure)?:
+                    if case .failure(var interrupted)? = first, interrupted.exitCode == 130, let kept = failure.keptFolder {
+                        interrupted.message += " (logs kept in \(kept))"
+                        interrupted.keptFolder = kept
+                        first = .failure(interrupted)
+                    }
+                case nil: break
+                }
             }
             return first
         }

@@ -16,6 +16,15 @@ package struct ManifestObject: Sendable {
     /// How messages name it: `"web"`, or `generateName "job-"`.
     package var quotedName: String { generated ? "generateName \"\(name)\"" : "\"\(name)\"" }
 
+    package init(apiVersion: String, kind: String, name: String, namespace: String?, node: YAMLNode, file: ManifestFile) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.name = name
+        self.namespace = namespace
+        self.node = node
+        self.file = file
+    }
+
     /// The object as JSON, as it is sent to the API server.
     package func json() throws(Diagnostic) -> [UInt8] { try JSONWriter.json(node) }
 }
@@ -93,5 +102,53 @@ package enum Manifests {
         var object = ManifestObject(apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, node: node, file: file)
         object.generated = nameNode == nil
         objects.append(object)
+    }
+}
+
+extension ManifestObject {
+    /// Where a Kubernetes field path (as the API server's errors give it: `spec.ports[0].port`,
+    /// `data[my.key]`, with or without a leading dot) is in this object: the deepest node of the
+    /// path that the manifest has (a field the server defaulted points at its parent).
+    package func location(ofField path: String) -> SourceLocation {
+        var node = self.node
+        for segment in Self.segments(path) {
+            let next: YAMLNode?
+            switch segment {
+            case .key(let key): next = node.kind == .mapping ? node[key] : nil
+            case .index(let index): next = node.kind == .sequence && index < node.items.count ? node.items[index] : nil
+            }
+            guard let next else { break }
+            node = next
+        }
+        return node.location
+    }
+
+    enum FieldSegment: Equatable { case key(String), index(Int) }
+
+    /// `spec.ports[0].port` → spec, ports, 0, port; `data[a.b]` → data, "a.b".
+    static func segments(_ path: String) -> [FieldSegment] {
+        var segments: [FieldSegment] = []
+        var current = ""
+        var index = path.startIndex
+        func flush() {
+            if !current.isEmpty { segments.append(.key(current)) }
+            current = ""
+        }
+        while index < path.endIndex {
+            let character = path[index]
+            if character == "." {
+                flush()
+            } else if character == "[", let close = path[index...].firstIndex(of: "]") {
+                flush()
+                let inside = String(path[path.index(after: index)..<close])
+                segments.append(Int(inside).map { .index($0) } ?? .key(inside))
+                index = close
+            } else {
+                current.append(character)
+            }
+            index = path.index(after: index)
+        }
+        flush()
+        return segments
     }
 }

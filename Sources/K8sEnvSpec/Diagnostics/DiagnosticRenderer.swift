@@ -14,8 +14,10 @@ package struct DiagnosticRenderer {
         else { return out }
         // Tabs in the snippet become spaces so the caret lines up; other control characters
         // (an ESC sequence in a file would drive the user's terminal) become U+FFFD, one for one.
-        let shown = Self.printable(String(line.map { $0 == "\t" ? " " : $0 }))
-        let clipped = shown.count > 200 ? String(shown.prefix(200)) + "…" : shown
+        // Only the first 200 characters are shown (and touched: a line can be 50 MB).
+        let head = line.text.prefix(201)
+        let shown = Self.printable(String(head.prefix(200).map { $0 == "\t" ? " " : $0 }))
+        let clipped = head.count > 200 || line.cut ? shown + "…" : shown
         let caretColumn = min(max(mark.column - 1, 0), 200)
         out += "\n    " + clipped + "\n    " + String(repeating: " ", count: caretColumn) + "^"
         return out
@@ -39,8 +41,9 @@ package struct DiagnosticRenderer {
         return (v < 0x20 && v != 0x0A && v != 0x09) || (0x7F...0x9F).contains(v)
     }
 
-    /// The text of a 1-based line (without its line break), decoding invalid UTF-8 leniently.
-    static func line(_ number: Int, in bytes: [UInt8]) -> String? {
+    /// The start of a 1-based line (without its line break; at most 804 bytes, `cut` when there
+    /// is more), decoding invalid UTF-8 leniently.
+    static func line(_ number: Int, in bytes: [UInt8]) -> (text: Substring, cut: Bool)? {
         var current = 1
         var start = 0
         var index = 0
@@ -52,8 +55,13 @@ package struct DiagnosticRenderer {
             index += 1
         }
         guard current == number, start <= bytes.count else { return nil }
+        // At most 4 bytes a character for the 201 shown (and measured): the rest is not decoded.
         var end = start
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") { end += 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        let limit = min(bytes.count, start + 201 * 4)
+        while end < limit, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") { end += 1 }
+        let text = String(decoding: bytes[start..<end], as: UTF8.self)[...]
+        let cut = end == limit && limit < bytes.count && bytes[limit] != UInt8(ascii: "\n") && bytes[limit] != UInt8(ascii: "\r")
+        // Cut inside the line: drop a character the cut may have split.
+        return (cut ? text.dropLast() : text, cut)
     }
 }

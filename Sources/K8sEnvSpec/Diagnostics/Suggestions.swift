@@ -3,6 +3,13 @@ package enum Suggestions {
     /// The candidate closest to `word`, when it is within a third of the word's length
     /// (at least one edit) or differs only in case.
     package static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+        let candidates = Array(candidates)
+        // The distance is at least the difference in length, and what is allowed is a third of
+        // the shorter: a word over twice as long as every candidate is none of them misspelled
+        // (and is not compared, which would cost its whole length: a 50 MB value).
+        guard let longest = candidates.map(\.unicodeScalars.count).max(),
+              word.unicodeScalars.prefix(2 * longest + 2).count <= 2 * longest + 1 else { return nil }
+        let length = word.unicodeScalars.count
         let lowered = word.lowercased()
         var best: (String, Int)?
         for candidate in candidates where candidate != word {
@@ -11,7 +18,7 @@ package enum Suggestions {
             if best == nil || distance < best!.1 { best = (candidate, distance) }
         }
         guard let (candidate, distance) = best else { return nil }
-        let allowed = max(1, min(word.count, candidate.count) / 3)
+        let allowed = max(1, min(length, candidate.unicodeScalars.count) / 3)
         return distance <= allowed ? candidate : nil
     }
 

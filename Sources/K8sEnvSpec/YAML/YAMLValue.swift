@@ -126,7 +126,8 @@ package struct YAMLValue: Sendable, Equatable {
         case .int(let i): return String(i)
         case .float(let d): return JSONNumber.format(d) ?? String(d)
         case .string(let s):
-            let clipped = s.count > 60 ? String(s.prefix(60)) + "…" : s
+            // prefix(61), not count: a 50 MB value is measured in 61 steps, not 50 million.
+            let clipped = s.prefix(61).count > 60 ? String(s.prefix(60)) + "…" : s
             return "\"" + clipped.replacingNewlines() + "\""
         case .sequence: return "a list"
         case .mapping: return "a mapping"
