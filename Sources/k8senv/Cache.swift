@@ -33,11 +33,7 @@ struct Cache: ParsableCommand {
             let entries = SnapshotStore(root: SnapshotStore.defaultRoot).list()
             switch format {
             case .json:
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                encoder.dateEncodingStrategy = .iso8601
-                let data = (try? encoder.encode(entries.map(\.metadata))) ?? Data("[]".utf8)
-                print(String(decoding: data, as: UTF8.self))
+                printJSON(entries.map(\.metadata))
             case .text:
                 if entries.isEmpty {
                     print("no snapshots in \(SnapshotStore.defaultRoot)")

@@ -47,8 +47,8 @@ struct Hash: AsyncParsableCommand {
                     for name in names { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + keys[name]!) }
                 }
             case .json:
-                let entries = names.map { "\"\($0)\":\"\(keys[$0]!)\"" }.joined(separator: ",")
-                print("{\"kubeAPIServerVersion\":\"\(version)\",\"environments\":{\(entries)}}")
+                struct Output: Encodable { var kubeAPIServerVersion: String; var environments: [String: String] }
+                printJSON(Output(kubeAPIServerVersion: version, environments: keys.filter { names.contains($0.key) }))
             }
         } catch let error as Diagnostics {
             printError(DiagnosticRenderer(sources: loader.files.all).render(error))

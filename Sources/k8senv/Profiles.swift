@@ -64,27 +64,10 @@ enum ProfileListing {
         return entries
     }
 
-    /// `{"include":[{"profile":…,"environments":[…]},…]}` on one line.
+    /// `{"include":[{"environments":[…],"profile":…},…]}` on one line: a GitHub Actions matrix.
     static func matrixJSON(_ entries: [Entry]) -> String {
-        let items = entries.map { entry in
-            "{\"profile\":\(quote(entry.profile)),\"environments\":[\(entry.environments.map(quote).joined(separator: ","))]}"
-        }
-        return "{\"include\":[\(items.joined(separator: ","))]}"
-    }
-
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        struct Item: Encodable { var profile: String; var environments: [String] }
+        struct Matrix: Encodable { var include: [Item] }
+        return JSONOutput.encode(Matrix(include: entries.map { Item(profile: $0.profile, environments: $0.environments) }))
     }
 }

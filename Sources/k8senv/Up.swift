@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import K8sEnvRunner
+import K8sEnvSpec
 
 /// Options of the commands that start environments.
 struct RunOptions: ParsableArguments {
@@ -79,8 +80,8 @@ struct Up: AsyncParsableCommand {
 }
 
 /// `up --detach`: starts `k8senv up --supervise` in a new session and waits until it is ready.
-/// Prints the progress lines (`<environment>: …`) a supervisor's log gains, as they come, and
-/// keeps the others (errors and notices) for ``flush(toStandardError:)``.
+/// Prints the progress lines (`<environment>: …`) a supervisor's log gains, as they come, to
+/// stderr, and keeps the others (errors and notices) for ``flush()``.
 final class LogFollower: @unchecked Sendable {
     // @unchecked: used from one task at a time (the waiting loop, then after it ended).
     let path: String
@@ -90,10 +91,10 @@ final class LogFollower: @unchecked Sendable {
 
     init(path: String) { self.path = path }
 
-    /// The lines that were not progress: to stderr after a failure, stdout otherwise.
-    func flush(toStandardError: Bool) {
+    /// The lines that were not progress (errors, notes), to stderr.
+    func flush() {
         printNewLines()
-        for line in held where !line.isEmpty { toStandardError ? printError(line) : printLine(line) }
+        for line in held where !line.isEmpty { printError(line) }
         held.removeAll()
     }
 
@@ -115,7 +116,7 @@ final class LogFollower: @unchecked Sendable {
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         partial = String(lines.removeLast())
         for line in lines where !line.hasPrefix("export ") && !line.contains("  kubeconfig /") {
-            if Self.isProgress(line) { printLine(String(line)) } else { held.append(String(line)) }
+            if Self.isProgress(line) { printError(String(line)) } else { held.append(String(line)) }
         }
     }
 }
@@ -175,13 +176,16 @@ enum Detach {
         }
         switch outcome {
         case .ready(let record)?:
-            if !options.quiet { follower.flush(toStandardError: false) }
-            print(Lifecycle.summary(record))
-            print("running in the background (pid \(supervisor.pid)); stop with `k8senv down`")
+            // stdout carries only the export lines: `eval "$(k8senv up --detach)"` works.
+            if !options.quiet { follower.flush() }
+            for line in Lifecycle.summary(record).split(separator: "\n").map(String.init) {
+                line.hasPrefix("export ") ? printLine(line) : printError(line)
+            }
+            printError("running in the background (pid \(supervisor.pid)); stop with `k8senv down`")
             return 0
         case .failed:
             // The supervisor's own error message (with its log tail) is in its log.
-            follower.flush(toStandardError: true)
+            follower.flush()
             return 1
         case .interrupted?, nil:
             printError("interrupted: stopping the environments that were starting…")
@@ -263,6 +267,14 @@ struct Env: ParsableCommand {
     }
 }
 
+/// `status --format json`; `pid` is left out when nothing runs.
+struct StatusOutput: Encodable {
+    struct Item: Encodable { var name, environment: String; var healthy: Bool; var server, kubeconfig: String }
+    var running: Bool
+    var pid: Int32?
+    var instances: [Item]
+}
+
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show the running detached environments and whether each instance is healthy.")
 
@@ -277,7 +289,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
         guard let record = state.current() else {
-            if format == .json { print("{\"running\":false,\"instances\":[]}") } else { print("not running") }
+            if format == .json { printJSON(StatusOutput(running: false, pid: nil, instances: [])) } else { print("not running") }
             return
         }
         var rows: [(RunRecord.InstanceRecord, Bool)] = []
@@ -293,21 +305,15 @@ struct Status: AsyncParsableCommand {
                 print("  \(instance.name)  \(healthy ? "up" : "DOWN")  \(instance.server)  \(instance.kubeconfig)")
             }
         case .json:
-            struct Item: Encodable { var name, environment: String; var healthy: Bool; var server, kubeconfig: String }
-            struct Output: Encodable { var running: Bool; var pid: Int32; var instances: [Item] }
-            printJSON(Output(running: true, pid: record.ownerPID, instances: rows.map { instance, healthy in
-                Item(name: instance.name, environment: instance.environment, healthy: healthy,
-                     server: instance.server, kubeconfig: instance.kubeconfig)
+            printJSON(StatusOutput(running: true, pid: record.ownerPID, instances: rows.map { instance, healthy in
+                StatusOutput.Item(name: instance.name, environment: instance.environment, healthy: healthy,
+                                  server: instance.server, kubeconfig: instance.kubeconfig)
             }))
         }
     }
 }
 
-/// One JSON document on a line (keys sorted), written by JSONEncoder: every string escaped.
+/// One JSON document on a line (``JSONOutput``): every `--format json` prints through here.
 func printJSON(_ value: some Encodable) {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    encoder.dateEncodingStrategy = .iso8601
-    let data = (try? encoder.encode(value)) ?? Data("null".utf8)
-    print(String(decoding: data, as: UTF8.self))
+    print(JSONOutput.encode(value))
 }

@@ -595,7 +595,19 @@ struct ConfigLoaderTests {
         try TemporaryFolder.with { folder in
             let path = try folder.config("environments:\n  base: {pool: {size: 0}}\n")
             let report = ConfigLoader(variables: [:]).validate(path, profile: nil)
-            #expect(report.json == #"{"file":"\#(path)","valid":false,"errors":[{"file":"\#(path)","line":4,"column":23,"code":"schema","message":"environments.base.pool.size: 0 is less than the minimum of 1"}]}"#)
+            #expect(report.json == #"{"errors":[{"code":"schema","column":23,"file":"\#(path)","line":4,"message":"environments.base.pool.size: 0 is less than the minimum of 1"}],"file":"\#(path)","valid":false}"#)
+        }
+    }
+
+    @Test("the JSON report escapes a path holding a quote, a backslash and a newline")
+    func reportJSONEscapes() throws {
+        try TemporaryFolder.with { folder in
+            let path = try folder.config("environments:\n  base: {pool: {size: 0}}\n", name: "we\"ird\\na\nme.yaml")
+            let report = ConfigLoader(variables: [:]).validate(path, profile: nil)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json.utf8)) as? [String: Any], "\(report.json)")
+            #expect(object["file"] as? String == path)
+            #expect(((object["errors"] as? [[String: Any]])?.first?["file"] as? String) == path)
+            #expect(!report.json.contains("\n"), "one line")
         }
     }
 }

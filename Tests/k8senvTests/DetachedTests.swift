@@ -11,8 +11,14 @@ struct DetachedTests {
         try await Workspace.with(example: true, name: "detach") { ws in
             let up = try await ws.k8senv("up", "--detach", "-f", "k8senv.yaml")
             try #require(up.status == 0, "\(up)")
-            #expect(up.stdout.contains("running in the background"), "\(up)")
+            #expect(up.stderr.contains("running in the background"), "\(up)")
+            // stdout is only export lines, for eval "$(k8senv up --detach)".
+            let exports = up.stdout.split(separator: "\n")
+            #expect(!exports.isEmpty && exports.allSatisfy { $0.hasPrefix("export ") }, "\(up)")
             #expect(up.stdout.contains("export KUBECONFIG="), "\(up)")
+            _ = try ws.write("exports.sh", up.stdout)
+            let evaluated = try await ws.shell(#"eval "$(cat exports.sh)" && kubectl get widgets -n demo -o name"#)
+            #expect(evaluated.stdout == "widget.example.k8senv.dev/sample\n", "\(evaluated)")
 
             // A second detached up of the same config is refused while the first runs.
             let again = try await ws.k8senv("up", "--detach", "-f", "k8senv.yaml")
@@ -106,17 +112,24 @@ struct DetachedTests {
         }
     }
 
-    @Test("eval \"$(k8senv env)\" works when the config's folder has a space in its name")
+    @Test("a config folder with a space and a state folder with a quote, a backslash and a newline: eval \"$(k8senv env)\" works, status --format json is valid JSON naming the real paths")
     func envQuotesPaths() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(name: "env quoting") { ws in
             try ws.write("k8senv.yaml", Workspace.smallConfig())
-            let up = try await ws.k8senv("up", "--detach", "-f", "k8senv.yaml", "--quiet")
+            let state = ws("st\"a\\te\nfolder")
+            let up = try await ws.k8senv("up", "--detach", "-f", "k8senv.yaml", "--state-dir", state, "--quiet")
             try #require(up.status == 0, "\(up)")
-            let kubectl = try await ws.shell(#"eval "$(k8senv env -f k8senv.yaml)" && kubectl get namespace default -o name"#)
+            let json = try await ws.k8senv("status", "-f", "k8senv.yaml", "--state-dir", state, "--format", "json")
+            let object = try #require(parseJSONObject(json.stdout), "\(json)")
+            let kubeconfig = try #require((object["instances"] as? [[String: Any]])?.first?["kubeconfig"] as? String, "\(json)")
+            #expect(kubeconfig.hasPrefix(state + "/"), "\(kubeconfig)")
+            #expect(FileManager.default.fileExists(atPath: kubeconfig), "\(kubeconfig)")
+            _ = try ws.write("state-dir", state)
+            let kubectl = try await ws.shell(#"eval "$(k8senv env -f k8senv.yaml --state-dir "$(cat state-dir)")" && kubectl get namespace default -o name"#)
             #expect(kubectl.status == 0, "k8senv env must quote paths for the shell: \(kubectl)")
             #expect(kubectl.stdout == "namespace/default\n", "\(kubectl)")
-            let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
+            let down = try await ws.k8senv("down", "-f", "k8senv.yaml", "--state-dir", state)
             #expect(down.status == 0, "\(down)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }

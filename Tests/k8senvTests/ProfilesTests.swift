@@ -39,7 +39,7 @@ struct ProfilesTests {
         try await Workspace.with(example: true, apiServers: false) { ws in
             let outcome = try await ws.k8senv("profiles", "--format", "json")
             #expect(outcome.status == 0, "\(outcome)")
-            #expect(outcome.stdout == #"{"include":[{"profile":"ci","environments":["base","payments"]}]}"# + "\n", "\(outcome)")
+            #expect(outcome.stdout == #"{"include":[{"environments":["base","payments"],"profile":"ci"}]}"# + "\n", "\(outcome)")
             let object = try #require(parseJSONObject(outcome.stdout))
             #expect(Array(object.keys) == ["include"])
         }
@@ -173,7 +173,7 @@ struct CIWorkflowTests {
             let workflow = try await Self.workflow(in: ws)
             let (outcome, outputs) = try await Self.runStep(try Self.step(workflow, job: "plan", id: "profiles"), in: ws)
             #expect(outcome.status == 0, "\(outcome)")
-            #expect(outputs["matrix"] == #"{"include":[{"profile":"ci","environments":["base","payments"]}]}"#, "\(outputs)")
+            #expect(outputs["matrix"] == #"{"include":[{"environments":["base","payments"],"profile":"ci"}]}"#, "\(outputs)")
 
             let jobs = try #require(workflow["jobs"] as? [String: Any])
             let plan = try #require(jobs["plan"] as? [String: Any])

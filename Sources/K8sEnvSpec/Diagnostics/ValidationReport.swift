@@ -27,25 +27,24 @@ package struct ValidationReport: Sendable {
         return diagnostics.map(renderer.render).joined(separator: "\n") + "\n\(file): \(n) error\(n == 1 ? "" : "s")"
     }
 
+    /// `{"errors":[{"code","column","file","line","message"}…],"file","valid"}` (keys sorted).
     package var json: String {
-        var out = "{\"file\":" + Self.quote(file) + ",\"valid\":" + (isValid ? "true" : "false") + ",\"errors\":["
-        out += diagnostics.map { d in
-            var fields = ["\"file\":" + Self.quote(d.location.file)]
-            if let mark = d.location.mark {
-                fields.append("\"line\":\(mark.line)")
-                fields.append("\"column\":\(mark.column)")
-            }
-            fields.append("\"code\":" + Self.quote(d.code.rawValue))
-            fields.append("\"message\":" + Self.quote(d.message))
-            return "{" + fields.joined(separator: ",") + "}"
-        }.joined(separator: ",")
-        return out + "]}"
-    }
-
-    static func quote(_ s: String) -> String {
-        var writer = JSONWriter()
-        writer.writeString(ArraySlice(s.utf8))
-        return String(decoding: writer.output, as: UTF8.self)
+        struct Item: Encodable {
+            var file: String
+            var line: Int?
+            var column: Int?
+            var code: String
+            var message: String
+        }
+        struct Report: Encodable {
+            var file: String
+            var valid: Bool
+            var errors: [Item]
+        }
+        return JSONOutput.encode(Report(file: file, valid: isValid, errors: diagnostics.map { d in
+            Item(file: d.location.file, line: d.location.mark?.line, column: d.location.mark?.column,
+                 code: d.code.rawValue, message: d.message)
+        }))
     }
 }
 
