@@ -255,8 +255,11 @@ struct PoolTests {
             let instance = try await pool.acquire()
             let id = instance.id
             try await instance.release()
-            kill(instance.instanceProcessIDForTests, SIGKILL)
-            try await Task.sleep(for: .milliseconds(200))
+            let pid = instance.instanceProcessIDForTests
+            kill(pid, SIGKILL)
+            // Dead (a zombie or reaped), however loaded the machine: then the pool must see it.
+            for _ in 0..<1_000 where isRunning(pid) { try await Task.sleep(for: .milliseconds(10)) }
+            try #require(!isRunning(pid))
             let next = try await pool.acquire()
             #expect(next.id != id)
             #expect(try await next.client.get("/livez").status == 200)

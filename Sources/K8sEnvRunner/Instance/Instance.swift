@@ -365,6 +365,12 @@ package final class Instance: Sendable {
         return nil
     }
 
+    /// Whether kube-apiserver and the storage process are still alive, asked of the kernel: a
+    /// process killed a moment ago is a zombie (or gone) before ``failure()`` learns of it.
+    package var processesAlive: Bool {
+        StateFolder.isAlive(apiServerProcess.pid) && (storageProcess.map { StateFolder.isAlive($0.pid) } ?? true)
+    }
+
     /// Stops kube-apiserver, then storage: SIGTERM to each group, grace (timeouts.stop), SIGKILL.
     package func stop() async {
         await client.shutdown()

@@ -122,7 +122,7 @@ public actor EnvironmentPool {
     public func acquire(timeout: Duration? = nil) async throws(K8sEnvError) -> PooledInstance {
         let builder = try await builder()
         while let slot = idle.popLast() {
-            if slot.instance.failure() == nil { return lend(slot) }
+            if slot.instance.failure() == nil, slot.instance.processesAlive { return lend(slot) }
             // It died while idle: replace it.
             await slot.instance.stop()
         }
