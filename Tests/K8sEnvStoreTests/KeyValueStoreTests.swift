@@ -361,6 +361,23 @@ struct KeyValueStoreTests {
         #expect(try copy.put("/d", "4") == 4)
     }
 
+    @Test("a copy from a second connection (kine's snapshot) holds what was committed while its owner keeps writing; a missing file is named")
+    func copyFromOutside() throws {
+        let t = try TemporaryStore()
+        for i in 1...50 { try t.store.put("/k/\(i)", "\(i)") }
+        try SQLiteCopy.copy(database: t.folder + "/state.db", to: t.folder + "/copy.db")
+        try t.store.put("/k/after", "not in the copy")
+        let copy = try KeyValueStore(path: t.folder + "/copy.db")
+        #expect(copy.revision == 51)
+        #expect(try copy.list("/k/").count == 50)
+        #expect(try copy.get("/k/after") == nil)
+        #expect(try t.store.get("/k/after") == "not in the copy")
+        let missing = t.folder + "/nothing.db"
+        let error = #expect(throws: StoreError.self) { try SQLiteCopy.copy(database: missing, to: t.folder + "/x.db") }
+        #expect(error?.message.contains(missing) == true)
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
     @Test("kine's endpoint and listen address flags are read as kine reads them")
     func kineFlags() throws {
         #expect(try KineEndpoint.databasePath("sqlite:///tmp/x/state.db?_journal=WAL&cache=shared") == "/tmp/x/state.db")

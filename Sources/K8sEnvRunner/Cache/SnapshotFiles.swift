@@ -28,11 +28,6 @@ package enum SnapshotFiles {
         chmod(dataDirectory, 0o700)
     }
 
-    /// Copies kine's SQLite files (`state.db` and its `-wal`/`-shm` companions) into `folder`.
-    package static func saveKine(database: String, into folder: String) throws(ProcessError) {
-        try copyMatching(prefix: database, into: folder, renamingTo: "state.db")
-    }
-
     /// Copies a snapshot's SQLite files (kine's or the embedded store's) into place as `database`.
     package static func copySQLite(from folder: String, toDatabase database: String) throws(ProcessError) {
         try copyMatching(prefix: folder + "/state.db", into: (database as NSString).deletingLastPathComponent,

@@ -164,29 +164,30 @@ package struct EnvironmentBuilder: Sendable {
             }
             parentSnapshot = snapshot
         }
-        var instance: Instance? = try await startInstance(name, suffix: keepRunning ? "0" : "build", snapshot: parentSnapshot)
+        let instance = try await startInstance(name, suffix: keepRunning ? "0" : "build", snapshot: parentSnapshot)
         do throws(StartError) {
-            let objects = try await apply(environment, to: instance!, as: name)
+            let objects = try await apply(environment, to: instance, as: name)
             let staging: String
             do { staging = try cache.store.makeStaging(key) } catch { throw StartError.cache(error) }
             do throws(ProcessError) {
                 switch plan.config.storage {
                 case .etcd:
-                    try await SnapshotFiles.saveEtcd(endpoint: instance!.storageURL, into: staging + "/data",
-                                                     etcdctl: binaries.etcdctl, log: instance!.configuration.directory + "/logs/etcdctl.log")
-                case .embedded:
-                    // SQLite's VACUUM INTO: a consistent copy while the store serves.
+                    try await SnapshotFiles.saveEtcd(endpoint: instance.storageURL, into: staging + "/data",
+                                                     etcdctl: binaries.etcdctl, log: instance.configuration.directory + "/logs/etcdctl.log")
+                case .embedded, .kine:
+                    // SQLite's VACUUM INTO: a consistent copy while the store serves — through the
+                    // embedded store's own connection, or a second connection to kine's file.
                     try PrivateFiles.makeDirectory(staging + "/data")
+                    let target = staging + "/data/state.db"
                     do throws(StoreError) {
-                        try instance!.embeddedStore!.copy(to: staging + "/data/state.db")
+                        if let store = instance.embeddedStore {
+                            try store.copy(to: target)
+                        } else {
+                            try SQLiteCopy.copy(database: instance.configuration.directory + "/kine/state.db", to: target)
+                        }
                     } catch {
-                        throw ProcessError(.launchFailed, "\(name): cannot save the store's snapshot to \(staging)/data/state.db: \(error.message)")
+                        throw ProcessError(.launchFailed, "\(name): cannot save the store's snapshot to \(target): \(error.message)")
                     }
-                case .kine:
-                    // A consistent copy of SQLite needs kine stopped.
-                    await instance!.stop()
-                    try SnapshotFiles.saveKine(database: instance!.configuration.directory + "/kine/state.db", into: staging + "/data")
-                    instance = nil
                 }
             } catch {
                 try? FileManager.default.removeItem(atPath: staging)
@@ -201,13 +202,12 @@ package struct EnvironmentBuilder: Sendable {
             do { snapshot = try cache.store.publish(staging, metadata: metadata) } catch { throw StartError.cache(error) }
             progress("\(name): snapshot \(short) saved (\(Self.bytes(snapshot.metadata.size))) in \(Self.format(clock.now - started))")
             if !keepRunning {
-                await instance?.stop()
+                await instance.stop()
                 return nil
             }
-            if let instance { return instance }
-            return try await startInstance(name, suffix: "0", snapshot: snapshot)
+            return instance
         } catch {
-            await instance?.stop()
+            await instance.stop()
             throw error
         }
     }

@@ -14,10 +14,11 @@ final class SQLiteDatabase {
     private var statements: [String: SQLiteStatement] = [:]
     let path: String
 
-    init(path: String) throws(SQLiteError) {
+    /// - Parameter create: make the file if it does not exist (false: a missing file is an error).
+    init(path: String, create: Bool = true) throws(SQLiteError) {
         self.path = path
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"

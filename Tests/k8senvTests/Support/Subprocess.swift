@@ -76,9 +76,11 @@ final class Subprocess: @unchecked Sendable {
         }
     }
 
-    /// Waits until it ends; after `timeout`, SIGKILLs it and throws.
+    /// Waits until it ends; after `timeout`, SIGKILLs it and throws. The default only catches a
+    /// hang: a cold `up` of the example takes 16 s alone, and five times that beside the other
+    /// tests on a 2-core CI machine.
     @discardableResult
-    func wait(timeout: Duration = .seconds(150)) async throws -> Exit {
+    func wait(timeout: Duration = .seconds(300)) async throws -> Exit {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let termination { return termination }

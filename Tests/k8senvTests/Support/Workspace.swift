@@ -155,14 +155,15 @@ final class Workspace: @unchecked Sendable {
         return Outcome(exit: exit, stdout: child.stdout, stderr: child.stderr)
     }
 
-    /// Waits until the child's stdout or stderr contains `text` (or it exits, or 150 s pass).
+    /// Waits until the child's stdout or stderr contains `text` (or it exits, or 300 s pass:
+    /// a hang, see ``Subprocess/wait(timeout:)``).
     func waitForOutput(_ child: Subprocess, _ text: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(150)
+        let deadline = ContinuousClock.now + .seconds(300)
         while !child.stdout.contains(text) && !child.stderr.contains(text) {
             if let exit = child.termination {
                 throw FixtureError("k8senv \(exit) before printing \"\(text)\"\nstdout: \(child.stdout)\nstderr: \(child.stderr)")
             }
-            if ContinuousClock.now >= deadline { throw FixtureError("no \"\(text)\" within 150 s: \(child.stdout)") }
+            if ContinuousClock.now >= deadline { throw FixtureError("no \"\(text)\" within 300 s: \(child.stdout)") }
             try await Task.sleep(for: .milliseconds(50))
         }
     }
