@@ -57,6 +57,23 @@ struct ProcessTests {
         #expect(await process.stop(grace: .seconds(5)) == .signaled(SIGTERM))
     }
 
+    @Test("a stop asked for by a cancelled task (an interrupted start) still gives the grace and returns only once the process has ended")
+    func stopWhenCancelled() async throws {
+        let dir = try TemporaryDirectory()
+        // Ends on SIGTERM with its own status, after a short clean-up of its own.
+        let process = try ChildProcess.launch(
+            executable: "/bin/sh", arguments: ["-c", "trap 'sleep 0.3; exit 7' TERM; while :; do sleep 0.05; done"],
+            environment: [:], logPath: dir.path + "/log")
+        let stopper = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            let termination = await process.stop(grace: .seconds(10))
+            return (termination, isRunning(process.pid))
+        }
+        let (termination, stillRunning) = await stopper.value
+        #expect(termination == .exited(7), "the grace was skipped: \(termination)")
+        #expect(!stillRunning)
+    }
+
     @Test("arguments reach the program unchanged: no shell in between")
     func noShell() async throws {
         let dir = try TemporaryDirectory()

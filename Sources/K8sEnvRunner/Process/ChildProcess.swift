@@ -155,10 +155,18 @@ package final class ChildProcess: Sendable {
         }
     }
 
-    /// SIGTERM to the group, up to `grace` to exit, then SIGKILL to the group.
+    /// SIGTERM to the group, up to `grace` to exit, then SIGKILL to the group; returns once the
+    /// process has ended. A stop is cleanup, so it runs to its end even when the task asking for
+    /// it is cancelled (an interrupted start stops what it had started): in a cancelled task the
+    /// grace would pass at once and the wait for the exit return early, and the caller could
+    /// exit while its child still ran.
     /// - Returns: how it ended; a stop by SIGTERM or SIGKILL counts as clean.
     @discardableResult
     package func stop(grace: Duration) async -> Termination {
+        await Task { await self.stopNow(grace: grace) }.value  // a new task: not cancelled
+    }
+
+    private func stopNow(grace: Duration) async -> Termination {
         if let done = termination {
             signalGroup(SIGKILL)  // anything it left in its group
             return done
