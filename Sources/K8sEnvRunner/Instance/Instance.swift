@@ -263,7 +263,8 @@ package final class Instance: Sendable {
                 environment: childEnvironment(), logPath: dir + "/logs/etcd.log")
         case .kine:
             clientPort = try Ports.free()
-            let database = try sqliteDatabase(in: dir + "/kine", from: configuration.snapshot)
+            let database = kineDatabase(in: dir)
+            try prepareSQLite(database, from: configuration.snapshot)
             process = try ChildProcess.launch(
                 executable: configuration.binaries.storage,
                 arguments: StorageArguments.kine(databasePath: database, port: clientPort, metricsPort: try Ports.free()),
@@ -275,7 +276,8 @@ package final class Instance: Sendable {
     /// Opens the instance's SQLite file (copied from the snapshot, if any) and serves it on a
     /// port of 127.0.0.1 the kernel picks, in this process.
     static func startEmbedded(_ configuration: InstanceConfiguration) async throws(ProcessError) -> StoreServer {
-        let database = try sqliteDatabase(in: configuration.directory + "/store", from: configuration.snapshot)
+        let database = configuration.directory + "/store/state.db"
+        try prepareSQLite(database, from: configuration.snapshot)
         do {
             let store = try KeyValueStore(path: database)
             return try await StoreServer.start(store: store)
@@ -284,14 +286,16 @@ package final class Instance: Sendable {
         }
     }
 
-    /// `folder/state.db` for kine or the embedded store: a fresh folder (a retry starts clean),
-    /// with the snapshot's SQLite file copied in when there is one.
-    static func sqliteDatabase(in folder: String, from snapshot: String?) throws(ProcessError) -> String {
+    /// The SQLite file kine serves, in the instance folder `directory`.
+    static func kineDatabase(in directory: String) -> String { directory + "/kine/state.db" }
+
+    /// A fresh folder for the SQLite file `database` of kine or the embedded store (a retry
+    /// starts clean), with the snapshot's file copied in when there is one.
+    static func prepareSQLite(_ database: String, from snapshot: String?) throws(ProcessError) {
+        let folder = (database as NSString).deletingLastPathComponent
         try? FileManager.default.removeItem(atPath: folder)
         try PrivateFiles.makeDirectory(folder)
-        let database = folder + "/state.db"
         if let snapshot { try SnapshotFiles.copySQLite(from: snapshot, toDatabase: database) }
-        return database
     }
 
     static func waitForStorage(_ storage: RunningStorage, port: Int, storage kind: StorageKind, deadline: ContinuousClock.Instant) async throws(ProcessError) {

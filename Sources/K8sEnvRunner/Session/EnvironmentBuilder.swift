@@ -183,7 +183,7 @@ package struct EnvironmentBuilder: Sendable {
                         if let store = instance.embeddedStore {
                             try store.copy(to: target)
                         } else {
-                            try SQLiteCopy.copy(database: instance.configuration.directory + "/kine/state.db", to: target)
+                            try SQLiteCopy.copy(database: Instance.kineDatabase(in: instance.configuration.directory), to: target)
                         }
                     } catch {
                         throw ProcessError(.launchFailed, "\(name): cannot save the store's snapshot to \(target): \(error.message)")
