@@ -8,7 +8,7 @@ import Testing
 struct InstanceTests {
     func configuration(_ dir: TemporaryDirectory, binaries: ResolvedBinaries, startTimeout: Duration = .seconds(60),
                        extraArgs: [String] = []) -> InstanceConfiguration {
-        InstanceConfiguration(name: "test-0", directory: dir.path + "/test-0", storage: TestBinaries.storage, binaries: binaries,
+        InstanceConfiguration(name: "test-0", directory: dir.path + "/test-0", binaries: binaries,
                               extraArgs: extraArgs, startTimeout: startTimeout, stopTimeout: .seconds(10))
     }
 
@@ -17,8 +17,8 @@ struct InstanceTests {
         let binaries = try await TestBinaries.resolved()
         let dir = try TemporaryDirectory()
         let (instance, _) = try await Instance.start(configuration(dir, binaries: binaries))
-        let apiPID = instance.apiServerProcess.pid, storagePID = instance.storage.pid
-        let storagePort = try #require(instance.storageURL.split(separator: ":").last.flatMap { Int($0) })
+        let apiPID = instance.apiServerProcess.pid, storagePID = instance.store.pid
+        let storagePort = try #require(instance.store.url.split(separator: ":").last.flatMap { Int($0) })
 
         // Our client: server-side apply, then a read.
         let object = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"from-swift","namespace":"default"},"data":{"k":"v"}}"#
@@ -57,7 +57,7 @@ struct InstanceTests {
 
         await instance.stop()
         #expect(!isRunning(apiPID))
-        if instance.storageProcess != nil {
+        if instance.store.process != nil {
             #expect(!isRunning(storagePID))
         } else {
             // This process no longer listens on the store's port (another process may have
@@ -133,9 +133,9 @@ struct KineTests {
         try dir.write("kine", Self.fakeKine + mode + "\n")
         chmod(dir.path + "/kine", 0o755)
         let binaries = ResolvedBinaries(kubeAPIServer: "/bin/false", kubeAPIServerVersion: KubeVersion(major: 1, minor: 20),
-                                        storage: dir.path + "/kine", etcdNoFsync: false)
+                                        storage: KineBackend(program: dir.path + "/kine"))
         try FileManager.default.createDirectory(atPath: dir.path + "/i/logs", withIntermediateDirectories: true)
-        return InstanceConfiguration(name: "k-0", directory: dir.path + "/i", storage: .kine, binaries: binaries,
+        return InstanceConfiguration(name: "k-0", directory: dir.path + "/i", binaries: binaries,
                                      extraArgs: [], startTimeout: .seconds(20), stopTimeout: .seconds(2))
     }
 
@@ -143,7 +143,8 @@ struct KineTests {
     func commandLineAndReadiness() async throws {
         let dir = try TemporaryDirectory()
         let config = try configuration(dir, mode: "--listen")
-        let (process, url) = try await Instance.startStorage(config, deadline: ContinuousClock.now + .seconds(20))
+        let store = try await Instance.startStorage(config, deadline: ContinuousClock.now + .seconds(20))
+        let process = try #require(store.process), url = store.url
         let args = try String(contentsOfFile: dir.path + "/kine.args", encoding: .utf8).split(separator: "\n").map(String.init)
         let port = try #require(url.split(separator: ":").last.flatMap { Int($0) })
         #expect(url == "http://127.0.0.1:\(port)")

@@ -36,16 +36,13 @@ enum TestBinaries {
             throw CancellationError()
         }
         let version = try await BinaryVersion.read(apiServer)
+        let backend: any StorageBackend
         switch storage {
-        case .etcd:
-            return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: etcd,
-                                    etcdNoFsync: await StorageArguments.etcdSupportsNoFsync(etcd))
-        case .kine:
-            return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version,
-                                    storage: PackageLocations.builtProduct("k8senv-kine"), etcdNoFsync: false)
-        case .embedded:
-            return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: "", etcdNoFsync: false)
+        case .etcd: backend = EtcdBackend(program: etcd, noFsync: await StorageArguments.etcdSupportsNoFsync(etcd))
+        case .kine: backend = KineBackend(program: PackageLocations.builtProduct("k8senv-kine"))
+        case .embedded: backend = EmbeddedBackend()
         }
+        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: backend)
     }
 }
 

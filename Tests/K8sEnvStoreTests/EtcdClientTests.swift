@@ -244,6 +244,32 @@ struct StoreThreadTests {
 
 @Suite("Store server lifecycle", .tags(.integration))
 struct StoreServerLifecycleTests {
+    @Test("a database file removed or replaced under a serving store is its failure, and ended() returns it; a stop is not a failure")
+    func fileGoneIsFailure() async throws {
+        for replace in [false, true] {
+            let t = try TemporaryStore()
+            var options = StoreServer.Options()
+            options.leaseCheckInterval = .milliseconds(50)
+            let server = try await StoreServer.start(store: t.store, options: options)
+            #expect(server.failure == nil)
+            try FileManager.default.removeItem(atPath: t.folder + "/state.db")
+            if replace { try Data("not a database".utf8).write(to: URL(fileURLWithPath: t.folder + "/state.db")) }
+            let error = await server.ended()
+            let expected = "its database file \(t.folder)/state.db was \(replace ? "replaced" : "removed") while it served"
+            #expect("\(error.map { "\($0)" } ?? "nil")".contains(expected))
+            #expect("\(server.failure.map { "\($0)" } ?? "nil")".contains(expected))
+            await server.stop()
+        }
+        // Stopped, not failed: no failure, and a supervisor's wait ends when it is cancelled.
+        let t = try TemporaryStore()
+        let server = try await StoreServer.start(store: t.store)
+        let waiter = Task { await server.ended() }
+        waiter.cancel()
+        #expect(await waiter.value == nil)
+        await server.stop()
+        #expect(server.failure == nil)
+    }
+
     @Test("stop closes the listening socket before it returns")
     func stopClosesPort() async throws {
         let t = try TemporaryStore()

@@ -48,6 +48,29 @@ struct FaultTests {
         }
     }
 
+    /// The embedded store has no process to die; it fails when its database file goes.
+    @Test("the embedded store's database file removed while up serves: up exits 1 naming the store and the file; nothing left",
+          .enabled(if: RealBinaries.storage == "embedded", "the embedded store runs inside up"))
+    func embeddedStoreFails() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "store-removed") { ws in
+            let up = try ws.start(["up", "-f", "k8senv.yaml"])
+            try await ws.waitForOutput(up, "ready; press Ctrl-C to stop")
+            let record = try #require(ws.runRecords().first)
+            let runDirectory = try #require(record["runDirectory"] as? String)
+            let name = try #require((record["instances"] as? [[String: Any]])?.first?["name"] as? String)
+            let database = runDirectory + "/" + name + "/store/state.db"
+            #expect(FileManager.default.fileExists(atPath: database))
+            try FileManager.default.removeItem(atPath: database)
+            let exit = try await up.wait(timeout: .seconds(60))
+            #expect(exit == .exited(1), "\(exit)\n\(up.stdout)\n\(up.stderr)")
+            let output = up.stdout + up.stderr
+            #expect(output.contains("\(name): the embedded store stopped serving: its database file \(database) was removed"), "\(output)")
+            #expect(output.contains("logs kept in"), "\(output)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+
     @Test("a kube-apiserver stopped (SIGSTOP) during seeding: up ends with timeouts.seeds, naming the objects in flight; nothing left running")
     func stoppedDuringSeeding() async throws {
         _ = try RealBinaries.require()
@@ -103,7 +126,7 @@ struct FaultTests {
                 #expect(outcome.stderr.contains("etcdctl snapshot save"), "\(outcome)")
                 #expect(outcome.stderr.contains("no space left on device"), "\(outcome)")
             } else {  // embedded and kine: SQLite's VACUUM INTO
-                #expect(outcome.stderr.contains("one: cannot save the store's snapshot to \(cache)/k8senv/snapshots/"), "\(outcome)")
+                #expect(outcome.stderr.contains("one-0: cannot save the store's snapshot to \(cache)/k8senv/snapshots/"), "\(outcome)")
                 #expect(outcome.stderr.contains("database or disk is full"), "\(outcome)")
             }
             let left = (try? FileManager.default.contentsOfDirectory(atPath: cache + "/k8senv/snapshots")) ?? []

@@ -22,7 +22,7 @@ public actor EnvironmentPool {
     }
 
     private enum RestorePoint {
-        case revision(Int64)
+        case revision(KeyValueStore, Int64)
         case baseline(Baseline)
     }
 
@@ -152,9 +152,10 @@ public actor EnvironmentPool {
             throw K8sEnvError(error, files: SourceFilesRenderer(files: configuration.files))
         }
         let restorePoint: RestorePoint
-        if let store = instance.embeddedStore {
-            restorePoint = .revision(StoreReset.mark(store))
-        } else {
+        switch instance.store.release {
+        case .resetStore(let store):
+            restorePoint = .revision(store, StoreReset.mark(store))
+        case .apiCleanup:
             do { restorePoint = .baseline(try await Cleanup.baseline(instance.client)) } catch {
                 await instance.stop()
                 grantFreedSlot()
@@ -227,8 +228,8 @@ public actor EnvironmentPool {
         }
         var failure: K8sEnvError?
         switch slot.restorePoint {
-        case .revision(let revision):
-            do { slot.restorePoint = .revision(try await StoreReset.reset(slot.instance, to: revision)) } catch {
+        case .revision(let store, let revision):
+            do { slot.restorePoint = .revision(store, try await StoreReset.reset(store, of: slot.instance, to: revision)) } catch {
                 failure = K8sEnvError(.cleanup, "\(slot.instance.name): reset failed, so it was stopped (a new one replaces it): \(error)")
             }
         case .baseline(let baseline):

@@ -13,11 +13,10 @@ enum StoreReset {
         return revision
     }
 
-    /// Resets the instance's store to `revision` and returns the new mark (same content).
+    /// Resets `store`, the store of `instance`, to `revision` and returns the new mark (same content).
     /// Waits until the API server no longer serves CustomResourceDefinitions the reset deleted,
     /// so the next user's discovery does not see them.
-    static func reset(_ instance: Instance, to revision: Int64) async throws -> Int64 {
-        guard let store = instance.embeddedStore else { return revision }
+    static func reset(_ store: KeyValueStore, of instance: Instance, to revision: Int64) async throws -> Int64 {
         let changes = try store.reset(to: revision)
         let deletedCRDs = changes.compactMap { change -> (group: String, versions: [String], plural: String)? in
             guard let value = change.deletedValue,

@@ -89,8 +89,7 @@ package struct EnvironmentBuilder: Sendable {
     package func startInstance(_ name: String, suffix: String, snapshot: Snapshot?) async throws(StartError) -> Instance {
         let config = plan.config
         let configuration = InstanceConfiguration(
-            name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", storage: config.storage,
-            binaries: binaries, extraArgs: config.apiServerExtraArgs, startTimeout: config.timeouts.start.duration,
+            name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs, startTimeout: config.timeouts.start.duration,
             stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath)
         let instance: Instance
         let times: Instance.StartTimes
@@ -169,27 +168,7 @@ package struct EnvironmentBuilder: Sendable {
             let objects = try await apply(environment, to: instance, as: name)
             let staging: String
             do { staging = try cache.store.makeStaging(key) } catch { throw StartError.cache(error) }
-            do throws(ProcessError) {
-                switch plan.config.storage {
-                case .etcd:
-                    try await SnapshotFiles.saveEtcd(endpoint: instance.storageURL, into: staging + "/data",
-                                                     etcdctl: binaries.etcdctl, log: instance.configuration.directory + "/logs/etcdctl.log")
-                case .embedded, .kine:
-                    // SQLite's VACUUM INTO: a consistent copy while the store serves — through the
-                    // embedded store's own connection, or a second connection to kine's file.
-                    try PrivateFiles.makeDirectory(staging + "/data")
-                    let target = staging + "/data/state.db"
-                    do throws(StoreError) {
-                        if let store = instance.embeddedStore {
-                            try store.copy(to: target)
-                        } else {
-                            try SQLiteCopy.copy(database: Instance.kineDatabase(in: instance.configuration.directory), to: target)
-                        }
-                    } catch {
-                        throw ProcessError(.launchFailed, "\(name): cannot save the store's snapshot to \(target): \(error.message)")
-                    }
-                }
-            } catch {
+            do throws(ProcessError) { try await instance.store.saveSnapshot(into: staging + "/data") } catch {
                 try? FileManager.default.removeItem(atPath: staging)
                 throw StartError.process(error)
             }

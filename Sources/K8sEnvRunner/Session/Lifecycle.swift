@@ -196,11 +196,8 @@ package enum Lifecycle {
                 return .signal(signal)
             }
             group.addTask {
-                while !Task.isCancelled {
-                    if let failure = await session.failure() { return .failure(failure) }
-                    try? await Task.sleep(for: .milliseconds(250))
-                }
-                return nil
+                // Awaits the exits (and the embedded store's failure); cancelled by a signal.
+                await session.ended().map(Event.failure)
             }
             let first = await group.next() ?? nil
             group.cancelAll()

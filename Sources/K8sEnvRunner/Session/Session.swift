@@ -71,6 +71,19 @@ package actor Session {
         return nil
     }
 
+    /// Returns when the first instance's store or kube-apiserver stops, with which and why; nil
+    /// at once when the calling task is cancelled, or when no instance runs.
+    package func ended() async -> ProcessError? {
+        let all = instances.map(\.instance)
+        guard !all.isEmpty else { return nil }
+        return await withTaskGroup(of: ProcessError?.self) { group in
+            for instance in all { group.addTask { await instance.ended() } }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+    }
+
     /// Stops every instance, in parallel.
     package func stop() async {
         let all = instances.map(\.instance)
@@ -89,11 +102,11 @@ package actor Session {
             instances: instances.map { env, i in
                 RunRecord.InstanceRecord(
                     name: i.name, environment: env, server: i.server, kubeconfig: i.kubeconfigPath,
-                    apiServerPID: i.apiServerProcess.pid, storagePID: i.storage.pid,
-                    apiServerBinary: builder.binaries.kubeAPIServer, storageBinary: builder.binaries.storage,
+                    apiServerPID: i.apiServerProcess.pid, storagePID: i.store.pid,
+                    apiServerBinary: builder.binaries.kubeAPIServer, storageBinary: builder.binaries.storage.program,
                     apiServerStartTime: Ownership.startTime(of: i.apiServerProcess.pid),
-                    storageStartTime: Ownership.startTime(of: i.storage.pid),
-                    logs: [i.apiServerProcess.logPath, i.storage.logPath].compactMap { $0 })
+                    storageStartTime: Ownership.startTime(of: i.store.pid),
+                    logs: [i.apiServerProcess.logPath, i.store.logPath].compactMap { $0 })
             })
     }
 

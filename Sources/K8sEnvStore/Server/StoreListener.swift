@@ -50,6 +50,8 @@ final class Completion: Sendable {
         var done = false
         var next = 0
         var waiters: [Int: CheckedContinuation<Bool, Never>] = [:]
+        /// Waiters of ``wait()`` cancelled before they were registered.
+        var cancelled: Set<Int> = []
     }
     private let state = Mutex(State())
 
@@ -60,6 +62,34 @@ final class Completion: Sendable {
             return state.waiters
         }
         for waiter in waiters.values { waiter.resume(returning: true) }
+    }
+
+    var isOpen: Bool { state.withLock { $0.done } }
+
+    /// True once open; false as soon as the calling task is cancelled.
+    func wait() async -> Bool {
+        let id = state.withLock { state in
+            state.next += 1
+            return state.next
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let result: Bool? = state.withLock { state in
+                    if state.done { return true }
+                    if state.cancelled.remove(id) != nil { return false }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let result { continuation.resume(returning: result) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                if let waiter = state.waiters.removeValue(forKey: id) { return waiter }
+                if !state.done { state.cancelled.insert(id) }
+                return nil
+            }
+            waiter?.resume(returning: false)
+        }
     }
 
     /// True once open, false if `timeout` passed first. The timer runs on `eventLoop`, so a

@@ -35,7 +35,7 @@ package final class StoreServer: Sendable {
     private let ended: Completion
     private let listener: ListeningChannel
     private let keeper: ConnectionKeeper
-    private let failure: Failure
+    private let failureBox: Failure
 
     private init(store: KeyValueStore, port: Int, server: GRPCServer<HTTP2ServerTransport.Custom<StoreListenerFactory>>,
                  task: Task<Void, Never>, ended: Completion, listener: ListeningChannel, keeper: ConnectionKeeper,
@@ -47,7 +47,7 @@ package final class StoreServer: Sendable {
         self.ended = ended
         self.listener = listener
         self.keeper = keeper
-        self.failure = failure
+        self.failureBox = failure
     }
 
     /// Binds and starts serving; returns once the port accepts connections.
@@ -84,11 +84,21 @@ package final class StoreServer: Sendable {
         let task = Task(executorPreference: executor) {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    do { try await server.serve() } catch { failure.error.withLock { $0 = error } }
+                    do {
+                        try await server.serve()
+                        failure.record(StoreError(.internal, "its gRPC server stopped"))
+                    } catch {
+                        failure.record(error)
+                    }
                 }
                 group.addTask {
                     while (try? await Task.sleep(for: leaseCheckInterval)) != nil {
                         _ = try? store.expireLeases()
+                        // A database file removed or replaced under the store: what it writes
+                        // from now on is lost (SQLite's "how to corrupt", 2.4), so it has failed.
+                        if !failure.happened.isOpen, let problem = store.fileProblem() {
+                            failure.record(StoreError(.internal, problem))
+                        }
                     }
                 }
                 await group.next()
@@ -100,7 +110,7 @@ package final class StoreServer: Sendable {
                                   listener: listener, keeper: keeper, failure: failure)
         guard await transport.listeningAddress != nil else {  // nil: the server failed to start
             await started.stop(grace: .seconds(1))
-            throw failure.error.withLock { $0 } ?? StoreError(.internal, "the store's gRPC server did not start")
+            throw failure.error ?? StoreError(.internal, "the store's gRPC server did not start")
         }
         let port = socket.port
         endpoint.url.withLock { $0 = "http://\(options.host):\(port)" }
@@ -111,6 +121,7 @@ package final class StoreServer: Sendable {
     /// connections are closed; returns once everything is closed.
     /// - Parameter grace: how long each of the two steps may take (the config's `timeouts.stop`).
     package func stop(grace: Duration = .seconds(10)) async {
+        failureBox.stopping()
         let eventLoop = StoreExecutor.shared.group.next()
         // 1. No new connections; open ones are told to go away and may finish their calls.
         server.beginGracefulShutdown()
@@ -131,12 +142,39 @@ package final class StoreServer: Sendable {
         await keeper.closeAll()
     }
 
+    /// Nil while the store serves; otherwise why it stopped serving on its own (its gRPC server
+    /// failed, or its database file was removed or replaced under it). A ``stop(grace:)`` is not
+    /// a failure.
+    package var failure: (any Error)? { failureBox.error }
+
+    /// Returns when the store has failed (see ``failure``), with the error; nil at once when the
+    /// calling task is cancelled.
+    package func ended() async -> (any Error)? {
+        guard await failureBox.happened.wait() else { return nil }
+        return failureBox.error
+    }
+
     /// How many accepted connections the server holds now, and how many it could not finish
     /// (kept for the life of the process instead; 0 unless the gRPC transport changed shape).
     package var connections: (held: Int, unfinishable: Int) { (keeper.count, keeper.immortalCount) }
 }
 
-/// The error the gRPC server stopped with, if any.
+/// The first error the store failed with, if any; what happens after a stop is not a failure.
 private final class Failure: Sendable {
-    let error = Mutex<(any Error)?>(nil)
+    private let state = Mutex<(error: (any Error)?, stopping: Bool)>((nil, false))
+    /// Opens at the first failure.
+    let happened = Completion()
+
+    var error: (any Error)? { state.withLock { $0.error } }
+
+    func record(_ error: any Error) {
+        let first = state.withLock { state in
+            guard state.error == nil, !state.stopping else { return false }
+            state.error = error
+            return true
+        }
+        if first { happened.open() }
+    }
+
+    func stopping() { state.withLock { $0.stopping = true } }
 }

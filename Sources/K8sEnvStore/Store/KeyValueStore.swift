@@ -22,6 +22,24 @@ package final class KeyValueStore: Sendable {
     package init(path: String, synchronous: Bool = false) throws(StoreError) {
         self.path = path
         engine = Mutex(try StoreEngine(path: path, synchronous: synchronous))
+        var status = stat()
+        identity = stat(path, &status) == 0 ? (UInt64(status.st_dev), UInt64(status.st_ino)) : nil
+    }
+
+    /// Device and inode of the database file when the store opened it (nil in memory).
+    private let identity: (device: UInt64, inode: UInt64)?
+
+    /// Nil while `path` is still the file the store opened; otherwise what became of it.
+    package func fileProblem() -> String? {
+        guard let identity else { return nil }
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            return "its database file \(path) was removed while it served (\(String(cString: strerror(errno))))"
+        }
+        if UInt64(status.st_dev) != identity.device || UInt64(status.st_ino) != identity.inode {
+            return "its database file \(path) was replaced while it served"
+        }
+        return nil
     }
 
     package var revision: Int64 { engine.withLock { $0.revision } }

@@ -1,0 +1,294 @@
+import Foundation
+import K8sEnvSpec
+import K8sEnvStore
+
+/// One way of keeping an instance's state: the embedded store, etcd or kine. A backend is
+/// resolved once per config (its program found, its version asked); it starts a store for each
+/// instance. Nothing outside ``StorageBackends/make(_:)`` asks which backend it is.
+/// (docs/explanation/architecture.md, "Storage backends")
+package protocol StorageBackend: Sendable {
+    var kind: StorageKind { get }
+    /// The program that serves the store, as the run record keeps it: etcd, kine, or k8senv
+    /// itself for the embedded store.
+    var program: String { get }
+    /// Starts a store for the instance `name` in its folder `directory` — fresh, or from the
+    /// snapshot folder `snapshot` — without waiting until it serves.
+    func spawn(name: String, directory: String, snapshot: String?,
+               deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore
+}
+
+/// How a pool undoes what a user of an instance changed.
+package enum ReleaseStrategy: Sendable {
+    /// The store writes back the state of a revision (the embedded store: docs/explanation/pool.md).
+    case resetStore(KeyValueStore)
+    /// What the user made is deleted through the API (etcd, kine).
+    case apiCleanup
+}
+
+/// The store of one running instance.
+package protocol RunningStore: Sendable {
+    /// What kube-apiserver's `--etcd-servers` names.
+    var url: String { get }
+    /// The pid the run record keeps: the store's process, or this process for the embedded store.
+    var pid: Int32 { get }
+    var logPath: String? { get }
+    /// The child process that serves the store; nil when it is served in this process.
+    var process: ChildProcess? { get }
+    var release: ReleaseStrategy { get }
+    /// Returns once the store answers; throws if it ends first or the deadline passes.
+    func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError)
+    /// Nil while the store serves; otherwise why it stopped.
+    func failure() -> ProcessError?
+    /// Returns when the store has stopped serving, with why; returns nil at once if the calling
+    /// task is cancelled. Supervision awaits this instead of polling ``failure()``.
+    func ended() async -> ProcessError?
+    /// Stops serving; returns once everything is closed. Runs to its end even in a cancelled task.
+    func stop(grace: Duration) async
+    /// Writes a consistent copy of the store's state into the snapshot folder `folder`, while it
+    /// serves.
+    func saveSnapshot(into folder: String) async throws(ProcessError)
+}
+
+/// The only place that picks a backend by the config's `storage`.
+package enum StorageBackends {
+    /// Finds the program the config's storage needs and what it supports.
+    /// - Throws: ``ProcessError`` naming the config key and where it looked.
+    package static func make(_ config: Config) async throws(ProcessError) -> any StorageBackend {
+        switch config.storage {
+        case .embedded:
+            return EmbeddedBackend()
+        case .kine:
+            return KineBackend(program: try BinaryLocator.locate(config.binaries.kine, role: "binaries.kine", relativeTo: config.directory))
+        case .etcd:
+            let etcd = try BinaryLocator.locate(config.binaries.etcd, role: "binaries.etcd", relativeTo: config.directory)
+            var etcdctl = try? BinaryLocator.locate(config.binaries.etcdctl, role: "binaries.etcdctl", relativeTo: config.directory)
+            if etcdctl == nil, !config.binaries.etcdctl.contains("/") {
+                // Beside etcd, as release archives and packages ship it.
+                let sibling = (etcd as NSString).deletingLastPathComponent + "/etcdctl"
+                if FileManager.default.isExecutableFile(atPath: sibling) { etcdctl = sibling }
+            }
+            return EtcdBackend(program: etcd, noFsync: await StorageArguments.etcdSupportsNoFsync(etcd), etcdctl: etcdctl)
+        }
+    }
+}
+
+// MARK: - The embedded store
+
+/// The store served by this process (K8sEnvStore): SQLite in the instance folder, etcd's gRPC
+/// API on a port of 127.0.0.1.
+package struct EmbeddedBackend: StorageBackend {
+    package var kind: StorageKind { .embedded }
+    package var program: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    package init() {}
+
+    package func spawn(name: String, directory: String, snapshot: String?,
+                       deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
+        let database = directory + "/store/state.db"
+        try SQLiteFiles.prepare(database, from: snapshot)
+        do {
+            let store = try KeyValueStore(path: database)
+            return EmbeddedStore(name: name, server: try await StoreServer.start(store: store))
+        } catch {
+            throw ProcessError(.launchFailed, "\(name): the embedded store could not start: \(error)")
+        }
+    }
+}
+
+package struct EmbeddedStore: RunningStore {
+    let name: String
+    package let server: StoreServer
+
+    package var url: String { "http://127.0.0.1:\(server.port)" }
+    package var pid: Int32 { getpid() }
+    package var logPath: String? { nil }
+    package var process: ChildProcess? { nil }
+    package var release: ReleaseStrategy { .resetStore(server.store) }
+
+    /// Serving once started.
+    package func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {}
+
+    package func failure() -> ProcessError? {
+        server.failure.map(describe)
+    }
+
+    package func ended() async -> ProcessError? {
+        guard let error = await server.ended() else { return nil }
+        return describe(error)
+    }
+
+    func describe(_ error: any Error) -> ProcessError {
+        ProcessError(.exited, "\(name): the embedded store stopped serving: \(error)")
+    }
+
+    package func stop(grace: Duration) async { await server.stop(grace: grace) }
+
+    /// SQLite's VACUUM INTO through the store's own connection.
+    package func saveSnapshot(into folder: String) async throws(ProcessError) {
+        let target = try SQLiteFiles.snapshotTarget(in: folder)
+        do throws(StoreError) { try server.store.copy(to: target) } catch {
+            throw SQLiteFiles.saveError(name, target, error)
+        }
+    }
+}
+
+// MARK: - Stores in a child process
+
+/// A store served by a child process on a port of 127.0.0.1: etcd or kine.
+package struct StoreProcess: Sendable {
+    let name: String
+    /// "etcd" or "kine", as errors name it.
+    let what: String
+    let process: ChildProcess
+    let port: Int
+
+    var url: String { "http://127.0.0.1:\(port)" }
+
+    func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {
+        let port = self.port
+        try await Instance.poll(process, what: what, deadline: deadline) { Ports.isOpen(port) }
+    }
+
+    func failure() -> ProcessError? {
+        process.termination.map { process.error(.exited, "\(name): \(what) \($0)") }
+    }
+
+    func ended() async -> ProcessError? {
+        let termination = await process.waitForExit()
+        if Task.isCancelled, process.termination == nil { return nil }
+        return process.error(.exited, "\(name): \(what) \(termination)")
+    }
+}
+
+/// The stores served by a ``StoreProcess``.
+package protocol ChildProcessStore: RunningStore {
+    var child: StoreProcess { get }
+}
+
+extension ChildProcessStore {
+    package var url: String { child.url }
+    package var pid: Int32 { child.process.pid }
+    package var logPath: String? { child.process.logPath }
+    package var process: ChildProcess? { child.process }
+    package var release: ReleaseStrategy { .apiCleanup }
+    package func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {
+        try await child.waitUntilServing(deadline: deadline)
+    }
+    package func failure() -> ProcessError? { child.failure() }
+    package func ended() async -> ProcessError? { await child.ended() }
+    package func stop(grace: Duration) async { await child.process.stop(grace: grace) }
+}
+
+// MARK: - kine
+
+/// kine (or k8senv-kine) on SQLite in the instance folder.
+package struct KineBackend: StorageBackend {
+    package let program: String
+    package var kind: StorageKind { .kine }
+
+    package init(program: String) { self.program = program }
+
+    /// The SQLite file kine serves, in the instance folder `directory`.
+    static func database(in directory: String) -> String { directory + "/kine/state.db" }
+
+    package func spawn(name: String, directory: String, snapshot: String?,
+                       deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
+        let port = try Ports.free()
+        let database = Self.database(in: directory)
+        try SQLiteFiles.prepare(database, from: snapshot)
+        let process = try ChildProcess.launch(
+            executable: program,
+            arguments: StorageArguments.kine(databasePath: database, port: port, metricsPort: try Ports.free()),
+            environment: Instance.childEnvironment(), logPath: directory + "/logs/kine.log")
+        return KineStore(child: StoreProcess(name: name, what: "kine", process: process, port: port), database: database)
+    }
+}
+
+package struct KineStore: ChildProcessStore {
+    package let child: StoreProcess
+    let database: String
+
+    /// SQLite's VACUUM INTO from a second connection to kine's file while kine serves (WAL: one
+    /// read transaction, a consistent copy).
+    package func saveSnapshot(into folder: String) async throws(ProcessError) {
+        let target = try SQLiteFiles.snapshotTarget(in: folder)
+        do throws(StoreError) { try SQLiteCopy.copy(database: database, to: target) } catch {
+            throw SQLiteFiles.saveError(child.name, target, error)
+        }
+    }
+}
+
+// MARK: - etcd
+
+/// etcd: one member on 127.0.0.1 with its own data folder; snapshots through etcdctl.
+package struct EtcdBackend: StorageBackend {
+    package let program: String
+    /// Whether this etcd takes --unsafe-no-fsync.
+    package let noFsync: Bool
+    /// etcdctl, which saves and restores snapshots (nil when not found).
+    package let etcdctl: String?
+    package var kind: StorageKind { .etcd }
+
+    package init(program: String, noFsync: Bool, etcdctl: String? = nil) {
+        self.program = program
+        self.noFsync = noFsync
+        self.etcdctl = etcdctl
+    }
+
+    package func spawn(name: String, directory: String, snapshot: String?,
+                       deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
+        let clientPort = try Ports.free()
+        let peerPort = try Ports.free()
+        let dataDirectory = directory + "/etcd-data"
+        try? FileManager.default.removeItem(atPath: dataDirectory)  // a retry starts clean
+        let log = directory + "/logs/etcdctl.log"
+        if let snapshot {
+            try await SnapshotFiles.restoreEtcd(snapshot + "/etcd.db", into: dataDirectory, peerPort: peerPort,
+                                                etcdctl: etcdctl, log: log, deadline: deadline)
+        } else {
+            try PrivateFiles.makeDirectory(dataDirectory)
+        }
+        let process = try ChildProcess.launch(
+            executable: program,
+            arguments: StorageArguments.etcd(dataDirectory: dataDirectory, clientPort: clientPort, peerPort: peerPort, noFsync: noFsync),
+            environment: Instance.childEnvironment(), logPath: directory + "/logs/etcd.log")
+        return EtcdStore(child: StoreProcess(name: name, what: "etcd", process: process, port: clientPort),
+                         etcdctl: etcdctl, etcdctlLog: log)
+    }
+}
+
+package struct EtcdStore: ChildProcessStore {
+    package let child: StoreProcess
+    let etcdctl: String?
+    let etcdctlLog: String
+
+    /// `etcdctl snapshot save`: a compact, self-checking bbolt file.
+    package func saveSnapshot(into folder: String) async throws(ProcessError) {
+        try await SnapshotFiles.saveEtcd(endpoint: url, into: folder, etcdctl: etcdctl, log: etcdctlLog)
+    }
+}
+
+// MARK: - SQLite files, shared by kine and the embedded store
+
+enum SQLiteFiles {
+    /// A fresh folder for the SQLite file `database` (a retry starts clean), with the snapshot's
+    /// file copied in when there is one.
+    static func prepare(_ database: String, from snapshot: String?) throws(ProcessError) {
+        let folder = (database as NSString).deletingLastPathComponent
+        try? FileManager.default.removeItem(atPath: folder)
+        try PrivateFiles.makeDirectory(folder)
+        if let snapshot { try SnapshotFiles.copySQLite(from: snapshot, toDatabase: database) }
+    }
+
+    /// Where a snapshot's SQLite file goes in the snapshot folder `folder` (made here).
+    static func snapshotTarget(in folder: String) throws(ProcessError) -> String {
+        try PrivateFiles.makeDirectory(folder)
+        return folder + "/state.db"
+    }
+
+    static func saveError(_ name: String, _ target: String, _ error: StoreError) -> ProcessError {
+        ProcessError(.launchFailed, "\(name): cannot save the store's snapshot to \(target): \(error.message)")
+    }
+}
