@@ -16,7 +16,7 @@ struct KineCommand: AsyncParsableCommand {
     @Option(help: "Storage endpoint: sqlite://PATH[?params] (default: ./db/state.db).")
     var endpoint = "sqlite://"
 
-    @Option(help: "Address to listen on: HOST:PORT or tcp://HOST:PORT.")
+    @Option(help: "Address to listen on: HOST:PORT, tcp://HOST:PORT, or unix://PATH (a socket made 0600).")
     var listenAddress = "0.0.0.0:2379"
 
     @Option(help: "Ignored (kine's metrics listener).")
@@ -45,17 +45,22 @@ struct KineCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = try KineEndpoint.databasePath(endpoint)
-        let (host, port) = try KineEndpoint.listenAddress(listenAddress)
+        let address = try KineEndpoint.listenAddress(listenAddress)
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
             withIntermediateDirectories: true)
         let store = try KeyValueStore(path: path)
         var options = StoreServer.Options()
-        options.host = host
-        options.port = port
+        switch address {
+        case .tcp(let host, let port):
+            options.host = host
+            options.port = port
+        case .unix(let path):
+            options.socketPath = path
+        }
         options.progressInterval = .seconds(watchProgressNotifyInterval)
         let server = try await StoreServer.start(store: store, options: options)
-        FileHandle.standardError.write(Data("k8senv-kine: serving etcd v3 on \(host):\(server.port) over \(path)\n".utf8))
+        FileHandle.standardError.write(Data("k8senv-kine: serving etcd v3 on \(server.url) over \(path)\n".utf8))
         await Self.waitForTermination()
         await server.stop()
     }

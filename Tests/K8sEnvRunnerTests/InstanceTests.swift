@@ -12,13 +12,14 @@ struct InstanceTests {
                               extraArgs: extraArgs, startTimeout: startTimeout, stopTimeout: .seconds(10))
     }
 
-    @Test("an instance serves kubectl and our client, with secrets 0600 and listeners on 127.0.0.1 only; stop leaves nothing")
+    @Test("an instance serves kubectl and our client, with secrets 0600, kube-apiserver on 127.0.0.1 only and its store on a Unix socket only it can reach; stop leaves nothing")
     func upUseDown() async throws {
         let binaries = try await TestBinaries.resolved()
         let dir = try TemporaryDirectory()
         let (instance, _) = try await Instance.start(configuration(dir, binaries: binaries))
         let apiPID = instance.apiServerProcess.pid, storagePID = instance.store.pid
-        let storagePort = try #require(instance.store.url.split(separator: ":").last.flatMap { Int($0) })
+        #expect(instance.store.url.hasPrefix("unix:///"), "\(instance.store.url)")
+        let socket = String(instance.store.url.dropFirst("unix://".count))
 
         // Our client: server-side apply, then a read.
         let object = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"from-swift","namespace":"default"},"data":{"k":"v"}}"#
@@ -48,23 +49,38 @@ struct InstanceTests {
             #expect(mode == 0o700, "test-0\(folder)")
         }
 
-        // Every listener of both processes (for the embedded store: this one) is on 127.0.0.1.
-        for pid in [apiPID, storagePID] {
-            let addresses = listeningAddresses(of: pid)
-            #expect(!addresses.isEmpty)
+        // kube-apiserver listens on 127.0.0.1 only; the store process (kine's metrics aside) on no
+        // TCP port at all, and its socket's folder is 0700.
+        #expect(!listeningAddresses(of: apiPID).isEmpty)
+        #expect(listeningAddresses(of: apiPID).allSatisfy { $0.hasPrefix("127.0.0.1:") }, "\(listeningAddresses(of: apiPID))")
+        if instance.store.process != nil {
+            let addresses = listeningAddresses(of: storagePID)
             #expect(addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "\(addresses)")
         }
+        let folderMode = try FileManager.default.attributesOfItem(atPath: (socket as NSString).deletingLastPathComponent)[.posixPermissions] as? Int
+        #expect(folderMode == 0o700)
+
+        // Another local user cannot reach the store; we, its owner, can (etcdctl, an independent
+        // client of the etcd API).
+        let etcdctl = try #require(TestBinaries.find("K8SENV_ETCDCTL", "etcdctl"), "etcdctl is needed")
+        let get = ["--endpoints=unix://\(socket)", "--dial-timeout=3s", "--command-timeout=5s", "get", "/registry/namespaces/default", "--keys-only"]
+        let owner = try await runToolAsync(etcdctl, get, environment: ["ETCDCTL_API": "3"])
+        #expect(owner.status == 0 && owner.output.contains("/registry/namespaces/default"), "\(owner.output)")
+        for command in [get, ["--endpoints=unix://\(socket)", "--dial-timeout=3s", "--command-timeout=5s", "put", "/registry/intruder", "x"]] {
+            let other = try await runToolAsync("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", etcdctl] + command,
+                                    environment: ["ETCDCTL_API": "3"])
+            #expect(other.status != 0, "as nobody: \(command[3]) \(other.output)")
+            #expect(!other.output.contains("/registry/namespaces/default"), "\(other.output)")
+        }
+        // The put did not land.
+        let intruder = try await runToolAsync(etcdctl, ["--endpoints=unix://\(socket)", "get", "/registry/intruder"], environment: ["ETCDCTL_API": "3"])
+        #expect(intruder.status == 0 && !intruder.output.contains("intruder"), "\(intruder.output)")
+        #expect(try await instance.client.get("/api/v1/namespaces/default").status == 200)
 
         await instance.stop()
         #expect(!isRunning(apiPID))
-        if instance.store.process != nil {
-            #expect(!isRunning(storagePID))
-        } else {
-            // This process no longer listens on the store's port (another process may have
-            // been given the port since: the kernel reuses them).
-            let ours = listeningAddresses(of: getpid())
-            #expect(!ours.contains("127.0.0.1:\(storagePort)"), "the embedded store stopped serving: \(ours)")
-        }
+        if instance.store.process != nil { #expect(!isRunning(storagePID)) }
+        #expect(!Ports.accepts(unixSocket: socket), "the store stopped serving")
     }
 
     @Test("a kube-apiserver that exits at once is reported with its log tail, and storage is stopped")
@@ -122,39 +138,64 @@ struct KineTests {
         if "--exit" in open(sys.argv[0]).read().split("#MODE:")[-1]:
             print("level=fatal msg=\\"cannot open database\\"", file=sys.stderr); sys.exit(1)
         address = [a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--listen-address=")][0]
-        host, port = address.rsplit(":", 1)
-        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((host, int(port))); s.listen(1)
+        s = socket.socket(socket.AF_UNIX); s.bind(address[len("unix://"):]); s.listen(1)
         time.sleep(60)
         #MODE:
         """
 
-    func configuration(_ dir: TemporaryDirectory, mode: String) throws -> InstanceConfiguration {
+    func configuration(_ dir: TemporaryDirectory, mode: String, folder: String = "i") throws -> InstanceConfiguration {
         try dir.write("kine", Self.fakeKine + mode + "\n")
         chmod(dir.path + "/kine", 0o755)
         let binaries = ResolvedBinaries(kubeAPIServer: "/bin/false", kubeAPIServerVersion: KubeVersion(major: 1, minor: 20),
                                         storage: KineBackend(program: dir.path + "/kine"))
-        try FileManager.default.createDirectory(atPath: dir.path + "/i/logs", withIntermediateDirectories: true)
-        return InstanceConfiguration(name: "k-0", directory: dir.path + "/i", binaries: binaries,
+        try FileManager.default.createDirectory(atPath: dir.path + "/\(folder)/logs", withIntermediateDirectories: true)
+        return InstanceConfiguration(name: "k-0", directory: dir.path + "/" + folder, binaries: binaries,
                                      extraArgs: [], startTimeout: .seconds(20), stopTimeout: .seconds(2))
     }
 
-    @Test("kine gets a SQLite endpoint in the instance's folder and 127.0.0.1 listeners, and is ready when its port answers")
+    /// Starts the stand-in. A script written a moment ago can be "busy" for exec while a child
+    /// that another test forks at that moment still holds it open for writing (ETXTBSY): retried.
+    func start(_ config: InstanceConfiguration) async throws -> any RunningStore {
+        for _ in 0..<20 {
+            do { return try await Instance.startStorage(config, deadline: ContinuousClock.now + .seconds(20)) } catch {
+                guard error.description.contains("Text file busy") else { throw error }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        return try await Instance.startStorage(config, deadline: ContinuousClock.now + .seconds(20))
+    }
+
+    @Test("kine gets a SQLite endpoint and a Unix socket in the instance's folder, and is ready when the socket answers")
     func commandLineAndReadiness() async throws {
         let dir = try TemporaryDirectory()
         let config = try configuration(dir, mode: "--listen")
-        let store = try await Instance.startStorage(config, deadline: ContinuousClock.now + .seconds(20))
-        let process = try #require(store.process), url = store.url
+        let store = try await start(config)
+        let process = try #require(store.process)
         let args = try String(contentsOfFile: dir.path + "/kine.args", encoding: .utf8).split(separator: "\n").map(String.init)
-        let port = try #require(url.split(separator: ":").last.flatMap { Int($0) })
-        #expect(url == "http://127.0.0.1:\(port)")
+        #expect(store.url == "unix://\(dir.path)/i/kine.sock:0")
         #expect(args.count == 3)
         #expect(args[0] == "--endpoint=sqlite://\(dir.path)/i/kine/state.db?_journal=WAL&cache=shared")
-        #expect(args[1] == "--listen-address=127.0.0.1:\(port)")
+        #expect(args[1] == "--listen-address=unix://\(dir.path)/i/kine.sock:0")
         #expect(args[2].hasPrefix("--metrics-bind-address=127.0.0.1:"))
-        #expect(Ports.isOpen(port))
-        await process.stop(grace: .seconds(2))
+        #expect(Ports.accepts(unixSocket: dir.path + "/i/kine.sock:0"))
+        await store.stop(grace: .seconds(2))
         #expect(!isRunning(process.pid))
+    }
+
+    @Test("an instance folder too long for a socket address gets a private 0700 folder under /tmp, linked from it and removed at stop")
+    func longFolder() async throws {
+        let dir = try TemporaryDirectory()
+        let folder = String(repeating: "long-instance-folder-", count: 5)
+        let config = try configuration(dir, mode: "--listen", folder: folder)
+        let store = try await start(config)
+        let socket = String(store.url.dropFirst("unix://".count))
+        let privateFolder = (socket as NSString).deletingLastPathComponent
+        #expect(privateFolder.hasPrefix("/tmp/k8senv-"), "\(socket)")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.path + "/\(folder)/sockets") == privateFolder)
+        #expect(try FileManager.default.attributesOfItem(atPath: privateFolder)[.posixPermissions] as? Int == 0o700)
+        #expect(Ports.accepts(unixSocket: socket))
+        await store.stop(grace: .seconds(2))
+        #expect(!FileManager.default.fileExists(atPath: privateFolder))
     }
 
     @Test("a kine that exits before it is ready is reported with its log tail")
@@ -162,7 +203,7 @@ struct KineTests {
         let dir = try TemporaryDirectory()
         let config = try configuration(dir, mode: "--exit")
         await #expect {
-            try await Instance.startStorage(config, deadline: ContinuousClock.now + .seconds(20))
+            try await start(config)
         } throws: { error in
             let e = error as! ProcessError
             return e.code == .exited && e.description.contains("kine exited with status 1") && e.description.contains("cannot open database")

@@ -131,20 +131,21 @@ struct FlagTests {
         #expect(Array(args.suffix(2)) == ["--v=2", "--feature-gates=A=true"])
     }
 
-    @Test("etcd listens on 127.0.0.1 only; --unsafe-no-fsync when supported")
+    @Test("etcd listens on Unix sockets in its working folder only; --unsafe-no-fsync when supported")
     func etcdFlags() {
-        let args = StorageArguments.etcd(dataDirectory: "/d/etcd", clientPort: 1, peerPort: 2, noFsync: true)
-        #expect(args.contains("--listen-client-urls=http://127.0.0.1:1"))
-        #expect(args.contains("--listen-peer-urls=http://127.0.0.1:2"))
+        let args = StorageArguments.etcd(dataDirectory: "/d/etcd", noFsync: true)
+        #expect(args.contains("--listen-client-urls=unix://etcd.sock:0"))
+        #expect(args.contains("--listen-peer-urls=unix://etcd-peer.sock:0"))
+        #expect(!args.contains { $0.contains("127.0.0.1") || $0.contains("http") })
         #expect(args.contains("--unsafe-no-fsync"))
-        #expect(!StorageArguments.etcd(dataDirectory: "/d", clientPort: 1, peerPort: 2, noFsync: false).contains("--unsafe-no-fsync"))
+        #expect(!StorageArguments.etcd(dataDirectory: "/d", noFsync: false).contains("--unsafe-no-fsync"))
     }
 
-    @Test("kine gets a SQLite endpoint in the instance's folder and 127.0.0.1 listeners")
+    @Test("kine gets a SQLite endpoint in the instance's folder and a Unix socket")
     func kineFlags() {
-        #expect(StorageArguments.kine(databasePath: "/d/kine/state.db", port: 5, metricsPort: 6) == [
+        #expect(StorageArguments.kine(databasePath: "/d/kine/state.db", socket: "/d/kine.sock", metricsPort: 6) == [
             "--endpoint=sqlite:///d/kine/state.db?_journal=WAL&cache=shared",
-            "--listen-address=127.0.0.1:5",
+            "--listen-address=unix:///d/kine.sock",
             "--metrics-bind-address=127.0.0.1:6",
         ])
     }

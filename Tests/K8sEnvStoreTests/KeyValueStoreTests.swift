@@ -383,8 +383,10 @@ struct KeyValueStoreTests {
         #expect(try KineEndpoint.databasePath("sqlite:///tmp/x/state.db?_journal=WAL&cache=shared") == "/tmp/x/state.db")
         #expect(try KineEndpoint.databasePath("sqlite://") == "./db/state.db")
         #expect(throws: StoreError.self) { try KineEndpoint.databasePath("mysql://root@tcp(localhost)/k") }
-        #expect(try KineEndpoint.listenAddress("127.0.0.1:2379") == ("127.0.0.1", 2379))
-        #expect(try KineEndpoint.listenAddress("tcp://0.0.0.0:12379") == ("0.0.0.0", 12379))
+        #expect(try KineEndpoint.listenAddress("127.0.0.1:2379") == .tcp(host: "127.0.0.1", port: 2379))
+        #expect(try KineEndpoint.listenAddress("tcp://0.0.0.0:12379") == .tcp(host: "0.0.0.0", port: 12379))
+        #expect(try KineEndpoint.listenAddress("unix:///run/i/kine.sock") == .unix(path: "/run/i/kine.sock"))
+        #expect(throws: StoreError.self) { try KineEndpoint.listenAddress("unix://") }
         #expect(throws: StoreError.self) { try KineEndpoint.listenAddress("localhost") }
     }
 }

@@ -5,7 +5,7 @@ import Testing
 /// what a user does next with the same environments, so one `up` serves them all).
 @Suite("k8senv up --detach, status, env, down (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct DetachedTests {
-    @Test("up --detach on the example: status, env, kubectl, two environments (three instances) on their own ports, private files, 127.0.0.1 listeners; down stops everything")
+    @Test("up --detach on the example: status, env, kubectl, two environments (three instances) on their own ports, private files, kube-apiserver on 127.0.0.1, stores on Unix sockets; down stops everything")
     func detachedExample() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(example: true, name: "detach") { ws in
@@ -77,18 +77,24 @@ struct DetachedTests {
                 }
             }
 
-            // Listeners: every socket the recorded processes listen on is on 127.0.0.1.
+            // Listeners: kube-apiserver listens on 127.0.0.1; the stores (a process, or k8senv
+            // itself for the embedded store) on Unix sockets, with nothing on TCP but 127.0.0.1.
             let pids = ws.recordedPIDs()
             #expect(pids.count == 6, "\(ws.runRecords())")
-            for pid in pids {
+            let recorded = ws.runRecords().flatMap { ($0["instances"] as? [[String: Any]]) ?? [] }
+            for instance in recorded {
+                let apiServer = Int32(instance["apiServerPID"] as? Int ?? 0)
                 // /proc is read while the process runs: read again if a read saw no socket.
-                var addresses = Procfs.listeningAddresses(of: pid)
+                var addresses = Procfs.listeningAddresses(of: apiServer)
                 _ = try await eventually(within: .seconds(5)) {
-                    addresses = Procfs.listeningAddresses(of: pid)
+                    addresses = Procfs.listeningAddresses(of: apiServer)
                     return !addresses.isEmpty
                 }
-                #expect(!addresses.isEmpty, "pid \(pid) listens on nothing")
-                #expect(addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "pid \(pid) listens on \(addresses)")
+                #expect(!addresses.isEmpty, "kube-apiserver \(apiServer) listens on nothing")
+                #expect(addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "kube-apiserver \(apiServer) listens on \(addresses)")
+                let store = Int32(instance["storagePID"] as? Int ?? 0)
+                let storeAddresses = Procfs.listeningAddresses(of: store)
+                #expect(storeAddresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "the store \(store) listens on \(storeAddresses)")
             }
             let ownerAddresses = Procfs.listeningAddresses(of: Int32(owner))
             #expect(ownerAddresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "k8senv listens on \(ownerAddresses)")

@@ -4,12 +4,12 @@ import Testing
 
 /// `k8senv run` many times in a row on the embedded store while clients keep talking to the
 /// instance across each teardown: kubectl polling kube-apiserver throughout, and on some runs a
-/// client opening HTTP/2 connections to the store's own port. The store lives in the k8senv
+/// client opening HTTP/2 connections to the store's own socket. The store lives in the k8senv
 /// process; a stop that drops a connection unfinished killed it (exit 132, SIGILL) instead of
 /// ending with the command's status.
 ///
 /// K8SENV_STRESS_RUNS sets how many runs (default 24, the suite's share of CI time; the first
-/// third of them also under a connection hammer on the store's port). `scripts/stress-stop.sh`
+/// third of them also under a connection hammer on the store's socket). `scripts/stress-stop.sh`
 /// runs 150: 100 with kubectl polling, 50 of them more with the hammer too (issue #11's counts).
 @Suite("k8senv run under clients across teardown (embedded store)", .tags(.integration), .serialized,
        .timeLimit(.minutes(30)))
@@ -54,17 +54,18 @@ struct RunStressTests {
                     // The store (in the k8senv process itself) is the one kube-apiserver dials.
                     let pid = ws.recordedPIDs().first ?? 0
                     let commandLine = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
-                    let ports = commandLine.split(separator: "\0").compactMap { argument -> Int? in
-                        guard argument.hasPrefix("--etcd-servers=") else { return nil }
-                        return Int(argument.split(separator: ":").last ?? "")
+                    let sockets = commandLine.split(separator: "\0").compactMap { argument -> String? in
+                        guard argument.hasPrefix("--etcd-servers=unix://") else { return nil }
+                        return String(argument.dropFirst("--etcd-servers=unix://".count))
                     }
-                    try #require(ports.count == 1, "run \(run): no --etcd-servers in \(commandLine)")
-                    hammer.target(port: ports[0])
-                    while hammer.opened(on: ports[0]) < 2 { try await Task.sleep(for: .milliseconds(5)) }
+                    try #require(sockets.count == 1, "run \(run): no --etcd-servers=unix://… in \(commandLine)")
+                    let target = ConnectionHammer.Target.unixSocket(sockets[0])
+                    hammer.target(target)
+                    while hammer.opened(on: target) < 2 { try await Task.sleep(for: .milliseconds(5)) }
                 }
                 FileManager.default.createFile(atPath: ws("go"), contents: nil)
                 let outcome = try await ws.finish(child)
-                hammer.target(port: 0)
+                hammer.target(nil)
                 #expect(outcome.exit == .exited(status), "run \(run): \(outcome)")
                 #expect(!outcome.stderr.contains("Fatal error"), "run \(run): \(outcome.stderr)")
                 if outcome.exit != .exited(status) { break }

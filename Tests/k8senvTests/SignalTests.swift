@@ -4,14 +4,19 @@ import Testing
 /// However `k8senv up` ends, nothing it started keeps running.
 @Suite("Signals to k8senv up (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct SignalTests {
-    @Test("SIGKILL of a foreground up: its processes die within seconds; the next up --detach cleans the stale run folder and works")
-    func sigkill() async throws {
+    /// The long name puts the store's socket in a private folder under /tmp (the run folder's
+    /// path is too long for a socket address): the next up removes that folder too.
+    @Test("SIGKILL of a foreground up: its processes die within seconds; the next up --detach cleans the stale run folder and works",
+          arguments: ["sigkill", "sigkill-from-a-folder-whose-path-is-too-long-for-a-unix-socket-address"])
+    func sigkill(name: String) async throws {
         _ = try RealBinaries.require()
-        try await Workspace.with(config: Workspace.smallConfig(), name: "sigkill") { ws in
+        try await Workspace.with(config: Workspace.smallConfig(), name: name) { ws in
             let up = try ws.start(["up", "-f", "k8senv.yaml"])
             try await ws.waitForOutput(up, "ready; press Ctrl-C to stop")
             let staleRuns = ws.runFolders()
             try #require(staleRuns.count == 1, "\(staleRuns)")
+            let socketFolder = try? FileManager.default.destinationOfSymbolicLink(atPath: staleRuns[0] + "/one-0/sockets")
+            #expect((socketFolder != nil) == (name.count > 10), "sockets of \(staleRuns[0]): \(socketFolder ?? "in the instance folder")")
             let pids = ws.recordedPIDs()
             try #require(pids.count == 2, "\(ws.runRecords())")
             #expect(pids.allSatisfy(Procfs.isRunning))
@@ -24,6 +29,7 @@ struct SignalTests {
             let detached = try await ws.k8senv("up", "--detach", "-f", "k8senv.yaml")
             try #require(detached.status == 0, "\(detached)")
             #expect(!FileManager.default.fileExists(atPath: staleRuns[0]), "the stale run folder \(staleRuns[0]) is still there")
+            if let socketFolder { #expect(!FileManager.default.fileExists(atPath: socketFolder), "\(socketFolder) is still there") }
             #expect(ws.runFolders().count == 1, "\(ws.runFolders())")
             let status = try await ws.k8senv("status", "-f", "k8senv.yaml", "--format", "json")
             let instances = parseJSONObject(status.stdout)?["instances"] as? [[String: Any]] ?? []

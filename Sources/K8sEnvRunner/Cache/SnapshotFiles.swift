@@ -14,16 +14,17 @@ package enum SnapshotFiles {
                                   what: "etcdctl snapshot save", log: log, timeout: .seconds(60))
     }
 
-    /// Restores `etcd.db` into a new data folder for a member named k8senv on `peerPort`.
-    package static func restoreEtcd(_ database: String, into dataDirectory: String, peerPort: Int, etcdctl: String?,
+    /// Restores `etcd.db` into a new data folder for the member k8senv runs (its peer URL, as in
+    /// ``StorageArguments/etcd(dataDirectory:noFsync:)``).
+    package static func restoreEtcd(_ database: String, into dataDirectory: String, etcdctl: String?,
                                     log: String, deadline: ContinuousClock.Instant) async throws(ProcessError) {
         guard let etcdctl else {
             throw ProcessError(.notFound, "binaries.etcdctl: etcdctl is needed to restore snapshots of etcd; install it (Debian: etcd-client) or run with --no-cache")
         }
         try await runToCompletion(etcdctl, [
             "snapshot", "restore", database, "--data-dir=\(dataDirectory)", "--name=k8senv",
-            "--initial-cluster=k8senv=http://127.0.0.1:\(peerPort)",
-            "--initial-advertise-peer-urls=http://127.0.0.1:\(peerPort)",
+            "--initial-cluster=k8senv=unix://\(StorageArguments.etcdPeerSocket)",
+            "--initial-advertise-peer-urls=unix://\(StorageArguments.etcdPeerSocket)",
         ], what: "etcdctl snapshot restore", log: log, timeout: max(deadline - ContinuousClock.now, .seconds(5)))
         chmod(dataDirectory, 0o700)
     }

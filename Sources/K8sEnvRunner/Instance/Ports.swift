@@ -36,4 +36,73 @@ package enum Ports {
         }
         return result == 0
     }
+
+    /// Whether something accepts connections on the Unix socket at `path`.
+    package static func accepts(unixSocket path: String) -> Bool {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
+            for (i, byte) in bytes.enumerated() { buffer[i] = byte }
+        }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
+    }
+}
+
+/// The folder of an instance's store sockets: the instance folder itself (0700: only its owner
+/// can reach them), or, when that path is too long for a Unix socket address (107 bytes) or holds
+/// characters a URL cannot carry as they are, a private folder of its own under /tmp, removed
+/// when the store stops.
+package struct SocketFolder: Sendable {
+    package let path: String
+    /// Whether ``path`` was made for the store alone (and is removed with it).
+    package let isPrivate: Bool
+
+    /// The longest socket name put in the folder (etcd's peer socket).
+    static let longestName = "etcd-peer.sock:0"
+
+    package static func make(for directory: String) throws(ProcessError) -> SocketFolder {
+        if directory.utf8.count + 1 + longestName.utf8.count <= 107, isPlain(directory) {
+            return SocketFolder(path: directory, isPrivate: false)
+        }
+        var template = Array("/tmp/k8senv-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw ProcessError(.launchFailed, "cannot make a folder for the store's socket under /tmp: \(String(cString: strerror(errno)))")
+        }
+        let path = String(cString: made)
+        chmod(path, 0o700)
+        // Beside the instance's other files, for whoever looks for it.
+        try? FileManager.default.createSymbolicLink(atPath: directory + "/sockets", withDestinationPath: path)
+        return SocketFolder(path: path, isPrivate: true)
+    }
+
+    /// Whether `path` goes into a `unix://` URL as it is: kube-apiserver parses `--etcd-servers`
+    /// as comma-separated URLs, so a space, quote, `%`, `?`, `#` or comma would break it.
+    static func isPlain(_ path: String) -> Bool {
+        path.utf8.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "/._-+@=~".utf8.contains(byte)
+        }
+    }
+
+    /// Removes the private socket folder an instance folder links to (a crashed run's), if it is
+    /// one k8senv makes: a real folder named /tmp/k8senv-…, of this user.
+    static func removeLinked(from instanceDirectory: String) {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: instanceDirectory + "/sockets"),
+              target.hasPrefix("/tmp/k8senv-"), !target.dropFirst(5).contains("/") else { return }
+        var status = stat()
+        guard lstat(target, &status) == 0, status.st_mode & S_IFMT == S_IFDIR, status.st_uid == getuid() else { return }
+        try? FileManager.default.removeItem(atPath: target)
+    }
+
+    /// Removes the private folder (the instance folder stays).
+    func remove() {
+        if isPrivate { try? FileManager.default.removeItem(atPath: path) }
+    }
 }

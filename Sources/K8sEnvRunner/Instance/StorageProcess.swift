@@ -3,16 +3,29 @@ import K8sEnvSpec
 
 /// Command lines of the storage processes.
 package enum StorageArguments {
-    /// etcd: one member on 127.0.0.1, its own data folder, no metrics listener.
-    package static func etcd(dataDirectory: String, clientPort: Int, peerPort: Int, noFsync: Bool) -> [String] {
+    /// The names of the stores' sockets in their folder. Each ends in `:0`: kube-apiserver (1.20)
+    /// checks that its etcd is reachable before it starts by dialing the URL's host — empty for a
+    /// `unix:///PATH` URL, so the check could never pass — and skips that check when the text
+    /// after the last `:` of `--etcd-servers` is `0`. (etcd 3.4 needs the `NAME:PORT` form anyway:
+    /// see ``etcd(dataDirectory:noFsync:)``.)
+    package static let embeddedSocket = "store.sock:0"
+    package static let kineSocket = "kine.sock:0"
+    package static let etcdClientSocket = "etcd.sock:0"
+    package static let etcdPeerSocket = "etcd-peer.sock:0"
+
+    /// etcd: one member listening on Unix sockets only, in its working folder. etcd 3.4 takes a
+    /// unix URL's HOST:PORT as the socket's path, so `unix://etcd.sock:0` is the file
+    /// `etcd.sock:0` in the folder etcd runs in; clients dial `unix:///FOLDER/etcd.sock:0`.
+    package static func etcd(dataDirectory: String, noFsync: Bool) -> [String] {
+        let client = "unix://" + etcdClientSocket, peer = "unix://" + etcdPeerSocket
         var args = [
             "--name=k8senv",
             "--data-dir=\(dataDirectory)",
-            "--listen-client-urls=http://127.0.0.1:\(clientPort)",
-            "--advertise-client-urls=http://127.0.0.1:\(clientPort)",
-            "--listen-peer-urls=http://127.0.0.1:\(peerPort)",
-            "--initial-advertise-peer-urls=http://127.0.0.1:\(peerPort)",
-            "--initial-cluster=k8senv=http://127.0.0.1:\(peerPort)",
+            "--listen-client-urls=\(client)",
+            "--advertise-client-urls=\(client)",
+            "--listen-peer-urls=\(peer)",
+            "--initial-advertise-peer-urls=\(peer)",
+            "--initial-cluster=k8senv=\(peer)",
             "--initial-cluster-state=new",
             "--logger=zap",
             "--log-outputs=stderr",
@@ -21,11 +34,12 @@ package enum StorageArguments {
         return args
     }
 
-    /// kine: SQLite in the instance's folder.
-    package static func kine(databasePath: String, port: Int, metricsPort: Int) -> [String] {
+    /// kine: SQLite in the instance's folder, its etcd API on a Unix socket (its metrics on
+    /// 127.0.0.1: they hold no data).
+    package static func kine(databasePath: String, socket: String, metricsPort: Int) -> [String] {
         [
             "--endpoint=sqlite://\(databasePath)?_journal=WAL&cache=shared",
-            "--listen-address=127.0.0.1:\(port)",
+            "--listen-address=unix://\(socket)",
             "--metrics-bind-address=127.0.0.1:\(metricsPort)",
         ]
     }

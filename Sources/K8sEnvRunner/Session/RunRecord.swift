@@ -226,6 +226,9 @@ package struct StateFolder: Sendable {
                 guard let pid = name.split(separator: "-").last.flatMap({ Int32($0) }), !Self.isAlive(pid) else { continue }
             }
             clearCurrent(ifRunDirectory: dir)
+            for instance in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                SocketFolder.removeLinked(from: dir + "/" + instance)
+            }
             try? FileManager.default.removeItem(atPath: dir)
             cleanup.cleaned.append(dir)
         }

@@ -75,7 +75,7 @@ package enum StorageBackends {
 // MARK: - The embedded store
 
 /// The store served by this process (K8sEnvStore): SQLite in the instance folder, etcd's gRPC
-/// API on a port of 127.0.0.1.
+/// API on a Unix socket in it.
 package struct EmbeddedBackend: StorageBackend {
     package var kind: StorageKind { .embedded }
     package var program: String {
@@ -88,10 +88,14 @@ package struct EmbeddedBackend: StorageBackend {
                        deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
         let database = directory + "/store/state.db"
         try SQLiteFiles.prepare(database, from: snapshot)
+        let sockets = try SocketFolder.make(for: directory)
         do {
             let store = try KeyValueStore(path: database)
-            return EmbeddedStore(name: name, server: try await StoreServer.start(store: store))
+            var options = StoreServer.Options()
+            options.socketPath = sockets.path + "/" + StorageArguments.embeddedSocket
+            return EmbeddedStore(name: name, server: try await StoreServer.start(store: store, options: options), sockets: sockets)
         } catch {
+            sockets.remove()
             throw ProcessError(.launchFailed, "\(name): the embedded store could not start: \(error)")
         }
     }
@@ -100,8 +104,9 @@ package struct EmbeddedBackend: StorageBackend {
 package struct EmbeddedStore: RunningStore {
     let name: String
     package let server: StoreServer
+    let sockets: SocketFolder
 
-    package var url: String { "http://127.0.0.1:\(server.port)" }
+    package var url: String { server.url }
     package var pid: Int32 { getpid() }
     package var logPath: String? { nil }
     package var process: ChildProcess? { nil }
@@ -123,7 +128,10 @@ package struct EmbeddedStore: RunningStore {
         ProcessError(.exited, "\(name): the embedded store stopped serving: \(error)")
     }
 
-    package func stop(grace: Duration) async { await server.stop(grace: grace) }
+    package func stop(grace: Duration) async {
+        await server.stop(grace: grace)
+        sockets.remove()
+    }
 
     /// SQLite's VACUUM INTO through the store's own connection.
     package func saveSnapshot(into folder: String) async throws(ProcessError) {
@@ -136,19 +144,21 @@ package struct EmbeddedStore: RunningStore {
 
 // MARK: - Stores in a child process
 
-/// A store served by a child process on a port of 127.0.0.1: etcd or kine.
+/// A store served by a child process on a Unix socket: etcd or kine.
 package struct StoreProcess: Sendable {
     let name: String
     /// "etcd" or "kine", as errors name it.
     let what: String
     let process: ChildProcess
-    let port: Int
+    /// The path of the socket it serves on, and the folder that holds it.
+    let socket: String
+    let sockets: SocketFolder
 
-    var url: String { "http://127.0.0.1:\(port)" }
+    var url: String { "unix://" + socket }
 
     func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {
-        let port = self.port
-        try await Instance.poll(process, what: what, deadline: deadline) { Ports.isOpen(port) }
+        let socket = self.socket
+        try await Instance.poll(process, what: what, deadline: deadline) { Ports.accepts(unixSocket: socket) }
     }
 
     func failure() -> ProcessError? {
@@ -159,6 +169,11 @@ package struct StoreProcess: Sendable {
         let termination = await process.waitForExit()
         if Task.isCancelled, process.termination == nil { return nil }
         return process.error(.exited, "\(name): \(what) \(termination)")
+    }
+
+    func stop(grace: Duration) async {
+        await process.stop(grace: grace)
+        sockets.remove()
     }
 }
 
@@ -178,12 +193,12 @@ extension ChildProcessStore {
     }
     package func failure() -> ProcessError? { child.failure() }
     package func ended() async -> ProcessError? { await child.ended() }
-    package func stop(grace: Duration) async { await child.process.stop(grace: grace) }
+    package func stop(grace: Duration) async { await child.stop(grace: grace) }
 }
 
 // MARK: - kine
 
-/// kine (or k8senv-kine) on SQLite in the instance folder.
+/// kine (or k8senv-kine) on SQLite in the instance folder, on a Unix socket.
 package struct KineBackend: StorageBackend {
     package let program: String
     package var kind: StorageKind { .kine }
@@ -195,14 +210,22 @@ package struct KineBackend: StorageBackend {
 
     package func spawn(name: String, directory: String, snapshot: String?,
                        deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
-        let port = try Ports.free()
         let database = Self.database(in: directory)
         try SQLiteFiles.prepare(database, from: snapshot)
-        let process = try ChildProcess.launch(
-            executable: program,
-            arguments: StorageArguments.kine(databasePath: database, port: port, metricsPort: try Ports.free()),
-            environment: Instance.childEnvironment(), logPath: directory + "/logs/kine.log")
-        return KineStore(child: StoreProcess(name: name, what: "kine", process: process, port: port), database: database)
+        let sockets = try SocketFolder.make(for: directory)
+        let socket = sockets.path + "/" + StorageArguments.kineSocket
+        let process: ChildProcess
+        do {
+            process = try ChildProcess.launch(
+                executable: program,
+                arguments: StorageArguments.kine(databasePath: database, socket: socket, metricsPort: try Ports.free()),
+                environment: Instance.childEnvironment(), logPath: directory + "/logs/kine.log")
+        } catch {
+            sockets.remove()
+            throw error
+        }
+        return KineStore(child: StoreProcess(name: name, what: "kine", process: process, socket: socket, sockets: sockets),
+                         database: database)
     }
 }
 
@@ -222,7 +245,7 @@ package struct KineStore: ChildProcessStore {
 
 // MARK: - etcd
 
-/// etcd: one member on 127.0.0.1 with its own data folder; snapshots through etcdctl.
+/// etcd: one member on Unix sockets with its own data folder; snapshots through etcdctl.
 package struct EtcdBackend: StorageBackend {
     package let program: String
     /// Whether this etcd takes --unsafe-no-fsync.
@@ -239,22 +262,28 @@ package struct EtcdBackend: StorageBackend {
 
     package func spawn(name: String, directory: String, snapshot: String?,
                        deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
-        let clientPort = try Ports.free()
-        let peerPort = try Ports.free()
         let dataDirectory = directory + "/etcd-data"
         try? FileManager.default.removeItem(atPath: dataDirectory)  // a retry starts clean
         let log = directory + "/logs/etcdctl.log"
         if let snapshot {
-            try await SnapshotFiles.restoreEtcd(snapshot + "/etcd.db", into: dataDirectory, peerPort: peerPort,
-                                                etcdctl: etcdctl, log: log, deadline: deadline)
+            try await SnapshotFiles.restoreEtcd(snapshot + "/etcd.db", into: dataDirectory, etcdctl: etcdctl, log: log,
+                                                deadline: deadline)
         } else {
             try PrivateFiles.makeDirectory(dataDirectory)
         }
-        let process = try ChildProcess.launch(
-            executable: program,
-            arguments: StorageArguments.etcd(dataDirectory: dataDirectory, clientPort: clientPort, peerPort: peerPort, noFsync: noFsync),
-            environment: Instance.childEnvironment(), logPath: directory + "/logs/etcd.log")
-        return EtcdStore(child: StoreProcess(name: name, what: "etcd", process: process, port: clientPort),
+        let sockets = try SocketFolder.make(for: directory)
+        let process: ChildProcess
+        do {
+            // etcd makes its sockets in the folder it runs in (see StorageArguments.etcd).
+            process = try ChildProcess.launch(
+                executable: program, arguments: StorageArguments.etcd(dataDirectory: dataDirectory, noFsync: noFsync),
+                environment: Instance.childEnvironment(), logPath: directory + "/logs/etcd.log", workingDirectory: sockets.path)
+        } catch {
+            sockets.remove()
+            throw error
+        }
+        let socket = sockets.path + "/" + StorageArguments.etcdClientSocket
+        return EtcdStore(child: StoreProcess(name: name, what: "etcd", process: process, socket: socket, sockets: sockets),
                          etcdctl: etcdctl, etcdctlLog: log)
     }
 }

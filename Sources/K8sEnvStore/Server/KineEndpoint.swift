@@ -11,14 +11,25 @@ package enum KineEndpoint {
         return path.isEmpty ? "./db/state.db" : path
     }
 
-    /// HOST and PORT of `HOST:PORT` or `tcp://HOST:PORT`.
-    package static func listenAddress(_ address: String) throws(StoreError) -> (host: String, port: Int) {
+    /// Where to listen: `HOST:PORT`, `tcp://HOST:PORT`, or a Unix socket `unix://PATH` (as kine).
+    package enum ListenAddress: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        case unix(path: String)
+    }
+
+    /// The address of `--listen-address`.
+    package static func listenAddress(_ address: String) throws(StoreError) -> ListenAddress {
+        if address.hasPrefix("unix://") {
+            let path = String(address.dropFirst("unix://".count))
+            guard !path.isEmpty else { throw StoreError(.invalidArgument, "--listen-address unix:// needs a path") }
+            return .unix(path: path)
+        }
         var text = Substring(address)
         if text.hasPrefix("tcp://") { text = text.dropFirst("tcp://".count) }
         guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             throw StoreError(.invalidArgument, "--listen-address must be HOST:PORT, not \(address)")
         }
         let host = String(text[..<colon])
-        return (host.isEmpty ? "0.0.0.0" : host, port)
+        return .tcp(host: host.isEmpty ? "0.0.0.0" : host, port: port)
     }
 }

@@ -18,6 +18,9 @@ package final class StoreServer: Sendable {
         package var host = "127.0.0.1"
         /// 0: any free port.
         package var port = 0
+        /// Listen on a Unix socket at this path (made 0600) instead of `host:port`: only who may
+        /// enter its folder can reach the store.
+        package var socketPath: String?
         /// The member name `MemberList` reports.
         package var name = "k8senv"
         /// How often watchers that asked for it get a progress notification (etcd: 10 minutes).
@@ -28,8 +31,10 @@ package final class StoreServer: Sendable {
     }
 
     package let store: KeyValueStore
-    /// The port the server listens on.
+    /// The port the server listens on (0 on a Unix socket).
     package let port: Int
+    /// What an etcd client dials: `http://HOST:PORT`, or `unix://PATH`.
+    package let url: String
     private let server: GRPCServer<HTTP2ServerTransport.Custom<StoreListenerFactory>>
     private let task: Task<Void, Never>
     private let ended: Completion
@@ -37,11 +42,12 @@ package final class StoreServer: Sendable {
     private let keeper: ConnectionKeeper
     private let failureBox: Failure
 
-    private init(store: KeyValueStore, port: Int, server: GRPCServer<HTTP2ServerTransport.Custom<StoreListenerFactory>>,
+    private init(store: KeyValueStore, port: Int, url: String, server: GRPCServer<HTTP2ServerTransport.Custom<StoreListenerFactory>>,
                  task: Task<Void, Never>, ended: Completion, listener: ListeningChannel, keeper: ConnectionKeeper,
                  failure: Failure) {
         self.store = store
         self.port = port
+        self.url = url
         self.server = server
         self.task = task
         self.ended = ended
@@ -57,7 +63,15 @@ package final class StoreServer: Sendable {
         let executor = StoreExecutor.shared
         let listener = ListeningChannel()
         let keeper = ConnectionKeeper()
-        let socket = try ListeningSocket.make(host: options.host, port: options.port)
+        let socket: (descriptor: Int32, port: Int)
+        let url: String
+        if let path = options.socketPath {
+            socket = (try ListeningSocket.makeUnix(path: path), 0)
+            url = "unix://" + path
+        } else {
+            socket = try ListeningSocket.make(host: options.host, port: options.port)
+            url = "http://\(options.host):\(socket.port)"
+        }
         var config = HTTP2ServerTransport.Custom<StoreListenerFactory>.Config.defaults
         // etcd accepts requests up to --max-request-bytes plus gRPC's overhead.
         config.rpc.maxRequestPayloadSize = KeyValueStore.maximumRequestBytes + 512 * 1024
@@ -106,14 +120,13 @@ package final class StoreServer: Sendable {
             }
             ended.open()
         }
-        let started = StoreServer(store: store, port: socket.port, server: server, task: task, ended: ended,
+        let started = StoreServer(store: store, port: socket.port, url: url, server: server, task: task, ended: ended,
                                   listener: listener, keeper: keeper, failure: failure)
         guard await transport.listeningAddress != nil else {  // nil: the server failed to start
             await started.stop(grace: .seconds(1))
             throw failure.error ?? StoreError(.internal, "the store's gRPC server did not start")
         }
-        let port = socket.port
-        endpoint.url.withLock { $0 = "http://\(options.host):\(port)" }
+        endpoint.url.withLock { $0 = url }
         return started
     }
 
@@ -140,6 +153,7 @@ package final class StoreServer: Sendable {
         // A connection accepted while the listener closed: closed as it arrives from now on.
         keeper.seal()
         await keeper.closeAll()
+        if url.hasPrefix("unix://") { unlink(String(url.dropFirst("unix://".count))) }
     }
 
     /// Nil while the store serves; otherwise why it stopped serving on its own (its gRPC server
