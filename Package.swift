@@ -89,13 +89,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "k8senv",
+        // The command line: every command, one file each (the executable is its @main).
+        .target(
+            name: "K8sEnvCLI",
             dependencies: [
                 "K8sEnvSpec",
                 "K8sEnvRunner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "k8senv",
+            dependencies: ["K8sEnvCLI"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -128,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "k8senvTests",
-            dependencies: ["K8sEnvSpec", "K8sEnvTestSupport"],
+            dependencies: ["K8sEnvSpec", "K8sEnvCLI", "K8sEnvTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -57,6 +57,21 @@ func create(_ client: KubeClient, _ path: String, _ json: String) async throws {
     _ = try await client.create(path, object: Array(json.utf8))
 }
 
+@Suite("Pool configuration", .tags(.fast))
+struct PoolConfigurationTests {
+    @Test("a pool of an environment the config lacks: .unknownEnvironment, naming the file and the closest name")
+    func unknownEnvironment() throws {
+        let configuration = try K8sEnvConfiguration.load(PoolFixture.project.path + "/k8senv.yaml")
+        #expect {
+            try configuration.pool(for: "bsae")
+        } throws: { error in
+            let e = error as! K8sEnvError
+            return e.code == .unknownEnvironment
+                && e.message.hasSuffix("k8senv.yaml: no environment \"bsae\"; did you mean \"base\"?")
+        }
+    }
+}
+
 @Suite("Pools", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
 struct PoolTests {
     @Test("basic use: acquire a ready instance with the environment's objects, use it, release it")

@@ -91,23 +91,17 @@ public actor EnvironmentPool {
 
     private static func makeBuilder(_ configuration: K8sEnvConfiguration, environment: String, options: PoolOptions,
                                     directory: String) async throws -> EnvironmentBuilder {
-        let plan = configuration.plan
-        let binaries: ResolvedBinaries
-        do { binaries = try await ResolvedBinaries.resolve(plan.config) } catch { throw K8sEnvError(.process, error.description) }
-        do { try PrivateFiles.makeDirectory(directory) } catch { throw K8sEnvError(.process, error.description) }
-        var cache: CacheSettings?
-        if options.useCache {
-            let store = SnapshotStore(root: options.cacheDirectory ?? SnapshotStore.defaultRoot)
-            do {
-                let keys = try CacheKey.compute(plan, apiServerVersion: binaries.kubeAPIServerVersion.text, files: configuration.files)
-                cache = CacheSettings(store: store, keys: keys)
-            } catch {
-                throw K8sEnvError(.invalidConfig, configuration.files.renderer.render(error))
+        let builder: EnvironmentBuilder
+        do {
+            builder = try await EnvironmentBuilder.prepare(plan: configuration.plan, files: configuration.files, runDirectory: directory,
+                                                           useCache: options.useCache, cacheRoot: options.cacheDirectory,
+                                                           progress: options.log ?? { _ in })
+        } catch {
+            switch error {
+            case .process(let e): throw K8sEnvError(.process, e.description)
+            case .config(let d): throw K8sEnvError(.invalidConfig, configuration.files.renderer.render(d))
             }
         }
-        let log = options.log ?? { _ in }
-        let builder = EnvironmentBuilder(plan: plan, binaries: binaries, files: configuration.files, runDirectory: directory,
-                                         cache: cache, progress: log)
         do { _ = try await builder.snapshot(for: environment) } catch {
             throw K8sEnvError(error, files: SourceFilesRenderer(files: configuration.files))
         }

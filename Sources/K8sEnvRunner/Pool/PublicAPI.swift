@@ -47,8 +47,7 @@ public struct K8sEnvConfiguration: Sendable {
     /// - Throws: ``K8sEnvError`` `.unknownEnvironment`.
     public func pool(for environment: String, options: PoolOptions = PoolOptions()) throws(K8sEnvError) -> EnvironmentPool {
         guard let planned = plan.environment(named: environment) else {
-            throw K8sEnvError(.unknownEnvironment,
-                              "no environment \"\(environment)\" in \(plan.config.file)\(Suggestions.didYouMean(environment, in: environmentNames))")
+            throw K8sEnvError(.unknownEnvironment, "\(plan.config.file): \(plan.config.unknownEnvironment(environment) ?? environment)")
         }
         return EnvironmentPool(configuration: self, environment: environment, size: options.size ?? planned.poolSize, options: options)
     }

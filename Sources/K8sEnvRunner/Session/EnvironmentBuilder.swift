@@ -49,6 +49,39 @@ package struct EnvironmentBuilder: Sendable {
         self.progress = progress
     }
 
+    /// Why a builder could not be prepared.
+    package enum PreparationError: Error, Sendable {
+        /// A program not found or not runnable (``ProcessError``), or the run folder.
+        case process(ProcessError)
+        /// The cache key could not be computed (a CRD or seed file unreadable), with positions.
+        case config(Diagnostic)
+    }
+
+    /// The one front door of `up`/`run` and pools: the plan's binaries resolved (the
+    /// kube-apiserver version read once), the run folder made, the snapshot cache opened and
+    /// every environment's key computed (unless `useCache` is false).
+    package static func prepare(plan: Plan, files: SourceFiles, runDirectory: String, useCache: Bool, cacheRoot: String?,
+                                progress: @escaping @Sendable (String) -> Void) async throws(PreparationError) -> EnvironmentBuilder {
+        let binaries: ResolvedBinaries
+        do throws(ProcessError) {
+            binaries = try await ResolvedBinaries.resolve(plan.config)
+            try PrivateFiles.makeDirectory(runDirectory)
+        } catch {
+            throw .process(error)
+        }
+        var cache: CacheSettings?
+        if useCache {
+            let store = SnapshotStore(root: cacheRoot ?? SnapshotStore.defaultRoot)
+            store.cleanLeftovers()
+            do throws(Diagnostic) {
+                cache = CacheSettings(store: store, keys: try CacheKey.compute(plan, apiServerVersion: binaries.kubeAPIServerVersion.text, files: files))
+            } catch {
+                throw .config(error)
+            }
+        }
+        return EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache, progress: progress)
+    }
+
     /// The first instance of an environment: a cache hit starts from the snapshot; a miss keeps
     /// the instance that built the snapshot; without a cache, a new instance with the lineage
     /// (what it extends first) applied.

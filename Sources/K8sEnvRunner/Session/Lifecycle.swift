@@ -3,7 +3,7 @@ import K8sEnvSpec
 
 /// What `up`, `run`, `down`, `env` and `status` do; the CLI only parses and prints.
 package enum Lifecycle {
-    package struct Options: Sendable {
+    package struct Options: Sendable, Codable {
         package var file: String
         package var profile: String?
         package var environments: [String]
@@ -53,9 +53,10 @@ package enum Lifecycle {
         let loader = ConfigLoader(files: files)
         do throws(Diagnostics) {
             let config = try loader.load(options.file, profile: options.profile)
-            for name in options.environments where config.environment(named: name) == nil {
-                throw Diagnostics([Diagnostic(.reference, at: SourceLocation(file: options.file, mark: nil),
-                                              "no environment \"\(name)\"\(Suggestions.didYouMean(name, in: config.environments.map(\.name)))")])
+            for name in options.environments {
+                if let message = config.unknownEnvironment(name) {
+                    throw Diagnostics([Diagnostic(.reference, at: SourceLocation(file: options.file, mark: nil), message)])
+                }
             }
             return try Plan(config)
         } catch {
@@ -73,29 +74,23 @@ package enum Lifecycle {
         let cleanup = state.cleanStaleRuns()
         for dir in cleanup.cleaned { output("cleaned up after a run that did not stop: \(dir)") }
         for reason in cleanup.refused { output("note: \(reason)") }
-        let binaries: ResolvedBinaries
-        do { binaries = try await ResolvedBinaries.resolve(plan.config) } catch {
-            throw Failure(message: "error: \(error)", exitCode: 1)
-        }
         let runDirectory: String
         do throws(ProcessError) { runDirectory = try state.makeRunDirectory() } catch {
             throw Failure(message: "error: \(error)", exitCode: 1)
         }
         let quiet = options.quiet
         let progress: @Sendable (String) -> Void = { line in if !quiet { output(line) } }
-        var cache: CacheSettings?
-        if !options.noCache {
-            let store = SnapshotStore(root: options.cacheDirectory ?? SnapshotStore.defaultRoot)
-            store.cleanLeftovers()
-            do {
-                let keys = try CacheKey.compute(plan, apiServerVersion: binaries.kubeAPIServerVersion.text, files: files)
-                cache = CacheSettings(store: store, keys: keys)
-            } catch {
-                throw Failure(message: files.renderer.render(error), exitCode: 1)
+        let builder: EnvironmentBuilder
+        do {
+            builder = try await EnvironmentBuilder.prepare(plan: plan, files: files, runDirectory: runDirectory, useCache: !options.noCache,
+                                                           cacheRoot: options.cacheDirectory, progress: progress)
+        } catch {
+            try? FileManager.default.removeItem(atPath: runDirectory)
+            switch error {
+            case .process(let e): throw Failure(message: "error: \(e)", exitCode: 1)
+            case .config(let d): throw Failure(message: files.renderer.render(d), exitCode: 1)
             }
         }
-        let builder = EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory,
-                                         cache: cache, progress: progress)
         let session = Session(builder: builder, poolSize: options.poolSize)
         do {
             try await session.start(environments: options.environments)

@@ -74,6 +74,12 @@ package struct Config: Sendable {
     /// Every profile the file defines, in order.
     package var profileNames: [String] = []
 
+    /// Nil when the config has the environment `name`; otherwise what to tell the user: `no
+    /// environment "x"; did you mean "y"?` (the one wording of `up -e`, `hash -e` and pools).
+    package func unknownEnvironment(_ name: String) -> String? {
+        environment(named: name) == nil ? "no environment \"\(name)\"\(Suggestions.didYouMean(name, in: environments.map(\.name)))" : nil
+    }
+
     package func environment(named name: String) -> Environment? {
         environments.first { $0.name == name }
     }

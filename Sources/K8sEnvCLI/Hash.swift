@@ -24,8 +24,8 @@ struct Hash: AsyncParsableCommand {
         let loader = ConfigLoader()
         do {
             let config = try loader.load(options.file, profile: options.profile)
-            if let environment, config.environment(named: environment) == nil {
-                printError("\(options.file): error: no environment \"\(environment)\"\(Suggestions.didYouMean(environment, in: config.environments.map(\.name)))")
+            if let environment, let message = config.unknownEnvironment(environment) {
+                printError("\(options.file): error: \(message)")
                 throw ExitCode(1)
             }
             let version: String

@@ -1,17 +1,20 @@
 import ArgumentParser
 import Foundation
+import K8sEnvSpec
 
-@main
-struct K8sEnvCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// `k8senv`: the root command. The executable's main is `await K8sEnvCommand.main()`.
+public struct K8sEnvCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "k8senv",
         abstract: "Declarative Kubernetes test environments: real kube-apiserver instances from a k8senv.yaml.",
         version: "0.1.0",
         subcommands: [Validate.self, Hash.self, Up.self, Down.self, Run.self, Env.self, Status.self, Cache.self, Schema.self, ConvertToJSON.self, Profiles.self]
     )
 
+    public init() {}
+
     /// Exit codes: 0 success, 1 failure (invalid config, failed run), 2 usage error.
-    static func main() async {
+    public static func main() async {
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -23,13 +26,20 @@ struct K8sEnvCommand: AsyncParsableCommand {
             // A status of our own (e.g. `run`'s command's, which may well be 64): as it is.
             Foundation.exit(status.rawValue)
         } catch {
-            let code = exitCode(for: error)
-            if code == .validationFailure {
+            let status = status(for: error)
+            if status == 2 {
                 FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
                 Foundation.exit(2)
             }
             exit(withError: error)
         }
+    }
+
+    /// The exit status of an error from parsing or running: a usage error is 2 (ArgumentParser's
+    /// own is 64, which `run` keeps for the commands it runs); help and version are 0.
+    static func status(for error: any Error) -> Int32 {
+        let code = exitCode(for: error)
+        return code == .validationFailure ? 2 : code.rawValue
     }
 }
 
@@ -48,4 +58,9 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// One JSON document on a line (``JSONOutput``): every `--format json` prints through here.
+func printJSON(_ value: some Encodable) {
+    print(JSONOutput.encode(value))
 }

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import K8sEnvRunner
+
+/// `status --format json`; `pid` is left out when nothing runs.
+struct StatusOutput: Encodable {
+    struct Item: Encodable { var name, environment: String; var healthy: Bool; var server, kubeconfig: String }
+    var running: Bool
+    var pid: Int32?
+    var instances: [Item]
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the running detached environments and whether each instance is healthy.")
+
+    @OptionGroup var config: ConfigOptions
+
+    @Option(help: "The state folder (default: .k8senv next to the config file).")
+    var stateDir: String?
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    func run() async throws {
+        let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
+        guard let record = state.current() else {
+            if format == .json { printJSON(StatusOutput(running: false, pid: nil, instances: [])) } else { print("not running") }
+            return
+        }
+        var rows: [(RunRecord.InstanceRecord, Bool)] = []
+        for instance in record.instances {
+            // Alive is not enough: a stopped (SIGSTOP) kube-apiserver has a pid and answers nothing.
+            let alive = StateFolder.isAlive(instance.apiServerPID) && StateFolder.isAlive(instance.storagePID)
+            rows.append((instance, alive ? await instance.isReady() : false))
+        }
+        switch format {
+        case .text:
+            print("running (pid \(record.ownerPID), since \(record.startedAt))")
+            for (instance, healthy) in rows {
+                print("  \(instance.name)  \(healthy ? "up" : "DOWN")  \(instance.server)  \(instance.kubeconfig)")
+            }
+        case .json:
+            printJSON(StatusOutput(running: true, pid: record.ownerPID, instances: rows.map { instance, healthy in
+                StatusOutput.Item(name: instance.name, environment: instance.environment, healthy: healthy,
+                                  server: instance.server, kubeconfig: instance.kubeconfig)
+            }))
+        }
+    }
+}

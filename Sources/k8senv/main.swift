@@ -1,0 +1,3 @@
+import K8sEnvCLI
+
+await K8sEnvCommand.main()

@@ -1,0 +1,85 @@
+import ArgumentParser
+@testable import K8sEnvCLI
+import K8sEnvRunner
+import Testing
+
+/// Every command's command line, parsed in process (no binary, no server): what each flag sets,
+/// and the usage errors a user gets (exit 2).
+@Suite("Command lines, parsed in process", .tags(.cli))
+struct ParsingTests {
+    func parse<C: ParsableCommand>(_ arguments: [String], as: C.Type) throws -> C {
+        let command = try K8sEnvCommand.parseAsRoot(arguments)
+        return try #require(command as? C, "\(arguments) parsed as \(type(of: command))")
+    }
+
+    /// The message and exit code a usage error gives.
+    func usageError(_ arguments: [String]) -> (message: String, code: Int32)? {
+        do {
+            _ = try K8sEnvCommand.parseAsRoot(arguments)
+            return nil
+        } catch {
+            return (K8sEnvCommand.message(for: error), K8sEnvCommand.status(for: error))
+        }
+    }
+
+    @Test("up: config, profile, environments, state folder, cache, pool size, detach")
+    func up() throws {
+        let up = try parse(["up", "-f", "ci/k8senv.yaml", "--profile", "ci", "-e", "base", "--environment", "payments",
+                            "--state-dir", "/tmp/s", "--no-cache", "--pool-size", "3", "--quiet", "--detach"], as: Up.self)
+        #expect(up.detach && up.supervise == nil)
+        let options = up.options.lifecycle
+        #expect(options.file == "ci/k8senv.yaml" && options.profile == "ci")
+        #expect(options.environments == ["base", "payments"])
+        #expect(options.stateDirectory == "/tmp/s" && options.noCache && options.quiet && options.poolSize == 3)
+        let plain = try parse(["up"], as: Up.self)
+        #expect(plain.options.lifecycle.file == "k8senv.yaml" && !plain.detach && plain.options.lifecycle.poolSize == nil)
+        #expect(usageError(["up", "--pool-size", "0"])?.message.contains("--pool-size must be between 1 and 64") == true)
+        #expect(usageError(["up", "--pool-size", "0"])?.code == 2)
+        #expect(usageError(["up", "--detatch"])?.message.contains("Unknown option '--detatch'") == true)
+    }
+
+    @Test("run: the command after --, with the run options before it")
+    func run() throws {
+        let run = try parse(["run", "-f", "x.yaml", "-e", "base", "--", "go", "test", "-run", "TestX", "./..."], as: Run.self)
+        #expect(run.command == ["go", "test", "-run", "TestX", "./..."])
+        #expect(run.options.lifecycle.file == "x.yaml" && run.options.lifecycle.environments == ["base"])
+        let missing = usageError(["run", "-f", "x.yaml"])
+        #expect(missing?.message.contains("give the command to run after --") == true)
+        #expect(missing?.code == 2)
+    }
+
+    @Test("down, env, status: config and state folder; env's environment; status's format")
+    func detachedCommands() throws {
+        let down = try parse(["down", "-f", "a.yaml", "--state-dir", "/s"], as: Down.self)
+        #expect(down.config.file == "a.yaml" && down.stateDir == "/s")
+        let env = try parse(["env", "-e", "payments"], as: Env.self)
+        #expect(env.environment == "payments" && env.config.file == "k8senv.yaml" && env.stateDir == nil)
+        let status = try parse(["status", "--format", "json"], as: Status.self)
+        #expect(status.format == .json)
+        #expect(usageError(["status", "--format", "yaml"])?.message.contains("yaml") == true)
+    }
+
+    @Test("validate, hash, profiles: config, profile, format, version override")
+    func configCommands() throws {
+        let validate = try parse(["validate", "-f", "c.yaml", "--profile", "ci", "--format", "json"], as: Validate.self)
+        #expect(validate.options.file == "c.yaml" && validate.options.profile == "ci" && validate.format == .json)
+        let hash = try parse(["hash", "-e", "base", "--apiserver-version", "v1.20.2"], as: Hash.self)
+        #expect(hash.environment == "base" && hash.apiserverVersion == "v1.20.2" && hash.format == .text)
+        let profiles = try parse(["profiles", "--file", "p.yaml", "--format", "json"], as: Profiles.self)
+        #expect(profiles.file == "p.yaml" && profiles.format == .json)
+    }
+
+    @Test("cache ls/prune/path, schema, json: their options; a bad duration is a usage error")
+    func otherCommands() throws {
+        #expect(try parse(["cache", "ls", "--format", "json"], as: Cache.List.self).format == .json)
+        #expect(try parse(["cache", "prune", "--older-than", "168h"], as: Cache.Prune.self).olderThan == "168h")
+        _ = try parse(["cache", "path"], as: Cache.Path.self)
+        _ = try parse(["schema"], as: Schema.self)
+        let json = try parse(["json", "--count", "a.yaml", "-"], as: ConvertToJSON.self)
+        #expect(json.files == ["a.yaml", "-"] && json.count)
+        let prune = usageError(["cache", "prune", "--older-than", "a week"])
+        #expect(prune?.code == 2, "\(String(describing: prune))")
+        #expect(usageError(["frobnicate"])?.message.contains("frobnicate") == true)
+        #expect(usageError(["frobnicate"])?.code == 2)
+    }
+}
