@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvRunner
+import K8sEnvTestSupport
 import Testing
 
 /// One project (config, CRDs, seeds) and one snapshot cache for the whole suite: each test makes

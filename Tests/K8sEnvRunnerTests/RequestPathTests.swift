@@ -1,4 +1,5 @@
 import K8sEnvRunner
+import K8sEnvTestSupport
 import Testing
 
 @Suite("Request paths", .tags(.fast))

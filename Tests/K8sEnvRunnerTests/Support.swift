@@ -1,7 +1,7 @@
 import Foundation
-import K8sEnvTestSupport
 import K8sEnvRunner
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 extension Tag {
@@ -46,33 +46,8 @@ enum TestBinaries {
     }
 }
 
-/// A temporary folder removed on every path.
-final class TemporaryDirectory: Sendable {
-    let path: String
-
-    init() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("k8senv-test-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        path = base
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func write(_ relative: String, _ text: String) throws {
-        let full = path + "/" + relative
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: full, atomically: true, encoding: .utf8)
-    }
-}
-
-/// Whether a pid is alive (and not a zombie).
-func isRunning(_ pid: Int32) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
-    // The state follows the command name in parentheses.
-    guard let close = stat.lastIndex(of: ")") else { return false }
-    let state = stat[stat.index(close, offsetBy: 2)]
-    return state != "Z" && state != "X"
-}
+/// The runner tests' name for the shared fixture.
+typealias TemporaryDirectory = TemporaryFolder
 
 /// The TCP listening addresses of a process.
 func listeningAddresses(of pid: Int32) -> [String] {

@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 let configHeader = "apiVersion: k8senv.dev/v1alpha1\nkind: Config\n"

@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 /// The corpus: Corpus/invalid/{yaml,schema,semantic}/NAME.yaml, each with NAME.expected

@@ -1,4 +1,5 @@
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 @Suite("Diagnostic rendering", .tags(.fast))

@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 /// Inputs the fuzzer (scripts/fuzz.sh) found or suggested: each must end in a diagnostic, fast,

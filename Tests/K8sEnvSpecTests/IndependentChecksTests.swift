@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 /// The two independent checks the Spec issue asks for, against Python's implementations:

@@ -1,4 +1,5 @@
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 @Suite("JSON writer", .tags(.fast))

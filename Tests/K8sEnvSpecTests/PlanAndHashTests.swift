@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 /// Loads `path` and computes every environment's cache key.

@@ -1,4 +1,5 @@
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 /// The value of `text` written as the value of a mapping key.

@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 /// The diagnostics of validating `yaml` against `schema` (JSON text).

@@ -1,4 +1,5 @@
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 /// Reads YAML text as a file named t.yaml.

@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvStore
+import K8sEnvTestSupport
 import Synchronization
 import Testing
 
@@ -10,16 +11,14 @@ extension Tag {
 
 /// A store in a fresh temporary folder, removed on every path.
 final class TemporaryStore: Sendable {
-    let folder: String
+    private let temporary: TemporaryFolder
+    var folder: String { temporary.path }
     let store: KeyValueStore
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("k8senv-store-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        store = try KeyValueStore(path: folder + "/state.db")
+        temporary = try TemporaryFolder()
+        store = try KeyValueStore(path: temporary.path + "/state.db")
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: folder) }
 }
 
 func bytes(_ s: String) -> Data { Data(s.utf8) }

@@ -2,6 +2,7 @@ import Foundation
 @testable import K8sEnvStore
 import Synchronization
 import Testing
+import K8sEnvTestSupport
 
 /// One Watch stream's control messages, as the gRPC service hands them to it.
 @Suite("Watch stream messages", .tags(.fast))

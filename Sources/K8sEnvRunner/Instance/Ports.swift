@@ -77,7 +77,8 @@ package struct SocketFolder: Sendable {
         }
         let path = String(cString: made)
         chmod(path, 0o700)
-        // Beside the instance's other files, for whoever looks for it.
+        // Beside the instance's other files, for whoever looks for it (a retry's replaces the last).
+        try? FileManager.default.removeItem(atPath: directory + "/sockets")
         try? FileManager.default.createSymbolicLink(atPath: directory + "/sockets", withDestinationPath: path)
         return SocketFolder(path: path, isPrivate: true)
     }
@@ -99,6 +100,14 @@ package struct SocketFolder: Sendable {
         var status = stat()
         guard lstat(target, &status) == 0, status.st_mode & S_IFMT == S_IFDIR, status.st_uid == getuid() else { return }
         try? FileManager.default.removeItem(atPath: target)
+    }
+
+    /// Removes a socket file a store left at `name` (a store stopped by a signal may not remove
+    /// it, and etcd's client listener will not bind over it); anything that is not a socket stays.
+    func removeStaleSocket(_ name: String) {
+        var status = stat()
+        let socket = path + "/" + name
+        if lstat(socket, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK { unlink(socket) }
     }
 
     /// Removes the private folder (the instance folder stays).

@@ -285,9 +285,12 @@ package enum Lifecycle {
             try? await Task.sleep(for: .milliseconds(50))
         }
         if StateFolder.isAlive(record.ownerPID) {
-            // Its children die with it (parent-death signal).
+            // Its children die with it (parent-death signal); its folder is cleaned once it is gone.
             kill(record.ownerPID, SIGKILL)
-            try? await Task.sleep(for: .milliseconds(200))
+            let killed = ContinuousClock.now
+            while StateFolder.isAlive(record.ownerPID), ContinuousClock.now - killed < .seconds(5) {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
         }
         state.cleanStaleRuns()
         output("stopped \(record.instances.map(\.name).joined(separator: ", "))")

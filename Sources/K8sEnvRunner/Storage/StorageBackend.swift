@@ -213,6 +213,7 @@ package struct KineBackend: StorageBackend {
         let database = Self.database(in: directory)
         try SQLiteFiles.prepare(database, from: snapshot)
         let sockets = try SocketFolder.make(for: directory)
+        sockets.removeStaleSocket(StorageArguments.kineSocket)
         let socket = sockets.path + "/" + StorageArguments.kineSocket
         let process: ChildProcess
         do {
@@ -272,6 +273,8 @@ package struct EtcdBackend: StorageBackend {
             try PrivateFiles.makeDirectory(dataDirectory)
         }
         let sockets = try SocketFolder.make(for: directory)
+        sockets.removeStaleSocket(StorageArguments.etcdClientSocket)
+        sockets.removeStaleSocket(StorageArguments.etcdPeerSocket)
         let process: ChildProcess
         do {
             // etcd makes its sockets in the folder it runs in (see StorageArguments.etcd).

@@ -1,3 +1,4 @@
+import K8sEnvTestSupport
 import Testing
 
 extension Tag {

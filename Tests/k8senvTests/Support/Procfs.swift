@@ -4,12 +4,7 @@ import K8sEnvTestSupport
 /// What /proc says about processes, read the way `ps` and `ss` would.
 enum Procfs {
     /// Whether a pid runs (a zombie, dead but not reaped, does not count).
-    static func isRunning(_ pid: Int32) -> Bool {
-        guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex else { return false }
-        let state = stat[stat.index(close, offsetBy: 2)]
-        return state != "Z" && state != "X"
-    }
+    static func isRunning(_ pid: Int32) -> Bool { K8sEnvTestSupport.isRunning(pid) }
 
     /// The running processes (not this one) whose command line contains `text`, as
     /// "pid: command line".
