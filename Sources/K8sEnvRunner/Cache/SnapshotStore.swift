@@ -1,5 +1,6 @@
 import Foundation
 import K8sEnvSpec
+import Synchronization
 
 /// What a snapshot holds and how it was made, stored beside its data as `meta.json`.
 package struct SnapshotMetadata: Codable, Sendable {
@@ -56,29 +57,52 @@ package struct SnapshotStore: Sendable {
 
     func entryPath(_ key: String) -> String { root + "/" + key }
 
-    /// The entry for `key` if it exists and its data matches its checksum. A corrupt entry is
-    /// removed (the caller rebuilds it).
-    /// - Returns: the snapshot, or nil (absent or corrupt), and why it was not usable.
-    package func valid(_ key: String) -> (Snapshot?, corrupt: String?) {
+    /// What the cache holds for a key.
+    package enum Lookup: Sendable {
+        /// A published entry whose data matches its checksum.
+        case hit(Snapshot)
+        case missing
+        /// An entry that cannot be used, and why; ``discard(_:)`` removes it.
+        case corrupt(String)
+    }
+
+    /// The entry for `key`. Its data is checksummed once per process while its files stay as
+    /// they were (same inode, size and modification time each: entries never change once
+    /// published, and a truncation or an edit changes these); nothing is removed here — a corrupt
+    /// entry is discarded by whoever holds the key's lock to rebuild it.
+    package func lookup(_ key: String) -> Lookup {
         let path = entryPath(key)
-        guard FileManager.default.fileExists(atPath: path) else { return (nil, nil) }
-        guard let data = FileManager.default.contents(atPath: path + "/meta.json") else {
-            remove(key)
-            return (nil, "no meta.json")
-        }
+        guard FileManager.default.fileExists(atPath: path) else { return .missing }
+        guard let data = FileManager.default.contents(atPath: path + "/meta.json") else { return .corrupt("no meta.json") }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         guard let metadata = try? decoder.decode(SnapshotMetadata.self, from: data), metadata.key == key else {
-            remove(key)
-            return (nil, "unreadable meta.json")
+            return .corrupt("unreadable meta.json")
         }
-        let actual = try? Self.checksum(of: path + "/data")
-        guard actual == metadata.checksum else {
-            remove(key)
-            return (nil, "checksum mismatch")
-        }
-        return (Snapshot(path: path, metadata: metadata), nil)
+        let verifiedAs = path + "\u{0}" + metadata.checksum + "\u{0}" + (Self.fingerprint(of: path + "/data") ?? UUID().uuidString)
+        if Self.verified.withLock({ $0.contains(verifiedAs) }) { return .hit(Snapshot(path: path, metadata: metadata)) }
+        guard (try? Self.checksum(of: path + "/data")) == metadata.checksum else { return .corrupt("checksum mismatch") }
+        Self.verified.withLock { _ = $0.insert(verifiedAs) }
+        return .hit(Snapshot(path: path, metadata: metadata))
     }
+
+    /// Entries this process has checksummed: path, checksum and ``fingerprint(of:)``.
+    private static let verified = Mutex<Set<String>>([])
+
+    /// Name, inode, size and modification time of each data file; nil if one cannot be read.
+    static func fingerprint(of folder: String) -> String? {
+        guard let files = try? files(in: folder) else { return nil }
+        var parts: [String] = []
+        for (name, path) in files {
+            var status = stat()
+            guard stat(path, &status) == 0 else { return nil }
+            parts.append("\(name) \(status.st_ino) \(status.st_size) \(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)")
+        }
+        return parts.joined(separator: "\n")
+    }
+
+    /// Removes a corrupt entry so that it can be rebuilt (under the key's lock).
+    package func discard(_ key: String) { remove(key) }
 
     /// Removes an entry (by renaming it away first, so a reader never sees half of it).
     package func remove(_ key: String) {

@@ -86,8 +86,11 @@ package struct EnvironmentBuilder: Sendable {
     /// the instance that built the snapshot; without a cache, a new instance with the lineage
     /// (what it extends first) applied.
     package func firstInstance(_ name: String) async throws(StartError) -> Instance {
-        if let cache { return try await provide(name, cache: cache, keepRunning: true)! }
-        return try await freshInstance(name, suffix: "0")
+        guard let cache else { return try await freshInstance(name, suffix: "0") }
+        switch try await provide(name, cache: cache, keepRunning: true) {
+        case .running(let instance, _): return instance
+        case .saved(let snapshot): return try await startInstance(name, suffix: "0", snapshot: snapshot)
+        }
     }
 
     /// Another instance of an environment (index ≥ 1): from its snapshot, or built afresh
@@ -100,12 +103,8 @@ package struct EnvironmentBuilder: Sendable {
     /// The environment's snapshot, built if missing; nil without a cache.
     package func snapshot(for name: String) async throws(StartError) -> Snapshot? {
         guard let cache, let key = cache.keys[name] else { return nil }
-        if let snapshot = cache.store.valid(key).0 { return snapshot }
-        _ = try await provide(name, cache: cache, keepRunning: false)
-        guard let snapshot = cache.store.valid(key).0 else {
-            throw .cache(CacheError(message: "the snapshot of \(name) vanished right after it was built"))
-        }
-        return snapshot
+        if case .hit(let snapshot) = cache.store.lookup(key) { return snapshot }
+        return try await provideSnapshot(name, cache: cache)
     }
 
     func freshInstance(_ name: String, suffix: String) async throws(StartError) -> Instance {
@@ -161,41 +160,56 @@ package struct EnvironmentBuilder: Sendable {
         return total
     }
 
+    /// What ``provide(_:cache:keepRunning:)`` hands back.
+    enum Provided: Sendable {
+        /// An instance of the environment, running (the builder kept, or one started from the
+        /// cached snapshot), and the snapshot.
+        case running(Instance, Snapshot)
+        /// The snapshot; nothing runs.
+        case saved(Snapshot)
+    }
+
+    /// The snapshot of an environment, built if it is not cached; nothing left running.
+    func provideSnapshot(_ name: String, cache: CacheSettings) async throws(StartError) -> Snapshot {
+        switch try await provide(name, cache: cache, keepRunning: false) {
+        case .saved(let snapshot): return snapshot
+        case .running(let instance, let snapshot):
+            await instance.stop()
+            return snapshot
+        }
+    }
+
     /// The snapshot of an environment, built if it is not cached (parents first), under the
     /// key's lock so concurrent `up`s build it once.
-    /// - Parameter keepRunning: return an instance of it (the builder, kept running, or one
-    ///   started from the snapshot) instead of only making sure the snapshot exists.
-    func provide(_ name: String, cache: CacheSettings, keepRunning: Bool) async throws(StartError) -> Instance? {
+    /// - Parameter keepRunning: hand back a running instance of it too (the builder, kept, or
+    ///   one started from the snapshot) instead of only making sure the snapshot exists.
+    func provide(_ name: String, cache: CacheSettings, keepRunning: Bool) async throws(StartError) -> Provided {
         guard let key = cache.keys[name], let environment = plan.environment(named: name) else {
             throw .process(ProcessError(.launchFailed, "no cache key for environment \(name)"))
         }
         let short = String(key.prefix(12))
-        func hit(_ snapshot: Snapshot, _ how: String) async throws(StartError) -> Instance? {
-            guard keepRunning else { return nil }
+        func hit(_ snapshot: Snapshot, _ how: String) async throws(StartError) -> Provided {
+            guard keepRunning else { return .saved(snapshot) }
             progress("\(name): snapshot \(short) \(how)")
-            return try await startInstance(name, suffix: "0", snapshot: snapshot)
+            return .running(try await startInstance(name, suffix: "0", snapshot: snapshot), snapshot)
         }
-        let (cached, corrupt) = cache.store.valid(key)
-        if let cached { return try await hit(cached, "(cache hit)") }
-        if let corrupt { progress("\(name): cached snapshot \(short) was unusable (\(corrupt)); rebuilding") }
+        if case .hit(let cached) = cache.store.lookup(key) { return try await hit(cached, "(cache hit)") }
         let lock: SnapshotStore.Lock
         do { lock = try await cache.store.lock(key) } catch { throw .cache(error) }
         defer { lock.release() }
-        let (built, corruptAfterWait) = cache.store.valid(key)
-        if let built { return try await hit(built, "(cache hit: built by another k8senv while this one waited)") }
-        if let corruptAfterWait { progress("\(name): cached snapshot \(short) was unusable (\(corruptAfterWait)); rebuilding") }
+        switch cache.store.lookup(key) {
+        case .hit(let built): return try await hit(built, "(cache hit: built by another k8senv while this one waited)")
+        case .corrupt(let reason):
+            progress("\(name): cached snapshot \(short) was unusable (\(reason)); rebuilding")
+            cache.store.discard(key)
+        case .missing: break
+        }
 
         progress("\(name): snapshot \(short) not cached (cache miss); building it")
         let clock = ContinuousClock()
         let started = clock.now
         var parentSnapshot: Snapshot?
-        if let parent = environment.parent {
-            _ = try await provide(parent, cache: cache, keepRunning: false)
-            guard let key = cache.keys[parent], let snapshot = cache.store.valid(key).0 else {
-                throw .cache(CacheError(message: "the snapshot of \(parent) vanished while \(name) was built from it"))
-            }
-            parentSnapshot = snapshot
-        }
+        if let parent = environment.parent { parentSnapshot = try await provideSnapshot(parent, cache: cache) }
         let instance = try await startInstance(name, suffix: keepRunning ? "0" : "build", snapshot: parentSnapshot)
         do throws(StartError) {
             let objects = try await apply(environment, to: instance, as: name)
@@ -215,9 +229,9 @@ package struct EnvironmentBuilder: Sendable {
             progress("\(name): snapshot \(short) saved (\(Self.bytes(snapshot.metadata.size))) in \(Self.format(clock.now - started))")
             if !keepRunning {
                 await instance.stop()
-                return nil
+                return .saved(snapshot)
             }
-            return instance
+            return .running(instance, snapshot)
         } catch {
             await instance.stop()
             throw error
