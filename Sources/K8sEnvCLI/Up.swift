@@ -21,7 +21,7 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         if detach {
             let output = Detach.Output(progress: { printError($0) }, message: { printError($0) }, export: printLine)
-            throw ExitCode(await Detach.start(options.lifecycle, executable: Self.selfExecutable(), output: output))
+            throw ExitCode(await Detach.start(options.lifecycle, executable: ChildProcess.selfExecutable, output: output))
         }
         let lifecycle: Lifecycle.Options
         let events: SupervisorEventWriter?
@@ -63,9 +63,5 @@ struct Up: AsyncParsableCommand {
         if supervise == nil { printLine("ready; press Ctrl-C to stop") }
         let status = await Lifecycle.serve(session, signals: signals, state: lifecycle.stateFolder, output: printLine)
         throw ExitCode(status)
-    }
-
-    static func selfExecutable() -> String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
 }

@@ -3,7 +3,8 @@ import K8sEnvSpec
 
 /// How storage state goes into and out of the cache: etcd through `etcdctl snapshot save` and
 /// `snapshot restore` (a compact, self-checking bbolt file; a data folder would carry a 64 MB
-/// preallocated WAL); kine as its SQLite files, copied after kine has stopped.
+/// preallocated WAL); kine and the embedded store as one SQLite file (`VACUUM INTO`, while they serve:
+/// see ``RunningStore/saveSnapshot(into:)``), copied into place by ``copySQLite(from:toDatabase:)``.
 package enum SnapshotFiles {
     /// Saves a running etcd's state into `folder/etcd.db`.
     package static func saveEtcd(endpoint: String, into folder: String, etcdctl: String?, log: String) async throws(ProcessError) {

@@ -270,11 +270,7 @@ package final class Instance: Sendable {
         let apiServer = apiServerProcess, name = self.name, store = self.store
         return await withTaskGroup(of: ProcessError?.self) { group in
             group.addTask { await store.ended() }
-            group.addTask {
-                let termination = await apiServer.waitForExit()
-                if Task.isCancelled, apiServer.termination == nil { return nil }
-                return apiServer.error(.exited, "\(name): kube-apiserver \(termination)")
-            }
+            group.addTask { await apiServer.exitError("\(name): kube-apiserver") }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first

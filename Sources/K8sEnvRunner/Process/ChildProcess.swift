@@ -267,3 +267,18 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafeMu
     var mutable = pointers
     return mutable.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
 }
+
+extension ChildProcess {
+    /// The running k8senv's own executable (what a supervisor or the embedded store runs as).
+    package static var selfExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// Waits for the exit and describes it as `NAME: WHAT exited …`; nil at once if the calling
+    /// task is cancelled while the process still runs (supervision that was stopped).
+    func exitError(_ description: String) async -> ProcessError? {
+        let termination = await waitForExit()
+        if Task.isCancelled, self.termination == nil { return nil }
+        return error(.exited, "\(description) \(termination)")
+    }
+}

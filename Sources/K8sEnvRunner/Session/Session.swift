@@ -96,7 +96,7 @@ package actor Session {
     package func record(config: String, profile: String?, detached: Bool) -> RunRecord {
         RunRecord(
             ownerPID: getpid(),
-            ownerBinary: try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"),
+            ownerBinary: ChildProcess.selfExecutable,
             ownerStartTime: Ownership.startTime(of: getpid()), config: config, profile: profile, detached: detached, runDirectory: runDirectory,
             startedAt: Date(),
             instances: instances.map { env, i in

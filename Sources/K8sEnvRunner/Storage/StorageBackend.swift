@@ -78,9 +78,7 @@ package enum StorageBackends {
 /// API on a Unix socket in it.
 package struct EmbeddedBackend: StorageBackend {
     package var kind: StorageKind { .embedded }
-    package var program: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
+    package var program: String { ChildProcess.selfExecutable }
 
     package init() {}
 
@@ -165,11 +163,7 @@ package struct StoreProcess: Sendable {
         process.termination.map { process.error(.exited, "\(name): \(what) \($0)") }
     }
 
-    func ended() async -> ProcessError? {
-        let termination = await process.waitForExit()
-        if Task.isCancelled, process.termination == nil { return nil }
-        return process.error(.exited, "\(name): \(what) \(termination)")
-    }
+    func ended() async -> ProcessError? { await process.exitError("\(name): \(what)") }
 
     func stop(grace: Duration) async {
         await process.stop(grace: grace)
