@@ -1,0 +1,341 @@
+"""The k8senv pool service's client: HTTP/1.1 + JSON over a Unix socket (docs/reference/pool-api.md).
+
+Standard library only. Every socket operation has a timeout: the client never waits forever.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import http.client
+import json
+import os
+import socket
+from typing import Any, Iterator, Optional
+from urllib.parse import quote
+
+__all__ = [
+    "Client",
+    "Instance",
+    "PoolError",
+    "NoServiceError",
+    "ServiceGoneError",
+    "NoAnswerError",
+    "find_socket",
+    "instance",
+    "ENV_SOCKET",
+    "ENV_ENVIRONMENT",
+    "ENV_TIMEOUT",
+    "NO_SERVICE",
+    "SERVICE_GONE",
+]
+
+ENV_SOCKET = "K8SENV_POOL"
+"""The socket's path (`k8senv up --detach` prints an export of it; `k8senv run` sets it)."""
+ENV_ENVIRONMENT = "K8SENV_POOL_ENV"
+"""The environment the pytest fixture acquires when none is named."""
+ENV_TIMEOUT = "K8SENV_POOL_TIMEOUT"
+"""Seconds the pytest fixture waits for a free instance (default 60)."""
+
+NO_SERVICE = "no k8senv pool service is running (start one with `k8senv up --detach`)"
+SERVICE_GONE = "the pool service is gone"
+
+DEFAULT_ACQUIRE_TIMEOUT = 60.0
+CONNECT_TIMEOUT = 5.0
+ANSWER_MARGIN = 30.0  # beyond the acquire wait: the service's own time to answer
+STATUS_TIMEOUT = 30.0
+RELEASE_TIMEOUT = 120.0  # a reset (or the replacement of an instance) takes a while
+MAX_ANSWER_BYTES = 4 << 20
+
+MODES = ("reset", "clean", "stop")
+
+
+class PoolError(Exception):
+    """An error of the pool service, or of reaching it.
+
+    ``code`` is the service's error code (``acquire-timeout``, ``lease-not-found``, ...), or one
+    of the client's own: ``no-service``, ``service-gone``, ``no-answer``, ``unexpected-answer``.
+    ``http_status`` is the answer's HTTP status, ``None`` when there was no answer.
+    """
+
+    def __init__(self, code: str, message: str, http_status: Optional[int] = None,
+                 op: Optional[str] = None, socket_path: Optional[str] = None):
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.op = op
+        self.socket_path = socket_path
+        super().__init__(code, message, http_status)
+
+    def __str__(self) -> str:
+        where = " ".join(p for p in (self.op, f"on {self.socket_path}" if self.socket_path else None) if p)
+        prefix = f"k8senv pool: {where}: " if where else "k8senv pool: "
+        if self.http_status is not None:
+            return f"{prefix}{self.message} ({self.code}, HTTP {self.http_status})"
+        return f"{prefix}{self.message}"
+
+
+class NoServiceError(PoolError):
+    """No socket was found, or nothing accepts connections on it."""
+
+    def __init__(self, detail: str, op: Optional[str] = None, socket_path: Optional[str] = None):
+        super().__init__("no-service", f"{NO_SERVICE}: {detail}", None, op, socket_path)
+
+
+class ServiceGoneError(PoolError):
+    """The service accepted the connection and closed it without an answer."""
+
+    def __init__(self, detail: str, op: Optional[str] = None, socket_path: Optional[str] = None):
+        super().__init__("service-gone", f"{SERVICE_GONE}: {detail}", None, op, socket_path)
+
+
+class NoAnswerError(PoolError):
+    """The service did not answer before the request's deadline."""
+
+    def __init__(self, detail: str, op: Optional[str] = None, socket_path: Optional[str] = None):
+        super().__init__("no-answer", detail, None, op, socket_path)
+
+
+@dataclasses.dataclass
+class Instance:
+    """A leased instance: a ready kube-apiserver that is the holder's alone until released."""
+
+    lease: str
+    """The lease's id: 32 lowercase hex characters."""
+    environment: str
+    name: str
+    """The instance's name, e.g. ``capi-0``."""
+    server: str
+    """The API server's URL, e.g. ``https://127.0.0.1:39211``."""
+    ca_certificate: str = dataclasses.field(repr=False)
+    """PEM of the API server's CA."""
+    ca_file: str
+    """The same CA in a file."""
+    token: str = dataclasses.field(repr=False)
+    """A bearer token."""
+    kubeconfig: str
+    """A 0600 kubeconfig file for kubectl."""
+    holder: int
+    """The pid whose exit ends the lease."""
+    expires_at: Optional[str] = None
+    """RFC 3339 time at which the TTL ends the lease; ``None`` without one."""
+    client: Optional["Client"] = dataclasses.field(default=None, repr=False, compare=False)
+    released: bool = dataclasses.field(default=False, repr=False, compare=False)
+
+    def release(self, mode: str = "reset") -> dict:
+        """Ends the lease (see :meth:`Client.release`)."""
+        if self.client is None:
+            raise PoolError("bad-request", f"release of lease {self.lease}: the instance was not returned by acquire")
+        try:
+            answer = self.client.release(self.lease, mode)
+        except PoolError as e:
+            if e.http_status is not None:  # the service answered: the lease is over either way
+                self.released = True
+            raise
+        self.released = True
+        return answer
+
+
+def find_socket(start: Optional[str] = None) -> str:
+    """The pool service's socket: ``$K8SENV_POOL`` when set and not empty, else the first
+    ``.k8senv/pool.sock`` in ``start`` (default: the current folder) and each parent up to ``/``.
+
+    Raises :class:`NoServiceError` when there is none.
+    """
+    path = os.environ.get(ENV_SOCKET, "")
+    if path:
+        return path
+    try:
+        here = os.path.abspath(start if start is not None else os.getcwd())
+    except OSError as e:
+        raise NoServiceError(f"{ENV_SOCKET} is not set and the current folder is unknown: {e}") from e
+    d = here
+    while True:
+        candidate = os.path.join(d, ".k8senv", "pool.sock")
+        if os.path.exists(candidate):
+            return candidate
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    raise NoServiceError(f"{ENV_SOCKET} is not set and there is no .k8senv/pool.sock in {here} or any folder above it")
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    """An HTTPConnection to a Unix socket, with a connect timeout and a read/write timeout."""
+
+    def __init__(self, path: str, timeout: float, connect_timeout: float):
+        super().__init__("k8senv", timeout=timeout)
+        self._path = path
+        self._connect_timeout = connect_timeout
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(min(self._connect_timeout, self.timeout))
+            sock.connect(self._path)
+            sock.settimeout(self.timeout)
+        except BaseException:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class _ConnectFailed(Exception):
+    def __init__(self, cause: BaseException):
+        self.cause = cause
+
+
+def _seconds(value: float) -> Any:
+    """A number for JSON: an int when whole (60, not 60.0)."""
+    value = float(value)
+    return int(value) if value.is_integer() else value
+
+
+class Client:
+    """A client of one pool service. Every request opens its own connection, so a client may be
+    shared by threads.
+
+    ``socket_path`` defaults to :func:`find_socket` (which raises :class:`NoServiceError` when
+    there is no socket); the constructor does not connect.
+    """
+
+    def __init__(self, socket_path: Optional[str] = None, *, connect_timeout: float = CONNECT_TIMEOUT):
+        self.socket_path = socket_path if socket_path else find_socket()
+        self.connect_timeout = connect_timeout
+
+    def __repr__(self) -> str:
+        return f"Client({self.socket_path!r})"
+
+    def acquire(self, environment: Optional[str] = None, timeout: float = DEFAULT_ACQUIRE_TIMEOUT,
+                holder: Optional[int] = None, ttl: Optional[float] = None) -> Instance:
+        """Leases an instance of ``environment`` (may be ``None`` when the service serves one),
+        waiting up to ``timeout`` seconds for a free one. ``holder`` is the pid whose exit ends
+        the lease (default: this process); ``ttl`` (seconds) ends it even if the holder lives.
+        """
+        body: dict = {}
+        if environment:
+            body["environment"] = environment
+        if timeout is not None:
+            if timeout < 0:
+                raise ValueError(f"timeout must not be negative: {timeout}")
+            body["timeoutSeconds"] = _seconds(timeout)
+        if holder is not None:
+            body["holder"] = int(holder)
+        if ttl is not None:
+            if ttl <= 0:
+                raise ValueError(f"ttl must be positive: {ttl}")
+            body["ttlSeconds"] = _seconds(ttl)
+        wait = DEFAULT_ACQUIRE_TIMEOUT if timeout is None else float(timeout)
+        answer = self._request("POST", "/v1/leases", body, wait + ANSWER_MARGIN)
+        op = "POST /v1/leases"
+        try:
+            inst = Instance(
+                lease=answer["lease"],
+                environment=answer.get("environment") or "",
+                name=answer.get("instance") or "",
+                server=answer.get("server") or "",
+                ca_certificate=answer.get("caCertificate") or "",
+                ca_file=answer.get("caFile") or "",
+                token=answer.get("token") or "",
+                kubeconfig=answer.get("kubeconfig") or "",
+                holder=int(answer.get("holder") or 0),
+                expires_at=answer.get("expiresAt"),
+                client=self,
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise PoolError("unexpected-answer", f"the answer is not a lease: {answer!r:.200}",
+                            None, op, self.socket_path) from e
+        if not isinstance(inst.lease, str) or not inst.lease:
+            raise PoolError("unexpected-answer", "the answer has no lease id", None, op, self.socket_path)
+        return inst
+
+    def release(self, lease: str, mode: str = "reset") -> dict:
+        """Ends a lease. ``mode`` is ``reset`` (back to the instance's snapshot), ``clean``
+        (what the holder created is deleted) or ``stop``. Returns the service's answer
+        (``{"lease", "instance", "mode", "replaced"}``). Releasing an ended lease raises
+        :class:`PoolError` with code ``lease-not-found``.
+        """
+        if not lease:
+            raise ValueError("empty lease id")
+        path = f"/v1/leases/{quote(lease, safe='')}?mode={quote(mode or 'reset', safe='')}"
+        return self._request("DELETE", path, None, RELEASE_TIMEOUT)
+
+    def status(self) -> dict:
+        """The pools' state: ``{"version", "pid", "environments": [...]}`` as the service
+        answers it."""
+        return self._request("GET", "/v1/status", None, STATUS_TIMEOUT)
+
+    def _request(self, method: str, path: str, body: Optional[dict], timeout: float) -> Any:
+        op = f"{method} {path.split('?', 1)[0]}"
+        sock = self.socket_path
+        conn = _UnixHTTPConnection(sock, timeout=timeout, connect_timeout=self.connect_timeout)
+        try:
+            try:
+                conn.connect()
+            except OSError as e:  # missing socket, refused, permission denied, connect timeout
+                raise _ConnectFailed(e) from e
+            payload = None if body is None else json.dumps(body).encode()
+            headers = {"Accept": "application/json", "Host": "k8senv"}
+            if payload is not None:
+                headers["Content-Type"] = "application/json"
+            conn.request(method, path, body=payload, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read(MAX_ANSWER_BYTES)
+            status = resp.status
+        except _ConnectFailed as e:
+            cause = e.cause
+            detail = "no answer within the connect timeout" if isinstance(cause, socket.timeout) else _oserror(cause)
+            raise NoServiceError(detail, op, sock) from cause
+        except socket.timeout as e:
+            raise NoAnswerError(f"no answer within {timeout:g}s", op, sock) from e
+        except (http.client.RemoteDisconnected, http.client.IncompleteRead, http.client.BadStatusLine,
+                ConnectionResetError, BrokenPipeError, ConnectionAbortedError) as e:
+            raise ServiceGoneError(f"the connection was closed without an answer ({type(e).__name__}: {e})",
+                                   op, sock) from e
+        finally:
+            conn.close()
+
+        if not 200 <= status <= 299:
+            raise _answer_error(status, data, op, sock)
+        try:
+            return json.loads(data)
+        except ValueError as e:
+            raise PoolError("unexpected-answer",
+                            f"the answer (HTTP {status}) is not JSON: {data[:200]!r}", None, op, sock) from e
+
+
+def _oserror(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        return f"{e.strerror} ({type(e).__name__})"
+    return f"{type(e).__name__}: {e}"
+
+
+def _answer_error(status: int, data: bytes, op: str, sock: str) -> PoolError:
+    try:
+        err = json.loads(data)["error"]
+        code, message = err["code"], err.get("message", "")
+        if isinstance(code, str) and code:
+            return PoolError(code, str(message), status, op, sock)
+    except (ValueError, KeyError, TypeError):
+        pass
+    text = data[:200].decode("utf-8", "replace").strip()
+    reason = http.client.responses.get(status, "error")
+    return PoolError("unexpected-answer", f"{reason}: {text}" if text else reason, status, op, sock)
+
+
+@contextlib.contextmanager
+def instance(environment: Optional[str] = None, *, timeout: float = DEFAULT_ACQUIRE_TIMEOUT,
+             holder: Optional[int] = None, ttl: Optional[float] = None, mode: str = "reset",
+             socket_path: Optional[str] = None) -> Iterator[Instance]:
+    """Leases an instance for the ``with`` block and releases it (``mode``) when it ends::
+
+        with k8senv_pool.instance("capi") as inst:
+            ...  # inst.server, inst.ca_file, inst.token
+    """
+    inst = Client(socket_path).acquire(environment, timeout=timeout, holder=holder, ttl=ttl)
+    try:
+        yield inst
+    finally:
+        if not inst.released:
+            inst.release(mode)

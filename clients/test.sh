@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The Go and Python clients' tests (standard library only; no network, no module download).
+#
+#   clients/test.sh                 unit tests: each client against a fake service of its own
+#   clients/test.sh --integration   integration tests only, against the running pool service
+#                                   whose socket the caller exports as K8SENV_POOL
+#                                   (`k8senv up --detach` prints the export)
+#
+# Integration knobs (see clients/go/README.md): K8SENV_POOL_ENV (default isolation),
+# K8SENV_POOL_CR_GROUP/_VERSION/_PLURAL/_KIND/_SPEC, K8SENV_POOL_SEED, K8SENV_POOL_TIMEOUT
+# (seconds a test waits for a free instance; 300 here unless set).
+# GO and PYTHON name the toolchains (default: Debian's /usr/bin/go and /usr/bin/python3).
+set -euo pipefail
+
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
+
+integration=0
+case "${1:-}" in
+  "") ;;
+  --integration) integration=1 ;;
+  -h | --help) usage; exit 0 ;;
+  *) echo "clients/test.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+esac
+
+here=$(cd "$(dirname "$0")" && pwd)
+GO=${GO:-/usr/bin/go}
+PYTHON=${PYTHON:-/usr/bin/python3}
+
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/k8senv
+export GOCACHE="$cache/go-build" GOPATH="$cache/gopath"
+export GO111MODULE=on GOPROXY=off GOFLAGS=-mod=readonly GOWORK=off
+
+failed=()
+run() { # run NAME DIR COMMAND...: runs COMMAND in DIR, remembers NAME when it fails
+  local name=$1 dir=$2
+  shift 2
+  echo "== $name: $*"
+  if ! (cd "$dir" && "$@"); then
+    failed+=("$name")
+  fi
+}
+
+if [ "$integration" = 0 ]; then
+  unset K8SENV_POOL_INTEGRATION
+  run "go unit tests" "$here/go" "$GO" test ./...
+  run "python unit tests" "$here/python" "$PYTHON" -m pytest -q tests
+else
+  if [ -z "${K8SENV_POOL:-}" ]; then
+    echo "clients/test.sh --integration: export K8SENV_POOL, the pool service's socket (k8senv up --detach prints it)" >&2
+    exit 2
+  fi
+  if [ ! -S "$K8SENV_POOL" ]; then
+    echo "clients/test.sh --integration: K8SENV_POOL=$K8SENV_POOL is not a socket: no k8senv pool service is running (start one with \`k8senv up --detach\`)" >&2
+    exit 2
+  fi
+  export K8SENV_POOL_INTEGRATION=1
+  export K8SENV_POOL_TIMEOUT="${K8SENV_POOL_TIMEOUT:-300}"
+  run "go integration tests" "$here/go" "$GO" test -count=1 -parallel 20 -run '^TestIntegration$' ./...
+  run "python integration tests" "$here/python" \
+    "$PYTHON" -m pytest -q -n 4 -p k8senv_pool.pytest_plugin tests/test_integration.py
+fi
+
+if [ "${#failed[@]}" -gt 0 ]; then
+  printf 'clients/test.sh: FAILED: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "clients/test.sh: all passed"
