@@ -60,12 +60,7 @@ func NewClient(socketPath string) *Client {
 	tr := &http.Transport{
 		Proxy: nil, // never a proxy: the host in the URL is a placeholder
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			d := net.Dialer{Timeout: dialTimeout}
-			conn, err := d.DialContext(ctx, "unix", socketPath)
-			if err != nil {
-				return nil, &dialError{err}
-			}
-			return conn, nil
+			return dialUnix(ctx, socketPath)
 		},
 		DisableKeepAlives:  true, // the service answers Connection: close
 		DisableCompression: true,
@@ -252,6 +247,33 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// dialUnix connects to the socket within dialTimeout. A Unix socket whose listen queue is full
+// refuses a connection with EAGAIN instead of queueing it (many tests acquiring at once): that
+// is retried until the deadline.
+func dialUnix(ctx context.Context, path string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	defer cancel()
+	var d net.Dialer
+	backoff := 2 * time.Millisecond
+	for {
+		conn, err := d.DialContext(ctx, "unix", path)
+		if err == nil {
+			return conn, nil
+		}
+		if !errors.Is(err, syscall.EAGAIN) {
+			return nil, &dialError{err}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, &dialError{fmt.Errorf("%w (its listen queue stayed full for %s)", err, dialTimeout)}
+		case <-time.After(backoff):
+		}
+		if backoff < 100*time.Millisecond {
+			backoff *= 2
+		}
+	}
 }
 
 // dialError marks a failure to connect: the socket is missing or nobody answers on it.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -548,5 +549,48 @@ func TestTestingAcquireReportsFailedRelease(t *testing.T) {
 	rt.cleanups[0]()
 	if len(rt.errors) != 1 || !strings.Contains(rt.errors[0], "lease-not-found") || !strings.Contains(rt.errors[0], inst.Lease) {
 		t.Errorf("errors = %q, want one naming the lease and lease-not-found", rt.errors)
+	}
+}
+
+// A listen queue that is full answers connect with EAGAIN: the client retries until the
+// service accepts.
+func TestFullListenQueueIsRetried(t *testing.T) {
+	sock := filepath.Join(shortTempDir(t), "pool.sock")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: sock}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	f := os.NewFile(uintptr(fd), sock)
+	ln, err := net.FileListener(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	filler, err := net.Dial("unix", sock) // the queue's one place
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer filler.Close()
+	if c, err := net.Dial("unix", sock); err == nil {
+		c.Close()
+		t.Skip("this kernel queues more than the listen backlog: nothing to retry")
+	} else if !errors.Is(err, syscall.EAGAIN) {
+		t.Fatalf("second connection: %v, want EAGAIN", err)
+	}
+
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		answer(w, http.StatusOK, `{"version":1,"pid":1,"environments":[]}`)
+	})}
+	t.Cleanup(func() { srv.Close() })
+	time.AfterFunc(300*time.Millisecond, func() { srv.Serve(ln) })
+	st, err := NewClient(sock).Status(context.Background())
+	if err != nil || st.Version != 1 {
+		t.Fatalf("Status = %+v, %v", st, err)
 	}
 }

@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import socket
+import time
 from typing import Any, Iterator, Optional
 from urllib.parse import quote
 
@@ -170,15 +171,28 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self._connect_timeout = connect_timeout
 
     def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(min(self._connect_timeout, self.timeout))
-            sock.connect(self._path)
-            sock.settimeout(self.timeout)
-        except BaseException:
-            sock.close()
-            raise
-        self.sock = sock
+        # A Unix socket whose listen queue is full refuses a connection with EAGAIN instead of
+        # queueing it (many tests acquiring at once): that is retried until the connect timeout.
+        deadline = time.monotonic() + min(self._connect_timeout, self.timeout)
+        delay = 0.002
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                sock.connect(self._path)
+                sock.settimeout(self.timeout)
+            except BlockingIOError:
+                sock.close()
+                if time.monotonic() + delay >= deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                continue
+            except BaseException:
+                sock.close()
+                raise
+            self.sock = sock
+            return
 
 
 class _ConnectFailed(Exception):

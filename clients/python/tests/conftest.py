@@ -75,7 +75,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 class FakePool:
-    def __init__(self, path: str, handler: Callable = pool_handler):
+    def __init__(self, path: str, handler: Callable = pool_handler, backlog: int = 16, serve: bool = True):
         self.path = path
         self.handler = handler
         self.requests: List[Request] = []
@@ -113,13 +113,19 @@ class FakePool:
                 pass
 
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        self.server = _Server(path, Handler)
+        server_class = type("Server", (_Server,), {"request_queue_size": backlog})
+        self.server = server_class(path, Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        if serve:
+            self.serve()
+
+    def serve(self):
         self.thread.start()
 
     def stop(self):
         self.stopping.set()
-        self.server.shutdown()
+        if self.thread.is_alive():
+            self.server.shutdown()
         self.server.server_close()
 
 
@@ -145,8 +151,8 @@ def isolated(short_dir, monkeypatch):
 def make_pool(short_dir):
     pools = []
 
-    def make(handler=pool_handler, path=None):
-        pool = FakePool(path or os.path.join(short_dir, f"p{len(pools)}", "pool.sock"), handler)
+    def make(handler=pool_handler, path=None, **kwargs):
+        pool = FakePool(path or os.path.join(short_dir, f"p{len(pools)}", "pool.sock"), handler, **kwargs)
         pools.append(pool)
         return pool
 

@@ -2,6 +2,7 @@
 
 import os
 import socket
+import threading
 import time
 
 import pytest
@@ -142,6 +143,28 @@ def test_no_answer_before_the_deadline(make_pool, monkeypatch):
         k8senv_pool.Client(pool.path).status()
     assert time.monotonic() - start < 5
     assert "no answer within 0.3s" in str(err.value) and "GET /v1/status" in str(err.value)
+
+
+def test_full_listen_queue_is_retried(make_pool):
+    """A listen queue that is full answers connect with EAGAIN: the client retries until the
+    service accepts."""
+    pool = make_pool(backlog=0, serve=False)
+    filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    filler.connect(pool.path)  # the queue's one place
+    try:
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.setblocking(False)
+        try:
+            probe.connect(pool.path)
+            pytest.skip("this kernel queues more than the listen backlog: nothing to retry")
+        except BlockingIOError:
+            pass
+        finally:
+            probe.close()
+        threading.Timer(0.3, pool.serve).start()
+        assert k8senv_pool.Client(pool.path).status()["version"] == 1
+    finally:
+        filler.close()
 
 
 def test_discovery_through_env(isolated, pool, monkeypatch):
