@@ -22,43 +22,44 @@ struct Hash: AsyncParsableCommand {
 
     func run() async throws {
         let loader = ConfigLoader()
-        do {
-            let config = try loader.load(options.file, profile: options.profile)
+        let files = loader.files
+        let config: Config, plan: Plan
+        do throws(Diagnostics) {
+            config = try loader.load(options.file, profile: options.profile)
             if let environment, let message = config.unknownEnvironment(environment) {
-                printError("\(options.file): error: \(message)")
-                throw ExitCode(1)
+                throw Diagnostics([Diagnostic(.reference, at: SourceLocation(file: options.file, mark: nil), message)])
             }
-            let version: String
-            if let apiserverVersion {
-                version = apiserverVersion
-            } else {
+            plan = try Plan(config)
+        } catch {
+            throw K8sEnvError(.invalidConfig, error, files: files)
+        }
+        let version: String
+        if let apiserverVersion {
+            version = apiserverVersion
+        } else {
+            do throws(ProcessError) {
                 let binary = try BinaryLocator.locate(config.binaries.kubeAPIServer, role: "binaries.kubeAPIServer", relativeTo: config.directory)
                 version = try await BinaryVersion.read(binary).text
+            } catch {
+                throw K8sEnvError(error)
             }
-            let plan = try Plan(config)
-            let keys = try CacheKey.compute(plan, apiServerVersion: version, files: loader.files)
-            let names = environment.map { [$0] } ?? plan.environments.map(\.name)
-            switch format {
-            case .text:
-                if environment != nil {
-                    print(keys[names[0]]!)
-                } else {
-                    let width = names.map(\.count).max() ?? 0
-                    for name in names { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + keys[name]!) }
-                }
-            case .json:
-                struct Output: Encodable { var kubeAPIServerVersion: String; var environments: [String: String] }
-                printJSON(Output(kubeAPIServerVersion: version, environments: keys.filter { names.contains($0.key) }))
+        }
+        let keys: [String: String]
+        do throws(Diagnostic) { keys = try CacheKey.compute(plan, apiServerVersion: version, files: files) } catch {
+            throw K8sEnvError(.invalidConfig, error, files: files)
+        }
+        let names = environment.map { [$0] } ?? plan.environments.map(\.name)
+        switch format {
+        case .text:
+            if environment != nil {
+                print(keys[names[0]]!)
+            } else {
+                let width = names.map(\.count).max() ?? 0
+                for name in names { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + keys[name]!) }
             }
-        } catch let error as Diagnostics {
-            printError(DiagnosticRenderer(sources: loader.files.all).render(error))
-            throw ExitCode(1)
-        } catch let error as Diagnostic {
-            printError(DiagnosticRenderer(sources: loader.files.all).render(error))
-            throw ExitCode(1)
-        } catch let error as ProcessError {
-            printError("error: \(error)")
-            throw ExitCode(1)
+        case .json:
+            struct Output: Encodable { var kubeAPIServerVersion: String; var environments: [String: String] }
+            printJSON(Output(kubeAPIServerVersion: version, environments: keys.filter { names.contains($0.key) }))
         }
     }
 }

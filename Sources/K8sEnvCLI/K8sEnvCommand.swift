@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import K8sEnvRunner
 import K8sEnvSpec
 
 /// `k8senv`: the root command. The executable's main is `await K8sEnvCommand.main()`.
@@ -13,7 +14,8 @@ public struct K8sEnvCommand: AsyncParsableCommand {
 
     public init() {}
 
-    /// Exit codes: 0 success, 1 failure (invalid config, failed run), 2 usage error.
+    /// Exit codes: 0 success, 1 failure (invalid config, failed run: a ``K8sEnvError``), 2 usage
+    /// error, 130 a start interrupted by SIGINT or SIGTERM; `run` exits with its command's status.
     public static func main() async {
         do {
             var command = try parseAsRoot()
@@ -22,6 +24,10 @@ public struct K8sEnvCommand: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let error as K8sEnvError {
+            // The one place an error of k8senv becomes what the user sees and an exit status.
+            printError(error.report)
+            Foundation.exit(error.exitStatus)
         } catch let status as ExitCode {
             // A status of our own (e.g. `run`'s command's, which may well be 64): as it is.
             Foundation.exit(status.rawValue)

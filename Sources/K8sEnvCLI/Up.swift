@@ -30,8 +30,7 @@ struct Up: AsyncParsableCommand {
                 lifecycle = try Detach.options(at: supervise)
                 events = try SupervisorEventWriter(path: Detach.files(lifecycle.stateFolder).events)
             } catch {
-                printError("error: \(error)")
-                throw ExitCode(1)
+                throw K8sEnvError(error)
             }
         } else {
             lifecycle = options.lifecycle
@@ -44,7 +43,7 @@ struct Up: AsyncParsableCommand {
         }
         let animation = Task { await progress.animate() }
         let session: Session
-        do throws(Lifecycle.Failure) {
+        do throws(K8sEnvError) {
             session = try await Lifecycle.start(lifecycle, detached: supervise != nil, signals: signals, output: { line in
                 progress.line(line)
                 events?.send(SupervisorEvent(.progress, line))
@@ -54,9 +53,8 @@ struct Up: AsyncParsableCommand {
         } catch {
             animation.cancel()
             progress.setStatus(nil)
-            printError(error.message)
-            events?.send(SupervisorEvent(.error, error.message))
-            throw ExitCode(error.exitCode)
+            events?.send(SupervisorEvent(.error, error.report))
+            throw error
         }
         let record = await session.record(config: lifecycle.file, profile: lifecycle.profile, detached: supervise != nil)
         printLine(Lifecycle.summary(record))

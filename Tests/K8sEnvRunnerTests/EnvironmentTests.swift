@@ -52,15 +52,20 @@ final class Project: Sendable {
         }
     }
 
-    /// Starts and expects a failure; returns its message.
+    /// Starts and expects a failure; returns its message as `up` prints it.
     func startFailure(_ environments: [String] = []) async throws -> String {
+        try await startError(environments)?.report ?? ""
+    }
+
+    /// Starts and expects a failure; returns it.
+    func startError(_ environments: [String] = []) async throws -> K8sEnvError? {
         do {
             let session = try await Lifecycle.start(options(environments), detached: false, output: { _ in })
             await session.stop()
             Issue.record("the start should have failed")
-            return ""
+            return nil
         } catch {
-            return error.message
+            return error
         }
     }
 
@@ -213,8 +218,13 @@ struct EnvironmentTests {
                   - name: s
                     manifests: [seeds/cm.yaml]
             """, seeds: ["seeds/cm.yaml": "# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\n"])
-        let message = try await project.startFailure()
-        #expect(message.contains("seeds/cm.yaml:2:1: error: ConfigMap \"c\": namespace \"nowhere\" does not exist"), "\(message)")
+        let error = try #require(try await project.startError())
+        #expect(error.report.contains("seeds/cm.yaml:2:1: error: ConfigMap \"c\": namespace \"nowhere\" does not exist"), "\(error.report)")
+        // One error type: the domain says what part failed, the cause is kept, the logs too.
+        #expect(error.domain == .apply && error.code == .manifests && error.exitStatus == 1)
+        #expect(error.cause is Diagnostics)
+        let kept = try #require(error.keptFolder)
+        #expect(error.report.hasSuffix("(logs kept in \(kept))") && FileManager.default.fileExists(atPath: kept))
         #expect(try runningProcesses(mentioning: project.path).isEmpty)
     }
 

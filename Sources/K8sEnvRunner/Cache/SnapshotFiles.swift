@@ -42,7 +42,7 @@ package enum SnapshotFiles {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let matching = names.filter { $0 == name || $0.hasPrefix(name + "-") }
         guard matching.contains(name) else {
-            throw ProcessError(.launchFailed, "the SQLite database \(prefix) does not exist")
+            throw ProcessError(.files, "the SQLite database \(prefix) does not exist")
         }
         for file in matching {
             let target = folder + "/" + base + file.dropFirst(name.count)
@@ -50,7 +50,7 @@ package enum SnapshotFiles {
                 try? FileManager.default.removeItem(atPath: target)
                 try FileManager.default.copyItem(atPath: directory + "/" + file, toPath: target)
             } catch {
-                throw ProcessError(.launchFailed, "cannot copy \(directory)/\(file): \(error.localizedDescription)")
+                throw ProcessError(.files, "cannot copy \(directory)/\(file): \(error.localizedDescription)")
             }
         }
     }

@@ -14,7 +14,7 @@ package struct Certificates: Sendable {
         var made = k8senv_make_certificates(commonName, "localhost", "127.0.0.1", Int32(days))
         defer { k8senv_free_certificates(&made) }
         if let error = made.error {
-            throw ProcessError(.launchFailed, "cannot make certificates: \(String(cString: error))")
+            throw ProcessError(.files, "cannot make certificates: \(String(cString: error))")
         }
         return Certificates(
             caCertificate: String(cString: made.ca_cert),

@@ -5,7 +5,7 @@ import Foundation
 package enum Ports {
     package static func free() throws(ProcessError) -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ProcessError(.launchFailed, "cannot open a socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw ProcessError(.files, "cannot open a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -73,7 +73,7 @@ package struct SocketFolder: Sendable {
         }
         var template = Array("/tmp/k8senv-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
-            throw ProcessError(.launchFailed, "cannot make a folder for the store's socket under /tmp: \(String(cString: strerror(errno)))")
+            throw ProcessError(.files, "cannot make a folder for the store's socket under /tmp: \(String(cString: strerror(errno)))")
         }
         let path = String(cString: made)
         chmod(path, 0o700)

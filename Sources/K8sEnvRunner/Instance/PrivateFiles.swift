@@ -9,7 +9,7 @@ package enum PrivateFiles {
                                                     attributes: [.posixPermissions: 0o700])
             chmod(path, 0o700)
         } catch {
-            throw ProcessError(.launchFailed, "cannot create the folder \(path): \(error.localizedDescription)")
+            throw ProcessError(.files, "cannot create the folder \(path): \(error.localizedDescription)")
         }
     }
 
@@ -19,7 +19,7 @@ package enum PrivateFiles {
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw ProcessError(.launchFailed, "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ProcessError(.files, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
         let bytes = Array(text.utf8)
         var written = 0
@@ -30,7 +30,7 @@ package enum PrivateFiles {
                 let reason = String(cString: strerror(errno))
                 close(fd)
                 unlink(temporary)
-                throw ProcessError(.launchFailed, "cannot write \(path): \(reason)")
+                throw ProcessError(.files, "cannot write \(path): \(reason)")
             }
             written += n
         }
@@ -39,7 +39,7 @@ package enum PrivateFiles {
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw ProcessError(.launchFailed, "cannot write \(path): \(reason)")
+            throw ProcessError(.files, "cannot write \(path): \(reason)")
         }
     }
 }

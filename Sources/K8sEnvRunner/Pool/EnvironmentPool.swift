@@ -85,26 +85,16 @@ public actor EnvironmentPool {
             throw error
         } catch {
             initialization = nil
-            throw K8sEnvError(.process, "\(error)")
+            throw K8sEnvError(.process, "\(error)", cause: error)
         }
     }
 
     private static func makeBuilder(_ configuration: K8sEnvConfiguration, environment: String, options: PoolOptions,
                                     directory: String) async throws -> EnvironmentBuilder {
-        let builder: EnvironmentBuilder
-        do {
-            builder = try await EnvironmentBuilder.prepare(plan: configuration.plan, files: configuration.files, runDirectory: directory,
+        let builder = try await EnvironmentBuilder.prepare(plan: configuration.plan, files: configuration.files, runDirectory: directory,
                                                            useCache: options.useCache, cacheRoot: options.cacheDirectory,
                                                            progress: options.log ?? { _ in })
-        } catch {
-            switch error {
-            case .process(let e): throw K8sEnvError(.process, e.description)
-            case .config(let d): throw K8sEnvError(.invalidConfig, configuration.files.renderer.render(d))
-            }
-        }
-        do { _ = try await builder.snapshot(for: environment) } catch {
-            throw K8sEnvError(error, files: SourceFilesRenderer(files: configuration.files))
-        }
+        _ = try await builder.snapshot(for: environment)
         return builder
     }
 
@@ -143,7 +133,7 @@ public actor EnvironmentPool {
         let instance: Instance
         do { instance = try await builder.instance(environment, index: index) } catch {
             grantFreedSlot()
-            throw K8sEnvError(error, files: SourceFilesRenderer(files: configuration.files))
+            throw error
         }
         let restorePoint: RestorePoint
         switch instance.store.release {
@@ -153,7 +143,7 @@ public actor EnvironmentPool {
             do { restorePoint = .baseline(try await Cleanup.baseline(instance.client)) } catch {
                 await instance.stop()
                 grantFreedSlot()
-                throw K8sEnvError(.process, "\(instance.name): cannot list its objects: \(error)")
+                throw K8sEnvError(.process, "\(instance.name): cannot list its objects: \(error)", cause: error)
             }
         }
         if isShutDown {
@@ -184,7 +174,7 @@ public actor EnvironmentPool {
         } catch let error as K8sEnvError {
             throw error
         } catch {
-            throw K8sEnvError(.cancelled, "\(error)")
+            throw K8sEnvError(.cancelled, "\(error)", cause: error)
         }
     }
 
@@ -224,11 +214,11 @@ public actor EnvironmentPool {
         switch slot.restorePoint {
         case .revision(let store, let revision):
             do { slot.restorePoint = .revision(store, try await StoreReset.reset(store, of: slot.instance, to: revision)) } catch {
-                failure = K8sEnvError(.cleanup, "\(slot.instance.name): reset failed, so it was stopped (a new one replaces it): \(error)")
+                failure = K8sEnvError(.cleanup, "\(slot.instance.name): reset failed, so it was stopped (a new one replaces it): \(error)", cause: error)
             }
         case .baseline(let baseline):
             do { _ = try await Cleanup.clean(slot.instance.client, baseline: baseline) } catch {
-                failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)")
+                failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)", cause: error)
             }
         }
         if failure != nil || slot.instance.failure() != nil || isShutDown {

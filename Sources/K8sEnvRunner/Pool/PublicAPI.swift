@@ -1,12 +1,6 @@
 import Foundation
 import K8sEnvSpec
 
-/// Renders diagnostics with the source lines of the files they point into.
-struct SourceFilesRenderer: Sendable {
-    let files: SourceFiles
-    func render(_ diagnostics: Diagnostics) -> String { files.renderer.render(diagnostics) }
-}
-
 /// A loaded, validated k8senv.yaml (with a profile applied), from which pools are made.
 ///
 /// ```swift
@@ -38,7 +32,7 @@ public struct K8sEnvConfiguration: Sendable {
             let config = try loader.load(path, profile: profile)
             return K8sEnvConfiguration(plan: try Plan(config), files: files)
         } catch {
-            throw K8sEnvError(.invalidConfig, files.renderer.render(error))
+            throw K8sEnvError(.invalidConfig, error, files: files)
         }
     }
 

@@ -66,7 +66,7 @@ package final class ChildProcess: Sendable {
         if let logPath {
             logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
             guard logFD >= 0 else {
-                throw ProcessError(.launchFailed, "cannot open the log file \(logPath): \(String(cString: strerror(errno)))", command: command)
+                throw ProcessError(.files, "cannot open the log file \(logPath): \(String(cString: strerror(errno)))", command: command)
             }
         }
         let fd = logFD

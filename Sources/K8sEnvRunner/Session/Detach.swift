@@ -28,7 +28,7 @@ package final class SupervisorEventWriter: Sendable {
     package init(path: String) throws(ProcessError) {
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
-            throw ProcessError(.launchFailed, "cannot write \(path): \(String(cString: strerror(errno)))")
+            throw ProcessError(.files, "cannot write \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -113,7 +113,7 @@ package enum Detach {
         do {
             let encoded: Data
             do { encoded = try JSONEncoder().encode(options) } catch {
-                throw ProcessError(.launchFailed, "cannot encode the options: \(error)")
+                throw ProcessError(.files, "cannot encode the options: \(error)", cause: error)
             }
             try PrivateFiles.write(String(decoding: encoded, as: UTF8.self) + "\n", to: files.options)
             supervisor = try ChildProcess.launch(executable: executable, arguments: ["up", "--supervise", files.options],
@@ -185,7 +185,7 @@ package enum Detach {
     package static func options(at path: String) throws(ProcessError) -> Lifecycle.Options {
         guard let data = FileManager.default.contents(atPath: path),
               let options = try? JSONDecoder().decode(Lifecycle.Options.self, from: data) else {
-            throw ProcessError(.launchFailed, "cannot read the supervisor's options from \(path)")
+            throw ProcessError(.files, "cannot read the supervisor's options from \(path)")
         }
         return options
     }

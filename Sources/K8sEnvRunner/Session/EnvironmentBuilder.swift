@@ -2,21 +2,6 @@ import Foundation
 import K8sEnvSpec
 import K8sEnvStore
 
-/// An error of a start: a process failure, manifests the server rejected, or the cache.
-package enum StartError: Error, Sendable, CustomStringConvertible {
-    case process(ProcessError)
-    case manifests(Diagnostics)
-    case cache(CacheError)
-
-    package var description: String {
-        switch self {
-        case .process(let e): return e.description
-        case .manifests(let d): return d.description
-        case .cache(let e): return e.description
-        }
-    }
-}
-
 /// The snapshot cache and the keys of the plan's environments; nil with --no-cache.
 package struct CacheSettings: Sendable {
     package var store: SnapshotStore
@@ -49,25 +34,17 @@ package struct EnvironmentBuilder: Sendable {
         self.progress = progress
     }
 
-    /// Why a builder could not be prepared.
-    package enum PreparationError: Error, Sendable {
-        /// A program not found or not runnable (``ProcessError``), or the run folder.
-        case process(ProcessError)
-        /// The cache key could not be computed (a CRD or seed file unreadable), with positions.
-        case config(Diagnostic)
-    }
-
     /// The one front door of `up`/`run` and pools: the plan's binaries resolved (the
     /// kube-apiserver version read once), the run folder made, the snapshot cache opened and
     /// every environment's key computed (unless `useCache` is false).
     package static func prepare(plan: Plan, files: SourceFiles, runDirectory: String, useCache: Bool, cacheRoot: String?,
-                                progress: @escaping @Sendable (String) -> Void) async throws(PreparationError) -> EnvironmentBuilder {
+                                progress: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> EnvironmentBuilder {
         let binaries: ResolvedBinaries
         do throws(ProcessError) {
             binaries = try await ResolvedBinaries.resolve(plan.config)
             try PrivateFiles.makeDirectory(runDirectory)
         } catch {
-            throw .process(error)
+            throw K8sEnvError(error)
         }
         var cache: CacheSettings?
         if useCache {
@@ -76,7 +53,7 @@ package struct EnvironmentBuilder: Sendable {
             do throws(Diagnostic) {
                 cache = CacheSettings(store: store, keys: try CacheKey.compute(plan, apiServerVersion: binaries.kubeAPIServerVersion.text, files: files))
             } catch {
-                throw .config(error)
+                throw K8sEnvError(.invalidConfig, error, files: files)
             }
         }
         return EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache, progress: progress)
@@ -85,7 +62,7 @@ package struct EnvironmentBuilder: Sendable {
     /// The first instance of an environment: a cache hit starts from the snapshot; a miss keeps
     /// the instance that built the snapshot; without a cache, a new instance with the lineage
     /// (what it extends first) applied.
-    package func firstInstance(_ name: String) async throws(StartError) -> Instance {
+    package func firstInstance(_ name: String) async throws(K8sEnvError) -> Instance {
         guard let cache else { return try await freshInstance(name, suffix: "0") }
         switch try await provide(name, cache: cache, keepRunning: true) {
         case .running(let instance, _): return instance
@@ -95,21 +72,21 @@ package struct EnvironmentBuilder: Sendable {
 
     /// Another instance of an environment (index ≥ 1): from its snapshot, or built afresh
     /// without a cache.
-    package func instance(_ name: String, index: Int) async throws(StartError) -> Instance {
+    package func instance(_ name: String, index: Int) async throws(K8sEnvError) -> Instance {
         guard let snapshot = try await snapshot(for: name) else { return try await freshInstance(name, suffix: "\(index)") }
         return try await startInstance(name, suffix: "\(index)", snapshot: snapshot)
     }
 
     /// The environment's snapshot, built if missing; nil without a cache.
-    package func snapshot(for name: String) async throws(StartError) -> Snapshot? {
+    package func snapshot(for name: String) async throws(K8sEnvError) -> Snapshot? {
         guard let cache, let key = cache.keys[name] else { return nil }
         if case .hit(let snapshot) = cache.store.lookup(key) { return snapshot }
         return try await provideSnapshot(name, cache: cache)
     }
 
-    func freshInstance(_ name: String, suffix: String) async throws(StartError) -> Instance {
+    func freshInstance(_ name: String, suffix: String) async throws(K8sEnvError) -> Instance {
         let instance = try await startInstance(name, suffix: suffix, snapshot: nil)
-        do throws(StartError) {
+        do throws(K8sEnvError) {
             for environment in plan.lineage(of: name) { try await apply(environment, to: instance, as: name) }
         } catch {
             await instance.stop()
@@ -118,14 +95,14 @@ package struct EnvironmentBuilder: Sendable {
         return instance
     }
 
-    package func startInstance(_ name: String, suffix: String, snapshot: Snapshot?) async throws(StartError) -> Instance {
+    package func startInstance(_ name: String, suffix: String, snapshot: Snapshot?) async throws(K8sEnvError) -> Instance {
         let config = plan.config
         let configuration = InstanceConfiguration(
             name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs, startTimeout: config.timeouts.start.duration,
             stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath)
         let instance: Instance
         let times: Instance.StartTimes
-        do { (instance, times) = try await Instance.start(configuration) } catch { throw .process(error) }
+        do { (instance, times) = try await Instance.start(configuration) } catch { throw K8sEnvError(error) }
         progress("\(name): \(config.storage.rawValue) ready in \(Self.format(times.storage)), kube-apiserver \(binaries.kubeAPIServerVersion) ready in \(Self.format(times.apiServer)) at \(instance.server)")
         return instance
     }
@@ -133,7 +110,7 @@ package struct EnvironmentBuilder: Sendable {
     /// Applies one environment's own CRDs and seed sets.
     /// - Returns: the number of objects applied.
     @discardableResult
-    func apply(_ environment: Plan.Environment, to instance: Instance, as name: String) async throws(StartError) -> Int {
+    func apply(_ environment: Plan.Environment, to instance: Instance, as name: String) async throws(K8sEnvError) -> Int {
         var applier = Applier(client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion,
                               serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
         let config = plan.config
@@ -155,7 +132,7 @@ package struct EnvironmentBuilder: Sendable {
                 progress("\(name): seed set \(environment.name)/\(seed.name): \(n) object\(n == 1 ? "" : "s") applied in \(Self.format(clock.now - started))")
             }
         } catch {
-            throw .manifests(error)
+            throw K8sEnvError(.manifests, error, files: files)
         }
         return total
     }
@@ -170,7 +147,7 @@ package struct EnvironmentBuilder: Sendable {
     }
 
     /// The snapshot of an environment, built if it is not cached; nothing left running.
-    func provideSnapshot(_ name: String, cache: CacheSettings) async throws(StartError) -> Snapshot {
+    func provideSnapshot(_ name: String, cache: CacheSettings) async throws(K8sEnvError) -> Snapshot {
         switch try await provide(name, cache: cache, keepRunning: false) {
         case .saved(let snapshot): return snapshot
         case .running(let instance, let snapshot):
@@ -183,19 +160,19 @@ package struct EnvironmentBuilder: Sendable {
     /// key's lock so concurrent `up`s build it once.
     /// - Parameter keepRunning: hand back a running instance of it too (the builder, kept, or
     ///   one started from the snapshot) instead of only making sure the snapshot exists.
-    func provide(_ name: String, cache: CacheSettings, keepRunning: Bool) async throws(StartError) -> Provided {
+    func provide(_ name: String, cache: CacheSettings, keepRunning: Bool) async throws(K8sEnvError) -> Provided {
         guard let key = cache.keys[name], let environment = plan.environment(named: name) else {
-            throw .process(ProcessError(.launchFailed, "no cache key for environment \(name)"))
+            throw K8sEnvError(.cache, "no cache key for environment \(name)")
         }
         let short = String(key.prefix(12))
-        func hit(_ snapshot: Snapshot, _ how: String) async throws(StartError) -> Provided {
+        func hit(_ snapshot: Snapshot, _ how: String) async throws(K8sEnvError) -> Provided {
             guard keepRunning else { return .saved(snapshot) }
             progress("\(name): snapshot \(short) \(how)")
             return .running(try await startInstance(name, suffix: "0", snapshot: snapshot), snapshot)
         }
         if case .hit(let cached) = cache.store.lookup(key) { return try await hit(cached, "(cache hit)") }
         let lock: SnapshotStore.Lock
-        do { lock = try await cache.store.lock(key) } catch { throw .cache(error) }
+        do { lock = try await cache.store.lock(key) } catch { throw K8sEnvError(error) }
         defer { lock.release() }
         switch cache.store.lookup(key) {
         case .hit(let built): return try await hit(built, "(cache hit: built by another k8senv while this one waited)")
@@ -211,13 +188,13 @@ package struct EnvironmentBuilder: Sendable {
         var parentSnapshot: Snapshot?
         if let parent = environment.parent { parentSnapshot = try await provideSnapshot(parent, cache: cache) }
         let instance = try await startInstance(name, suffix: keepRunning ? "0" : "build", snapshot: parentSnapshot)
-        do throws(StartError) {
+        do throws(K8sEnvError) {
             let objects = try await apply(environment, to: instance, as: name)
             let staging: String
-            do { staging = try cache.store.makeStaging(key) } catch { throw StartError.cache(error) }
+            do { staging = try cache.store.makeStaging(key) } catch { throw K8sEnvError(error) }
             do throws(ProcessError) { try await instance.store.saveSnapshot(into: staging + "/data") } catch {
                 try? FileManager.default.removeItem(atPath: staging)
-                throw StartError.process(error)
+                throw K8sEnvError(error)
             }
             let metadata = SnapshotMetadata(
                 key: key, environment: name, config: plan.config.file, parentKey: environment.parent.flatMap { cache.keys[$0] },
@@ -225,7 +202,7 @@ package struct EnvironmentBuilder: Sendable {
                 files: (environment.crdFiles + environment.seedSets.flatMap(\.files)).map(\.relativePath),
                 objects: objects, size: 0, checksum: "", buildSeconds: Self.seconds(clock.now - started), createdAt: Date())
             let snapshot: Snapshot
-            do { snapshot = try cache.store.publish(staging, metadata: metadata) } catch { throw StartError.cache(error) }
+            do { snapshot = try cache.store.publish(staging, metadata: metadata) } catch { throw K8sEnvError(error) }
             progress("\(name): snapshot \(short) saved (\(Self.bytes(snapshot.metadata.size))) in \(Self.format(clock.now - started))")
             if !keepRunning {
                 await instance.stop()

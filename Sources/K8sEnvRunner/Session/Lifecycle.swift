@@ -33,23 +33,8 @@ package enum Lifecycle {
         }
     }
 
-    /// A failure with a message for the user and an exit status.
-    package struct Failure: Error, Sendable, CustomStringConvertible {
-        package var message: String
-        package var exitCode: Int32
-        /// The run folder kept for its logs, when there is one.
-        package var keptFolder: String?
-        package var description: String { message }
-
-        package init(message: String, exitCode: Int32, keptFolder: String? = nil) {
-            self.message = message
-            self.exitCode = exitCode
-            self.keptFolder = keptFolder
-        }
-    }
-
-    /// Loads and plans a config, rendering diagnostics into a ``Failure``.
-    package static func plan(_ options: Options, files: SourceFiles) throws(Failure) -> Plan {
+    /// Loads and plans a config; its diagnostics are rendered into the error.
+    package static func plan(_ options: Options, files: SourceFiles) throws(K8sEnvError) -> Plan {
         let loader = ConfigLoader(files: files)
         do throws(Diagnostics) {
             let config = try loader.load(options.file, profile: options.profile)
@@ -60,14 +45,14 @@ package enum Lifecycle {
             }
             return try Plan(config)
         } catch {
-            throw Failure(message: files.renderer.render(error), exitCode: 1)
+            throw K8sEnvError(.invalidConfig, error, files: files)
         }
     }
 
     /// Starts a session: stale runs cleaned, binaries resolved, instances up, CRDs and seeds
     /// applied, the run recorded. On failure nothing is left running.
     package static func start(_ options: Options, detached: Bool, output: @escaping @Sendable (String) -> Void)
-        async throws(Failure) -> Session {
+        async throws(K8sEnvError) -> Session {
         let files = SourceFiles()
         let plan = try plan(options, files: files)
         let state = options.stateFolder
@@ -76,7 +61,7 @@ package enum Lifecycle {
         for reason in cleanup.refused { output("note: \(reason)") }
         let runDirectory: String
         do throws(ProcessError) { runDirectory = try state.makeRunDirectory() } catch {
-            throw Failure(message: "error: \(error)", exitCode: 1)
+            throw K8sEnvError(error)
         }
         let quiet = options.quiet
         let progress: @Sendable (String) -> Void = { line in if !quiet { output(line) } }
@@ -86,29 +71,23 @@ package enum Lifecycle {
                                                            cacheRoot: options.cacheDirectory, progress: progress)
         } catch {
             try? FileManager.default.removeItem(atPath: runDirectory)
-            switch error {
-            case .process(let e): throw Failure(message: "error: \(e)", exitCode: 1)
-            case .config(let d): throw Failure(message: files.renderer.render(d), exitCode: 1)
-            }
+            throw error
         }
         let session = Session(builder: builder, poolSize: options.poolSize)
         do {
             try await session.start(environments: options.environments)
         } catch {
-            let message: String
-            switch error {
-            case .process(let e): message = "error: \(e)"
-            case .manifests(let d): message = files.renderer.render(d)
-            case .cache(let e): message = "error: \(e)"
-            }
-            throw Failure(message: message + "\n(logs kept in \(runDirectory))", exitCode: 1, keptFolder: runDirectory)
+            var failure = error
+            failure.message += "\n(logs kept in \(runDirectory))"
+            failure.keptFolder = runDirectory
+            throw failure
         }
-        do {
+        do throws(ProcessError) {
             try state.write(await session.record(config: options.file, profile: options.profile, detached: detached))
             if detached { try state.setCurrent(runDirectory) }
         } catch {
             await session.stop()
-            throw Failure(message: "error: \(error)", exitCode: 1)
+            throw K8sEnvError(error)
         }
         return session
     }
@@ -116,10 +95,10 @@ package enum Lifecycle {
     /// ``start(_:detached:output:)``, unless SIGINT or SIGTERM comes first: then the start is
     /// cancelled, which stops what it had started, and the failure says so (exit 130).
     package static func start(_ options: Options, detached: Bool, signals: SignalWatcher,
-                              output: @escaping @Sendable (String) -> Void) async throws(Failure) -> Session {
-        let started = await withTaskGroup(of: Result<Session, Failure>?.self) { group in
+                              output: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> Session {
+        let started = await withTaskGroup(of: Result<Session, K8sEnvError>?.self) { group in
             group.addTask {
-                do throws(Failure) {
+                do throws(K8sEnvError) {
                     return .success(try await start(options, detached: detached, output: output))
                 } catch {
                     return .failure(error)
@@ -127,7 +106,7 @@ package enum Lifecycle {
             }
             group.addTask {
                 guard await signals.next() != nil else { return nil }
-                return .failure(Failure(message: "interrupted while starting; stopped what had started", exitCode: 130))
+                return .failure(K8sEnvError(.interrupted, "interrupted while starting; stopped what had started"))
             }
             var first = await group.next() ?? nil
             group.cancelAll()
@@ -137,7 +116,7 @@ package enum Lifecycle {
                 switch late {
                 case .success(let session)?: await finish(session, state: options.stateFolder, keepFiles: false)
                 case .failure(let failure)?:
-                    if case .failure(var interrupted)? = first, interrupted.exitCode == 130, let kept = failure.keptFolder {
+                    if case .failure(var interrupted)? = first, interrupted.code == .interrupted, let kept = failure.keptFolder {
                         interrupted.message += " (logs kept in \(kept))"
                         interrupted.keptFolder = kept
                         first = .failure(interrupted)
@@ -150,7 +129,7 @@ package enum Lifecycle {
         switch started {
         case .success(let session)?: return session
         case .failure(let error)?: throw error
-        case nil: throw Failure(message: "error: the start ended without a result", exitCode: 1)
+        case nil: throw K8sEnvError(.process, "the start ended without a result")
         }
     }
 
@@ -217,8 +196,8 @@ package enum Lifecycle {
         let signals = SignalWatcher()
         let session: Session
         do { session = try await start(options, detached: false, signals: signals, output: output) } catch {
-            output(error.message)
-            return error.exitCode
+            output(error.report)
+            return error.exitStatus
         }
         let state = options.stateFolder
         let record = await session.record(config: options.file, profile: options.profile, detached: false)

@@ -56,7 +56,7 @@ package enum Ownership {
     /// Marks `folder` as made by this user's k8senv.
     static func markFolder(_ folder: String) throws(ProcessError) {
         guard let mark = mark(for: folder) else {
-            throw ProcessError(.launchFailed, "cannot read or create k8senv's key under ${XDG_STATE_HOME:-~/.local/state}/k8senv")
+            throw ProcessError(.files, "cannot read or create k8senv's key under ${XDG_STATE_HOME:-~/.local/state}/k8senv")
         }
         try PrivateFiles.write(mark + "\n", to: folder + "/" + markName)
     }

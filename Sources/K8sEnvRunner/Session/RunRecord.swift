@@ -97,13 +97,13 @@ package struct StateFolder: Sendable {
 
     /// A new run folder, 0700, marked as made by this user's k8senv.
     package func makeRunDirectory() throws(ProcessError) -> String {
-        if let refusal { throw ProcessError(.launchFailed, refusal) }
+        if let refusal { throw ProcessError(.files, refusal) }
         try PrivateFiles.makeDirectory(runsPath)
-        if let refusal { throw ProcessError(.launchFailed, refusal) }
+        if let refusal { throw ProcessError(.files, refusal) }
         let stamp = Int(Date().timeIntervalSince1970)
         let run = runsPath + "/\(stamp)-\(getpid())"
         guard mkdir(run, 0o700) == 0 else {
-            throw ProcessError(.launchFailed, "cannot create the folder \(run): \(String(cString: strerror(errno)))")
+            throw ProcessError(.files, "cannot create the folder \(run): \(String(cString: strerror(errno)))")
         }
         try Ownership.markFolder(run)
         return run
@@ -113,17 +113,17 @@ package struct StateFolder: Sendable {
     /// checks and claims the folder. Released when the returned descriptor is closed, or the
     /// process ends.
     package func lock() throws(ProcessError) -> Int32 {
-        if let refusal { throw ProcessError(.launchFailed, refusal) }
+        if let refusal { throw ProcessError(.files, refusal) }
         try PrivateFiles.makeDirectory(path)
         let fd = open(path + "/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
-            throw ProcessError(.launchFailed, "cannot open \(path)/lock: \(String(cString: strerror(errno)))")
+            throw ProcessError(.files, "cannot open \(path)/lock: \(String(cString: strerror(errno)))")
         }
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }
             let reason = String(cString: strerror(errno))
             close(fd)
-            throw ProcessError(.launchFailed, "cannot lock \(path)/lock: \(reason)")
+            throw ProcessError(.files, "cannot lock \(path)/lock: \(reason)")
         }
         return fd
     }
@@ -134,7 +134,7 @@ package struct StateFolder: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         let data: Data
         do { data = try encoder.encode(record) } catch {
-            throw ProcessError(.launchFailed, "cannot encode the run record: \(error)")
+            throw ProcessError(.files, "cannot encode the run record: \(error)")
         }
         try PrivateFiles.write(String(decoding: data, as: UTF8.self) + "\n", to: record.runDirectory + "/run.json")
     }

@@ -3,7 +3,6 @@ import K8sEnvSpec
 
 /// Brings up the environments of a plan — `pool.size` instances each — and tears them down.
 package actor Session {
-    package typealias StartError = K8sEnvRunner.StartError
     package nonisolated let builder: EnvironmentBuilder
     package nonisolated var plan: Plan { builder.plan }
     package nonisolated var runDirectory: String { builder.runDirectory }
@@ -18,21 +17,21 @@ package actor Session {
 
     /// Starts the environments named (all when empty), concurrently: the first instance of each
     /// (from the cache, or building its snapshot), then the rest of its pool from the snapshot.
-    /// - Throws: ``StartError``; instances already started are stopped.
-    package func start(environments names: [String]) async throws(StartError) {
+    /// - Throws: ``K8sEnvError``; instances already started are stopped.
+    package func start(environments names: [String]) async throws(K8sEnvError) {
         let selected = names.isEmpty ? plan.environments.map(\.name) : names
         let builder = self.builder
         let sizes = Dictionary(uniqueKeysWithValues: selected.map { ($0, poolSizeOverride ?? plan.environment(named: $0)?.poolSize ?? 1) })
-        let results = await withTaskGroup(of: [Result<(String, Int, Instance), StartError>].self) { group in
+        let results = await withTaskGroup(of: [Result<(String, Int, Instance), K8sEnvError>].self) { group in
             for name in selected {
                 group.addTask {
                     let first: Instance
-                    do throws(StartError) { first = try await builder.firstInstance(name) } catch { return [.failure(error)] }
-                    var results: [Result<(String, Int, Instance), StartError>] = [.success((name, 0, first))]
-                    await withTaskGroup(of: Result<(String, Int, Instance), StartError>.self) { more in
+                    do throws(K8sEnvError) { first = try await builder.firstInstance(name) } catch { return [.failure(error)] }
+                    var results: [Result<(String, Int, Instance), K8sEnvError>] = [.success((name, 0, first))]
+                    await withTaskGroup(of: Result<(String, Int, Instance), K8sEnvError>.self) { more in
                         for index in 1..<max(sizes[name] ?? 1, 1) {
                             more.addTask {
-                                do throws(StartError) { return .success((name, index, try await builder.instance(name, index: index))) } catch {
+                                do throws(K8sEnvError) { return .success((name, index, try await builder.instance(name, index: index))) } catch {
                                     return .failure(error)
                                 }
                             }
@@ -42,11 +41,11 @@ package actor Session {
                     return results
                 }
             }
-            var all: [Result<(String, Int, Instance), StartError>] = []
+            var all: [Result<(String, Int, Instance), K8sEnvError>] = []
             for await r in group { all += r }
             return all
         }
-        var firstError: StartError?
+        var firstError: K8sEnvError?
         var started: [(String, Int, Instance)] = []
         for r in results {
             switch r {

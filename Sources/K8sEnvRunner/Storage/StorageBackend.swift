@@ -94,7 +94,7 @@ package struct EmbeddedBackend: StorageBackend {
             return EmbeddedStore(name: name, server: try await StoreServer.start(store: store, options: options), sockets: sockets)
         } catch {
             sockets.remove()
-            throw ProcessError(.launchFailed, "\(name): the embedded store could not start: \(error)")
+            throw ProcessError(.launchFailed, "\(name): the embedded store could not start: \(error)", domain: .storage, cause: error)
         }
     }
 }
@@ -123,7 +123,7 @@ package struct EmbeddedStore: RunningStore {
     }
 
     func describe(_ error: any Error) -> ProcessError {
-        ProcessError(.exited, "\(name): the embedded store stopped serving: \(error)")
+        ProcessError(.exited, "\(name): the embedded store stopped serving: \(error)", domain: .storage, cause: error)
     }
 
     package func stop(grace: Duration) async {
@@ -156,14 +156,18 @@ package struct StoreProcess: Sendable {
 
     func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {
         let socket = self.socket
-        try await Instance.poll(process, what: what, deadline: deadline) { Ports.accepts(unixSocket: socket) }
+        do {
+            try await Instance.poll(process, what: what, deadline: deadline) { Ports.accepts(unixSocket: socket) }
+        } catch {
+            throw error.within(.storage)
+        }
     }
 
     func failure() -> ProcessError? {
-        process.termination.map { process.error(.exited, "\(name): \(what) \($0)") }
+        process.termination.map { process.error(.exited, "\(name): \(what) \($0)").within(.storage) }
     }
 
-    func ended() async -> ProcessError? { await process.exitError("\(name): \(what)") }
+    func ended() async -> ProcessError? { await process.exitError("\(name): \(what)")?.within(.storage) }
 
     func stop(grace: Duration) async {
         await process.stop(grace: grace)
@@ -315,6 +319,6 @@ enum SQLiteFiles {
     }
 
     static func saveError(_ name: String, _ target: String, _ error: StoreError) -> ProcessError {
-        ProcessError(.launchFailed, "\(name): cannot save the store's snapshot to \(target): \(error.message)")
+        ProcessError(.files, "\(name): cannot save the store's snapshot to \(target): \(error.message)", domain: .cache, cause: error)
     }
 }

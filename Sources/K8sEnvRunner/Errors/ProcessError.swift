@@ -1,4 +1,6 @@
-/// A process that could not be found, started, or brought to ready, or that died.
+/// A process that could not be found, started, or brought to ready, or that died; or a file,
+/// folder or socket an instance needs that could not be made. Reported as a ``K8sEnvError`` in
+/// its ``domain`` (binary, process, storage or cache), with this as the cause.
 package struct ProcessError: Error, Sendable, CustomStringConvertible {
     package struct Code: RawRepresentable, Sendable, Hashable {
         package var rawValue: String
@@ -8,6 +10,8 @@ package struct ProcessError: Error, Sendable, CustomStringConvertible {
         package static let exited = Code(rawValue: "exited")
         package static let timeout = Code(rawValue: "timeout")
         package static let unexpectedOutput = Code(rawValue: "unexpected-output")
+        /// A folder, file, certificate or socket could not be made, read or written.
+        package static let files = Code(rawValue: "files")
     }
 
     package var code: Code
@@ -17,13 +21,28 @@ package struct ProcessError: Error, Sendable, CustomStringConvertible {
     /// The last lines of the process's log, if it wrote any.
     package var logTail: String?
     package var logPath: String?
+    /// What part failed: `.binary` for a program not found, `.storage` for a store, `.cache` for
+    /// a snapshot, else `.process`.
+    package var domain: K8sEnvError.Domain
+    /// The error underneath (a store's, an encoder's), when there is one.
+    package var cause: (any Error & Sendable)?
 
-    package init(_ code: Code, _ message: String, command: [String] = [], logTail: String? = nil, logPath: String? = nil) {
+    package init(_ code: Code, _ message: String, command: [String] = [], logTail: String? = nil, logPath: String? = nil,
+                 domain: K8sEnvError.Domain? = nil, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
         self.command = command
         self.logTail = logTail
         self.logPath = logPath
+        self.domain = domain ?? (code == .notFound ? .binary : .process)
+        self.cause = cause
+    }
+
+    /// The same failure, reported as one of `domain` (a store's process, a snapshot's copy).
+    package func within(_ domain: K8sEnvError.Domain) -> ProcessError {
+        var error = self
+        error.domain = domain
+        return error
     }
 
     package var description: String {
