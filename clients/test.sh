@@ -30,6 +30,17 @@ cache=${XDG_CACHE_HOME:-$HOME/.cache}/k8senv
 export GOCACHE="$cache/go-build" GOPATH="$cache/gopath"
 export GO111MODULE=on GOPROXY=off GOFLAGS=-mod=readonly GOWORK=off
 
+need_python_modules() { # need_python_modules MODULE...: fails with the Debian packages to install
+  local m missing=()
+  for m in "$@"; do
+    "$PYTHON" -c "import $m" 2>/dev/null || missing+=("$m")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "clients/test.sh: $PYTHON lacks ${missing[*]} (apt-get install python3-pytest python3-pytest-xdist python3-kubernetes)" >&2
+    exit 2
+  fi
+}
+
 failed=()
 run() { # run NAME DIR COMMAND...: runs COMMAND in DIR, remembers NAME when it fails
   local name=$1 dir=$2
@@ -42,6 +53,7 @@ run() { # run NAME DIR COMMAND...: runs COMMAND in DIR, remembers NAME when it f
 
 if [ "$integration" = 0 ]; then
   unset K8SENV_POOL_INTEGRATION
+  need_python_modules pytest
   run "go unit tests" "$here/go" "$GO" test ./...
   run "python unit tests" "$here/python" "$PYTHON" -m pytest -q tests
 else
@@ -53,6 +65,7 @@ else
     echo "clients/test.sh --integration: K8SENV_POOL=$K8SENV_POOL is not a socket: no k8senv pool service is running (start one with \`k8senv up --detach\`)" >&2
     exit 2
   fi
+  need_python_modules pytest xdist kubernetes
   export K8SENV_POOL_INTEGRATION=1
   export K8SENV_POOL_TIMEOUT="${K8SENV_POOL_TIMEOUT:-300}"
   run "go integration tests" "$here/go" "$GO" test -count=1 -parallel 20 -run '^TestIntegration$' ./...
