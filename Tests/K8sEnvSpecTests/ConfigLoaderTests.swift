@@ -269,6 +269,27 @@ struct ConfigLoaderTests {
         }
     }
 
+    @Test("each manifest file is parsed once per run: the config's checks and the applier share the objects")
+    func manifestsParsedOnce() throws {
+        try TemporaryFolder.with { folder in
+            try folder.write("crds/widget.yaml", "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.dev}\n")
+            try folder.write("seeds/a.yaml", namespaceText)
+            try folder.write("seeds/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\n")
+            let path = try folder.config("environments:\n  base:\n    crds: [crds/]\n    seeds: [{name: s, manifests: [seeds/]}]\n  child:\n    extends: base\n    seeds: [{name: t, manifests: [seeds/b.yaml]}]\n")
+            let files = SourceFiles()
+            let plan = try Plan(try ConfigLoader(files: files).load(path))
+            #expect(files.manifestParses == 3, "the checks parse each file once, seeds/b.yaml too though two sets name it")
+            var objects = 0
+            for environment in plan.environments {
+                for file in environment.crdFiles + environment.seedSets.flatMap(\.files) {
+                    objects += try Manifests.read(file, files: files).count
+                }
+            }
+            #expect(objects == 4)
+            #expect(files.manifestParses == 3, "reading the plan's files again (as the applier does) parses nothing")
+        }
+    }
+
     @Test("a folder without manifests is an error")
     func emptyFolder() throws {
         try TemporaryFolder.with { folder in

@@ -33,7 +33,12 @@ package struct ManifestObject: Sendable {
 /// kind and metadata.name (or metadata.generateName); a `kind: List` stands for its items.
 package enum Manifests {
     /// - Throws: ``Diagnostics`` pointing into the file, one per problem.
+    ///   Each file is parsed once per ``SourceFiles`` (that is, per run).
     package static func read(_ file: ManifestFile, files: SourceFiles) throws(Diagnostics) -> [ManifestObject] {
+        try files.manifests(file) { () throws(Diagnostics) in try parse(file, files: files) }
+    }
+
+    static func parse(_ file: ManifestFile, files: SourceFiles) throws(Diagnostics) -> [ManifestObject] {
         let bytes: [UInt8]
         let stream: YAMLStream
         do {
