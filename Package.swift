@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "k8senvTests",
-            dependencies: ["K8sEnvSpec", "K8sEnvCLI", "K8sEnvTestSupport"],
+            dependencies: ["K8sEnvSpec", "K8sEnvRunner", "K8sEnvCLI", "K8sEnvTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

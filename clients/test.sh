@@ -8,7 +8,8 @@
 #
 # Integration knobs (see clients/go/README.md): K8SENV_POOL_ENV (default isolation),
 # K8SENV_POOL_CR_GROUP/_VERSION/_PLURAL/_KIND/_SPEC, K8SENV_POOL_SEED, K8SENV_POOL_TIMEOUT
-# (seconds a test waits for a free instance; 300 here unless set).
+# (seconds a test waits for a free instance; 300 here unless set), K8SENV_CLIENTS (go, python, or
+# both, the default: whose integration tests run).
 # GO and PYTHON name the toolchains (default: Debian's /usr/bin/go and /usr/bin/python3).
 set -euo pipefail
 
@@ -65,12 +66,18 @@ else
     echo "clients/test.sh --integration: K8SENV_POOL=$K8SENV_POOL is not a socket: no k8senv pool service is running (start one with \`k8senv up --detach\`)" >&2
     exit 2
   fi
-  need_python_modules pytest xdist kubernetes
+  # K8SENV_CLIENTS: which clients' integration tests to run (go, python, or both: the default).
+  clients=${K8SENV_CLIENTS:-go python}
   export K8SENV_POOL_INTEGRATION=1
   export K8SENV_POOL_TIMEOUT="${K8SENV_POOL_TIMEOUT:-300}"
-  run "go integration tests" "$here/go" "$GO" test -count=1 -parallel 20 -run '^TestIntegration$' ./...
-  run "python integration tests" "$here/python" \
-    "$PYTHON" -m pytest -q -n 4 -p k8senv_pool.pytest_plugin tests/test_integration.py
+  if [[ " $clients " == *" go "* ]]; then
+    run "go integration tests" "$here/go" "$GO" test -count=1 -parallel 20 -run '^TestIntegration$' ./...
+  fi
+  if [[ " $clients " == *" python "* ]]; then
+    need_python_modules pytest xdist kubernetes
+    run "python integration tests" "$here/python" \
+      "$PYTHON" -m pytest -q -n 4 -p k8senv_pool.pytest_plugin tests/test_integration.py
+  fi
 fi
 
 if [ "${#failed[@]}" -gt 0 ]; then

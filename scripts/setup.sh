@@ -4,7 +4,7 @@
 # Usage: eval "$(scripts/setup.sh)"
 #   Installs the C libraries (libyaml-dev, libssl-dev, libsqlite3-dev) and the test clients
 #   (python3 PyYAML and jsonschema, kubectl if apt has it, etcdctl and Debian's python3-etcd3 for
-#   the store's tests), makes kube-apiserver and etcd available
+#   the store's tests; Go, pytest, pytest-xdist and python3-kubernetes for the clients' tests), makes kube-apiserver and etcd available
 #   (scripts/install-binaries.sh: env vars, PATH, the cache, or a build from Debian's source),
 #   builds k8senv, and prints `export` lines: the binaries' K8SENV_* variables, K8SENV_SCRATCH
 #   (the SwiftPM build folder) and PATH with k8senv on it.
@@ -41,6 +41,19 @@ if ((${#clients[@]})); then
   log "apt-get install ${clients[*]} (independent etcd clients for the store's tests)"
   "${SUDO[@]}" apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${clients[@]}" >&2
+fi
+
+# The clients' toolchains and test tools (clients/): Debian's Go, pytest, pytest-xdist and the
+# Kubernetes Python client, all for /usr/bin (offline builds: standard library only).
+languages=()
+[[ -x /usr/bin/go ]] || languages+=(golang-go)
+/usr/bin/python3 -c 'import pytest' 2>/dev/null || languages+=(python3-pytest)
+/usr/bin/python3 -c 'import xdist' 2>/dev/null || languages+=(python3-pytest-xdist)
+/usr/bin/python3 -c 'import kubernetes' 2>/dev/null || languages+=(python3-kubernetes)
+if ((${#languages[@]})); then
+  log "apt-get install ${languages[*]} (the Go and Python clients' tests)"
+  "${SUDO[@]}" apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${languages[@]}" >&2
 fi
 
 if ! python3 -c 'import yaml, jsonschema' 2>/dev/null; then

@@ -3,7 +3,7 @@
 # then runs every test suite against the real kube-apiserver: on the embedded store (the
 # default storage), then the suites that start kube-apiserver once more on etcd, and once more on
 # kine (k8senv-kine, the store behind kine's command line, so the runner's kine backend meets a
-# real server).
+# real server); then the Go and Python clients against the pool service (scripts/test-clients.sh).
 #
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter K8sEnvSpecTests]
 #   With arguments, one run with them, on K8SENV_STORAGE (embedded, etcd or kine; default
@@ -29,3 +29,5 @@ K8SENV_STORAGE=etcd guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-b
 echo "test: the suites that run kube-apiserver, storage: kine (k8senv-kine)" >&2
 K8SENV_STORAGE=kine K8SENV_KINE="$(dirname "$K8SENV_BINARY")/k8senv-kine" \
   guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests --skip RunStressTests
+echo "test: the Go and Python clients, against the pool service on embedded and etcd" >&2
+guarded scripts/test-clients.sh

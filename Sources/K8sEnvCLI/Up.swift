@@ -19,9 +19,11 @@ struct Up: AsyncParsableCommand {
     var supervise: String?
 
     func run() async throws {
+        var served = options.lifecycle
+        served.servePools = true  // `up` serves the pool API; `run` does not
         if detach {
             let output = Detach.Output(progress: { printError($0) }, message: { printError($0) }, export: printLine)
-            throw ExitCode(await Detach.start(options.lifecycle, executable: ChildProcess.selfExecutable, output: output))
+            throw ExitCode(await Detach.start(served, executable: ChildProcess.selfExecutable, output: output))
         }
         let lifecycle: Lifecycle.Options
         let events: SupervisorEventWriter?
@@ -33,7 +35,7 @@ struct Up: AsyncParsableCommand {
                 throw K8sEnvError(error)
             }
         } else {
-            lifecycle = options.lifecycle
+            lifecycle = served
             events = nil
         }
         let signals = SignalWatcher()

@@ -48,6 +48,22 @@ struct ParsingTests {
         #expect(missing?.code == 2)
     }
 
+    @Test("acquire and release: environment, timeout, holder, TTL, format; the lease and mode; usage errors")
+    func leases() throws {
+        let acquire = try parse(["acquire", "-e", "base", "--timeout", "5", "--holder", "42", "--ttl", "600", "--format", "json",
+                                 "--state-dir", "/s"], as: Acquire.self)
+        #expect(acquire.environment == "base" && acquire.timeout == 5 && acquire.holder == 42 && acquire.ttl == 600)
+        #expect(acquire.format == .json && acquire.stateDir == "/s")
+        let plain = try parse(["acquire"], as: Acquire.self)
+        #expect(plain.environment == nil && plain.timeout == 60 && plain.holder == nil && plain.ttl == nil && plain.format == .env)
+        #expect(usageError(["acquire", "--timeout", "-1"])?.code == 2)
+        #expect(usageError(["acquire", "--holder", "0"])?.message.contains("--holder must be a process id") == true)
+        let release = try parse(["release", "0123abcd", "--mode", "stop"], as: Release.self)
+        #expect(release.lease == "0123abcd" && release.mode == "stop")
+        #expect(try parse(["release"], as: Release.self).mode == "reset")
+        #expect(usageError(["release", "x", "--mode", "clean"])?.message.contains("--mode must be reset or stop") == true)
+    }
+
     @Test("down, env, status: config and state folder; env's environment; status's format")
     func detachedCommands() throws {
         let down = try parse(["down", "-f", "a.yaml", "--state-dir", "/s"], as: Down.self)

@@ -1,6 +1,7 @@
 #ifndef CK8SENV_SUPPORT_H
 #define CK8SENV_SUPPORT_H
 #include <sys/types.h>
+#include <stdint.h>
 
 /// Forks and execs `path` with `argv`/`envp` in a new process group, stdin from /dev/null,
 /// stdout and stderr to `log_fd`, and (on Linux) SIGKILL as its parent-death signal, so the
@@ -39,5 +40,13 @@ typedef struct {
 k8senv_certificates k8senv_make_certificates(const char *common_name, const char *dns_names,
                                              const char *ip_addresses, int days);
 void k8senv_free_certificates(k8senv_certificates *certificates);
+
+
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC).
+int k8senv_accept(int fd);
+/// The pid and uid of a Unix socket's peer (SO_PEERCRED); 0, or -1 with errno.
+int k8senv_peer_credentials(int fd, int32_t *pid, uint32_t *uid);
+/// 1 when the peer of a connected socket has closed its end (or the connection failed), else 0.
+int k8senv_peer_closed(int fd);
 
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import K8sEnvSpec
 import K8sEnvStore
 
@@ -63,6 +64,8 @@ package final class Instance: Sendable {
     package let store: any RunningStore
     package let apiServerProcess: ChildProcess
     package let client: KubeClient
+    /// The one stop: a session and a pool may both stop an instance they share.
+    private let stopping = Mutex<Task<Void, Never>?>(nil)
 
     package var name: String { configuration.name }
 
@@ -284,10 +287,19 @@ package final class Instance: Sendable {
     }
 
     /// Stops kube-apiserver, then storage: SIGTERM to each group, grace (timeouts.stop), SIGKILL.
+    /// Stops kube-apiserver, then the store. Later and concurrent calls await the first one's.
     package func stop() async {
-        await client.shutdown()
-        await apiServerProcess.stop(grace: configuration.stopTimeout)
-        await store.stop(grace: configuration.stopTimeout)
+        let task = stopping.withLock { task in
+            if let task { return task }
+            let made = Task { [client, apiServerProcess, store, configuration] in
+                await client.shutdown()
+                await apiServerProcess.stop(grace: configuration.stopTimeout)
+                await store.stop(grace: configuration.stopTimeout)
+            }
+            task = made
+            return made
+        }
+        await task.value
     }
 }
 

@@ -67,7 +67,7 @@ package struct SocketFolder: Sendable {
     /// The longest socket name put in the folder (etcd's peer socket).
     static let longestName = "etcd-peer.sock:0"
 
-    package static func make(for directory: String) throws(ProcessError) -> SocketFolder {
+    package static func make(for directory: String, longestName: String = longestName) throws(ProcessError) -> SocketFolder {
         if directory.utf8.count + 1 + longestName.utf8.count <= 107, isPlain(directory) {
             return SocketFolder(path: directory, isPrivate: false)
         }
@@ -111,7 +111,7 @@ package struct SocketFolder: Sendable {
     }
 
     /// Removes the private folder (the instance folder stays).
-    func remove() {
+    package func remove() {
         if isPrivate { try? FileManager.default.removeItem(atPath: path) }
     }
 }

@@ -56,8 +56,40 @@ public actor EnvironmentPool {
         self.acquireTimeout = options.acquireTimeout ?? configuration.plan.config.timeouts.acquire.duration
     }
 
+    /// A pool of a running session's environment (the pool service of `up`): it lends the
+    /// session's instances of `environment`, and starts new ones (as `<environment>-<n>`, after
+    /// them) only to replace one that stopped.
+    package init(builder: EnvironmentBuilder, environment: String, instances: [Instance], acquireTimeout: Duration? = nil) async throws(K8sEnvError) {
+        var options = PoolOptions()
+        options.workDirectory = builder.runDirectory  // the session's: not the pool's to remove
+        options.acquireTimeout = acquireTimeout
+        self.init(configuration: K8sEnvConfiguration(plan: builder.plan, files: builder.files), environment: environment,
+                  size: instances.count, options: options)
+        initialization = Task { builder }
+        nextIndex = instances.count
+        for instance in instances { idle.append(Slot(instance: instance, restorePoint: try await Self.restorePoint(of: instance))) }
+    }
+
     /// How many instances are idle and lent out.
     public var counts: (idle: Int, inUse: Int) { (idle.count, inUse.count) }
+
+    /// Every instance's name and whether it is lent out, idle, or starting (by count).
+    package var states: (idle: [String], inUse: [String], starting: Int, waiting: Int) {
+        (idle.map(\.instance.name), inUse.keys.sorted(), starting, waiters.count)
+    }
+
+    /// What a release returns `instance` to: its store's current revision (embedded), or the
+    /// objects it holds now (etcd, kine).
+    private static func restorePoint(of instance: Instance) async throws(K8sEnvError) -> RestorePoint {
+        switch instance.store.release {
+        case .resetStore(let store):
+            return .revision(store, StoreReset.mark(store))
+        case .apiCleanup:
+            do { return .baseline(try await Cleanup.baseline(instance.client)) } catch {
+                throw K8sEnvError(.process, "\(instance.name): cannot list its objects: \(error)", cause: error)
+            }
+        }
+    }
 
     /// Resolves the binaries and makes sure the environment's snapshot is in the cache (building
     /// it, and its parents, if needed). Idempotent; concurrent calls share one initialization.
@@ -136,15 +168,10 @@ public actor EnvironmentPool {
             throw error
         }
         let restorePoint: RestorePoint
-        switch instance.store.release {
-        case .resetStore(let store):
-            restorePoint = .revision(store, StoreReset.mark(store))
-        case .apiCleanup:
-            do { restorePoint = .baseline(try await Cleanup.baseline(instance.client)) } catch {
-                await instance.stop()
-                grantFreedSlot()
-                throw K8sEnvError(.process, "\(instance.name): cannot list its objects: \(error)", cause: error)
-            }
+        do { restorePoint = try await Self.restorePoint(of: instance) } catch {
+            await instance.stop()
+            grantFreedSlot()
+            throw error
         }
         if isShutDown {
             await instance.stop()

@@ -15,6 +15,8 @@ package enum Lifecycle {
         package var cacheDirectory: String?
         /// Instances per environment, instead of each environment's `pool.size`.
         package var poolSize: Int?
+        /// Serve the pool API (docs/reference/pool-api.md) on the instances: `up` does.
+        package var servePools = false
 
         package init(file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool,
                      noCache: Bool = false, cacheDirectory: String? = nil, poolSize: Int? = nil) {
@@ -81,6 +83,15 @@ package enum Lifecycle {
             failure.message += "\n(logs kept in \(runDirectory))"
             failure.keptFolder = runDirectory
             throw failure
+        }
+        if options.servePools {
+            do throws(K8sEnvError) {
+                await session.attach(try await PoolService.start(session: session, state: state.path, runDirectory: runDirectory, log: output))
+            } catch {
+                await session.stop()
+                try? FileManager.default.removeItem(atPath: runDirectory)
+                throw error
+            }
         }
         do throws(ProcessError) {
             try state.write(await session.record(config: options.file, profile: options.profile, detached: detached))

@@ -97,6 +97,15 @@ package enum Ownership {
         return fields.count > 19 ? UInt64(fields[19]) : nil
     }
 
+    /// Whether `pid` is alive (not a zombie) and started at `startTime` (not a recycled pid).
+    package static func isLive(_ pid: Int32, startedAt startTime: UInt64) -> Bool {
+        guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return false }
+        return UInt64(fields[19]) == startTime
+    }
+
     /// Whether `pid` is the process that was recorded: alive, running `binary`, started at
     /// `startTime`. A recycled pid, or a record naming a process k8senv did not start, fails.
     static func isSame(_ pid: Int32, binary: String, startTime: UInt64?) -> Bool {

@@ -27,6 +27,8 @@ package struct RunRecord: Codable, Sendable {
     package var profile: String?
     package var detached: Bool
     package var runDirectory: String
+    /// The pool API's socket (`up` serves one; `run` does not).
+    package var poolSocket: String?
     package var startedAt: Date
     package var instances: [InstanceRecord]
 
@@ -41,6 +43,7 @@ package struct RunRecord: Codable, Sendable {
             let name = instance.environment.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
             out.append(("K8SENV_KUBECONFIG_" + String(name), instance.kubeconfig))
         }
+        if let poolSocket { out.append(("K8SENV_POOL", poolSocket)) }
         return out
     }
 }
@@ -226,6 +229,7 @@ package struct StateFolder: Sendable {
                 guard let pid = name.split(separator: "-").last.flatMap({ Int32($0) }), !Self.isAlive(pid) else { continue }
             }
             clearCurrent(ifRunDirectory: dir)
+            SocketFolder.removeLinked(from: dir)  // the pool API's, when the state folder's path was too long
             for instance in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
                 SocketFolder.removeLinked(from: dir + "/" + instance)
             }

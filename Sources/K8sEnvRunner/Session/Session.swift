@@ -84,7 +84,14 @@ package actor Session {
     }
 
     /// Stops every instance, in parallel.
+    /// The pool API `up` serves on the session's instances, if any.
+    package private(set) var service: PoolService?
+
+    package func attach(_ service: PoolService) { self.service = service }
+
     package func stop() async {
+        // The service first: no lease is granted while the instances stop.
+        await service?.shutdown()
         let all = instances.map(\.instance)
         instances.removeAll()
         await withTaskGroup(of: Void.self) { group in
@@ -97,6 +104,7 @@ package actor Session {
             ownerPID: getpid(),
             ownerBinary: ChildProcess.selfExecutable,
             ownerStartTime: Ownership.startTime(of: getpid()), config: config, profile: profile, detached: detached, runDirectory: runDirectory,
+            poolSocket: service?.socketPath,
             startedAt: Date(),
             instances: instances.map { env, i in
                 RunRecord.InstanceRecord(

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import K8sEnvRunner
+
+/// `k8senv acquire`: a lease of an instance from the pool service, for scripts.
+struct Acquire: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Lease an instance from the pool service of a running `k8senv up` (for scripts and tests in any language).",
+        discussion: """
+            Prints `export KUBECONFIG=…` and `export K8SENV_LEASE=…` lines for `eval "$(k8senv acquire)"`. \
+            The lease is held for the parent process (the shell that evals it) unless --holder names another: \
+            it ends when that process exits, or with `k8senv release`. The socket is $K8SENV_POOL, else the state folder's pool.sock.
+            """
+    )
+
+    @OptionGroup var config: ConfigOptions
+
+    @Option(name: [.short, .customLong("environment")], help: "The environment (may be omitted when the service serves one).")
+    var environment: String?
+
+    @Option(help: "Seconds to wait for a free instance.")
+    var timeout: Double = 60
+
+    @Option(help: "The process whose exit ends the lease (default: the parent of this command).")
+    var holder: Int32?
+
+    @Option(help: "Seconds after which the lease ends even if its holder lives.")
+    var ttl: Double?
+
+    @Option(help: "The state folder (default: .k8senv next to the config file).")
+    var stateDir: String?
+
+    @Option(help: "Output format: env (export lines) or json (the service's answer).")
+    var format: LeaseFormat = .env
+
+    enum LeaseFormat: String, ExpressibleByArgument, CaseIterable { case env, json }
+
+    func validate() throws {
+        if !(timeout >= 0) { throw ValidationError("--timeout must be 0 or more seconds") }
+        if let ttl, !(ttl > 0) { throw ValidationError("--ttl must be more than 0 seconds") }
+        if let holder, holder <= 0 { throw ValidationError("--holder must be a process id") }
+    }
+
+    func run() throws {
+        let client = PoolClient(socketPath: PoolClient.locate(stateFolder: stateFolder(stateDir, config.file)))
+        struct Asked: Encodable { var environment: String?; var timeoutSeconds: Double; var holder: Int32; var ttlSeconds: Double? }
+        let body = try JSONEncoder().encode(Asked(environment: environment, timeoutSeconds: timeout, holder: holder ?? getppid(), ttlSeconds: ttl))
+        let answer = try client.send("POST", "/v1/leases", body: Array(body), timeout: .seconds(Int64(timeout) + 60))
+        guard answer.status == 201 else { throw refusal(answer) }
+        switch format {
+        case .json:
+            print(String(decoding: answer.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        case .env:
+            struct Granted: Decodable { var lease: String; var instance: String; var server: String; var kubeconfig: String }
+            let granted = try JSONDecoder().decode(Granted.self, from: Data(answer.body))
+            for (key, value) in [("KUBECONFIG", granted.kubeconfig), ("K8SENV_LEASE", granted.lease),
+                                 ("K8SENV_INSTANCE", granted.instance), ("K8SENV_SERVER", granted.server)] {
+                print("export \(key)=\(Lifecycle.shellQuote(value))")
+            }
+        }
+    }
+}
+
+/// `k8senv release`: ends a lease.
+struct Release: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "End a lease of the pool service: the instance is reset for its next holder.",
+        discussion: "LEASE defaults to $K8SENV_LEASE (what `eval \"$(k8senv acquire)\"` exports)."
+    )
+
+    @OptionGroup var config: ConfigOptions
+
+    @Argument(help: "The lease id (default: $K8SENV_LEASE).")
+    var lease: String?
+
+    @Option(help: "reset (back to the snapshot's state) or stop (the pool replaces the instance).")
+    var mode: String = "reset"
+
+    @Option(help: "The state folder (default: .k8senv next to the config file).")
+    var stateDir: String?
+
+    func validate() throws {
+        if !["reset", "stop"].contains(mode) { throw ValidationError("--mode must be reset or stop") }
+    }
+
+    func run() throws {
+        guard let id = lease ?? ProcessInfo.processInfo.environment["K8SENV_LEASE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw ValidationError("name the lease, or export K8SENV_LEASE (eval \"$(k8senv acquire)\" does)")
+        }
+        guard id.allSatisfy({ $0.isHexDigit }), !id.isEmpty else { throw ValidationError("\(id) is not a lease id (32 hex digits)") }
+        let client = PoolClient(socketPath: PoolClient.locate(stateFolder: stateFolder(stateDir, config.file)))
+        let answer = try client.send("DELETE", "/v1/leases/\(id)?mode=\(mode)")
+        guard answer.status == 200 else { throw refusal(answer) }
+        struct Released: Decodable { var instance: String; var replaced: Bool }
+        if let released = try? JSONDecoder().decode(Released.self, from: Data(answer.body)) {
+            printError("released \(id) (\(released.instance)\(released.replaced ? ": its reset failed, the pool replaces it" : ""))")
+        }
+    }
+}
+
+/// The state folder a command names, or the config's.
+func stateFolder(_ stateDir: String?, _ file: String) -> String {
+    (stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(file)).path
+}
+
+/// An error answer of the pool service as the error a command reports.
+func refusal(_ answer: PoolClient.Answer) -> K8sEnvError {
+    guard let (code, message) = answer.error else {
+        return K8sEnvError(.refused, "the pool service answered \(answer.status): \(String(decoding: answer.body.prefix(300), as: UTF8.self))")
+    }
+    return K8sEnvError(.refused, "\(message) (\(code))")
+}

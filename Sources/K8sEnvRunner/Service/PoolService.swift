@@ -1,0 +1,329 @@
+import Foundation
+import K8sEnvSpec
+
+/// The pool API of a running `up` (docs/reference/pool-api.md): the session's instances, one
+/// ``EnvironmentPool`` per environment, lent over a Unix socket as leases. A lease ends when its
+/// holder releases it, when the holder process exits (watched every 100 ms; a pid is known by its
+/// start time, so a recycled pid is not mistaken for the holder), or when its TTL passes; its
+/// instance is then reset for the next holder.
+package actor PoolService {
+    package struct Lease: Sendable {
+        var id: String
+        var environment: String
+        var instance: PooledInstance
+        var holder: Int32
+        var holderStart: UInt64
+        var since: Date
+        var expires: ContinuousClock.Instant?
+        var expiresAt: Date?
+    }
+
+    let pools: [String: EnvironmentPool]
+    let order: [String]
+    private var leases: [String: Lease] = [:]
+    private var watcher: Task<Void, Never>?
+    private var server: UnixHTTPServer?
+    private var stopped = false
+    /// Releases in flight (a holder's exit, a TTL): awaited by ``shutdown()``.
+    private var releases: [Task<Void, Never>] = []
+    package nonisolated let socketPath: String
+    /// Where the service says what it took back and what it replaced (up's output).
+    let log: @Sendable (String) -> Void
+
+    /// The session's pools, served on `<state>/pool.sock`, or, when that path is too long for a
+    /// socket address, in a private folder linked from the run folder as `sockets`.
+    package static func start(session: Session, state: String, runDirectory: String,
+                              log: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> PoolService {
+        let socketPath: String
+        var folder: SocketFolder?
+        if (state + "/pool.sock").utf8.count <= 107 {
+            socketPath = state + "/pool.sock"
+        } else {
+            do throws(ProcessError) { folder = try SocketFolder.make(for: runDirectory, longestName: "pool.sock") } catch {
+                throw K8sEnvError(error)
+            }
+            socketPath = folder!.path + "/pool.sock"
+        }
+        do {
+            return try await start(session: session, socketPath: socketPath, folder: folder, log: log)
+        } catch {
+            folder?.remove()
+            throw error
+        }
+    }
+
+    /// Pools of a session's instances, served on `socketPath`.
+    static func start(session: Session, socketPath: String, folder: SocketFolder?,
+                      log: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> PoolService {
+        let builder = session.builder
+        let all = await session.instances
+        var pools: [String: EnvironmentPool] = [:]
+        var order: [String] = []
+        for (environment, _) in all where pools[environment] == nil {
+            order.append(environment)
+            pools[environment] = try await EnvironmentPool(builder: builder, environment: environment,
+                                                           instances: all.filter { $0.environment == environment }.map(\.instance))
+        }
+        let service = PoolService(pools: pools, order: order, socketPath: socketPath, folder: folder, log: log)
+        try await service.listen()
+        return service
+    }
+
+    /// The private folder of the socket, when it has one.
+    let folder: SocketFolder?
+
+    init(pools: [String: EnvironmentPool], order: [String], socketPath: String, folder: SocketFolder?,
+         log: @escaping @Sendable (String) -> Void) {
+        self.folder = folder
+        self.log = log
+        self.pools = pools
+        self.order = order
+        self.socketPath = socketPath
+    }
+
+    private func listen() throws(K8sEnvError) {
+        do {
+            server = try UnixHTTPServer(path: socketPath) { [weak self] request, peer, connection in
+                guard let self else { return .error(503, "shut-down", "the pool service is stopping") }
+                return await self.handle(request, peer: peer, connection: connection)
+            }
+        } catch {
+            throw K8sEnvError(error)
+        }
+        watcher = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                await self?.reclaim()
+            }
+        }
+    }
+
+    /// Stops serving, ends every lease and shuts the pools down (their instances stop).
+    package func shutdown() async {
+        guard !stopped else { return }
+        stopped = true
+        server?.stop()
+        watcher?.cancel()
+        for task in releases { await task.value }
+        leases.removeAll()
+        await withTaskGroup(of: Void.self) { group in
+            for pool in pools.values { group.addTask { await pool.shutdown() } }
+        }
+        folder?.remove()
+    }
+
+    // MARK: - Requests
+
+    package func handle(_ request: HTTPRequest, peer: Peer, connection: UnixHTTPServer.Connection) async -> HTTPResponse {
+        if stopped { return .error(503, "shut-down", "the pool service is stopping") }
+        let segments = request.path.split(separator: "/").map(String.init)
+        switch (request.method, segments) {
+        case ("GET", ["v1", "status"]): return await status()
+        case ("POST", ["v1", "leases"]): return await acquire(request, peer: peer, connection: connection)
+        case ("DELETE", let s) where s.count == 3 && s[0] == "v1" && s[1] == "leases":
+            return await release(s[2], mode: request.query["mode"] ?? "reset")
+        case (_, ["v1", "status"]), (_, ["v1", "leases"]):
+            return .error(405, "bad-request", "\(request.method) is not served on \(request.path)")
+        default:
+            return .error(404, "not-found", "no such path: \(request.path) (the API is under /v1: see docs/reference/pool-api.md)")
+        }
+    }
+
+    struct Granted: Encodable {
+        var lease: String
+        var environment: String
+        var instance: String
+        var server: String
+        var caCertificate: String
+        var caFile: String
+        var token: String
+        var kubeconfig: String
+        var holder: Int32
+        var expiresAt: Date?
+
+        func encode(to encoder: any Encoder) throws {
+            enum Key: String, CodingKey { case lease, environment, instance, server, caCertificate, caFile, token, kubeconfig, holder, expiresAt }
+            var c = encoder.container(keyedBy: Key.self)
+            try c.encode(lease, forKey: .lease)
+            try c.encode(environment, forKey: .environment)
+            try c.encode(instance, forKey: .instance)
+            try c.encode(server, forKey: .server)
+            try c.encode(caCertificate, forKey: .caCertificate)
+            try c.encode(caFile, forKey: .caFile)
+            try c.encode(token, forKey: .token)
+            try c.encode(kubeconfig, forKey: .kubeconfig)
+            try c.encode(holder, forKey: .holder)
+            try c.encode(expiresAt, forKey: .expiresAt)  // null when there is no TTL
+        }
+    }
+
+    private func acquire(_ request: HTTPRequest, peer: Peer, connection: UnixHTTPServer.Connection) async -> HTTPResponse {
+        struct Asked: Decodable {
+            var environment: String?
+            var timeoutSeconds: Double?
+            var holder: Int32?
+            var ttlSeconds: Double?
+        }
+        var asked = Asked()
+        if !request.body.isEmpty {
+            do { asked = try JSONDecoder().decode(Asked.self, from: Data(request.body)) } catch {
+                return .error(400, "bad-request", "the body must be a JSON object of environment (string), timeoutSeconds, ttlSeconds (numbers) and holder (a pid): \(Self.describe(error))")
+            }
+        }
+        for (key, value) in [("timeoutSeconds", asked.timeoutSeconds), ("ttlSeconds", asked.ttlSeconds)] {
+            if let value, !(value >= 0 && value < 1e9) { return .error(400, "bad-request", "\(key) must be a number of seconds, 0 or more") }
+        }
+        let environment: String
+        if let name = asked.environment {
+            environment = name
+        } else {
+            guard order.count == 1 else {
+                return .error(400, "environment-required", "name the environment: this service serves \(order.joined(separator: ", "))")
+            }
+            environment = order[0]
+        }
+        guard let pool = pools[environment] else {
+            return .error(404, "unknown-environment", "no environment \"\(environment)\" is served here; served: \(order.joined(separator: ", "))")
+        }
+        let timeout = asked.timeoutSeconds, ttl = asked.ttlSeconds
+        let holder = asked.holder ?? peer.pid
+        var owner = stat()
+        guard let holderStart = Ownership.startTime(of: holder), stat("/proc/\(holder)", &owner) == 0, owner.st_uid == getuid(),
+              Ownership.isLive(holder, startedAt: holderStart) else {
+            return .error(400, "bad-request", "holder \(holder) is not a live process of uid \(getuid())")
+        }
+
+        let instance: PooledInstance
+        do {
+            instance = try await pool.acquire(timeout: .milliseconds(Int64((timeout ?? 60) * 1000)))
+        } catch {
+            switch error.code {
+            case .acquireTimeout, .shutDown: return .error(503, error.code.rawValue, error.message)
+            default: return .error(500, "instance-failed", error.message)
+            }
+        }
+        // The client gave up while it waited, or the service stopped: the instance goes back.
+        if connection.isClosed || stopped || !Ownership.isLive(holder, startedAt: holderStart) {
+            try? await instance.release()
+            return .error(503, "shut-down", "the client left before its lease was granted")
+        }
+        let id = Self.newLeaseID()
+        let now = Date()
+        let lease = Lease(id: id, environment: environment, instance: instance, holder: holder, holderStart: holderStart, since: now,
+                          expires: ttl.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) },
+                          expiresAt: ttl.map { now.addingTimeInterval($0) })
+        leases[id] = lease
+        let folder = (instance.kubeconfigPath as NSString).deletingLastPathComponent
+        return .json(201, Granted(lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
+                                  caCertificate: instance.caCertificate, caFile: folder + "/pki/ca.crt", token: instance.token,
+                                  kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt))
+    }
+
+    struct Released: Encodable {
+        var lease: String
+        var instance: String
+        var mode: String
+        var replaced: Bool
+    }
+
+    private func release(_ id: String, mode: String) async -> HTTPResponse {
+        let releaseMode: ReleaseMode
+        switch mode {
+        case "reset": releaseMode = .clean
+        case "stop": releaseMode = .stop
+        default: return .error(400, "bad-request", "mode must be reset or stop, not \"\(mode)\"")
+        }
+        guard let lease = leases.removeValue(forKey: id) else {
+            return .error(404, "lease-not-found", "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
+        }
+        var replaced = false
+        do { try await lease.instance.release(releaseMode) } catch {
+            replaced = true  // a failed reset stopped the instance; the pool replaces it
+            log("pool: lease \(id) of \(lease.instance.id) released: \(error.message)")
+        }
+        return .json(200, Released(lease: id, instance: lease.instance.id, mode: mode, replaced: replaced))
+    }
+
+    struct Status: Encodable {
+        struct InstanceState: Encodable {
+            var name: String
+            var state: String
+            var lease: String?
+            var holder: Int32?
+            var since: Date?
+
+            func encode(to encoder: any Encoder) throws {
+                enum Key: String, CodingKey { case name, state, lease, holder, since }
+                var c = encoder.container(keyedBy: Key.self)
+                try c.encode(name, forKey: .name)
+                try c.encode(state, forKey: .state)
+                try c.encode(lease, forKey: .lease)
+                try c.encode(holder, forKey: .holder)
+                try c.encode(since, forKey: .since)
+            }
+        }
+        struct Environment: Encodable {
+            var name: String
+            var size: Int
+            var instances: [InstanceState]
+            var starting: Int
+            var waiting: Int
+        }
+        var version = 1
+        var pid: Int32
+        var environments: [Environment]
+    }
+
+    private func status() async -> HTTPResponse {
+        var environments: [Status.Environment] = []
+        for name in order {
+            guard let pool = pools[name] else { continue }
+            let states = await pool.states
+            var instances: [Status.InstanceState] = states.idle.sorted().map { Status.InstanceState(name: $0, state: "idle") }
+            for instanceName in states.inUse {
+                let lease = leases.values.first { $0.instance.id == instanceName && $0.environment == name }
+                instances.append(Status.InstanceState(name: instanceName, state: lease == nil ? "resetting" : "leased",
+                                                      lease: lease?.id, holder: lease?.holder, since: lease?.since))
+            }
+            environments.append(Status.Environment(name: name, size: pool.size, instances: instances.sorted { $0.name < $1.name },
+                                                   starting: states.starting, waiting: states.waiting))
+        }
+        return .json(200, Status(pid: getpid(), environments: environments))
+    }
+
+    // MARK: - Leases taken back
+
+    /// Ends the leases whose holder exited or whose TTL passed, and resets their instances.
+    private func reclaim() {
+        let now = ContinuousClock.now
+        for lease in leases.values {
+            let expired = lease.expires.map { now >= $0 } ?? false
+            guard expired || !Ownership.isLive(lease.holder, startedAt: lease.holderStart) else { continue }
+            leases[lease.id] = nil
+            let why = expired ? "its TTL passed" : "its holder (pid \(lease.holder)) exited"
+            let log = self.log
+            releases.append(Task {
+                do { try await lease.instance.release(.clean) } catch {
+                    log("pool: lease \(lease.id) of \(lease.instance.id) taken back (\(why)): \(error)")
+                }
+            })
+        }
+        releases.removeAll { $0.isCancelled }
+    }
+
+    /// A decoding error in a sentence: which field, and what was wrong with it.
+    static func describe(_ error: any Error) -> String {
+        switch error as? DecodingError {
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?:
+            let field = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return field.isEmpty ? "not a JSON object" : "\(field) has the wrong type"
+        case .dataCorrupted?: return "not valid JSON"
+        default: return "\(error)"
+        }
+    }
+
+    static func newLeaseID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+}

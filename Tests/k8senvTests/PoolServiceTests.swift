@@ -1,0 +1,121 @@
+import Foundation
+import K8sEnvRunner
+import K8sEnvTestSupport
+import Testing
+
+/// The pool API of `up --detach` (docs/reference/pool-api.md), used as a shell script and a
+/// test in another language use it: `k8senv acquire`/`release`, kubectl, curl-like requests.
+@Suite("the pool service of up --detach (real kube-apiserver)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
+struct PoolServiceTests {
+    /// Instances per state, from the service's status.
+    static func states(_ socket: String) throws -> [String: String] {
+        let answer = try PoolClient(socketPath: socket).send("GET", "/v1/status", timeout: .seconds(10))
+        guard answer.status == 200, let object = parseJSONObject(String(decoding: answer.body, as: UTF8.self)),
+              let environments = object["environments"] as? [[String: Any]] else { throw FixtureError("status: \(answer)") }
+        var states: [String: String] = [:]
+        for environment in environments {
+            for instance in environment["instances"] as? [[String: Any]] ?? [] {
+                states[instance["name"] as? String ?? "?"] = instance["state"] as? String
+            }
+        }
+        return states
+    }
+
+    @Test("acquire from a shell: an instance of its own, what it made is gone for the next holder, a second release is an error naming the lease")
+    func leaseFromShell() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(example: true, name: "pool-shell") { ws in
+            let up = try await ws.k8senv("up", "--detach", "--quiet", "-f", "k8senv.yaml")
+            try #require(up.status == 0, "\(up)")
+            let socket = ws.stateFolder + "/pool.sock"
+            #expect(up.stdout.contains("export K8SENV_POOL=\(socket)\n"), "\(up)")
+            #expect(Procfs.mode(socket) == 0o600 && Procfs.mode(ws.stateFolder) == 0o700)
+            #expect(try Self.states(socket) == ["base-0": "idle", "base-1": "idle", "payments-0": "idle"])
+
+            // payments has one instance: the second holder gets the same one, reset.
+            let first = try await ws.shell("""
+                eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 10
+                kubectl create namespace mine >/dev/null && kubectl create configmap left -n payments >/dev/null || exit 11
+                echo "$K8SENV_INSTANCE $K8SENV_LEASE"
+                k8senv release -f k8senv.yaml || exit 12
+                k8senv release -f k8senv.yaml "$K8SENV_LEASE"
+                """)
+            #expect(first.status == 1, "the second release fails: \(first)")
+            let fields = first.stdout.split(separator: " ").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            try #require(fields.count == 2 && fields[0] == "payments-0", "\(first)")
+            #expect(first.stderr.contains("error: lease \(fields[1]) is not held: it was released already"), "\(first)")
+
+            let second = try await ws.shell("""
+                eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 10
+                echo "$K8SENV_INSTANCE"
+                kubectl get namespace mine 2>&1; kubectl get configmap left -n payments 2>&1
+                kubectl get ledgers -n payments -o name
+                """)
+            #expect(second.stdout.hasPrefix("payments-0\n"), "\(second)")
+            #expect(second.stdout.contains(#"namespaces "mine" not found"#), "\(second)")
+            #expect(second.stdout.contains(#"configmaps "left" not found"#), "\(second)")
+            #expect(second.stdout.contains("ledger.example.k8senv.dev/main"), "the seeded objects stay: \(second)")
+            // Its holder was that shell, which has exited: the lease is taken back.
+            #expect(try await eventually { try Self.states(socket)["payments-0"] == "idle" })
+
+            // Errors: an unknown environment, none named when two are served.
+            let unknown = try await ws.k8senv("acquire", "-f", "k8senv.yaml", "-e", "paymnts")
+            #expect(unknown.status == 1 && unknown.stderr.contains(#"no environment "paymnts" is served here; served: base, payments"#), "\(unknown)")
+            let unnamed = try await ws.k8senv("acquire", "-f", "k8senv.yaml")
+            #expect(unnamed.status == 1 && unnamed.stderr.contains("name the environment"), "\(unnamed)")
+
+            let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
+            #expect(down.status == 0, "\(down)")
+            #expect(!FileManager.default.fileExists(atPath: socket), "down removes the socket")
+            let gone = try await ws.k8senv("acquire", "-f", "k8senv.yaml", "-e", "payments")
+            #expect(gone.status == 1 && gone.stderr.contains("no k8senv pool service is running"), "\(gone)")
+        }
+    }
+
+    @Test("a holder SIGKILLed while it holds a lease: the instance is reset and idle again; a client of another uid cannot connect; the service SIGKILLed leaves nothing and clients are told")
+    func faults() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(example: true, name: "pool-faults") { ws in
+            let up = try await ws.k8senv("up", "--detach", "--quiet", "-f", "k8senv.yaml")
+            try #require(up.status == 0, "\(up)")
+            let socket = ws.stateFolder + "/pool.sock"
+            let holder = try ws.launch("/bin/sleep", ["600"])
+            let leased = try await ws.shell("""
+                eval "$(k8senv acquire -f k8senv.yaml -e payments --holder \(holder.pid))" || exit 10
+                kubectl create namespace leaked >/dev/null || exit 11
+                echo "$K8SENV_INSTANCE"
+                """)
+            try #require(leased.status == 0 && leased.stdout == "payments-0\n", "\(leased)")
+            #expect(try Self.states(socket)["payments-0"] == "leased", "held while its holder lives")
+            holder.kill9AndReap()
+            #expect(try await eventually { try Self.states(socket)["payments-0"] == "idle" }, "taken back after its holder died")
+            let next = try await ws.shell("""
+                eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 10
+                kubectl get namespace leaked 2>&1
+                """)
+            #expect(next.stdout.contains(#"namespaces "leaked" not found"#), "\(next)")
+
+            // Another uid: the socket (0600, in a 0700 folder) does not let it connect.
+            let intruder = try await ws.shell("""
+                /usr/bin/setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 -c '
+                import socket, sys
+                s = socket.socket(socket.AF_UNIX)
+                try:
+                    s.connect(sys.argv[1]); s.sendall(b"POST /v1/leases HTTP/1.1\\r\\nContent-Length: 0\\r\\n\\r\\n"); print(s.recv(100))
+                except OSError as e:
+                    print("refused:", e.strerror); sys.exit(3)
+                ' \(socket)
+                """)
+            #expect(intruder.status == 3 && intruder.stdout.contains("refused: Permission denied"), "\(intruder)")
+            #expect(try Self.states(socket).values.filter { $0 == "leased" }.isEmpty, "no lease was granted to it")
+
+            // The service killed: nothing is left, and a client is told there is no service.
+            let record = try #require(ws.runRecords().first)
+            let owner = try #require((record["ownerPID"] as? Int).map(Int32.init))
+            kill(owner, SIGKILL)
+            #expect(try await eventually(within: .seconds(30)) { ws.recordedPIDs().allSatisfy { !Procfs.isRunning($0) } })
+            let after = try await ws.k8senv("acquire", "-f", "k8senv.yaml", "-e", "payments", "--timeout", "5")
+            #expect(after.status == 1 && after.stderr.contains("no k8senv pool service is running"), "\(after)")
+        }
+    }
+}
