@@ -188,7 +188,7 @@ struct PoolTests {
             let held = try await pool.acquire()
             let heldID = held.id
             async let waited = pool.acquire(timeout: .seconds(60))
-            try await Task.sleep(for: .milliseconds(100))
+            try await untilWaiting(pool)  // the acquire above is queued
             try await held.release()
             let instance = try await waited
             #expect(instance.id == heldID)
@@ -213,7 +213,7 @@ struct PoolTests {
         try await PoolFixture.with(size: 1) { pool in
             let held = try await pool.acquire()
             let waiting = Task { try await pool.acquire(timeout: .seconds(60)) }
-            try await Task.sleep(for: .milliseconds(100))
+            try await untilWaiting(pool)  // the acquire above is queued
             waiting.cancel()
             let result = await waiting.result
             #expect(throws: K8sEnvError.self) { try result.get() }
@@ -350,7 +350,7 @@ struct PoolTests {
         let held = try await pool.acquire()
         let pid = held.instanceProcessIDForTests
         let waiting = Task { try await pool.acquire(timeout: .seconds(60)) }
-        try await Task.sleep(for: .milliseconds(100))
+        try await untilWaiting(pool)  // the acquire above is queued
         await pool.shutdown()
         if case .failure(let error as K8sEnvError) = await waiting.result {
             #expect(error.code == .shutDown)
@@ -360,4 +360,9 @@ struct PoolTests {
         #expect(!isRunning(pid))
         await #expect { try await pool.acquire() } throws: { ($0 as? K8sEnvError)?.code == .shutDown }
     }
+}
+
+/// Returns once `count` acquires wait on `pool`: the order a test needs, without a guessed sleep.
+func untilWaiting(_ pool: EnvironmentPool, _ count: Int = 1) async throws {
+    while await pool.states.waiting < count { try await Task.sleep(for: .milliseconds(2)) }
 }
