@@ -268,17 +268,21 @@ package final class Instance: Sendable {
     }
 
     /// Returns when the store or kube-apiserver stops, with which and why; nil at once when the
-    /// calling task is cancelled.
+    /// calling task is cancelled, and nil when the instance was stopped on purpose (``stop()``).
     package func ended() async -> ProcessError? {
         let apiServer = apiServerProcess, name = self.name, store = self.store
-        return await withTaskGroup(of: ProcessError?.self) { group in
+        let first = await withTaskGroup(of: ProcessError?.self) { group in
             group.addTask { await store.ended() }
             group.addTask { await apiServer.exitError("\(name): kube-apiserver") }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
         }
+        return isStopping ? nil : first
     }
+
+    /// Whether ``stop()`` was called.
+    package var isStopping: Bool { stopping.withLock { $0 != nil } }
 
     /// Whether kube-apiserver and the storage process are still alive, asked of the kernel: a
     /// process killed a moment ago is a zombie (or gone) before ``failure()`` learns of it.
@@ -286,15 +290,20 @@ package final class Instance: Sendable {
         StateFolder.isAlive(apiServerProcess.pid) && (store.process.map { StateFolder.isAlive($0.pid) } ?? true)
     }
 
-    /// Stops kube-apiserver, then storage: SIGTERM to each group, grace (timeouts.stop), SIGKILL.
     /// Stops kube-apiserver, then the store. Later and concurrent calls await the first one's.
+    ///
+    /// Nothing of a stopped instance is kept (its snapshot was saved before, from a running
+    /// store; its folder is removed or kept only for its logs), so nothing needs a graceful
+    /// stop: kube-apiserver's process group and a store's (etcd, kine) are killed at once and
+    /// awaited. The embedded store, in this process, closes its connections (its only client is
+    /// gone by then) within `timeouts.stop`.
     package func stop() async {
         let task = stopping.withLock { task in
             if let task { return task }
             let made = Task { [client, apiServerProcess, store, configuration] in
                 await client.shutdown()
-                await apiServerProcess.stop(grace: configuration.stopTimeout)
-                await store.stop(grace: configuration.stopTimeout)
+                await apiServerProcess.stop(grace: .zero)
+                await store.stop(grace: store.process == nil ? configuration.stopTimeout : .zero)
             }
             task = made
             return made

@@ -88,7 +88,7 @@ package enum BundledSchema {
       "additionalProperties": false,
       "properties": {
         "start": { "$ref": "#/$defs/duration", "default": "60s", "description": "Storage and kube-apiserver start, to ready." },
-        "stop": { "$ref": "#/$defs/duration", "default": "10s", "description": "Grace before a process is killed." },
+        "stop": { "$ref": "#/$defs/duration", "default": "10s", "description": "How long the embedded store may take to close its connections when an instance stops (kube-apiserver, etcd and kine are killed outright: nothing of a stopped instance is kept)." },
         "acquire": { "$ref": "#/$defs/duration", "default": "30s", "description": "Waiting for a free pooled instance." },
         "crds": { "$ref": "#/$defs/duration", "default": "60s", "description": "Applying CRDs until Established." },
         "seeds": { "$ref": "#/$defs/duration", "default": "120s", "description": "Applying all seed sets." }
