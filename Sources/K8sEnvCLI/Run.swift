@@ -5,10 +5,13 @@ import K8sEnvRunner
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start the environments, run a command with KUBECONFIG set, stop them; exit with the command's status.",
-        discussion: "The command gets KUBECONFIG (the first instance), K8SENV_KUBECONFIGS (all, colon-separated) and K8SENV_KUBECONFIG_<ENV>."
+        discussion: "The command gets KUBECONFIG (the first instance), K8SENV_KUBECONFIGS (all, colon-separated) and K8SENV_KUBECONFIG_<ENV>. When a detached `k8senv up` of the same config (and profile) serves a pool, run attaches to it instead: one lease per environment, released (reset) when the command ends; no kube-apiserver starts."
     )
 
     @OptionGroup var options: RunOptions
+
+    @Flag(help: "Start instances of its own even when a detached `k8senv up` of this config serves a pool.")
+    var fresh = false
 
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String] = []
@@ -18,6 +21,8 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        throw ExitCode(await Lifecycle.run(options.lifecycle, command: command, output: { printError($0) }))
+        var lifecycle = options.lifecycle
+        lifecycle.fresh = fresh
+        throw ExitCode(await Lifecycle.run(lifecycle, command: command, output: { printError($0) }))
     }
 }

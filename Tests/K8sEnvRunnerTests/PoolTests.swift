@@ -196,6 +196,22 @@ struct PoolTests {
         }
     }
 
+    @Test("an acquire while a release resets the only instance waits for it: a pool never grows past its size")
+    func acquireDuringReset() async throws {
+        try await PoolFixture.with(size: 1) { pool in
+            let first = try await pool.acquire()
+            let id = first.id
+            _ = try await first.client.send("POST", "/api/v1/namespaces", body: Array(#"{"metadata":{"name":"during-reset"}}"#.utf8))
+            let releasing = Task { try await first.release() }
+            let second = try await pool.acquire(timeout: .seconds(60))
+            try await releasing.value
+            #expect(second.id == id, "the same instance, not a new one: \(second.id)")
+            #expect(await pool.counts == (idle: 0, inUse: 1))
+            #expect(try await second.client.send("GET", "/api/v1/namespaces/during-reset").status == 404)
+            try await second.release()
+        }
+    }
+
     @Test("initialize is idempotent and concurrent calls share one")
     func initializeConcurrently() async throws {
         try await PoolFixture.with { pool in

@@ -64,6 +64,34 @@ struct PoolServiceTests {
             let unnamed = try await ws.k8senv("acquire", "-f", "k8senv.yaml")
             #expect(unnamed.status == 1 && unnamed.stderr.contains("name the environment"), "\(unnamed)")
 
+            // run attaches: a lease per environment, the same variables, no instance started.
+            let runs = ws.runFolders()
+            let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "/bin/sh", "-c",
+                                               #"kubectl create namespace attached >/dev/null && echo "$K8SENV_KUBECONFIG_PAYMENTS" && exit 7"#)
+            #expect(attached.status == 7, "the command's status: \(attached)")
+            #expect(attached.stderr.contains("attached to the pool service of k8senv up") && attached.stderr.contains("payments → payments-0"), "\(attached)")
+            #expect(attached.stdout.hasPrefix(ws.stateFolder + "/runs/") && attached.stdout.hasSuffix("/payments-0/kubeconfig\n"), "\(attached)")
+            #expect(ws.runFolders() == runs, "no run of its own")
+            let after = try await ws.k8senv("run", "-f", "k8senv.yaml", "-e", "payments", "--", "kubectl", "get", "namespace", "attached")
+            #expect(after.status == 1 && after.stderr.contains(#"namespaces "attached" not found"#), "released and reset: \(after)")
+            #expect(try await eventually { try Self.states(socket).values.allSatisfy { $0 == "idle" } })
+            let fresh = try await ws.k8senv("run", "--fresh", "--quiet", "-f", "k8senv.yaml", "-e", "payments", "--", "/bin/sh", "-c", #"echo "$KUBECONFIG""#)
+            #expect(fresh.status == 0 && !fresh.stderr.contains("attached") && !fresh.stdout.hasPrefix(attached.stdout.components(separatedBy: "/payments-0")[0]), "\(fresh)")
+
+            // A release with mode stop: the pool replaces the instance; up serves on.
+            let stopped = try await ws.shell("""
+                eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 10
+                k8senv release -f k8senv.yaml --mode stop || exit 11
+                eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 12
+                echo "$K8SENV_INSTANCE"
+                kubectl get ledgers -n payments -o name
+                """)
+            #expect(stopped.status == 0 && stopped.stdout == "payments-1\nledger.example.k8senv.dev/main\n", "\(stopped)")
+            let ownerPID = ws.runRecords().first?["ownerPID"] as? Int
+            let owner = try #require(ownerPID.map { Int32($0) })
+            #expect(Procfs.isRunning(owner), "up still serves")
+            #expect(try await eventually { try Self.states(socket) == ["base-0": "idle", "base-1": "idle", "payments-1": "idle"] })
+
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
             #expect(down.status == 0, "\(down)")
             #expect(!FileManager.default.fileExists(atPath: socket), "down removes the socket")
@@ -94,6 +122,8 @@ struct PoolServiceTests {
                 kubectl get namespace leaked 2>&1
                 """)
             #expect(next.stdout.contains(#"namespaces "leaked" not found"#), "\(next)")
+            // That shell has exited too: its lease is taken back.
+            #expect(try await eventually { try Self.states(socket).values.allSatisfy { $0 == "idle" } })
 
             // Another uid: the socket (0600, in a 0700 folder) does not let it connect.
             let intruder = try await ws.shell("""
@@ -111,7 +141,8 @@ struct PoolServiceTests {
 
             // The service killed: nothing is left, and a client is told there is no service.
             let record = try #require(ws.runRecords().first)
-            let owner = try #require((record["ownerPID"] as? Int).map(Int32.init))
+            let recorded = record["ownerPID"] as? Int
+            let owner = try #require(recorded.map { Int32($0) })
             kill(owner, SIGKILL)
             #expect(try await eventually(within: .seconds(30)) { ws.recordedPIDs().allSatisfy { !Procfs.isRunning($0) } })
             let after = try await ws.k8senv("acquire", "-f", "k8senv.yaml", "-e", "payments", "--timeout", "5")

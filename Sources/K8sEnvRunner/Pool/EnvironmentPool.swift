@@ -43,6 +43,8 @@ public actor EnvironmentPool {
     private var starting = 0
     private var waiters: [Waiter] = []
     private var releasing = 0
+    /// Instances taken back and being reset (or stopped): still instances of the pool.
+    private var resetting = 0
     private var drained: [CheckedContinuation<Void, Never>] = []
     private var isShutDown = false
     private var nextIndex = 0
@@ -149,7 +151,7 @@ public actor EnvironmentPool {
         }
     }
 
-    private var total: Int { idle.count + inUse.count + starting }
+    private var total: Int { idle.count + inUse.count + starting + resetting }
 
     private func lend(_ slot: Slot) -> PooledInstance {
         let lease = PooledInstance(instance: slot.instance, pool: self)
@@ -223,6 +225,7 @@ public actor EnvironmentPool {
             throw K8sEnvError(.notAcquired, "\(lease.id) was released already (each acquire's instance is released once)")
         }
         inUse[lease.id] = nil
+        resetting += 1
         releasing += 1
         defer {
             releasing -= 1
@@ -234,6 +237,7 @@ public actor EnvironmentPool {
         var slot = entry.slot
         if isShutDown || mode == .stop {
             await slot.instance.stop()
+            resetting -= 1
             grantFreedSlot()
             return
         }
@@ -248,6 +252,7 @@ public actor EnvironmentPool {
                 failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)", cause: error)
             }
         }
+        resetting -= 1
         if failure != nil || slot.instance.failure() != nil || isShutDown {
             await slot.instance.stop()
             grantFreedSlot()

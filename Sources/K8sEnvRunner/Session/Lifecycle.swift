@@ -17,6 +17,8 @@ package enum Lifecycle {
         package var poolSize: Int?
         /// Serve the pool API (docs/reference/pool-api.md) on the instances: `up` does.
         package var servePools = false
+        /// `run`: start instances of its own even when a detached `up` of the config serves a pool.
+        package var fresh = false
 
         package init(file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool,
                      noCache: Bool = false, cacheDirectory: String? = nil, poolSize: Int? = nil) {
@@ -205,6 +207,9 @@ package enum Lifecycle {
     /// `k8senv run`: up, run the command with KUBECONFIG set, tear down; the command's status.
     package static func run(_ options: Options, command: [String], output: @escaping @Sendable (String) -> Void) async -> Int32 {
         let signals = SignalWatcher()
+        if let record = attachable(options) {
+            return await runAttached(options, record: record, command: command, signals: signals, output: output)
+        }
         let session: Session
         do { session = try await start(options, detached: false, signals: signals, output: output) } catch {
             output(error.report)
@@ -214,10 +219,26 @@ package enum Lifecycle {
         let record = await session.record(config: options.file, profile: options.profile, detached: false)
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in record.exports { environment[key] = value }
+        let status = await runCommand(command, environment: environment, signals: signals, output: output)
+        // An instance that died under the command: said, its logs kept, and the run fails even
+        // if the command passed (its results are not to be trusted).
+        if let failure = await session.failure() {
+            output("error: an instance stopped while the command ran: \(failure)")
+            await finish(session, state: state, keepFiles: true)
+            output("logs kept in \(session.runDirectory)")
+            return status == 0 ? 1 : status
+        }
+        await finish(session, state: state, keepFiles: false)
+        return status
+    }
+
+    /// Runs `run`'s command with `environment` (SIGTERM to k8senv passed on to it): its exit
+    /// status, 128 + a signal that ended it, 127 when it is not found, 126 when it cannot start.
+    static func runCommand(_ command: [String], environment: [String: String], signals: SignalWatcher,
+                           output: @escaping @Sendable (String) -> Void) async -> Int32 {
         let executable: String
         do { executable = try BinaryLocator.locate(command[0], role: "the command", relativeTo: ".") } catch {
             output("error: \(command[0]): not found on PATH")
-            await finish(session, state: state, keepFiles: false)
             return 127
         }
         let child: ChildProcess
@@ -227,7 +248,6 @@ package enum Lifecycle {
                                             options: [.dieWithParent, .inheritStdin])
         } catch {
             output("error: \(error)")
-            await finish(session, state: state, keepFiles: false)
             return 126
         }
         let termination = await withTaskGroup(of: Termination?.self) { group in
@@ -244,21 +264,10 @@ package enum Lifecycle {
             group.cancelAll()
             return first ?? .exited(1)
         }
-        let status: Int32
         switch termination {
-        case .exited(let code): status = code
-        case .signaled(let signal): status = 128 + signal
+        case .exited(let code): return code
+        case .signaled(let signal): return 128 + signal
         }
-        // An instance that died under the command: said, its logs kept, and the run fails even
-        // if the command passed (its results are not to be trusted).
-        if let failure = await session.failure() {
-            output("error: an instance stopped while the command ran: \(failure)")
-            await finish(session, state: state, keepFiles: true)
-            output("logs kept in \(session.runDirectory)")
-            return status == 0 ? 1 : status
-        }
-        await finish(session, state: state, keepFiles: false)
-        return status
     }
 
     /// `k8senv down`: stops the detached run (its supervisor tears the instances down).

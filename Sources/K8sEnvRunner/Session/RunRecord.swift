@@ -35,6 +35,12 @@ package struct RunRecord: Codable, Sendable {
     /// KUBECONFIG (the first instance), K8SENV_KUBECONFIGS (all, colon-separated) and
     /// K8SENV_KUBECONFIG_<ENV> (the first of each environment).
     package var exports: [(String, String)] {
+        Self.exports(instances.map { ($0.environment, $0.kubeconfig) }, poolSocket: poolSocket)
+    }
+
+    /// The variables of instances (environment, kubeconfig), in order, and of the pool API:
+    /// what `up` prints and what `run` gives its command, started or attached.
+    package static func exports(_ instances: [(environment: String, kubeconfig: String)], poolSocket: String?) -> [(String, String)] {
         guard let first = instances.first else { return [] }
         var out = [("KUBECONFIG", first.kubeconfig),
                    ("K8SENV_KUBECONFIGS", instances.map(\.kubeconfig).joined(separator: ":"))]

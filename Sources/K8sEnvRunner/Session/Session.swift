@@ -70,17 +70,28 @@ package actor Session {
         return nil
     }
 
-    /// Returns when the first instance's store or kube-apiserver stops, with which and why; nil
-    /// at once when the calling task is cancelled, or when no instance runs.
+    /// Returns when the first instance's store or kube-apiserver stops by itself, with which and
+    /// why; nil at once when the calling task is cancelled, or when no instance runs. An instance
+    /// stopped on purpose (by the pool service: a release with mode stop, a failed reset) is not
+    /// an end: the pool replaces it.
     package func ended() async -> ProcessError? {
         let all = instances.map(\.instance)
         guard !all.isEmpty else { return nil }
-        return await withTaskGroup(of: ProcessError?.self) { group in
+        let failure = await withTaskGroup(of: ProcessError?.self) { group in
             for instance in all { group.addTask { await instance.ended() } }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+            for await result in group {
+                if let result {
+                    group.cancelAll()
+                    return Optional(result)
+                }
+            }
+            return nil
         }
+        if failure == nil {
+            // Every instance was stopped on purpose: wait for the caller to stop waiting.
+            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        }
+        return failure
     }
 
     /// Stops every instance, in parallel.
@@ -99,11 +110,16 @@ package actor Session {
         }
     }
 
+    /// `path` from the current folder, absolute: a record names its config wherever it is read.
+    static func absolute(_ path: String) -> String {
+        ((path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path) as NSString).standardizingPath
+    }
+
     package func record(config: String, profile: String?, detached: Bool) -> RunRecord {
         RunRecord(
             ownerPID: getpid(),
             ownerBinary: ChildProcess.selfExecutable,
-            ownerStartTime: Ownership.startTime(of: getpid()), config: config, profile: profile, detached: detached, runDirectory: runDirectory,
+            ownerStartTime: Ownership.startTime(of: getpid()), config: Self.absolute(config), profile: profile, detached: detached, runDirectory: runDirectory,
             poolSocket: service?.socketPath,
             startedAt: Date(),
             instances: instances.map { env, i in

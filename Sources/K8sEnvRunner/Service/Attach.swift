@@ -1,0 +1,92 @@
+import Foundation
+
+/// `k8senv run` attached to a running pool service (`up --detach` of the same config and state
+/// folder): one lease per environment instead of a start, the same variables, the command, the
+/// leases released. No kube-apiserver starts.
+extension Lifecycle {
+    /// The detached `up` of this config (same file, same profile) that serves a pool, if there is one.
+    package static func attachable(_ options: Options) -> RunRecord? {
+        guard !options.fresh, let record = options.stateFolder.current(), let socket = record.poolSocket,
+              record.profile == options.profile, sameFile(record.config, options.file) else { return nil }
+        var status = stat()
+        guard stat(socket, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return nil }
+        return record
+    }
+
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
+    /// Runs `command` on leases of the service `record` names.
+    static func runAttached(_ options: Options, record: RunRecord, command: [String], signals: SignalWatcher,
+                            output: @escaping @Sendable (String) -> Void) async -> Int32 {
+        guard let socket = record.poolSocket else { return 1 }
+        let client = PoolClient(socketPath: socket)
+        var names = options.environments
+        if names.isEmpty {
+            for instance in record.instances where !names.contains(instance.environment) { names.append(instance.environment) }
+        }
+        struct Granted: Decodable { var lease: String; var instance: String; var kubeconfig: String }
+        var leases: [(environment: String, granted: Granted)] = []
+        func releaseAll() async -> [String] {
+            var problems: [String] = []
+            for (_, granted) in leases {
+                do {
+                    let answer = try await client.sendDetached("DELETE", "/v1/leases/\(granted.lease)?mode=reset")
+                    if answer.status != 200 { problems.append("\(granted.instance): \(answer.error?.message ?? "status \(answer.status)")") }
+                } catch {
+                    problems.append("\(granted.instance): \(error.message)")
+                }
+            }
+            return problems
+        }
+        struct Asked: Encodable { var environment: String; var holder: Int32; var timeoutSeconds: Double }
+        for name in names {
+            do {
+                let body = Array(try JSONEncoder().encode(Asked(environment: name, holder: getpid(), timeoutSeconds: 120)))
+                let answer = try await client.sendDetached("POST", "/v1/leases", body: body, timeout: .seconds(180))
+                guard answer.status == 201, let granted = try? JSONDecoder().decode(Granted.self, from: Data(answer.body)) else {
+                    output("error: \(answer.error.map { "\($0.message) (\($0.code))" } ?? "the pool service answered \(answer.status)")")
+                    _ = await releaseAll()
+                    return 1
+                }
+                leases.append((name, granted))
+            } catch {
+                output("error: \((error as? K8sEnvError)?.message ?? "\(error)")")
+                _ = await releaseAll()
+                return 1
+            }
+        }
+        if !options.quiet {
+            output("attached to the pool service of k8senv up (pid \(record.ownerPID)): "
+                   + leases.map { "\($0.environment) → \($0.granted.instance)" }.joined(separator: ", ") + " (--fresh starts instances of its own)")
+        }
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in RunRecord.exports(leases.map { ($0.environment, $0.granted.kubeconfig) }, poolSocket: socket) {
+            environment[key] = value
+        }
+        let status = await runCommand(command, environment: environment, signals: signals, output: output)
+        let problems = await releaseAll()
+        for problem in problems { output("error: a lease could not be released: \(problem)") }
+        // A service that went away under the command: its results are not to be trusted.
+        return problems.isEmpty || status != 0 ? status : 1
+    }
+}
+
+extension PoolClient {
+    /// ``send(_:_:body:timeout:)`` on a thread of its own: it blocks for as long as an acquire waits.
+    package func sendDetached(_ method: String, _ path: String, body: [UInt8] = [], timeout: Duration = .seconds(120)) async throws(K8sEnvError) -> Answer {
+        let result: Result<Answer, K8sEnvError> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                do throws(K8sEnvError) {
+                    continuation.resume(returning: .success(try send(method, path, body: body, timeout: timeout)))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+            thread.start()
+        }
+        return try result.get()
+    }
+}
