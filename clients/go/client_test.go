@@ -221,14 +221,14 @@ func TestReleaseSendsModeAndStatusParses(t *testing.T) {
 		poolHandler(w, r)
 	})
 	c := NewClient(p.sock)
-	if err := c.Release(context.Background(), leaseID, ModeClean); err != nil {
+	if err := c.Release(context.Background(), leaseID, ModeStop); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Release(context.Background(), leaseID, ""); err != nil {
 		t.Fatal(err)
 	}
 	reqs := p.recorded()
-	if reqs[0].Method != "DELETE" || reqs[0].Path != "/v1/leases/"+leaseID || reqs[0].Query != "mode=clean" {
+	if reqs[0].Method != "DELETE" || reqs[0].Path != "/v1/leases/"+leaseID || reqs[0].Query != "mode=stop" {
 		t.Errorf("release request = %+v", reqs[0])
 	}
 	if reqs[1].Query != "mode=reset" {

@@ -46,10 +46,10 @@ def test_release_and_status(make_pool):
         {"name": "capi-1", "state": "idle", "lease": None, "holder": None, "since": "2026-12-01T13:19:58Z"}]}]}
     pool = make_pool(lambda req: (200, status) if req.path == "/v1/status" else pool_handler(req))
     c = k8senv_pool.Client(pool.path)
-    assert c.release(LEASE, "clean") == {"lease": LEASE, "instance": "capi-0", "mode": "clean", "replaced": False}
+    assert c.release(LEASE, "stop") == {"lease": LEASE, "instance": "capi-0", "mode": "stop", "replaced": False}
     c.release(LEASE)
     assert [(r.method, r.path, r.query) for r in pool.requests] == [
-        ("DELETE", f"/v1/leases/{LEASE}", "mode=clean"),
+        ("DELETE", f"/v1/leases/{LEASE}", "mode=stop"),
         ("DELETE", f"/v1/leases/{LEASE}", "mode=reset"),
     ]
     assert c.status() == status
