@@ -35,7 +35,7 @@ def test_marker_environment_and_release_after_the_test(pytester, served):
             assert k8senv_instance.environment == "capi"
             assert k8senv_instance.server.startswith("https://")
 
-        @pytest.mark.k8senv("positional", mode="clean", timeout=7)
+        @pytest.mark.k8senv("positional", mode="stop", timeout=7)
         def test_positional(k8senv_instance):
             assert k8senv_instance.environment == "positional"
     """)
@@ -43,7 +43,7 @@ def test_marker_environment_and_release_after_the_test(pytester, served):
     result.assert_outcomes(passed=2)
     assert acquired(served) == ["capi", "positional"]
     assert [r.json().get("timeoutSeconds") for r in served.requests if r.method == "POST"] == [60, 7]
-    assert released(served) == ["mode=reset", "mode=clean"]
+    assert released(served) == ["mode=reset", "mode=stop"]
     # each lease released right after its own test: acquire, release, acquire, release
     assert [r.method for r in served.requests] == ["POST", "DELETE", "POST", "DELETE"]
 
