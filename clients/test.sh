@@ -77,6 +77,7 @@ else
     need_python_modules pytest xdist kubernetes
     run "python integration tests" "$here/python" \
       "$PYTHON" -m pytest -q -n 4 -p k8senv_pool.pytest_plugin tests/test_integration.py
+    run "python fault soak" "$here/python" "$PYTHON" -m pytest -q tests/test_soak.py
   fi
 fi
 

@@ -23,6 +23,7 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         var lifecycle = options.lifecycle
         lifecycle.fresh = fresh
+        lifecycle.servePools = true  // the command's tests may lease instances (K8SENV_POOL)
         throw ExitCode(await Lifecycle.run(lifecycle, command: command, output: { printError($0) }))
     }
 }

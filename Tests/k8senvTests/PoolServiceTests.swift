@@ -75,6 +75,12 @@ struct PoolServiceTests {
             let after = try await ws.k8senv("run", "-f", "k8senv.yaml", "-e", "payments", "--", "kubectl", "get", "namespace", "attached")
             #expect(after.status == 1 && after.stderr.contains(#"namespaces "attached" not found"#), "released and reset: \(after)")
             #expect(try await eventually { try Self.states(socket).values.allSatisfy { $0 == "idle" } })
+            // A fresh run serves a pool of its own (beside the detached one): its command leases from it.
+            let served = try await ws.k8senv("run", "--fresh", "--quiet", "-f", "k8senv.yaml", "-e", "payments", "--", "/bin/sh", "-c",
+                                             #"echo "$K8SENV_POOL"; eval "$("$0" acquire -e payments)" && kubectl get ledgers -n payments -o name"#, Repository.binary)
+            #expect(served.status == 0, "\(served)")
+            #expect(served.stdout.hasSuffix("/pool.sock\nledger.example.k8senv.dev/main\n") && !served.stdout.hasPrefix(socket), "\(served)")
+            #expect(Procfs.mode(socket) == 0o600, "the detached up's socket is untouched")
             let fresh = try await ws.k8senv("run", "--fresh", "--quiet", "-f", "k8senv.yaml", "-e", "payments", "--", "/bin/sh", "-c", #"echo "$KUBECONFIG""#)
             #expect(fresh.status == 0 && !fresh.stderr.contains("attached") && !fresh.stdout.hasPrefix(attached.stdout.components(separatedBy: "/payments-0")[0]), "\(fresh)")
 

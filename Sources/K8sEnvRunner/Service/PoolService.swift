@@ -30,13 +30,15 @@ package actor PoolService {
     /// Where the service says what it took back and what it replaced (up's output).
     let log: @Sendable (String) -> Void
 
-    /// The session's pools, served on `<state>/pool.sock`, or, when that path is too long for a
-    /// socket address, in a private folder linked from the run folder as `sockets`.
-    package static func start(session: Session, state: String, runDirectory: String,
+    /// The session's pools, served on `<state>/pool.sock` for a detached `up` (where clients look
+    /// for it), else — a foreground `up`, a `run`, which may run beside a detached `up` of the
+    /// same state folder — on `pool.sock` in the run folder; in a private folder linked from the
+    /// run folder as `sockets` when the path is too long for a socket address.
+    package static func start(session: Session, state: String, runDirectory: String, inStateFolder: Bool,
                               log: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> PoolService {
         let socketPath: String
         var folder: SocketFolder?
-        if (state + "/pool.sock").utf8.count <= 107 {
+        if inStateFolder, (state + "/pool.sock").utf8.count <= 107 {
             socketPath = state + "/pool.sock"
         } else {
             do throws(ProcessError) { folder = try SocketFolder.make(for: runDirectory, longestName: "pool.sock") } catch {

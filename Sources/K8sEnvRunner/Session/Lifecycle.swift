@@ -15,7 +15,7 @@ package enum Lifecycle {
         package var cacheDirectory: String?
         /// Instances per environment, instead of each environment's `pool.size`.
         package var poolSize: Int?
-        /// Serve the pool API (docs/reference/pool-api.md) on the instances: `up` does.
+        /// Serve the pool API (docs/reference/pool-api.md) on the instances: `up` and `run` do.
         package var servePools = false
         /// `run`: start instances of its own even when a detached `up` of the config serves a pool.
         package var fresh = false
@@ -88,7 +88,8 @@ package enum Lifecycle {
         }
         if options.servePools {
             do throws(K8sEnvError) {
-                await session.attach(try await PoolService.start(session: session, state: state.path, runDirectory: runDirectory, log: output))
+                await session.attach(try await PoolService.start(session: session, state: state.path, runDirectory: runDirectory,
+                                                                    inStateFolder: detached, log: output))
             } catch {
                 await session.stop()
                 try? FileManager.default.removeItem(atPath: runDirectory)

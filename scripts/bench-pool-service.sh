@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# bench-pool-service.sh — the pool service (docs/reference/pool-api.md), a benchmark (not a
+# test), in one run on one machine state. Prints, on stdout:
+#   swift-pool acquire_median_ms=.. release_median_ms=..     the in-process Swift pool (baseline)
+#   socket-lease cycles=N p50_ms=.. p99_ms=..                 acquire + release over the socket
+#                                                             (Python stdlib client, one process)
+#   run-attached median_ms=.. runs=N                          `k8senv run -- true` on the warm pool
+#   run-fresh median_ms=.. runs=N                             `k8senv run --fresh -- true` (baseline)
+#   run-ratio fresh_over_attached=..x
+#   go-tests mode=shared|leases tests=50 wall_ms=.. ...      50 parallel Go tests, one request each:
+#                                                             all on one shared instance, or each on
+#                                                             its own lease from a pool of 4
+#   go-overhead leases_minus_shared_ms=..
+# Targets (issue #15): socket p50 < 2 ms and p99 < 10 ms; attached run < 150 ms and >= 20x
+# faster than fresh; the 50 Go tests' k8senv overhead < 1.5 s in total.
+#
+# Usage: scripts/bench-pool-service.sh [--cycles N] [--runs N] [--storage embedded|etcd|kine]
+# Config: clients/testdata/k8senv.yaml (environment isolation), up with --pool-size 4.
+# k8senv is built in release (swift build -c release --scratch-path "${K8SENV_SCRATCH:-.build}").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cycles=300 runs=10 storage=embedded
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --cycles) cycles="${2:?}"; shift 2 ;;
+    --runs) runs="${2:?}"; shift 2 ;;
+    --storage) storage="${2:?}"; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench-pool-service: unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+eval "$(scripts/install-binaries.sh)"
+scratch="${K8SENV_SCRATCH:-.build}"
+swift build -c release --scratch-path "$scratch" --product k8senv >&2
+swift build -c release --scratch-path "$scratch" --product k8senv-pool-benchmark >&2
+bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+export PATH="$bin:$PATH" K8SENV_STORAGE="$storage"
+config="$PWD/clients/testdata/k8senv.yaml"
+work="$(mktemp -d "${TMPDIR:-/tmp}/k8senv-bench-pool-service.XXXXXX")"
+state="$work/state"
+trap 'k8senv down -f "$config" --state-dir "$state" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+# The baseline: the Swift library's pool, in process (acquire of an idle instance, release with reset).
+"$bin/k8senv-pool-benchmark" "$config" isolation 50 | awk '
+  $2 == "phase=acquire" { split($4, a, "="); acquire = a[2] }
+  $2 == "phase=release" { split($4, r, "="); release = r[2] }
+  END { printf "swift-pool acquire_median_ms=%s release_median_ms=%s\n", acquire, release }'
+
+eval "$(k8senv up --detach --quiet -f "$config" --state-dir "$state" --pool-size 4)"
+
+PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 - <<'PY'
+import os, time
+from k8senv_pool import Client
+client = Client(os.environ["K8SENV_POOL"])
+times = []
+for _ in range(int(os.environ["CYCLES"])):
+    started = time.perf_counter()
+    lease = client.acquire("isolation", holder=os.getpid())
+    client.release(lease.lease)
+    times.append((time.perf_counter() - started) * 1000)
+times.sort()
+pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]
+print(f"socket-lease cycles={len(times)} p50_ms={pick(0.50):.2f} p99_ms={pick(0.99):.2f}", flush=True)
+PY
+
+RUNS="$runs" CONFIG="$config" STATE="$state" /usr/bin/python3 - <<'PY'
+import os, statistics, subprocess, time
+runs, config, state = int(os.environ["RUNS"]), os.environ["CONFIG"], os.environ["STATE"]
+def wall(extra):
+    started = time.perf_counter()
+    subprocess.run(["k8senv", "run", "--quiet", *extra, "-f", config, "--state-dir", state, "--", "true"],
+                   check=True, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - started) * 1000
+attached, fresh = [], []
+for i in range(runs):
+    attached.append(wall([]))
+    if i < max(3, runs // 3):
+        fresh.append(wall(["--fresh", "--pool-size", "1"]))
+a, f = statistics.median(attached), statistics.median(fresh)
+print(f"run-attached median_ms={a:.0f} runs={len(attached)}")
+print(f"run-fresh median_ms={f:.0f} runs={len(fresh)}")
+print(f"run-ratio fresh_over_attached={f / a:.1f}x", flush=True)
+PY
+
+export GOCACHE="${XDG_CACHE_HOME:-$HOME/.cache}/k8senv/go-build" GOPATH="${XDG_CACHE_HOME:-$HOME/.cache}/k8senv/gopath"
+export GO111MODULE=on GOPROXY=off GOFLAGS=-mod=readonly GOWORK=off K8SENV_POOL_BENCH=1 K8SENV_POOL_ENV=isolation
+(cd clients/go && /usr/bin/go test -c -o "$work/client.test" . >&2)
+shared="$(cd clients/go && K8SENV_POOL_BENCH_SHARED=1 "$work/client.test" -test.run '^TestOverhead$' -test.parallel 50 | grep '^go-tests')"
+leases="$(cd clients/go && "$work/client.test" -test.run '^TestOverhead$' -test.parallel 50 | grep '^go-tests')"
+printf '%s\n%s\n' "$shared" "$leases"
+wall() { sed -n 's/.*wall_ms=\([0-9.]*\).*/\1/p' <<<"$1"; }
+awk -v s="$(wall "$shared")" -v l="$(wall "$leases")" 'BEGIN { printf "go-overhead leases_minus_shared_ms=%.1f\n", l - s }'
