@@ -114,6 +114,7 @@ struct PoolServiceTests {
             try #require(up.status == 0, "\(up)")
             let socket = ws.stateFolder + "/pool.sock"
             let holder = try ws.launch("/bin/sleep", ["600"])
+            let holder2 = try ws.launch("/bin/sleep", ["600"])
             let leased = try await ws.shell("""
                 eval "$(k8senv acquire -f k8senv.yaml -e payments --holder \(holder.pid))" || exit 10
                 kubectl create namespace leaked >/dev/null || exit 11
@@ -130,6 +131,15 @@ struct PoolServiceTests {
             #expect(next.stdout.contains(#"namespaces "leaked" not found"#), "\(next)")
             // That shell has exited too: its lease is taken back.
             #expect(try await eventually { try Self.states(socket).values.allSatisfy { $0 == "idle" } })
+
+            // A TTL ends a lease whose holder lives on.
+            let ttl = try await ws.shell("""
+                eval "$(k8senv acquire -f k8senv.yaml -e payments --holder \(holder2.pid) --ttl 1)" || exit 10
+                echo "$K8SENV_INSTANCE"
+                """)
+            #expect(ttl.status == 0 && ttl.stdout == "payments-0\n", "\(ttl)")
+            #expect(try await eventually { try Self.states(socket)["payments-0"] == "idle" }, "taken back after its TTL")
+            #expect(Procfs.isRunning(holder2.pid), "its holder lives on")
 
             // Another uid: the socket (0600, in a 0700 folder) does not let it connect.
             let intruder = try await ws.shell("""

@@ -282,7 +282,7 @@ package enum Lifecycle {
         kill(record.ownerPID, SIGTERM)
         let deadline = ContinuousClock.now + timeout
         while StateFolder.isAlive(record.ownerPID), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
+            try? await Task.sleep(for: .milliseconds(5))
         }
         if StateFolder.isAlive(record.ownerPID) {
             // Its children die with it (parent-death signal); its folder is cleaned once it is gone.
