@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvStore
 
 /// Free TCP ports on 127.0.0.1: bind to port 0, read the port the kernel chose, close.
 /// Another process may take it before ours binds: callers retry on "address already in use".
@@ -39,19 +40,9 @@ package enum Ports {
 
     /// Whether something accepts connections on the Unix socket at `path`.
     package static func accepts(unixSocket path: String) -> Bool {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (i, byte) in bytes.enumerated() { buffer[i] = byte }
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
+        guard case .success(let fd) = UnixSocket.connect(to: path) else { return false }
+        close(fd)
+        return true
     }
 }
 

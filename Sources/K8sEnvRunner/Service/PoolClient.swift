@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,28 +37,17 @@ package struct PoolClient: Sendable {
     /// - Throws: ``K8sEnvError`` `.pool`-domain: no service on the socket, or the service gone
     ///   before it answered.
     package func send(_ method: String, _ path: String, body: [UInt8] = [], timeout: Duration = .seconds(120)) throws(K8sEnvError) -> Answer {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(socketPath.utf8)
-        guard !bytes.isEmpty, bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw K8sEnvError(.noService, "\(socketPath) cannot be a socket's path (too long)")
+        let fd: Int32
+        switch UnixSocket.connect(to: socketPath) {
+        case .success(let connected): fd = connected
+        case .failure(let error):
+            throw K8sEnvError(.noService, "no k8senv pool service is running at \(socketPath) (\(error)); start one with `k8senv up --detach`")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (i, byte) in bytes.enumerated() { buffer[i] = byte }
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw K8sEnvError(.noService, "cannot open a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         let seconds = Int(timeout.components.seconds)
         var limit = timeval(tv_sec: seconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        let connected = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
-        guard connected else {
-            throw K8sEnvError(.noService, "no k8senv pool service is running at \(socketPath) (\(String(cString: strerror(errno)))); start one with `k8senv up --detach`")
-        }
         let request = Array("\(method) \(path) HTTP/1.1\r\nHost: k8senv\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
         var sent = 0
         while sent < request.count {

@@ -1,5 +1,6 @@
 import CK8sEnvSupport
 import Foundation
+import K8sEnvStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -64,30 +65,10 @@ package final class UnixHTTPServer: Sendable {
 
     /// Binds `path` (replacing a stale socket file, never anything else) and starts accepting.
     package init(path: String, handler: @escaping @Sendable (HTTPRequest, Peer, Connection) async -> HTTPResponse) throws(ProcessError) {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !bytes.isEmpty, bytes.count < capacity else {
-            throw ProcessError(.files, "cannot serve the pool API on \(path): a Unix socket path has at most \(capacity - 1) bytes")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (i, byte) in bytes.enumerated() { buffer[i] = byte }
-        }
-        var existing = stat()
-        if lstat(path, &existing) == 0, existing.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ProcessError(.files, "cannot open a socket: \(String(cString: strerror(errno)))") }
-        // 0600 from the start: no moment in which another user could connect.
-        let mask = umask(0o177)
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0 }
-        }
-        umask(mask)
-        guard bound, listen(fd, 512) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw ProcessError(.files, "cannot serve the pool API on \(path): \(reason)")
+        let fd: Int32
+        switch UnixSocket.listen(at: path, backlog: 512) {
+        case .success(let listening): fd = listening
+        case .failure(let error): throw ProcessError(.files, "cannot serve the pool API on \(path): \(error)")
         }
         self.path = path
         self.descriptor = fd

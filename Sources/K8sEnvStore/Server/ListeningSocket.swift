@@ -41,36 +41,10 @@ enum ListeningSocket {
     /// Binds a Unix socket at `path` (made 0600, replacing a stale socket file) and listens.
     /// - Throws: ``StoreError`` naming the path and the system's reason.
     static func makeUnix(path: String) throws(StoreError) -> Int32 {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard !bytes.isEmpty, bytes.count < capacity else {
-            throw StoreError(.invalidArgument, "cannot listen on \(path): a Unix socket path has at most \(capacity - 1) bytes")
+        switch UnixSocket.listen(at: path) {
+        case .success(let fd): return fd
+        case .failure(let error): throw StoreError(.internal, "cannot listen on \(path): \(error)")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { buffer in
-            for (i, byte) in bytes.enumerated() { buffer[i] = byte }
-        }
-        var existing = stat()
-        if lstat(path, &existing) == 0, existing.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw unixFailure(path) }
-        let bound = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(fd, generic, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-                    && chmod(path, 0o600) == 0 && listen(fd, 256) == 0
-            }
-        }
-        guard bound else {
-            let error = unixFailure(path)
-            close(fd)
-            throw error
-        }
-        return fd
-    }
-
-    private static func unixFailure(_ path: String) -> StoreError {
-        StoreError(.internal, "cannot listen on \(path): \(String(cString: strerror(errno)))")
     }
 
     private static func failure(_ host: String, _ port: Int) -> StoreError {
