@@ -20,7 +20,7 @@ struct Up: AsyncParsableCommand {
 
     func run() async throws {
         var served = options.lifecycle
-        served.servePools = true  // `up` serves the pool API; `run` does not
+        served.servePools = true  // `up` serves the pool API (as `run` does)
         if detach {
             let output = Detach.Output(progress: { printError($0) }, message: { printError($0) }, export: printLine)
             throw ExitCode(await Detach.start(served, executable: ChildProcess.selfExecutable, output: output))

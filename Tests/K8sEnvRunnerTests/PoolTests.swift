@@ -202,7 +202,21 @@ struct PoolTests {
             let first = try await pool.acquire()
             let id = first.id
             _ = try await first.client.send("POST", "/api/v1/namespaces", body: Array(#"{"metadata":{"name":"during-reset"}}"#.utf8))
+            // A CRD makes the reset wait until kube-apiserver stops serving it: a reset long
+            // enough to acquire during.
+            let crd = #"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"slows.test.k8senv.dev"},"spec":{"group":"test.k8senv.dev","names":{"plural":"slows","singular":"slow","kind":"Slow"},"scope":"Namespaced","versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}"#
+            _ = try await first.client.send("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body: Array(crd.utf8))
+            var served = false
+            for _ in 0..<200 where !served {
+                served = (try? await first.client.send("GET", "/apis/test.k8senv.dev/v1/slows"))?.status == 200
+                if !served { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            try #require(served)
             let releasing = Task { try await first.release() }
+            while await !pool.states.resetting.contains(id) {
+                if await pool.states.idle.contains(id) { break }  // (the reset already done: the check below still holds)
+                try await Task.sleep(for: .milliseconds(1))
+            }
             let second = try await pool.acquire(timeout: .seconds(60))
             try await releasing.value
             #expect(second.id == id, "the same instance, not a new one: \(second.id)")

@@ -259,7 +259,10 @@ package final class Instance: Sendable {
 
     /// Nil while the store serves and kube-apiserver runs; otherwise which one stopped, with its
     /// log tail.
+    /// Why the store or kube-apiserver stopped by itself; nil while both serve, and nil for an
+    /// instance stopped on purpose (``stop()``: a pool's release with mode stop, a failed reset).
     package func failure() -> ProcessError? {
+        if isStopping { return nil }
         if let failure = store.failure() { return failure }
         if let t = apiServerProcess.termination {
             return apiServerProcess.error(.exited, "\(name): kube-apiserver \(t)")

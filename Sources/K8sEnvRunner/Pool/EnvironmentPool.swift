@@ -45,6 +45,8 @@ public actor EnvironmentPool {
     private var releasing = 0
     /// Instances taken back and being reset (or stopped): still instances of the pool.
     private var resetting = 0
+    /// Their names, for status.
+    private var resettingNames: Set<String> = []
     private var drained: [CheckedContinuation<Void, Never>] = []
     private var isShutDown = false
     private var nextIndex = 0
@@ -76,8 +78,8 @@ public actor EnvironmentPool {
     public var counts: (idle: Int, inUse: Int) { (idle.count, inUse.count) }
 
     /// Every instance's name and whether it is lent out, idle, or starting (by count).
-    package var states: (idle: [String], inUse: [String], starting: Int, waiting: Int) {
-        (idle.map(\.instance.name), inUse.keys.sorted(), starting, waiters.count)
+    package var states: (idle: [String], inUse: [String], resetting: [String], starting: Int, waiting: Int) {
+        (idle.map(\.instance.name), inUse.keys.sorted(), resettingNames.sorted(), starting, waiters.count)
     }
 
     /// What a release returns `instance` to: its store's current revision (embedded), or the
@@ -226,6 +228,7 @@ public actor EnvironmentPool {
         }
         inUse[lease.id] = nil
         resetting += 1
+        resettingNames.insert(lease.id)
         releasing += 1
         defer {
             releasing -= 1
@@ -237,7 +240,7 @@ public actor EnvironmentPool {
         var slot = entry.slot
         if isShutDown || mode == .stop {
             await slot.instance.stop()
-            resetting -= 1
+            doneResetting(lease.id)
             grantFreedSlot()
             return
         }
@@ -252,19 +255,25 @@ public actor EnvironmentPool {
                 failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)", cause: error)
             }
         }
-        resetting -= 1
         if failure != nil || slot.instance.failure() != nil || isShutDown {
             await slot.instance.stop()
+            doneResetting(lease.id)
             grantFreedSlot()
             if let failure { throw failure }
             return
         }
+        doneResetting(lease.id)
         if !waiters.isEmpty {
             let lease = lend(slot)
             waiters.removeFirst().continuation.resume(returning: .instance(lease))
         } else {
             idle.append(slot)
         }
+    }
+
+    private func doneResetting(_ name: String) {
+        resetting -= 1
+        resettingNames.remove(name)
     }
 
     /// Lends an instance to `body` and releases it (cleaned) on every path, also when `body` throws.

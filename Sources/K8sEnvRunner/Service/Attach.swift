@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// `k8senv run` attached to a running pool service (`up --detach` of the same config and state
 /// folder): one lease per environment instead of a start, the same variables, the command, the
@@ -42,21 +43,42 @@ extension Lifecycle {
             return problems
         }
         struct Asked: Encodable { var environment: String; var holder: Int32; var timeoutSeconds: Double }
+        // SIGINT or SIGTERM while the leases are waited for ends the run (130), as during a
+        // start: the wait is a series of 1-second acquires, the signal checked between them.
+        let interrupted = Mutex(false)
+        let watcher = Task { if await signals.next() != nil { interrupted.withLock { $0 = true } } }
+        defer { watcher.cancel() }
+        let deadline = ContinuousClock.now + .seconds(120)
         for name in names {
-            do {
-                let body = Array(try JSONEncoder().encode(Asked(environment: name, holder: getpid(), timeoutSeconds: 120)))
-                let answer = try await client.sendDetached("POST", "/v1/leases", body: body, timeout: .seconds(180))
-                guard answer.status == 201, let granted = try? JSONDecoder().decode(Granted.self, from: Data(answer.body)) else {
-                    output("error: \(answer.error.map { "\($0.message) (\($0.code))" } ?? "the pool service answered \(answer.status)")")
+            while true {
+                if interrupted.withLock({ $0 }) {
+                    output("interrupted while waiting for an instance; released what was leased")
+                    _ = await releaseAll()
+                    return 130
+                }
+                do {
+                    let body = Array(try JSONEncoder().encode(Asked(environment: name, holder: getpid(), timeoutSeconds: 1)))
+                    let answer = try await client.sendDetached("POST", "/v1/leases", body: body, timeout: .seconds(60))
+                    if answer.status == 503, answer.error?.code == "acquire-timeout", ContinuousClock.now < deadline { continue }
+                    guard answer.status == 201, let granted = try? JSONDecoder().decode(Granted.self, from: Data(answer.body)) else {
+                        output("error: \(answer.error.map { "\($0.message) (\($0.code))" } ?? "the pool service answered \(answer.status)")")
+                        _ = await releaseAll()
+                        return 1
+                    }
+                    leases.append((name, granted))
+                    break
+                } catch {
+                    output("error: \((error as? K8sEnvError)?.message ?? "\(error)")")
                     _ = await releaseAll()
                     return 1
                 }
-                leases.append((name, granted))
-            } catch {
-                output("error: \((error as? K8sEnvError)?.message ?? "\(error)")")
-                _ = await releaseAll()
-                return 1
             }
+        }
+        watcher.cancel()
+        if interrupted.withLock({ $0 }) {
+            output("interrupted while waiting for an instance; released what was leased")
+            _ = await releaseAll()
+            return 130
         }
         if !options.quiet {
             output("attached to the pool service of k8senv up (pid \(record.ownerPID)): "

@@ -25,7 +25,7 @@ package actor PoolService {
     private var server: UnixHTTPServer?
     private var stopped = false
     /// Releases in flight (a holder's exit, a TTL): awaited by ``shutdown()``.
-    private var releases: [Task<Void, Never>] = []
+    private var releases: [String: Task<Void, Never>] = [:]
     package nonisolated let socketPath: String
     /// Where the service says what it took back and what it replaced (up's output).
     let log: @Sendable (String) -> Void
@@ -95,6 +95,7 @@ package actor PoolService {
         watcher = Task { [weak self] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .milliseconds(100))
+                if Task.isCancelled { break }
                 await self?.reclaim()
             }
         }
@@ -106,7 +107,7 @@ package actor PoolService {
         stopped = true
         server?.stop()
         watcher?.cancel()
-        for task in releases { await task.value }
+        for task in releases.values { await task.value }
         leases.removeAll()
         await withTaskGroup(of: Void.self) { group in
             for pool in pools.values { group.addTask { await pool.shutdown() } }
@@ -173,7 +174,7 @@ package actor PoolService {
             }
         }
         for (key, value) in [("timeoutSeconds", asked.timeoutSeconds), ("ttlSeconds", asked.ttlSeconds)] {
-            if let value, !(value >= 0 && value < 1e9) { return .error(400, "bad-request", "\(key) must be a number of seconds, 0 or more") }
+            if let value, !(value >= 0 && value <= 86_400) { return .error(400, "bad-request", "\(key) must be a number of seconds from 0 to 86400") }
         }
         let environment: String
         if let name = asked.environment {
@@ -195,12 +196,30 @@ package actor PoolService {
             return .error(400, "bad-request", "holder \(holder) is not a live process of uid \(getuid())")
         }
 
+        // The acquire, abandoned when the client closes its connection while it waits (its place
+        // in the queue is given up at once, not when an instance would have been granted).
+        let acquiring = Task { () -> Result<PooledInstance, K8sEnvError> in
+            do throws(K8sEnvError) {
+                return .success(try await pool.acquire(timeout: .milliseconds(Int64((timeout ?? 60) * 1000))))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let watching = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(100))
+                if !Task.isCancelled, connection.isClosed { acquiring.cancel() }
+            }
+        }
         let instance: PooledInstance
-        do {
-            instance = try await pool.acquire(timeout: .milliseconds(Int64((timeout ?? 60) * 1000)))
-        } catch {
+        let result = await acquiring.value
+        watching.cancel()
+        switch result {
+        case .success(let granted): instance = granted
+        case .failure(let error):
             switch error.code {
             case .acquireTimeout, .shutDown: return .error(503, error.code.rawValue, error.message)
+            case .cancelled: return .error(503, "shut-down", "the client left before its lease was granted")
             default: return .error(500, "instance-failed", error.message)
             }
         }
@@ -282,6 +301,7 @@ package actor PoolService {
             guard let pool = pools[name] else { continue }
             let states = await pool.states
             var instances: [Status.InstanceState] = states.idle.sorted().map { Status.InstanceState(name: $0, state: "idle") }
+                + states.resetting.map { Status.InstanceState(name: $0, state: "resetting") }
             for instanceName in states.inUse {
                 let lease = leases.values.first { $0.instance.id == instanceName && $0.environment == name }
                 instances.append(Status.InstanceState(name: instanceName, state: lease == nil ? "resetting" : "leased",
@@ -297,6 +317,7 @@ package actor PoolService {
 
     /// Ends the leases whose holder exited or whose TTL passed, and resets their instances.
     private func reclaim() {
+        guard !stopped else { return }
         let now = ContinuousClock.now
         for lease in leases.values {
             let expired = lease.expires.map { now >= $0 } ?? false
@@ -304,14 +325,16 @@ package actor PoolService {
             leases[lease.id] = nil
             let why = expired ? "its TTL passed" : "its holder (pid \(lease.holder)) exited"
             let log = self.log
-            releases.append(Task {
+            releases[lease.id] = Task { [weak self] in
                 do { try await lease.instance.release(.clean) } catch {
                     log("pool: lease \(lease.id) of \(lease.instance.id) taken back (\(why)): \(error)")
                 }
-            })
+                await self?.released(lease.id)
+            }
         }
-        releases.removeAll { $0.isCancelled }
     }
+
+    private func released(_ id: String) { releases[id] = nil }
 
     /// A decoding error in a sentence: which field, and what was wrong with it.
     static func describe(_ error: any Error) -> String {

@@ -47,8 +47,8 @@ package struct Peer: Sendable {
 }
 
 /// Serves HTTP/1.1 on a Unix socket (0600), one thread per connection and one request per
-/// connection (`Connection: close`). A peer of another uid is refused with 403 before its request
-/// is read. The handler is async; the connection's thread waits for it, and may ask whether the
+/// connection (`Connection: close`). A peer of another uid is refused with 403 (its request is read
+/// but never handled). The handler is async; the connection's thread waits for it, and may ask whether the
 /// client has gone meanwhile (``Connection/isClosed``).
 package final class UnixHTTPServer: Sendable {
     package let path: String
@@ -93,7 +93,11 @@ package final class UnixHTTPServer: Sendable {
                 break
             }
             guard client >= 0 else {
-                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE { continue }
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                if errno == EMFILE || errno == ENFILE {
+                    usleep(10_000)  // out of descriptors: wait for some to be closed, without spinning
+                    continue
+                }
                 break
             }
             let thread = Thread { [self] in serve(client) }

@@ -90,20 +90,23 @@ package enum Ownership {
 
     /// The start time of a process, in clock ticks since boot (field 22 of /proc/PID/stat).
     package static func startTime(of pid: Int32) -> UInt64? {
+        processStat(pid)?.startTime
+    }
+
+    /// A process's state letter and start time (clock ticks since boot), from /proc/PID/stat.
+    static func processStat(_ pid: Int32) -> (state: Substring, startTime: UInt64)? {
         guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
         // After "pid (comm)": state is field 3, starttime field 22.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? UInt64(fields[19]) : nil
+        guard fields.count > 19, let start = UInt64(fields[19]) else { return nil }
+        return (fields[0], start)
     }
 
     /// Whether `pid` is alive (not a zombie) and started at `startTime` (not a recycled pid).
     package static func isLive(_ pid: Int32, startedAt startTime: UInt64) -> Bool {
-        guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, fields[0] != "Z", fields[0] != "X" else { return false }
-        return UInt64(fields[19]) == startTime
+        guard let stat = processStat(pid) else { return false }
+        return stat.state != "Z" && stat.state != "X" && stat.startTime == startTime
     }
 
     /// Whether `pid` is the process that was recorded: alive, running `binary`, started at

@@ -27,7 +27,7 @@ package struct RunRecord: Codable, Sendable {
     package var profile: String?
     package var detached: Bool
     package var runDirectory: String
-    /// The pool API's socket (`up` serves one; `run` does not).
+    /// The pool API's socket (`up` and `run` serve one).
     package var poolSocket: String?
     package var startedAt: Date
     package var instances: [InstanceRecord]

@@ -94,12 +94,12 @@ package actor Session {
         return failure
     }
 
-    /// Stops every instance, in parallel.
-    /// The pool API `up` serves on the session's instances, if any.
+    /// The pool API `up` or `run` serves on the session's instances, if any.
     package private(set) var service: PoolService?
 
     package func attach(_ service: PoolService) { self.service = service }
 
+    /// Stops the pool service, then every instance, in parallel.
     package func stop() async {
         // The service first: no lease is granted while the instances stop.
         await service?.shutdown()

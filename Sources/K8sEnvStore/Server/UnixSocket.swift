@@ -24,7 +24,8 @@ package enum UnixSocket {
     }
 
     /// A close-on-exec stream socket bound to `path` (a stale socket file there is replaced,
-    /// nothing else), 0600 from the start (the umask is set around `bind`), listening.
+    /// nothing else), 0600 from the start (Linux gives the socket file the mode of the socket
+    /// itself, set with `fchmod` before `bind`: no process-wide umask change), listening.
     /// - Returns: the descriptor, or the reason (`strerror`) it could not be made.
     package static func listen(at path: String, backlog: Int32 = 256) -> Result<Int32, UnixSocketError> {
         guard path.utf8.count <= maximumPathLength, !path.isEmpty else {
@@ -34,9 +35,8 @@ package enum UnixSocket {
         if lstat(path, &existing) == 0, existing.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .failure(.fromErrno()) }
-        let mask = umask(0o177)
-        let bound = withAddress(path) { bind(fd, $0, $1) == 0 } ?? false
-        umask(mask)
+        let bound = fchmod(fd, 0o600) == 0 && (withAddress(path) { bind(fd, $0, $1) == 0 } ?? false)
+            && chmod(path, 0o600) == 0  // and again, for a system that ignores the socket's own mode
         guard bound, Glibc.listen(fd, backlog) == 0 else {
             let error = UnixSocketError.fromErrno()
             close(fd)
