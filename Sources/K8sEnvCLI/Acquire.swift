@@ -43,16 +43,14 @@ struct Acquire: ParsableCommand {
 
     func run() throws {
         let client = PoolClient(socketPath: PoolClient.locate(stateFolder: stateFolder(stateDir, config.file)))
-        struct Asked: Encodable { var environment: String?; var timeoutSeconds: Double; var holder: Int32; var ttlSeconds: Double? }
-        let body = try JSONEncoder().encode(Asked(environment: environment, timeoutSeconds: timeout, holder: holder ?? getppid(), ttlSeconds: ttl))
+        let body = try JSONEncoder().encode(LeaseRequest(environment: environment, timeoutSeconds: timeout, holder: holder ?? getppid(), ttlSeconds: ttl))
         let answer = try client.send("POST", "/v1/leases", body: Array(body), timeout: .seconds(Int64(timeout) + 60))
         guard answer.status == 201 else { throw refusal(answer) }
         switch format {
         case .json:
             print(String(decoding: answer.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         case .env:
-            struct Granted: Decodable { var lease: String; var instance: String; var server: String; var kubeconfig: String }
-            let granted = try JSONDecoder().decode(Granted.self, from: Data(answer.body))
+            guard let granted = LeaseGrant.decode(answer.body) else { throw refusal(answer) }
             for (key, value) in [("KUBECONFIG", granted.kubeconfig), ("K8SENV_LEASE", granted.lease),
                                  ("K8SENV_INSTANCE", granted.instance), ("K8SENV_SERVER", granted.server)] {
                 print("export \(key)=\(Lifecycle.shellQuote(value))")

@@ -28,8 +28,7 @@ extension Lifecycle {
         if names.isEmpty {
             for instance in record.instances where !names.contains(instance.environment) { names.append(instance.environment) }
         }
-        struct Granted: Decodable { var lease: String; var instance: String; var kubeconfig: String }
-        var leases: [(environment: String, granted: Granted)] = []
+        var leases: [(environment: String, granted: LeaseGrant)] = []
         func releaseAll() async -> [String] {
             var problems: [String] = []
             for (_, granted) in leases {
@@ -42,7 +41,6 @@ extension Lifecycle {
             }
             return problems
         }
-        struct Asked: Encodable { var environment: String; var holder: Int32; var timeoutSeconds: Double }
         // SIGINT or SIGTERM while the leases are waited for ends the run (130), as during a
         // start: the wait is a series of 1-second acquires, the signal checked between them.
         let interrupted = Mutex(false)
@@ -57,10 +55,10 @@ extension Lifecycle {
                     return 130
                 }
                 do {
-                    let body = Array(try JSONEncoder().encode(Asked(environment: name, holder: getpid(), timeoutSeconds: 1)))
+                    let body = Array(try JSONEncoder().encode(LeaseRequest(environment: name, timeoutSeconds: 1, holder: getpid())))
                     let answer = try await client.sendDetached("POST", "/v1/leases", body: body, timeout: .seconds(60))
                     if answer.status == 503, answer.error?.code == "acquire-timeout", ContinuousClock.now < deadline { continue }
-                    guard answer.status == 201, let granted = try? JSONDecoder().decode(Granted.self, from: Data(answer.body)) else {
+                    guard answer.status == 201, let granted = LeaseGrant.decode(answer.body) else {
                         output("error: \(answer.error.map { "\($0.message) (\($0.code))" } ?? "the pool service answered \(answer.status)")")
                         _ = await releaseAll()
                         return 1

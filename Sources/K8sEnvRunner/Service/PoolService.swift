@@ -132,44 +132,10 @@ package actor PoolService {
         }
     }
 
-    struct Granted: Encodable {
-        var lease: String
-        var environment: String
-        var instance: String
-        var server: String
-        var caCertificate: String
-        var caFile: String
-        var token: String
-        var kubeconfig: String
-        var holder: Int32
-        var expiresAt: Date?
-
-        func encode(to encoder: any Encoder) throws {
-            enum Key: String, CodingKey { case lease, environment, instance, server, caCertificate, caFile, token, kubeconfig, holder, expiresAt }
-            var c = encoder.container(keyedBy: Key.self)
-            try c.encode(lease, forKey: .lease)
-            try c.encode(environment, forKey: .environment)
-            try c.encode(instance, forKey: .instance)
-            try c.encode(server, forKey: .server)
-            try c.encode(caCertificate, forKey: .caCertificate)
-            try c.encode(caFile, forKey: .caFile)
-            try c.encode(token, forKey: .token)
-            try c.encode(kubeconfig, forKey: .kubeconfig)
-            try c.encode(holder, forKey: .holder)
-            try c.encode(expiresAt, forKey: .expiresAt)  // null when there is no TTL
-        }
-    }
-
     private func acquire(_ request: HTTPRequest, peer: Peer, connection: UnixHTTPServer.Connection) async -> HTTPResponse {
-        struct Asked: Decodable {
-            var environment: String?
-            var timeoutSeconds: Double?
-            var holder: Int32?
-            var ttlSeconds: Double?
-        }
-        var asked = Asked()
+        var asked = LeaseRequest()
         if !request.body.isEmpty {
-            do { asked = try JSONDecoder().decode(Asked.self, from: Data(request.body)) } catch {
+            do { asked = try JSONDecoder().decode(LeaseRequest.self, from: Data(request.body)) } catch {
                 return .error(400, "bad-request", "the body must be a JSON object of environment (string), timeoutSeconds, ttlSeconds (numbers) and holder (a pid): \(Self.describe(error))")
             }
         }
@@ -235,7 +201,7 @@ package actor PoolService {
                           expiresAt: ttl.map { now.addingTimeInterval($0) })
         leases[id] = lease
         let folder = (instance.kubeconfigPath as NSString).deletingLastPathComponent
-        return .json(201, Granted(lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
+        return .json(201, LeaseGrant(lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
                                   caCertificate: instance.caCertificate, caFile: folder + "/pki/ca.crt", token: instance.token,
                                   kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt))
     }
