@@ -77,12 +77,22 @@ package final class ChildProcess: Sendable {
         let spawnResult = SpawnResult()
         let env = environment.map { "\($0.key)=\($0.value)" }
         let thread = Thread {
-            let pid = withCStrings(command) { argv in
-                withCStrings(env) { envp in
-                    k8senv_spawn(executable, argv, envp, fd, workingDirectory, flags)
+            var pid: pid_t = -1
+            var spawnErrno: Int32 = 0
+            // ETXTBSY: the program was just written, and a child another thread of this process
+            // forked meanwhile still holds it open for writing until it execs (its descriptors
+            // are closed only then). That passes within milliseconds: try again, for up to 2 s.
+            for attempt in 0..<40 {
+                pid = withCStrings(command) { argv in
+                    withCStrings(env) { envp in
+                        k8senv_spawn(executable, argv, envp, fd, workingDirectory, flags)
+                    }
                 }
+                spawnErrno = pid < 0 ? errno : 0
+                guard pid < 0, spawnErrno == ETXTBSY, attempt < 39 else { break }
+                usleep(50_000)
             }
-            spawnResult.set(pid: pid, errno: pid < 0 ? errno : 0)
+            spawnResult.set(pid: pid, errno: spawnErrno)
             if fd >= 0 { close(fd) }
             started.signal()
             guard pid > 0 else { return }
