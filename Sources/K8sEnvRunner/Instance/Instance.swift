@@ -149,7 +149,7 @@ package final class Instance: Sendable {
             do {
                 try await store.waitUntilServing(deadline: deadline)
             } catch {
-                await apiServer.stop(grace: configuration.stopTimeout)
+                await apiServer.stop(grace: .zero)
                 await store.stop(grace: configuration.stopTimeout)
                 if error.isAddressInUse {
                     lastError = error
@@ -162,7 +162,7 @@ package final class Instance: Sendable {
             do {
                 client = try KubeClient(server: server, caCertificate: certificates.caCertificate, token: token)
             } catch {
-                await apiServer.stop(grace: configuration.stopTimeout)
+                await apiServer.stop(grace: .zero)
                 await store.stop(grace: configuration.stopTimeout)
                 throw ProcessError(.launchFailed, "cannot load our own CA certificate: \(error)")
             }
@@ -293,20 +293,26 @@ package final class Instance: Sendable {
         StateFolder.isAlive(apiServerProcess.pid) && (store.process.map { StateFolder.isAlive($0.pid) } ?? true)
     }
 
-    /// Stops kube-apiserver, then the store. Later and concurrent calls await the first one's.
+    /// Kills kube-apiserver, then stops the store while kube-apiserver exits. Later and
+    /// concurrent calls await the first one's.
     ///
     /// Nothing of a stopped instance is kept (its snapshot was saved before, from a running
     /// store; its folder is removed or kept only for its logs), so nothing needs a graceful
     /// stop: kube-apiserver's process group and a store's (etcd, kine) are killed at once and
-    /// awaited. The embedded store, in this process, closes its connections (its only client is
-    /// gone by then) within `timeouts.stop`.
+    /// awaited. The embedded store, in this process, closes its connections at once, without
+    /// letting calls finish, and waits up to `timeouts.stop` for them to have closed.
     package func stop() async {
         let task = stopping.withLock { task in
             if let task { return task }
             let made = Task { [client, apiServerProcess, store, configuration] in
-                await client.shutdown()
-                await apiServerProcess.stop(grace: .zero)
-                await store.stop(grace: store.process == nil ? configuration.stopTimeout : .zero)
+                // Killed first, so that nothing it does meets a store that is going away; then
+                // its exit, the store's stop and the client's are awaited together (the kernel
+                // takes tens of milliseconds to tear down a kube-apiserver).
+                apiServerProcess.signalGroup(SIGKILL)
+                async let apiServer = apiServerProcess.stop(grace: .zero)
+                async let storage: Void = store.stop(grace: configuration.stopTimeout)
+                async let http: Void = client.shutdown()
+                _ = await (apiServer, storage, http)
             }
             task = made
             return made

@@ -181,6 +181,10 @@ package final class ChildProcess: Sendable {
             signalGroup(SIGKILL)  // anything it left in its group
             return done
         }
+        if grace == .zero {
+            signalGroup(SIGKILL)
+            return await waitForExit()
+        }
         signalGroup(SIGTERM)
         if let done = await waitForExit(timeout: grace) {
             signalGroup(SIGKILL)

@@ -42,7 +42,10 @@ package protocol RunningStore: Sendable {
     /// Returns when the store has stopped serving, with why; returns nil at once if the calling
     /// task is cancelled. Supervision awaits this instead of polling ``failure()``.
     func ended() async -> ProcessError?
-    /// Stops serving; returns once everything is closed. Runs to its end even in a cancelled task.
+    /// Stops at once, keeping nothing (an instance's store is thrown away: its snapshot was saved
+    /// before): a store process is killed (SIGKILL to its group) and awaited; the embedded store
+    /// closes its connections without letting calls finish, and waits up to `grace` for them to
+    /// have closed. Returns once everything is closed. Runs to its end even in a cancelled task.
     func stop(grace: Duration) async
     /// Writes a consistent copy of the store's state into the snapshot folder `folder`, while it
     /// serves.
@@ -127,7 +130,7 @@ package struct EmbeddedStore: RunningStore {
     }
 
     package func stop(grace: Duration) async {
-        await server.stop(grace: grace)
+        await server.stop(grace: grace, drain: false)
         sockets.remove()
     }
 
@@ -170,7 +173,7 @@ package struct StoreProcess: Sendable {
     func ended() async -> ProcessError? { await process.exitError("\(name): \(what)")?.within(.storage) }
 
     func stop(grace: Duration) async {
-        await process.stop(grace: grace)
+        await process.stop(grace: .zero)
         sockets.remove()
     }
 }

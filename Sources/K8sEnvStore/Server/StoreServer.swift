@@ -130,15 +130,19 @@ package final class StoreServer: Sendable {
         return started
     }
 
-    /// Stops serving: the listener closes, open calls get `grace` to end, then their
-    /// connections are closed; returns once everything is closed.
-    /// - Parameter grace: how long each of the two steps may take (the config's `timeouts.stop`).
-    package func stop(grace: Duration = .seconds(10)) async {
+    /// Stops serving: the listener closes, open calls get `grace` to end (unless `drain` is
+    /// false), then their connections are closed; returns once everything is closed.
+    /// - Parameters:
+    ///   - grace: how long each of the two steps may take (the config's `timeouts.stop`).
+    ///   - drain: whether open calls may finish first. An instance that is thrown away has
+    ///     nothing to finish (its kube-apiserver is being killed): its connections close at once.
+    package func stop(grace: Duration = .seconds(10), drain: Bool = true) async {
         failureBox.stopping()
         let eventLoop = StoreExecutor.shared.group.next()
         // 1. No new connections; open ones are told to go away and may finish their calls.
         server.beginGracefulShutdown()
-        if await !ended.wait(upTo: grace, on: eventLoop) {
+        let drained = drain ? await ended.wait(upTo: grace, on: eventLoop) : false
+        if !drained {
             // 2. Calls that outlast the grace (watches never end by themselves): close their
             //    connections; each call sees its stream end and returns.
             await keeper.closeAll()
