@@ -71,14 +71,14 @@ struct Release: ParsableCommand {
     @Argument(help: "The lease id (default: $K8SENV_LEASE).")
     var lease: String?
 
-    @Option(help: "reset (back to the snapshot's state) or stop (the pool replaces the instance).")
+    @Option(help: "reset (back to the state it was lent in), clean (delete through the API what was created) or stop (the pool replaces the instance).")
     var mode: String = "reset"
 
     @Option(help: "The state folder (default: .k8senv next to the config file).")
     var stateDir: String?
 
     func validate() throws {
-        if !["reset", "stop"].contains(mode) { throw ValidationError("--mode must be reset or stop") }
+        if ReleaseMode(rawValue: mode) == nil { throw ValidationError("--mode must be reset, clean or stop") }
     }
 
     func run() throws {

@@ -91,6 +91,56 @@ struct ResetTests {
         }
     }
 
+    @Test("release(.clean): what the test created is deleted through the API (a watch sees each DELETED), a CRD with its custom resources; an edited seed keeps its edit; a later reset brings the seeds back")
+    func cleanDeletesThroughTheAPI() async throws {
+        try await PoolFixture.with(size: 1) { pool in
+            let lease = try await pool.acquire()
+            let client = lease.client
+            let cache = PoolFixture.project.path + "/kubectl-cache-clean"
+            let watch = try KubectlWatch(kubeconfig: lease.kubeconfigPath, cacheDirectory: cache,
+                                         arguments: ["configmaps", "-A", "-o", "custom-columns=EVENT:.type,NS:.object.metadata.namespace,NAME:.object.metadata.name,MODE:.object.data.mode"])
+            #expect(try await watch.waitFor(["ADDED team settings seeded"]), "\(watch.lines)")
+            _ = try await client.apply("/api/v1/namespaces/team/configmaps/settings?fieldManager=test&force=true",
+                                       object: Array(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"settings","namespace":"team"},"data":{"mode":"edited"}}"#.utf8))
+            try await create(client, "/api/v1/namespaces/team/configmaps",
+                             #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mine","finalizers":["example.com/keep"]},"data":{"mode":"created"}}"#)
+            try await create(client, "/api/v1/namespaces", #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"scratch"}}"#)
+            try await create(client, "/api/v1/namespaces/scratch/configmaps",
+                             #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"temp"},"data":{"mode":"temp"}}"#)
+            try await create(client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", Self.gizmoCRD)
+            #expect(try await waitUntil { try await client.send("GET", "/apis/reset.k8senv.dev/v1").status == 200 })
+            #expect(try await waitUntil {
+                (try? await client.create("/apis/reset.k8senv.dev/v1/namespaces/team/gizmos",
+                                          object: Array(#"{"apiVersion":"reset.k8senv.dev/v1","kind":"Gizmo","metadata":{"name":"g1"}}"#.utf8))) != nil
+            })
+            #expect(try await watch.waitFor(["MODIFIED team settings edited", "ADDED team mine created", "ADDED scratch temp temp"]), "\(watch.lines)")
+
+            try await lease.release(.clean)
+            let again = try await pool.acquire()
+            #expect(again.id == lease.id)
+            // Deleted through the API: the watch (opened before) saw the deletions.
+            #expect(try await watch.waitFor(["DELETED team mine created", "DELETED scratch temp temp"]), "\(watch.lines) \(watch.state)")
+            #expect(try await again.client.send("GET", "/api/v1/namespaces/scratch").status == 404)
+            #expect(try await again.client.send("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.reset.k8senv.dev").status == 404)
+            #expect(try await again.client.send("GET", "/apis/reset.k8senv.dev/v1/namespaces/team/gizmos/g1").status == 404)
+            // What existed keeps the test's change (a reset would have undone it).
+            let edited = try await again.client.get("/api/v1/namespaces/team/configmaps/settings")
+            #expect((edited.json?["data"] as? [String: String])?["mode"] == "edited")
+            #expect(!watch.lines.contains("DELETED team settings edited"), "an object that existed is not deleted: \(watch.lines)")
+            // Seeded objects that the test never touched are all still there.
+            let seeded = try await again.client.get("/api/v1/namespaces/team/configmaps")
+            let names = Set((seeded.json?["items"] as? [[String: Any]] ?? []).compactMap { ($0["metadata"] as? [String: Any])?["name"] as? String })
+            #expect(names.contains("settings") && !names.contains("mine"), "\(names)")
+
+            try await again.release()  // reset: back to the revision it was first lent at
+            let third = try await pool.acquire()
+            let restored = try await third.client.get("/api/v1/namespaces/team/configmaps/settings")
+            #expect((restored.json?["data"] as? [String: String])?["mode"] == "seeded")
+            await watch.stop()
+            try await third.release()
+        }
+    }
+
     static let gizmoCRD = """
         {"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"gizmos.reset.k8senv.dev"},
          "spec":{"group":"reset.k8senv.dev","scope":"Namespaced","names":{"plural":"gizmos","singular":"gizmo","kind":"Gizmo"},

@@ -84,6 +84,20 @@ struct PoolServiceTests {
             let fresh = try await ws.k8senv("run", "--fresh", "--quiet", "-f", "k8senv.yaml", "-e", "payments", "--", "/bin/sh", "-c", #"echo "$KUBECONFIG""#)
             #expect(fresh.status == 0 && !fresh.stderr.contains("attached") && !fresh.stdout.hasPrefix(attached.stdout.components(separatedBy: "/payments-0")[0]), "\(fresh)")
 
+            // A release with mode clean: what the holder created is deleted, a seeded object keeps its change.
+            let cleaned = try await ws.shell("""
+                eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 10
+                kubectl create namespace cleaned >/dev/null && kubectl label ledger main -n payments touched=yes >/dev/null || exit 11
+                k8senv release -f k8senv.yaml --mode clean || exit 12
+                eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 13
+                kubectl get namespace cleaned 2>&1; kubectl get ledger main -n payments -o 'jsonpath={.metadata.labels.touched}{"\\n"}'
+                k8senv release -f k8senv.yaml --mode bogus; echo "bogus $?"
+                k8senv release -f k8senv.yaml || exit 14
+                """)
+            #expect(cleaned.status == 0 && cleaned.stdout.contains(#"namespaces "cleaned" not found"#) && cleaned.stdout.contains("\nyes\nbogus 2\n"),
+                    "\(cleaned)")
+            #expect(cleaned.stderr.contains("--mode must be reset, clean or stop"), "\(cleaned)")
+
             // A release with mode stop: the pool replaces the instance; up serves on.
             let stopped = try await ws.shell("""
                 eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 10

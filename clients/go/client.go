@@ -31,7 +31,8 @@ const (
 
 // Release modes (DELETE /v1/leases/{lease}?mode=…).
 const (
-	ModeReset = "reset" // back to the instance's snapshot (the default)
+	ModeReset = "reset" // back to the state it was lent in (the default)
+	ModeClean = "clean" // what the holder created is deleted through the API; changes to objects that existed stay
 	ModeStop  = "stop"  // the instance is stopped; the pool starts another when needed
 )
 
@@ -173,7 +174,7 @@ func (c *Client) Acquire(ctx context.Context, opts AcquireOptions) (*Instance, e
 	return inst, nil
 }
 
-// Release ends a lease; mode is ModeReset (also when empty) or ModeStop. Unless ctx
+// Release ends a lease; mode is ModeReset (also when empty), ModeClean or ModeStop. Unless ctx
 // has a deadline, the request has one of 2 minutes. Releasing an ended lease fails with code
 // CodeLeaseNotFound.
 func (c *Client) Release(ctx context.Context, lease string, mode string) error {

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvStore
 
 /// What an instance held when it was handed out: every object's uid, by resource.
 struct Baseline: Sendable {
@@ -70,6 +71,8 @@ enum Cleanup {
         var namespace: String?
         var name: String
         var uid: String
+        /// The store revision of its last write (nil if not a number).
+        var resourceVersion: Int64?
         var finalizers: Bool
     }
 
@@ -92,6 +95,7 @@ enum Cleanup {
                         guard let metadata = item["metadata"] as? [String: Any], let name = metadata["name"] as? String,
                               let uid = metadata["uid"] as? String else { return nil }
                         return Object(resource: resource, namespace: metadata["namespace"] as? String, name: name, uid: uid,
+                                      resourceVersion: (metadata["resourceVersion"] as? String).flatMap { Int64($0) },
                                       finalizers: !((metadata["finalizers"] as? [Any])?.isEmpty ?? true))
                     })
                 }
@@ -121,7 +125,26 @@ enum Cleanup {
 
     /// Deletes what was created since the baseline.
     static func clean(_ client: KubeClient, baseline: Baseline) async throws(KubeClientError) -> CleanupReport {
-        let created = try await list(client, baseline.resources).filter { !baseline.uids.contains($0.uid) }
+        try await clean(client, resources: baseline.resources) { !baseline.uids.contains($0.uid) }
+    }
+
+    /// Deletes what was created since `revision` of the embedded store `store`, which knows when
+    /// each key was created: no baseline list is needed. Resources are discovered now (a CRD the
+    /// holder added is cleaned with its custom resources).
+    static func clean(_ client: KubeClient, store: KeyValueStore, since revision: Int64) async throws(KubeClientError) -> CleanupReport {
+        let resources = try await resources(client)
+        let created: Set<Int64>
+        do { created = try store.revisionsOfKeys(createdAfter: revision) } catch {
+            throw KubeClientError(status: nil, message: "cannot read the store's keys: \(error)", body: [])
+        }
+        return try await clean(client, resources: resources) { $0.resourceVersion.map(created.contains) ?? false }
+    }
+
+    /// Deletes the objects of `resources` that `isCreated` picks: custom resource definitions
+    /// first (with their custom resources), then other objects, then namespaces.
+    static func clean(_ client: KubeClient, resources: [ResourceInfo],
+                      isCreated: (Object) -> Bool) async throws(KubeClientError) -> CleanupReport {
+        let created = try await list(client, resources).filter(isCreated)
         guard !created.isEmpty else { return CleanupReport() }
         let namespaces = created.filter { $0.resource.group.isEmpty && $0.resource.resource == "namespaces" }
         let others = created.filter { !($0.resource.group.isEmpty && $0.resource.resource == "namespaces") }

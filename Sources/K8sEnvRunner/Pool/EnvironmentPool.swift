@@ -16,8 +16,9 @@ public actor EnvironmentPool {
 
     private struct Slot {
         var instance: Instance
-        /// How a release puts the instance back: the embedded store resets to a revision;
-        /// etcd and kine delete what was created since a baseline of objects.
+        /// How a release puts the instance back: the embedded store resets to a revision (or,
+        /// with mode clean, deletes what was created after it); etcd and kine delete what was
+        /// created since a baseline of objects.
         var restorePoint: RestorePoint
     }
 
@@ -246,6 +247,10 @@ public actor EnvironmentPool {
         }
         var failure: K8sEnvError?
         switch slot.restorePoint {
+        case .revision(let store, let revision) where mode == .clean:
+            do { _ = try await Cleanup.clean(slot.instance.client, store: store, since: revision) } catch {
+                failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)", cause: error)
+            }
         case .revision(let store, let revision):
             do { slot.restorePoint = .revision(store, try await StoreReset.reset(store, of: slot.instance, to: revision)) } catch {
                 failure = K8sEnvError(.cleanup, "\(slot.instance.name): reset failed, so it was stopped (a new one replaces it): \(error)", cause: error)

@@ -74,9 +74,15 @@ public struct PoolOptions: Sendable {
 }
 
 /// What ``PooledInstance/release(_:)`` does with the instance.
-public enum ReleaseMode: Sendable {
-    /// Delete what the user created (namespaces, cluster-scoped objects, objects in seeded
-    /// namespaces) and return the instance to the pool.
+public enum ReleaseMode: String, Sendable, CaseIterable {
+    /// Return the instance to the state it was lent in, and to the pool. On the embedded store
+    /// the store goes back to that revision (changes to objects that existed are undone too);
+    /// on etcd and kine what the holder created is deleted through the API.
+    case reset
+    /// Delete through the API what the holder created (namespaces, cluster-scoped objects,
+    /// objects in seeded namespaces; finalizers removed first), on every storage, and return the
+    /// instance to the pool. Objects that existed keep the holder's changes. For tests whose
+    /// webhooks, audit log or watchers must see the deletions.
     case clean
     /// Stop the instance; the pool starts a new one when it needs one.
     case stop
@@ -117,10 +123,12 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
     package var instanceProcessIDForTests: Int32 { instance.apiServerProcess.pid }
 
     /// Gives the instance back to its pool.
-    /// - Parameter mode: `.clean` (default) deletes what was created and keeps the instance
-    ///   for the next user; `.stop` stops it.
-    /// - Throws: ``K8sEnvError`` `.notAcquired` when this lease was released already.
-    public func release(_ mode: ReleaseMode = .clean) async throws(K8sEnvError) {
+    /// - Parameter mode: `.reset` (default) returns the instance to the state it was lent in,
+    ///   `.clean` deletes through the API what was created, both keeping it for the next user;
+    ///   `.stop` stops it.
+    /// - Throws: ``K8sEnvError`` `.notAcquired` when this lease was released already; `.cleanup`
+    ///   when the reset or cleanup failed (the instance was stopped and will be replaced).
+    public func release(_ mode: ReleaseMode = .reset) async throws(K8sEnvError) {
         try await pool.release(self, mode: mode)
     }
 }

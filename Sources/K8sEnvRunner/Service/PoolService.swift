@@ -214,11 +214,8 @@ package actor PoolService {
     }
 
     private func release(_ id: String, mode: String) async -> HTTPResponse {
-        let releaseMode: ReleaseMode
-        switch mode {
-        case "reset": releaseMode = .clean
-        case "stop": releaseMode = .stop
-        default: return .error(400, "bad-request", "mode must be reset or stop, not \"\(mode)\"")
+        guard let releaseMode = ReleaseMode(rawValue: mode) else {
+            return .error(400, "bad-request", "mode must be reset, clean or stop, not \"\(mode)\"")
         }
         guard let lease = leases.removeValue(forKey: id) else {
             return .error(404, "lease-not-found", "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
@@ -292,7 +289,7 @@ package actor PoolService {
             let why = expired ? "its TTL passed" : "its holder (pid \(lease.holder)) exited"
             let log = self.log
             releases[lease.id] = Task { [weak self] in
-                do { try await lease.instance.release(.clean) } catch {
+                do { try await lease.instance.release(.reset) } catch {
                     log("pool: lease \(lease.id) of \(lease.instance.id) taken back (\(why)): \(error)")
                 }
                 await self?.released(lease.id)

@@ -317,6 +317,18 @@ package final class KeyValueStore: Sendable {
         try engine.withLock { engine throws(StoreError) in try engine.reset(to: revision) }
     }
 
+    /// The modification revisions of the live keys created after `revision`: what an API
+    /// server reports as the `resourceVersion` of each object created since (every write of
+    /// kube-apiserver is a revision of one key).
+    package func revisionsOfKeys(createdAfter revision: Int64) throws(StoreError) -> Set<Int64> {
+        var request = Etcdserverpb_RangeRequest()
+        request.key = Data([0])
+        request.rangeEnd = Data([0])  // every key
+        request.keysOnly = true
+        request.minCreateRevision = revision + 1
+        return Set(try range(request).kvs.map(\.modRevision))
+    }
+
     /// Keeps the history from `revision` on through compactions, so a reset to it stays
     /// possible (0: no such floor).
     package func retain(revision: Int64) {

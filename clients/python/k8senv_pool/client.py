@@ -48,7 +48,7 @@ STATUS_TIMEOUT = 30.0
 RELEASE_TIMEOUT = 120.0  # a reset (or the replacement of an instance) takes a while
 MAX_ANSWER_BYTES = 4 << 20
 
-MODES = ("reset", "stop")
+MODES = ("reset", "clean", "stop")
 
 
 class PoolError(Exception):
@@ -265,8 +265,9 @@ class Client:
         return inst
 
     def release(self, lease: str, mode: str = "reset") -> dict:
-        """Ends a lease. ``mode`` is ``reset`` (back to the instance's snapshot) or ``stop``
-        (the pool replaces the instance). Returns the service's answer
+        """Ends a lease. ``mode`` is ``reset`` (back to the state it was lent in), ``clean``
+        (what the holder created is deleted through the API) or ``stop`` (the pool replaces
+        the instance). Returns the service's answer
         (``{"lease", "instance", "mode", "replaced"}``). Releasing an ended lease raises
         :class:`PoolError` with code ``lease-not-found``.
         """
