@@ -48,6 +48,33 @@ struct FaultTests {
         }
     }
 
+    @Test("an instance the pool service started to replace one is recorded and watched: its kube-apiserver killed, up exits 1 naming it; nothing left")
+    func replacementKilled() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "replacement-killed") { ws in
+            let up = try ws.start(["up", "-f", "k8senv.yaml"])
+            try await ws.waitForOutput(up, "ready; press Ctrl-C to stop")
+            let socket = try #require(ws.runRecords().first?["poolSocket"] as? String)
+            // A release with mode stop, then an acquire: the pool starts one-1 in place of one-0.
+            let replaced = try await ws.shell("""
+                export K8SENV_POOL='\(socket)'
+                eval "$(k8senv acquire -f k8senv.yaml)" && k8senv release -f k8senv.yaml --mode stop || exit 10
+                eval "$(k8senv acquire -f k8senv.yaml)" && echo "$K8SENV_INSTANCE" && k8senv release -f k8senv.yaml || exit 11
+                """)
+            #expect(replaced.status == 0 && replaced.stdout == "one-1\n", "\(replaced)")
+            let instances = try #require(ws.runRecords().first?["instances"] as? [[String: Any]])
+            #expect(instances.compactMap { $0["name"] as? String } == ["one-1"], "the record lists what runs: \(instances)")
+            let pid = try #require(instances.first?["apiServerPID"] as? Int)
+            kill(Int32(pid), SIGKILL)
+            let exit = try await up.wait(timeout: .seconds(60))
+            #expect(exit == .exited(1), "\(exit)\n\(up.stdout)\n\(up.stderr)")
+            let output = up.stdout + up.stderr
+            #expect(output.contains("one-1: kube-apiserver was killed by signal 9"), "\(output)")
+            #expect(output.contains("logs kept in"), "\(output)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+
     /// The embedded store has no process to die; it fails when its database file goes.
     @Test("the embedded store's database file removed while up serves: up exits 1 naming the store and the file; nothing left",
           .enabled(if: RealBinaries.storage == "embedded", "the embedded store runs inside up"))

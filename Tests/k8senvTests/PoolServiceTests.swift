@@ -111,6 +111,11 @@ struct PoolServiceTests {
             let owner = try #require(ownerPID.map { Int32($0) })
             #expect(Procfs.isRunning(owner), "up still serves")
             #expect(try await eventually { try Self.states(socket) == ["base-0": "idle", "base-1": "idle", "payments-1": "idle"] })
+            // The replacement is in the run record (k8senv status, env, a later cleanup) instead of the stopped one.
+            let recorded = (ws.runRecords().first?["instances"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+            #expect(recorded.sorted() == ["base-0", "base-1", "payments-1"], "\(recorded)")
+            let status = try await ws.k8senv("status", "-f", "k8senv.yaml")
+            #expect(status.stdout.contains("payments-1") && !status.stdout.contains("payments-0"), "\(status)")
 
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
             #expect(down.status == 0, "\(down)")

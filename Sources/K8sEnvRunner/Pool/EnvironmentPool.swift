@@ -52,6 +52,9 @@ public actor EnvironmentPool {
     private var isShutDown = false
     private var nextIndex = 0
     private var workDirectory: String?
+    /// Told when the pool starts an instance to replace one, and when it stops one on purpose
+    /// (not at shutdown): the session of `up` or `run` records and watches the instances.
+    private var changed: (@Sendable (Instance?) async -> Void)?
 
     init(configuration: K8sEnvConfiguration, environment: String, size: Int, options: PoolOptions) {
         self.configuration = configuration
@@ -64,13 +67,15 @@ public actor EnvironmentPool {
     /// A pool of a running session's environment (the pool service of `up`): it lends the
     /// session's instances of `environment`, and starts new ones (as `<environment>-<n>`, after
     /// them) only to replace one that stopped.
-    package init(builder: EnvironmentBuilder, environment: String, instances: [Instance], acquireTimeout: Duration? = nil) async throws(K8sEnvError) {
+    package init(builder: EnvironmentBuilder, environment: String, instances: [Instance], acquireTimeout: Duration? = nil,
+                 changed: (@Sendable (Instance?) async -> Void)? = nil) async throws(K8sEnvError) {
         var options = PoolOptions()
         options.workDirectory = builder.runDirectory  // the session's: not the pool's to remove
         options.acquireTimeout = acquireTimeout
         self.init(configuration: K8sEnvConfiguration(plan: builder.plan, files: builder.files), environment: environment,
                   size: instances.count, options: options)
         initialization = Task { builder }
+        self.changed = changed
         nextIndex = instances.count
         for instance in instances { idle.append(Slot(instance: instance, restorePoint: try await Self.restorePoint(of: instance))) }
     }
@@ -182,6 +187,7 @@ public actor EnvironmentPool {
             await instance.stop()
             throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down")
         }
+        await changed?(instance)
         return lend(Slot(instance: instance, restorePoint: restorePoint))
     }
 
@@ -241,6 +247,7 @@ public actor EnvironmentPool {
         var slot = entry.slot
         if isShutDown || mode == .stop {
             await slot.instance.stop()
+            if !isShutDown { await changed?(nil) }
             doneResetting(lease.id)
             grantFreedSlot()
             return
@@ -262,6 +269,7 @@ public actor EnvironmentPool {
         }
         if failure != nil || slot.instance.failure() != nil || isShutDown {
             await slot.instance.stop()
+            if !isShutDown { await changed?(nil) }
             doneResetting(lease.id)
             grantFreedSlot()
             if let failure { throw failure }

@@ -63,8 +63,9 @@ package actor PoolService {
         var order: [String] = []
         for (environment, _) in all where pools[environment] == nil {
             order.append(environment)
-            pools[environment] = try await EnvironmentPool(builder: builder, environment: environment,
-                                                           instances: all.filter { $0.environment == environment }.map(\.instance))
+            pools[environment] = try await EnvironmentPool(
+                builder: builder, environment: environment, instances: all.filter { $0.environment == environment }.map(\.instance),
+                changed: { [weak session] started in await session?.instancesChanged(environment: environment, started: started) })
         }
         let service = PoolService(pools: pools, order: order, socketPath: socketPath, folder: folder, log: log)
         try await service.listen()

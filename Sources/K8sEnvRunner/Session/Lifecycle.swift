@@ -97,7 +97,7 @@ package enum Lifecycle {
             }
         }
         do throws(ProcessError) {
-            try state.write(await session.record(config: options.file, profile: options.profile, detached: detached))
+            try await session.writeRecord(to: state, config: options.file, profile: options.profile, detached: detached)
             if detached { try state.setCurrent(runDirectory) }
         } catch {
             await session.stop()

@@ -71,27 +71,65 @@ package actor Session {
     }
 
     /// Returns when the first instance's store or kube-apiserver stops by itself, with which and
-    /// why; nil at once when the calling task is cancelled, or when no instance runs. An instance
-    /// stopped on purpose (by the pool service: a release with mode stop, a failed reset) is not
-    /// an end: the pool replaces it.
+    /// why; nil at once when the calling task is cancelled. An instance stopped on purpose (by
+    /// the pool service: a release with mode stop, a failed reset) is not an end: the pool
+    /// replaces it, and the replacement is watched from when it starts.
     package func ended() async -> ProcessError? {
-        let all = instances.map(\.instance)
-        guard !all.isEmpty else { return nil }
-        let failure = await withTaskGroup(of: ProcessError?.self) { group in
-            for instance in all { group.addTask { await instance.ended() } }
-            for await result in group {
-                if let result {
-                    group.cancelAll()
-                    return Optional(result)
+        enum Outcome: Sendable { case failure(ProcessError?), changed }
+        while !Task.isCancelled {
+            let (changes, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            changed = signal
+            let all = instances.map(\.instance)
+            let outcome = await withTaskGroup(of: Outcome.self) { group in
+                for instance in all { group.addTask { .failure(await instance.ended()) } }
+                group.addTask {
+                    var next = changes.makeAsyncIterator()
+                    _ = await next.next()  // nil when cancelled
+                    return .changed
                 }
+                for await result in group {
+                    switch result {
+                    case .failure(nil): continue  // stopped on purpose
+                    case .failure(let failure?):
+                        group.cancelAll()
+                        return Outcome.failure(failure)
+                    case .changed:
+                        group.cancelAll()
+                        return Outcome.changed
+                    }
+                }
+                return Outcome.failure(nil)
             }
-            return nil
+            if case .failure(let failure?) = outcome { return failure }
         }
-        if failure == nil {
-            // Every instance was stopped on purpose: wait for the caller to stop waiting.
-            while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        return nil
+    }
+
+    /// Told of each change by ``instancesChanged(environment:started:)``, while ``ended()`` waits.
+    private var changed: AsyncStream<Void>.Continuation?
+    /// Where the run record was written: rewritten when the pool service changes the instances.
+    private var recording: (state: StateFolder, config: String, profile: String?, detached: Bool)?
+
+    /// Writes the run record into the run folder, and again whenever the instances change.
+    package func writeRecord(to state: StateFolder, config: String, profile: String?, detached: Bool) throws(ProcessError) {
+        recording = (state, config, profile, detached)
+        try state.write(record(config: config, profile: profile, detached: detached))
+    }
+
+    /// The pool service stopped an instance on purpose (a release with mode stop, a failed
+    /// reset) or started `started` to replace one: the run record lists the instances that run
+    /// now (for `k8senv status`, `env` and a later cleanup), and ``ended()`` watches them.
+    package func instancesChanged(environment: String, started: Instance?) {
+        if let started { instances.append((environment, started)) }
+        instances.removeAll { $0.instance.isStopping }
+        if let recording {
+            do throws(ProcessError) {
+                try recording.state.write(record(config: recording.config, profile: recording.profile, detached: recording.detached))
+            } catch {
+                service?.log("note: the run record could not be rewritten: \(error)")
+            }
         }
-        return failure
+        changed?.yield()
     }
 
     /// The pool API `up` or `run` serves on the session's instances, if any.
