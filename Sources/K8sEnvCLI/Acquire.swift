@@ -13,7 +13,7 @@ struct Acquire: ParsableCommand {
             """
     )
 
-    @OptionGroup var config: ConfigOptions
+    @OptionGroup var config: ConfigFileOption
 
     @Option(name: [.short, .customLong("environment")], help: "The environment (may be omitted when the service serves one).")
     var environment: String?
@@ -66,7 +66,7 @@ struct Release: ParsableCommand {
         discussion: "LEASE defaults to $K8SENV_LEASE (what `eval \"$(k8senv acquire)\"` exports)."
     )
 
-    @OptionGroup var config: ConfigOptions
+    @OptionGroup var config: ConfigFileOption
 
     @Argument(help: "The lease id (default: $K8SENV_LEASE).")
     var lease: String?

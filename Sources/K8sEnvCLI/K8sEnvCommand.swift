@@ -58,6 +58,13 @@ struct ConfigOptions: ParsableArguments {
     var profile: String?
 }
 
+/// The config file alone, for commands that only need to find its state folder (the pool
+/// service's clients: a profile changes nothing for them).
+struct ConfigFileOption: ParsableArguments {
+    @Option(name: [.short, .customLong("file")], help: "The config file (the state folder is .k8senv next to it).")
+    var file: String = "k8senv.yaml"
+}
+
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }

@@ -228,13 +228,14 @@ type EnvironmentStatus struct {
 	Name      string           `json:"name"`
 	Size      int              `json:"size"`
 	Instances []InstanceStatus `json:"instances"`
-	Waiting   int              `json:"waiting"` // acquires waiting for a free instance
+	Starting  int              `json:"starting"` // instances being started (not yet in Instances)
+	Waiting   int              `json:"waiting"`  // acquires waiting for a free instance
 }
 
 // InstanceStatus is one instance of a pool.
 type InstanceStatus struct {
 	Name   string    `json:"name"`
-	State  string    `json:"state"`  // idle, leased, starting or resetting
+	State  string    `json:"state"`  // idle, leased or resetting (instances starting are counted in EnvironmentStatus.Starting)
 	Lease  string    `json:"lease"`  // "" unless leased
 	Holder int       `json:"holder"` // 0 unless leased
 	Since  time.Time `json:"since"`

@@ -9,36 +9,9 @@ In pytest, the ``k8senv_instance`` fixture of :mod:`k8senv_pool.pytest_plugin`
 (``-p k8senv_pool.pytest_plugin``, or ``pytest_plugins = ["k8senv_pool.pytest_plugin"]``).
 """
 
-from .client import (
-    ENV_ENVIRONMENT,
-    ENV_SOCKET,
-    ENV_TIMEOUT,
-    NO_SERVICE,
-    SERVICE_GONE,
-    Client,
-    Instance,
-    NoAnswerError,
-    NoServiceError,
-    PoolError,
-    ServiceGoneError,
-    find_socket,
-    instance,
-)
+from . import client as _client
+from .client import *  # noqa: F401,F403 — the names client.__all__ lists
 
-__all__ = [
-    "Client",
-    "Instance",
-    "PoolError",
-    "NoServiceError",
-    "ServiceGoneError",
-    "NoAnswerError",
-    "find_socket",
-    "instance",
-    "ENV_SOCKET",
-    "ENV_ENVIRONMENT",
-    "ENV_TIMEOUT",
-    "NO_SERVICE",
-    "SERVICE_GONE",
-]
+__all__ = list(_client.__all__)
 
 __version__ = "0.1.0"
