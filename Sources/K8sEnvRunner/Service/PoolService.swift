@@ -221,11 +221,7 @@ package actor PoolService {
         guard let lease = leases.removeValue(forKey: id) else {
             return .error(404, "lease-not-found", "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
         }
-        var replaced = false
-        do { try await lease.instance.release(releaseMode) } catch {
-            replaced = true  // a failed reset stopped the instance; the pool replaces it
-            log("pool: lease \(id) of \(lease.instance.id) released: \(error.message)")
-        }
+        let replaced = await Self.end(lease, mode: releaseMode, why: "released", log: log)
         return .json(200, Released(lease: id, instance: lease.instance.id, mode: mode, replaced: replaced))
     }
 
@@ -290,15 +286,23 @@ package actor PoolService {
             let why = expired ? "its TTL passed" : "its holder (pid \(lease.holder)) exited"
             let log = self.log
             releases[lease.id] = Task { [weak self] in
-                do { try await lease.instance.release(.reset) } catch {
-                    log("pool: lease \(lease.id) of \(lease.instance.id) taken back (\(why)): \(error)")
-                }
+                _ = await Self.end(lease, mode: .reset, why: "taken back (\(why))", log: log)
                 await self?.released(lease.id)
             }
         }
     }
 
     private func released(_ id: String) { releases[id] = nil }
+
+    /// Gives the instance of an ended lease back to its pool, by `mode`. True when its reset or
+    /// cleanup failed: the pool stopped it and replaces it (said in the log, with `why`).
+    private static func end(_ lease: Lease, mode: ReleaseMode, why: String, log: @Sendable (String) -> Void) async -> Bool {
+        do throws(K8sEnvError) { try await lease.instance.release(mode) } catch {
+            log("pool: lease \(lease.id) of \(lease.instance.id) \(why): \(error.message)")
+            return true
+        }
+        return false
+    }
 
     /// A decoding error in a sentence: which field, and what was wrong with it.
     static func describe(_ error: any Error) -> String {
