@@ -98,8 +98,9 @@ package struct EnvironmentBuilder: Sendable {
     package func startInstance(_ name: String, suffix: String, snapshot: Snapshot?) async throws(K8sEnvError) -> Instance {
         let config = plan.config
         let configuration = InstanceConfiguration(
-            name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs, startTimeout: config.timeouts.start.duration,
-            stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath)
+            name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs,
+            featureGates: config.apiServerFeatureGates.values, runtimeConfig: config.apiServerRuntimeConfig.values,
+            startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath)
         let instance: Instance
         let times: Instance.StartTimes
         do { (instance, times) = try await Instance.start(configuration) } catch { throw K8sEnvError(error) }
