@@ -1,11 +1,59 @@
 import Foundation
 import K8sEnvTestSupport
-import K8sEnvRunner
+@testable import K8sEnvRunner
 import K8sEnvSpec
 import Testing
 
-@Suite("Feature gates and runtime config: the flags", .tags(.fast))
+@Suite("Feature gates and runtime config: --help, the flags", .tags(.fast))
 struct FeatureGateTests {
+    @Test("the gates of --feature-gates in kube-apiserver v1.20.2's --help, and nothing from the flags around it")
+    func parseRealHelp() {
+        let gates = FeatureGates.parse(help: KubeAPIServerHelp.v1_20_2Excerpt)
+        #expect(gates.count == 89)
+        #expect(gates.first == FeatureGate(name: "APIListChunking", stage: "BETA", defaultValue: true))
+        #expect(gates.last == FeatureGate(name: "WindowsEndpointSliceProxying", stage: "ALPHA", defaultValue: false))
+        #expect(gates.contains(FeatureGate(name: "APIPriorityAndFairness", stage: "BETA", defaultValue: true)))
+        #expect(gates.contains(FeatureGate(name: "EphemeralContainers", stage: "ALPHA", defaultValue: false)))
+        #expect(gates.contains(FeatureGate(name: "AllAlpha", stage: "ALPHA", defaultValue: false)))
+        #expect(gates.contains { $0.name == "CSIMigrationvSphere" })
+        // GA gates are not listed by this release's --help (TokenRequest is one it still takes).
+        #expect(!gates.contains { $0.name == "TokenRequest" })
+        #expect(Set(gates.map(\.name)).count == gates.count)
+    }
+
+    @Test("1.31's form (kube: before the name, the first gate on the Options line) and help without the flag")
+    func parseOtherForms() {
+        let help = """
+            Feature gate flags:
+
+                  --feature-gates colonSeparatedMultimapStringString
+                                Comma-separated list of component:key=value pairs that describe feature gates for alpha/experimental features of different components.
+                                If the component is not specified, defaults to "kube". Options are:kube:APIResponseCompression=true|false (BETA - default=true)
+                                kube:AllAlpha=true|false (ALPHA - default=false)
+                                wardle:BanFlunder=true|false (ALPHA - default=false)
+
+            Generic flags:
+
+                  --goaway-chance float   Not a gate: Foo=true|false (ALPHA - default=false)
+            """
+        #expect(FeatureGates.parse(help: help) == [
+            FeatureGate(name: "APIResponseCompression", stage: "BETA", defaultValue: true),
+            FeatureGate(name: "AllAlpha", stage: "ALPHA", defaultValue: false),
+            FeatureGate(name: "wardle:BanFlunder", stage: "ALPHA", defaultValue: false),
+        ])
+        #expect(FeatureGates.parse(help: "Usage:\n  kube-apiserver [flags]\n      --v Level   number for the log level verbosity\n").isEmpty)
+        #expect(FeatureGates.parse(help: "").isEmpty)
+    }
+
+    @Test("the cache file holds what --help listed")
+    func cacheFile() {
+        let gates = FeatureGates.parse(help: KubeAPIServerHelp.v1_20_2Excerpt)
+        #expect(FeatureGates.decode(FeatureGates.encode(gates)) == gates)
+        #expect(FeatureGates.decode(FeatureGates.encode([])) == [])
+        #expect(FeatureGates.decode("APIListChunking BETA true\n") == nil, "a file without the format line is not used")
+        #expect(FeatureGates.decode("k8senv-feature-gates/v1\nAPIListChunking BETA maybe\n") == nil)
+    }
+
     @Test("gates and runtime config become one flag each, sorted by name, before extraArgs")
     func arguments() {
         let args = APIServerArguments.make(
@@ -25,8 +73,51 @@ struct FeatureGateTests {
     }
 }
 
+/// A config (k8senv.yaml in a temporary folder) with these gates, loaded.
+private func config(gates: String, in folder: TemporaryDirectory) throws -> Config {
+    _ = try folder.write("k8senv.yaml", """
+        apiVersion: k8senv.dev/v1alpha1
+        kind: Config
+        apiServer:
+          featureGates:
+        \(gates.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        environments: {base: {}}
+
+        """)
+    return try ConfigLoader(variables: [:]).load(folder.path + "/k8senv.yaml")
+}
+
 @Suite("Feature gates and runtime config on the real kube-apiserver", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
 struct FeatureGateServerTests {
+    @Test("the binary's gates: --help parsed and cached; a typo is an error at the name with the closest gate; a GA gate it still takes passes; a locked one is refused in its words")
+    func checkAgainstBinary() async throws {
+        let binaries = try await TestBinaries.resolved()
+        let listed = try await FeatureGates.listed(by: binaries.kubeAPIServer)
+        #expect(listed.contains(FeatureGate(name: "APIPriorityAndFairness", stage: "BETA", defaultValue: true)))
+        #expect(listed.count == FeatureGates.parse(help: KubeAPIServerHelp.v1_20_2Excerpt).count || binaries.kubeAPIServerVersion.text != "v1.20.2")
+        let key = try #require(BinaryVersion.cacheKey(binaries.kubeAPIServer))
+        let cached = try String(contentsOfFile: FeatureGates.cacheDirectory + "/" + key, encoding: .utf8)
+        #expect(FeatureGates.decode(cached) == listed)
+
+        let dir = try TemporaryDirectory()
+        let typo = try config(gates: "APIPriorityAndFairnes: false\nEphemeralContainers: true\nCustomResourceValidationExpresions: true", in: dir)
+        let errors = try await FeatureGates.check(typo, apiServer: binaries.kubeAPIServer)
+        let version = binaries.kubeAPIServerVersion.text
+        #expect(errors.map(\.message) == [
+            "apiServer.featureGates.APIPriorityAndFairnes: kube-apiserver \(version) has no feature gate \"APIPriorityAndFairnes\"; did you mean \"APIPriorityAndFairness\"?",
+            "apiServer.featureGates.CustomResourceValidationExpresions: kube-apiserver \(version) has no feature gate \"CustomResourceValidationExpresions\"",
+        ])
+        #expect(errors.map(\.location.description) == [dir.path + "/k8senv.yaml:5:5", dir.path + "/k8senv.yaml:7:5"])
+        #expect(errors.allSatisfy { $0.code == .featureGate && $0.severity == .error })
+
+        // TokenRequest is GA in 1.20: not in --help, but taken; locked to true, so false is refused.
+        #expect(try await FeatureGates.check(try config(gates: "TokenRequest: true", in: dir), apiServer: binaries.kubeAPIServer).isEmpty)
+        let locked = try await FeatureGates.check(try config(gates: "TokenRequest: false", in: dir), apiServer: binaries.kubeAPIServer)
+        #expect(locked.map(\.message) == [
+            "apiServer.featureGates.TokenRequest: kube-apiserver \(version) does not take it: cannot set feature gate TokenRequest to false, feature is locked to true",
+        ])
+    }
+
     static func project(_ apiServer: String) throws -> Project {
         try Project(config: """
             apiVersion: k8senv.dev/v1alpha1
@@ -96,5 +187,17 @@ struct FeatureGateServerTests {
         #expect(!after.autoscaling.contains("v2beta2"), "\(after.autoscaling)")
         #expect(after.autoscaling.contains("v1"), "\(after.autoscaling)")
         #expect(after.coreResources.contains("pods/ephemeralcontainers"), "\(after.coreResources)")
+    }
+
+    @Test("up with a gate the binary does not have fails before anything starts, at the gate's file:line:col")
+    func upRefusesUnknownGate() async throws {
+        _ = try await TestBinaries.resolved()
+        let project = try Self.project("apiServer:\n  featureGates:\n    EphemeralContainer: true")
+        let error = try #require(try await project.startError())
+        #expect(error.code == .invalidConfig, "\(error.report)")
+        #expect(error.report.contains("k8senv.yaml:7:5: error: apiServer.featureGates.EphemeralContainer: kube-apiserver v"), "\(error.report)")
+        #expect(error.report.contains("has no feature gate \"EphemeralContainer\"; did you mean \"EphemeralContainers\"?"), "\(error.report)")
+        #expect(error.report.contains("\n        EphemeralContainer: true\n        ^"), "\(error.report)")
+        #expect(try runningProcesses(mentioning: project.path).isEmpty)
     }
 }

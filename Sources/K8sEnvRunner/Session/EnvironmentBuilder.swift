@@ -40,12 +40,16 @@ package struct EnvironmentBuilder: Sendable {
     package static func prepare(plan: Plan, files: SourceFiles, runDirectory: String, useCache: Bool, cacheRoot: String?,
                                 progress: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> EnvironmentBuilder {
         let binaries: ResolvedBinaries
+        let gateErrors: [Diagnostic]
         do throws(ProcessError) {
             binaries = try await ResolvedBinaries.resolve(plan.config)
+            // Before anything starts: a gate the binary lacks would only show as its exit.
+            gateErrors = try await FeatureGates.check(plan.config, apiServer: binaries.kubeAPIServer)
             try PrivateFiles.makeDirectory(runDirectory)
         } catch {
             throw K8sEnvError(error)
         }
+        if !gateErrors.isEmpty { throw K8sEnvError(.invalidConfig, Diagnostics(gateErrors), files: files) }
         var cache: CacheSettings?
         if useCache {
             let store = SnapshotStore(root: cacheRoot ?? SnapshotStore.defaultRoot)

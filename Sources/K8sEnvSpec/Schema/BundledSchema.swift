@@ -109,7 +109,7 @@ package enum BundledSchema {
           }
         },
         "featureGates": {
-          "description": "Feature gates of kube-apiserver, by name, each true or false: passed as one --feature-gates flag, sorted by name. Part of the cache key.",
+          "description": "Feature gates of kube-apiserver, by name, each true or false: passed as one --feature-gates flag, sorted by name. Each name is checked against the kube-apiserver the config names. Part of the cache key.",
           "type": "object",
           "propertyNames": {
             "pattern": "^[A-Za-z][A-Za-z0-9]*$",
