@@ -1,10 +1,11 @@
 import ArgumentParser
+import K8sEnvRunner
 import K8sEnvSpec
 
-struct Validate: ParsableCommand {
+struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a k8senv.yaml: its shape against the schema, references, cycles, paths and manifests.",
-        discussion: "Without --profile the file is checked as it is and with each of its profiles. Exit status: 0 valid, 1 invalid, 2 usage error."
+        discussion: "Without --profile the file is checked as it is and with each of its profiles. apiServer.featureGates are checked against the gates of the kube-apiserver the config names, when it can be found (else a note says the check was skipped). Exit status: 0 valid, 1 invalid, 2 usage error."
     )
 
     @OptionGroup var options: ConfigOptions
@@ -12,8 +13,13 @@ struct Validate: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    func run() throws {
-        let report = ConfigLoader().validate(options.file, profile: options.profile)
+    func run() async throws {
+        var report = ConfigLoader().validate(options.file, profile: options.profile)
+        if report.isValid {
+            let gates = await FeatureGates.validate(report.configs)
+            report.diagnostics += gates.errors
+            report.notes += gates.notes
+        }
         switch format {
         case .text: print(report.text)
         case .json: print(report.json)

@@ -63,18 +63,38 @@ package enum BinaryVersion {
     }
 
     static func run(_ executable: String, arguments: [String]) async throws(ProcessError) -> KubeVersion {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("k8senv-version-\(UUID().uuidString).log").path
+        let output = try await self.output(of: executable, arguments: arguments)
+        guard output.termination == .exited(0), let version = KubeVersion(parsing: output.text) else {
+            throw output.error(.unexpectedOutput, "\(executable) --version \(output.termination == .exited(0) ? "printed no version" : output.termination.description)")
+        }
+        return version
+    }
+
+    /// How a program that prints and exits ended, and what it printed (stdout and stderr).
+    struct Output {
+        var termination: Termination
+        var text: String
+        var command: [String]
+
+        /// A failure of this run, with its command line and the last lines it printed.
+        func error(_ code: ProcessError.Code, _ message: String) -> ProcessError {
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            return ProcessError(code, message, command: command, logTail: lines.suffix(20).joined(separator: "\n"))
+        }
+    }
+
+    /// Runs a program that prints and exits (`--version`, `--help`), its output going through
+    /// a log file that is removed after.
+    /// - Throws: ``ProcessError`` when it cannot start or does not end within 30 s.
+    static func output(of executable: String, arguments: [String]) async throws(ProcessError) -> Output {
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent("k8senv-output-\(UUID().uuidString).log").path
         defer { try? FileManager.default.removeItem(atPath: log) }
         let process = try ChildProcess.launch(executable: executable, arguments: arguments,
                                               environment: ProcessInfo.processInfo.environment, logPath: log)
         guard let termination = await process.waitForExit(timeout: .seconds(30)) else {
             await process.stop(grace: .milliseconds(100))
-            throw process.error(.timeout, "\(executable) --version did not finish in 30s")
+            throw process.error(.timeout, "\(([executable] + arguments).joined(separator: " ")) did not finish in 30s")
         }
-        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-        guard termination == .exited(0), let version = KubeVersion(parsing: output) else {
-            throw process.error(.unexpectedOutput, "\(executable) --version \(termination == .exited(0) ? "printed no version" : termination.description)")
-        }
-        return version
+        return Output(termination: termination, text: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "", command: process.command)
     }
 }

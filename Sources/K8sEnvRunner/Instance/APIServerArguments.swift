@@ -52,7 +52,19 @@ package enum APIServerArguments {
 
         """
 
-    package static func make(version: KubeVersion, layout: APIServerLayout, extraArgs: [String]) -> [String] {
+    /// `--feature-gates=A=true,B=false` (or `--runtime-config=…`): one flag, entries sorted by
+    /// name so the command line does not depend on the order of the file; nil when empty.
+    package static func switches(_ flag: String, _ values: [String: Bool]) -> String? {
+        guard !values.isEmpty else { return nil }
+        return "\(flag)=" + values.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
+
+    /// - Parameters:
+    ///   - featureGates: `apiServer.featureGates`, passed as one `--feature-gates` flag.
+    ///   - runtimeConfig: `apiServer.runtimeConfig`, passed as one `--runtime-config` flag.
+    ///   - extraArgs: `apiServer.extraArgs`, last, as written.
+    package static func make(version: KubeVersion, layout: APIServerLayout, featureGates: [String: Bool] = [:],
+                             runtimeConfig: [String: Bool] = [:], extraArgs: [String]) -> [String] {
         var args = [
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
@@ -82,6 +94,8 @@ package enum APIServerArguments {
         } else {
             args.append("--anonymous-auth=false")
         }
+        if let gates = switches("--feature-gates", featureGates) { args.append(gates) }
+        if let apis = switches("--runtime-config", runtimeConfig) { args.append(apis) }
         return args + extraArgs
     }
 }

@@ -11,6 +11,10 @@ package struct InstanceConfiguration: Sendable {
     package var directory: String
     package var binaries: ResolvedBinaries
     package var extraArgs: [String]
+    /// `apiServer.featureGates`: gate name to on/off.
+    package var featureGates: [String: Bool]
+    /// `apiServer.runtimeConfig`: API (`batch/v1beta1`, `api/alpha`) to on/off.
+    package var runtimeConfig: [String: Bool]
     package var startTimeout: Duration
     package var stopTimeout: Duration
     /// A storage snapshot to start from (an etcd data folder, or a folder with the SQLite file
@@ -20,11 +24,14 @@ package struct InstanceConfiguration: Sendable {
     package var storage: StorageKind { binaries.storage.kind }
 
     package init(name: String, directory: String, binaries: ResolvedBinaries,
-                 extraArgs: [String], startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil) {
+                 extraArgs: [String], featureGates: [String: Bool] = [:], runtimeConfig: [String: Bool] = [:],
+                 startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil) {
         self.name = name
         self.directory = directory
         self.binaries = binaries
         self.extraArgs = extraArgs
+        self.featureGates = featureGates
+        self.runtimeConfig = runtimeConfig
         self.startTimeout = startTimeout
         self.stopTimeout = stopTimeout
         self.snapshot = snapshot
@@ -131,7 +138,8 @@ package final class Instance: Sendable {
                 servingCertificate: pki + "/serving.crt", servingKey: pki + "/serving.key",
                 serviceAccountKey: pki + "/service-account.key", serviceAccountPublicKey: pki + "/service-account.pub",
                 tokenFile: pki + "/tokens.csv", authenticationConfig: authenticationConfig)
-            let arguments = APIServerArguments.make(version: version, layout: layout, extraArgs: configuration.extraArgs)
+            let arguments = APIServerArguments.make(version: version, layout: layout, featureGates: configuration.featureGates,
+                                                    runtimeConfig: configuration.runtimeConfig, extraArgs: configuration.extraArgs)
             let kubeconfigPath = dir + "/kubeconfig"
             let server = "https://127.0.0.1:\(port)"
             try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(configuration.name)", server: server,

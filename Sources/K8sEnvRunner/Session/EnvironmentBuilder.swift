@@ -40,12 +40,16 @@ package struct EnvironmentBuilder: Sendable {
     package static func prepare(plan: Plan, files: SourceFiles, runDirectory: String, useCache: Bool, cacheRoot: String?,
                                 progress: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> EnvironmentBuilder {
         let binaries: ResolvedBinaries
+        let gateErrors: [Diagnostic]
         do throws(ProcessError) {
             binaries = try await ResolvedBinaries.resolve(plan.config)
+            // Before anything starts: a gate the binary lacks would only show as its exit.
+            gateErrors = try await FeatureGates.check(plan.config, apiServer: binaries.kubeAPIServer)
             try PrivateFiles.makeDirectory(runDirectory)
         } catch {
             throw K8sEnvError(error)
         }
+        if !gateErrors.isEmpty { throw K8sEnvError(.invalidConfig, Diagnostics(gateErrors), files: files) }
         var cache: CacheSettings?
         if useCache {
             let store = SnapshotStore(root: cacheRoot ?? SnapshotStore.defaultRoot)
@@ -98,8 +102,9 @@ package struct EnvironmentBuilder: Sendable {
     package func startInstance(_ name: String, suffix: String, snapshot: Snapshot?) async throws(K8sEnvError) -> Instance {
         let config = plan.config
         let configuration = InstanceConfiguration(
-            name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs, startTimeout: config.timeouts.start.duration,
-            stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath)
+            name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs,
+            featureGates: config.apiServerFeatureGates.values, runtimeConfig: config.apiServerRuntimeConfig.values,
+            startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath)
         let instance: Instance
         let times: Instance.StartTimes
         do { (instance, times) = try await Instance.start(configuration) } catch { throw K8sEnvError(error) }

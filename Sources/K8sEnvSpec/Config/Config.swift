@@ -22,6 +22,28 @@ package struct PathReference: Sendable, Hashable {
     }
 }
 
+/// One entry of `apiServer.featureGates` or `apiServer.runtimeConfig`: a name turned on or off.
+package struct APIServerSwitch: Sendable, Hashable {
+    /// A feature gate (`APIPriorityAndFairness`) or an API (`batch/v1beta1`, `api/alpha`).
+    package var name: String
+    package var enabled: Bool
+    /// Where the name was written.
+    package var location: SourceLocation
+
+    package init(name: String, enabled: Bool, location: SourceLocation) {
+        self.name = name
+        self.enabled = enabled
+        self.location = location
+    }
+}
+
+extension [APIServerSwitch] {
+    /// Name to on/off.
+    package var values: [String: Bool] {
+        Dictionary(map { ($0.name, $0.enabled) }, uniquingKeysWith: { _, last in last })
+    }
+}
+
 /// A validated k8senv.yaml with the chosen profile applied and defaults filled in.
 package struct Config: Sendable {
     package struct Binaries: Sendable, Hashable {
@@ -69,6 +91,14 @@ package struct Config: Sendable {
     /// Where each timeout was written, by key (`start`, …).
     package var timeoutLocations: [String: SourceLocation] = [:]
     package var apiServerExtraArgs: [String] = []
+    /// Where each `apiServer.extraArgs` item was written, in order.
+    package var apiServerExtraArgLocations: [SourceLocation] = []
+    /// `apiServer.featureGates`, sorted by name.
+    package var apiServerFeatureGates: [APIServerSwitch] = []
+    /// `apiServer.runtimeConfig`, sorted by name.
+    package var apiServerRuntimeConfig: [APIServerSwitch] = []
+    /// Where the keys `featureGates` and `runtimeConfig` under `apiServer` were written.
+    package var apiServerKeyLocations: [String: SourceLocation] = [:]
     /// In the order of the file.
     package var environments: [Environment] = []
     /// Every profile the file defines, in order.

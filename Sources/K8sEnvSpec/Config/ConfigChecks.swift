@@ -12,6 +12,7 @@ struct ConfigChecks {
 
     mutating func run() -> [Diagnostic] {
         checkTimeouts()
+        checkAPIServerSwitches()
         checkExtends()
         for environment in config.environments { checkSeeds(of: environment) }
         checkFiles()
@@ -28,6 +29,21 @@ struct ConfigChecks {
         where value.nanoseconds <= 0 {
             fail(.schema, config.timeoutLocations[name] ?? SourceLocation(file: config.file, mark: nil),
                  "timeouts.\(name): must be longer than 0s")
+        }
+    }
+
+    /// `--feature-gates` (`--runtime-config`) in extraArgs and `apiServer.featureGates`
+    /// (`runtimeConfig`) both set: kube-apiserver would merge the two in an order the user does
+    /// not see, and only the key is checked against the binary. One place, please.
+    mutating func checkAPIServerSwitches() {
+        for (flag, key, switches) in [("--feature-gates", "featureGates", config.apiServerFeatureGates),
+                                      ("--runtime-config", "runtimeConfig", config.apiServerRuntimeConfig)] {
+            guard !switches.isEmpty, let keyLocation = config.apiServerKeyLocations[key] else { continue }
+            for (i, arg) in config.apiServerExtraArgs.enumerated() where arg == flag || arg.hasPrefix(flag + "=") {
+                let location = i < config.apiServerExtraArgLocations.count ? config.apiServerExtraArgLocations[i] : keyLocation
+                fail(.duplicate, location,
+                     "apiServer.extraArgs[\(i)]: \(flag) is set here and by apiServer.\(key) at \(keyLocation); use one of the two: move its entries into apiServer.\(key) and drop this argument, or drop apiServer.\(key)")
+            }
         }
     }
 

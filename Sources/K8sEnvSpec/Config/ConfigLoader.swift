@@ -176,7 +176,17 @@ enum ConfigDecoder {
             default: break
             }
         }
-        config.apiServerExtraArgs = root["apiServer"]?["extraArgs"]?.items?.compactMap(\.string) ?? []
+        let extraArgs = (root["apiServer"]?["extraArgs"]?.items ?? []).filter { $0.string != nil }
+        config.apiServerExtraArgs = extraArgs.compactMap(\.string)
+        config.apiServerExtraArgLocations = extraArgs.map(\.location)
+        for key in ["featureGates", "runtimeConfig"] {
+            guard let entry = root["apiServer"]?.entry(key) else { continue }
+            config.apiServerKeyLocations[key] = entry.keyLocation
+            let switches = (entry.value.entries ?? []).compactMap { e in
+                e.value.bool.map { APIServerSwitch(name: e.key, enabled: $0, location: e.keyLocation) }
+            }.sorted { $0.name < $1.name }
+            if key == "featureGates" { config.apiServerFeatureGates = switches } else { config.apiServerRuntimeConfig = switches }
+        }
         for entry in root["environments"]?.entries ?? [] {
             let e = entry.value
             var environment = Config.Environment(name: entry.key, location: entry.keyLocation)

@@ -64,19 +64,30 @@ package struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
         package static let manifest = Code(rawValue: "manifest")
         package static let profile = Code(rawValue: "profile")
         package static let io = Code(rawValue: "io")
+        /// A feature gate the chosen kube-apiserver does not have (or will not take).
+        package static let featureGate = Code(rawValue: "feature-gate")
+        /// A check that needs a program (kube-apiserver) that could not be found or run.
+        package static let notChecked = Code(rawValue: "not-checked")
+    }
+
+    /// An error makes the config invalid; a note only tells (a check that could not run).
+    package enum Severity: String, Sendable, Hashable {
+        case error, note
     }
 
     package var code: Code
     package var location: SourceLocation
     package var message: String
+    package var severity: Severity
 
-    package init(_ code: Code, at location: SourceLocation, _ message: String) {
+    package init(_ code: Code, at location: SourceLocation, _ message: String, severity: Severity = .error) {
         self.code = code
         self.location = location
         self.message = message
+        self.severity = severity
     }
 
-    package var description: String { "\(location): error: \(message)" }
+    package var description: String { "\(location): \(severity.rawValue): \(message)" }
 }
 
 /// Every problem found in one run, sorted by file and position, without repeats.

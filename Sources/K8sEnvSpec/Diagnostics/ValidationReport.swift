@@ -1,33 +1,43 @@
 /// What `k8senv validate` prints, as text or JSON.
 package struct ValidationReport: Sendable {
     package var file: String
+    /// The errors: any makes the file invalid.
     package var diagnostics: [Diagnostic]
+    /// What could not be checked, and why (a missing kube-apiserver): shown, never invalid.
+    package var notes: [Diagnostic]
     package var configs: [Config]
     package var sources: [String: [UInt8]]
 
-    package init(file: String, diagnostics: [Diagnostic], configs: [Config], sources: [String: [UInt8]]) {
+    package init(file: String, diagnostics: [Diagnostic], notes: [Diagnostic] = [], configs: [Config], sources: [String: [UInt8]]) {
         self.file = file
         self.diagnostics = diagnostics
+        self.notes = notes
         self.configs = configs
         self.sources = sources
     }
 
     package var isValid: Bool { diagnostics.isEmpty }
 
+    /// Errors (then notes) as `file:line:col: error: …` with their source lines, and a summary line.
     package var text: String {
+        let renderer = DiagnosticRenderer(sources: sources)
+        let shown = (Diagnostics(diagnostics).items + Diagnostics(notes).items).map(renderer.render)
+        let summary: String
         if isValid {
             let environments = configs.first?.environments.count ?? 0
             let profiles = configs.first?.profileNames.count ?? 0
             var line = "\(file): valid (\(environments) environment\(environments == 1 ? "" : "s")"
             if profiles > 0 { line += ", \(profiles) profile\(profiles == 1 ? "" : "s") checked" }
-            return line + ")"
+            summary = line + ")"
+        } else {
+            let n = diagnostics.count
+            summary = "\(file): \(n) error\(n == 1 ? "" : "s")"
         }
-        let renderer = DiagnosticRenderer(sources: sources)
-        let n = diagnostics.count
-        return diagnostics.map(renderer.render).joined(separator: "\n") + "\n\(file): \(n) error\(n == 1 ? "" : "s")"
+        return (shown + [summary]).joined(separator: "\n")
     }
 
-    /// `{"errors":[{"code","column","file","line","message"}…],"file","valid"}` (keys sorted).
+    /// `{"errors":[{"code","column","file","line","message"}…],"file","notes":[…],"valid"}` (keys
+    /// sorted; `notes` only when there are some).
     package var json: String {
         struct Item: Encodable {
             var file: String
@@ -40,11 +50,16 @@ package struct ValidationReport: Sendable {
             var file: String
             var valid: Bool
             var errors: [Item]
+            /// Absent when there are none.
+            var notes: [Item]?
         }
-        return JSONOutput.encode(Report(file: file, valid: isValid, errors: diagnostics.map { d in
-            Item(file: d.location.file, line: d.location.mark?.line, column: d.location.mark?.column,
-                 code: d.code.rawValue, message: d.message)
-        }))
+        func items(_ list: [Diagnostic]) -> [Item] {
+            Diagnostics(list).items.map { d in
+                Item(file: d.location.file, line: d.location.mark?.line, column: d.location.mark?.column,
+                     code: d.code.rawValue, message: d.message)
+            }
+        }
+        return JSONOutput.encode(Report(file: file, valid: isValid, errors: items(diagnostics), notes: notes.isEmpty ? nil : items(notes)))
     }
 }
 

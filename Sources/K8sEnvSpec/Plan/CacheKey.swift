@@ -2,9 +2,10 @@
 /// changes what its snapshot holds. See docs/explanation/cache-key.md for the exact format.
 ///
 /// In: the format version, the storage backend, the kube-apiserver version, `apiServer.extraArgs`
-/// in order, the parent's key, and every CRD and seed file (relative path, size, bytes) in apply
-/// order with the seed sets' names and dependencies. Not in: pool size, timeouts, binaries'
-/// paths, comments or key order of k8senv.yaml, the profile's name.
+/// in order, `apiServer.featureGates` and `apiServer.runtimeConfig` by name, the parent's key,
+/// and every CRD and seed file (relative path, size, bytes) in apply order with the seed sets'
+/// names and dependencies. Not in: pool size, timeouts, binaries' paths, comments or key order
+/// of k8senv.yaml, the profile's name.
 package enum CacheKey {
     package static let formatVersion = "k8senv-cache-key/v1"
 
@@ -27,6 +28,10 @@ package enum CacheKey {
             line("storage \(plan.config.storage.rawValue)")
             line("kube-apiserver \(apiServerVersion)")
             for arg in plan.config.apiServerExtraArgs { line("arg \(arg)") }
+            // Sorted by name (as decoded); no lines when the keys are absent, so the keys of
+            // configs without them are what they were before the keys existed.
+            for gate in plan.config.apiServerFeatureGates { line("feature-gate \(gate.name) \(gate.enabled)") }
+            for api in plan.config.apiServerRuntimeConfig { line("runtime-config \(api.name) \(api.enabled)") }
             line("parent \(environment.parent.flatMap { keys[$0] } ?? "-")")
             for f in environment.crdFiles { try file("crd", f) }
             for seed in environment.seedSets {

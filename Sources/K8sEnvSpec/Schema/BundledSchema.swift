@@ -107,6 +107,24 @@ package enum BundledSchema {
             "pattern": "^--[a-z0-9][-a-z0-9]*(=.*)?$",
             "x-pattern-message": "a flag of the form --name or --name=value"
           }
+        },
+        "featureGates": {
+          "description": "Feature gates of kube-apiserver, by name, each true or false: passed as one --feature-gates flag, sorted by name. Each name is checked against the kube-apiserver the config names. Part of the cache key.",
+          "type": "object",
+          "propertyNames": {
+            "pattern": "^[A-Za-z][A-Za-z0-9]*$",
+            "x-pattern-message": "a feature gate name (letters and digits, such as APIPriorityAndFairness)"
+          },
+          "additionalProperties": { "type": "boolean" }
+        },
+        "runtimeConfig": {
+          "description": "Built-in APIs of kube-apiserver turned on or off, each true or false: <group>/<version> (batch/v1beta1), v1 (the core group), or api/all, api/ga, api/beta, api/alpha. Passed as one --runtime-config flag, sorted. Part of the cache key.",
+          "type": "object",
+          "propertyNames": {
+            "pattern": "^(v1|api/(all|ga|beta|alpha)|[a-z0-9]([-a-z0-9.]*[a-z0-9])?/v[0-9]+((alpha|beta)[0-9]+)?)$",
+            "x-pattern-message": "an API of the form <group>/<version> (such as batch/v1beta1), v1, or api/all, api/ga, api/beta, api/alpha"
+          },
+          "additionalProperties": { "type": "boolean" }
         }
       }
     },

@@ -89,6 +89,11 @@ package struct YAMLValue: Sendable, Equatable {
         }
     }
 
+    package var bool: Bool? {
+        if case .bool(let b) = content { return b }
+        return nil
+    }
+
     package var entries: [Entry]? {
         if case .mapping(let e) = content { return e }
         return nil
