@@ -310,7 +310,16 @@ package final class Instance: Sendable {
     /// awaited. The embedded store, in this process, closes its connections at once, without
     /// letting calls finish, and waits up to `timeouts.stop` for them to have closed.
     package func stop() async {
-        let task = stopping.withLock { task in
+        await beginStop().value
+    }
+
+    /// Starts ``stop()`` and returns its task (the first call's, for every caller).
+    /// - Parameter closingStore: false for a process that exits right after (`up`, `run`): the
+    ///   embedded store, in this process, is left to the exit instead of closing its
+    ///   connections one by one; processes are killed and awaited all the same.
+    @discardableResult
+    package func beginStop(closingStore: Bool = true) -> Task<Void, Never> {
+        stopping.withLock { task in
             if let task { return task }
             let made = Task { [client, apiServerProcess, store, configuration] in
                 // Killed first, so that nothing it does meets a store that is going away; then
@@ -318,14 +327,13 @@ package final class Instance: Sendable {
                 // takes tens of milliseconds to tear down a kube-apiserver).
                 apiServerProcess.signalGroup(SIGKILL)
                 async let apiServer = apiServerProcess.stop(grace: .zero)
-                async let storage: Void = store.stop(grace: configuration.stopTimeout)
+                async let storage: Void = closingStore || store.process != nil ? store.stop(grace: configuration.stopTimeout) : ()
                 async let http: Void = client.shutdown()
                 _ = await (apiServer, storage, http)
             }
             task = made
             return made
         }
-        await task.value
     }
 }
 

@@ -148,8 +148,9 @@ package enum Lifecycle {
     }
 
     /// Stops a session and removes its run folder (kept when an instance failed, for its logs).
-    package static func finish(_ session: Session, state: StateFolder, keepFiles: Bool) async {
-        await session.stop()
+    /// - Parameter exiting: the process exits right after (see ``Session/stop(exiting:)``).
+    package static func finish(_ session: Session, state: StateFolder, keepFiles: Bool, exiting: Bool = false) async {
+        await session.stop(exiting: exiting)
         state.clearCurrent(ifRunDirectory: session.runDirectory)
         if keepFiles {
             // Nothing runs any more: keep the logs, drop the record of processes.
@@ -194,12 +195,12 @@ package enum Lifecycle {
         switch event {
         case .failure(let error):
             output("error: \(error)")
-            await finish(session, state: state, keepFiles: true)
+            await finish(session, state: state, keepFiles: true, exiting: true)
             output("stopped; logs kept in \(session.runDirectory)")
             return 1
         case .signal, nil:
             output("stopping…")
-            await finish(session, state: state, keepFiles: false)
+            await finish(session, state: state, keepFiles: false, exiting: true)
             output("stopped")
             return 0
         }
@@ -225,11 +226,11 @@ package enum Lifecycle {
         // if the command passed (its results are not to be trusted).
         if let failure = await session.failure() {
             output("error: an instance stopped while the command ran: \(failure)")
-            await finish(session, state: state, keepFiles: true)
+            await finish(session, state: state, keepFiles: true, exiting: true)
             output("logs kept in \(session.runDirectory)")
             return status == 0 ? 1 : status
         }
-        await finish(session, state: state, keepFiles: false)
+        await finish(session, state: state, keepFiles: false, exiting: true)
         return status
     }
 

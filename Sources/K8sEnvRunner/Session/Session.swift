@@ -138,7 +138,13 @@ package actor Session {
     package func attach(_ service: PoolService) { self.service = service }
 
     /// Stops the pool service, then every instance, in parallel.
-    package func stop() async {
+    /// - Parameter exiting: the process exits right after (`up`, `run`): the instances are
+    ///   killed at once, before the service winds down, and the embedded stores are left to the
+    ///   exit (see ``Instance/beginStop(closingStore:)``).
+    package func stop(exiting: Bool = false) async {
+        if exiting {
+            for (_, instance) in instances { instance.beginStop(closingStore: false) }
+        }
         // The service first: no lease is granted while the instances stop.
         await service?.shutdown()
         let all = instances.map(\.instance)
