@@ -44,6 +44,9 @@ public struct K8sEnvError: Error, Sendable, CustomStringConvertible {
 
         /// The config file is invalid (the message has `file:line:col` errors).
         public static let invalidConfig = Code("invalid-config", .config)
+        /// A file k8senv would write is there already, or its folder is missing (`k8senv init`
+        /// never overwrites).
+        public static let fileExists = Code("file-exists", .config)
         /// No such environment in the config.
         public static let unknownEnvironment = Code("unknown-environment", .config)
         /// A program is not found or not executable.

@@ -1,0 +1,92 @@
+import Foundation
+import K8sEnvTestSupport
+import Testing
+
+/// `k8senv init` on repository layouts, as a user runs it: the file it writes, then validate and
+/// up on that file.
+@Suite("k8senv init", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
+struct InitTests {
+    /// A kubebuilder-like tree: the repository's sample CRDs in config/crd/bases, the
+    /// controller's ClusterRole in config/rbac/role.yaml, plus files init must not pick up.
+    static func kubebuilderTree(_ ws: Workspace) throws {
+        for file in try FileManager.default.contentsOfDirectory(atPath: Repository.crds) where file.hasSuffix(".yaml") {
+            try ws.write("config/crd/bases/" + file, String(contentsOfFile: Repository.crds + "/" + file, encoding: .utf8))
+        }
+        try ws.write("config/rbac/role.yaml", """
+            apiVersion: rbac.authorization.k8s.io/v1
+            kind: ClusterRole
+            metadata:
+              name: manager-role
+            rules:
+            - apiGroups: ["example.k8senv.dev"]
+              resources: ["widgets"]
+              verbs: ["get", "list", "watch"]
+            """)
+        // kustomize input, not appliable as it is: init leaves it out.
+        try ws.write("config/rbac/leader_election_role.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: leader-election-role\n  namespace: system\n")
+        try ws.write("PROJECT", "layout:\n- go.kubebuilder.io/v4\nprojectName: widgets\n")
+    }
+
+    @Test("a kubebuilder tree: init writes a k8senv.yaml (and the schema for the modeline) that validates and brings its CRDs and ClusterRole up; a second init refuses and changes nothing; --dry-run writes nothing")
+    func kubebuilder() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(name: "init-kubebuilder") { ws in
+            try Self.kubebuilderTree(ws)
+            let preview = try await ws.k8senv("init", "--dry-run")
+            #expect(preview.status == 0, "\(preview)")
+            #expect(!FileManager.default.fileExists(atPath: ws("k8senv.yaml")), "--dry-run writes nothing")
+
+            let written = try await ws.k8senv("init")
+            #expect(written.status == 0, "\(written)")
+            #expect(written.stdout.contains("wrote ./k8senv.yaml (kubebuilder layout)") && written.stdout.contains("valid"), "\(written)")
+            let text = try String(contentsOfFile: ws("k8senv.yaml"), encoding: .utf8)
+            #expect(text == preview.stdout, "--dry-run prints what init writes")
+            #expect(text.hasPrefix("# yaml-language-server: $schema=./k8senv.schema.json\n"))
+            #expect(text.contains("      - config/crd/bases/") && text.contains("          - config/rbac/role.yaml"), "\(text)")
+            #expect(!text.contains("leader_election_role"), "\(text)")
+            let schema = try String(contentsOfFile: ws("k8senv.schema.json"), encoding: .utf8)
+            let bundled = try await ws.k8senv("schema")
+            #expect(schema == bundled.stdout, "the schema beside it is this version's")
+
+            let validate = try await ws.k8senv("validate", "-f", "k8senv.yaml")
+            #expect(validate.status == 0, "\(validate)")
+            let up = try await ws.shell("""
+                k8senv up --detach --quiet -f k8senv.yaml > up.env || exit 10
+                . ./up.env
+                kubectl get crd -o name | sort
+                kubectl get clusterrole manager-role -o name
+                k8senv down -f k8senv.yaml >/dev/null
+                """)
+            #expect(up.status == 0, "\(up)")
+            #expect(up.stdout == """
+                customresourcedefinition.apiextensions.k8s.io/gadgets.example.k8senv.dev
+                customresourcedefinition.apiextensions.k8s.io/ledgers.example.k8senv.dev
+                customresourcedefinition.apiextensions.k8s.io/widgets.example.k8senv.dev
+                clusterrole.rbac.authorization.k8s.io/manager-role
+
+                """, "\(up)")
+
+            try ws.write("k8senv.yaml", "# mine\n")
+            let again = try await ws.k8senv("init")
+            #expect(again.status == 1 && again.stderr.contains("k8senv.yaml exists; it is left as it is"), "\(again)")
+            #expect(try String(contentsOfFile: ws("k8senv.yaml"), encoding: .utf8) == "# mine\n")
+        }
+    }
+
+    @Test("a plain crds/ folder, and a folder with nothing k8senv knows: each gets a file that validates")
+    func plainAndEmpty() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(name: "init-plain", apiServers: false) { ws in
+            try ws.write("crds/widgets.yaml", String(contentsOfFile: Repository.crds + "/widgets.example.k8senv.dev.yaml", encoding: .utf8))
+            let written = try await ws.k8senv("init")
+            #expect(written.status == 0 && written.stdout.contains("(plain layout)"), "\(written)")
+            #expect(try String(contentsOfFile: ws("k8senv.yaml"), encoding: .utf8).contains("    crds:\n      - crds/"))
+        }
+        try await Workspace.with(name: "init-empty", apiServers: false) { ws in
+            let written = try await ws.k8senv("init")
+            #expect(written.status == 0 && written.stdout.contains("(empty layout)") && written.stdout.contains("valid"), "\(written)")
+            let nowhere = try await ws.k8senv("init", "--dir", "no-such-folder")
+            #expect(nowhere.status == 1 && nowhere.stderr.contains("no-such-folder is not a folder"), "\(nowhere)")
+        }
+    }
+}
