@@ -61,7 +61,9 @@ struct ParsingTests {
         let release = try parse(["release", "0123abcd", "--mode", "stop"], as: Release.self)
         #expect(release.lease == "0123abcd" && release.mode == "stop")
         #expect(try parse(["release"], as: Release.self).mode == "reset")
-        #expect(usageError(["release", "x", "--mode", "clean"])?.message.contains("--mode must be reset or stop") == true)
+        #expect(try parse(["release", "x", "--mode", "clean"], as: Release.self).mode == "clean")
+        #expect(usageError(["release", "x", "--mode", "wipe"])?.message.contains("--mode must be reset, clean or stop") == true)
+        #expect(usageError(["release", "x", "--profile", "ci"])?.code == 2, "a profile changes nothing for release: not an option")
     }
 
     @Test("down, env, status: config and state folder; env's environment; status's format")
