@@ -200,11 +200,17 @@ struct WebhookTests {
               child:
                 extends: base
                 seeds: [{name: converted, manifests: [seeds/v2.yaml]}]
+              in-seeds:
+                seeds:
+                  - {name: crd, manifests: [crds/gizmos.yaml]}
+                  - {name: gizmos, dependsOn: [crd], manifests: [seeds/v1.yaml, seeds/v2-again.yaml]}
 
             """)
+            try folder.write("seeds/v2-again.yaml", "apiVersion: example.com/v2\nkind: Gizmo\nmetadata: {name: again, namespace: default}\n")
             let errors = validationErrors(path)
-            #expect(errors.count == 1)
-            let error = try #require(errors.first)
+            #expect(errors.count == 2)
+            #expect(errors.contains { $0.location.file == folder("seeds/v2-again.yaml") }, "a CRD in a seed set counts too: \(errors)")
+            let error = try #require(errors.first { $0.location.file == folder("seeds/v2.yaml") })
             #expect(error.location.file == folder("seeds/v2.yaml") && error.location.mark == Mark(line: 1, column: 13))
             #expect(error.message.hasPrefix(#"Gizmo "converted" is written in example.com/v2, but CustomResourceDefinition "gizmos.example.com" ("#))
             #expect(error.message.hasSuffix("stores example.com/v1 and converts other versions through a webhook, which does not run while k8senv builds the snapshot; write this seed in example.com/v1"))

@@ -190,10 +190,10 @@ struct ConfigChecks {
                 checkDuplicateObjects(in: environment, objectsBySet: objectsBySet)
             }
         }
-        // Seeds of a kind whose CRD (its own or inherited) converts through a webhook: in the
-        // storage version, since no webhook server runs while the snapshot is built.
+        // Seeds of a kind whose CRD (its own or inherited, in crds or in seeds) converts through a
+        // webhook: in the storage version, since no webhook server runs while the snapshot is built.
         for environment in config.environments {
-            let converted = ([environment] + ancestors(of: environment)).flatMap { crdsOf[$0.name] ?? [] }
+            let converted = ([environment] + ancestors(of: environment)).flatMap { (crdsOf[$0.name] ?? []) + (seedsOf[$0.name] ?? []) }
                 .compactMap(WebhookConvertedKind.init)
             guard !converted.isEmpty else { continue }
             for object in seedsOf[environment.name] ?? [] {
