@@ -161,7 +161,7 @@ struct WebhookRunTests {
         }
     }
 
-    @Test("up --detach prints the webhook variables; env prints them; env -e adds the environment's; a free port when none is named")
+    @Test("up --detach prints the webhook variables; env prints them; env -e adds the environment's; a free port when none is named; acquire and an attached run hand them out with the lease")
     func upAndEnv() async throws {
         try await WebhookProject.with(name: "wh-up") { ws in
             let up = try await ws.k8senv("up", "--detach", "-f", "k8senv.yaml", "-e", "hooks")
@@ -188,6 +188,17 @@ struct WebhookRunTests {
                 kubectl get configmap c -n hooked -o jsonpath='{.metadata.labels.k8senv\\.dev/mutated}'
                 """)
             #expect(served.status == 0 && served.stdout == "yes", "\(served)")
+
+            // A lease of the pool service carries them: acquire's exports, and an attached run's.
+            let acquired = try await ws.shell("k8senv acquire -f k8senv.yaml -e hooks")
+            #expect(acquired.status == 0 && acquired.stdout.contains("export K8SENV_WEBHOOK_PORT=\(port)\n"), "\(acquired)")
+            #expect(acquired.stdout.contains("export K8SENV_WEBHOOK_CERT_DIR="), "\(acquired)")
+            let json = try await ws.shell("k8senv acquire -f k8senv.yaml -e hooks --format json")
+            let webhook = parseJSONObject(json.stdout)?["webhook"] as? [String: Any]
+            #expect(webhook?["host"] as? String == "127.0.0.1" && webhook?["port"] as? Int == port, "\(json)")
+            let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "-e", "hooks", "--", "sh", "-c", "echo port=$K8SENV_WEBHOOK_PORT")
+            #expect(attached.stderr.contains("attached to the pool service"), "\(attached)")
+            #expect(attached.assignments["port"] == String(port), "\(attached)")
 
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
             #expect(down.status == 0, "\(down)")
