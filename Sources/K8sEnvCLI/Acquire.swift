@@ -7,7 +7,8 @@ struct Acquire: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Lease an instance from the pool service of a running `k8senv up` (for scripts and tests in any language).",
         discussion: """
-            Prints `export KUBECONFIG=…` and `export K8SENV_LEASE=…` lines for `eval "$(k8senv acquire)"`. \
+            Prints `export KUBECONFIG=…` and `export K8SENV_LEASE=…` lines for `eval "$(k8senv acquire)"` \
+            (and K8SENV_WEBHOOK_HOST, K8SENV_WEBHOOK_PORT and K8SENV_WEBHOOK_CERT_DIR when the environment has webhooks). \
             The lease is held for the parent process (the shell that evals it) unless --holder names another: \
             it ends when that process exits, or with `k8senv release`. The socket is $K8SENV_POOL, else the state folder's pool.sock.
             """
@@ -52,7 +53,8 @@ struct Acquire: ParsableCommand {
         case .env:
             guard let granted = LeaseGrant.decode(answer.body) else { throw refusal(answer) }
             for (key, value) in [("KUBECONFIG", granted.kubeconfig), ("K8SENV_LEASE", granted.lease),
-                                 ("K8SENV_INSTANCE", granted.instance), ("K8SENV_SERVER", granted.server)] {
+                                 ("K8SENV_INSTANCE", granted.instance), ("K8SENV_SERVER", granted.server)]
+                + (granted.webhook.map(\.exports) ?? []) {
                 print("export \(key)=\(Lifecycle.shellQuote(value))")
             }
         }

@@ -7,7 +7,7 @@ struct Env: ParsableCommand {
 
     @OptionGroup var config: ConfigOptions
 
-    @Option(name: [.short, .customLong("environment")], help: "KUBECONFIG for this environment.")
+    @Option(name: [.short, .customLong("environment")], help: "KUBECONFIG (and the webhook variables) for this environment.")
     var environment: String?
 
     @Option(help: "The state folder (default: .k8senv next to the config file).")
@@ -25,7 +25,7 @@ struct Env: ParsableCommand {
                 printError("error: environment \"\(environment)\" is not running (running: \(Set(record.instances.map(\.environment)).sorted().joined(separator: ", ")))")
                 throw ExitCode(1)
             }
-            exports = [("KUBECONFIG", instance.kubeconfig)]
+            exports = [("KUBECONFIG", instance.kubeconfig)] + (instance.webhook.map(\.exports) ?? [])
         }
         for (key, value) in exports { print("export \(key)=\(Lifecycle.shellQuote(value))") }
     }

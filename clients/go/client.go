@@ -133,10 +133,20 @@ type Instance struct {
 	Kubeconfig    string     `json:"kubeconfig"`    // a 0600 kubeconfig file for kubectl
 	Holder        int        `json:"holder"`        // the pid whose exit ends the lease
 	ExpiresAt     *time.Time `json:"expiresAt"`     // when the TTL ends the lease; nil without one
+	Webhook       *Webhook   `json:"webhook"`       // where its webhooks call; nil when its environment has none
 
 	client   *Client
 	mu       sync.Mutex
 	released bool
+}
+
+// Webhook is where a leased instance's admission and conversion webhooks call, and the
+// certificate for a server there (docs/explanation/webhooks.md): listen on Host:Port with
+// CertDir/tls.crt and CertDir/tls.key (controller-runtime's webhook.Options{Host, Port, CertDir}).
+type Webhook struct {
+	Host    string `json:"host"`    // "127.0.0.1"
+	Port    int    `json:"port"`    // the environment's webhookPort, or the run's free port
+	CertDir string `json:"certDir"` // tls.crt, tls.key and ca.crt (the CA kube-apiserver trusts)
 }
 
 type acquireRequest struct {

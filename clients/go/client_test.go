@@ -33,7 +33,8 @@ const acquireAnswer = `{
   "token": "secret-token",
   "kubeconfig": "/repo/.k8senv/run-1/capi-0/kubeconfig",
   "holder": 4242,
-  "expiresAt": "2026-12-01T13:20:30Z"
+  "expiresAt": "2026-12-01T13:20:30Z",
+  "webhook": {"host": "127.0.0.1", "port": 42817, "certDir": "/repo/.k8senv/run-1/webhook"}
 }`
 
 type request struct {
@@ -173,6 +174,9 @@ func TestAcquireParsesEveryField(t *testing.T) {
 	if inst.ExpiresAt == nil || !inst.ExpiresAt.Equal(expires) {
 		t.Errorf("ExpiresAt = %v, want %v", inst.ExpiresAt, expires)
 	}
+	if w := (Webhook{Host: "127.0.0.1", Port: 42817, CertDir: "/repo/.k8senv/run-1/webhook"}); inst.Webhook == nil || *inst.Webhook != w {
+		t.Errorf("Webhook = %+v, want %+v", inst.Webhook, w)
+	}
 
 	reqs := p.recorded()
 	if len(reqs) != 1 || reqs[0].Method != "POST" || reqs[0].Path != "/v1/leases" {
@@ -196,7 +200,7 @@ func TestAcquireParsesEveryField(t *testing.T) {
 
 func TestAcquireWithoutOptionsSendsEmptyObject(t *testing.T) {
 	p := newPool(t, func(w http.ResponseWriter, r request) {
-		answer(w, http.StatusCreated, `{"lease":"`+leaseID+`","environment":"only","instance":"only-0","server":"https://127.0.0.1:1","caCertificate":"","caFile":"/ca.crt","token":"t","kubeconfig":"/k","holder":7,"expiresAt":null}`)
+		answer(w, http.StatusCreated, `{"lease":"`+leaseID+`","environment":"only","instance":"only-0","server":"https://127.0.0.1:1","caCertificate":"","caFile":"/ca.crt","token":"t","kubeconfig":"/k","holder":7,"expiresAt":null,"webhook":null}`)
 	})
 	inst, err := NewClient(p.sock).Acquire(context.Background(), AcquireOptions{})
 	if err != nil {
@@ -204,6 +208,9 @@ func TestAcquireWithoutOptionsSendsEmptyObject(t *testing.T) {
 	}
 	if inst.ExpiresAt != nil {
 		t.Errorf("ExpiresAt = %v, want nil", inst.ExpiresAt)
+	}
+	if inst.Webhook != nil {
+		t.Errorf("Webhook = %+v, want nil", inst.Webhook)
 	}
 	if body := string(p.recorded()[0].Body); body != "{}" {
 		t.Errorf("request body = %s, want {}", body)

@@ -86,6 +86,38 @@ package struct Applier: Sendable {
         return sorted.count
     }
 
+    /// Installs what an environment's instances get after they start (see
+    /// docs/explanation/webhooks.md): each CRD's conversion webhook pointed at the run's webhook
+    /// server (a JSON merge patch of its clientConfig), then the webhook configurations,
+    /// rewritten, mutating before validating.
+    /// - Returns: how many webhook configurations and CRD conversions were installed.
+    /// - Throws: ``Diagnostics``, each at the manifest it concerns.
+    package func applyWebhooks(_ install: WebhookInstall) async throws(Diagnostics) -> (configurations: Int, conversions: Int) {
+        var errors: [Diagnostic] = []
+        await withTaskGroup(of: Diagnostic?.self) { group in
+            for (crd, conversion) in install.conversions {
+                group.addTask {
+                    let path = "/apis/\(conversion.apiVersion)/customresourcedefinitions/\(conversion.name)?fieldManager=k8senv"
+                    let mark = self.serverLog?.mark()
+                    let result = await self.attempt("PATCH", path, conversion.patch, contentType: "application/merge-patch+json")
+                    return self.outcome(result, crd, nil, mark)
+                }
+            }
+            for await error in group { if let error { errors.append(error) } }
+        }
+        if !errors.isEmpty { throw Diagnostics(errors) }
+        for kind in WebhookRewrite.kinds {
+            await withTaskGroup(of: Diagnostic?.self) { group in
+                for (object, json) in install.configurations where object.kind == kind {
+                    group.addTask { await self.apply(object, body: json) }
+                }
+                for await error in group { if let error { errors.append(error) } }
+            }
+            if !errors.isEmpty { throw Diagnostics(errors) }
+        }
+        return (install.configurations.count, install.conversions.count)
+    }
+
     /// Applies one object; nil on success, else what went wrong at the object's position.
     ///
     /// Server-side apply (field manager `k8senv`, conflicts forced) first. When the server
@@ -94,7 +126,9 @@ package struct Applier: Sendable {
     /// created when absent and merge-patched (same field manager) when present, as
     /// `kubectl apply` would land it. An object with only `metadata.generateName` is created.
     /// See docs/explanation/apply.md.
-    func apply(_ object: ManifestObject) async -> Diagnostic? {
+    /// - Parameter body: the JSON to send instead of the object's own (a rewritten webhook
+    ///   configuration); errors still point into the object's file.
+    func apply(_ object: ManifestObject, body: [UInt8]? = nil) async -> Diagnostic? {
         let resource: ResourceInfo?
         do {
             guard let timeout = timeLeft() else { return outcome(.unanswered(pastDeadline()), object, nil, nil) }
@@ -109,7 +143,9 @@ package struct Applier: Sendable {
         }
         let namespace = resource.namespaced ? (object.namespace ?? "default") : nil
         let json: [UInt8]
-        do { json = try object.json() } catch { return error }
+        if let body { json = body } else {
+            do { json = try object.json() } catch { return error }
+        }
         let mark = serverLog?.mark()
         let collection = resource.path(name: nil, namespace: namespace)
         if object.generated {
@@ -119,7 +155,7 @@ package struct Applier: Sendable {
         let applied = await attempt("PATCH", path + "?fieldManager=k8senv&force=true", json, contentType: "application/apply-patch+yaml")
         // A field this server is too old for is reported, not left to a create that would drop
         // it without a word (CRD validation rules lost: tests would pass that should not).
-        guard applied.serverFailed, !serverSideApplyOnly, !names(tooNewFieldIn: applied) else {
+        guard applied.serverFailed, !serverSideApplyOnly, !names(tooNewFieldIn: applied), conversionFailure(in: applied) == nil else {
             return outcome(applied, object, namespace, mark)
         }
         // The server could not apply it: create or update it without server-side apply.
@@ -183,12 +219,25 @@ package struct Applier: Sendable {
         return FieldVersions.hint(for: error.serverMessage ?? "", serverVersion: serverVersion) != nil
     }
 
+    /// The server's message when it could not convert an object through its CRD's conversion
+    /// webhook (`conversion webhook for example.com/v1, Kind=Gizmo failed: …`).
+    func conversionFailure(in attempt: Attempt) -> String? {
+        guard case .answered(let response) = attempt, !(200..<300).contains(response.status) else { return nil }
+        let message = KubeClientError(status: response.status, message: "", body: response.body).serverMessage ?? ""
+        return message.contains("conversion webhook for") ? message : nil
+    }
+
     /// nil for a success; else the diagnostic for the last request's answer.
     func outcome(_ attempt: Attempt, _ object: ManifestObject, _ namespace: String?, _ mark: ServerLog.Mark?) -> Diagnostic? {
         let what = "\(object.kind) \(object.quotedName)"
         switch attempt {
         case .answered(let response) where (200..<300).contains(response.status):
             return nil
+        case .answered where conversionFailure(in: attempt) != nil:
+            // A seed in a version its CRD's conversion webhook would have to convert: while the
+            // snapshot is built, nothing serves that webhook (ConfigChecks catches the usual case).
+            return Diagnostic(.manifest, at: object.node["apiVersion"]?.location ?? object.location,
+                              "\(what) (\(object.apiVersion)) needs its CRD's conversion webhook, which does not run while k8senv builds the snapshot; write it in the CRD's storage version (docs/explanation/webhooks.md). kube-apiserver said: \(conversionFailure(in: attempt) ?? "")")
         case .answered(let response) where response.status < 500 || names(tooNewFieldIn: attempt):
             let error = KubeClientError(status: response.status, message: "\(response.status)", body: response.body)
             return explain(error, object: object, namespace: namespace)

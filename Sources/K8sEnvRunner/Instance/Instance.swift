@@ -20,12 +20,15 @@ package struct InstanceConfiguration: Sendable {
     /// A storage snapshot to start from (an etcd data folder, or a folder with the SQLite file
     /// of kine or the embedded store), if any.
     package var snapshot: String?
+    /// Where its webhooks call (the environment's, when it has webhooks or a CRD with a
+    /// conversion webhook): what a session exports and a lease hands out with it.
+    package var webhook: WebhookEndpoint?
 
     package var storage: StorageKind { binaries.storage.kind }
 
     package init(name: String, directory: String, binaries: ResolvedBinaries,
                  extraArgs: [String], featureGates: [String: Bool] = [:], runtimeConfig: [String: Bool] = [:],
-                 startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil) {
+                 startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil, webhook: WebhookEndpoint? = nil) {
         self.name = name
         self.directory = directory
         self.binaries = binaries
@@ -35,6 +38,7 @@ package struct InstanceConfiguration: Sendable {
         self.startTimeout = startTimeout
         self.stopTimeout = stopTimeout
         self.snapshot = snapshot
+        self.webhook = webhook
     }
 }
 

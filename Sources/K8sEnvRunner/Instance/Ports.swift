@@ -1,10 +1,35 @@
 import Foundation
 import K8sEnvStore
+import Synchronization
 
 /// Free TCP ports on 127.0.0.1: bind to port 0, read the port the kernel chose, close.
 /// Another process may take it before ours binds: callers retry on "address already in use".
 package enum Ports {
+    /// Ports handed out for a later listener that is not ours (the test's webhook server): no
+    /// kube-apiserver or store of this process is given one of them while nothing listens there.
+    private static let reserved = Mutex<Set<Int>>([])
+
+    /// A free port, kept from ``free()`` for the rest of the process.
+    package static func reserve() throws(ProcessError) -> Int {
+        let port = try free()
+        reserved.withLock { _ = $0.insert(port) }
+        return port
+    }
+
+    /// Keeps `port` (one the config names) from ``free()`` for the rest of the process.
+    package static func reserve(_ port: Int) {
+        reserved.withLock { _ = $0.insert(port) }
+    }
+
     package static func free() throws(ProcessError) -> Int {
+        for _ in 0..<16 {
+            let port = try kernelChoice()
+            if !reserved.withLock({ $0.contains(port) }) { return port }
+        }
+        return try kernelChoice()
+    }
+
+    private static func kernelChoice() throws(ProcessError) -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ProcessError(.files, "cannot open a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvSpec
 import K8sEnvStore
 
 /// What an instance held when it was handed out: every object's uid, by resource.
@@ -20,10 +21,18 @@ struct CleanupReport: Sendable {
 enum Cleanup {
     static let parallelism = 16
 
-    /// Every resource the server serves that can be listed and deleted: each in its group's
-    /// preferred version when that version serves it, else in the first version that does (a
-    /// group's CRDs may each serve different versions).
+    /// Every resource the server serves that can be listed and deleted: each in the version it
+    /// is stored in when its group serves that version (discovery's `storageVersionHash` says
+    /// which), else in its group's preferred version when that version serves it, else in the
+    /// first version that does (a group's CRDs may each serve different versions).
+    ///
+    /// The stored version first: reading a custom resource in another version makes
+    /// kube-apiserver call the CRD's conversion webhook, which may not run (the test's webhook
+    /// server is not up when an instance is lent or given back); in the stored version it is
+    /// never called.
     static func resources(_ client: KubeClient) async throws(KubeClientError) -> [ResourceInfo] {
+        /// Ranks below every preferred or listed version.
+        let stored = -1
         var groupVersions: [(group: String, versions: [String])] = [("", ["v1"])]
         let apis = try await client.get("/apis")
         for group in apis.json?["groups"] as? [[String: Any]] ?? [] {
@@ -32,38 +41,48 @@ enum Cleanup {
             let versions = (group["versions"] as? [[String: Any]] ?? []).compactMap { $0["version"] as? String }
             groupVersions.append((name, (preferred.map { [$0] } ?? []) + versions.filter { $0 != preferred }))
         }
-        let perVersion = await withTaskGroup(of: (String, Int, [ResourceInfo]).self) { group in
+        // Each version's resources with their rank: stored first, then preferred, then in order.
+        let perVersion = await withTaskGroup(of: (String, [(rank: Int, info: ResourceInfo)]).self) { group in
             for (groupName, versions) in groupVersions {
                 for (rank, version) in versions.enumerated() {
                     group.addTask {
                         let path = groupName.isEmpty ? "/api/\(version)" : "/apis/\(groupName)/\(version)"
                         guard let response = try? await client.get(path),
-                              let resources = response.json?["resources"] as? [[String: Any]] else { return (groupName, rank, []) }
-                        return (groupName, rank, resources.compactMap { r in
+                              let resources = response.json?["resources"] as? [[String: Any]] else { return (groupName, []) }
+                        return (groupName, resources.compactMap { r in
                             guard let name = r["name"] as? String, !name.contains("/"), let kind = r["kind"] as? String,
                                   let verbs = r["verbs"] as? [String], verbs.contains("list"), verbs.contains("delete")
                             else { return nil }
-                            return ResourceInfo(group: groupName, version: version, resource: name, kind: kind,
-                                                namespaced: r["namespaced"] as? Bool ?? false)
+                            let isStored = (r["storageVersionHash"] as? String).map { $0 == storageVersionHash(group: groupName, version: version, kind: kind) } ?? false
+                            return (isStored ? stored : rank, ResourceInfo(group: groupName, version: version, resource: name, kind: kind,
+                                                                          namespaced: r["namespaced"] as? Bool ?? false))
                         })
                     }
                 }
             }
-            var all: [(String, Int, [ResourceInfo])] = []
+            var all: [(String, [(rank: Int, info: ResourceInfo)])] = []
             for await entry in group { all.append(entry) }
             return all
         }
         // One entry per group and resource, the best-ranked version first. The same kind served
         // by two groups (events in core and events.k8s.io) is listed twice: harmless, the uids match.
         var chosen: [String: (rank: Int, info: ResourceInfo)] = [:]
-        for (groupName, rank, infos) in perVersion {
-            for info in infos {
+        for (groupName, infos) in perVersion {
+            for (rank, info) in infos {
                 let key = groupName + "/" + info.resource
                 if let existing = chosen[key], existing.rank <= rank { continue }
                 chosen[key] = (rank, info)
             }
         }
         return chosen.values.map(\.info).sorted { $0.basePath + $0.resource < $1.basePath + $1.resource }
+    }
+
+    /// What discovery gives as `storageVersionHash` for a resource stored as `group/version`
+    /// `kind`: the first 8 bytes of SHA-256 over `group/version/kind`, base64.
+    static func storageVersionHash(group: String, version: String, kind: String) -> String {
+        let hasher = SHA256Hasher()
+        hasher.update(group + "/" + version + "/" + kind)
+        return Data(hasher.digest().prefix(8)).base64EncodedString()
     }
 
     struct Object: Sendable {

@@ -103,6 +103,9 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
     public let kubeconfigPath: String
     /// A ready-to-use HTTPS client.
     public let client: KubeClient
+    /// Where the instance's webhooks and CRD conversion webhooks call, and the certificate for
+    /// a server there; nil when the environment has none. See docs/explanation/webhooks.md.
+    public let webhook: WebhookEndpoint?
     let instance: Instance
     let pool: EnvironmentPool
 
@@ -115,6 +118,7 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
         token = instance.token
         kubeconfigPath = instance.kubeconfigPath
         client = instance.client
+        webhook = instance.configuration.webhook
     }
 
     public var description: String { "\(id) at \(endpoint.absoluteString)" }

@@ -83,7 +83,7 @@ extension Lifecycle {
                    + leases.map { "\($0.environment) → \($0.granted.instance)" }.joined(separator: ", ") + " (--fresh starts instances of its own)")
         }
         var environment = ProcessInfo.processInfo.environment
-        for (key, value) in RunRecord.exports(leases.map { ($0.environment, $0.granted.kubeconfig) }, poolSocket: socket) {
+        for (key, value) in RunRecord.exports(leases.map { ($0.environment, $0.granted.kubeconfig, $0.granted.webhook) }, poolSocket: socket) {
             environment[key] = value
         }
         let status = await runCommand(command, environment: environment, signals: signals, output: output)

@@ -29,6 +29,9 @@ package struct LeaseGrant: Codable, Sendable {
     package var holder: Int32
     /// Null (not absent) when there is no TTL.
     package var expiresAt: Date?
+    /// Where the instance's webhooks call (`{"host", "port", "certDir"}`); null (not absent)
+    /// when its environment has none.
+    package var webhook: WebhookEndpoint?
 
     package func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -42,6 +45,7 @@ package struct LeaseGrant: Codable, Sendable {
         try c.encode(kubeconfig, forKey: .kubeconfig)
         try c.encode(holder, forKey: .holder)
         try c.encode(expiresAt, forKey: .expiresAt)
+        try c.encode(webhook, forKey: .webhook)
     }
 
     /// A grant from the service's answer body (dates as ISO 8601, as ``HTTPResponse/json(_:_:)`` writes them).

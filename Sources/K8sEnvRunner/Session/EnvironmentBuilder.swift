@@ -22,15 +22,19 @@ package struct EnvironmentBuilder: Sendable {
     package let files: SourceFiles
     package let runDirectory: String
     package let cache: CacheSettings?
+    /// The run's webhook certificate and port, and what each environment installs after each
+    /// start; nil when no environment has webhooks or a CRD with a conversion webhook.
+    package let webhooks: WebhookServing?
     let progress: @Sendable (String) -> Void
 
     package init(plan: Plan, binaries: ResolvedBinaries, files: SourceFiles, runDirectory: String, cache: CacheSettings?,
-                 progress: @escaping @Sendable (String) -> Void) {
+                 webhooks: WebhookServing? = nil, progress: @escaping @Sendable (String) -> Void) {
         self.plan = plan
         self.binaries = binaries
         self.files = files
         self.runDirectory = runDirectory
         self.cache = cache
+        self.webhooks = webhooks
         self.progress = progress
     }
 
@@ -50,6 +54,7 @@ package struct EnvironmentBuilder: Sendable {
             throw K8sEnvError(error)
         }
         if !gateErrors.isEmpty { throw K8sEnvError(.invalidConfig, Diagnostics(gateErrors), files: files) }
+        let webhooks = try WebhookServing.prepare(plan: plan, files: files, runDirectory: runDirectory)
         var cache: CacheSettings?
         if useCache {
             let store = SnapshotStore(root: cacheRoot ?? SnapshotStore.defaultRoot)
@@ -60,25 +65,61 @@ package struct EnvironmentBuilder: Sendable {
                 throw K8sEnvError(.invalidConfig, error, files: files)
             }
         }
-        return EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache, progress: progress)
+        return EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache,
+                                  webhooks: webhooks, progress: progress)
     }
 
     /// The first instance of an environment: a cache hit starts from the snapshot; a miss keeps
     /// the instance that built the snapshot; without a cache, a new instance with the lineage
-    /// (what it extends first) applied.
+    /// (what it extends first) applied. Then its webhooks are installed.
     package func firstInstance(_ name: String) async throws(K8sEnvError) -> Instance {
-        guard let cache else { return try await freshInstance(name, suffix: "0") }
-        switch try await provide(name, cache: cache, keepRunning: true) {
-        case .running(let instance, _): return instance
-        case .saved(let snapshot): return try await startInstance(name, suffix: "0", snapshot: snapshot)
+        let instance: Instance
+        if let cache {
+            switch try await provide(name, cache: cache, keepRunning: true) {
+            case .running(let running, _): instance = running
+            case .saved(let snapshot): instance = try await startInstance(name, suffix: "0", snapshot: snapshot)
+            }
+        } else {
+            instance = try await freshInstance(name, suffix: "0")
         }
+        return try await installingWebhooks(on: instance, as: name)
     }
 
     /// Another instance of an environment (index ≥ 1): from its snapshot, or built afresh
-    /// without a cache.
+    /// without a cache; then its webhooks are installed.
     package func instance(_ name: String, index: Int) async throws(K8sEnvError) -> Instance {
-        guard let snapshot = try await snapshot(for: name) else { return try await freshInstance(name, suffix: "\(index)") }
-        return try await startInstance(name, suffix: "\(index)", snapshot: snapshot)
+        let instance: Instance
+        if let snapshot = try await snapshot(for: name) {
+            instance = try await startInstance(name, suffix: "\(index)", snapshot: snapshot)
+        } else {
+            instance = try await freshInstance(name, suffix: "\(index)")
+        }
+        return try await installingWebhooks(on: instance, as: name)
+    }
+
+    /// Installs the environment's webhook configurations and points its CRDs' conversion
+    /// webhooks at the run's webhook server: on each instance, after the snapshot (which holds
+    /// none of it: the port and the CA are the run's) is restored or saved. Bounded by
+    /// `timeouts.start`. On failure the instance is stopped.
+    func installingWebhooks(on instance: Instance, as name: String) async throws(K8sEnvError) -> Instance {
+        guard let install = webhooks?.installs[name] else { return instance }
+        var applier = Applier(client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion,
+                              serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
+        let timeout = plan.config.timeouts.start
+        let clock = ContinuousClock()
+        let started = clock.now
+        applier.deadline = (started + timeout.duration, "timeouts.start (\(timeout))")
+        do {
+            let (configurations, conversions) = try await applier.applyWebhooks(install)
+            var parts: [String] = []
+            if configurations > 0 { parts.append("\(configurations) webhook configuration\(configurations == 1 ? "" : "s")") }
+            if conversions > 0 { parts.append("\(conversions) CRD conversion webhook\(conversions == 1 ? "" : "s")") }
+            progress("\(instance.name): \(parts.joined(separator: " and ")) pointed at https://\(install.endpoint.host):\(install.endpoint.port) in \(Self.format(clock.now - started))")
+            return instance
+        } catch {
+            await instance.stop()
+            throw K8sEnvError(.manifests, error, files: files)
+        }
     }
 
     /// The environment's snapshot, built if missing; nil without a cache.
@@ -104,7 +145,8 @@ package struct EnvironmentBuilder: Sendable {
         let configuration = InstanceConfiguration(
             name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs,
             featureGates: config.apiServerFeatureGates.values, runtimeConfig: config.apiServerRuntimeConfig.values,
-            startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath)
+            startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath,
+            webhook: webhooks?.installs[name]?.endpoint)
         let instance: Instance
         let times: Instance.StartTimes
         do { (instance, times) = try await Instance.start(configuration) } catch { throw K8sEnvError(error) }

@@ -16,6 +16,8 @@ package struct RunRecord: Codable, Sendable {
         package var apiServerStartTime: UInt64?
         package var storageStartTime: UInt64?
         package var logs: [String]
+        /// Where its webhooks call, when its environment has any.
+        package var webhook: WebhookEndpoint?
     }
 
     package var version = 1
@@ -33,24 +35,39 @@ package struct RunRecord: Codable, Sendable {
     package var instances: [InstanceRecord]
 
     /// KUBECONFIG (the first instance), K8SENV_KUBECONFIGS (all, colon-separated) and
-    /// K8SENV_KUBECONFIG_<ENV> (the first of each environment).
+    /// K8SENV_KUBECONFIG_<ENV> (the first of each environment); the webhook variables.
     package var exports: [(String, String)] {
-        Self.exports(instances.map { ($0.environment, $0.kubeconfig) }, poolSocket: poolSocket)
+        Self.exports(instances.map { ($0.environment, $0.kubeconfig, $0.webhook) }, poolSocket: poolSocket)
     }
 
-    /// The variables of instances (environment, kubeconfig), in order, and of the pool API:
-    /// what `up` prints and what `run` gives its command, started or attached.
-    package static func exports(_ instances: [(environment: String, kubeconfig: String)], poolSocket: String?) -> [(String, String)] {
+    /// The variables of instances (environment, kubeconfig, webhook endpoint), in order, and of
+    /// the pool API: what `up` prints and what `run` gives its command, started or attached.
+    ///
+    /// With webhooks: K8SENV_WEBHOOK_HOST, K8SENV_WEBHOOK_PORT and K8SENV_WEBHOOK_CERT_DIR of the
+    /// first instance that has them, and K8SENV_WEBHOOK_PORT_<ENV> for each environment that does.
+    package static func exports(_ instances: [(environment: String, kubeconfig: String, webhook: WebhookEndpoint?)],
+                                poolSocket: String?) -> [(String, String)] {
         guard let first = instances.first else { return [] }
         var out = [("KUBECONFIG", first.kubeconfig),
                    ("K8SENV_KUBECONFIGS", instances.map(\.kubeconfig).joined(separator: ":"))]
         var seen = Set<String>()
         for instance in instances where seen.insert(instance.environment).inserted {
-            let name = instance.environment.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
-            out.append(("K8SENV_KUBECONFIG_" + String(name), instance.kubeconfig))
+            out.append(("K8SENV_KUBECONFIG_" + variableSuffix(instance.environment), instance.kubeconfig))
         }
         if let poolSocket { out.append(("K8SENV_POOL", poolSocket)) }
+        if let webhook = instances.lazy.compactMap(\.webhook).first {
+            out += webhook.exports
+            var seen = Set<String>()
+            for instance in instances where instance.webhook != nil && seen.insert(instance.environment).inserted {
+                out.append(("K8SENV_WEBHOOK_PORT_" + variableSuffix(instance.environment), String(instance.webhook!.port)))
+            }
+        }
         return out
+    }
+
+    /// An environment's name as the end of a variable name: `payments-eu` → `PAYMENTS_EU`.
+    static func variableSuffix(_ environment: String) -> String {
+        String(environment.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 }
 

@@ -173,7 +173,8 @@ package actor Session {
                     apiServerBinary: builder.binaries.kubeAPIServer, storageBinary: builder.binaries.storage.program,
                     apiServerStartTime: Ownership.startTime(of: i.apiServerProcess.pid),
                     storageStartTime: Ownership.startTime(of: i.store.pid),
-                    logs: [i.apiServerProcess.logPath, i.store.logPath].compactMap { $0 })
+                    logs: [i.apiServerProcess.logPath, i.store.logPath].compactMap { $0 },
+                    webhook: i.configuration.webhook)
             })
     }
 

@@ -77,6 +77,13 @@ package struct Config: Sendable {
         package var poolSize: Int = 4
         package var crds: [PathReference] = []
         package var seeds: [SeedSet] = []
+        /// `webhooks`: files or folders of Validating/MutatingWebhookConfigurations, applied to
+        /// each instance after it starts (never kept in the snapshot), pointed at the run's
+        /// webhook address and CA. See docs/explanation/webhooks.md.
+        package var webhooks: [PathReference] = []
+        /// `webhookPort`: where the test's webhook server listens on 127.0.0.1; nil: a free port
+        /// k8senv picks for the run (or the one of the environment this one extends).
+        package var webhookPort: Int?
     }
 
     /// The config file as the user named it (used in messages).

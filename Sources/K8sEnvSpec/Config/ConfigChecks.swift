@@ -156,11 +156,21 @@ struct ConfigChecks {
     mutating func checkFiles() {
         var checked = Set<String>()
         var parsed: [String: [ManifestObject]] = [:]
+        var crdsParsed: [String: [ManifestObject]] = [:]
+        /// Each environment's own CRDs and seed objects.
+        var crdsOf: [String: [ManifestObject]] = [:]
+        var seedsOf: [String: [ManifestObject]] = [:]
         for environment in config.environments {
+            var crds: [ManifestObject] = []
             for reference in environment.crds {
-                for file in expand(reference) where checked.insert("crd:" + file.path).inserted {
-                    _ = checkManifests(file, crdsOnly: true)
+                for file in expand(reference) {
+                    if checked.insert("crd:" + file.path).inserted { crdsParsed[file.path] = checkManifests(file, crdsOnly: true) }
+                    crds += crdsParsed[file.path] ?? []
                 }
+            }
+            crdsOf[environment.name] = crds
+            for reference in environment.webhooks {
+                for file in expand(reference) where checked.insert("webhook:" + file.path).inserted { checkWebhooks(file) }
             }
             var objectsBySet: [[ManifestObject]] = []
             for seed in environment.seeds {
@@ -173,11 +183,45 @@ struct ConfigChecks {
                 }
                 objectsBySet.append(objects)
             }
+            seedsOf[environment.name] = objectsBySet.flatMap { $0 }
             // With a broken dependsOn (unknown set, cycle) the order is unknown: that error first.
             // (Also with two sets of one name: which is which is unclear.)
             if !errors.contains(where: { [.reference, .cycle, .duplicate].contains($0.code) }) {
                 checkDuplicateObjects(in: environment, objectsBySet: objectsBySet)
             }
+        }
+        // Seeds of a kind whose CRD (its own or inherited, in crds or in seeds) converts through a
+        // webhook: in the storage version, since no webhook server runs while the snapshot is built.
+        for environment in config.environments {
+            let converted = ([environment] + ancestors(of: environment)).flatMap { (crdsOf[$0.name] ?? []) + (seedsOf[$0.name] ?? []) }
+                .compactMap(WebhookConvertedKind.init)
+            guard !converted.isEmpty else { continue }
+            for object in seedsOf[environment.name] ?? [] {
+                for kind in converted { if let problem = kind.problem(with: object) { errors.append(problem) } }
+            }
+        }
+    }
+
+    /// A `webhooks` file holds only Validating/MutatingWebhookConfigurations whose webhooks
+    /// each have a clientConfig k8senv can point at the test's server.
+    mutating func checkWebhooks(_ file: ManifestFile) {
+        let objects: [ManifestObject]
+        do { objects = try Manifests.read(file, files: files) } catch {
+            errors += error.items
+            return
+        }
+        for object in objects {
+            guard WebhookRewrite.kinds.contains(object.kind) else {
+                fail(.manifest, object.kindLocation,
+                     "\(object.apiVersion) \(object.kind) \(object.quotedName) is not a ValidatingWebhookConfiguration or MutatingWebhookConfiguration; a webhooks entry holds only those (put other objects in a seed set)")
+                continue
+            }
+            guard WebhookRewrite.isWebhookConfiguration(object) else {
+                fail(.manifest, object.node["apiVersion"]?.location ?? object.location,
+                     "\(object.kind) \(object.quotedName) has apiVersion \(object.apiVersion); a webhooks entry takes \(WebhookRewrite.apiVersions.joined(separator: " or "))")
+                continue
+            }
+            do { _ = try WebhookRewrite.configuration(object, target: .placeholder) } catch { errors += error.items }
         }
     }
 
@@ -241,6 +285,9 @@ struct ConfigChecks {
                 if object.kind != "CustomResourceDefinition" || !object.apiVersion.hasPrefix("apiextensions.k8s.io/") {
                     fail(.manifest, object.kindLocation,
                          "\(object.apiVersion) \(object.kind) \"\(object.name)\" is not a CustomResourceDefinition; a crds entry holds only CRDs (put other objects in a seed set)")
+                } else {
+                    // A conversion webhook is pointed at the test's server on each instance.
+                    do { _ = try WebhookRewrite.conversion(object, target: .placeholder) } catch { errors.append(error) }
                 }
             }
             return objects

@@ -198,6 +198,10 @@ enum ConfigDecoder {
             environment.crds = (e["crds"]?.items ?? []).enumerated().compactMap { i, item in
                 item.string.map { PathReference(written: $0, location: item.location, keyPath: "environments.\(entry.key).crds[\(i)]") }
             }
+            environment.webhooks = (e["webhooks"]?.items ?? []).enumerated().compactMap { i, item in
+                item.string.map { PathReference(written: $0, location: item.location, keyPath: "environments.\(entry.key).webhooks[\(i)]") }
+            }
+            if let port = e["webhookPort"]?.int { environment.webhookPort = Int(port) }
             for (s, seed) in (e["seeds"]?.items ?? []).enumerated() {
                 let dependsOn = seed["dependsOn"]?.items ?? []
                 environment.seeds.append(Config.SeedSet(

@@ -3,9 +3,9 @@
 ///
 /// In: the format version, the storage backend, the kube-apiserver version, `apiServer.extraArgs`
 /// in order, `apiServer.featureGates` and `apiServer.runtimeConfig` by name, the parent's key,
-/// and every CRD and seed file (relative path, size, bytes) in apply order with the seed sets'
-/// names and dependencies. Not in: pool size, timeouts, binaries' paths, comments or key order
-/// of k8senv.yaml, the profile's name.
+/// every CRD and seed file (relative path, size, bytes) in apply order with the seed sets'
+/// names and dependencies, and every webhook file. Not in: `webhookPort`, pool size, timeouts,
+/// binaries' paths, comments or key order of k8senv.yaml, the profile's name.
 package enum CacheKey {
     package static let formatVersion = "k8senv-cache-key/v1"
 
@@ -38,6 +38,9 @@ package enum CacheKey {
                 line("seed-set \(seed.name) \(seed.dependsOn.joined(separator: ","))")
                 for f in seed.files { try file("manifest", f) }
             }
+            // Applied after each start, not stored in the snapshot; in the key all the same (see
+            // docs/explanation/cache-key.md). No lines without them: other keys stay as they were.
+            for f in environment.webhookFiles { try file("webhook", f) }
             keys[environment.name] = hasher.finalize()
         }
         return keys

@@ -13,6 +13,10 @@ package struct Plan: Sendable {
         package var poolSize: Int
         package var crdFiles: [ManifestFile]
         package var seedSets: [SeedSet]
+        /// Its own `webhooks` files (those of the environments it extends are theirs).
+        package var webhookFiles: [ManifestFile] = []
+        /// `webhookPort`, its own or the nearest one of the environments it extends.
+        package var webhookPort: Int?
     }
 
     package var config: Config
@@ -32,14 +36,20 @@ package struct Plan: Sendable {
             return result
         }
         let ordered = Self.topologicalOrder(config.environments.map { ($0.name, $0.extends.map { [$0] } ?? []) })
-        environments = ordered.compactMap { name in
-            guard let e = config.environment(named: name) else { return nil }
+        var planned: [Environment] = []
+        for name in ordered {
+            guard let e = config.environment(named: name) else { continue }
             let seedOrder = Self.topologicalOrder(e.seeds.map { ($0.name, $0.dependsOn) })
             let seeds = seedOrder.compactMap { name in e.seeds.first { $0.name == name } }
-            return Environment(
+            var environment = Environment(
                 name: e.name, parent: e.extends, poolSize: e.poolSize, crdFiles: files(e.crds),
                 seedSets: seeds.map { SeedSet(name: $0.name, dependsOn: $0.dependsOn, files: files($0.manifests)) })
+            environment.webhookFiles = files(e.webhooks)
+            // Parents come first, so the parent's port is already resolved.
+            environment.webhookPort = e.webhookPort ?? e.extends.flatMap { parent in planned.first { $0.name == parent }?.webhookPort }
+            planned.append(environment)
         }
+        environments = planned
         if !errors.isEmpty { throw Diagnostics(errors) }
     }
 

@@ -24,12 +24,17 @@ package final class SHA256Hasher {
 
     package func update(_ text: String) { update(Array(text.utf8)) }
 
-    /// The digest as lowercase hex.
-    package func finalize() -> String {
+    /// The digest's 32 bytes.
+    package func digest() -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         digest.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
-        return digest.prefix(Int(length)).map { b in
+        return Array(digest.prefix(Int(length)))
+    }
+
+    /// The digest as lowercase hex.
+    package func finalize() -> String {
+        digest().map { b in
             let s = String(b, radix: 16)
             return s.count == 1 ? "0" + s : s
         }.joined()

@@ -159,6 +159,17 @@ package enum BundledSchema {
           "description": "Sets of manifests applied after the CRDs, in dependsOn order.",
           "type": "array",
           "items": { "$ref": "#/$defs/seedSet" }
+        },
+        "webhooks": {
+          "description": "ValidatingWebhookConfiguration and MutatingWebhookConfiguration files or folders (admissionregistration.k8s.io/v1 or v1beta1; .yaml, .yml, .json; folders recursively, sorted). Applied to each instance after it starts, never kept in the snapshot: each webhook's clientConfig is pointed at https://127.0.0.1:<webhook port> with the run's CA (as is the conversion webhook of a CRD in crds, with or without this key). Inherited by environments that extend this one. See docs/explanation/webhooks.md.",
+          "type": "array",
+          "items": { "$ref": "#/$defs/path" }
+        },
+        "webhookPort": {
+          "description": "The port on 127.0.0.1 the test's webhook server listens on (K8SENV_WEBHOOK_PORT). Default: the one of the environment this one extends, else a free port k8senv picks for each run.",
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 65535
         }
       }
     },

@@ -18,6 +18,7 @@ from urllib.parse import quote
 __all__ = [
     "Client",
     "Instance",
+    "Webhook",
     "PoolError",
     "NoServiceError",
     "ServiceGoneError",
@@ -98,6 +99,19 @@ class NoAnswerError(PoolError):
 
 
 @dataclasses.dataclass
+class Webhook:
+    """Where a leased instance's admission and conversion webhooks call, and the certificate for a
+    server there (docs/explanation/webhooks.md)."""
+
+    host: str
+    """Where to listen: ``127.0.0.1``."""
+    port: int
+    """The port to listen on."""
+    cert_dir: str
+    """A folder with ``tls.crt`` and ``tls.key`` to serve, and ``ca.crt``, the CA kube-apiserver trusts."""
+
+
+@dataclasses.dataclass
 class Instance:
     """A leased instance: a ready kube-apiserver that is the holder's alone until released."""
 
@@ -120,6 +134,8 @@ class Instance:
     """The pid whose exit ends the lease."""
     expires_at: Optional[str] = None
     """RFC 3339 time at which the TTL ends the lease; ``None`` without one."""
+    webhook: Optional[Webhook] = None
+    """Where its webhooks call; ``None`` when its environment has none."""
     client: Optional["Client"] = dataclasses.field(default=None, repr=False, compare=False)
     released: bool = dataclasses.field(default=False, repr=False, compare=False)
 
@@ -200,6 +216,13 @@ class _ConnectFailed(Exception):
         self.cause = cause
 
 
+def _webhook(answer: Any) -> Optional[Webhook]:
+    """The ``webhook`` of an acquire's answer (null when the environment has none)."""
+    if answer is None:
+        return None
+    return Webhook(host=answer["host"], port=int(answer["port"]), cert_dir=answer["certDir"])
+
+
 def _seconds(value: float) -> Any:
     """A number for JSON: an int when whole (60, not 60.0)."""
     value = float(value)
@@ -255,6 +278,7 @@ class Client:
                 kubeconfig=answer.get("kubeconfig") or "",
                 holder=int(answer.get("holder") or 0),
                 expires_at=answer.get("expiresAt"),
+                webhook=_webhook(answer.get("webhook")),
                 client=self,
             )
         except (KeyError, TypeError, ValueError) as e:

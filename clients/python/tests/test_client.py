@@ -16,7 +16,8 @@ NO_SERVICE_TEXT = "start one with `k8senv up --detach`"
 
 
 def test_acquire_parses_every_field(make_pool):
-    pool = make_pool(lambda req: (201, lease_answer("capi", LEASE, "2026-12-01T13:20:30Z")))
+    webhook = {"host": "127.0.0.1", "port": 42817, "certDir": "/repo/.k8senv/run-1/webhook"}
+    pool = make_pool(lambda req: (201, lease_answer("capi", LEASE, "2026-12-01T13:20:30Z", webhook=webhook)))
     inst = k8senv_pool.Client(pool.path).acquire("capi", timeout=5, holder=4242, ttl=90)
     assert (inst.lease, inst.environment, inst.name) == (LEASE, "capi", "capi-0")
     assert inst.server == "https://127.0.0.1:39211"
@@ -26,6 +27,7 @@ def test_acquire_parses_every_field(make_pool):
     assert inst.kubeconfig == "/repo/.k8senv/run-1/capi-0/kubeconfig"
     assert inst.holder == 4242
     assert inst.expires_at == "2026-12-01T13:20:30Z"
+    assert inst.webhook == k8senv_pool.Webhook(host="127.0.0.1", port=42817, cert_dir="/repo/.k8senv/run-1/webhook")
     assert "secret-token" not in repr(inst)  # kept out of assertion messages and logs
 
     [req] = pool.requests
@@ -36,7 +38,7 @@ def test_acquire_parses_every_field(make_pool):
 
 def test_acquire_sends_only_what_is_given(pool):
     inst = k8senv_pool.Client(pool.path).acquire(timeout=1.5)
-    assert inst.environment == "only" and inst.expires_at is None
+    assert inst.environment == "only" and inst.expires_at is None and inst.webhook is None
     assert pool.requests[0].json() == {"timeoutSeconds": 1.5}
 
 
