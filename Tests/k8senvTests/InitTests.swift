@@ -25,6 +25,29 @@ struct InitTests {
         // kustomize input, not appliable as it is: init leaves it out.
         try ws.write("config/rbac/leader_election_role.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: leader-election-role\n  namespace: system\n")
         try ws.write("PROJECT", "layout:\n- go.kubebuilder.io/v4\nprojectName: widgets\n")
+        // What controller-gen writes: a service reference k8senv points at the test process.
+        try ws.write("config/webhook/manifests.yaml", """
+            ---
+            apiVersion: admissionregistration.k8s.io/v1
+            kind: ValidatingWebhookConfiguration
+            metadata:
+              name: validating-webhook-configuration
+            webhooks:
+            - admissionReviewVersions: ["v1"]
+              clientConfig:
+                service:
+                  name: webhook-service
+                  namespace: system
+                  path: /validate-example-k8senv-dev-v1-widget
+              failurePolicy: Fail
+              name: vwidget.kb.io
+              rules:
+              - apiGroups: ["example.k8senv.dev"]
+                apiVersions: ["v1"]
+                operations: ["CREATE", "UPDATE"]
+                resources: ["widgets"]
+              sideEffects: None
+            """)
     }
 
     @Test("a kubebuilder tree: init writes a k8senv.yaml (and the schema for the modeline) that validates and brings its CRDs and ClusterRole up; a second init refuses and changes nothing; --dry-run writes nothing")
@@ -42,7 +65,8 @@ struct InitTests {
             let text = try String(contentsOfFile: ws("k8senv.yaml"), encoding: .utf8)
             #expect(text == preview.stdout, "--dry-run prints what init writes")
             #expect(text.hasPrefix("# yaml-language-server: $schema=./k8senv.schema.json\n"))
-            #expect(text.contains("      - config/crd/bases/") && text.contains("          - config/rbac/role.yaml"), "\(text)")
+            #expect(text.contains("      - config/crd/bases/") && text.contains("          - config/rbac/role.yaml")
+                    && text.contains("    webhooks:\n      - config/webhook/manifests.yaml"), "\(text)")
             #expect(!text.contains("leader_election_role"), "\(text)")
             let schema = try String(contentsOfFile: ws("k8senv.schema.json"), encoding: .utf8)
             let bundled = try await ws.k8senv("schema")
@@ -55,10 +79,15 @@ struct InitTests {
                 . ./up.env
                 kubectl get crd -o name | sort
                 kubectl get clusterrole manager-role -o name
+                kubectl get validatingwebhookconfiguration validating-webhook-configuration -o 'jsonpath={.webhooks[0].clientConfig.url}{"\\n"}'
+                echo "https://$K8SENV_WEBHOOK_HOST:$K8SENV_WEBHOOK_PORT/validate-example-k8senv-dev-v1-widget"
                 k8senv down -f k8senv.yaml >/dev/null
                 """)
             #expect(up.status == 0, "\(up)")
-            #expect(up.stdout == """
+            let lines = up.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 6 && lines[4] == lines[5] && lines[4].hasPrefix("https://127.0.0.1:"),
+                    "the webhook calls the test process at the exported address: \(up)")
+            #expect(lines.prefix(4).joined(separator: "\n") + "\n" == """
                 customresourcedefinition.apiextensions.k8s.io/gadgets.example.k8senv.dev
                 customresourcedefinition.apiextensions.k8s.io/ledgers.example.k8senv.dev
                 customresourcedefinition.apiextensions.k8s.io/widgets.example.k8senv.dev
