@@ -6,7 +6,7 @@ import K8sEnvSpec
 struct Hash: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the cache key of each environment (SHA-256 over what its snapshot holds).",
-        discussion: "The key covers the storage backend, the kube-apiserver version, apiServer.extraArgs, apiServer.featureGates, apiServer.runtimeConfig, the parent's key and every CRD and seed file. Pool size, timeouts and comments do not change it."
+        discussion: "The key covers the storage backend, the kube-apiserver version, apiServer.extraArgs, apiServer.featureGates, apiServer.runtimeConfig, the parent's key and every CRD and seed file. Pool size, timeouts, users, apiServer.authorization and comments do not change it: they change how instances run, not what a snapshot holds."
     )
 
     @OptionGroup var options: ConfigOptions

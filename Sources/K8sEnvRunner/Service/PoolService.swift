@@ -204,7 +204,8 @@ package actor PoolService {
         let folder = (instance.kubeconfigPath as NSString).deletingLastPathComponent
         return .json(201, LeaseGrant(lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
                                   caCertificate: instance.caCertificate, caFile: folder + "/pki/ca.crt", token: instance.token,
-                                  kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt))
+                                  kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt,
+                                  users: instance.users.mapValues { LeaseGrant.User(token: $0.token, kubeconfig: $0.kubeconfigPath) }))
     }
 
     struct Released: Encodable {

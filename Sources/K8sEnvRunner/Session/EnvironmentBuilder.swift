@@ -104,6 +104,7 @@ package struct EnvironmentBuilder: Sendable {
         let configuration = InstanceConfiguration(
             name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs,
             featureGates: config.apiServerFeatureGates.values, runtimeConfig: config.apiServerRuntimeConfig.values,
+            users: UserIdentity.of(config), authorization: config.authorization,
             startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath)
         let instance: Instance
         let times: Instance.StartTimes

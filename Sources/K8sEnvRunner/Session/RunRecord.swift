@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvSpec
 
 /// What a running `k8senv up` (or `run`) records in its run folder, so that `env`, `status`
 /// and `down` can find it, and a later `up` can clean up after a crash.
@@ -16,6 +17,20 @@ package struct RunRecord: Codable, Sendable {
         package var apiServerStartTime: UInt64?
         package var storageStartTime: UInt64?
         package var logs: [String]
+        /// The declared users' kubeconfigs, in the config's order (absent in records of older
+        /// k8senv releases and of configs without users).
+        package var users: [UserRecord]?
+    }
+
+    /// A declared user of an instance: its name and kubeconfig.
+    package struct UserRecord: Codable, Sendable, Hashable {
+        package var name: String
+        package var kubeconfig: String
+
+        package init(name: String, kubeconfig: String) {
+            self.name = name
+            self.kubeconfig = kubeconfig
+        }
     }
 
     package var version = 1
@@ -32,22 +47,39 @@ package struct RunRecord: Codable, Sendable {
     package var startedAt: Date
     package var instances: [InstanceRecord]
 
-    /// KUBECONFIG (the first instance), K8SENV_KUBECONFIGS (all, colon-separated) and
-    /// K8SENV_KUBECONFIG_<ENV> (the first of each environment).
+    /// KUBECONFIG (the first instance), K8SENV_KUBECONFIGS (all, colon-separated),
+    /// K8SENV_KUBECONFIG_<ENV> (the first of each environment) and K8SENV_KUBECONFIG_<ENV>_<USER>
+    /// (each declared user's, of that instance).
     package var exports: [(String, String)] {
-        Self.exports(instances.map { ($0.environment, $0.kubeconfig) }, poolSocket: poolSocket)
+        Self.exports(instances.map { ExportedInstance(environment: $0.environment, kubeconfig: $0.kubeconfig, users: $0.users ?? []) },
+                     poolSocket: poolSocket)
     }
 
-    /// The variables of instances (environment, kubeconfig), in order, and of the pool API:
-    /// what `up` prints and what `run` gives its command, started or attached.
-    package static func exports(_ instances: [(environment: String, kubeconfig: String)], poolSocket: String?) -> [(String, String)] {
+    /// An instance as ``exports(_:poolSocket:)`` names it.
+    package struct ExportedInstance: Sendable {
+        package var environment: String
+        package var kubeconfig: String
+        package var users: [UserRecord]
+
+        package init(environment: String, kubeconfig: String, users: [UserRecord] = []) {
+            self.environment = environment
+            self.kubeconfig = kubeconfig
+            self.users = users
+        }
+    }
+
+    /// The variables of instances, in order, and of the pool API: what `up` prints and what
+    /// `run` gives its command, started or attached.
+    package static func exports(_ instances: [ExportedInstance], poolSocket: String?) -> [(String, String)] {
         guard let first = instances.first else { return [] }
         var out = [("KUBECONFIG", first.kubeconfig),
                    ("K8SENV_KUBECONFIGS", instances.map(\.kubeconfig).joined(separator: ":"))]
         var seen = Set<String>()
         for instance in instances where seen.insert(instance.environment).inserted {
-            let name = instance.environment.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }
-            out.append(("K8SENV_KUBECONFIG_" + String(name), instance.kubeconfig))
+            out.append((KubeconfigVariables.environment(instance.environment), instance.kubeconfig))
+            for user in instance.users {
+                out.append((KubeconfigVariables.user(user.name, environment: instance.environment), user.kubeconfig))
+            }
         }
         if let poolSocket { out.append(("K8SENV_POOL", poolSocket)) }
         return out

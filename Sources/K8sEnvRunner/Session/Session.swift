@@ -167,7 +167,8 @@ package actor Session {
                     apiServerBinary: builder.binaries.kubeAPIServer, storageBinary: builder.binaries.storage.program,
                     apiServerStartTime: Ownership.startTime(of: i.apiServerProcess.pid),
                     storageStartTime: Ownership.startTime(of: i.store.pid),
-                    logs: [i.apiServerProcess.logPath, i.store.logPath].compactMap { $0 })
+                    logs: [i.apiServerProcess.logPath, i.store.logPath].compactMap { $0 },
+                    users: i.users.isEmpty ? nil : i.users.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.kubeconfigPath) })
             })
     }
 
