@@ -133,10 +133,21 @@ type Instance struct {
 	Kubeconfig    string     `json:"kubeconfig"`    // a 0600 kubeconfig file for kubectl
 	Holder        int        `json:"holder"`        // the pid whose exit ends the lease
 	ExpiresAt     *time.Time `json:"expiresAt"`     // when the TTL ends the lease; nil without one
+	// Users are the users the config declares (users: in k8senv.yaml), by name: each with a
+	// token of this instance and a kubeconfig. Empty (not nil) when it declares none.
+	Users map[string]User `json:"users"`
 
 	client   *Client
 	mu       sync.Mutex
 	released bool
+}
+
+// User is a declared user of a leased instance. What it may do depends on the config's
+// apiServer.authorization: with RBAC (the default when users are declared), what the Roles and
+// ClusterRoles bound to it or its groups allow.
+type User struct {
+	Token      string `json:"token"`      // its bearer token, made for this instance
+	Kubeconfig string `json:"kubeconfig"` // a 0600 kubeconfig file with that token
 }
 
 type acquireRequest struct {
@@ -169,6 +180,9 @@ func (c *Client) Acquire(ctx context.Context, opts AcquireOptions) (*Instance, e
 	}
 	if inst.Lease == "" {
 		return nil, &ConnError{Op: "POST /v1/leases", Socket: c.socket, Detail: "the answer has no lease id"}
+	}
+	if inst.Users == nil { // a service of an older k8senv sends none
+		inst.Users = map[string]User{}
 	}
 	inst.client = c
 	return inst, nil

@@ -33,7 +33,11 @@ const acquireAnswer = `{
   "token": "secret-token",
   "kubeconfig": "/repo/.k8senv/run-1/capi-0/kubeconfig",
   "holder": 4242,
-  "expiresAt": "2026-12-01T13:20:30Z"
+  "expiresAt": "2026-12-01T13:20:30Z",
+  "users": {
+    "alice": {"token": "alice-token", "kubeconfig": "/repo/.k8senv/run-1/capi-0/users/alice.kubeconfig"},
+    "bob": {"token": "bob-token", "kubeconfig": "/repo/.k8senv/run-1/capi-0/users/bob.kubeconfig"}
+  }
 }`
 
 type request struct {
@@ -173,6 +177,13 @@ func TestAcquireParsesEveryField(t *testing.T) {
 	if inst.ExpiresAt == nil || !inst.ExpiresAt.Equal(expires) {
 		t.Errorf("ExpiresAt = %v, want %v", inst.ExpiresAt, expires)
 	}
+	wantUsers := map[string]User{
+		"alice": {Token: "alice-token", Kubeconfig: "/repo/.k8senv/run-1/capi-0/users/alice.kubeconfig"},
+		"bob":   {Token: "bob-token", Kubeconfig: "/repo/.k8senv/run-1/capi-0/users/bob.kubeconfig"},
+	}
+	if fmt.Sprint(inst.Users) != fmt.Sprint(wantUsers) {
+		t.Errorf("Users = %v, want %v", inst.Users, wantUsers)
+	}
 
 	reqs := p.recorded()
 	if len(reqs) != 1 || reqs[0].Method != "POST" || reqs[0].Path != "/v1/leases" {
@@ -191,6 +202,26 @@ func TestAcquireParsesEveryField(t *testing.T) {
 	}
 	if !strings.Contains(string(reqs[0].Body), `"timeoutSeconds":5,`) {
 		t.Errorf("whole seconds are sent as integers: %s", reqs[0].Body)
+	}
+}
+
+func TestAcquireWithoutUsers(t *testing.T) {
+	for name, users := range map[string]string{"empty": `,"users":{}`, "absent (an older service)": ``} {
+		t.Run(name, func(t *testing.T) {
+			p := newPool(t, func(w http.ResponseWriter, r request) {
+				answer(w, http.StatusCreated, `{"lease":"`+leaseID+`","environment":"only","instance":"only-0","server":"https://127.0.0.1:1","caCertificate":"","caFile":"/ca.crt","token":"t","kubeconfig":"/k","holder":7,"expiresAt":null`+users+`}`)
+			})
+			inst, err := NewClient(p.sock).Acquire(context.Background(), AcquireOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inst.Users == nil || len(inst.Users) != 0 {
+				t.Errorf("Users = %#v, want an empty map", inst.Users)
+			}
+			if _, ok := inst.Users["alice"]; ok {
+				t.Errorf("Users has alice")
+			}
+		})
 	}
 }
 

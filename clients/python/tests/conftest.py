@@ -41,7 +41,7 @@ class Request:
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
-def lease_answer(environment="capi", lease=None, expires_at=None, holder=4242):
+def lease_answer(environment="capi", lease=None, expires_at=None, holder=4242, users=None):
     return {
         "lease": lease or uuid.uuid4().hex,
         "environment": environment,
@@ -53,6 +53,7 @@ def lease_answer(environment="capi", lease=None, expires_at=None, holder=4242):
         "kubeconfig": f"/repo/.k8senv/run-1/{environment}-0/kubeconfig",
         "holder": holder,
         "expiresAt": expires_at,
+        "users": users or {},
     }
 
 
