@@ -82,6 +82,7 @@ struct UsersTests {
         say as-bob-can-i kubectl auth can-i list secrets -n team --as bob
         say admin-list kubectl get secrets -n team -o name
         say mode stat -c %a "$K8SENV_KUBECONFIG_TEAM_ALICE"
+        say folder-mode stat -c %a "$(dirname "$K8SENV_KUBECONFIG_TEAM_ALICE")"
         say path printf %s "$K8SENV_KUBECONFIG_TEAM_ALICE"
         """#
 
@@ -114,7 +115,7 @@ struct UsersTests {
             #expect(answers["bob-can-i"] == "no", "\(refused)")
             #expect(answers["as-alice-dev-can-i"] == "no", "\(refused)")
             #expect(answers["admin-list"] == "secret/s1", "\(refused)")
-            #expect(answers["mode"] == "600", "\(refused)")
+            #expect(answers["mode"] == "600" && answers["folder-mode"] == "700", "secrets 0600 in a 0700 folder: \(refused)")
             let path = try #require(answers["path"], "\(refused)")
             #expect(path.hasPrefix(ws.stateFolder + "/runs/") && path.hasSuffix("/team-0/users/alice.kubeconfig"), "\(path)")
 
