@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
 import K8sEnvRunner
+import K8sEnvSpec
 
 /// `k8senv acquire`: a lease of an instance from the pool service, for scripts.
 struct Acquire: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Lease an instance from the pool service of a running `k8senv up` (for scripts and tests in any language).",
         discussion: """
-            Prints `export KUBECONFIG=…` and `export K8SENV_LEASE=…` lines for `eval "$(k8senv acquire)"` \
+            Prints `export KUBECONFIG=…`, `export K8SENV_LEASE=…`, `export K8SENV_INSTANCE=…`, `export K8SENV_SERVER=…` \
+            and, per user of the config's `users`, `export K8SENV_KUBECONFIG_<USER>=…` lines for `eval "$(k8senv acquire)"` \
             (and K8SENV_WEBHOOK_HOST, K8SENV_WEBHOOK_PORT and K8SENV_WEBHOOK_CERT_DIR when the environment has webhooks). \
             The lease is held for the parent process (the shell that evals it) unless --holder names another: \
             it ends when that process exits, or with `k8senv release`. The socket is $K8SENV_POOL, else the state folder's pool.sock.
@@ -52,9 +54,10 @@ struct Acquire: ParsableCommand {
             print(String(decoding: answer.body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         case .env:
             guard let granted = LeaseGrant.decode(answer.body) else { throw refusal(answer) }
+            let users = granted.sortedUsers.map { (KubeconfigVariables.leasedUser($0.name), $0.user.kubeconfig) }
             for (key, value) in [("KUBECONFIG", granted.kubeconfig), ("K8SENV_LEASE", granted.lease),
                                  ("K8SENV_INSTANCE", granted.instance), ("K8SENV_SERVER", granted.server)]
-                + (granted.webhook.map(\.exports) ?? []) {
+                + users + (granted.webhook.map(\.exports) ?? []) {
                 print("export \(key)=\(Lifecycle.shellQuote(value))")
             }
         }

@@ -6,7 +6,7 @@ import K8sEnvSpec
 struct Hash: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the cache key of each environment (SHA-256 over what its snapshot holds).",
-        discussion: "The key covers the storage backend, the kube-apiserver version, apiServer.extraArgs, apiServer.featureGates, apiServer.runtimeConfig, the parent's key and every CRD, seed and webhook file (webhook configurations are applied after the snapshot is restored, but a changed webhook manifest still changes the key). Pool size, timeouts, webhookPort and comments do not change it."
+        discussion: "The key covers the storage backend, the kube-apiserver version, apiServer.extraArgs, apiServer.featureGates, apiServer.runtimeConfig, the parent's key and every CRD, seed and webhook file (webhook configurations are applied after the snapshot is restored, but a changed webhook manifest still changes the key). Pool size, timeouts, webhookPort, users, apiServer.authorization and comments do not change it: they change how instances run, not what a snapshot holds."
     )
 
     @OptionGroup var options: ConfigOptions

@@ -120,14 +120,18 @@ struct WebhookServingTests {
     func exports() {
         let a = WebhookEndpoint(host: "127.0.0.1", port: 9443, certDirectory: "/run/webhook")
         let b = WebhookEndpoint(host: "127.0.0.1", port: 9444, certDirectory: "/run/webhook")
-        let exports = RunRecord.exports([("plain", "/k0", nil), ("hooks", "/k1", a), ("hooks", "/k2", a), ("my-env", "/k3", b)], poolSocket: "/s")
+        let instances = [("plain", "/k0", nil), ("hooks", "/k1", a), ("hooks", "/k2", a), ("my-env", "/k3", b)].map {
+            RunRecord.ExportedInstance(environment: $0.0, kubeconfig: $0.1, webhook: $0.2)
+        }
+        let exports = RunRecord.exports(instances, poolSocket: "/s")
         #expect(exports.map { "\($0.0)=\($0.1)" } == [
             "KUBECONFIG=/k0", "K8SENV_KUBECONFIGS=/k0:/k1:/k2:/k3", "K8SENV_KUBECONFIG_PLAIN=/k0", "K8SENV_KUBECONFIG_HOOKS=/k1",
             "K8SENV_KUBECONFIG_MY_ENV=/k3", "K8SENV_POOL=/s",
             "K8SENV_WEBHOOK_HOST=127.0.0.1", "K8SENV_WEBHOOK_PORT=9443", "K8SENV_WEBHOOK_CERT_DIR=/run/webhook",
             "K8SENV_WEBHOOK_PORT_HOOKS=9443", "K8SENV_WEBHOOK_PORT_MY_ENV=9444",
         ])
-        #expect(!RunRecord.exports([("plain", "/k0", nil)], poolSocket: nil).contains { $0.0.hasPrefix("K8SENV_WEBHOOK") })
+        #expect(!RunRecord.exports([RunRecord.ExportedInstance(environment: "plain", kubeconfig: "/k0")], poolSocket: nil)
+            .contains { $0.0.hasPrefix("K8SENV_WEBHOOK") })
     }
 }
 

@@ -134,6 +134,9 @@ type Instance struct {
 	Holder        int        `json:"holder"`        // the pid whose exit ends the lease
 	ExpiresAt     *time.Time `json:"expiresAt"`     // when the TTL ends the lease; nil without one
 	Webhook       *Webhook   `json:"webhook"`       // where its webhooks call; nil when its environment has none
+	// Users are the users the config declares (users: in k8senv.yaml), by name: each with a
+	// token of this instance and a kubeconfig. Empty (not nil) when it declares none.
+	Users map[string]User `json:"users"`
 
 	client   *Client
 	mu       sync.Mutex
@@ -147,6 +150,14 @@ type Webhook struct {
 	Host    string `json:"host"`    // "127.0.0.1"
 	Port    int    `json:"port"`    // the environment's webhookPort, or the run's free port
 	CertDir string `json:"certDir"` // tls.crt, tls.key and ca.crt (the CA kube-apiserver trusts)
+}
+
+// User is a declared user of a leased instance. What it may do depends on the config's
+// apiServer.authorization: with RBAC (the default when users are declared), what the Roles and
+// ClusterRoles bound to it or its groups allow.
+type User struct {
+	Token      string `json:"token"`      // its bearer token, made for this instance
+	Kubeconfig string `json:"kubeconfig"` // a 0600 kubeconfig file with that token
 }
 
 type acquireRequest struct {
@@ -179,6 +190,9 @@ func (c *Client) Acquire(ctx context.Context, opts AcquireOptions) (*Instance, e
 	}
 	if inst.Lease == "" {
 		return nil, &ConnError{Op: "POST /v1/leases", Socket: c.socket, Detail: "the answer has no lease id"}
+	}
+	if inst.Users == nil { // a service of an older k8senv sends none
+		inst.Users = map[string]User{}
 	}
 	inst.client = c
 	return inst, nil

@@ -34,7 +34,11 @@ const acquireAnswer = `{
   "kubeconfig": "/repo/.k8senv/run-1/capi-0/kubeconfig",
   "holder": 4242,
   "expiresAt": "2026-12-01T13:20:30Z",
-  "webhook": {"host": "127.0.0.1", "port": 42817, "certDir": "/repo/.k8senv/run-1/webhook"}
+  "webhook": {"host": "127.0.0.1", "port": 42817, "certDir": "/repo/.k8senv/run-1/webhook"},
+  "users": {
+    "alice": {"token": "alice-token", "kubeconfig": "/repo/.k8senv/run-1/capi-0/users/alice.kubeconfig"},
+    "bob": {"token": "bob-token", "kubeconfig": "/repo/.k8senv/run-1/capi-0/users/bob.kubeconfig"}
+  }
 }`
 
 type request struct {
@@ -177,6 +181,13 @@ func TestAcquireParsesEveryField(t *testing.T) {
 	if w := (Webhook{Host: "127.0.0.1", Port: 42817, CertDir: "/repo/.k8senv/run-1/webhook"}); inst.Webhook == nil || *inst.Webhook != w {
 		t.Errorf("Webhook = %+v, want %+v", inst.Webhook, w)
 	}
+	wantUsers := map[string]User{
+		"alice": {Token: "alice-token", Kubeconfig: "/repo/.k8senv/run-1/capi-0/users/alice.kubeconfig"},
+		"bob":   {Token: "bob-token", Kubeconfig: "/repo/.k8senv/run-1/capi-0/users/bob.kubeconfig"},
+	}
+	if fmt.Sprint(inst.Users) != fmt.Sprint(wantUsers) {
+		t.Errorf("Users = %v, want %v", inst.Users, wantUsers)
+	}
 
 	reqs := p.recorded()
 	if len(reqs) != 1 || reqs[0].Method != "POST" || reqs[0].Path != "/v1/leases" {
@@ -195,6 +206,26 @@ func TestAcquireParsesEveryField(t *testing.T) {
 	}
 	if !strings.Contains(string(reqs[0].Body), `"timeoutSeconds":5,`) {
 		t.Errorf("whole seconds are sent as integers: %s", reqs[0].Body)
+	}
+}
+
+func TestAcquireWithoutUsers(t *testing.T) {
+	for name, users := range map[string]string{"empty": `,"users":{}`, "absent (an older service)": ``} {
+		t.Run(name, func(t *testing.T) {
+			p := newPool(t, func(w http.ResponseWriter, r request) {
+				answer(w, http.StatusCreated, `{"lease":"`+leaseID+`","environment":"only","instance":"only-0","server":"https://127.0.0.1:1","caCertificate":"","caFile":"/ca.crt","token":"t","kubeconfig":"/k","holder":7,"expiresAt":null`+users+`}`)
+			})
+			inst, err := NewClient(p.sock).Acquire(context.Background(), AcquireOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inst.Users == nil || len(inst.Users) != 0 {
+				t.Errorf("Users = %#v, want an empty map", inst.Users)
+			}
+			if _, ok := inst.Users["alice"]; ok {
+				t.Errorf("Users has alice")
+			}
+		})
 	}
 }
 

@@ -1,3 +1,5 @@
+import K8sEnvSpec
+
 /// The files and ports one kube-apiserver is started with.
 package struct APIServerLayout: Sendable {
     package var port: Int
@@ -60,10 +62,13 @@ package enum APIServerArguments {
     }
 
     /// - Parameters:
+    ///   - authorization: `--authorization-mode` (AlwaysAllow unless the config asks for RBAC,
+    ///     explicitly or by declaring users).
     ///   - featureGates: `apiServer.featureGates`, passed as one `--feature-gates` flag.
     ///   - runtimeConfig: `apiServer.runtimeConfig`, passed as one `--runtime-config` flag.
     ///   - extraArgs: `apiServer.extraArgs`, last, as written.
-    package static func make(version: KubeVersion, layout: APIServerLayout, featureGates: [String: Bool] = [:],
+    package static func make(version: KubeVersion, layout: APIServerLayout, authorization: AuthorizationMode = .alwaysAllow,
+                             featureGates: [String: Bool] = [:],
                              runtimeConfig: [String: Bool] = [:], extraArgs: [String]) -> [String] {
         var args = [
             "--bind-address=127.0.0.1",
@@ -74,7 +79,7 @@ package enum APIServerArguments {
             "--tls-cert-file=\(layout.servingCertificate)",
             "--tls-private-key-file=\(layout.servingKey)",
             "--token-auth-file=\(layout.tokenFile)",
-            "--authorization-mode=AlwaysAllow",
+            "--authorization-mode=\(authorization.rawValue)",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             "--service-account-key-file=\(layout.serviceAccountPublicKey)",
             "--service-account-signing-key-file=\(layout.serviceAccountKey)",

@@ -15,6 +15,10 @@ package struct InstanceConfiguration: Sendable {
     package var featureGates: [String: Bool]
     /// `apiServer.runtimeConfig`: API (`batch/v1beta1`, `api/alpha`) to on/off.
     package var runtimeConfig: [String: Bool]
+    /// `users`: each gets a token of this instance and a kubeconfig in `users/`.
+    package var users: [UserIdentity]
+    /// kube-apiserver's `--authorization-mode` (``Config/authorization``).
+    package var authorization: AuthorizationMode
     package var startTimeout: Duration
     package var stopTimeout: Duration
     /// A storage snapshot to start from (an etcd data folder, or a folder with the SQLite file
@@ -28,6 +32,7 @@ package struct InstanceConfiguration: Sendable {
 
     package init(name: String, directory: String, binaries: ResolvedBinaries,
                  extraArgs: [String], featureGates: [String: Bool] = [:], runtimeConfig: [String: Bool] = [:],
+                 users: [UserIdentity] = [], authorization: AuthorizationMode? = nil,
                  startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil, webhook: WebhookEndpoint? = nil) {
         self.name = name
         self.directory = directory
@@ -35,6 +40,8 @@ package struct InstanceConfiguration: Sendable {
         self.extraArgs = extraArgs
         self.featureGates = featureGates
         self.runtimeConfig = runtimeConfig
+        self.users = users
+        self.authorization = authorization ?? (users.isEmpty ? .alwaysAllow : .rbac)
         self.startTimeout = startTimeout
         self.stopTimeout = stopTimeout
         self.snapshot = snapshot
@@ -72,6 +79,8 @@ package final class Instance: Sendable {
     package let caCertificate: String
     package let token: String
     package let kubeconfigPath: String
+    /// The declared users, in the config's order, with their tokens and kubeconfigs.
+    package let users: [InstanceUser]
     package let store: any RunningStore
     package let apiServerProcess: ChildProcess
     package let client: KubeClient
@@ -81,13 +90,14 @@ package final class Instance: Sendable {
     package var name: String { configuration.name }
 
     private init(configuration: InstanceConfiguration, port: Int, caCertificate: String, token: String,
-                 kubeconfigPath: String, store: any RunningStore, apiServerProcess: ChildProcess, client: KubeClient) {
+                 kubeconfigPath: String, users: [InstanceUser], store: any RunningStore, apiServerProcess: ChildProcess, client: KubeClient) {
         self.configuration = configuration
         self.port = port
         self.server = "https://127.0.0.1:\(port)"
         self.caCertificate = caCertificate
         self.token = token
         self.kubeconfigPath = kubeconfigPath
+        self.users = users
         self.store = store
         self.apiServerProcess = apiServerProcess
         self.client = client
@@ -117,8 +127,12 @@ package final class Instance: Sendable {
         try PrivateFiles.write(certificates.servingKey, to: pki + "/serving.key")
         try PrivateFiles.write(certificates.serviceAccountKey, to: pki + "/service-account.key")
         try PrivateFiles.write(certificates.serviceAccountPublicKey, to: pki + "/service-account.pub")
-        try PrivateFiles.write("\(token),k8senv-admin,k8senv-admin,\"system:masters\"\n", to: pki + "/tokens.csv")
+        // Tokens are made here, per instance, and never stored with a snapshot: a snapshot serves
+        // any set of users.
+        let userTokens = configuration.users.map { (identity: $0, token: makeToken()) }
+        try PrivateFiles.write(TokenFile.render(adminToken: token, users: userTokens), to: pki + "/tokens.csv")
         try PrivateFiles.write(token + "\n", to: dir + "/token")
+        if !userTokens.isEmpty { try PrivateFiles.makeDirectory(dir + "/users") }
         let version = configuration.binaries.kubeAPIServerVersion
         var authenticationConfig: String?
         if APIServerArguments.probesAnonymously(version) {
@@ -136,19 +150,37 @@ package final class Instance: Sendable {
             let storageStart = clock.now
             let store = try await configuration.binaries.storage.spawn(
                 name: configuration.name, directory: dir, snapshot: configuration.snapshot, deadline: deadline)
-            let port = try Ports.free()
+            let port: Int
+            do { port = try Ports.free() } catch {
+                await store.stop(grace: configuration.stopTimeout)
+                throw error
+            }
             let layout = APIServerLayout(
                 port: port, storageURL: store.url, certificateDirectory: pki,
                 servingCertificate: pki + "/serving.crt", servingKey: pki + "/serving.key",
                 serviceAccountKey: pki + "/service-account.key", serviceAccountPublicKey: pki + "/service-account.pub",
                 tokenFile: pki + "/tokens.csv", authenticationConfig: authenticationConfig)
-            let arguments = APIServerArguments.make(version: version, layout: layout, featureGates: configuration.featureGates,
+            let arguments = APIServerArguments.make(version: version, layout: layout, authorization: configuration.authorization,
+                                                    featureGates: configuration.featureGates,
                                                     runtimeConfig: configuration.runtimeConfig, extraArgs: configuration.extraArgs)
             let kubeconfigPath = dir + "/kubeconfig"
             let server = "https://127.0.0.1:\(port)"
-            try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(configuration.name)", server: server,
-                                                     caCertificate: certificates.caCertificate, token: token),
-                                   to: kubeconfigPath)
+            var users: [InstanceUser] = []
+            do throws(ProcessError) {
+                try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(configuration.name)", server: server,
+                                                         caCertificate: certificates.caCertificate, token: token),
+                                       to: kubeconfigPath)
+                for user in userTokens {
+                    let path = dir + "/users/\(user.identity.name).kubeconfig"
+                    try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(configuration.name)", user: user.identity.name, server: server,
+                                                             caCertificate: certificates.caCertificate, token: user.token),
+                                           to: path)
+                    users.append(InstanceUser(identity: user.identity, token: user.token, kubeconfigPath: path))
+                }
+            } catch {
+                await store.stop(grace: configuration.stopTimeout)
+                throw error
+            }
             let apiStart = clock.now
             let apiServer: ChildProcess
             do {
@@ -179,7 +211,7 @@ package final class Instance: Sendable {
                 throw ProcessError(.launchFailed, "cannot load our own CA certificate: \(error)")
             }
             let instance = Instance(configuration: configuration, port: port, caCertificate: certificates.caCertificate,
-                                    token: token, kubeconfigPath: kubeconfigPath, store: store,
+                                    token: token, kubeconfigPath: kubeconfigPath, users: users, store: store,
                                     apiServerProcess: apiServer, client: client)
             do {
                 try await instance.waitUntilReady(deadline: deadline)

@@ -2,8 +2,14 @@ import Foundation
 
 /// A kubeconfig for one instance: our CA's data (no insecure-skip-tls-verify) and the token.
 package enum Kubeconfig {
-    package static func render(name: String, server: String, caCertificate: String, token: String) -> String {
+    /// - Parameters:
+    ///   - name: the cluster's name (`k8senv-base-0`); also the user's and context's unless
+    ///     `user` is given.
+    ///   - user: a declared user's name: the user and context are then `<name>-<user>`, so that
+    ///     kubeconfigs merged by kubectl (`KUBECONFIG=a:b`) keep the admin and each user apart.
+    package static func render(name: String, user: String? = nil, server: String, caCertificate: String, token: String) -> String {
         let ca = Data(caCertificate.utf8).base64EncodedString()
+        let entry = user.map { "\(name)-\($0)" } ?? name
         return """
             apiVersion: v1
             kind: Config
@@ -13,16 +19,16 @@ package enum Kubeconfig {
                 server: \(server)
                 certificate-authority-data: \(ca)
             users:
-            - name: \(name)
+            - name: \(entry)
               user:
                 token: \(token)
             contexts:
-            - name: \(name)
+            - name: \(entry)
               context:
                 cluster: \(name)
-                user: \(name)
+                user: \(entry)
                 namespace: default
-            current-context: \(name)
+            current-context: \(entry)
 
             """
     }

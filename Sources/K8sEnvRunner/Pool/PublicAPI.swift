@@ -101,6 +101,8 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
     public let token: String
     /// A kubeconfig for kubectl and other clients (0600).
     public let kubeconfigPath: String
+    /// The config's `users`, by name: each with a token of this instance and a kubeconfig.
+    public let users: [String: User]
     /// A ready-to-use HTTPS client.
     public let client: KubeClient
     /// Where the instance's webhooks and CRD conversion webhooks call, and the certificate for
@@ -117,8 +119,24 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
         caCertificate = instance.caCertificate
         token = instance.token
         kubeconfigPath = instance.kubeconfigPath
+        users = Dictionary(uniqueKeysWithValues: instance.users.map {
+            ($0.name, User(name: $0.name, groups: $0.identity.groups, token: $0.token, kubeconfigPath: $0.kubeconfigPath))
+        })
         client = instance.client
         webhook = instance.configuration.webhook
+    }
+
+    /// A user of k8senv.yaml's `users` on this instance. What it may do depends on
+    /// `apiServer.authorization` (RBAC by default with users: what Roles bound to it allow).
+    public struct User: Sendable, Hashable {
+        /// The user name kube-apiserver sees.
+        public let name: String
+        /// Its groups, as declared (kube-apiserver adds `system:authenticated`).
+        public let groups: [String]
+        /// Its bearer token, made for this instance.
+        public let token: String
+        /// Its kubeconfig (0600).
+        public let kubeconfigPath: String
     }
 
     public var description: String { "\(id) at \(endpoint.absoluteString)" }

@@ -83,7 +83,12 @@ extension Lifecycle {
                    + leases.map { "\($0.environment) → \($0.granted.instance)" }.joined(separator: ", ") + " (--fresh starts instances of its own)")
         }
         var environment = ProcessInfo.processInfo.environment
-        for (key, value) in RunRecord.exports(leases.map { ($0.environment, $0.granted.kubeconfig, $0.granted.webhook) }, poolSocket: socket) {
+        let exported = leases.map { lease in
+            RunRecord.ExportedInstance(environment: lease.environment, kubeconfig: lease.granted.kubeconfig,
+                                       users: lease.granted.sortedUsers.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.user.kubeconfig) },
+                                       webhook: lease.granted.webhook)
+        }
+        for (key, value) in RunRecord.exports(exported, poolSocket: socket) {
             environment[key] = value
         }
         let status = await runCommand(command, environment: environment, signals: signals, output: output)

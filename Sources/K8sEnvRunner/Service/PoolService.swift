@@ -205,7 +205,8 @@ package actor PoolService {
         return .json(201, LeaseGrant(lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
                                   caCertificate: instance.caCertificate, caFile: folder + "/pki/ca.crt", token: instance.token,
                                   kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt,
-                                  webhook: instance.webhook))
+                                  webhook: instance.webhook,
+                                  users: instance.users.mapValues { LeaseGrant.User(token: $0.token, kubeconfig: $0.kubeconfigPath) }))
     }
 
     struct Released: Encodable {

@@ -145,6 +145,7 @@ package struct EnvironmentBuilder: Sendable {
         let configuration = InstanceConfiguration(
             name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs,
             featureGates: config.apiServerFeatureGates.values, runtimeConfig: config.apiServerRuntimeConfig.values,
+            users: UserIdentity.of(config), authorization: config.authorization,
             startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath,
             webhook: webhooks?.installs[name]?.endpoint)
         let instance: Instance

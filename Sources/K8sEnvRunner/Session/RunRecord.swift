@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvSpec
 
 /// What a running `k8senv up` (or `run`) records in its run folder, so that `env`, `status`
 /// and `down` can find it, and a later `up` can clean up after a crash.
@@ -18,6 +19,20 @@ package struct RunRecord: Codable, Sendable {
         package var logs: [String]
         /// Where its webhooks call, when its environment has any.
         package var webhook: WebhookEndpoint?
+        /// The declared users' kubeconfigs, in the config's order (absent in records of older
+        /// k8senv releases and of configs without users).
+        package var users: [UserRecord]?
+    }
+
+    /// A declared user of an instance: its name and kubeconfig.
+    package struct UserRecord: Codable, Sendable, Hashable {
+        package var name: String
+        package var kubeconfig: String
+
+        package init(name: String, kubeconfig: String) {
+            self.name = name
+            self.kubeconfig = kubeconfig
+        }
     }
 
     package var version = 1
@@ -34,40 +49,55 @@ package struct RunRecord: Codable, Sendable {
     package var startedAt: Date
     package var instances: [InstanceRecord]
 
-    /// KUBECONFIG (the first instance), K8SENV_KUBECONFIGS (all, colon-separated) and
-    /// K8SENV_KUBECONFIG_<ENV> (the first of each environment); the webhook variables.
+    /// KUBECONFIG (the first instance), K8SENV_KUBECONFIGS (all, colon-separated),
+    /// K8SENV_KUBECONFIG_<ENV> (the first of each environment) and K8SENV_KUBECONFIG_<ENV>_<USER>
+    /// (each declared user's, of that instance); the webhook variables.
     package var exports: [(String, String)] {
-        Self.exports(instances.map { ($0.environment, $0.kubeconfig, $0.webhook) }, poolSocket: poolSocket)
+        Self.exports(instances.map { ExportedInstance(environment: $0.environment, kubeconfig: $0.kubeconfig, users: $0.users ?? [],
+                                                      webhook: $0.webhook) },
+                     poolSocket: poolSocket)
     }
 
-    /// The variables of instances (environment, kubeconfig, webhook endpoint), in order, and of
-    /// the pool API: what `up` prints and what `run` gives its command, started or attached.
+    /// An instance as ``exports(_:poolSocket:)`` names it.
+    package struct ExportedInstance: Sendable {
+        package var environment: String
+        package var kubeconfig: String
+        package var users: [UserRecord]
+        package var webhook: WebhookEndpoint?
+
+        package init(environment: String, kubeconfig: String, users: [UserRecord] = [], webhook: WebhookEndpoint? = nil) {
+            self.environment = environment
+            self.kubeconfig = kubeconfig
+            self.users = users
+            self.webhook = webhook
+        }
+    }
+
+    /// The variables of instances, in order, and of the pool API: what `up` prints and what
+    /// `run` gives its command, started or attached.
     ///
     /// With webhooks: K8SENV_WEBHOOK_HOST, K8SENV_WEBHOOK_PORT and K8SENV_WEBHOOK_CERT_DIR of the
     /// first instance that has them, and K8SENV_WEBHOOK_PORT_<ENV> for each environment that does.
-    package static func exports(_ instances: [(environment: String, kubeconfig: String, webhook: WebhookEndpoint?)],
-                                poolSocket: String?) -> [(String, String)] {
+    package static func exports(_ instances: [ExportedInstance], poolSocket: String?) -> [(String, String)] {
         guard let first = instances.first else { return [] }
         var out = [("KUBECONFIG", first.kubeconfig),
                    ("K8SENV_KUBECONFIGS", instances.map(\.kubeconfig).joined(separator: ":"))]
         var seen = Set<String>()
         for instance in instances where seen.insert(instance.environment).inserted {
-            out.append(("K8SENV_KUBECONFIG_" + variableSuffix(instance.environment), instance.kubeconfig))
+            out.append((KubeconfigVariables.environment(instance.environment), instance.kubeconfig))
+            for user in instance.users {
+                out.append((KubeconfigVariables.user(user.name, environment: instance.environment), user.kubeconfig))
+            }
         }
         if let poolSocket { out.append(("K8SENV_POOL", poolSocket)) }
         if let webhook = instances.lazy.compactMap(\.webhook).first {
             out += webhook.exports
             var seen = Set<String>()
             for instance in instances where instance.webhook != nil && seen.insert(instance.environment).inserted {
-                out.append(("K8SENV_WEBHOOK_PORT_" + variableSuffix(instance.environment), String(instance.webhook!.port)))
+                out.append(("K8SENV_WEBHOOK_PORT_" + KubeconfigVariables.suffix(instance.environment), String(instance.webhook!.port)))
             }
         }
         return out
-    }
-
-    /// An environment's name as the end of a variable name: `payments-eu` → `PAYMENTS_EU`.
-    static func variableSuffix(_ environment: String) -> String {
-        String(environment.uppercased().map { $0.isLetter || $0.isNumber ? $0 : "_" })
     }
 }
 

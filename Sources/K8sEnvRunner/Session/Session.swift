@@ -174,7 +174,8 @@ package actor Session {
                     apiServerStartTime: Ownership.startTime(of: i.apiServerProcess.pid),
                     storageStartTime: Ownership.startTime(of: i.store.pid),
                     logs: [i.apiServerProcess.logPath, i.store.logPath].compactMap { $0 },
-                    webhook: i.configuration.webhook)
+                    webhook: i.configuration.webhook,
+                    users: i.users.isEmpty ? nil : i.users.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.kubeconfigPath) })
             })
     }
 

@@ -44,6 +44,30 @@ extension [APIServerSwitch] {
     }
 }
 
+/// `apiServer.authorization`: kube-apiserver's `--authorization-mode`.
+package enum AuthorizationMode: String, Sendable, CaseIterable {
+    /// Role-based access control: a user may do what Roles and ClusterRoles bound to it (or to
+    /// one of its groups) allow; `system:masters` (k8senv's admin) may do everything.
+    case rbac = "RBAC"
+    /// Every authenticated request is allowed (k8senv's default without `users`: the fastest).
+    case alwaysAllow = "AlwaysAllow"
+}
+
+/// One entry of `users`: a user every instance authenticates with a bearer token of its own.
+package struct ConfigUser: Sendable, Hashable {
+    package var name: String
+    /// In the order written; may be empty.
+    package var groups: [String]
+    /// Where the name was written.
+    package var location: SourceLocation
+
+    package init(name: String, groups: [String], location: SourceLocation) {
+        self.name = name
+        self.groups = groups
+        self.location = location
+    }
+}
+
 /// A validated k8senv.yaml with the chosen profile applied and defaults filled in.
 package struct Config: Sendable {
     package struct Binaries: Sendable, Hashable {
@@ -104,8 +128,18 @@ package struct Config: Sendable {
     package var apiServerFeatureGates: [APIServerSwitch] = []
     /// `apiServer.runtimeConfig`, sorted by name.
     package var apiServerRuntimeConfig: [APIServerSwitch] = []
-    /// Where the keys `featureGates` and `runtimeConfig` under `apiServer` were written.
+    /// Where the keys `featureGates`, `runtimeConfig` and `authorization` under `apiServer` were written.
     package var apiServerKeyLocations: [String: SourceLocation] = [:]
+    /// `apiServer.authorization` as written; nil when absent (see ``authorization``).
+    package var apiServerAuthorization: AuthorizationMode?
+    /// `users`, in the order of the file.
+    package var users: [ConfigUser] = []
+
+    /// The authorization mode instances run with: `apiServer.authorization` when written, else
+    /// RBAC when `users` are declared (so that they are not all-powerful), else AlwaysAllow.
+    package var authorization: AuthorizationMode {
+        apiServerAuthorization ?? (users.isEmpty ? .alwaysAllow : .rbac)
+    }
     /// In the order of the file.
     package var environments: [Environment] = []
     /// Every profile the file defines, in order.

@@ -13,6 +13,8 @@ struct ConfigChecks {
     mutating func run() -> [Diagnostic] {
         checkTimeouts()
         checkAPIServerSwitches()
+        checkAuthorization()
+        checkUsers()
         checkExtends()
         for environment in config.environments { checkSeeds(of: environment) }
         checkFiles()
@@ -43,6 +45,64 @@ struct ConfigChecks {
                 let location = i < config.apiServerExtraArgLocations.count ? config.apiServerExtraArgLocations[i] : keyLocation
                 fail(.duplicate, location,
                      "apiServer.extraArgs[\(i)]: \(flag) is set here and by apiServer.\(key) at \(keyLocation); use one of the two: move its entries into apiServer.\(key) and drop this argument, or drop apiServer.\(key)")
+            }
+        }
+    }
+
+    /// `--authorization-mode` in extraArgs and `apiServer.authorization` both set: the argument,
+    /// passed last, would win without a word. One place, please.
+    mutating func checkAuthorization() {
+        guard config.apiServerAuthorization != nil, let keyLocation = config.apiServerKeyLocations["authorization"] else { return }
+        let flag = "--authorization-mode"
+        for (i, arg) in config.apiServerExtraArgs.enumerated() where arg == flag || arg.hasPrefix(flag + "=") {
+            let location = i < config.apiServerExtraArgLocations.count ? config.apiServerExtraArgLocations[i] : keyLocation
+            fail(.duplicate, location,
+                 "apiServer.extraArgs[\(i)]: \(flag) is set here and by apiServer.authorization at \(keyLocation); use one of the two")
+        }
+    }
+
+    /// User names are unique, not k8senv's own admin, and name distinct variables: two users (or
+    /// a user and an environment) whose variables would be one (`Alice` and `alice`, user `bob` of
+    /// environment `base` and environment `base-bob`) would overwrite each other's kubeconfig in
+    /// the exports of `up`, `run` and `acquire`.
+    mutating func checkUsers() {
+        var seen: [String: SourceLocation] = [:]
+        var duplicates = false
+        for (i, user) in config.users.enumerated() {
+            if let first = seen[user.name] {
+                fail(.duplicate, user.location, "users[\(i)].name: user \"\(user.name)\" is already declared at line \(first.mark?.line ?? 0)")
+                duplicates = true
+            } else if user.name == KubeconfigVariables.adminUser {
+                fail(.duplicate, user.location,
+                     "users[\(i)].name: \"\(user.name)\" is k8senv's own admin user (in system:masters; its kubeconfig is KUBECONFIG); choose another name")
+            }
+            seen[user.name] = seen[user.name] ?? user.location
+        }
+        guard !duplicates else { return }
+        // Every variable named after an environment or a user, with what it points at.
+        struct Owner { var what: String; var user: Int? }
+        var owners: [String: Owner] = [:]
+        var reported = Set<[Int]>()
+        func claim(_ variable: String, _ owner: Owner) {
+            guard let earlier = owners[variable] else {
+                owners[variable] = owner
+                return
+            }
+            guard let i = owner.user else { return }  // two environments never share a variable (their names are lowercase)
+            let pair = [earlier.user ?? -1, i]
+            guard reported.insert(pair).inserted else { return }
+            let user = config.users[i]
+            fail(.duplicate, user.location,
+                 "users[\(i)].name: \(variable) would name both \(earlier.what) and \(owner.what); rename the user")
+        }
+        for environment in config.environments {
+            claim(KubeconfigVariables.environment(environment.name), Owner(what: "environment \"\(environment.name)\"'s kubeconfig", user: nil))
+        }
+        for (i, user) in config.users.enumerated() {
+            claim(KubeconfigVariables.leasedUser(user.name), Owner(what: "user \"\(user.name)\"'s kubeconfig (k8senv acquire)", user: i))
+            for environment in config.environments {
+                claim(KubeconfigVariables.user(user.name, environment: environment.name),
+                      Owner(what: "user \"\(user.name)\"'s kubeconfig of environment \"\(environment.name)\"", user: i))
             }
         }
     }

@@ -187,6 +187,15 @@ enum ConfigDecoder {
             }.sorted { $0.name < $1.name }
             if key == "featureGates" { config.apiServerFeatureGates = switches } else { config.apiServerRuntimeConfig = switches }
         }
+        if let entry = root["apiServer"]?.entry("authorization"), let mode = entry.value.string.flatMap(AuthorizationMode.init(rawValue:)) {
+            config.apiServerKeyLocations["authorization"] = entry.value.location
+            config.apiServerAuthorization = mode
+        }
+        for user in root["users"]?.items ?? [] {
+            guard let name = user["name"] else { continue }
+            config.users.append(ConfigUser(name: name.string ?? "", groups: (user["groups"]?.items ?? []).compactMap(\.string),
+                                           location: name.location))
+        }
         for entry in root["environments"]?.entries ?? [] {
             let e = entry.value
             var environment = Config.Environment(name: entry.key, location: entry.keyLocation)

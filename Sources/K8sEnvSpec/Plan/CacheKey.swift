@@ -5,7 +5,10 @@
 /// in order, `apiServer.featureGates` and `apiServer.runtimeConfig` by name, the parent's key,
 /// every CRD and seed file (relative path, size, bytes) in apply order with the seed sets'
 /// names and dependencies, and every webhook file. Not in: `webhookPort`, pool size, timeouts,
-/// binaries' paths, comments or key order of k8senv.yaml, the profile's name.
+/// binaries' paths, comments or key order of k8senv.yaml, the profile's name, `users` (their
+/// tokens are made per instance, in its token file, never in the store) and
+/// `apiServer.authorization` (kube-apiserver writes the same bootstrap RBAC objects in every
+/// mode, and seeds are applied as k8senv's admin, whom every mode allows everything).
 package enum CacheKey {
     package static let formatVersion = "k8senv-cache-key/v1"
 

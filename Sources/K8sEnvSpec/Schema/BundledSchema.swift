@@ -28,6 +28,7 @@ package enum BundledSchema {
     "storage": { "$ref": "#/$defs/storage" },
     "timeouts": { "$ref": "#/$defs/timeouts" },
     "apiServer": { "$ref": "#/$defs/apiServer" },
+    "users": { "$ref": "#/$defs/users" },
     "environments": {
       "description": "The environments, by name. Each is a kube-apiserver with its storage, CRDs and seed manifests.",
       "type": "object",
@@ -117,6 +118,11 @@ package enum BundledSchema {
           },
           "additionalProperties": { "type": "boolean" }
         },
+        "authorization": {
+          "description": "kube-apiserver's --authorization-mode. RBAC: users may do what Roles and ClusterRoles bound to them or their groups allow (k8senv's admin, in system:masters, may do everything). AlwaysAllow: every authenticated request is allowed. Default: RBAC when users are declared, else AlwaysAllow. Not part of the cache key (the stored content is the same).",
+          "type": "string",
+          "enum": ["RBAC", "AlwaysAllow"]
+        },
         "runtimeConfig": {
           "description": "Built-in APIs of kube-apiserver turned on or off, each true or false: <group>/<version> (batch/v1beta1), v1 (the core group), or api/all, api/ga, api/beta, api/alpha. Passed as one --runtime-config flag, sorted. Part of the cache key.",
           "type": "object",
@@ -125,6 +131,35 @@ package enum BundledSchema {
             "x-pattern-message": "an API of the form <group>/<version> (such as batch/v1beta1), v1, or api/all, api/ga, api/beta, api/alpha"
           },
           "additionalProperties": { "type": "boolean" }
+        }
+      }
+    },
+    "users": {
+      "description": "Users every instance authenticates, each with a bearer token of its own and a kubeconfig (users/<name>.kubeconfig in the instance's folder), exported as K8SENV_KUBECONFIG_<ENV>_<USER>. Names are unique. Not part of the cache key (tokens are made per instance, never stored).",
+      "type": "array",
+      "uniqueItems": true,
+      "items": { "$ref": "#/$defs/user" }
+    },
+    "user": {
+      "type": "object",
+      "required": ["name"],
+      "additionalProperties": false,
+      "properties": {
+        "name": {
+          "description": "The user name kube-apiserver sees (RoleBinding subjects of kind User): letters, digits and '-', '.', '_', '@', starting and ending with a letter or digit, at most 63 characters.",
+          "type": "string",
+          "pattern": "^[A-Za-z0-9]([-A-Za-z0-9._@]{0,61}[A-Za-z0-9])?$",
+          "x-pattern-message": "a user name (letters, digits and '-', '.', '_', '@', starting and ending with a letter or digit, at most 63 characters)"
+        },
+        "groups": {
+          "description": "The user's groups (RoleBinding subjects of kind Group), in addition to system:authenticated.",
+          "type": "array",
+          "uniqueItems": true,
+          "items": {
+            "type": "string",
+            "pattern": "^[A-Za-z0-9]([-A-Za-z0-9._@:]{0,251}[A-Za-z0-9])?$",
+            "x-pattern-message": "a group name (letters, digits and '-', '.', '_', '@', ':', starting and ending with a letter or digit)"
+          }
         }
       }
     },
@@ -202,6 +237,10 @@ package enum BundledSchema {
         "storage": { "$ref": "#/$defs/storage" },
         "timeouts": { "$ref": "#/$defs/timeouts" },
         "apiServer": { "$ref": "#/$defs/apiServer" },
+        "users": {
+          "description": "Replaces the file's users (a list is replaced, not merged); null removes them.",
+          "anyOf": [{ "$ref": "#/$defs/users" }, { "type": "null" }]
+        },
         "environments": {
           "type": "object",
           "propertyNames": { "$ref": "#/$defs/name" },

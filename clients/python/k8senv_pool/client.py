@@ -12,13 +12,14 @@ import json
 import os
 import socket
 import time
-from typing import Any, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional
 from urllib.parse import quote
 
 __all__ = [
     "Client",
     "Instance",
     "Webhook",
+    "User",
     "PoolError",
     "NoServiceError",
     "ServiceGoneError",
@@ -112,6 +113,18 @@ class Webhook:
 
 
 @dataclasses.dataclass
+class User:
+    """A declared user (``users:`` in k8senv.yaml) of a leased instance. What it may do depends on
+    the config's ``apiServer.authorization``: with RBAC (the default when users are declared),
+    what the Roles and ClusterRoles bound to it or its groups allow."""
+
+    token: str = dataclasses.field(repr=False)
+    """Its bearer token, made for this instance."""
+    kubeconfig: str
+    """A 0600 kubeconfig file with that token."""
+
+
+@dataclasses.dataclass
 class Instance:
     """A leased instance: a ready kube-apiserver that is the holder's alone until released."""
 
@@ -136,6 +149,8 @@ class Instance:
     """RFC 3339 time at which the TTL ends the lease; ``None`` without one."""
     webhook: Optional[Webhook] = None
     """Where its webhooks call; ``None`` when its environment has none."""
+    users: Dict[str, User] = dataclasses.field(default_factory=dict)
+    """The users the config declares, by name (empty when it declares none)."""
     client: Optional["Client"] = dataclasses.field(default=None, repr=False, compare=False)
     released: bool = dataclasses.field(default=False, repr=False, compare=False)
 
@@ -279,9 +294,11 @@ class Client:
                 holder=int(answer.get("holder") or 0),
                 expires_at=answer.get("expiresAt"),
                 webhook=_webhook(answer.get("webhook")),
+                users={name: User(token=u.get("token") or "", kubeconfig=u.get("kubeconfig") or "")
+                       for name, u in (answer.get("users") or {}).items()},
                 client=self,
             )
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise PoolError("unexpected-answer", f"the answer is not a lease: {answer!r:.200}",
                             None, op, self.socket_path) from e
         if not isinstance(inst.lease, str) or not inst.lease:

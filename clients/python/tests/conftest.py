@@ -41,7 +41,7 @@ class Request:
 CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
 
-def lease_answer(environment="capi", lease=None, expires_at=None, holder=4242, webhook=None):
+def lease_answer(environment="capi", lease=None, expires_at=None, holder=4242, webhook=None, users=None):
     return {
         "lease": lease or uuid.uuid4().hex,
         "environment": environment,
@@ -54,6 +54,7 @@ def lease_answer(environment="capi", lease=None, expires_at=None, holder=4242, w
         "holder": holder,
         "expiresAt": expires_at,
         "webhook": webhook,
+        "users": users or {},
     }
 
 

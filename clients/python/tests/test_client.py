@@ -36,6 +36,36 @@ def test_acquire_parses_every_field(make_pool):
     assert b'"timeoutSeconds": 5,' in req.body  # whole seconds go as integers, not 5.0
 
 
+def test_acquire_parses_users(make_pool):
+    users = {
+        "alice": {"token": "alice-token", "kubeconfig": "/repo/.k8senv/run-1/capi-0/users/alice.kubeconfig"},
+        "bob": {"token": "bob-token", "kubeconfig": "/repo/.k8senv/run-1/capi-0/users/bob.kubeconfig"},
+    }
+    pool = make_pool(lambda req: (201, lease_answer("capi", LEASE, users=users)))
+    inst = k8senv_pool.Client(pool.path).acquire("capi")
+    assert sorted(inst.users) == ["alice", "bob"]
+    assert inst.users["alice"] == k8senv_pool.User(token="alice-token", kubeconfig="/repo/.k8senv/run-1/capi-0/users/alice.kubeconfig")
+    assert inst.users["bob"].kubeconfig == "/repo/.k8senv/run-1/capi-0/users/bob.kubeconfig"
+    assert inst.users["bob"].token == "bob-token"
+    assert "alice-token" not in repr(inst)  # users' tokens are kept out of logs too
+
+
+@pytest.mark.parametrize("users", [{}, None], ids=["empty", "absent (an older service)"])
+def test_acquire_without_users(make_pool, users):
+    answer = lease_answer("capi", LEASE)
+    if users is None:
+        del answer["users"]
+    pool = make_pool(lambda req: (201, answer))
+    assert k8senv_pool.Client(pool.path).acquire("capi").users == {}
+
+
+def test_malformed_users_are_an_unexpected_answer(make_pool):
+    pool = make_pool(lambda req: (201, lease_answer("capi", LEASE, users=["alice"])))
+    with pytest.raises(k8senv_pool.PoolError) as raised:
+        k8senv_pool.Client(pool.path).acquire("capi")
+    assert raised.value.code == "unexpected-answer"
+
+
 def test_acquire_sends_only_what_is_given(pool):
     inst = k8senv_pool.Client(pool.path).acquire(timeout=1.5)
     assert inst.environment == "only" and inst.expires_at is None and inst.webhook is None
