@@ -5,8 +5,8 @@ import K8sEnvSpec
 
 struct Cache: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect and prune the snapshot cache (${XDG_CACHE_HOME:-~/.cache}/k8senv/snapshots).",
-        subcommands: [List.self, Prune.self, Path.self]
+        abstract: "Inspect, prune, export and import the snapshot cache (${XDG_CACHE_HOME:-~/.cache}/k8senv/snapshots).",
+        subcommands: [List.self, Prune.self, Path.self, Export.self, Import.self]
     )
 
     struct List: ParsableCommand {

@@ -21,6 +21,26 @@ struct Hash: AsyncParsableCommand {
     var format: OutputFormat = .text
 
     func run() async throws {
+        let (version, keys, order) = try await Self.keys(options, environment: environment, apiserverVersion: apiserverVersion)
+        let names = environment.map { [$0] } ?? order
+        switch format {
+        case .text:
+            if environment != nil {
+                print(keys[names[0]]!)
+            } else {
+                let width = names.map(\.count).max() ?? 0
+                for name in names { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + keys[name]!) }
+            }
+        case .json:
+            struct Output: Encodable { var kubeAPIServerVersion: String; var environments: [String: String] }
+            printJSON(Output(kubeAPIServerVersion: version, environments: keys.filter { names.contains($0.key) }))
+        }
+    }
+
+    /// The kube-apiserver version, every environment's cache key and the environments in plan order, as `k8senv hash` prints them.
+    /// - Throws: ``K8sEnvError`` for an invalid config, an unknown `environment`, or a binary
+    ///   whose version cannot be read.
+    static func keys(_ options: ConfigOptions, environment: String?, apiserverVersion: String?) async throws -> (version: String, keys: [String: String], order: [String]) {
         let loader = ConfigLoader()
         let files = loader.files
         let config: Config, plan: Plan
@@ -44,22 +64,8 @@ struct Hash: AsyncParsableCommand {
                 throw K8sEnvError(error)
             }
         }
-        let keys: [String: String]
-        do throws(Diagnostic) { keys = try CacheKey.compute(plan, apiServerVersion: version, files: files) } catch {
+        do throws(Diagnostic) { return (version, try CacheKey.compute(plan, apiServerVersion: version, files: files), plan.environments.map(\.name)) } catch {
             throw K8sEnvError(.invalidConfig, error, files: files)
-        }
-        let names = environment.map { [$0] } ?? plan.environments.map(\.name)
-        switch format {
-        case .text:
-            if environment != nil {
-                print(keys[names[0]]!)
-            } else {
-                let width = names.map(\.count).max() ?? 0
-                for name in names { print(name.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + keys[name]!) }
-            }
-        case .json:
-            struct Output: Encodable { var kubeAPIServerVersion: String; var environments: [String: String] }
-            printJSON(Output(kubeAPIServerVersion: version, environments: keys.filter { names.contains($0.key) }))
         }
     }
 }

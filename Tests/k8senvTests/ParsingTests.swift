@@ -22,6 +22,19 @@ struct ParsingTests {
         }
     }
 
+    @Test("cache export: config, profile, environments, output; cache import: one or more bundles, at least one")
+    func cacheExportImport() throws {
+        let export = try parse(["cache", "export", "-f", "ci/k8senv.yaml", "--profile", "ci", "-e", "base", "--environment", "payments",
+                                "-o", "bundles/", "--apiserver-version", "v1.20.2"], as: Cache.Export.self)
+        #expect(export.options.file == "ci/k8senv.yaml" && export.options.profile == "ci")
+        #expect(export.environments == ["base", "payments"] && export.output == "bundles/" && export.apiserverVersion == "v1.20.2")
+        #expect(usageError(["cache", "export"])?.message.contains("Missing expected argument '--output <output>'") == true)
+        #expect(usageError(["cache", "export"])?.code == 2)
+        let importing = try parse(["cache", "import", "a.k8senv-bundle", "b.k8senv-bundle"], as: Cache.Import.self)
+        #expect(importing.bundles == ["a.k8senv-bundle", "b.k8senv-bundle"])
+        #expect(usageError(["cache", "import"])?.code == 2)
+    }
+
     @Test("up: config, profile, environments, state folder, cache, pool size, detach")
     func up() throws {
         let up = try parse(["up", "-f", "ci/k8senv.yaml", "--profile", "ci", "-e", "base", "--environment", "payments",

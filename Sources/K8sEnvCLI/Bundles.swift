@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import K8sEnvRunner
+import K8sEnvSpec
+
+extension Cache {
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write cached snapshots as bundle files, to import on another machine.",
+            discussion: "The snapshots must be in the cache (run `k8senv up` first). With one environment (one -e, or a config of one environment), -o is the bundle file, unless it ends with / or is a folder; with several, -o is a folder (created if needed) that gets one <environment>.k8senv-bundle each."
+        )
+
+        @OptionGroup var options: ConfigOptions
+
+        @Option(name: [.short, .customLong("environment")], help: "Export this environment's snapshot (repeatable; default: all).")
+        var environments: [String] = []
+
+        @Option(name: [.short, .customLong("output")], help: "The bundle file (one environment) or folder (several).")
+        var output: String
+
+        @Option(help: "The kube-apiserver version to key on, instead of running `kube-apiserver --version`.")
+        var apiserverVersion: String?
+
+        func run() async throws {
+            let (_, keys, order) = try await Hash.keys(options, environment: environments.first, apiserverVersion: apiserverVersion)
+            for name in environments where keys[name] == nil {
+                throw K8sEnvError(.cache, "\(options.file): no environment \"\(name)\" (it has \(order.joined(separator: ", ")))")
+            }
+            let names = environments.isEmpty ? order : environments
+            let store = SnapshotStore(root: SnapshotStore.defaultRoot)
+            var snapshots: [(String, Snapshot)] = []
+            for name in names {
+                let key = keys[name]!
+                switch store.lookup(key) {
+                case .hit(let snapshot): snapshots.append((name, snapshot))
+                case .missing:
+                    throw K8sEnvError(.cache, "\(name): its snapshot \(key.prefix(12)) is not in the cache \(store.root); run `k8senv up` first")
+                case .corrupt(let reason):
+                    throw K8sEnvError(.cache, "\(name): its cached snapshot \(key.prefix(12)) is unusable (\(reason)); run `k8senv up` to rebuild it")
+                }
+            }
+            var targets: [(String, Snapshot, String)] = []
+            var isDirectory: ObjCBool = false
+            let folder = snapshots.count > 1 || output.hasSuffix("/")
+                || (FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) && isDirectory.boolValue)
+            if !folder {
+                targets = [(snapshots[0].0, snapshots[0].1, output)]
+            } else {
+                do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) } catch {
+                    throw K8sEnvError(.cache, "cannot create the folder \(output): \(error.localizedDescription)")
+                }
+                targets = snapshots.map { ($0.0, $0.1, output + "/" + $0.0 + ".k8senv-bundle") }
+            }
+            for (name, snapshot, path) in targets {
+                do throws(BundleError) { try SnapshotBundle.write(snapshot, to: path) } catch {
+                    throw K8sEnvError(.cache, error.description)
+                }
+                print("\(name): snapshot \(snapshot.metadata.key.prefix(12)) written to \(path)")
+            }
+        }
+    }
+
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add the snapshots of bundle files (from `k8senv cache export`) to the cache.",
+            discussion: "Each bundle is verified first (its format, key format version, key, storage kind and files, kube-apiserver version, length and SHA-256); a refused bundle writes nothing into the cache."
+        )
+
+        @Argument(help: "The bundle files.")
+        var bundles: [String]
+
+        func validate() throws {
+            if bundles.isEmpty { throw ValidationError("name at least one bundle file") }
+        }
+
+        func run() async throws {
+            let store = SnapshotStore(root: SnapshotStore.defaultRoot)
+            for path in bundles {
+                let installed: SnapshotBundle.Installed
+                do throws(BundleError) {
+                    let bundle = try SnapshotBundle.read(path)
+                    installed = try await bundle.install(into: store, name: path)
+                } catch {
+                    throw K8sEnvError(.cache, "refused: " + error.description)
+                }
+                switch installed {
+                case .added(let snapshot):
+                    print("\(snapshot.metadata.environment): snapshot \(snapshot.metadata.key.prefix(12)) imported from \(path)")
+                case .alreadyCached(let snapshot):
+                    print("\(snapshot.metadata.environment): snapshot \(snapshot.metadata.key.prefix(12)) already in the cache; \(path) not needed")
+                }
+            }
+        }
+    }
+}
