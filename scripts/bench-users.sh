@@ -72,34 +72,15 @@ workroot="$(mktemp -d "${TMPDIR:-/tmp}/k8senv-bench-users.XXXXXX")"
 cache="$workroot/cache"
 state_dirs=()   # every --state-dir handed to `k8senv up`, with its config, for `down` on exit
 
-# Processes whose command line names the work folder: a last resort after `k8senv down`, by pid.
-leftover_pids() {
-  local f pid
-  for f in /proc/[0-9]*/cmdline; do
-    pid="${f#/proc/}"; pid="${pid%/cmdline}"
-    [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
-    if tr '\0' ' ' < "$f" 2>/dev/null | grep -qF -- "$workroot"; then printf '%s\n' "$pid"; fi
-  done
-}
-
 on_exit() {
-  local rc=$? s pids pid i
+  local rc=$? s
   trap '' INT TERM
   for s in "${state_dirs[@]}"; do
     if [[ -e "${s#*:}/current" ]]; then
       XDG_CACHE_HOME="$cache" timeout 30 "$k8senv" down -f "${s%%:*}" --state-dir "${s#*:}" >/dev/null 2>&1 || true
     fi
   done
-  pids="$(leftover_pids)"
-  if [[ -n "$pids" ]]; then
-    stack_log "stopping leftover processes: $(echo "$pids" | tr '\n' ' ')"
-    # shellcheck disable=SC2086  # word splitting of the pid list is intended
-    kill -TERM $pids 2>/dev/null || true
-    for ((i = 0; i < 60; i++)); do
-      pids="$(leftover_pids)"; [[ -z "$pids" ]] && break; sleep 0.05
-    done
-    for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
-  fi
+  stack_kill_leftovers "$workroot"
   if [[ $keep -eq 1 ]]; then stack_log "work folder kept in $workroot"; else rm -rf "$workroot"; fi
   exit "$rc"
 }

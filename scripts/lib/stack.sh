@@ -249,6 +249,30 @@ stack_cleanup() {
   STACK_PIDS=()
 }
 
+# stack_leftover_pids DIR: the processes (not this shell) whose command line names DIR.
+stack_leftover_pids() {
+  local f pid
+  for f in /proc/[0-9]*/cmdline; do
+    pid="${f#/proc/}"; pid="${pid%/cmdline}"
+    [[ "$pid" == "$$" || "$pid" == "$BASHPID" ]] && continue
+    if tr '\0' ' ' 2>/dev/null < "$f" | grep -qF -- "$1"; then printf '%s\n' "$pid"; fi
+  done
+}
+# stack_kill_leftovers DIR: a last resort after `k8senv down` — each of those gets SIGTERM, then,
+# after up to 3 s, SIGKILL.
+stack_kill_leftovers() {
+  local pids pid i
+  pids="$(stack_leftover_pids "$1")"
+  [[ -z "$pids" ]] && return 0
+  stack_log "stopping leftover processes: $(echo "$pids" | tr '\n' ' ')"
+  # shellcheck disable=SC2086  # word splitting of the pid list is intended
+  kill -TERM $pids 2>/dev/null || true
+  for ((i = 0; i < 60; i++)); do
+    pids="$(stack_leftover_pids "$1")"; [[ -z "$pids" ]] && break; sleep 0.05
+  done
+  for pid in $pids; do kill -KILL "$pid" 2>/dev/null || true; done
+}
+
 # stack_median V1 V2 ... -> median with 3 decimals
 stack_median() {
   printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{ if (NR==0) exit 1;
