@@ -52,12 +52,7 @@ struct Init: AsyncParsableCommand {
             FileManager.default.createFile(atPath: schema, contents: Data((BundledSchema.text + "\n").utf8))
         }
         print("wrote \(target) (\(layout.kind.rawValue) layout)")
-        var report = ConfigLoader().validate(target, profile: nil)
-        if report.isValid {
-            let gates = await FeatureGates.validate(report.configs)
-            report.diagnostics += gates.errors
-            report.notes += gates.notes
-        }
+        let report = await Validate.check(target, profile: nil)
         print(report.text)
         if !report.isValid { throw ExitCode(1) }
     }

@@ -14,16 +14,23 @@ struct Validate: AsyncParsableCommand {
     var format: OutputFormat = .text
 
     func run() async throws {
-        var report = ConfigLoader().validate(options.file, profile: options.profile)
-        if report.isValid {
-            let gates = await FeatureGates.validate(report.configs)
-            report.diagnostics += gates.errors
-            report.notes += gates.notes
-        }
+        let report = await Self.check(options.file, profile: options.profile)
         switch format {
         case .text: print(report.text)
         case .json: print(report.json)
         }
         if !report.isValid { throw ExitCode(1) }
+    }
+
+    /// Every check of `validate` (also `init`'s of the file it wrote): the loader's, then the
+    /// feature gates against the kube-apiserver the config names.
+    static func check(_ file: String, profile: String?) async -> ValidationReport {
+        var report = ConfigLoader().validate(file, profile: profile)
+        if report.isValid {
+            let gates = await FeatureGates.validate(report.configs)
+            report.diagnostics += gates.errors
+            report.notes += gates.notes
+        }
+        return report
     }
 }
