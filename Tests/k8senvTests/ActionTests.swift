@@ -92,6 +92,14 @@ struct ActionTests {
         }.joined(separator: ":")
     }
 
+    /// Copies with cp(1), not FileManager: a descriptor FileManager holds open for writing would
+    /// be inherited by a child another test spawns meanwhile, and the copied executable would
+    /// then not run ("Text file busy") for as long as that child lives.
+    static func copy(_ source: String, to target: String, in ws: Workspace) async throws {
+        let outcome = try await ws.shell("cp -a '\(source)' '\(target)'")
+        #expect(outcome.status == 0, "cp \(source) \(target): \(outcome)")
+    }
+
     /// A `swift` that "builds" k8senv by copying the built one, after checking the arguments the
     /// build step passes, and counts its builds in FAKE_SWIFT_LOG.
     static func fakeSwift(in ws: Workspace) throws -> String {
@@ -143,12 +151,12 @@ struct ActionTests {
                     if hit {
                         try? FileManager.default.removeItem(atPath: path)
                         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                        try FileManager.default.copyItem(atPath: entry, toPath: path)
+                        try await Self.copy(entry, to: path, in: ws)
                     }
                     result.outputs[id] = ["cache-hit": hit ? "true" : "false"]
                 case "actions/cache/save@v4":
                     try FileManager.default.createDirectory(atPath: runner.cacheService, withIntermediateDirectories: true)
-                    if !FileManager.default.fileExists(atPath: entry) { try FileManager.default.copyItem(atPath: path, toPath: entry) }
+                    if !FileManager.default.fileExists(atPath: entry) { try await Self.copy(path, to: entry, in: ws) }
                 default:
                     Issue.record("\(id): uses \(uses), which this test cannot stand in for")
                 }
@@ -303,7 +311,7 @@ struct ActionTests {
             let releases = ws.path + "/releases"
             let folder = releases + "/\(version)/bin/linux/\(arch)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: binaries.kubeAPIServer, toPath: folder + "/kube-apiserver")
+            try await Self.copy(binaries.kubeAPIServer, to: folder + "/kube-apiserver", in: ws)
             let sum = try await ws.shell("sha256sum '\(folder)/kube-apiserver' | cut -c1-64").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let inputs = ["working-directory": "examples", "profile": "ci", "kube-version": version, "build-snapshots": "false"]
             let download: [String: String?] = ["K8SENV_KUBE_APISERVER": nil, "K8SENV_ETCD": binaries.etcd,
