@@ -4,6 +4,7 @@
 # Usage:
 #   eval "$(scripts/install-binaries.sh)"          # resolve, installing/building what is missing
 #   scripts/install-binaries.sh --check            # only report; exit 1 if something is missing
+#   scripts/install-binaries.sh --kube-version     # print the kube-apiserver version it would install
 #
 # Prints `export NAME=value` lines on stdout (progress goes to stderr):
 #   K8SENV_KUBE_APISERVER, K8SENV_ETCD, K8SENV_ETCDCTL (if found), K8SENV_KINE (if found),
@@ -21,6 +22,8 @@
 #   K8SENV_KUBE_APISERVER, K8SENV_ETCD, K8SENV_KINE   preferred binaries (path or name on PATH)
 #   K8SENV_KUBE_VERSION   version to download/cache (default v1.20.2; the source build is v1.20.2 only)
 #   K8SENV_DOWNLOAD=1     try dl.k8s.io first (needs network)
+#   K8SENV_DOWNLOAD_URL   where releases are (default https://dl.k8s.io/release; file:// works too)
+#   K8SENV_SOURCE_BUILD=0 never build kube-apiserver from source: a failed download is an error
 #   XDG_CACHE_HOME        cache root (default ~/.cache)
 set -euo pipefail
 
@@ -34,12 +37,14 @@ SRC_DIR="$CACHE_ROOT/src"
 BUILD_RECIPE="r2"
 CACHED_APISERVER="$BIN_DIR/kube-apiserver-$KUBE_VERSION-$BUILD_RECIPE"
 SOURCES_FILE="/etc/apt/sources.list.d/k8senv-src.sources"
+DOWNLOAD_URL="${K8SENV_DOWNLOAD_URL:-https://dl.k8s.io/release}"
 
 CHECK_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --check) CHECK_ONLY=1 ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --kube-version) printf '%s\n' "$KUBE_VERSION"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-binaries: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -168,17 +173,17 @@ download_apiserver() {
     s390x) arch=s390x ;;
     *) log "no official binary for $(uname -m)"; return 1 ;;
   esac
-  url="https://dl.k8s.io/release/$KUBE_VERSION/bin/$os/$arch/kube-apiserver"
+  url="${DOWNLOAD_URL%/}/$KUBE_VERSION/bin/$os/$arch/kube-apiserver"
   tmpd="$(mktemp -d)"
   log "downloading $url"
   if ! curl -fsSL --retry 3 -o "$tmpd/kube-apiserver" "$url" \
       || ! curl -fsSL --retry 3 -o "$tmpd/kube-apiserver.sha256" "$url.sha256"; then
-    rm -rf "$tmpd"; log "download failed"; return 1
+    rm -rf "$tmpd"; log "download of $url (or its .sha256) failed"; return 1
   fi
   want="$(awk '{print $1}' "$tmpd/kube-apiserver.sha256")"
   got="$(sha256sum "$tmpd/kube-apiserver" | awk '{print $1}')"
   if [[ -z "$want" || "$want" != "$got" ]]; then
-    rm -rf "$tmpd"; log "sha256 mismatch (want $want, got $got)"; return 1
+    rm -rf "$tmpd"; log "sha256 mismatch for $url (want $want from $url.sha256, got $got)"; return 1
   fi
   chmod +x "$tmpd/kube-apiserver"
   if [[ "$(apiserver_version "$tmpd/kube-apiserver")" != "$KUBE_VERSION" ]]; then
@@ -324,7 +329,13 @@ ETCDCTL="$(resolve_etcdctl "$ETCD" || true)"
 KSRC=""
 if [[ -z "$APISERVER" ]]; then
   if [[ "${K8SENV_DOWNLOAD:-0}" == 1 ]]; then
-    download_apiserver || log "download failed; falling back to building from Debian source"
+    if [[ "${K8SENV_SOURCE_BUILD:-1}" == 0 ]]; then
+      download_apiserver || die "no kube-apiserver $KUBE_VERSION: K8SENV_KUBE_APISERVER is ${K8SENV_KUBE_APISERVER:+not an executable (}${K8SENV_KUBE_APISERVER:-not set}${K8SENV_KUBE_APISERVER:+)}, none on PATH, none in $BIN_DIR, and the download failed (above); building from source is off (K8SENV_SOURCE_BUILD=0)"
+    else
+      download_apiserver || log "download failed; falling back to building from Debian source"
+    fi
+  elif [[ "${K8SENV_SOURCE_BUILD:-1}" == 0 ]]; then
+    die "no kube-apiserver $KUBE_VERSION: K8SENV_KUBE_APISERVER is ${K8SENV_KUBE_APISERVER:-not set}, none on PATH, none in $BIN_DIR; downloading (K8SENV_DOWNLOAD=1) and building from source (K8SENV_SOURCE_BUILD=0) are off"
   fi
   if [[ ! -x "$CACHED_APISERVER" ]]; then
     command -v apt-get >/dev/null 2>&1 || die "no kube-apiserver: set K8SENV_KUBE_APISERVER, put it on PATH, or use K8SENV_DOWNLOAD=1"

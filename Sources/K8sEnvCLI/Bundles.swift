@@ -63,22 +63,43 @@ extension Cache {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add the snapshots of bundle files (from `k8senv cache export`) to the cache.",
-            discussion: "Each bundle is verified first (its format, key format version, key, storage kind and files, kube-apiserver version, length and SHA-256); a refused bundle writes nothing into the cache."
+            discussion: "Each bundle is verified first (its format, key format version, key, storage kind and files, kube-apiserver version, length and SHA-256); a refused bundle writes nothing into the cache. With -f (or --profile), each bundle must also be a snapshot that config would use here: built by the same kube-apiserver version as the local binary (or --apiserver-version), and with one of the cache keys `k8senv hash` prints for it; any other bundle is refused, naming the keys expected."
         )
+
+        @Option(name: [.short, .customLong("file")], help: "Accept only the snapshots of this config (with --profile): their keys as `k8senv hash` computes them here.")
+        var file: String?
+
+        @Option(help: "A profile of the config to apply (implies -f k8senv.yaml when -f is not given).")
+        var profile: String?
+
+        @Option(help: "With -f: the kube-apiserver version to key on, instead of running `kube-apiserver --version`.")
+        var apiserverVersion: String?
 
         @Argument(help: "The bundle files.")
         var bundles: [String]
 
         func validate() throws {
             if bundles.isEmpty { throw ValidationError("name at least one bundle file") }
+            if apiserverVersion != nil && file == nil && profile == nil {
+                throw ValidationError("--apiserver-version needs -f (the config whose keys the bundles must have)")
+            }
         }
 
         func run() async throws {
             let store = SnapshotStore(root: SnapshotStore.defaultRoot)
+            var expected: BundleExpectation?
+            if file != nil || profile != nil {
+                var options = ConfigOptions()
+                options.file = file ?? "k8senv.yaml"
+                options.profile = profile
+                let (version, keys, order) = try await Hash.keys(options, environment: nil, apiserverVersion: apiserverVersion)
+                expected = BundleExpectation(config: options.file, profile: profile, version: version, keys: keys, order: order)
+            }
             for path in bundles {
                 let installed: SnapshotBundle.Installed
                 do throws(BundleError) {
                     let bundle = try SnapshotBundle.read(path)
+                    if let expected { try expected.check(bundle, name: path) }
                     installed = try await bundle.install(into: store, name: path)
                 } catch {
                     throw K8sEnvError(.cache, "refused: " + error.description)
@@ -90,6 +111,30 @@ extension Cache {
                     print("\(snapshot.metadata.environment): snapshot \(snapshot.metadata.key.prefix(12)) already in the cache; \(path) not needed")
                 }
             }
+        }
+    }
+}
+
+/// What `k8senv cache import -f` accepts: the snapshots the local config would use, that is the
+/// kube-apiserver version found here and the cache keys `k8senv hash` computes.
+struct BundleExpectation {
+    var config: String
+    var profile: String?
+    var version: String
+    var keys: [String: String]
+    var order: [String]
+
+    /// - Throws: ``BundleError`` (`.version` when the bundle was built by another kube-apiserver
+    ///   release, `.unexpectedKey` when its key is none of the config's), naming what was expected.
+    func check(_ bundle: SnapshotBundle, name: String) throws(BundleError) {
+        let snapshot = bundle.header.snapshot
+        let config = self.config + (profile.map { " (profile \"\($0)\")" } ?? "")
+        if snapshot.kubeAPIServerVersion != version {
+            throw BundleError(.version, "\(name): the snapshot of \"\(snapshot.environment)\" was built by kube-apiserver \(snapshot.kubeAPIServerVersion), but \(config) runs \(version) here; export it again from a runner with \(version)")
+        }
+        if !keys.values.contains(snapshot.key) {
+            let listed = order.map { "\($0) \(keys[$0]!.prefix(12))" }.joined(separator: ", ")
+            throw BundleError(.unexpectedKey, "\(name): the snapshot of \"\(snapshot.environment)\" has key \(snapshot.key.prefix(12)), which is not one of the keys of \(config) here (\(listed)); it was exported from another config, profile or set of files")
         }
     }
 }

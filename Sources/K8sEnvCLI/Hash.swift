@@ -38,8 +38,8 @@ struct Hash: AsyncParsableCommand {
     }
 
     /// The kube-apiserver version, every environment's cache key and the environments in plan order, as `k8senv hash` prints them.
-    /// - Throws: ``K8sEnvError`` for an invalid config, an unknown `environment`, or a binary
-    ///   whose version cannot be read.
+    /// - Throws: ``K8sEnvError`` for an invalid config, an unknown `environment`, a binary
+    ///   whose version cannot be read, or a version that is not the config's `kubeVersion`.
     static func keys(_ options: ConfigOptions, environment: String?, apiserverVersion: String?) async throws -> (version: String, keys: [String: String], order: [String]) {
         let loader = ConfigLoader()
         let files = loader.files
@@ -53,16 +53,19 @@ struct Hash: AsyncParsableCommand {
         } catch {
             throw K8sEnvError(.invalidConfig, error, files: files)
         }
-        let version: String
+        let version: String, source: String
         if let apiserverVersion {
-            version = apiserverVersion
+            (version, source) = (apiserverVersion, "--apiserver-version")
         } else {
             do throws(ProcessError) {
                 let binary = try BinaryLocator.locate(config.binaries.kubeAPIServer, role: "binaries.kubeAPIServer", relativeTo: config.directory)
-                version = try await BinaryVersion.read(binary).text
+                (version, source) = (try await BinaryVersion.read(binary).text, binary)
             } catch {
                 throw K8sEnvError(error)
             }
+        }
+        if let mismatch = config.kubeVersionMismatch(reported: version, by: source) {
+            throw K8sEnvError(ProcessError(.unexpectedOutput, mismatch, domain: .binary))
         }
         do throws(Diagnostic) { return (version, try CacheKey.compute(plan, apiServerVersion: version, files: files), plan.environments.map(\.name)) } catch {
             throw K8sEnvError(.invalidConfig, error, files: files)

@@ -4,7 +4,9 @@ import K8sEnvSpec
 
 /// `k8senv profiles`: the file's profiles, as lines or as a GitHub Actions `strategy.matrix`.
 ///
-/// The JSON is the matrix itself: `{"include":[{"profile":"ci","environments":["base"]},…]}`.
+/// The JSON is the matrix itself: `{"include":[{"profile":"ci","environments":["base"],"storage":"embedded",
+/// "binaries":{"kubeAPIServer":"kube-apiserver"},"kubeVersion":"v1.31.0"},…]}` (`kubeVersion` only
+/// when declared): each entry says what a job installs for its profile.
 /// It has no other top-level key on purpose: any key besides `include`/`exclude` would become
 /// a matrix dimension. Cache keys are not in it: they need each profile's kube-apiserver version
 /// (a profile may name another binary), which only the test job has; `k8senv hash --profile P`
@@ -15,8 +17,10 @@ struct Profiles: ParsableCommand {
         discussion: """
             The file is checked as `k8senv validate` does (as written and with each profile); problems are \
             printed as file:line:col errors on standard error, exit 1. JSON output is a GitHub Actions \
-            matrix: {"include":[{"profile":"ci","environments":["base","payments"]}]}, profiles in file \
-            order, environments parents first. The config without a profile is not listed.
+            matrix: {"include":[{"profile":"ci","environments":["base","payments"],"storage":"embedded",\
+            "binaries":{"kubeAPIServer":"kube-apiserver"}}]}, profiles in file order, environments parents \
+            first, with each profile's storage kind, the programs it names (kubeAPIServer; etcd or kine) \
+            and its kubeVersion when one is declared. The config without a profile is not listed.
             """
     )
 
@@ -51,6 +55,13 @@ enum ProfileListing {
         var profile: String
         /// The environments with the profile applied, parents before the ones that extend them.
         var environments: [String]
+        /// What a CI job installs for this profile: the storage kind (`embedded`, `etcd`, `kine`)…
+        var storage: String = "embedded"
+        /// …the programs it names (`kubeAPIServer`, and `etcd` or `kine` for those storages), as
+        /// expanded in the job that listed them…
+        var binaries: [String: String] = [:]
+        /// …and `kubeVersion`, when the file or the profile declares one.
+        var kubeVersion: String?
     }
 
     /// Every profile of the file, in file order; the whole file is checked as `validate` does.
@@ -59,15 +70,27 @@ enum ProfileListing {
         var entries: [Entry] = []
         for config in configs {
             guard let profile = config.profile else { continue }
-            entries.append(Entry(profile: profile, environments: try Plan(config).environments.map(\.name)))
+            var binaries = ["kubeAPIServer": config.binaries.kubeAPIServer]
+            switch config.storage {
+            case .etcd: binaries["etcd"] = config.binaries.etcd
+            case .kine: binaries["kine"] = config.binaries.kine
+            case .embedded: break
+            }
+            entries.append(Entry(profile: profile, environments: try Plan(config).environments.map(\.name),
+                                 storage: config.storage.rawValue, binaries: binaries, kubeVersion: config.kubeVersion))
         }
         return entries
     }
 
     /// `{"include":[{"environments":[…],"profile":…},…]}` on one line: a GitHub Actions matrix.
     static func matrixJSON(_ entries: [Entry]) -> String {
-        struct Item: Encodable { var profile: String; var environments: [String] }
+        struct Item: Encodable {
+            var profile: String; var environments: [String]; var storage: String
+            var binaries: [String: String]; var kubeVersion: String?
+        }
         struct Matrix: Encodable { var include: [Item] }
-        return JSONOutput.encode(Matrix(include: entries.map { Item(profile: $0.profile, environments: $0.environments) }))
+        return JSONOutput.encode(Matrix(include: entries.map {
+            Item(profile: $0.profile, environments: $0.environments, storage: $0.storage, binaries: $0.binaries, kubeVersion: $0.kubeVersion)
+        }))
     }
 }

@@ -83,4 +83,52 @@ struct BundleTests {
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }
+
+    @Test("import -f: a bundle of the config is imported; one of another kube-apiserver version, or with a key the config does not compute, is refused naming what was expected, and writes nothing")
+    func importChecksTheConfig() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.config, name: "bundles-f") { ws in
+            try ws.write("seed.yaml", Self.seed)
+            let first = ws.path + "/cache-a", second = ws.path + "/cache-b"
+            let build = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "true", environment: ["XDG_CACHE_HOME": first])
+            #expect(build.status == 0, "\(build)")
+            let bundle = ws.path + "/one.k8senv-bundle"
+            let export = try await ws.k8senv("cache", "export", "-o", bundle, environment: ["XDG_CACHE_HOME": first])
+            #expect(export.status == 0, "\(export)")
+            let hash = try await ws.k8senv("hash", "-e", "one", environment: ["XDG_CACHE_HOME": first])
+            let key = hash.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(key.count == 64, "\(hash)")
+            let version = try await ws.k8senv("hash", "--format", "json", environment: ["XDG_CACHE_HOME": first])
+            let local = try #require(parseJSONObject(version.stdout)?["kubeAPIServerVersion"] as? String, "\(version)")
+
+            // Another kube-apiserver version than the one here: its own message.
+            let otherVersion = try await ws.k8senv("cache", "import", "-f", "k8senv.yaml", "--apiserver-version", "v1.19.0", bundle,
+                                                   environment: ["XDG_CACHE_HOME": second])
+            #expect(otherVersion.status == 1, "\(otherVersion)")
+            #expect(otherVersion.stderr.contains("refused: \(bundle): the snapshot of \"one\" was built by kube-apiserver \(local), but k8senv.yaml runs v1.19.0 here"), "\(otherVersion)")
+            #expect(Self.entries(second).isEmpty, "\(Self.entries(second))")
+
+            // The config changed (another seed): the bundle's key is not one of its keys.
+            try ws.write("seed.yaml", Self.seed.replacingOccurrences(of: "from: bundle", with: "from: changed"))
+            let changed = try await ws.k8senv("hash", "-e", "one", environment: ["XDG_CACHE_HOME": first])
+            let newKey = changed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let foreign = try await ws.k8senv("cache", "import", "-f", "k8senv.yaml", bundle, environment: ["XDG_CACHE_HOME": second])
+            #expect(foreign.status == 1, "\(foreign)")
+            #expect(foreign.stderr.contains("refused: \(bundle): the snapshot of \"one\" has key \(key.prefix(12)), which is not one of the keys of k8senv.yaml here (one \(newKey.prefix(12)))"), "\(foreign)")
+            #expect(Self.entries(second).isEmpty, "\(Self.entries(second))")
+
+            // The config as it was: imported, and run there is a cache hit.
+            try ws.write("seed.yaml", Self.seed)
+            let imported = try await ws.k8senv("cache", "import", "-f", "k8senv.yaml", bundle, environment: ["XDG_CACHE_HOME": second])
+            #expect(imported.status == 0, "\(imported)")
+            #expect(imported.stdout.contains("imported from \(bundle)"), "\(imported)")
+            let run = try await ws.k8senv("run", "--", "true", environment: ["XDG_CACHE_HOME": second])
+            #expect(run.status == 0 && (run.stdout + run.stderr).contains("(cache hit)"), "\(run)")
+
+            // --apiserver-version alone has nothing to key on: a usage error.
+            let usage = try await ws.k8senv("cache", "import", "--apiserver-version", "v1.20.2", bundle, environment: ["XDG_CACHE_HOME": second])
+            #expect(usage.status == 2 && usage.stderr.contains("--apiserver-version needs -f"), "\(usage)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
 }

@@ -34,12 +34,12 @@ struct ProfilesTests {
         }
     }
 
-    @Test("json: a matrix object whose only key is include, one entry per profile with its environments")
+    @Test("json: a matrix object whose only key is include, one entry per profile with its environments, storage and binaries")
     func exampleJSON() async throws {
         try await Workspace.with(example: true, apiServers: false) { ws in
-            let outcome = try await ws.k8senv("profiles", "--format", "json")
+            let outcome = try await ws.k8senv("profiles", "--format", "json", environment: ["K8SENV_KUBE_APISERVER": nil, "K8SENV_STORAGE": nil])
             #expect(outcome.status == 0, "\(outcome)")
-            #expect(outcome.stdout == #"{"include":[{"environments":["base","payments"],"profile":"ci"}]}"# + "\n", "\(outcome)")
+            #expect(outcome.stdout == #"{"include":[{"binaries":{"kubeAPIServer":"kube-apiserver"},"environments":["base","payments"],"profile":"ci","storage":"embedded"}]}"# + "\n", "\(outcome)")
             let object = try #require(parseJSONObject(outcome.stdout))
             #expect(Array(object.keys) == ["include"])
         }
@@ -58,6 +58,88 @@ struct ProfilesTests {
             let include = try #require(object["include"] as? [[String: Any]])
             #expect(include.map { $0["profile"] as? String } == ["ci", "small", "extra"])
             #expect(include.map { $0["environments"] as? [String] } == [["base", "payments"], ["base"], ["base", "payments", "audit"]])
+        }
+    }
+
+    static let versionMatrix = """
+        apiVersion: k8senv.dev/v1alpha1
+        kind: Config
+        kubeVersion: v1.20.2
+        binaries:
+          kubeAPIServer: kube-apiserver
+          etcd: /opt/etcd/bin/etcd
+        environments:
+          base:
+            pool: {size: 1}
+        profiles:
+          plain: {}
+          k8s-1-31:
+            kubeVersion: v1.31.0
+            binaries: {kubeAPIServer: /opt/k8s/v1.31.0/kube-apiserver}
+          k8s-1-31-etcd:
+            kubeVersion: v1.31.0
+            storage: etcd
+          kine:
+            storage: kine
+
+        """
+
+    @Test("json: each profile's kubeVersion (the file's unless the profile sets one), its storage and the binaries that storage runs")
+    func versionMatrix() async throws {
+        try await Workspace.with(config: Self.versionMatrix, apiServers: false) { ws in
+            let json = try await ws.k8senv("profiles", "--format", "json")
+            #expect(json.status == 0, "\(json)")
+            let object = try #require(parseJSONObject(json.stdout))
+            let include = try #require(object["include"] as? [[String: Any]])
+            #expect(include.map { $0["profile"] as? String } == ["plain", "k8s-1-31", "k8s-1-31-etcd", "kine"])
+            #expect(include.map { $0["kubeVersion"] as? String } == ["v1.20.2", "v1.31.0", "v1.31.0", "v1.20.2"])
+            #expect(include.map { $0["storage"] as? String } == ["embedded", "embedded", "etcd", "kine"])
+            #expect(include.map { $0["binaries"] as? [String: String] } == [
+                ["kubeAPIServer": "kube-apiserver"],
+                ["kubeAPIServer": "/opt/k8s/v1.31.0/kube-apiserver"],
+                ["kubeAPIServer": "kube-apiserver", "etcd": "/opt/etcd/bin/etcd"],
+                ["kubeAPIServer": "kube-apiserver", "kine": "kine"],
+            ])
+            // Without a declared kubeVersion the key is absent (not null).
+            try ws.write("k8senv.yaml", Self.versionMatrix.replacingOccurrences(of: "kubeVersion: v1.20.2\n", with: ""))
+            let absent = try await ws.k8senv("profiles", "--format", "json")
+            let first = try #require((parseJSONObject(absent.stdout)?["include"] as? [[String: Any]])?.first)
+            #expect(first["kubeVersion"] == nil && first["profile"] as? String == "plain", "\(absent)")
+        }
+    }
+
+    @Test("kubeVersion: a malformed one is an error at its file:line:col, in the file or in a profile")
+    func malformedKubeVersion() async throws {
+        let config = Self.versionMatrix.replacingOccurrences(of: "kubeVersion: v1.31.0\n    binaries", with: "kubeVersion: \"1.31\"\n    binaries")
+        try await Workspace.with(config: config, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("profiles", "--format", "json")
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr.contains("k8senv.yaml:13:18: error:") && outcome.stderr.contains("a Kubernetes release such as v1.31.0"), "\(outcome)")
+            #expect(outcome.stdout.isEmpty, "\(outcome)")
+        }
+    }
+
+    @Test("kubeVersion: hash refuses another kube-apiserver version, saying where kubeVersion is and what to install")
+    func kubeVersionMismatch() async throws {
+        try await Workspace.with(config: Self.versionMatrix, apiServers: false) { ws in
+            let fits = try await ws.k8senv("hash", "--profile", "k8s-1-31", "--apiserver-version", "v1.31.0")
+            #expect(fits.status == 0, "\(fits)")
+            let other = try await ws.k8senv("hash", "--profile", "k8s-1-31", "--apiserver-version", "v1.20.2")
+            #expect(other.status == 1, "\(other)")
+            #expect(other.stderr.contains("k8senv.yaml:13:18: kubeVersion is v1.31.0 (with profile \"k8s-1-31\"), but --apiserver-version reports v1.20.2; install v1.31.0 (K8SENV_KUBE_VERSION=v1.31.0 scripts/install-binaries.sh)"), "\(other)")
+            #expect(other.stdout.isEmpty, "\(other)")
+        }
+    }
+
+    @Test("kubeVersion: run refuses a kube-apiserver binary of another version before starting anything")
+    func kubeVersionMismatchAtRun() async throws {
+        let binaries = try RealBinaries.require()
+        let config = Workspace.smallConfig().replacingOccurrences(of: "kind: Config\n", with: "kind: Config\nkubeVersion: v1.99.0\n")
+        try await Workspace.with(config: config, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("run", "--", "true")
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stderr.contains("kubeVersion is v1.99.0, but \(binaries.kubeAPIServer) reports v1."), "\(outcome)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }
 
@@ -129,12 +211,12 @@ struct ProfilesTests {
 /// runs them (`bash -eo pipefail`), against a copy of the example.
 @Suite("docs/how-to/ci.md (the workflow's shell steps)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct CIWorkflowTests {
-    /// The workflow's jobs, parsed: the ```yaml block after `<!-- workflow -->`, read by
-    /// `k8senv json` (the YAML reader k8senv uses for everything).
-    static func workflow(in ws: Workspace) async throws -> [String: Any] {
+    /// The workflow's jobs, parsed: the ```yaml block after `<!-- workflow -->` (or another
+    /// marker), read by `k8senv json` (the YAML reader k8senv uses for everything).
+    static func workflow(in ws: Workspace, marker: String = "workflow") async throws -> [String: Any] {
         let page = String(decoding: try Repository.read(Repository.root + "/docs/how-to/ci.md"), as: UTF8.self)
         let blocks = MarkdownBlocks.fenced(page)
-        let block = try #require(blocks.first { $0.marker == "workflow" }, "no <!-- workflow --> block in ci.md")
+        let block = try #require(blocks.first { $0.marker == marker }, "no <!-- \(marker) --> block in ci.md")
         let file = try ws.write("../workflow.yml", block.text)
         let outcome = try await ws.k8senv("json", file)
         #expect(outcome.status == 0, "\(outcome)")
@@ -173,7 +255,11 @@ struct CIWorkflowTests {
             let workflow = try await Self.workflow(in: ws)
             let (outcome, outputs) = try await Self.runStep(try Self.step(workflow, job: "plan", id: "profiles"), in: ws)
             #expect(outcome.status == 0, "\(outcome)")
-            #expect(outputs["matrix"] == #"{"include":[{"environments":["base","payments"],"profile":"ci"}]}"#, "\(outputs)")
+            let matrix = try #require(parseJSONObject(outputs["matrix"] ?? ""), "\(outputs)")
+            let include = try #require(matrix["include"] as? [[String: Any]])
+            #expect(include.count == 1 && include[0]["profile"] as? String == "ci", "\(outputs)")
+            #expect(include[0]["environments"] as? [String] == ["base", "payments"], "\(outputs)")
+            #expect(include[0]["storage"] as? String == RealBinaries.storage, "\(outputs)")
 
             let jobs = try #require(workflow["jobs"] as? [String: Any])
             let plan = try #require(jobs["plan"] as? [String: Any])

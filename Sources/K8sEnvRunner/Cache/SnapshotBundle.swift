@@ -5,6 +5,8 @@ import K8sEnvSpec
 package struct BundleError: Error, Sendable, CustomStringConvertible {
     package enum Code: String, Sendable {
         case notABundle, truncated, header, keyFormat, malformed, checksum, io
+        /// Refused by `import -f`: another kube-apiserver release, or a key the config does not compute.
+        case version, unexpectedKey
     }
     package var code: Code
     package var message: String

@@ -63,11 +63,16 @@ package struct ResolvedBinaries: Sendable {
     }
 
     /// Finds the binaries a config names and reads the kube-apiserver version.
-    /// - Throws: ``ProcessError`` naming the config key and where it looked.
+    /// - Throws: ``ProcessError`` naming the config key and where it looked, or the version
+    ///   when it is not the config's `kubeVersion`.
     package static func resolve(_ config: Config) async throws(ProcessError) -> ResolvedBinaries {
         let apiServer = try BinaryLocator.locate(config.binaries.kubeAPIServer, role: "binaries.kubeAPIServer", relativeTo: config.directory)
+        let version = try await BinaryVersion.read(apiServer)
+        if let mismatch = config.kubeVersionMismatch(reported: version.text, by: apiServer) {
+            throw ProcessError(.unexpectedOutput, mismatch, domain: .binary)
+        }
         let storage = try await StorageBackends.make(config)
-        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: try await BinaryVersion.read(apiServer), storage: storage)
+        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: storage)
     }
 }
 

@@ -144,6 +144,10 @@ package struct Config: Sendable {
     package var environments: [Environment] = []
     /// Every profile the file defines, in order.
     package var profileNames: [String] = []
+    /// `kubeVersion`: the release `binaries.kubeAPIServer` must report; nil when not declared.
+    package var kubeVersion: String?
+    /// Where `kubeVersion` was written (in the file or in the profile).
+    package var kubeVersionLocation: SourceLocation?
 
     /// Nil when the config has the environment `name`; otherwise what to tell the user: `no
     /// environment "x"; did you mean "y"?` (the one wording of `up -e`, `hash -e` and pools).

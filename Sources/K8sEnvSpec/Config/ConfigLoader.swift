@@ -163,6 +163,10 @@ enum ConfigDecoder {
             if let v = b["etcdctl"]?.string { config.binaries.etcdctl = v }
             if let v = b["kine"]?.string { config.binaries.kine = v }
         }
+        if let v = root["kubeVersion"], let text = v.string {
+            config.kubeVersion = text
+            config.kubeVersionLocation = v.location
+        }
         if let s = root["storage"]?.string, let kind = StorageKind(rawValue: s) { config.storage = kind }
         for entry in root["timeouts"]?.entries ?? [] {
             guard let text = entry.value.string, let d = GoDuration(text) else { continue }

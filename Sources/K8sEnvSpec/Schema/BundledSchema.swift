@@ -25,6 +25,7 @@ package enum BundledSchema {
       "const": "Config"
     },
     "binaries": { "$ref": "#/$defs/binaries" },
+    "kubeVersion": { "$ref": "#/$defs/kubeVersion" },
     "storage": { "$ref": "#/$defs/storage" },
     "timeouts": { "$ref": "#/$defs/timeouts" },
     "apiServer": { "$ref": "#/$defs/apiServer" },
@@ -60,6 +61,12 @@ package enum BundledSchema {
       "description": "A file or folder, relative to this file's folder unless absolute.",
       "type": "string",
       "minLength": 1
+    },
+    "kubeVersion": {
+      "description": "The Kubernetes release binaries.kubeAPIServer must report (kube-apiserver --version), e.g. v1.31.0; what CI installs for this file or profile (k8senv profiles --format json).",
+      "type": "string",
+      "pattern": "^v[0-9]+\\.[0-9]+\\.[0-9]+([-+][0-9A-Za-z.+-]+)?$",
+      "x-pattern-message": "a Kubernetes release such as v1.31.0 (v, then major.minor.patch)"
     },
     "binary": {
       "description": "A program name looked up on PATH, or a path (relative to this file's folder when it contains a '/').",
@@ -234,6 +241,7 @@ package enum BundledSchema {
       "additionalProperties": false,
       "properties": {
         "binaries": { "$ref": "#/$defs/binaries" },
+        "kubeVersion": { "$ref": "#/$defs/kubeVersion" },
         "storage": { "$ref": "#/$defs/storage" },
         "timeouts": { "$ref": "#/$defs/timeouts" },
         "apiServer": { "$ref": "#/$defs/apiServer" },
