@@ -39,6 +39,15 @@ struct AuditLogTests {
         #expect(AuditLog.parse([], instance: "base-0").isEmpty)
     }
 
+    @Test("the JSON of the CLI and the pool API reads back as the same events (an attached run decodes the service's answer)")
+    func roundTrip() throws {
+        let events = AuditLog.parse(Array((Self.line("create", "configmaps") + "\n" + Self.line("get", "/version", namespace: nil, name: nil, code: 200) + "\n").utf8), instance: "base-0")
+        let data = Data(JSONOutput.encode(events).utf8)
+        let decoded = try JSONDecoder().decode([AuditEvent].self, from: data)
+        #expect(decoded == events)
+        #expect(decoded.map(\.namespace) == ["default", nil])
+    }
+
     @Test("a group and a subresource name the resource; a path that is no resource is shown as the path")
     func resources() {
         let status = #"{"kind":"Event","stage":"ResponseComplete","requestURI":"/apis/apps/v1/namespaces/a/deployments/d/status","verb":"update","user":{"username":"alice"},"objectRef":{"resource":"deployments","namespace":"a","name":"d","apiGroup":"apps","subresource":"status"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-12-01T19:29:41.1Z","stageTimestamp":"2026-12-01T19:29:41.2Z"}"#

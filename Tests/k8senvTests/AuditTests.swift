@@ -36,7 +36,7 @@ struct AuditTests {
         }
     }
 
-    @Test("a detached up with audit: kubectl's calls in order with their codes in `audit --format json` and the table; --since; one instance; a lease's requests from the pool API")
+    @Test("a detached up with audit: kubectl's calls in order with their codes in `audit --format json` and the table; --since; one instance; a lease's requests from the pool API; an attached run's failed command")
     func detached() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.audited, name: "audit-up") { ws in
@@ -90,6 +90,16 @@ struct AuditTests {
             let lines = leased.stdout.split(separator: "\n").map(String.init)
             try #require(lines.count == 2 && lines[0] == "200", "\(leased)")
             #expect(try Self.kubectlRequests(lines[1]) == ["create configmaps default/leased 201"], "\(leased)")
+
+            // A run attached to this up whose command fails: its lease's mutating requests, from
+            // the pool API, before the lease is released.
+            let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c", "kubectl create configmap attached >/dev/null; exit 5")
+            #expect(attached.status == 5, "\(attached)")
+            #expect(attached.stderr.contains("attached to the pool service"), "\(attached)")
+            let row = attached.stderr.split(separator: "\n").first { $0.contains(" create ") }?
+                .split(separator: " ", omittingEmptySubsequences: true).map(String.init) ?? []
+            #expect(row.count == 7 && row[2] == "create" && row[4] == "default/attached" && row[5] == "201", "\(attached)")
+            #expect(!attached.stderr.contains("leased"), "not the earlier lease's request: \(attached)")
 
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
             #expect(down.status == 0, "\(down)")

@@ -2,7 +2,7 @@ import Foundation
 
 /// One request kube-apiserver completed, from its audit log (an `audit.k8s.io/v1` Event at the
 /// stage ResponseComplete or Panic). See docs/explanation/audit.md.
-public struct AuditEvent: Sendable, Hashable, Encodable {
+public struct AuditEvent: Sendable, Hashable, Codable {
     /// The instance whose log it comes from (`base-0`).
     public var instance: String
     /// When kube-apiserver received the request (`requestReceivedTimestamp`), as written: RFC 3339
@@ -47,6 +47,45 @@ public struct AuditEvent: Sendable, Hashable, Encodable {
     /// ``latency`` in milliseconds.
     public var latencyMilliseconds: Double {
         Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+    }
+
+    public init(instance: String, timestamp: String, time: Date, user: String, verb: String, resource: String,
+                namespace: String?, name: String?, code: Int?, latency: Duration, requestURI: String, auditID: String,
+                userAgent: String?) {
+        self.instance = instance
+        self.timestamp = timestamp
+        self.time = time
+        self.user = user
+        self.verb = verb
+        self.resource = resource
+        self.namespace = namespace
+        self.name = name
+        self.code = code
+        self.latency = latency
+        self.requestURI = requestURI
+        self.auditID = auditID
+        self.userAgent = userAgent
+    }
+
+    /// Reads what ``encode(to:)`` writes (the pool API's answer, for an attached `run`).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        timestamp = try c.decode(String.self, forKey: .time)
+        guard let time = RFC3339.parse(timestamp) else {
+            throw DecodingError.dataCorruptedError(forKey: .time, in: c, debugDescription: "not an RFC 3339 time: \(timestamp)")
+        }
+        self.time = time
+        instance = try c.decode(String.self, forKey: .instance)
+        user = try c.decode(String.self, forKey: .user)
+        verb = try c.decode(String.self, forKey: .verb)
+        resource = try c.decode(String.self, forKey: .resource)
+        namespace = try c.decodeIfPresent(String.self, forKey: .namespace)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        code = try c.decodeIfPresent(Int.self, forKey: .code)
+        latency = .microseconds(Int64(((try c.decodeIfPresent(Double.self, forKey: .latencyMs) ?? 0) * 1000).rounded()))
+        requestURI = try c.decodeIfPresent(String.self, forKey: .requestURI) ?? ""
+        auditID = try c.decodeIfPresent(String.self, forKey: .auditID) ?? ""
+        userAgent = try c.decodeIfPresent(String.self, forKey: .userAgent)
     }
 
     enum CodingKeys: String, CodingKey {

@@ -48,20 +48,22 @@ package enum AuditReport {
     /// The lines: a heading per instance that received requests since `since`, then its last
     /// ``limit`` mutating requests as a table (or a line saying there were none).
     package static func failedCommand(runDirectory: String, since: Date) -> [String] {
-        var lines: [String] = []
-        for (name, log) in AuditLog.instances(inRun: runDirectory) {
-            let events = AuditLog.read(log, instance: name, since: since)
-            guard !events.isEmpty else { continue }
-            let mutating = events.filter(\.isMutating)
-            if mutating.isEmpty {
-                lines.append("\(name): no mutating requests since the command started (\(events.count) other requests); log: \(log)")
-                continue
-            }
-            let shown = mutating.suffix(limit)
-            let heading = mutating.count > limit ? "the last \(limit) of \(mutating.count) mutating requests" : "its \(mutating.count) mutating request\(mutating.count == 1 ? "" : "s")"
-            lines.append("\(name): \(heading) since the command started (log: \(log)):")
-            lines += AuditTable.render(Array(shown), showInstance: false).map { "  " + $0 }
+        AuditLog.instances(inRun: runDirectory).flatMap { name, log in
+            section(instance: name, events: AuditLog.read(log, instance: name, since: since), log: log)
         }
-        return lines
+    }
+
+    /// One instance's part of the report: nothing when it received no requests (the command did
+    /// not use it); else a heading naming its log, then its last ``limit`` mutating requests as
+    /// a table, or a line saying there were none.
+    package static func section(instance name: String, events: [AuditEvent], log: String) -> [String] {
+        guard !events.isEmpty else { return [] }
+        let mutating = events.filter(\.isMutating)
+        if mutating.isEmpty {
+            return ["\(name): no mutating requests since the command started (\(events.count) other requests); log: \(log)"]
+        }
+        let heading = mutating.count > limit ? "the last \(limit) of \(mutating.count) mutating requests" : "its \(mutating.count) mutating request\(mutating.count == 1 ? "" : "s")"
+        return ["\(name): \(heading) since the command started (log: \(log)):"]
+            + AuditTable.render(Array(mutating.suffix(limit)), showInstance: false).map { "  " + $0 }
     }
 }

@@ -238,22 +238,30 @@ package enum Lifecycle {
         return status
     }
 
+    /// What a failed command's `run` says when nothing audits.
+    static let auditHint = "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (docs/how-to/failed-test-requests.md)"
+
     /// After a failed command: per instance it used, its last mutating requests (see
     /// ``AuditReport``); a hint when the config has no `audit`.
     /// - Returns: whether the instances audit (their logs are then kept).
     static func reportAudit(_ session: Session, since: Date, output: @Sendable (String) -> Void) -> Bool {
         guard session.plan.config.auditsAnything else {
-            output("hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (docs/how-to/failed-test-requests.md)")
+            output(auditHint)
             return false
         }
-        let lines = AuditReport.failedCommand(runDirectory: session.runDirectory, since: since)
+        printAuditReport(AuditReport.failedCommand(runDirectory: session.runDirectory, since: since), output: output)
+        return true
+    }
+
+    /// The report's lines (``AuditReport/section(instance:events:log:)`` of each instance) under
+    /// a heading, or a line saying the command made no requests.
+    static func printAuditReport(_ lines: [String], output: @Sendable (String) -> Void) {
         if lines.isEmpty {
             output("the command made no requests to the instances that audit")
         } else {
             output("the command failed; the requests it made (audit):")
             lines.forEach(output)
         }
-        return true
     }
 
     /// Runs `run`'s command with `environment` (SIGTERM to k8senv passed on to it): its exit
