@@ -632,3 +632,49 @@ func TestFullListenQueueIsRetried(t *testing.T) {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
 }
+
+func TestAuditEventsParsesAndSendsSince(t *testing.T) {
+	p := newPool(t, func(w http.ResponseWriter, r request) {
+		switch {
+		case r.Method == http.MethodGet && r.Path == "/v1/leases/"+leaseID+"/audit":
+			answer(w, http.StatusOK, `{"lease":"`+leaseID+`","instance":"capi-0","events":[
+				{"time":"2026-12-01T13:20:01.123456Z","instance":"capi-0","user":"k8senv-admin","verb":"create","resource":"configmaps",
+				 "namespace":"default","name":"x","code":201,"latencyMs":2.9,"requestURI":"/api/v1/namespaces/default/configmaps",
+				 "auditID":"a1","userAgent":"go-test","futureField":true},
+				{"time":"2026-12-01T13:20:02Z","instance":"capi-0","user":"k8senv-admin","verb":"get","resource":"/version",
+				 "namespace":null,"name":null,"code":null,"latencyMs":0.1,"requestURI":"/version","auditID":"a2","userAgent":null}]}`)
+		case r.Path == "/v1/leases/other/audit":
+			answer(w, http.StatusConflict, `{"error":{"code":"not-audited","message":"instance capi-1 writes no audit log"}}`)
+		default:
+			poolHandler(w, r)
+		}
+	})
+	c := NewClient(p.sock)
+	events, err := c.AuditEvents(context.Background(), leaseID, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 2 {
+		t.Fatalf("events = %+v", events)
+	}
+	e0, e1 := events[0], events[1]
+	if e0.Verb != "create" || e0.Resource != "configmaps" || e0.Namespace != "default" || e0.Name != "x" || e0.Code != 201 ||
+		e0.LatencyMs != 2.9 || !e0.Mutating() || !e0.Time.Equal(time.Date(2026, 12, 1, 13, 20, 1, 123456000, time.UTC)) {
+		t.Errorf("event 0 = %+v", e0)
+	}
+	if e1.Verb != "get" || e1.Namespace != "" || e1.Name != "" || e1.Code != 0 || e1.Mutating() {
+		t.Errorf("event 1 = %+v", e1)
+	}
+	since := time.Date(2026, 12, 1, 13, 20, 1, 500000000, time.UTC)
+	if _, err := c.AuditEvents(context.Background(), leaseID, since); err != nil {
+		t.Fatal(err)
+	}
+	reqs := p.recorded()
+	if reqs[0].Query != "" || reqs[1].Query != "since=2026-12-01T13%3A20%3A01.5Z" {
+		t.Errorf("queries = %q, %q", reqs[0].Query, reqs[1].Query)
+	}
+	_, err = c.AuditEvents(context.Background(), "other", time.Time{})
+	if ErrorCode(err) != CodeNotAudited {
+		t.Errorf("not audited: err = %v", err)
+	}
+}

@@ -66,10 +66,12 @@ package enum APIServerArguments {
     ///     explicitly or by declaring users).
     ///   - featureGates: `apiServer.featureGates`, passed as one `--feature-gates` flag.
     ///   - runtimeConfig: `apiServer.runtimeConfig`, passed as one `--runtime-config` flag.
+    ///   - audit: the audit policy and log (`audit`), when the instance audits: a JSON log
+    ///     written in blocking mode (a request's event is written before its response).
     ///   - extraArgs: `apiServer.extraArgs`, last, as written.
     package static func make(version: KubeVersion, layout: APIServerLayout, authorization: AuthorizationMode = .alwaysAllow,
                              featureGates: [String: Bool] = [:],
-                             runtimeConfig: [String: Bool] = [:], extraArgs: [String]) -> [String] {
+                             runtimeConfig: [String: Bool] = [:], audit: AuditFiles? = nil, extraArgs: [String]) -> [String] {
         var args = [
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
@@ -101,6 +103,10 @@ package enum APIServerArguments {
         }
         if let gates = switches("--feature-gates", featureGates) { args.append(gates) }
         if let apis = switches("--runtime-config", runtimeConfig) { args.append(apis) }
+        if let audit {
+            args += ["--audit-policy-file=\(audit.policy)", "--audit-log-path=\(audit.log)",
+                     "--audit-log-format=json", "--audit-log-mode=blocking"]
+        }
         return args + extraArgs
     }
 }

@@ -27,13 +27,19 @@ package struct InstanceConfiguration: Sendable {
     /// Where its webhooks call (the environment's, when it has webhooks or a CRD with a
     /// conversion webhook): what a session exports and a lease hands out with it.
     package var webhook: WebhookEndpoint?
+    /// `audit`: how kube-apiserver audits into `logs/audit.log`; nil: no audit log.
+    package var audit: InstanceAudit?
 
     package var storage: StorageKind { binaries.storage.kind }
+
+    /// `logs/audit.log` in the instance's folder, when it audits.
+    package var auditLogPath: String? { audit == nil ? nil : AuditLog.path(inInstanceFolder: directory) }
 
     package init(name: String, directory: String, binaries: ResolvedBinaries,
                  extraArgs: [String], featureGates: [String: Bool] = [:], runtimeConfig: [String: Bool] = [:],
                  users: [UserIdentity] = [], authorization: AuthorizationMode? = nil,
-                 startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil, webhook: WebhookEndpoint? = nil) {
+                 startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil, webhook: WebhookEndpoint? = nil,
+                 audit: InstanceAudit? = nil) {
         self.name = name
         self.directory = directory
         self.binaries = binaries
@@ -46,6 +52,7 @@ package struct InstanceConfiguration: Sendable {
         self.stopTimeout = stopTimeout
         self.snapshot = snapshot
         self.webhook = webhook
+        self.audit = audit
     }
 }
 
@@ -144,6 +151,16 @@ package final class Instance: Sendable {
             authenticationConfig = pki + "/authentication-config.yaml"
             try PrivateFiles.write(APIServerArguments.anonymousHealthConfig, to: authenticationConfig!)
         }
+        var auditFiles: AuditFiles?
+        if let audit = configuration.audit, let log = configuration.auditLogPath {
+            switch audit {
+            case .level(let level):
+                try PrivateFiles.write(AuditPolicy.builtIn(level), to: pki + "/audit-policy.yaml")
+                auditFiles = AuditFiles(policy: pki + "/audit-policy.yaml", log: log)
+            case .policyFile(let path):
+                auditFiles = AuditFiles(policy: path, log: log)
+            }
+        }
 
         var times = StartTimes()
         let clock = ContinuousClock()
@@ -167,7 +184,8 @@ package final class Instance: Sendable {
                 tokenFile: pki + "/tokens.csv", authenticationConfig: authenticationConfig)
             let arguments = APIServerArguments.make(version: version, layout: layout, authorization: configuration.authorization,
                                                     featureGates: configuration.featureGates,
-                                                    runtimeConfig: configuration.runtimeConfig, extraArgs: configuration.extraArgs)
+                                                    runtimeConfig: configuration.runtimeConfig, audit: auditFiles,
+                                                    extraArgs: configuration.extraArgs)
             let kubeconfigPath = dir + "/kubeconfig"
             let server = "https://127.0.0.1:\(port)"
             var users: [InstanceUser] = []

@@ -108,6 +108,8 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
     /// Where the instance's webhooks and CRD conversion webhooks call, and the certificate for
     /// a server there; nil when the environment has none. See docs/explanation/webhooks.md.
     public let webhook: WebhookEndpoint?
+    /// When this lease was granted: where ``auditEvents(since:)`` starts by default.
+    public let lentAt: Date
     let instance: Instance
     let pool: EnvironmentPool
 
@@ -124,6 +126,7 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
         })
         client = instance.client
         webhook = instance.configuration.webhook
+        lentAt = Date()
     }
 
     /// A user of k8senv.yaml's `users` on this instance. What it may do depends on
@@ -143,6 +146,18 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
 
     /// The kube-apiserver's pid (for fault tests).
     package var instanceProcessIDForTests: Int32 { instance.apiServerProcess.pid }
+
+    /// Whether the instance writes an audit log (`audit:` in k8senv.yaml for its environment).
+    public var audits: Bool { instance.configuration.audit != nil }
+
+    /// The requests the instance completed during this lease, oldest first, from its audit log
+    /// (see docs/explanation/audit.md); empty when the environment does not audit.
+    /// - Parameter since: only requests received at or after this time; nil (the default) or a
+    ///   time before the lease: since it was lent.
+    public func auditEvents(since: Date? = nil) -> [AuditEvent] {
+        guard let log = instance.configuration.auditLogPath else { return [] }
+        return AuditLog.read(log, instance: id, since: max(since ?? lentAt, lentAt))
+    }
 
     /// Gives the instance back to its pool.
     /// - Parameter mode: `.reset` (default) returns the instance to the state it was lent in,

@@ -92,10 +92,34 @@ extension Lifecycle {
             environment[key] = value
         }
         let status = await runCommand(command, environment: environment, signals: signals, output: output)
+        if status != 0 { await reportAudit(client, leases: leases.map(\.granted), output: output) }
         let problems = await releaseAll()
         for problem in problems { output("error: a lease could not be released: \(problem)") }
         // A service that went away under the command: its results are not to be trusted.
         return problems.isEmpty || status != 0 ? status : 1
+    }
+}
+
+extension Lifecycle {
+    /// After a failed command of an attached `run`: each lease's mutating requests (asked of the
+    /// service before the leases are released), as ``reportAudit(_:since:output:)`` prints them
+    /// for a run of its own; a hint when no leased instance audits.
+    static func reportAudit(_ client: PoolClient, leases: [LeaseGrant], output: @Sendable (String) -> Void) async {
+        struct Events: Decodable { var events: [AuditEvent] }
+        var lines: [String] = []
+        var audited = false
+        for lease in leases {
+            guard let answer = try? await client.sendDetached("GET", "/v1/leases/\(lease.lease)/audit", timeout: .seconds(30)),
+                  answer.status == 200, let decoded = try? JSONDecoder().decode(Events.self, from: Data(answer.body)) else { continue }
+            audited = true
+            let folder = (lease.kubeconfig as NSString).deletingLastPathComponent
+            lines += AuditReport.section(instance: lease.instance, events: decoded.events, log: AuditLog.path(inInstanceFolder: folder))
+        }
+        guard audited else {
+            output(auditHint)
+            return
+        }
+        printAuditReport(lines, output: output)
     }
 }
 

@@ -126,6 +126,8 @@ package actor PoolService {
         case ("POST", ["v1", "leases"]): return await acquire(request, peer: peer, connection: connection)
         case ("DELETE", let s) where s.count == 3 && s[0] == "v1" && s[1] == "leases":
             return await release(s[2], mode: request.query["mode"] ?? "reset")
+        case ("GET", let s) where s.count == 4 && s[0] == "v1" && s[1] == "leases" && s[3] == "audit":
+            return audit(s[2], since: request.query["since"])
         case (_, ["v1", "status"]), (_, ["v1", "leases"]):
             return .error(405, "bad-request", "\(request.method) is not served on \(request.path)")
         default:
@@ -225,6 +227,31 @@ package actor PoolService {
         }
         let replaced = await Self.end(lease, mode: releaseMode, why: "released", log: log)
         return .json(200, Released(lease: id, instance: lease.instance.id, mode: mode, replaced: replaced))
+    }
+
+    struct AuditAnswer: Encodable {
+        var lease: String
+        var instance: String
+        var events: [AuditEvent]
+    }
+
+    /// `GET /v1/leases/{id}/audit[?since=]`: the lease's requests since it was lent (or since
+    /// `since`, a Go duration back from now or an RFC 3339 time, when later).
+    private func audit(_ id: String, since: String?) -> HTTPResponse {
+        guard let lease = leases[id] else {
+            return .error(404, "lease-not-found", "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
+        }
+        guard lease.instance.audits else {
+            return .error(409, "not-audited", "instance \(lease.instance.id) writes no audit log: add `audit:` to k8senv.yaml (docs/reference/configuration.md)")
+        }
+        var from = lease.since
+        if let since {
+            guard let asked = AuditSince.parse(since) else {
+                return .error(400, "bad-request", "since must be a Go duration (5m) or an RFC 3339 time, not \"\(since)\"")
+            }
+            from = max(from, asked)
+        }
+        return .json(200, AuditAnswer(lease: id, instance: lease.instance.id, events: lease.instance.auditEvents(since: from)))
     }
 
     struct Status: Encodable {

@@ -147,7 +147,9 @@ package struct EnvironmentBuilder: Sendable {
             featureGates: config.apiServerFeatureGates.values, runtimeConfig: config.apiServerRuntimeConfig.values,
             users: UserIdentity.of(config), authorization: config.authorization,
             startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath,
-            webhook: webhooks?.installs[name]?.endpoint)
+            webhook: webhooks?.installs[name]?.endpoint,
+            // A snapshot build that is not kept running does not audit: nothing reads its log.
+            audit: suffix == "build" ? nil : config.audit(for: name).map { InstanceAudit($0, config: config) })
         let instance: Instance
         let times: Instance.StartTimes
         do { (instance, times) = try await Instance.start(configuration) } catch { throw K8sEnvError(error) }

@@ -221,7 +221,10 @@ package enum Lifecycle {
         let record = await session.record(config: options.file, profile: options.profile, detached: false)
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in record.exports { environment[key] = value }
+        let commandStart = Date()
         let status = await runCommand(command, environment: environment, signals: signals, output: output)
+        // A failed command: what it asked of the instances (their audit logs), which are kept.
+        let audited = status != 0 && reportAudit(session, since: commandStart, output: output)
         // An instance that died under the command: said, its logs kept, and the run fails even
         // if the command passed (its results are not to be trusted).
         if let failure = await session.failure() {
@@ -230,8 +233,35 @@ package enum Lifecycle {
             output("logs kept in \(session.runDirectory)")
             return status == 0 ? 1 : status
         }
-        await finish(session, state: state, keepFiles: false, exiting: true)
+        await finish(session, state: state, keepFiles: audited, exiting: true)
+        if audited { output("audit logs kept in \(session.runDirectory) (read them with `k8senv audit --run \(session.runDirectory)`)") }
         return status
+    }
+
+    /// What a failed command's `run` says when nothing audits.
+    static let auditHint = "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (docs/how-to/failed-test-requests.md)"
+
+    /// After a failed command: per instance it used, its last mutating requests (see
+    /// ``AuditReport``); a hint when the config has no `audit`.
+    /// - Returns: whether the instances audit (their logs are then kept).
+    static func reportAudit(_ session: Session, since: Date, output: @Sendable (String) -> Void) -> Bool {
+        guard session.plan.config.auditsAnything else {
+            output(auditHint)
+            return false
+        }
+        printAuditReport(AuditReport.failedCommand(runDirectory: session.runDirectory, since: since), output: output)
+        return true
+    }
+
+    /// The report's lines (``AuditReport/section(instance:events:log:)`` of each instance) under
+    /// a heading, or a line saying the command made no requests.
+    static func printAuditReport(_ lines: [String], output: @Sendable (String) -> Void) {
+        if lines.isEmpty {
+            output("the command made no requests to the instances that audit")
+        } else {
+            output("the command failed; the requests it made (audit):")
+            lines.forEach(output)
+        }
     }
 
     /// Runs `run`'s command with `environment` (SIGTERM to k8senv passed on to it): its exit

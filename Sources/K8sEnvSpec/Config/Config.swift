@@ -108,6 +108,8 @@ package struct Config: Sendable {
         /// `webhookPort`: where the test's webhook server listens on 127.0.0.1; nil: a free port
         /// k8senv picks for the run (or the one of the environment this one extends).
         package var webhookPort: Int?
+        /// `audit`: this environment's own audit settings (else the top-level ones).
+        package var audit: AuditSettings?
     }
 
     /// The config file as the user named it (used in messages).
@@ -134,6 +136,9 @@ package struct Config: Sendable {
     package var apiServerAuthorization: AuthorizationMode?
     /// `users`, in the order of the file.
     package var users: [ConfigUser] = []
+    /// `audit` at the top level: every environment's instances write an audit log, unless the
+    /// environment has its own `audit`. See ``audit(for:)``.
+    package var audit: AuditSettings?
 
     /// The authorization mode instances run with: `apiServer.authorization` when written, else
     /// RBAC when `users` are declared (so that they are not all-powerful), else AlwaysAllow.

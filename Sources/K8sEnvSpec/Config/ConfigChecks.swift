@@ -15,6 +15,7 @@ struct ConfigChecks {
         checkAPIServerSwitches()
         checkAuthorization()
         checkUsers()
+        checkAudit()
         checkExtends()
         for environment in config.environments { checkSeeds(of: environment) }
         checkFiles()

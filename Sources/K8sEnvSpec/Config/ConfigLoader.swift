@@ -200,6 +200,7 @@ enum ConfigDecoder {
             config.users.append(ConfigUser(name: name.string ?? "", groups: (user["groups"]?.items ?? []).compactMap(\.string),
                                            location: name.location))
         }
+        config.audit = decodeAudit(root, keyPath: "audit", directory: directory)
         for entry in root["environments"]?.entries ?? [] {
             let e = entry.value
             var environment = Config.Environment(name: entry.key, location: entry.keyLocation)
@@ -215,6 +216,7 @@ enum ConfigDecoder {
                 item.string.map { PathReference(written: $0, location: item.location, keyPath: "environments.\(entry.key).webhooks[\(i)]") }
             }
             if let port = e["webhookPort"]?.int { environment.webhookPort = Int(port) }
+            environment.audit = decodeAudit(e, keyPath: "environments.\(entry.key).audit", directory: directory)
             for (s, seed) in (e["seeds"]?.items ?? []).enumerated() {
                 let dependsOn = seed["dependsOn"]?.items ?? []
                 environment.seeds.append(Config.SeedSet(
@@ -232,5 +234,20 @@ enum ConfigDecoder {
             config.environments.append(environment)
         }
         return config
+    }
+}
+
+extension ConfigDecoder {
+    /// `audit:` of a mapping (the root or an environment): `policy` wins over `level` here; both
+    /// written is an error of ``ConfigChecks``, which reads the raw keys again.
+    static func decodeAudit(_ parent: YAMLValue, keyPath: String, directory: String) -> AuditSettings? {
+        guard let entry = parent.entry("audit") else { return nil }
+        let audit = entry.value
+        if let policy = audit["policy"], let written = policy.string {
+            return AuditSettings(policy: .file(PathReference(written: written, location: policy.location, keyPath: keyPath + ".policy")),
+                                 location: entry.keyLocation, conflictingLevel: audit.entry("level")?.keyLocation)
+        }
+        let level = audit["level"]?.string.flatMap(AuditLevel.init(rawValue:)) ?? .metadata
+        return AuditSettings(policy: .level(level), location: entry.keyLocation)
     }
 }

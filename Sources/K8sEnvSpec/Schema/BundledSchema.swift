@@ -30,6 +30,7 @@ package enum BundledSchema {
     "timeouts": { "$ref": "#/$defs/timeouts" },
     "apiServer": { "$ref": "#/$defs/apiServer" },
     "users": { "$ref": "#/$defs/users" },
+    "audit": { "$ref": "#/$defs/audit" },
     "environments": {
       "description": "The environments, by name. Each is a kube-apiserver with its storage, CRDs and seed manifests.",
       "type": "object",
@@ -141,6 +142,20 @@ package enum BundledSchema {
         }
       }
     },
+    "audit": {
+      "description": "An audit log per instance (logs/audit.log in its folder), read with `k8senv audit`, printed by `k8senv run` when its command fails, and served per lease by the pool API. Give a level for k8senv's built-in policy, or a policy file of your own (not both). Not part of the cache key; snapshot builds do not audit.",
+      "type": "object",
+      "additionalProperties": false,
+      "minProperties": 1,
+      "properties": {
+        "level": {
+          "description": "The built-in policy at this level: Metadata (who, what, response code, timing), Request (and the request body) or RequestResponse (and the response body). Health probes are left out; one event per request (ResponseComplete).",
+          "type": "string",
+          "enum": ["Metadata", "Request", "RequestResponse"]
+        },
+        "policy": { "$ref": "#/$defs/path", "description": "An audit.k8s.io/v1 Policy file of your own, passed as it is (--audit-policy-file)." }
+      }
+    },
     "users": {
       "description": "Users every instance authenticates, each with a bearer token of its own and a kubeconfig (users/<name>.kubeconfig in the instance's folder), exported as K8SENV_KUBECONFIG_<ENV>_<USER>. Names are unique. Not part of the cache key (tokens are made per instance, never stored).",
       "type": "array",
@@ -212,7 +227,8 @@ package enum BundledSchema {
           "type": "integer",
           "minimum": 1,
           "maximum": 65535
-        }
+        },
+        "audit": { "$ref": "#/$defs/audit", "description": "This environment's own audit settings, instead of the top-level audit." }
       }
     },
     "seedSet": {

@@ -12,7 +12,7 @@ import json
 import os
 import socket
 import time
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional
 from urllib.parse import quote
 
 __all__ = [
@@ -167,6 +167,12 @@ class Instance:
         self.released = True
         return answer
 
+    def audit_events(self, since: Any = None) -> List[dict]:
+        """The requests this instance completed during its lease (see :meth:`Client.audit_events`)."""
+        if self.client is None:
+            raise PoolError("bad-request", f"audit of lease {self.lease}: the instance was not returned by acquire")
+        return self.client.audit_events(self.lease, since)
+
 
 def find_socket(start: Optional[str] = None) -> str:
     """The pool service's socket: ``$K8SENV_POOL`` when set and not empty, else the first
@@ -316,6 +322,29 @@ class Client:
             raise ValueError("empty lease id")
         path = f"/v1/leases/{quote(lease, safe='')}?mode={quote(mode or 'reset', safe='')}"
         return self._request("DELETE", path, None, RELEASE_TIMEOUT)
+
+    def audit_events(self, lease: str, since: Any = None) -> List[dict]:
+        """The requests the lease's instance completed since the lease was granted, oldest
+        first, as the service answers them: dicts of ``time``, ``instance``, ``user``, ``verb``,
+        ``resource``, ``namespace``, ``name``, ``code``, ``latencyMs``, ``requestURI``,
+        ``auditID``, ``userAgent`` (docs/reference/pool-api.md). ``since`` (a timezone-aware
+        :class:`datetime.datetime`, an RFC 3339 string or a Go duration such as ``"30s"``)
+        narrows them to the requests from then on. Raises :class:`PoolError` with code
+        ``not-audited`` when the environment has no ``audit:``, ``lease-not-found`` for an ended
+        lease.
+        """
+        if not lease:
+            raise ValueError("empty lease id")
+        path = f"/v1/leases/{quote(lease, safe='')}/audit"
+        if since is not None:
+            text = since.isoformat() if hasattr(since, "isoformat") else str(since)
+            path += f"?since={quote(text, safe='')}"
+        answer = self._request("GET", path, None, STATUS_TIMEOUT)
+        events = answer.get("events") if isinstance(answer, dict) else None
+        if not isinstance(events, list):
+            raise PoolError("unexpected-answer", f"the answer has no events: {answer!r:.200}",
+                            None, f"GET /v1/leases/{lease}/audit", self.socket_path)
+        return events
 
     def status(self) -> dict:
         """The pools' state: ``{"version", "pid", "environments": [...]}`` as the service

@@ -236,3 +236,28 @@ def test_instance_context_manager_releases(isolated, pool, monkeypatch):
     with k8senv_pool.instance("capi") as inst:
         inst.release("clean")
     assert [r.query for r in pool.requests[-2:]] == ["", "mode=clean"]  # released once
+
+
+def test_audit_events(make_pool):
+    events = [{"time": "2026-12-01T13:20:01.123456Z", "instance": "capi-0", "user": "k8senv-admin", "verb": "create",
+               "resource": "configmaps", "namespace": "default", "name": "x", "code": 201, "latencyMs": 2.9,
+               "requestURI": "/api/v1/namespaces/default/configmaps", "auditID": "a1", "userAgent": "python"}]
+
+    def handler(req):
+        if req.path == f"/v1/leases/{LEASE}/audit":
+            return 200, {"lease": LEASE, "instance": "capi-0", "events": events}
+        if req.path == "/v1/leases/other/audit":
+            return 409, {"error": {"code": "not-audited", "message": "instance capi-1 writes no audit log"}}
+        return pool_handler(req)
+
+    pool = make_pool(handler)
+    c = k8senv_pool.Client(pool.path)
+    assert c.audit_events(LEASE) == events
+    assert c.audit_events(LEASE, since="30s") == events
+    assert [(r.method, r.path, r.query) for r in pool.requests] == [
+        ("GET", f"/v1/leases/{LEASE}/audit", ""),
+        ("GET", f"/v1/leases/{LEASE}/audit", "since=30s"),
+    ]
+    with pytest.raises(k8senv_pool.PoolError) as err:
+        c.audit_events("other")
+    assert (err.value.code, err.value.http_status) == ("not-audited", 409)
