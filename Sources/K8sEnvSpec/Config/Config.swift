@@ -75,6 +75,8 @@ package struct Config: Sendable {
         package var etcd: String = "etcd"
         package var etcdctl: String = "etcdctl"
         package var kine: String = "kine"
+        /// Resolved only when an environment runs `controllers`.
+        package var kubeControllerManager: String = "kube-controller-manager"
     }
 
     package struct Timeouts: Sendable, Hashable {
@@ -108,6 +110,9 @@ package struct Config: Sendable {
         /// `webhookPort`: where the test's webhook server listens on 127.0.0.1; nil: a free port
         /// k8senv picks for the run (or the one of the environment this one extends).
         package var webhookPort: Int?
+        /// `controllers` as written here; nil when absent (then the one of the environment this
+        /// one extends: see ``Config/controllers(of:)``).
+        package var controllers: ControllerSelection?
     }
 
     /// The config file as the user named it (used in messages).

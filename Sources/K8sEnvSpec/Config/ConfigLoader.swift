@@ -162,6 +162,7 @@ enum ConfigDecoder {
             if let v = b["etcd"]?.string { config.binaries.etcd = v }
             if let v = b["etcdctl"]?.string { config.binaries.etcdctl = v }
             if let v = b["kine"]?.string { config.binaries.kine = v }
+            if let v = b["kubeControllerManager"]?.string { config.binaries.kubeControllerManager = v }
         }
         if let s = root["storage"]?.string, let kind = StorageKind(rawValue: s) { config.storage = kind }
         for entry in root["timeouts"]?.entries ?? [] {
@@ -211,6 +212,7 @@ enum ConfigDecoder {
                 item.string.map { PathReference(written: $0, location: item.location, keyPath: "environments.\(entry.key).webhooks[\(i)]") }
             }
             if let port = e["webhookPort"]?.int { environment.webhookPort = Int(port) }
+            if let controllers = e.entry("controllers") { environment.controllers = ControllerSelection(controllers.value) }
             for (s, seed) in (e["seeds"]?.items ?? []).enumerated() {
                 let dependsOn = seed["dependsOn"]?.items ?? []
                 environment.seeds.append(Config.SeedSet(
