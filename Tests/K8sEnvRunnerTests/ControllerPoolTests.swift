@@ -48,6 +48,31 @@ struct ControllerNamesTests {
         #expect(controllers["all"] == ["namespace", "garbagecollector", "serviceaccount", "clusterrole-aggregation", "deployment", "cronjob"])
         #expect(config.usesControllers)
     }
+
+    @Test("the schema: controllers is default or a list of distinct lowercase names, each error at its place")
+    func schema() throws {
+        let dir = try TemporaryDirectory()
+        let file = try dir.write("k8senv.yaml", """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            environments:
+              a: {controllers: all}
+              b: {controllers: [Namespace, namespace, namespace]}
+
+            """)
+        do throws(Diagnostics) {
+            _ = try ConfigLoader(variables: [:]).load(file)
+            Issue.record("invalid controllers were accepted")
+        } catch {
+            #expect(error.items.map(\.description) == [
+                "\(file):4:20: error: environments.a.controllers: must be \"default\", not \"all\"",
+                "\(file):5:21: error: environments.b.controllers[0]: \"Namespace\" is not a controller name such as namespace or garbagecollector",
+                "\(file):5:43: error: environments.b.controllers[2]: \"namespace\" is listed more than once",
+            ])
+        }
+        let plain = try dir.write("plain.yaml", "apiVersion: k8senv.dev/v1alpha1\nkind: Config\nenvironments: {a: {}, b: {controllers: []}}\n")
+        #expect(!(try ConfigLoader(variables: [:]).load(plain)).usesControllers, "no environment, or an empty list, runs none")
+    }
 }
 
 @Suite("Controllers: kube-controller-manager beside pooled instances", .tags(.integration), .serialized, .timeLimit(.minutes(8)),

@@ -87,4 +87,29 @@ struct ControllerTests {
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }
+
+    @Test("validate: a misspelt controller is an error at its name with the real one; with no kube-controller-manager to ask the file is valid with a note at the key")
+    func validate() async throws {
+        _ = try ControllerManagerBinary.require()
+        let text = """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            binaries:
+              kubeControllerManager: ${KCM:-kube-controller-manager}
+            environments:
+              base:
+                controllers: [namespace, garbagecolector]
+
+            """
+        try await Workspace.with(config: text, apiServers: false) { ws in
+            let outcome = try await ws.k8senv("validate", "-f", "k8senv.yaml", environment: ["KCM": ControllerManagerBinary.path])
+            #expect(outcome.status == 1, "\(outcome)")
+            #expect(outcome.stdout.contains("""
+                k8senv.yaml:7:30: error: controllers: kube-controller-manager v1.20.2 has no controller "garbagecolector"; did you mean "garbagecollector"?
+                """), "\(outcome)")
+            let missing = try await ws.k8senv("validate", "-f", "k8senv.yaml", environment: ["KCM": "/nonexistent/kube-controller-manager"])
+            #expect(missing.status == 0, "\(missing)")
+            #expect(missing.stdout.contains("k8senv.yaml:7:18: note: controllers: not checked against kube-controller-manager's controllers:"), "\(missing)")
+        }
+    }
 }
