@@ -327,7 +327,7 @@ package final class Instance: Sendable {
 
     /// Nil while the store serves and kube-apiserver runs; otherwise which one stopped, with its
     /// log tail.
-    /// Why the store or kube-apiserver stopped by itself; nil while both serve, and nil for an
+    /// Why the store, kube-apiserver or kube-controller-manager stopped by itself; nil while they serve, and nil for an
     /// instance stopped on purpose (``stop()``: a pool's release with mode stop, a failed reset).
     package func failure() -> ProcessError? {
         if isStopping { return nil }
@@ -341,7 +341,7 @@ package final class Instance: Sendable {
         return nil
     }
 
-    /// Returns when the store or kube-apiserver stops, with which and why; nil at once when the
+    /// Returns when the store, kube-apiserver or kube-controller-manager stops, with which and why; nil at once when the
     /// calling task is cancelled, and nil when the instance was stopped on purpose (``stop()``).
     package func ended() async -> ProcessError? {
         let apiServer = apiServerProcess, name = self.name, store = self.store, controllerManager = self.controllerManager
@@ -366,7 +366,7 @@ package final class Instance: Sendable {
             && (controllerManager.map { StateFolder.isAlive($0.pid) } ?? true)
     }
 
-    /// Kills kube-apiserver, then stops the store while kube-apiserver exits. Later and
+    /// Kills kube-apiserver (and kube-controller-manager), then stops the store while they exit. Later and
     /// concurrent calls await the first one's.
     ///
     /// Nothing of a stopped instance is kept (its snapshot was saved before, from a running
