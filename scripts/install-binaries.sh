@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# install-binaries.sh — make kube-apiserver and etcd (and optionally kine) available for k8senv.
+# install-binaries.sh — make kube-apiserver, kube-controller-manager and etcd (and optionally kine)
+# available for k8senv.
 #
 # Usage:
 #   eval "$(scripts/install-binaries.sh)"          # resolve, installing/building what is missing
@@ -7,7 +8,8 @@
 #   scripts/install-binaries.sh --kube-version     # print the kube-apiserver version it would install
 #
 # Prints `export NAME=value` lines on stdout (progress goes to stderr):
-#   K8SENV_KUBE_APISERVER, K8SENV_ETCD, K8SENV_ETCDCTL (if found), K8SENV_KINE (if found),
+#   K8SENV_KUBE_APISERVER, K8SENV_KUBE_CONTROLLER_MANAGER, K8SENV_ETCD, K8SENV_ETCDCTL (if found),
+#   K8SENV_KINE (if found),
 #   K8SENV_KUBERNETES_SRC (if the unpacked Debian kubernetes source is present).
 #
 # Resolution order for each binary: the env var (if set and executable) > the name on PATH >
@@ -15,15 +17,22 @@
 #   etcd:           apt-get install etcd-server etcd-client (Debian's /usr/bin/etcd, 3.4.x)
 #   kube-apiserver: K8SENV_DOWNLOAD=1 -> official release binary from dl.k8s.io, sha256-checked;
 #                   otherwise (and as fallback) built from Debian bookworm's `kubernetes` source
-#                   package (v1.20.2; ~7 min on 2 cores), cached as kube-apiserver-v1.20.2.
+#                   package (v1.20.2; ~7 min on 2 cores), cached as kube-apiserver-v1.20.2-r2.
+#   kube-controller-manager: the same, from the same tree (a few minutes more; much less when
+#                   kube-apiserver was built there just before), cached as
+#                   kube-controller-manager-v1.20.2-r2. Only `controllers:` needs it: where it
+#                   cannot be installed it is reported and left out, unless
+#                   K8SENV_REQUIRE_BINARIES=1.
 #   kine:           never installed (not packaged); used when K8SENV_KINE or `kine` on PATH exists.
 #
 # Environment knobs:
-#   K8SENV_KUBE_APISERVER, K8SENV_ETCD, K8SENV_KINE   preferred binaries (path or name on PATH)
+#   K8SENV_KUBE_APISERVER, K8SENV_KUBE_CONTROLLER_MANAGER, K8SENV_ETCD, K8SENV_KINE
+#                         preferred binaries (path or name on PATH)
 #   K8SENV_KUBE_VERSION   version to download/cache (default v1.20.2; the source build is v1.20.2 only)
 #   K8SENV_DOWNLOAD=1     try dl.k8s.io first (needs network)
 #   K8SENV_DOWNLOAD_URL   where releases are (default https://dl.k8s.io/release; file:// works too)
-#   K8SENV_SOURCE_BUILD=0 never build kube-apiserver from source: a failed download is an error
+#   K8SENV_SOURCE_BUILD=0 never build from source: a failed kube-apiserver download is an error
+#                         (kube-controller-manager is then only reported missing)
 #   XDG_CACHE_HOME        cache root (default ~/.cache)
 set -euo pipefail
 
@@ -35,7 +44,10 @@ SRC_DIR="$CACHE_ROOT/src"
 # r2: vendored github.com/modern-go/reflect2 v1.0.1 replaced by v1.0.2 (v1.0.1 makes a Go >= 1.18
 #     build of v1.20.2 crash with "fatal error: fault" when it serves custom resources).
 BUILD_RECIPE="r2"
-CACHED_APISERVER="$BIN_DIR/kube-apiserver-$KUBE_VERSION-$BUILD_RECIPE"
+# The cached binary of a Kubernetes component (kube-apiserver, kube-controller-manager).
+cached() { printf '%s\n' "$BIN_DIR/$1-$KUBE_VERSION-$BUILD_RECIPE"; }
+CACHED_APISERVER="$(cached kube-apiserver)"
+CACHED_CONTROLLER_MANAGER="$(cached kube-controller-manager)"
 SOURCES_FILE="/etc/apt/sources.list.d/k8senv-src.sources"
 DOWNLOAD_URL="${K8SENV_DOWNLOAD_URL:-https://dl.k8s.io/release}"
 
@@ -44,7 +56,7 @@ for arg in "$@"; do
   case "$arg" in
     --check) CHECK_ONLY=1 ;;
     --kube-version) printf '%s\n' "$KUBE_VERSION"; exit 0 ;;
-    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-binaries: unknown argument: $arg" >&2; exit 2 ;;
   esac
 done
@@ -107,17 +119,22 @@ resolve_from_env_or_path() {
   return 1
 }
 
-resolve_apiserver() {
-  local r
-  if r="$(resolve_from_env_or_path K8SENV_KUBE_APISERVER kube-apiserver)"; then printf '%s\n' "$r"; return 0; fi
-  if [[ -x "$CACHED_APISERVER" ]]; then
-    if [[ "$(apiserver_version "$CACHED_APISERVER")" == "$KUBE_VERSION" ]]; then
-      printf '%s\n' "$CACHED_APISERVER"; return 0
+# A Kubernetes component: the env var, PATH, then the cache (if it reports $KUBE_VERSION).
+#   resolve_kube VAR NAME
+resolve_kube() {
+  local var="$1" name="$2" r cache
+  if r="$(resolve_from_env_or_path "$var" "$name")"; then printf '%s\n' "$r"; return 0; fi
+  cache="$(cached "$name")"
+  if [[ -x "$cache" ]]; then
+    if [[ "$(apiserver_version "$cache")" == "$KUBE_VERSION" ]]; then
+      printf '%s\n' "$cache"; return 0
     fi
-    log "warning: cached $CACHED_APISERVER does not report $KUBE_VERSION; ignoring it"
+    log "warning: cached $cache does not report $KUBE_VERSION; ignoring it"
   fi
   return 1
 }
+resolve_apiserver() { resolve_kube K8SENV_KUBE_APISERVER kube-apiserver; }
+resolve_controller_manager() { resolve_kube K8SENV_KUBE_CONTROLLER_MANAGER kube-controller-manager; }
 
 resolve_etcd() {
   local r
@@ -153,17 +170,19 @@ resolve_kube_src() {
 install_etcd() { apt_install etcd-server etcd-client; }
 
 # Publish a built/downloaded binary into the cache atomically.
-publish_apiserver() {
-  local from="$1" tmp
+#   publish NAME FROM
+publish() {
+  local name="$1" from="$2" tmp
   mkdir -p "$BIN_DIR"
-  tmp="$(mktemp "$BIN_DIR/.kube-apiserver.XXXXXX")"
+  tmp="$(mktemp "$BIN_DIR/.$name.XXXXXX")"
   cp "$from" "$tmp"
   chmod 0755 "$tmp"
-  mv -f "$tmp" "$CACHED_APISERVER"
+  mv -f "$tmp" "$(cached "$name")"
 }
 
-download_apiserver() {
-  local arch os url tmpd want got
+# The official release binary NAME (kube-apiserver, kube-controller-manager), sha256-checked.
+download_kube() {
+  local name="$1" arch os url tmpd want got
   command -v curl >/dev/null 2>&1 || { log "curl not found; cannot download"; return 1; }
   os=linux
   case "$(uname -m)" in
@@ -173,25 +192,25 @@ download_apiserver() {
     s390x) arch=s390x ;;
     *) log "no official binary for $(uname -m)"; return 1 ;;
   esac
-  url="${DOWNLOAD_URL%/}/$KUBE_VERSION/bin/$os/$arch/kube-apiserver"
+  url="${DOWNLOAD_URL%/}/$KUBE_VERSION/bin/$os/$arch/$name"
   tmpd="$(mktemp -d)"
   log "downloading $url"
-  if ! curl -fsSL --retry 3 -o "$tmpd/kube-apiserver" "$url" \
-      || ! curl -fsSL --retry 3 -o "$tmpd/kube-apiserver.sha256" "$url.sha256"; then
+  if ! curl -fsSL --retry 3 -o "$tmpd/$name" "$url" \
+      || ! curl -fsSL --retry 3 -o "$tmpd/$name.sha256" "$url.sha256"; then
     rm -rf "$tmpd"; log "download of $url (or its .sha256) failed"; return 1
   fi
-  want="$(awk '{print $1}' "$tmpd/kube-apiserver.sha256")"
-  got="$(sha256sum "$tmpd/kube-apiserver" | awk '{print $1}')"
+  want="$(awk '{print $1}' "$tmpd/$name.sha256")"
+  got="$(sha256sum "$tmpd/$name" | awk '{print $1}')"
   if [[ -z "$want" || "$want" != "$got" ]]; then
     rm -rf "$tmpd"; log "sha256 mismatch for $url (want $want from $url.sha256, got $got)"; return 1
   fi
-  chmod +x "$tmpd/kube-apiserver"
-  if [[ "$(apiserver_version "$tmpd/kube-apiserver")" != "$KUBE_VERSION" ]]; then
+  chmod +x "$tmpd/$name"
+  if [[ "$(apiserver_version "$tmpd/$name")" != "$KUBE_VERSION" ]]; then
     rm -rf "$tmpd"; log "downloaded binary does not report $KUBE_VERSION"; return 1
   fi
-  publish_apiserver "$tmpd/kube-apiserver"
+  publish "$name" "$tmpd/$name"
   rm -rf "$tmpd"
-  log "cached $CACHED_APISERVER (sha256 $got)"
+  log "cached $(cached "$name") (sha256 $got)"
 }
 
 # Make `apt-get source` work: add deb-src entries mirroring Debian's binary entries.
@@ -247,17 +266,24 @@ patch_vendor_for_current_go() {
   find "$src/staging" -name go.mod -exec sed -i 's#modern-go/reflect2 v1.0.1#modern-go/reflect2 v1.0.2#g' {} +
 }
 
-build_apiserver() {
-  local src="$1" pid start rc out elapsed
+# Builds NAME (kube-apiserver, kube-controller-manager) in the Debian source tree SRC with
+# `make WHAT=cmd/NAME`, or reuses the tree's previous output of the same version and recipe
+# (stamped per binary in _output/), and publishes it in the cache.
+#   build_kube NAME SRC
+build_kube() {
+  local name="$1" src="$2" pid start rc out elapsed stamp
   [[ "$KUBE_VERSION" == v1.20.2 ]] || die "the Debian source build provides v1.20.2 only (asked: $KUBE_VERSION); set K8SENV_DOWNLOAD=1 or K8SENV_KUBE_APISERVER"
   if ! command -v go >/dev/null 2>&1 || ! command -v rsync >/dev/null 2>&1 \
       || ! command -v jq >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1; then
     apt_install golang-go rsync jq build-essential
   fi
-  out="$src/_output/bin/kube-apiserver"
+  out="$src/_output/bin/$name"
+  # kube-apiserver's stamp keeps the name it had before other binaries were built.
+  stamp="$src/_output/k8senv-recipe"
+  [[ "$name" == kube-apiserver ]] || stamp="$src/_output/k8senv-recipe-$name"
   patch_vendor_for_current_go "$src"
   if [[ -x "$out" && "$(apiserver_version "$out")" == "$KUBE_VERSION" \
-        && "$(cat "$src/_output/k8senv-recipe" 2>/dev/null)" == "$BUILD_RECIPE" ]]; then
+        && "$(cat "$stamp" 2>/dev/null)" == "$BUILD_RECIPE" ]]; then
     log "reusing previous build output $out"
   else
     # As debian/rules does: a GOPATH whose src/k8s.io/kubernetes points at the tree
@@ -266,12 +292,12 @@ build_apiserver() {
     # KUBE_GIT_VERSION is belt and braces. GO111MODULE/GOFLAGS are set by hack/lib/golang.sh.
     mkdir -p "$src/.go/src/k8s.io"
     [[ -L "$src/.go/src/k8s.io/kubernetes" ]] || ln -s ../../.. "$src/.go/src/k8s.io/kubernetes"
-    local logf="$src/_output/k8senv-build.log"
+    local logf="$src/_output/k8senv-build-$name.log"
     mkdir -p "$src/_output"
-    log "building kube-apiserver $KUBE_VERSION in $src (about 7 min on 2 cores; log: $logf)"
+    log "building $name $KUBE_VERSION in $src (about 7 min on 2 cores; log: $logf)"
     start=$(date +%s)
     ( cd "$src" && exec env GOPATH="$src/.go" CGO_ENABLED=0 PATH="/usr/lib/go/bin:$PATH" \
-        KUBE_GIT_VERSION="$KUBE_VERSION" make WHAT=cmd/kube-apiserver ) >"$logf" 2>&1 &
+        KUBE_GIT_VERSION="$KUBE_VERSION" make WHAT="cmd/$name" ) >"$logf" 2>&1 &
     pid=$!
     # Poll so a caller sees progress (and the build survives no controlling terminal).
     while kill -0 "$pid" 2>/dev/null; do
@@ -281,13 +307,13 @@ build_apiserver() {
     done
     rc=0; wait "$pid" || rc=$?
     if [[ $rc -ne 0 ]]; then tail -n 30 "$logf" >&2; die "build failed (exit $rc); see $logf"; fi
-    echo "$BUILD_RECIPE" > "$src/_output/k8senv-recipe"
-    log "build finished in $(( $(date +%s) - start ))s"
+    echo "$BUILD_RECIPE" > "$stamp"
+    log "build of $name finished in $(( $(date +%s) - start ))s"
   fi
   [[ "$(apiserver_version "$out")" == "$KUBE_VERSION" ]] \
     || die "built $out reports '$(apiserver_version "$out")', expected $KUBE_VERSION"
-  publish_apiserver "$out"
-  log "cached $CACHED_APISERVER"
+  publish "$name" "$out"
+  log "cached $(cached "$name")"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -298,6 +324,9 @@ KINE="$(resolve_kine || true)"
 if [[ $CHECK_ONLY -eq 1 ]]; then
   missing=0
   if [[ -n "$APISERVER" ]]; then log "kube-apiserver: $APISERVER ($(apiserver_version "$APISERVER"))"; else log "kube-apiserver: MISSING"; missing=1; fi
+  CONTROLLER_MANAGER="$(resolve_controller_manager || true)"
+  if [[ -n "$CONTROLLER_MANAGER" ]]; then log "kube-controller-manager: $CONTROLLER_MANAGER ($(apiserver_version "$CONTROLLER_MANAGER"))"
+  else log "kube-controller-manager: MISSING (needed by controllers:)"; [[ "${K8SENV_REQUIRE_BINARIES:-0}" == 1 ]] && missing=1; fi
   if [[ -n "$ETCD" ]]; then log "etcd: $ETCD ($("$ETCD" --version 2>/dev/null | head -n1))"; else log "etcd: MISSING"; missing=1; fi
   ETCDCTL="$(resolve_etcdctl "$ETCD" || true)"
   log "etcdctl: ${ETCDCTL:-not found (optional)}"
@@ -305,6 +334,7 @@ if [[ $CHECK_ONLY -eq 1 ]]; then
   KSRC="$(resolve_kube_src || true)"
   log "kubernetes source: ${KSRC:-not found (optional)}"
   [[ -n "$APISERVER" ]] && emit K8SENV_KUBE_APISERVER "$APISERVER"
+  [[ -n "$CONTROLLER_MANAGER" ]] && emit K8SENV_KUBE_CONTROLLER_MANAGER "$CONTROLLER_MANAGER"
   [[ -n "$ETCD" ]] && emit K8SENV_ETCD "$ETCD"
   [[ -n "$ETCDCTL" ]] && emit K8SENV_ETCDCTL "$ETCDCTL"
   [[ -n "$KINE" ]] && emit K8SENV_KINE "$KINE"
@@ -330,9 +360,9 @@ KSRC=""
 if [[ -z "$APISERVER" ]]; then
   if [[ "${K8SENV_DOWNLOAD:-0}" == 1 ]]; then
     if [[ "${K8SENV_SOURCE_BUILD:-1}" == 0 ]]; then
-      download_apiserver || die "no kube-apiserver $KUBE_VERSION: K8SENV_KUBE_APISERVER is ${K8SENV_KUBE_APISERVER:+not an executable (}${K8SENV_KUBE_APISERVER:-not set}${K8SENV_KUBE_APISERVER:+)}, none on PATH, none in $BIN_DIR, and the download failed (above); building from source is off (K8SENV_SOURCE_BUILD=0)"
+      download_kube kube-apiserver || die "no kube-apiserver $KUBE_VERSION: K8SENV_KUBE_APISERVER is ${K8SENV_KUBE_APISERVER:+not an executable (}${K8SENV_KUBE_APISERVER:-not set}${K8SENV_KUBE_APISERVER:+)}, none on PATH, none in $BIN_DIR, and the download failed (above); building from source is off (K8SENV_SOURCE_BUILD=0)"
     else
-      download_apiserver || log "download failed; falling back to building from Debian source"
+      download_kube kube-apiserver || log "download failed; falling back to building from Debian source"
     fi
   elif [[ "${K8SENV_SOURCE_BUILD:-1}" == 0 ]]; then
     die "no kube-apiserver $KUBE_VERSION: K8SENV_KUBE_APISERVER is ${K8SENV_KUBE_APISERVER:-not set}, none on PATH, none in $BIN_DIR; downloading (K8SENV_DOWNLOAD=1) and building from source (K8SENV_SOURCE_BUILD=0) are off"
@@ -340,17 +370,39 @@ if [[ -z "$APISERVER" ]]; then
   if [[ ! -x "$CACHED_APISERVER" ]]; then
     command -v apt-get >/dev/null 2>&1 || die "no kube-apiserver: set K8SENV_KUBE_APISERVER, put it on PATH, or use K8SENV_DOWNLOAD=1"
     KSRC="$(fetch_kube_src)"
-    build_apiserver "$KSRC"
+    build_kube kube-apiserver "$KSRC"
   fi
   APISERVER="$(resolve_apiserver)" || die "kube-apiserver still not usable at $CACHED_APISERVER"
+fi
+
+# kube-controller-manager: the same way, from the same tree; only `controllers:` needs it, so
+# where it cannot be had it is left out with a warning (an error with K8SENV_REQUIRE_BINARIES=1).
+CONTROLLER_MANAGER="$(resolve_controller_manager || true)"
+if [[ -z "$CONTROLLER_MANAGER" ]]; then
+  if [[ "${K8SENV_DOWNLOAD:-0}" == 1 ]]; then
+    download_kube kube-controller-manager || log "download failed; falling back to building from Debian source"
+  fi
+  if [[ ! -x "$CACHED_CONTROLLER_MANAGER" ]]; then
+    if [[ "${K8SENV_SOURCE_BUILD:-1}" != 0 ]] && command -v apt-get >/dev/null 2>&1 && [[ "$KUBE_VERSION" == v1.20.2 ]]; then
+      [[ -n "$KSRC" ]] || KSRC="$(fetch_kube_src)"
+      build_kube kube-controller-manager "$KSRC"
+    elif [[ "${K8SENV_REQUIRE_BINARIES:-0}" == 1 ]]; then
+      die "no kube-controller-manager: set K8SENV_KUBE_CONTROLLER_MANAGER, put it on PATH, or use K8SENV_DOWNLOAD=1"
+    else
+      log "warning: no kube-controller-manager (set K8SENV_KUBE_CONTROLLER_MANAGER or use K8SENV_DOWNLOAD=1); environments with controllers: will not start"
+    fi
+  fi
+  CONTROLLER_MANAGER="$(resolve_controller_manager || true)"
 fi
 [[ -n "$KSRC" ]] || KSRC="$(resolve_kube_src || true)"
 
 log "kube-apiserver: $APISERVER ($(apiserver_version "$APISERVER"))"
+[[ -n "$CONTROLLER_MANAGER" ]] && log "kube-controller-manager: $CONTROLLER_MANAGER"
 log "etcd: $ETCD ($("$ETCD" --version 2>/dev/null | head -n1))"
 [[ -n "$KINE" ]] && log "kine: $KINE"
 
 emit K8SENV_KUBE_APISERVER "$APISERVER"
+[[ -n "$CONTROLLER_MANAGER" ]] && emit K8SENV_KUBE_CONTROLLER_MANAGER "$CONTROLLER_MANAGER"
 emit K8SENV_ETCD "$ETCD"
 [[ -n "$ETCDCTL" ]] && emit K8SENV_ETCDCTL "$ETCDCTL"
 [[ -n "$KINE" ]] && emit K8SENV_KINE "$KINE"

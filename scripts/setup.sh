@@ -4,7 +4,7 @@
 # Usage: eval "$(scripts/setup.sh)"
 #   Installs the C libraries (libyaml-dev, libssl-dev, libsqlite3-dev) and the test clients
 #   (python3 PyYAML and jsonschema, kubectl if apt has it, etcdctl and Debian's python3-etcd3 for
-#   the store's tests; Go, pytest, pytest-xdist and python3-kubernetes for the clients' tests), makes kube-apiserver and etcd available
+#   the store's tests; Go, pytest, pytest-xdist and python3-kubernetes for the clients' tests), makes kube-apiserver, kube-controller-manager and etcd available
 #   (scripts/install-binaries.sh: env vars, PATH, the cache, or a build from Debian's source),
 #   builds k8senv, and prints `export` lines: the binaries' K8SENV_* variables, K8SENV_SCRATCH
 #   (the SwiftPM build folder) and PATH with k8senv on it.

@@ -31,6 +31,7 @@ struct Status: AsyncParsableCommand {
         for instance in record.instances {
             // Alive is not enough: a stopped (SIGSTOP) kube-apiserver has a pid and answers nothing.
             let alive = StateFolder.isAlive(instance.apiServerPID) && StateFolder.isAlive(instance.storagePID)
+                && (instance.controllerManagerPID.map(StateFolder.isAlive) ?? true)
             rows.append((instance, alive ? await instance.isReady() : false))
         }
         switch format {

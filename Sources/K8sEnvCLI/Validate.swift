@@ -23,13 +23,17 @@ struct Validate: AsyncParsableCommand {
     }
 
     /// Every check of `validate` (also `init`'s of the file it wrote): the loader's, then the
-    /// feature gates against the kube-apiserver the config names.
+    /// feature gates against the kube-apiserver the config names, the controllers against the
+    /// kube-controller-manager.
     static func check(_ file: String, profile: String?) async -> ValidationReport {
         var report = ConfigLoader().validate(file, profile: profile)
         if report.isValid {
             let gates = await FeatureGates.validate(report.configs)
             report.diagnostics += gates.errors
             report.notes += gates.notes
+            let controllers = await ControllerNames.validate(report.configs)
+            report.diagnostics += controllers.errors
+            report.notes += controllers.notes
         }
         return report
     }

@@ -118,7 +118,7 @@ step_install() {
     [[ -n "${!name:-}" ]] || die "install-binaries.sh gave no $name"
     [[ -f "${!name}" && -x "${!name}" ]] || die "$name=${!name} is not an executable file"
   done
-  for name in K8SENV_KUBE_APISERVER K8SENV_ETCD K8SENV_ETCDCTL K8SENV_KINE; do
+  for name in K8SENV_KUBE_APISERVER K8SENV_KUBE_CONTROLLER_MANAGER K8SENV_ETCD K8SENV_ETCDCTL K8SENV_KINE; do
     if [[ -n "${!name:-}" ]]; then export_env "$name" "${!name}"; fi
   done
   export_env K8SENV_KUBE_VERSION "$("$K8SENV_KUBE_APISERVER" --version | awk '{print $2}')"

@@ -41,46 +41,30 @@ package enum FeatureGates {
         }
     }
 
-    /// The gates `executable --help` lists. Remembered per binary (path, size, modification
-    /// time) in `${XDG_CACHE_HOME:-~/.cache}/k8senv/feature-gates/`, as ``BinaryVersion`` does.
+    /// The gates `executable --help` lists, remembered per binary (``BinaryHelp``) in
+    /// `${XDG_CACHE_HOME:-~/.cache}/k8senv/feature-gates/`.
     /// - Throws: ``ProcessError`` when the program cannot run or fails.
     package static func listed(by executable: String) async throws(ProcessError) -> [FeatureGate] {
-        let key = BinaryVersion.cacheKey(executable)
-        if let key, let text = try? String(contentsOfFile: cacheDirectory + "/" + key, encoding: .utf8),
-           let gates = decode(text) {
-            return gates
-        }
-        let output = try await BinaryVersion.output(of: executable, arguments: ["--help"])
-        guard output.termination == .exited(0) else {
-            throw output.error(.unexpectedOutput, "\(executable) --help \(output.termination.description)")
-        }
-        let gates = parse(help: output.text)
-        if let key {
-            try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
-            try? PrivateFiles.write(encode(gates), to: cacheDirectory + "/" + key)
-        }
-        return gates
+        try await BinaryHelp.listed(by: executable, folder: "feature-gates", format: format, parse: parse(help:),
+                                    encode: encode, decode: decode)
     }
 
+    static let format = "k8senv-feature-gates/v1"
     static var cacheDirectory: String { SnapshotStore.cacheRoot + "/feature-gates" }
 
-    /// The cache file: a first line naming the format, then `NAME STAGE DEFAULT` a line.
-    static func encode(_ gates: [FeatureGate]) -> String {
-        (["k8senv-feature-gates/v1"] + gates.map { "\($0.name) \($0.stage) \($0.defaultValue)" }).joined(separator: "\n") + "\n"
+    /// A line of the cache file: `NAME STAGE DEFAULT`.
+    static func encode(_ gate: FeatureGate) -> String { "\(gate.name) \(gate.stage) \(gate.defaultValue)" }
+
+    static func decode(_ line: Substring) -> FeatureGate? {
+        let fields = line.split(separator: " ")
+        guard fields.count == 3, let value = Bool(String(fields[2])) else { return nil }
+        return FeatureGate(name: String(fields[0]), stage: String(fields[1]), defaultValue: value)
     }
 
-    static func decode(_ text: String) -> [FeatureGate]? {
-        var lines = text.split(separator: "\n")
-        guard lines.first == "k8senv-feature-gates/v1" else { return nil }
-        lines.removeFirst()
-        var gates: [FeatureGate] = []
-        for line in lines {
-            let fields = line.split(separator: " ")
-            guard fields.count == 3, let value = Bool(String(fields[2])) else { return nil }
-            gates.append(FeatureGate(name: String(fields[0]), stage: String(fields[1]), defaultValue: value))
-        }
-        return gates
-    }
+    /// The cache file (tests): the format line, then a gate a line.
+    static func encode(_ gates: [FeatureGate]) -> String { BinaryHelp.write(gates, format: format, encode: encode) }
+
+    static func decode(_ text: String) -> [FeatureGate]? { BinaryHelp.read(text, format: format, decode: decode) }
 
     /// What the binary says of one gate it does not list.
     enum Verdict: Equatable {
@@ -138,40 +122,10 @@ package enum FeatureGates {
     /// - Returns: errors (a profile's own marked `(with profile "p")`, as ``ConfigLoader/loadAll(_:)``
     ///   does), and notes where the binary could not be found or run, so the check was skipped.
     package static func validate(_ configs: [Config]) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
-        var errors: [Diagnostic] = []
-        var notes: [Diagnostic] = []
-        var baseErrors = Set<Diagnostic>()
-        for config in configs where !config.apiServerFeatureGates.isEmpty {
-            let location = config.apiServerKeyLocations["featureGates"] ?? SourceLocation(file: config.file, mark: nil)
-            var found: [Diagnostic]
-            do throws(ProcessError) {
-                let binary = try BinaryLocator.locate(config.binaries.kubeAPIServer, role: "binaries.kubeAPIServer", relativeTo: config.directory)
-                found = try await check(config, apiServer: binary)
-            } catch {
-                let why = error.message.split(separator: "\n").first.map(String.init) ?? error.message
-                let note = Diagnostic(.notChecked, at: location, "apiServer.featureGates: not checked against kube-apiserver's gates: \(why)", severity: .note)
-                if let profile = config.profile {
-                    // Said once when the file's own config has the same binary.
-                    if notes.contains(note) { continue }
-                    var marked = note
-                    marked.message += " (with profile \"\(profile)\")"
-                    notes.append(marked)
-                } else {
-                    notes.append(note)
-                }
-                continue
-            }
-            if let profile = config.profile {
-                found = found.filter { !baseErrors.contains($0) }.map { d in
-                    var d = d
-                    d.message += " (with profile \"\(profile)\")"
-                    return d
-                }
-            } else {
-                baseErrors = Set(found)
-            }
-            errors += found
-        }
-        return (errors, notes)
+        await BinaryHelp.validate(
+            configs, key: "apiServer.featureGates", program: "kube-apiserver's gates",
+            binary: { ("binaries.kubeAPIServer", $0.binaries.kubeAPIServer) }, applies: { !$0.apiServerFeatureGates.isEmpty },
+            location: { $0.apiServerKeyLocations["featureGates"] ?? SourceLocation(file: $0.file, mark: nil) },
+            check: { config, binary throws(ProcessError) in try await check(config, apiServer: binary) })
     }
 }

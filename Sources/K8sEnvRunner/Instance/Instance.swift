@@ -29,6 +29,9 @@ package struct InstanceConfiguration: Sendable {
     package var webhook: WebhookEndpoint?
     /// `audit`: how kube-apiserver audits into `logs/audit.log`; nil: no audit log.
     package var audit: InstanceAudit?
+    /// The kube-controller-manager controllers that run beside it once started
+    /// (``Instance/startControllerManager(deadline:)``); empty: none, and no kube-controller-manager.
+    package var controllers: [String]
 
     package var storage: StorageKind { binaries.storage.kind }
 
@@ -39,7 +42,7 @@ package struct InstanceConfiguration: Sendable {
                  extraArgs: [String], featureGates: [String: Bool] = [:], runtimeConfig: [String: Bool] = [:],
                  users: [UserIdentity] = [], authorization: AuthorizationMode? = nil,
                  startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil, webhook: WebhookEndpoint? = nil,
-                 audit: InstanceAudit? = nil) {
+                 audit: InstanceAudit? = nil, controllers: [String] = []) {
         self.name = name
         self.directory = directory
         self.binaries = binaries
@@ -53,6 +56,7 @@ package struct InstanceConfiguration: Sendable {
         self.snapshot = snapshot
         self.webhook = webhook
         self.audit = audit
+        self.controllers = controllers
     }
 }
 
@@ -62,11 +66,16 @@ package struct ResolvedBinaries: Sendable {
     package var kubeAPIServerVersion: KubeVersion
     /// The storage backend of the config, with its program.
     package var storage: any StorageBackend
+    /// `binaries.kubeControllerManager` and its version: found only when an environment runs
+    /// `controllers`.
+    package var kubeControllerManager: (path: String, version: KubeVersion)?
 
-    package init(kubeAPIServer: String, kubeAPIServerVersion: KubeVersion, storage: any StorageBackend) {
+    package init(kubeAPIServer: String, kubeAPIServerVersion: KubeVersion, storage: any StorageBackend,
+                 kubeControllerManager: (path: String, version: KubeVersion)? = nil) {
         self.kubeAPIServer = kubeAPIServer
         self.kubeAPIServerVersion = kubeAPIServerVersion
         self.storage = storage
+        self.kubeControllerManager = kubeControllerManager
     }
 
     /// Finds the binaries a config names and reads the kube-apiserver version.
@@ -79,7 +88,13 @@ package struct ResolvedBinaries: Sendable {
             throw ProcessError(.unexpectedOutput, mismatch, domain: .binary)
         }
         let storage = try await StorageBackends.make(config)
-        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: storage)
+        var controllerManager: (path: String, version: KubeVersion)?
+        if config.usesControllers {
+            let path = try BinaryLocator.locate(config.binaries.kubeControllerManager, role: "binaries.kubeControllerManager", relativeTo: config.directory)
+            controllerManager = (path, try await BinaryVersion.read(path))
+        }
+        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: storage,
+                                kubeControllerManager: controllerManager)
     }
 }
 
@@ -96,13 +111,18 @@ package final class Instance: Sendable {
     package let store: any RunningStore
     package let apiServerProcess: ChildProcess
     package let client: KubeClient
+    /// kube-controller-manager's token (in `pki/tokens.csv`), when the instance runs controllers.
+    package let controllerManagerToken: String?
+    /// Its kube-controller-manager, once started.
+    let controllerManagerSlot = Mutex<ChildProcess?>(nil)
     /// The one stop: a session and a pool may both stop an instance they share.
     private let stopping = Mutex<Task<Void, Never>?>(nil)
 
     package var name: String { configuration.name }
 
     private init(configuration: InstanceConfiguration, port: Int, caCertificate: String, token: String,
-                 kubeconfigPath: String, users: [InstanceUser], store: any RunningStore, apiServerProcess: ChildProcess, client: KubeClient) {
+                 kubeconfigPath: String, users: [InstanceUser], store: any RunningStore, apiServerProcess: ChildProcess, client: KubeClient,
+                 controllerManagerToken: String?) {
         self.configuration = configuration
         self.port = port
         self.server = "https://127.0.0.1:\(port)"
@@ -113,6 +133,7 @@ package final class Instance: Sendable {
         self.store = store
         self.apiServerProcess = apiServerProcess
         self.client = client
+        self.controllerManagerToken = controllerManagerToken
     }
 
     /// Times of the steps of a start, for the summary.
@@ -142,7 +163,9 @@ package final class Instance: Sendable {
         // Tokens are made here, per instance, and never stored with a snapshot: a snapshot serves
         // any set of users.
         let userTokens = configuration.users.map { (identity: $0, token: makeToken()) }
-        try PrivateFiles.write(TokenFile.render(adminToken: token, users: userTokens), to: pki + "/tokens.csv")
+        let controllerManagerToken = configuration.controllers.isEmpty ? nil : makeToken()
+        let tokenUsers = userTokens + (controllerManagerToken.map { [(identity: ControllerManagerIdentity.user, token: $0)] } ?? [])
+        try PrivateFiles.write(TokenFile.render(adminToken: token, users: tokenUsers), to: pki + "/tokens.csv")
         try PrivateFiles.write(token + "\n", to: dir + "/token")
         if !userTokens.isEmpty { try PrivateFiles.makeDirectory(dir + "/users") }
         let version = configuration.binaries.kubeAPIServerVersion
@@ -235,7 +258,7 @@ package final class Instance: Sendable {
             }
             let instance = Instance(configuration: configuration, port: port, caCertificate: certificates.caCertificate,
                                     token: token, kubeconfigPath: kubeconfigPath, users: users, store: store,
-                                    apiServerProcess: apiServer, client: client)
+                                    apiServerProcess: apiServer, client: client, controllerManagerToken: controllerManagerToken)
             do {
                 try await instance.waitUntilReady(deadline: deadline)
                 times.apiServer = clock.now - apiStart
@@ -326,7 +349,7 @@ package final class Instance: Sendable {
 
     /// Nil while the store serves and kube-apiserver runs; otherwise which one stopped, with its
     /// log tail.
-    /// Why the store or kube-apiserver stopped by itself; nil while both serve, and nil for an
+    /// Why the store, kube-apiserver or kube-controller-manager stopped by itself; nil while they serve, and nil for an
     /// instance stopped on purpose (``stop()``: a pool's release with mode stop, a failed reset).
     package func failure() -> ProcessError? {
         if isStopping { return nil }
@@ -334,16 +357,20 @@ package final class Instance: Sendable {
         if let t = apiServerProcess.termination {
             return apiServerProcess.error(.exited, "\(name): kube-apiserver \(t)")
         }
+        if let controllerManager, let t = controllerManager.termination {
+            return controllerManager.error(.exited, "\(name): kube-controller-manager \(t)")
+        }
         return nil
     }
 
-    /// Returns when the store or kube-apiserver stops, with which and why; nil at once when the
+    /// Returns when the store, kube-apiserver or kube-controller-manager stops, with which and why; nil at once when the
     /// calling task is cancelled, and nil when the instance was stopped on purpose (``stop()``).
     package func ended() async -> ProcessError? {
-        let apiServer = apiServerProcess, name = self.name, store = self.store
+        let apiServer = apiServerProcess, name = self.name, store = self.store, controllerManager = self.controllerManager
         let first = await withTaskGroup(of: ProcessError?.self) { group in
             group.addTask { await store.ended() }
             group.addTask { await apiServer.exitError("\(name): kube-apiserver") }
+            if let controllerManager { group.addTask { await controllerManager.exitError("\(name): kube-controller-manager") } }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
@@ -354,13 +381,14 @@ package final class Instance: Sendable {
     /// Whether ``stop()`` was called.
     package var isStopping: Bool { stopping.withLock { $0 != nil } }
 
-    /// Whether kube-apiserver and the storage process are still alive, asked of the kernel: a
+    /// Whether kube-apiserver, the storage process and kube-controller-manager are still alive, asked of the kernel: a
     /// process killed a moment ago is a zombie (or gone) before ``failure()`` learns of it.
     package var processesAlive: Bool {
         StateFolder.isAlive(apiServerProcess.pid) && (store.process.map { StateFolder.isAlive($0.pid) } ?? true)
+            && (controllerManager.map { StateFolder.isAlive($0.pid) } ?? true)
     }
 
-    /// Kills kube-apiserver, then stops the store while kube-apiserver exits. Later and
+    /// Kills kube-apiserver (and kube-controller-manager), then stops the store while they exit. Later and
     /// concurrent calls await the first one's.
     ///
     /// Nothing of a stopped instance is kept (its snapshot was saved before, from a running
@@ -380,15 +408,19 @@ package final class Instance: Sendable {
     package func beginStop(closingStore: Bool = true) -> Task<Void, Never> {
         stopping.withLock { task in
             if let task { return task }
+            let controllerManager = self.controllerManager
             let made = Task { [client, apiServerProcess, store, configuration] in
                 // Killed first, so that nothing it does meets a store that is going away; then
                 // its exit, the store's stop and the client's are awaited together (the kernel
-                // takes tens of milliseconds to tear down a kube-apiserver).
+                // takes tens of milliseconds to tear down a kube-apiserver). kube-controller-manager
+                // too: nothing of it is kept either.
                 apiServerProcess.signalGroup(SIGKILL)
+                controllerManager?.signalGroup(SIGKILL)
+                async let controllers = controllerManager?.stop(grace: .zero)
                 async let apiServer = apiServerProcess.stop(grace: .zero)
                 async let storage: Void = closingStore || store.process != nil ? store.stop(grace: configuration.stopTimeout) : ()
                 async let http: Void = client.shutdown()
-                _ = await (apiServer, storage, http)
+                _ = await (apiServer, storage, http, controllers)
             }
             task = made
             return made

@@ -25,16 +25,20 @@ package struct EnvironmentBuilder: Sendable {
     /// The run's webhook certificate and port, and what each environment installs after each
     /// start; nil when no environment has webhooks or a CRD with a conversion webhook.
     package let webhooks: WebhookServing?
+    /// The kube-controller-manager controllers of each environment that runs some, checked
+    /// against the binary (`default` expanded).
+    package let controllers: [String: [String]]
     let progress: @Sendable (String) -> Void
 
     package init(plan: Plan, binaries: ResolvedBinaries, files: SourceFiles, runDirectory: String, cache: CacheSettings?,
-                 webhooks: WebhookServing? = nil, progress: @escaping @Sendable (String) -> Void) {
+                 webhooks: WebhookServing? = nil, controllers: [String: [String]] = [:], progress: @escaping @Sendable (String) -> Void) {
         self.plan = plan
         self.binaries = binaries
         self.files = files
         self.runDirectory = runDirectory
         self.cache = cache
         self.webhooks = webhooks
+        self.controllers = controllers
         self.progress = progress
     }
 
@@ -44,11 +48,18 @@ package struct EnvironmentBuilder: Sendable {
     package static func prepare(plan: Plan, files: SourceFiles, runDirectory: String, useCache: Bool, cacheRoot: String?,
                                 progress: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> EnvironmentBuilder {
         let binaries: ResolvedBinaries
-        let gateErrors: [Diagnostic]
+        var gateErrors: [Diagnostic]
+        var controllers: [String: [String]] = [:]
         do throws(ProcessError) {
             binaries = try await ResolvedBinaries.resolve(plan.config)
             // Before anything starts: a gate the binary lacks would only show as its exit.
             gateErrors = try await FeatureGates.check(plan.config, apiServer: binaries.kubeAPIServer)
+            if let controllerManager = binaries.kubeControllerManager {
+                let resolved = ControllerNames.resolve(plan.config, available: try await ControllerNames.listed(by: controllerManager.path),
+                                                       version: controllerManager.version)
+                controllers = resolved.controllers
+                gateErrors += resolved.errors
+            }
             try PrivateFiles.makeDirectory(runDirectory)
         } catch {
             throw K8sEnvError(error)
@@ -66,7 +77,7 @@ package struct EnvironmentBuilder: Sendable {
             }
         }
         return EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache,
-                                  webhooks: webhooks, progress: progress)
+                                  webhooks: webhooks, controllers: controllers, progress: progress)
     }
 
     /// The first instance of an environment: a cache hit starts from the snapshot; a miss keeps
@@ -82,7 +93,7 @@ package struct EnvironmentBuilder: Sendable {
         } else {
             instance = try await freshInstance(name, suffix: "0")
         }
-        return try await installingWebhooks(on: instance, as: name)
+        return try await startingControllers(on: try await installingWebhooks(on: instance, as: name), as: name)
     }
 
     /// Another instance of an environment (index ≥ 1): from its snapshot, or built afresh
@@ -94,7 +105,7 @@ package struct EnvironmentBuilder: Sendable {
         } else {
             instance = try await freshInstance(name, suffix: "\(index)")
         }
-        return try await installingWebhooks(on: instance, as: name)
+        return try await startingControllers(on: try await installingWebhooks(on: instance, as: name), as: name)
     }
 
     /// Installs the environment's webhook configurations and points its CRDs' conversion
@@ -120,6 +131,25 @@ package struct EnvironmentBuilder: Sendable {
             await instance.stop()
             throw K8sEnvError(.manifests, error, files: files)
         }
+    }
+
+    /// Starts kube-controller-manager beside the instance when its environment runs
+    /// `controllers`: after the snapshot is restored or saved (no controller runs while a
+    /// snapshot is built: what they would write is not the environment's content). Bounded by
+    /// `timeouts.start`. On failure the instance is stopped.
+    func startingControllers(on instance: Instance, as name: String) async throws(K8sEnvError) -> Instance {
+        guard !instance.configuration.controllers.isEmpty else { return instance }
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            try await instance.startControllerManager(deadline: started + plan.config.timeouts.start.duration)
+        } catch {
+            await instance.stop()
+            throw K8sEnvError(error)
+        }
+        let version = binaries.kubeControllerManager.map { " \($0.version)" } ?? ""
+        progress("\(instance.name): kube-controller-manager\(version) ready in \(Self.format(clock.now - started)) (\(instance.configuration.controllers.joined(separator: ", ")))")
+        return instance
     }
 
     /// The environment's snapshot, built if missing; nil without a cache.
@@ -149,7 +179,8 @@ package struct EnvironmentBuilder: Sendable {
             startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath,
             webhook: webhooks?.installs[name]?.endpoint,
             // A snapshot build that is not kept running does not audit: nothing reads its log.
-            audit: suffix == "build" ? nil : config.audit(for: name).map { InstanceAudit($0, config: config) })
+            audit: suffix == "build" ? nil : config.audit(for: name).map { InstanceAudit($0, config: config) },
+            controllers: controllers[name] ?? [])
         let instance: Instance
         let times: Instance.StartTimes
         do { (instance, times) = try await Instance.start(configuration) } catch { throw K8sEnvError(error) }

@@ -22,6 +22,11 @@ package struct RunRecord: Codable, Sendable {
         /// The declared users' kubeconfigs, in the config's order (absent in records of older
         /// k8senv releases and of configs without users).
         package var users: [UserRecord]?
+        /// Its kube-controller-manager (pid, binary, start time), when its environment runs
+        /// `controllers`; absent otherwise.
+        package var controllerManagerPID: Int32?
+        package var controllerManagerBinary: String?
+        package var controllerManagerStartTime: UInt64?
     }
 
     /// A declared user of an instance: its name and kubeconfig.
@@ -269,9 +274,12 @@ package struct StateFolder: Sendable {
             if let record = Self.read(runDirectory: dir) {
                 guard !Self.ownerRuns(record) else { continue }
                 for instance in record.instances {
-                    for (pid, binary, start) in [(instance.apiServerPID, instance.apiServerBinary, instance.apiServerStartTime),
-                                                 (instance.storagePID, instance.storageBinary, instance.storageStartTime)]
-                    where Ownership.isSame(pid, binary: binary, startTime: start) {
+                    var processes = [(instance.apiServerPID, instance.apiServerBinary, instance.apiServerStartTime),
+                                     (instance.storagePID, instance.storageBinary, instance.storageStartTime)]
+                    if let pid = instance.controllerManagerPID, let binary = instance.controllerManagerBinary {
+                        processes.append((pid, binary, instance.controllerManagerStartTime))
+                    }
+                    for (pid, binary, start) in processes where Ownership.isSame(pid, binary: binary, startTime: start) {
                         kill(-pid, SIGKILL)
                         kill(pid, SIGKILL)
                     }

@@ -173,9 +173,12 @@ package actor Session {
                     apiServerBinary: builder.binaries.kubeAPIServer, storageBinary: builder.binaries.storage.program,
                     apiServerStartTime: Ownership.startTime(of: i.apiServerProcess.pid),
                     storageStartTime: Ownership.startTime(of: i.store.pid),
-                    logs: [i.apiServerProcess.logPath, i.store.logPath].compactMap { $0 },
+                    logs: [i.apiServerProcess.logPath, i.store.logPath, i.controllerManager?.logPath].compactMap { $0 },
                     webhook: i.configuration.webhook,
-                    users: i.users.isEmpty ? nil : i.users.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.kubeconfigPath) })
+                    users: i.users.isEmpty ? nil : i.users.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.kubeconfigPath) },
+                    controllerManagerPID: i.controllerManager?.pid,
+                    controllerManagerBinary: i.controllerManager.flatMap { _ in builder.binaries.kubeControllerManager?.path },
+                    controllerManagerStartTime: i.controllerManager.flatMap { Ownership.startTime(of: $0.pid) })
             })
     }
 

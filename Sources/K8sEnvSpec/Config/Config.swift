@@ -75,6 +75,8 @@ package struct Config: Sendable {
         package var etcd: String = "etcd"
         package var etcdctl: String = "etcdctl"
         package var kine: String = "kine"
+        /// Resolved only when an environment runs `controllers`.
+        package var kubeControllerManager: String = "kube-controller-manager"
     }
 
     package struct Timeouts: Sendable, Hashable {
@@ -110,6 +112,9 @@ package struct Config: Sendable {
         package var webhookPort: Int?
         /// `audit`: this environment's own audit settings (else the top-level ones).
         package var audit: AuditSettings?
+        /// `controllers` as written here; nil when absent (then the one of the environment this
+        /// one extends: see ``Config/controllers(of:)``).
+        package var controllers: ControllerSelection?
     }
 
     /// The config file as the user named it (used in messages).

@@ -162,6 +162,7 @@ enum ConfigDecoder {
             if let v = b["etcd"]?.string { config.binaries.etcd = v }
             if let v = b["etcdctl"]?.string { config.binaries.etcdctl = v }
             if let v = b["kine"]?.string { config.binaries.kine = v }
+            if let v = b["kubeControllerManager"]?.string { config.binaries.kubeControllerManager = v }
         }
         if let v = root["kubeVersion"], let text = v.string {
             config.kubeVersion = text
@@ -217,6 +218,7 @@ enum ConfigDecoder {
             }
             if let port = e["webhookPort"]?.int { environment.webhookPort = Int(port) }
             environment.audit = decodeAudit(e, keyPath: "environments.\(entry.key).audit", directory: directory)
+            if let controllers = e.entry("controllers") { environment.controllers = ControllerSelection(controllers.value) }
             for (s, seed) in (e["seeds"]?.items ?? []).enumerated() {
                 let dependsOn = seed["dependsOn"]?.items ?? []
                 environment.seeds.append(Config.SeedSet(

@@ -66,6 +66,8 @@ package struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
         package static let io = Code(rawValue: "io")
         /// A feature gate the chosen kube-apiserver does not have (or will not take).
         package static let featureGate = Code(rawValue: "feature-gate")
+        /// A name in `controllers` that the kube-controller-manager binary does not have.
+        package static let controller = Code(rawValue: "controller")
         /// A check that needs a program (kube-apiserver) that could not be found or run.
         package static let notChecked = Code(rawValue: "not-checked")
     }

@@ -82,7 +82,8 @@ package enum BundledSchema {
         "kubeAPIServer": { "$ref": "#/$defs/binary", "default": "kube-apiserver" },
         "etcd": { "$ref": "#/$defs/binary", "default": "etcd" },
         "etcdctl": { "$ref": "#/$defs/binary", "default": "etcdctl", "description": "Saves and restores etcd snapshots for the cache." },
-        "kine": { "$ref": "#/$defs/binary", "default": "kine" }
+        "kine": { "$ref": "#/$defs/binary", "default": "kine" },
+        "kubeControllerManager": { "$ref": "#/$defs/binary", "default": "kube-controller-manager", "description": "Runs the controllers environments ask for (controllers); looked up only when one does." }
       }
     },
     "storage": {
@@ -228,7 +229,14 @@ package enum BundledSchema {
           "minimum": 1,
           "maximum": 65535
         },
-        "audit": { "$ref": "#/$defs/audit", "description": "This environment's own audit settings, instead of the top-level audit." }
+        "audit": { "$ref": "#/$defs/audit", "description": "This environment's own audit settings, instead of the top-level audit." },
+        "controllers": {
+          "description": "kube-controller-manager controllers run beside each instance of this environment (not while its snapshot is built): a list of names (namespace, garbagecollector, ...; checked against the binary's own list), or default for a set that needs no nodes. [] runs none. Default: the one of the environment this one extends, else none. See docs/how-to/test-controllers.md.",
+          "anyOf": [
+            { "type": "string", "const": "default" },
+            { "type": "array", "uniqueItems": true, "items": { "type": "string", "pattern": "^[a-z][-a-z0-9]*$", "x-pattern-message": "a controller name such as namespace or garbagecollector" } }
+          ]
+        }
       }
     },
     "seedSet": {
