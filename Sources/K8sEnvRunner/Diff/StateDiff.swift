@@ -43,6 +43,13 @@ package struct InstanceDiff: Sendable, Codable {
     package var baselineRevision: Int64
     package var changes: [ObjectChange]
 
+    package init(instance: String, environment: String, baselineRevision: Int64, changes: [ObjectChange]) {
+        self.instance = instance
+        self.environment = environment
+        self.baselineRevision = baselineRevision
+        self.changes = changes
+    }
+
     package var text: String {
         guard !changes.isEmpty else { return "\(instance): no changes since revision \(baselineRevision)" }
         let count = changes.count == 1 ? "1 change" : "\(changes.count) changes"
@@ -93,6 +100,14 @@ package enum StateDiff {
         package var resource: String
         package var namespace: String
         package var name: String
+
+        /// - Parameter namespace: empty for a cluster-scoped object.
+        package init(group: String, resource: String, namespace: String, name: String) {
+            self.group = group
+            self.resource = resource
+            self.namespace = namespace
+            self.name = name
+        }
 
         package static func < (a: Key, b: Key) -> Bool {
             (a.group, a.resource, a.namespace, a.name) < (b.group, b.resource, b.namespace, b.name)
