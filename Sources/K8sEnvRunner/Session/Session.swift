@@ -135,7 +135,8 @@ package actor Session {
     }
 
     /// Each instance's ``DiffBaseline`` revision, by name: taken when the run record first
-    /// lists it, before anyone can lease it.
+    /// lists it (the session's own instances before the pool service's socket is announced; a
+    /// replacement the pool started, when the pool reports it).
     private var baselines: [String: Int64] = [:]
 
     private func markBaselines() async {
