@@ -344,6 +344,24 @@ struct KeyValueStoreTests {
         #expect(try t.store.list("/").kvs.map { "\(text($0.key))=\(text($0.value))" } == ["/seed=v1"])
     }
 
+    @Test("a history floor survives compactions and resets that move the retained revision: a read at it still answers")
+    func historyFloor() throws {
+        let t = try TemporaryStore()
+        try t.store.put("/seed", "v1")
+        let baseline = t.store.revision
+        t.store.keepHistory(from: baseline)
+        t.store.retain(revision: baseline)
+        try t.store.put("/seed", "changed")
+        try t.store.reset(to: baseline)
+        t.store.retain(revision: t.store.revision)  // as a pool's reset moves its mark
+        try t.store.put("/seed", "again")
+        var compact = Etcdserverpb_CompactionRequest()
+        compact.revision = t.store.revision
+        _ = try t.store.compact(compact)
+        #expect(t.store.compactRevision == baseline)
+        #expect(try t.store.get("/seed", revision: baseline) == "v1")
+    }
+
     @Test("the store reopens with its data and revision; a copy holds the same data")
     func persistence() throws {
         let t = try TemporaryStore()

@@ -90,6 +90,16 @@ struct ParsingTests {
         #expect(usageError(["status", "--format", "yaml"])?.message.contains("yaml") == true)
     }
 
+    @Test("diff: an instance or none, config, state folder, format, all; usage errors")
+    func diff() throws {
+        let all = try parse(["diff"], as: Diff.self)
+        #expect(all.instance == nil && all.config.file == "k8senv.yaml" && all.stateDir == nil && all.format == .text && !all.all)
+        let one = try parse(["diff", "base-0", "-f", "a.yaml", "--state-dir", "/s", "--format", "json", "--all"], as: Diff.self)
+        #expect(one.instance == "base-0" && one.config.file == "a.yaml" && one.stateDir == "/s" && one.format == .json && one.all)
+        #expect(usageError(["diff", "--format", "yaml"])?.code == 2)
+        #expect(usageError(["diff", "base-0", "base-1"])?.code == 2)
+    }
+
     @Test("validate, hash, profiles: config, profile, format, version override")
     func configCommands() throws {
         let validate = try parse(["validate", "-f", "c.yaml", "--profile", "ci", "--format", "json"], as: Validate.self)

@@ -72,6 +72,10 @@ public struct K8sEnvError: Error, Sendable, CustomStringConvertible {
         public static let cleanup = Code("cleanup", .pool)
         /// SIGINT or SIGTERM came while starting; what had started was stopped.
         public static let interrupted = Code("interrupted", .interrupted)
+        /// `k8senv diff`: the store no longer holds the revision an instance is compared with.
+        public static let historyCompacted = Code("history-compacted", .storage)
+        /// No detached run, or no instance of that name in it.
+        public static let notRunning = Code("not-running", .process)
     }
 
     public var code: Code

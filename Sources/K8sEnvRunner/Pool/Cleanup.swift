@@ -97,26 +97,36 @@ enum Cleanup {
 
     /// Every object of the resources, across namespaces.
     static func list(_ client: KubeClient, _ resources: [ResourceInfo]) async throws(KubeClientError) -> [Object] {
-        let results = await withTaskGroup(of: Result<[Object], KubeClientError>.self) { group in
-            var pending = resources[...]
-            var results: [Result<[Object], KubeClientError>] = []
+        try await listResponses(client, resources).flatMap { resource, response -> [Object] in
+            // A resource that vanished (its CRD was deleted) has nothing left to clean.
+            guard response.status == 200 else { return [] }
+            let items = response.json?["items"] as? [[String: Any]] ?? []
+            return items.compactMap { item in
+                guard let metadata = item["metadata"] as? [String: Any], let name = metadata["name"] as? String,
+                      let uid = metadata["uid"] as? String else { return nil }
+                return Object(resource: resource, namespace: metadata["namespace"] as? String, name: name, uid: uid,
+                              resourceVersion: (metadata["resourceVersion"] as? String).flatMap { Int64($0) },
+                              finalizers: !((metadata["finalizers"] as? [Any])?.isEmpty ?? true))
+            }
+        }
+    }
+
+    /// The list response of each resource, across namespaces, `parallelism` at a time, in the
+    /// order of `resources`; `query` (e.g. `resourceVersion=5&resourceVersionMatch=Exact`) is
+    /// added to each path. Any status is returned; only a failed request throws.
+    static func listResponses(_ client: KubeClient, _ resources: [ResourceInfo],
+                              query: String? = nil) async throws(KubeClientError) -> [(ResourceInfo, KubeClient.Response)] {
+        let results = await withTaskGroup(of: (Int, Result<KubeClient.Response, KubeClientError>).self) { group in
+            var pending = resources.enumerated()[...]
+            var results: [(Int, Result<KubeClient.Response, KubeClientError>)] = []
             func add() {
-                guard let resource = pending.popFirst() else { return }
+                guard let (index, resource) = pending.popFirst() else { return }
                 group.addTask {
-                    let response: KubeClient.Response
-                    do throws(KubeClientError) { response = try await client.send("GET", resource.basePath + "/" + resource.resource) } catch {
-                        return .failure(error)
+                    do throws(KubeClientError) {
+                        return (index, .success(try await client.send("GET", resource.basePath + "/" + resource.resource + (query.map { "?" + $0 } ?? ""))))
+                    } catch {
+                        return (index, .failure(error))
                     }
-                    // A resource that vanished (its CRD was deleted) has nothing left to clean.
-                    guard response.status == 200 else { return .success([]) }
-                    let items = response.json?["items"] as? [[String: Any]] ?? []
-                    return .success(items.compactMap { item in
-                        guard let metadata = item["metadata"] as? [String: Any], let name = metadata["name"] as? String,
-                              let uid = metadata["uid"] as? String else { return nil }
-                        return Object(resource: resource, namespace: metadata["namespace"] as? String, name: name, uid: uid,
-                                      resourceVersion: (metadata["resourceVersion"] as? String).flatMap { Int64($0) },
-                                      finalizers: !((metadata["finalizers"] as? [Any])?.isEmpty ?? true))
-                    })
                 }
             }
             for _ in 0..<parallelism { add() }
@@ -126,14 +136,14 @@ enum Cleanup {
             }
             return results
         }
-        var objects: [Object] = []
-        for result in results {
+        var responses: [(ResourceInfo, KubeClient.Response)] = []
+        for (index, result) in results.sorted(by: { $0.0 < $1.0 }) {
             switch result {
-            case .success(let list): objects += list
+            case .success(let response): responses.append((resources[index], response))
             case .failure(let error): throw error
             }
         }
-        return objects
+        return responses
     }
 
     static func baseline(_ client: KubeClient) async throws(KubeClientError) -> Baseline {

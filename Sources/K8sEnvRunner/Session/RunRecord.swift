@@ -27,6 +27,9 @@ package struct RunRecord: Codable, Sendable {
         package var controllerManagerPID: Int32?
         package var controllerManagerBinary: String?
         package var controllerManagerStartTime: UInt64?
+        /// The store revision of its state when it was handed out, which `k8senv diff`
+        /// compares with (absent in records of older k8senv releases).
+        package var baselineRevision: Int64?
     }
 
     /// A declared user of an instance: its name and kubeconfig.
@@ -111,14 +114,19 @@ extension RunRecord.InstanceRecord {
     /// own CA and token (from its folder): a stopped (SIGSTOP) or wedged server is not ready,
     /// though its pid is alive.
     package func isReady() async -> Bool {
-        let folder = (kubeconfig as NSString).deletingLastPathComponent
-        guard let ca = try? String(contentsOfFile: folder + "/pki/ca.crt", encoding: .utf8),
-              let token = try? String(contentsOfFile: folder + "/token", encoding: .utf8),
-              let client = try? KubeClient(server: server, caCertificate: ca, token: token.trimmingCharacters(in: .whitespacesAndNewlines))
-        else { return false }
+        guard let client = makeClient() else { return false }
         let response = try? await client.send("GET", "/readyz", timeout: .seconds(2))
         await client.shutdown()
         return response?.status == 200
+    }
+
+    /// A client of its kube-apiserver with the instance's own CA and token (from its folder),
+    /// or nil when they cannot be read. The caller shuts it down.
+    package func makeClient() -> KubeClient? {
+        let folder = (kubeconfig as NSString).deletingLastPathComponent
+        guard let ca = try? String(contentsOfFile: folder + "/pki/ca.crt", encoding: .utf8),
+              let token = try? String(contentsOfFile: folder + "/token", encoding: .utf8) else { return nil }
+        return try? KubeClient(server: server, caCertificate: ca, token: token.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
 

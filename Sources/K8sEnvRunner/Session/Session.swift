@@ -111,17 +111,19 @@ package actor Session {
     private var recording: (state: StateFolder, config: String, profile: String?, detached: Bool)?
 
     /// Writes the run record into the run folder, and again whenever the instances change.
-    package func writeRecord(to state: StateFolder, config: String, profile: String?, detached: Bool) throws(ProcessError) {
+    package func writeRecord(to state: StateFolder, config: String, profile: String?, detached: Bool) async throws(ProcessError) {
         recording = (state, config, profile, detached)
+        await markBaselines()
         try state.write(record(config: config, profile: profile, detached: detached))
     }
 
     /// The pool service stopped an instance on purpose (a release with mode stop, a failed
     /// reset) or started `started` to replace one: the run record lists the instances that run
     /// now (for `k8senv status`, `env` and a later cleanup), and ``ended()`` watches them.
-    package func instancesChanged(environment: String, started: Instance?) {
+    package func instancesChanged(environment: String, started: Instance?) async {
         if let started { instances.append((environment, started)) }
         instances.removeAll { $0.instance.isStopping }
+        await markBaselines()
         if let recording {
             do throws(ProcessError) {
                 try recording.state.write(record(config: recording.config, profile: recording.profile, detached: recording.detached))
@@ -130,6 +132,22 @@ package actor Session {
             }
         }
         changed?.yield()
+    }
+
+    /// Each instance's ``DiffBaseline`` revision, by name: taken when the run record first
+    /// lists it (the session's own instances before the pool service's socket is announced; a
+    /// replacement the pool started, when the pool reports it).
+    private var baselines: [String: Int64] = [:]
+
+    private func markBaselines() async {
+        let unmarked = instances.map(\.instance).filter { baselines[$0.name] == nil }
+        let marks = await withTaskGroup(of: (String, Int64?).self) { group in
+            for instance in unmarked { group.addTask { (instance.name, await DiffBaseline.mark(instance)) } }
+            var marks: [(String, Int64?)] = []
+            for await mark in group { marks.append(mark) }
+            return marks
+        }
+        for case let (name, revision?) in marks { baselines[name] = revision }
     }
 
     /// The pool API `up` or `run` serves on the session's instances, if any.
@@ -178,7 +196,8 @@ package actor Session {
                     users: i.users.isEmpty ? nil : i.users.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.kubeconfigPath) },
                     controllerManagerPID: i.controllerManager?.pid,
                     controllerManagerBinary: i.controllerManager.flatMap { _ in builder.binaries.kubeControllerManager?.path },
-                    controllerManagerStartTime: i.controllerManager.flatMap { Ownership.startTime(of: $0.pid) })
+                    controllerManagerStartTime: i.controllerManager.flatMap { Ownership.startTime(of: $0.pid) },
+                    baselineRevision: baselines[i.name])
             })
     }
 

@@ -335,6 +335,14 @@ package final class KeyValueStore: Sendable {
         engine.withLock { $0.retainedRevision = revision }
     }
 
+    /// Keeps the history from `revision` on through compactions for as long as the store runs,
+    /// whatever ``retain(revision:)`` says later: reads at `revision` (a list with
+    /// `resourceVersionMatch=Exact`) stay possible. What it costs: the rows written since stay
+    /// on disk until the store stops.
+    package func keepHistory(from revision: Int64) {
+        engine.withLock { $0.historyFloor = revision }
+    }
+
     /// Writes a consistent copy of the whole store to a new file at `path`.
     package func copy(to path: String) throws(StoreError) {
         try engine.withLock { engine throws(StoreError) in try engine.copy(to: path) }

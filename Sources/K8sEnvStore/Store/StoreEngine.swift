@@ -251,13 +251,16 @@ final class StoreEngine {
     /// `target`) supersedes, and tombstones. The newest live row of each key stays.
     /// The oldest revision a reset may go back to: compaction keeps what it needs (0: none).
     var retainedRevision: Int64 = 0
+    /// The oldest revision a read at a revision may ask for (`k8senv diff`'s baseline): kept
+    /// through compactions like ``retainedRevision``, but never moved by a reset (0: none).
+    var historyFloor: Int64 = 0
 
     func compact(_ requested: Int64) throws(StoreError) {
         if requested <= compactRevision { throw .compacted }
         if requested > revision { throw .futureRevision }
         // Below a retained revision the history a reset needs stays; the compaction is done
         // as far as it may go, which the client cannot tell from a whole one.
-        let target = retainedRevision > 0 ? min(requested, retainedRevision) : requested
+        let target = [retainedRevision, historyFloor].filter { $0 > 0 }.reduce(requested, min)
         if target <= compactRevision { return }
         try write { () throws(StoreError) in
             try wrap {

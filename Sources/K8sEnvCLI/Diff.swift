@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import K8sEnvRunner
+
+/// `diff --format json`: one entry an instance, in the run's order.
+struct DiffOutput: Encodable {
+    var instances: [InstanceDiff]
+}
+
+struct Diff: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what changed in the running detached instances since they were handed out: objects created, changed (field by field) and deleted.",
+        discussion: "Exit status: 0 nothing changed, 1 something changed, 2 an error (as diff and kubectl diff).")
+
+    @OptionGroup var config: ConfigFileOption
+
+    @Argument(help: "An instance of the detached run (e.g. base-0); every instance when left out.")
+    var instance: String?
+
+    @Option(help: "The state folder (default: .k8senv next to the config file).")
+    var stateDir: String?
+
+    @Option(help: "Output format: text or json.")
+    var format: OutputFormat = .text
+
+    @Flag(help: "Show everything: also events, kube-node-lease and kube-system leases, the kubernetes service's endpoints, and each object's status and metadata.generation.")
+    var all = false
+
+    func run() async throws {
+        let diffs: [InstanceDiff]
+        do throws(K8sEnvError) { diffs = try await compute() } catch {
+            printError(error.report)
+            throw ExitCode(2)
+        }
+        switch format {
+        case .text: print(diffs.map(\.text).joined(separator: "\n"))
+        case .json: printJSON(DiffOutput(instances: diffs))
+        }
+        if diffs.contains(where: { !$0.changes.isEmpty }) { throw ExitCode(1) }
+    }
+
+    private func compute() async throws(K8sEnvError) -> [InstanceDiff] {
+        let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
+        guard let record = state.current() else {
+            throw K8sEnvError(.notRunning, "no detached k8senv up is running for \(config.file); start one with `k8senv up --detach`")
+        }
+        var selected = record.instances
+        if let instance {
+            selected = selected.filter { $0.name == instance }
+            guard !selected.isEmpty else {
+                throw K8sEnvError(.notRunning, "instance \"\(instance)\" is not running (running: \(record.instances.map(\.name).joined(separator: ", ")))")
+            }
+        }
+        var diffs: [InstanceDiff] = []
+        for instance in selected { diffs.append(try await StateDiff.diff(instance, filter: StateDiff.Filter(all: all))) }
+        return diffs
+    }
+}
