@@ -32,94 +32,30 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
-# shellcheck source=lib/stack.sh source-path=SCRIPTDIR
-source "$here/lib/stack.sh"
+# shellcheck source=lib/bench.sh source-path=SCRIPTDIR
+source "$here/lib/bench.sh"
 STACK_LOG_PREFIX=bench-audit
 
 runs=5 requests=400 keep=0 storage=embedded k8senv="${K8SENV_BIN:-}"
 while [[ $# -gt 0 ]]; do
+  if bench_option "$@"; then shift "$BENCH_SHIFT"; continue; fi
   case "$1" in
-    --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
-    --runs=*) runs="${1#--runs=}"; shift ;;
     --requests) requests="${2:?--requests needs a number}"; shift 2 ;;
     --requests=*) requests="${1#--requests=}"; shift ;;
-    --storage) storage="${2:?--storage needs embedded, etcd or kine}"; shift 2 ;;
-    --storage=*) storage="${1#--storage=}"; shift ;;
-    --k8senv) k8senv="${2:?--k8senv needs a path}"; shift 2 ;;
-    --k8senv=*) k8senv="${1#--k8senv=}"; shift ;;
-    --keep) keep=1; shift ;;
     -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-audit: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench-audit: --runs must be a positive integer" >&2; exit 2; }
+bench_check_options
 [[ "$requests" =~ ^[1-9][0-9]*$ ]] || { echo "bench-audit: --requests must be a positive integer" >&2; exit 2; }
-case "$storage" in embedded|etcd|kine) ;; *) echo "bench-audit: --storage must be embedded, etcd or kine" >&2; exit 2 ;; esac
+bench_binaries
+bench_k8senv
+bench_workroot bench-audit
 
-# --- binaries -------------------------------------------------------------------------------
-if [[ -z "${K8SENV_KUBE_APISERVER:-}" || -z "${K8SENV_ETCD:-}" ]]; then
-  exports="$("$here/install-binaries.sh" --check 2>/dev/null)" || {
-    stack_log "error: binaries missing; run: eval \"\$(scripts/install-binaries.sh)\""; exit 1; }
-  eval "$exports"
-fi
-stack_require_binaries
-if [[ -z "$k8senv" ]]; then
-  bindir="$(cd "$repo" && swift build -c release --scratch-path "${K8SENV_SCRATCH:-.build}" --show-bin-path 2>/dev/null)" || bindir=""
-  k8senv="$bindir/k8senv"
-fi
-[[ -x "$k8senv" ]] || { stack_log "error: no k8senv binary at '$k8senv'; build it: swift build -c release (or pass --k8senv PATH)"; exit 1; }
-if [[ -n "$(find "$repo/Sources" "$repo/Package.swift" -newer "$k8senv" -type f 2>/dev/null | head -n1)" ]]; then
-  stack_log "warning: $k8senv is older than some files of Sources/; rebuild for current numbers"
-fi
-
-# --- work folder, cleanup ---------------------------------------------------------------------
-workroot="$(mktemp -d "${TMPDIR:-/tmp}/k8senv-bench-audit.XXXXXX")"
-cache="$workroot/cache"
-state_dirs=()   # every --state-dir handed to `k8senv up`, with its config, for `down` on exit
-
-on_exit() {
-  local rc=$? s
-  trap '' INT TERM
-  for s in "${state_dirs[@]}"; do
-    if [[ -e "${s#*:}/current" ]]; then
-      XDG_CACHE_HOME="$cache" timeout 30 "$k8senv" down -f "${s%%:*}" --state-dir "${s#*:}" >/dev/null 2>&1 || true
-    fi
-  done
-  stack_kill_leftovers "$workroot"
-  if [[ $keep -eq 1 ]]; then stack_log "work folder kept in $workroot"; else rm -rf "$workroot"; fi
-  exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-yaml_quote() { local s="${1//\'/\'\'}"; printf "'%s'" "$s"; }
-# write_config FILE TOP: one environment "bench" of one instance; TOP goes at the top level.
-write_config() {
-  cat > "$1" <<EOF
-apiVersion: k8senv.dev/v1alpha1
-kind: Config
-binaries:
-  kubeAPIServer: $(yaml_quote "$K8SENV_KUBE_APISERVER")
-  etcd: $(yaml_quote "$K8SENV_ETCD")
-  etcdctl: $(yaml_quote "${K8SENV_ETCDCTL:-etcdctl}")
-  kine: $(yaml_quote "${K8SENV_KINE:-kine}")
-storage: $storage
-timeouts:
-  start: 120s
-$2
-environments:
-  bench:
-    pool:
-      size: 1
-EOF
-}
 off_config="$workroot/off/k8senv.yaml" meta_config="$workroot/metadata/k8senv.yaml" rr_config="$workroot/reqresp/k8senv.yaml"
-mkdir -p "$workroot/off" "$workroot/metadata" "$workroot/reqresp"
-write_config "$off_config" ""
-write_config "$meta_config" "audit: {level: Metadata}"
-write_config "$rr_config" "audit: {level: RequestResponse}"
+bench_config "$off_config" "" ""
+bench_config "$meta_config" "audit: {level: Metadata}" ""
+bench_config "$rr_config" "audit: {level: RequestResponse}" ""
 
 stack_log "kube-apiserver: $K8SENV_KUBE_APISERVER ($("$K8SENV_KUBE_APISERVER" --version 2>/dev/null))"
 stack_log "k8senv: $k8senv ($("$k8senv" --version 2>/dev/null)); storage: $storage; runs: $runs"
@@ -128,31 +64,17 @@ if [[ "$("$k8senv" hash -f "$off_config" --apiserver-version v0)" != "$("$k8senv
   stack_log "warning: the two configs have different cache keys: one of them is a cold start"
 fi
 
-fail() { stack_log "error: $*"; exit 1; }
-show_tail() { [[ -f "$1" ]] && { stack_log "tail of $1:"; tail -n 25 "$1" >&2; }; return 0; }
-
 # run_up DIR CONFIG WANT: `k8senv up --detach` of CONFIG, state in DIR/state; WANT: cache hit or
 # miss. Sets T_UP (wall), T_API (kube-apiserver to ready, as k8senv reports it), and T_CREATE
 # and T_GET (median ms) from the request loop on the running instance.
 run_up() {
-  local d="$1" config="$2" want="$3" t0 t1 st="$1/state" kubeconfig latencies
-  mkdir -p "$d"
-  state_dirs+=("$config:$st")
-  t0="$EPOCHREALTIME"
-  XDG_CACHE_HOME="$cache" "$k8senv" up --detach -f "$config" --state-dir "$st" >"$d/up.out" 2>"$d/up.err" || {
-    show_tail "$d/up.err"; show_tail "$st/supervisor.log"; fail "k8senv up --detach failed"; }
-  t1="$EPOCHREALTIME"
-  T_UP="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')"
-  T_API="$(sed -n 's/.*, kube-apiserver [^ ]* ready in \([0-9.]*\)s at .*/\1/p' "$st/supervisor.log" | head -n1)"
-  [[ -n "$T_API" ]] || { show_tail "$st/supervisor.log"; fail "no 'kube-apiserver … ready in' line in $st/supervisor.log"; }
-  grep -q "$want" "$st/supervisor.log" ||
-    stack_log "warning: expected a $want in $st/supervisor.log; got: $(head -n1 "$st/supervisor.log")"
-  kubeconfig="$(sed -n 's/^export KUBECONFIG=//p' "$d/up.out" | tr -d "'")"
+  local kubeconfig latencies
+  bench_up "$@"
+  kubeconfig="$(sed -n 's/^export KUBECONFIG=//p' "$BENCH_UP_OUT" | tr -d "'")"
   latencies="$(python3 "$workroot/requests.py" "$kubeconfig" "$requests")" || fail "the request loop failed"
   read -r T_CREATE T_GET <<<"$latencies"
   AUDITED="$(cat "$(dirname "$kubeconfig")/logs/audit.log" 2>/dev/null | grep -c '"verb":"create"' || true)"
-  XDG_CACHE_HOME="$cache" "$k8senv" down -f "$config" --state-dir "$st" >"$d/down.out" 2>&1 || {
-    show_tail "$d/down.out"; fail "k8senv down failed"; }
+  bench_down "$1" "$2"
 }
 
 # requests.py KUBECONFIG N: N requests on one keep-alive HTTPS connection (creates of ConfigMaps
@@ -202,7 +124,6 @@ done
 stack_log "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 med() { local -a xs; read -r -a xs <<<"$1"; stack_median "${xs[@]}"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a/b}'; }
 declare -A m_up m_api m_create m_get
 for v in off metadata reqresp; do
   m_up[$v]="$(med "${up[$v]}")" m_api[$v]="$(med "${api[$v]}")"

@@ -31,97 +31,31 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
-# shellcheck source=lib/stack.sh source-path=SCRIPTDIR
-source "$here/lib/stack.sh"
+# shellcheck source=lib/bench.sh source-path=SCRIPTDIR
+source "$here/lib/bench.sh"
 STACK_LOG_PREFIX=bench-controllers
 
 runs=5 keep=0 storage=embedded k8senv="${K8SENV_BIN:-}" controllers=default settle=5
 while [[ $# -gt 0 ]]; do
+  if bench_option "$@"; then shift "$BENCH_SHIFT"; continue; fi
   case "$1" in
-    --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
-    --runs=*) runs="${1#--runs=}"; shift ;;
-    --storage) storage="${2:?--storage needs embedded, etcd or kine}"; shift 2 ;;
-    --storage=*) storage="${1#--storage=}"; shift ;;
     --controllers) controllers="${2:?--controllers needs a value}"; shift 2 ;;
     --controllers=*) controllers="${1#--controllers=}"; shift ;;
     --settle) settle="${2:?--settle needs seconds}"; shift 2 ;;
     --settle=*) settle="${1#--settle=}"; shift ;;
-    --k8senv) k8senv="${2:?--k8senv needs a path}"; shift 2 ;;
-    --k8senv=*) k8senv="${1#--k8senv=}"; shift ;;
-    --keep) keep=1; shift ;;
     -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-controllers: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench-controllers: --runs must be a positive integer" >&2; exit 2; }
+bench_check_options
 [[ "$settle" =~ ^[0-9]+$ ]] || { echo "bench-controllers: --settle must be whole seconds" >&2; exit 2; }
-case "$storage" in embedded|etcd|kine) ;; *) echo "bench-controllers: --storage must be embedded, etcd or kine" >&2; exit 2 ;; esac
+bench_binaries K8SENV_KUBE_CONTROLLER_MANAGER
+bench_k8senv
+bench_workroot bench-controllers
 
-# --- binaries -------------------------------------------------------------------------------
-if [[ -z "${K8SENV_KUBE_APISERVER:-}" || -z "${K8SENV_ETCD:-}" || -z "${K8SENV_KUBE_CONTROLLER_MANAGER:-}" ]]; then
-  exports="$("$here/install-binaries.sh" --check 2>/dev/null)" || true
-  eval "$exports"
-fi
-[[ -n "${K8SENV_KUBE_CONTROLLER_MANAGER:-}" && -x "${K8SENV_KUBE_CONTROLLER_MANAGER}" ]] || {
-  stack_log "error: no kube-controller-manager; run: eval \"\$(scripts/install-binaries.sh)\""; exit 1; }
-stack_require_binaries
-if [[ -z "$k8senv" ]]; then
-  bindir="$(cd "$repo" && swift build -c release --scratch-path "${K8SENV_SCRATCH:-.build}" --show-bin-path 2>/dev/null)" || bindir=""
-  k8senv="$bindir/k8senv"
-fi
-[[ -x "$k8senv" ]] || { stack_log "error: no k8senv binary at '$k8senv'; build it: swift build -c release (or pass --k8senv PATH)"; exit 1; }
-if [[ -n "$(find "$repo/Sources" "$repo/Package.swift" -newer "$k8senv" -type f 2>/dev/null | head -n1)" ]]; then
-  stack_log "warning: $k8senv is older than some files of Sources/; rebuild for current numbers"
-fi
-
-# --- work folder, cleanup ---------------------------------------------------------------------
-workroot="$(mktemp -d "${TMPDIR:-/tmp}/k8senv-bench-controllers.XXXXXX")"
-cache="$workroot/cache"
-state_dirs=()   # every --state-dir handed to `k8senv up`, with its config, for `down` on exit
-
-on_exit() {
-  local rc=$? s
-  trap '' INT TERM
-  for s in "${state_dirs[@]}"; do
-    if [[ -e "${s#*:}/current" ]]; then
-      XDG_CACHE_HOME="$cache" timeout 30 "$k8senv" down -f "${s%%:*}" --state-dir "${s#*:}" >/dev/null 2>&1 || true
-    fi
-  done
-  stack_kill_leftovers "$workroot"
-  if [[ $keep -eq 1 ]]; then stack_log "work folder kept in $workroot"; else rm -rf "$workroot"; fi
-  exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-yaml_quote() { local s="${1//\'/\'\'}"; printf "'%s'" "$s"; }
-# write_config FILE ENV: one environment "bench" of one instance; ENV goes under it.
-write_config() {
-  cat > "$1" <<EOF
-apiVersion: k8senv.dev/v1alpha1
-kind: Config
-binaries:
-  kubeAPIServer: $(yaml_quote "$K8SENV_KUBE_APISERVER")
-  kubeControllerManager: $(yaml_quote "$K8SENV_KUBE_CONTROLLER_MANAGER")
-  etcd: $(yaml_quote "$K8SENV_ETCD")
-  etcdctl: $(yaml_quote "${K8SENV_ETCDCTL:-etcdctl}")
-  kine: $(yaml_quote "${K8SENV_KINE:-kine}")
-storage: $storage
-timeouts:
-  start: 120s
-environments:
-  bench:
-    pool:
-      size: 1
-$2
-EOF
-}
 with_config="$workroot/with/k8senv.yaml" none_config="$workroot/none/k8senv.yaml"
-mkdir -p "$workroot/with" "$workroot/none"
-write_config "$with_config" "    controllers: $controllers"
-write_config "$none_config" ""
+bench_config "$with_config" "" "    controllers: $controllers"
+bench_config "$none_config" "" ""
 
 stack_log "kube-apiserver: $K8SENV_KUBE_APISERVER ($("$K8SENV_KUBE_APISERVER" --version 2>/dev/null))"
 stack_log "kube-controller-manager: $K8SENV_KUBE_CONTROLLER_MANAGER; controllers: $controllers"
@@ -132,8 +66,6 @@ if [[ "$("$k8senv" hash -f "$with_config" --apiserver-version v0)" != "$("$k8sen
   stack_log "warning: the two configs have different cache keys: one of them is a cold start"
 fi
 
-fail() { stack_log "error: $*"; exit 1; }
-show_tail() { [[ -f "$1" ]] && { stack_log "tail of $1:"; tail -n 25 "$1" >&2; }; return 0; }
 # rss_mb PID: VmRSS in MB (empty when gone).
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || true; }
 # recorded FIELD STATE: a field of the first instance of the run record under STATE.
@@ -148,17 +80,10 @@ recorded() {
 # cache hit or miss. Sets T_UP (wall), T_KCM (kube-controller-manager to ready, as k8senv
 # reports it) and, with MEASURE=1, RSS_KCM, RSS_KCM_SETTLED and RSS_API.
 run_up() {
-  local d="$1" config="$2" want="$3" measure="${4:-0}" t0 t1 st="$1/state" kcm api
-  mkdir -p "$d"
-  state_dirs+=("$config:$st")
-  t0="$EPOCHREALTIME"
-  XDG_CACHE_HOME="$cache" "$k8senv" up --detach -f "$config" --state-dir "$st" >"$d/up.out" 2>"$d/up.err" || {
-    show_tail "$d/up.err"; show_tail "$st/supervisor.log"; fail "k8senv up --detach failed"; }
-  t1="$EPOCHREALTIME"
-  T_UP="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')"
+  local d="$1" config="$2" measure="${4:-0}" st kcm api
+  bench_up "$1" "$2" "$3"
+  st="$BENCH_STATE"
   T_KCM="$(sed -n 's/.*kube-controller-manager [^ ]* ready in \([0-9.]*\)s .*/\1/p' "$st/supervisor.log" | head -n1)"
-  grep -q "$want" "$st/supervisor.log" ||
-    stack_log "warning: expected a $want in $st/supervisor.log; got: $(head -n1 "$st/supervisor.log")"
   if [[ $measure -eq 1 ]]; then
     kcm="$(recorded controllerManagerPID "$st")" api="$(recorded apiServerPID "$st")"
     [[ -n "$kcm" && -n "$T_KCM" ]] || { show_tail "$st/supervisor.log"; fail "no kube-controller-manager in the run with controllers"; }
@@ -168,8 +93,7 @@ run_up() {
   else
     [[ -z "$(recorded controllerManagerPID "$st")" ]] || fail "a kube-controller-manager ran without controllers"
   fi
-  XDG_CACHE_HOME="$cache" "$k8senv" down -f "$config" --state-dir "$st" >"$d/down.out" 2>&1 || {
-    show_tail "$d/down.out"; fail "k8senv down failed"; }
+  bench_down "$d" "$config"
 }
 
 stack_log "filling the snapshot cache (untimed)…"
@@ -191,7 +115,6 @@ done
 stack_log "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 m_c="$(stack_median "${with[@]}")" m_n="$(stack_median "${none[@]}")" m_k="$(stack_median "${kcm[@]}")"
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.3f", a/b}'; }
 printf 'controllers up_median_s=%s none_median_s=%s kcm_start_median_s=%s kcm_rss_mb=%s kcm_rss_settled_mb=%s apiserver_rss_mb=%s runs=%d\n' \
   "$m_c" "$m_n" "$m_k" "$(stack_median "${rss[@]}")" "$(stack_median "${rss_settled[@]}")" "$(stack_median "${api_rss[@]}")" "$runs"
 printf 'controllers-ratio up_controllers_vs_none=%sx\n' "$(ratio "$m_c" "$m_n")"

@@ -27,63 +27,30 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-# shellcheck source=lib/stack.sh source-path=SCRIPTDIR
-source "$here/lib/stack.sh"
+# shellcheck source=lib/bench.sh source-path=SCRIPTDIR
+source "$here/lib/bench.sh"
 STACK_LOG_PREFIX=bench-diff
 
 runs=5 keep=0 storage=embedded k8senv="${K8SENV_BIN:-}"
 while [[ $# -gt 0 ]]; do
+  if bench_option "$@"; then shift "$BENCH_SHIFT"; continue; fi
   case "$1" in
-    --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
-    --runs=*) runs="${1#--runs=}"; shift ;;
-    --storage) storage="${2:?--storage needs embedded, etcd or kine}"; shift 2 ;;
-    --storage=*) storage="${1#--storage=}"; shift ;;
-    --k8senv) k8senv="${2:?--k8senv needs a path}"; shift 2 ;;
-    --k8senv=*) k8senv="${1#--k8senv=}"; shift ;;
-    --keep) keep=1; shift ;;
     -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-diff: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench-diff: --runs must be a positive integer" >&2; exit 2; }
-case "$storage" in embedded|etcd|kine) ;; *) echo "bench-diff: --storage must be embedded, etcd or kine" >&2; exit 2 ;; esac
+bench_check_options
 command -v curl >/dev/null || { echo "bench-diff: needs curl" >&2; exit 1; }
 command -v kubectl >/dev/null || { echo "bench-diff: needs kubectl" >&2; exit 1; }
+bench_binaries
+bench_k8senv
+bench_workroot bench-diff
 
-if [[ -z "${K8SENV_KUBE_APISERVER:-}" || -z "${K8SENV_ETCD:-}" ]]; then
-  exports="$("$here/install-binaries.sh" --check 2>/dev/null)" || {
-    stack_log "error: binaries missing; run: eval \"\$(scripts/install-binaries.sh)\""; exit 1; }
-  eval "$exports"
-fi
-stack_require_binaries
-if [[ -z "$k8senv" ]]; then
-  bindir="$(cd "$repo" && swift build -c release --scratch-path "${K8SENV_SCRATCH:-.build}" --show-bin-path 2>/dev/null)" || bindir=""
-  k8senv="$bindir/k8senv"
-fi
-[[ -x "$k8senv" ]] || { stack_log "error: no k8senv binary at '$k8senv'; build it: swift build -c release (or pass --k8senv PATH)"; exit 1; }
-if [[ -n "$(find "$repo/Sources" "$repo/Package.swift" -newer "$k8senv" -type f 2>/dev/null | head -n1)" ]]; then
-  stack_log "warning: $k8senv is older than some files of Sources/; rebuild for current numbers"
-fi
-[[ "$storage" != kine || -n "${K8SENV_KINE:-}" ]] || { stack_log "error: --storage kine needs K8SENV_KINE (k8senv-kine works)"; exit 1; }
-
-workroot="$(mktemp -d "${TMPDIR:-/tmp}/k8senv-bench-diff.XXXXXX")"
 cp -R "$repo/examples" "$repo/crds" "$workroot/"
 rm -rf "$workroot/examples/.k8senv"
 config="$workroot/examples/k8senv.yaml" state="$workroot/state"
-export XDG_CACHE_HOME="$workroot/cache" K8SENV_STORAGE="$storage" KUBECACHEDIR="$workroot/kubectl-cache"
-
-on_exit() {
-  local rc=$?
-  trap '' INT TERM
-  [[ -e "$state/current" ]] && timeout 30 "$k8senv" down -f "$config" --state-dir "$state" >/dev/null 2>&1 || true
-  stack_kill_leftovers "$workroot"
-  if [[ $keep -eq 1 ]]; then stack_log "work folder kept in $workroot"; else rm -rf "$workroot"; fi
-  exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-fail() { stack_log "error: $*"; exit 1; }
+export XDG_CACHE_HOME="$cache" K8SENV_STORAGE="$storage" KUBECACHEDIR="$workroot/kubectl-cache"
+bench_track "$config" "$state"
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.4f", b-a}'; }
 
 stack_log "kube-apiserver: $K8SENV_KUBE_APISERVER; k8senv: $k8senv; storage: $storage; runs: $runs"

@@ -32,76 +32,35 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-# shellcheck source=lib/stack.sh source-path=SCRIPTDIR
-source "$here/lib/stack.sh"
+# shellcheck source=lib/bench.sh source-path=SCRIPTDIR
+source "$here/lib/bench.sh"
 STACK_LOG_PREFIX=bench-environments
 
-runs=3 keep=0 crds="$repo/../shared/testdata/crds/cluster-api-v0.4.8" k8senv="${K8SENV_BIN:-}"
+runs=3 keep=0 storage=etcd crds="$repo/../shared/testdata/crds/cluster-api-v0.4.8" k8senv="${K8SENV_BIN:-}"
 while [[ $# -gt 0 ]]; do
+  if [[ "$1" != --storage* ]] && bench_option "$@"; then shift "$BENCH_SHIFT"; continue; fi
   case "$1" in
-    --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
-    --runs=*) runs="${1#--runs=}"; shift ;;
     --crds) crds="${2:?--crds needs a folder}"; shift 2 ;;
     --crds=*) crds="${1#--crds=}"; shift ;;
-    --k8senv) k8senv="${2:?--k8senv needs a path}"; shift 2 ;;
-    --k8senv=*) k8senv="${1#--k8senv=}"; shift ;;
-    --keep) keep=1; shift ;;
     -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-environments: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
-[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench-environments: --runs must be a positive integer" >&2; exit 2; }
+bench_check_options
 [[ -d "$crds" ]] || { echo "bench-environments: --crds: not a folder: $crds" >&2; exit 2; }
 crds="$(cd "$crds" && pwd)"
 ncrds="$(find "$crds" -maxdepth 1 -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) | wc -l)"
 [[ "$ncrds" -gt 0 ]] || { echo "bench-environments: no .yaml/.yml/.json files in $crds" >&2; exit 2; }
 
-# --- binaries -------------------------------------------------------------------------------
-if [[ -z "${K8SENV_KUBE_APISERVER:-}" || -z "${K8SENV_ETCD:-}" || -z "${K8SENV_ETCDCTL:-}" ]]; then
-  exports="$("$here/install-binaries.sh" --check 2>/dev/null)" || {
-    "$here/install-binaries.sh" --check >/dev/null || true
-    stack_log "error: binaries missing; run: eval \"\$(scripts/install-binaries.sh)\""; exit 1; }
-  eval "$exports"
-fi
-stack_require_binaries
-if [[ -z "${K8SENV_ETCDCTL:-}" || ! -x "${K8SENV_ETCDCTL}" ]]; then
-  stack_log "error: K8SENV_ETCDCTL is not set to an executable (etcdctl: the snapshot cache needs it)"; exit 1
-fi
-command -v kubectl >/dev/null || { stack_log "error: kubectl is not on PATH"; exit 1; }
-if [[ -z "$k8senv" ]]; then
-  bindir="$(cd "$repo" && swift build -c release --scratch-path "${K8SENV_SCRATCH:-.build}" --show-bin-path 2>/dev/null)" || bindir=""
-  k8senv="$bindir/k8senv"
-fi
-[[ -x "$k8senv" ]] || { stack_log "error: no k8senv binary at '$k8senv'; build it: swift build -c release (or pass --k8senv PATH)"; exit 1; }
-if [[ -n "$(find "$repo/Sources" "$repo/Package.swift" -newer "$k8senv" -type f 2>/dev/null | head -n1)" ]]; then
-  stack_log "warning: $k8senv is older than some files of Sources/; rebuild for current numbers"
-fi
-
-# --- work folder, cleanup ---------------------------------------------------------------------
-workroot="$(mktemp -d "${TMPDIR:-/tmp}/k8senv-bench-env.XXXXXX")"
+# --- binaries, work folder -------------------------------------------------------------------
+bench_binaries K8SENV_ETCDCTL
+command -v kubectl >/dev/null || fail "kubectl is not on PATH"
+bench_k8senv
+bench_workroot bench-env
 config="$workroot/k8senv.yaml"
-state_dirs=()   # every --state-dir handed to `k8senv up`, for `down` on exit
+# The bare start (D) runs etcd and kube-apiserver through stack.sh.
+bench_before_exit() { stack_cleanup; }
 
-# Processes whose command line names the work folder (k8senv supervisors, their etcd and
-# kube-apiserver): a last resort after `k8senv down`, by pid; the folder is unique to this run.
-on_exit() {
-  local rc=$? s
-  trap '' INT TERM
-  stack_cleanup
-  for s in "${state_dirs[@]}"; do
-    if [[ -e "$s/current" ]]; then
-      timeout 30 "$k8senv" down -f "$config" --state-dir "$s" >/dev/null 2>&1 || true
-    fi
-  done
-  stack_kill_leftovers "$workroot"
-  if [[ $keep -eq 1 ]]; then stack_log "work folder kept in $workroot"; else rm -rf "$workroot"; fi
-  exit "$rc"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-yaml_quote() { local s="${1//\'/\'\'}"; printf "'%s'" "$s"; }
 cat > "$config" <<EOF
 apiVersion: k8senv.dev/v1alpha1
 kind: Config
@@ -128,10 +87,6 @@ stack_log "k8senv: $k8senv ($("$k8senv" --version 2>/dev/null))"
 stack_log "CRDs: $crds ($ncrds files); runs: $runs; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- the four measurements --------------------------------------------------------------------
-fail() { stack_log "error: $*"; exit 1; }
-# show_tail FILE: the end of a log, on error
-show_tail() { [[ -f "$1" ]] && { stack_log "tail of $1:"; tail -n 25 "$1" >&2; }; return 0; }
-
 # A: envtest-style. Sets T_A and A_DETAIL.
 run_envtest() {
   local d="$1" t0 t_ready t_applied t_est n
@@ -170,19 +125,10 @@ k8senv_steps() {
 
 # B and C: `k8senv up --detach` with XDG_CACHE_HOME=$2, state in $1/state. Sets T_UP and UP_DETAIL.
 run_up() {
-  local d="$1" cache="$2" want="$3" t0 t1 st="$1/state"
-  mkdir -p "$d"
-  state_dirs+=("$st")
-  t0="$EPOCHREALTIME"
-  XDG_CACHE_HOME="$cache" "$k8senv" up --detach -f "$config" --state-dir "$st" >"$d/up.out" 2>"$d/up.err" || {
-    show_tail "$d/up.err"; show_tail "$st/supervisor.log"; fail "k8senv up --detach failed"; }
-  t1="$EPOCHREALTIME"
-  T_UP="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')"
-  UP_DETAIL="$(k8senv_steps "$st/supervisor.log")"
-  grep -q "$want" "$st/supervisor.log" ||
-    stack_log "warning: expected a $want in $st/supervisor.log; got: $(head -n1 "$st/supervisor.log")"
-  XDG_CACHE_HOME="$cache" "$k8senv" down -f "$config" --state-dir "$st" >"$d/down.out" 2>&1 || {
-    show_tail "$d/down.out"; fail "k8senv down failed"; }
+  local cache="$2"   # bench_up's snapshot cache, for this run
+  bench_up "$1" "$config" "$3"
+  UP_DETAIL="$(k8senv_steps "$BENCH_STATE/supervisor.log")"
+  bench_down "$1" "$config"
 }
 
 # D: bare start. Sets T_D and D_DETAIL.
