@@ -9,12 +9,12 @@ struct DiffOutput: Encodable {
 
 struct Diff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show what changed in the running detached instances since they were handed out: objects created, changed (field by field) and deleted.",
+        abstract: "Show what changed in a running run's instances since they were handed out: objects created, changed (field by field) and deleted.",
         discussion: "Exit status: 0 nothing changed, 1 something changed, 2 an error (as diff and kubectl diff).")
 
     @OptionGroup var config: ConfigFileOption
 
-    @Argument(help: "An instance of the detached run (e.g. base-0); every instance when left out.")
+    @Argument(help: "An instance of the run (e.g. base-0); every instance when left out. The run: the detached `up`, else a `k8senv run` under way (also from inside its command).")
     var instance: String?
 
     @Option(help: "The state folder (default: .k8senv next to the config file).")
@@ -41,8 +41,8 @@ struct Diff: AsyncParsableCommand {
 
     private func compute() async throws(K8sEnvError) -> [InstanceDiff] {
         let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
-        guard let record = state.current() else {
-            throw K8sEnvError(.notRunning, "no detached k8senv up is running for \(config.file); start one with `k8senv up --detach`")
+        guard let record = state.liveRun() else {
+            throw K8sEnvError(.notRunning, "neither a detached k8senv up nor a k8senv run is running for \(config.file); start one with `k8senv up --detach`")
         }
         var selected = record.instances
         if let instance {

@@ -44,13 +44,32 @@ struct DiffTests {
 
     static var storage: String { ProcessInfo.processInfo.environment["K8SENV_STORAGE"] ?? "embedded" }
 
+    @Test("from inside the command of a k8senv run (no detached up): diff finds that run and shows what the command created; after the run, no run is found")
+    func insideRun() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.config(size: 1), name: "diff-run") { ws in
+            try ws.write("seed.yaml", Self.seed)
+            let run = try await ws.shell("""
+                k8senv run -f k8senv.yaml -- sh -c '
+                  kubectl create namespace from-run >/dev/null || exit 10
+                  k8senv diff -f k8senv.yaml; echo "diff exit $?"'
+                """)
+            #expect(run.status == 0, "\(run)")
+            #expect(run.stdout.contains("one-0: 1 change since revision "), "\(run)")
+            #expect(run.stdout.contains("+ created v1/Namespace from-run\n"), "\(run)")
+            #expect(run.stdout.contains("diff exit 1\n"), "\(run)")
+            let after = try await ws.k8senv("diff")
+            #expect(after.status == 2 && after.stderr.contains("neither a detached k8senv up nor a k8senv run is running"), "\(after)")
+        }
+    }
+
     @Test("a created namespace, an edited seeded ConfigMap (the changed fields) and a deleted seeded Secret, in text and JSON, exit 1; an untouched instance shows nothing, exit 0; an unknown instance is an error, exit 2")
     func changes() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.config(size: 2), name: "diff") { ws in
             try ws.write("seed.yaml", Self.seed)
             let nothing = try await ws.k8senv("diff")
-            #expect(nothing.status == 2 && nothing.stderr.contains("no detached k8senv up is running"), "\(nothing)")
+            #expect(nothing.status == 2 && nothing.stderr.contains("neither a detached k8senv up nor a k8senv run is running"), "\(nothing)")
 
             let up = try await ws.k8senv("up", "--detach", "--quiet")
             try #require(up.status == 0, "\(up)")

@@ -7,13 +7,7 @@ extension StateFolder {
     /// its logs); nil when there is none.
     package func auditedRun() -> String? {
         if let record = current() { return record.runDirectory }
-        guard refusal == nil, let names = try? FileManager.default.contentsOfDirectory(atPath: runsPath) else { return nil }
-        // `<seconds>-<pid>`: newest first by the time in the name.
-        let folders = names.compactMap { name -> (Int, String)? in
-            guard let seconds = name.split(separator: "-").first.flatMap({ Int($0) }) else { return nil }
-            return (seconds, runsPath + "/" + name)
-        }.sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 > $1.1 }
-        return folders.first { Ownership.isMarked($0.1) && !AuditLog.instances(inRun: $0.1).isEmpty }?.1
+        return runFoldersNewestFirst().first { !AuditLog.instances(inRun: $0).isEmpty }
     }
 }
 

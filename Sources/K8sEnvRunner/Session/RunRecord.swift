@@ -239,6 +239,26 @@ package struct StateFolder: Sendable {
         return record
     }
 
+    /// The run to read when none is named: the detached one, else the newest run folder whose
+    /// owner still runs (a `k8senv run` under way, also asked from inside its command).
+    package func liveRun() -> RunRecord? {
+        if let record = current() { return record }
+        return runFoldersNewestFirst().lazy.compactMap { Self.read(runDirectory: $0) }.first { Self.ownerRuns($0) }
+    }
+
+    /// The run folders k8senv made here (marked), newest first by the time in their names
+    /// (`<seconds>-<pid>`); empty for a state folder we do not trust.
+    package func runFoldersNewestFirst() -> [String] {
+        guard refusal == nil, let names = try? FileManager.default.contentsOfDirectory(atPath: runsPath) else { return [] }
+        return names.compactMap { name -> (Int, String)? in
+            guard let seconds = name.split(separator: "-").first.flatMap({ Int($0) }) else { return nil }
+            return (seconds, runsPath + "/" + name)
+        }
+        .sorted { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 > $1.1 }
+        .map(\.1)
+        .filter { Ownership.isMarked($0) }
+    }
+
     package func clearCurrent(ifRunDirectory dir: String) {
         if let text = try? String(contentsOfFile: currentPath, encoding: .utf8),
            text.trimmingCharacters(in: .whitespacesAndNewlines) == dir {
