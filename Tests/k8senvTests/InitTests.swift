@@ -4,7 +4,7 @@ import Testing
 
 /// `k8senv init` on repository layouts, as a user runs it: the file it writes, then validate and
 /// up on that file.
-@Suite("k8senv init", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
+@Suite("k8senv init", .tags(.integration), .serialized, .timeLimit(Workspace.integrationLimit))
 struct InitTests {
     /// A kubebuilder-like tree: the repository's sample CRDs in config/crd/bases, the
     /// controller's ClusterRole in config/rbac/role.yaml, plus files init must not pick up.
