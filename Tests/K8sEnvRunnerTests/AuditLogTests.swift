@@ -1,6 +1,7 @@
 import Foundation
 import K8sEnvRunner
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 /// The one parser of audit logs (``AuditLog``), the table, `--since`, and the flags and policy an
@@ -37,6 +38,24 @@ struct AuditLogTests {
         // A log that ends while kube-apiserver writes: the same events, no error.
         #expect(AuditLog.parse(Array((log + "\n" + truncated).utf8), instance: "base-0") == events)
         #expect(AuditLog.parse([], instance: "base-0").isEmpty)
+    }
+
+    @Test("reading from an earlier size of the log: only what was written after it (a lease's requests, not those of the leases before); a line cut at the offset is skipped")
+    func fromOffset() throws {
+        let dir = try TemporaryDirectory()
+        let earlier = Self.line("create", "configmaps", name: "before") + "\n"
+        let path = try dir.write("audit.log", earlier)
+        #expect(AuditLog.size(path) == UInt64(earlier.utf8.count))
+        #expect(AuditLog.size(dir.path + "/none.log") == 0)
+        let offset = AuditLog.size(path)
+        let handle = try #require(FileHandle(forWritingAtPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data((Self.line("delete", "configmaps", name: "after", code: 200) + "\n").utf8))
+        try handle.close()
+        #expect(AuditLog.read(path, instance: "i").map(\.objectName) == ["default/before", "default/after"])
+        #expect(AuditLog.read(path, instance: "i", from: offset).map(\.objectName) == ["default/after"])
+        #expect(AuditLog.read(path, instance: "i", from: offset / 2).map(\.objectName) == ["default/after"], "the cut line is skipped")
+        #expect(AuditLog.read(dir.path + "/none.log", instance: "i", from: 10).isEmpty)
     }
 
     @Test("the JSON of the CLI and the pool API reads back as the same events (an attached run decodes the service's answer)")

@@ -65,11 +65,31 @@ public enum AuditLog {
     /// The events of a log file; none when the file does not exist (yet).
     /// - Parameters:
     ///   - since: only requests received at or after this time.
-    public static func read(_ path: String, instance: String, since: Date? = nil) -> [AuditEvent] {
-        guard let data = FileManager.default.contents(atPath: path) else { return [] }
+    ///   - offset: where to start reading: the log's size at an earlier moment (``size(_:)``), so
+    ///     that what was written before is not read again (a line cut there is skipped).
+    public static func read(_ path: String, instance: String, since: Date? = nil, from offset: UInt64 = 0) -> [AuditEvent] {
+        guard let data = contents(path, from: offset) else { return [] }
         let events = parse(data, instance: instance)
         guard let since else { return events }
         return events.filter { $0.time >= since }
+    }
+
+    /// The log's size now (0 when it does not exist yet): where a later ``read(_:instance:since:from:)``
+    /// of what comes after starts.
+    package static func size(_ path: String) -> UInt64 {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    static func contents(_ path: String, from offset: UInt64) -> Data? {
+        guard offset > 0 else { return FileManager.default.contents(atPath: path) }
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: offset)
+            return try handle.readToEnd() ?? Data()
+        } catch {
+            return nil
+        }
     }
 
     /// An instance's log in its folder.

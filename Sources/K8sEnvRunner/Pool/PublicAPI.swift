@@ -110,6 +110,9 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
     public let webhook: WebhookEndpoint?
     /// When this lease was granted: where ``auditEvents(since:)`` starts by default.
     public let lentAt: Date
+    /// The audit log's size when the lease was granted: ``auditEvents(since:)`` reads only what
+    /// was written after it, not the log of every earlier lease of the instance.
+    let auditLogOffset: UInt64
     let instance: Instance
     let pool: EnvironmentPool
 
@@ -127,6 +130,7 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
         client = instance.client
         webhook = instance.configuration.webhook
         lentAt = Date()
+        auditLogOffset = instance.configuration.auditLogPath.map(AuditLog.size) ?? 0
     }
 
     /// A user of k8senv.yaml's `users` on this instance. What it may do depends on
@@ -156,7 +160,7 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
     ///   time before the lease: since it was lent.
     public func auditEvents(since: Date? = nil) -> [AuditEvent] {
         guard let log = instance.configuration.auditLogPath else { return [] }
-        return AuditLog.read(log, instance: id, since: max(since ?? lentAt, lentAt))
+        return AuditLog.read(log, instance: id, since: max(since ?? lentAt, lentAt), from: auditLogOffset)
     }
 
     /// Gives the instance back to its pool.
