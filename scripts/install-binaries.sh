@@ -68,11 +68,8 @@ die() { log "error: $*"; exit 1; }
 shq() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 emit() { printf 'export %s=%s\n' "$1" "$(shq "$2")"; }
 
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
-fi
-as_root() { "${SUDO[@]}" "$@"; }
+# shellcheck source=lib/apt.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
 
 # Absolute path of an executable given as path or as name on PATH; empty if none.
 abs_exe() {
@@ -91,20 +88,6 @@ abs_exe() {
 # `kube-apiserver --version` -> "v1.20.2" (empty if it does not run).
 apiserver_version() { "$1" --version 2>/dev/null | awk '{print $2}' | head -n1 || true; }
 
-APT_UPDATED=0
-apt_update_once() {
-  if [[ $APT_UPDATED -eq 0 ]]; then
-    log "apt-get update"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    APT_UPDATED=1
-  fi
-}
-apt_install() {
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install $* yourself or set the K8SENV_* variables"
-  apt_update_once
-  log "apt-get install -y $*"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
-}
 
 # ---------------------------------------------------------------------------------------------
 # Resolution (env var > PATH > cache). Prints the absolute path, or nothing.

@@ -61,28 +61,20 @@ step_build_key() {
   output dir "$CACHE_ROOT/action/bin"
 }
 
-apt_packages() {
-  local missing=()
-  for package in "$@"; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
-  [[ ${#missing[@]} -eq 0 ]] && return 0
-  command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
-  local sudo=(); [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-  log "apt-get install ${missing[*]}"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
-}
+# shellcheck source=../lib/apt.sh
+source "$ROOT/scripts/lib/apt.sh"
 
 step_build() {
   local dir="${K8SENV_BUILD_DIR:?K8SENV_BUILD_DIR (the dir output of the build-key step) is not set}" built=false bin
   mkdir -p "$dir"
   if [[ -x "$dir/k8senv" ]] && ! "$dir/k8senv" --version >/dev/null 2>&1; then
-    apt_packages libyaml-0-2 libssl3 libsqlite3-0   # a restored build on a fresh runner: its libraries
+    apt_install libyaml-0-2 libssl3 libsqlite3-0   # a restored build on a fresh runner: its libraries
   fi
   if [[ -x "$dir/k8senv" ]] && "$dir/k8senv" --version >/dev/null 2>&1; then
     log "k8senv $("$dir/k8senv" --version) from the build cache ($dir)"
   else
     command -v swift >/dev/null 2>&1 || die "swift not found: run the job in a Swift image (container: swift:6.3-bookworm) or install Swift 6.3 first"
-    apt_packages libyaml-dev libssl-dev libsqlite3-dev pkg-config
+    apt_install libyaml-dev libssl-dev libsqlite3-dev pkg-config
     log "building k8senv from $ROOT (swift build -c release)"
     swift build -c release --package-path "$ROOT" --product k8senv >&2 || die "swift build failed (above)"
     bin="$(swift build -c release --package-path "$ROOT" --show-bin-path)"
