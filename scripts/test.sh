@@ -19,9 +19,11 @@ if [[ $# -gt 0 ]]; then
   K8SENV_STORAGE="${K8SENV_STORAGE:-embedded}" guarded swift test --scratch-path "$K8SENV_SCRATCH" "$@"
   exit
 fi
-# The runner's suites apart from the CLI's: each of them starts kube-apiservers at once (the CLI's
-# wait for a slot), and all of them together with the CLI's, the store's and the spec's left
-# kube-apiservers short of CPU for their start timeout on 2 cores.
+# Tests that start kube-apiservers take one of a few slots of the test process
+# (Tests/K8sEnvTestSupport/IntegrationSlots.swift, K8SENV_TEST_SLOTS). On embedded the runner's
+# suites still run apart: the spec's and the store's suites (fuzzing, the corpus, the store's own
+# load) run unbounded at the start of the first pass and, together with every kube-apiserver
+# start, left starts short of CPU for their timeout on 2 cores.
 echo "test: every suite but the runner's and the stop stress, storage: embedded" >&2
 K8SENV_STORAGE=embedded guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip StopStressTests --skip RunStressTests --skip K8sEnvRunnerTests
 echo "test: the runner's suites, storage: embedded" >&2

@@ -15,7 +15,7 @@ import Testing
 /// kubectl refuses (they leave out what the e2e framework fills in) are left out of k8senv's
 /// side. Each group: `kubectl apply -f` on an empty instance, then an environment with one seed
 /// set per file (each depending on the one before), and `kubectl get -f` on both.
-@Suite("Apply corpus: Kubernetes' e2e testing manifests, k8senv against kubectl", .tags(.integration), .serialized, .timeLimit(.minutes(10)))
+@Suite("Apply corpus: Kubernetes' e2e testing manifests, k8senv against kubectl", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct ApplyCorpusTests {
     struct Group {
         var files: [String] = []

@@ -6,7 +6,7 @@ import Testing
 
 /// Objects that server-side apply on older servers cannot take, and what the user sees when the
 /// server fails on one (docs/explanation/apply.md).
-@Suite("Apply: what kubectl applies, k8senv applies", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
+@Suite("Apply: what kubectl applies, k8senv applies", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct ApplyTests {
     static let config = """
         apiVersion: k8senv.dev/v1alpha1

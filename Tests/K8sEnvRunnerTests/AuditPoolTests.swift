@@ -5,7 +5,7 @@ import Testing
 
 /// ``PooledInstance/auditEvents(since:)`` on a real kube-apiserver: a lease's requests, in order,
 /// with their codes, and none of the previous holder's.
-@Suite("Pools: a lease's audit events (real kube-apiserver)", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
+@Suite("Pools: a lease's audit events (real kube-apiserver)", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct AuditPoolTests {
     static let project: Project = {
         // swiftlint:disable:next force_try

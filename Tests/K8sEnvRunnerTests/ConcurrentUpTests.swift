@@ -13,7 +13,7 @@ func k8senvBinary() throws -> String {
     return binary
 }
 
-@Suite("Concurrent k8senv processes", .tags(.integration), .timeLimit(.minutes(5)))
+@Suite("Concurrent k8senv processes", .tags(.integration), .timeLimit(Integration.timeLimit), .integrationSlot)
 struct ConcurrentUpTests {
     @Test("four `k8senv up` processes started together on an empty cache build the snapshot once, and all succeed")
     func fourBuildOnce() async throws {

@@ -123,7 +123,7 @@ struct ControllerManagerRecordTests {
     }
 }
 
-@Suite("Controllers: kube-controller-manager beside pooled instances", .tags(.integration), .serialized, .timeLimit(.minutes(8)),
+@Suite("Controllers: kube-controller-manager beside pooled instances", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot,
        .enabled(if: ControllerManagerBinary.testsRun, "no kube-controller-manager (K8SENV_KUBE_CONTROLLER_MANAGER) and K8SENV_REQUIRE_BINARIES is not 1"))
 struct ControllerPoolTests {
     @Test("kubectl delete ns completes and an owned ConfigMap is collected; after a release by reset, the same again on the reused instance, with the same kube-controller-manager")

@@ -127,7 +127,7 @@ let layeredSeeds = [
         """,
 ]
 
-@Suite("Environments: CRDs, seeds, snapshots", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
+@Suite("Environments: CRDs, seeds, snapshots", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct EnvironmentTests {
     @Test("CRDs, then seed sets in dependsOn order, then a second up from the cache shows the same objects")
     func buildThenHit() async throws {

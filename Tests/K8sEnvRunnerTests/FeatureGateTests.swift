@@ -87,7 +87,7 @@ private func config(gates: String, in folder: TemporaryDirectory) throws -> Conf
     return try ConfigLoader(variables: [:]).load(folder.path + "/k8senv.yaml")
 }
 
-@Suite("Feature gates and runtime config on the real kube-apiserver", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
+@Suite("Feature gates and runtime config on the real kube-apiserver", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct FeatureGateServerTests {
     @Test("the binary's gates: --help parsed and cached; a typo is an error at the name with the closest gate; a GA gate it still takes passes; a locked one is refused in its words")
     func checkAgainstBinary() async throws {

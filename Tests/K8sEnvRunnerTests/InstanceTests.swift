@@ -4,7 +4,7 @@ import K8sEnvRunner
 import K8sEnvSpec
 import Testing
 
-@Suite("Instances on the real kube-apiserver and the storage under test", .tags(.integration), .serialized, .timeLimit(.minutes(3)))
+@Suite("Instances on the real kube-apiserver and the storage under test", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct InstanceTests {
     func configuration(_ dir: TemporaryDirectory, binaries: ResolvedBinaries, startTimeout: Duration = .seconds(60),
                        extraArgs: [String] = []) -> InstanceConfiguration {

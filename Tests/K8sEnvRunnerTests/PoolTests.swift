@@ -88,7 +88,7 @@ struct PoolConfigurationTests {
     }
 }
 
-@Suite("Pools", .tags(.integration), .serialized, .timeLimit(.minutes(5)))
+@Suite("Pools", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct PoolTests {
     @Test("basic use: acquire a ready instance with the environment's objects, use it, release it")
     func basicUse() async throws {

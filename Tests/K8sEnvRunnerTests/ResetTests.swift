@@ -48,7 +48,7 @@ final class KubectlWatch: Sendable {
     }
 }
 
-@Suite("Release by reset on the embedded store", .tags(.integration), .serialized, .timeLimit(.minutes(5)),
+@Suite("Release by reset on the embedded store", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot,
        .enabled(if: TestBinaries.storage == .embedded, "reset is the embedded store's; etcd and kine clean up through the API"))
 struct ResetTests {
     @Test("after release: a CRD made since is not served, a namespace made since is gone, an edited and a deleted seeded object are back — and a watch opened before saw it all as events")
@@ -148,7 +148,7 @@ struct ResetTests {
         """
 }
 
-@Suite("kube-apiserver on the storage under test: watches and leases", .tags(.integration), .serialized, .timeLimit(.minutes(3)))
+@Suite("kube-apiserver on the storage under test: watches and leases", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct StorageBehaviourTests {
     @Test("kubectl get --watch sees creates, updates and deletes")
     func watchSeesChanges() async throws {

@@ -135,7 +135,7 @@ struct WebhookServingTests {
     }
 }
 
-@Suite("Webhooks: installed on every instance after the snapshot, kept across releases", .tags(.integration), .serialized, .timeLimit(.minutes(8)))
+@Suite("Webhooks: installed on every instance after the snapshot, kept across releases", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct WebhookPoolTests {
     @Test("the snapshot holds the CRD as declared and no webhook configuration; every instance gets them pointed at 127.0.0.1:port; a release by reset or clean keeps them (and the seeded custom resource), and removes what the holder made")
     func poolKeepsWebhooks() async throws {

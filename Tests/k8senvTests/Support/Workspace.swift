@@ -18,10 +18,8 @@ final class Workspace: @unchecked Sendable {
         self.directory = directory
     }
 
-    /// The time limit of suites whose tests start kube-apiservers: a hang guard, not a timing.
-    /// It counts a test's wait for one of the ``Slots`` too, and the suites start their tests
-    /// together, so it is sized for the whole queue of them on 2 cores, not for one test.
-    static let integrationLimit = TimeLimitTrait.Duration.minutes(12)
+    /// The time limit of the suites whose tests start kube-apiservers (see ``Integration/timeLimit``).
+    static let integrationLimit = Integration.timeLimit
 
     /// A config with one environment of one instance, no CRDs or seeds, on the storage K8SENV_STORAGE names (default embedded); `extra` is
     /// added at the top level.
@@ -47,8 +45,8 @@ final class Workspace: @unchecked Sendable {
 
     /// Runs `body` in a fresh folder holding either a copy of examples/ and crds/ (k8senv runs in
     /// the copy of examples/) or `config` as k8senv.yaml. `name` becomes part of the folder's name.
-    /// Tests that start kube-apiservers take one of a few slots first (2 cores: more at once
-    /// only makes each start slower).
+    /// Tests that start kube-apiservers take one of the ``IntegrationSlots`` first, shared with
+    /// the runner's suites (2 cores: more at once only makes each start slower).
     static func with<T>(example: Bool = false, config: String? = nil, name: String = "ws", apiServers: Bool = true,
                         _ body: (Workspace) async throws -> T) async throws -> T {
         _ = try Repository.requireBinary()
@@ -66,11 +64,11 @@ final class Workspace: @unchecked Sendable {
         }
         let workspace = Workspace(path: path, directory: directory)
         if let config { try workspace.write("k8senv.yaml", config) }
-        if apiServers { await Slots.shared.acquire() }
+        if apiServers { await IntegrationSlots.shared.acquire() }
         let result: Result<T, any Error>
         do { result = .success(try await body(workspace)) } catch { result = .failure(error) }
         workspace.tearDown()
-        if apiServers { await Slots.shared.release() }
+        if apiServers { await IntegrationSlots.shared.release() }
         return try result.get()
     }
 
@@ -198,27 +196,6 @@ final class Workspace: @unchecked Sendable {
     /// Running processes whose command line names this folder (etcd's data dir,
     /// kube-apiserver's certificates), except the test process.
     func leftovers() -> [String] { Procfs.processes(mentioning: path) }
-}
-
-/// A counting semaphore for tests that start kube-apiservers.
-actor Slots {
-    static let shared = Slots(2)
-    private var free: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    init(_ count: Int) { free = count }
-
-    func acquire() async {
-        if free > 0 {
-            free -= 1
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func release() {
-        if waiters.isEmpty { free += 1 } else { waiters.removeFirst().resume() }
-    }
 }
 
 /// Parses JSON text into a dictionary, or records why not.
