@@ -71,7 +71,7 @@ else
   export K8SENV_POOL_INTEGRATION=1
   export K8SENV_POOL_TIMEOUT="${K8SENV_POOL_TIMEOUT:-300}"
   if [[ " $clients " == *" go "* ]]; then
-    run "go integration tests" "$here/go" "$GO" test -count=1 -parallel 20 -run '^TestIntegration$' ./...
+    run "go integration tests" "$here/go" "$GO" test -count=1 -parallel 20 -run '^TestIntegration(Audit)?$' ./...
   fi
   if [[ " $clients " == *" python "* ]]; then
     need_python_modules pytest xdist kubernetes

@@ -17,7 +17,7 @@
 # faster than fresh; the 50 Go tests' k8senv overhead < 1.5 s in total.
 #
 # Usage: scripts/bench-pool-service.sh [--cycles N] [--runs N] [--storage embedded|etcd|kine]
-# Config: clients/testdata/k8senv.yaml (environment isolation), up with --pool-size 4.
+# Config: clients/testdata/k8senv.yaml, up with --pool-size 4 -e isolation.
 # k8senv is built in release (swift build -c release --scratch-path "${K8SENV_SCRATCH:-.build}").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,7 +48,7 @@ trap 'k8senv down -f "$config" --state-dir "$state" >/dev/null 2>&1 || true; rm 
   $2 == "phase=release" { split($4, r, "="); release = r[2] }
   END { printf "swift-pool acquire_median_ms=%s release_median_ms=%s\n", acquire, release }'
 
-eval "$(k8senv up --detach --quiet -f "$config" --state-dir "$state" --pool-size 4)"
+eval "$(k8senv up --detach --quiet -f "$config" --state-dir "$state" --pool-size 4 -e isolation)"
 
 PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 - <<'PY'
 import os, time

@@ -12,7 +12,7 @@
 # Target (issue #15): down and run's teardown of throwaway instances under 100 ms.
 #
 # Usage: scripts/bench-stop.sh [--runs N] [--storage embedded|etcd|kine]
-# Configs: examples/k8senv.yaml and clients/testdata/k8senv.yaml with --pool-size 4.
+# Configs: examples/k8senv.yaml, and clients/testdata/k8senv.yaml with --pool-size 4 -e isolation.
 # k8senv is built in release (swift build -c release --scratch-path "${K8SENV_SCRATCH:-.build}").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +37,7 @@ RUNS="$runs" WORK="$work" /usr/bin/python3 - <<'PY'
 import os, statistics, subprocess, time
 runs, work = int(os.environ["RUNS"]), os.environ["WORK"]
 configs = [("example", os.path.abspath("examples/k8senv.yaml"), []),
-           ("isolation-pool4", os.path.abspath("clients/testdata/k8senv.yaml"), ["--pool-size", "4"])]
+           ("isolation-pool4", os.path.abspath("clients/testdata/k8senv.yaml"), ["--pool-size", "4", "-e", "isolation"])]
 
 def ms(seconds):
     return seconds * 1000

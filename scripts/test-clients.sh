@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # test-clients.sh — the Go and Python clients (clients/): their unit tests, then their
 # integration tests against a real pool service: `k8senv up --detach` on
-# clients/testdata/k8senv.yaml (a pool of 2), 20 parallel Go tests and 20 pytest tests on 4
-# xdist workers on the embedded store, the Go ones once more on etcd. scripts/test.sh runs it;
+# clients/testdata/k8senv.yaml (isolation, a pool of 2, and audited, one instance with audit:),
+# 20 parallel Go tests and 20 pytest tests on 4 xdist workers, and each client's audit test, on
+# the embedded store; the Go ones once more on etcd. scripts/test.sh runs it;
 # it expects scripts/setup.sh's exports (k8senv on PATH, the binaries' K8SENV_* variables).
 set -euo pipefail
 cd "$(dirname "$0")/.."

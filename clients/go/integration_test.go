@@ -2,6 +2,7 @@ package k8senv
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -209,4 +210,72 @@ func (k *kubeClient) listNames(t *testing.T, path, skip string) []string {
 
 func equal(a, b []string) bool {
 	return strings.Join(a, "\x00") == strings.Join(b, "\x00") && len(a) == len(b)
+}
+
+// TestIntegrationAudit: the audit events of a lease of K8SENV_POOL_AUDIT_ENV (default "audited",
+// an environment with audit: in clients/testdata/k8senv.yaml; a pool of one) are that lease's
+// requests: its create is there with its code, and two leases of the same instance one after the
+// other do not see each other's. A lease of K8SENV_POOL_ENV (no audit:) is told not-audited.
+func TestIntegrationAudit(t *testing.T) {
+	if os.Getenv("K8SENV_POOL_INTEGRATION") != "1" {
+		t.Skip("integration test against a running k8senv pool service: set K8SENV_POOL_INTEGRATION=1 and K8SENV_POOL (see clients/test.sh --integration)")
+	}
+	ctx := context.Background()
+	auditEnv := getenv("K8SENV_POOL_AUDIT_ENV", "audited")
+	instances := map[string]bool{}
+	for _, name := range []string{"first-lease", "second-lease"} {
+		inst, err := Acquire(t, auditEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances[inst.Name] = true
+		kube := newKubeClient(t, inst)
+		kube.mustCreate(t, "/api/v1/namespaces/default/configmaps", map[string]any{
+			"apiVersion": "v1", "kind": "ConfigMap", "metadata": map[string]any{"name": name},
+		})
+		events, err := inst.AuditEvents(ctx, time.Time{})
+		if err != nil {
+			t.Fatalf("AuditEvents of lease %s: %v", inst.Lease, err)
+		}
+		found := false
+		for _, e := range events {
+			if e.Instance != inst.Name {
+				t.Errorf("lease %s of %s: an event of instance %q: %+v", inst.Lease, inst.Name, e.Instance, e)
+			}
+			if e.Verb != "create" || e.Resource != "configmaps" {
+				continue
+			}
+			if e.Name != name {
+				t.Errorf("lease %s sees another lease's request: create configmaps %s/%s", inst.Lease, e.Namespace, e.Name)
+				continue
+			}
+			if e.Namespace == "default" && e.Code == http.StatusCreated && e.Mutating() && !e.Time.IsZero() {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("lease %s of %s: no \"create configmaps default/%s 201\" among its %d events: %+v", inst.Lease, inst.Name, name, len(events), events)
+		}
+		later, err := inst.AuditEvents(ctx, time.Now().Add(time.Hour))
+		if err != nil || len(later) != 0 {
+			t.Errorf("AuditEvents since an hour from now: %d events, error %v; want none", len(later), err)
+		}
+		if err := inst.Release(ctx, ModeReset); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := inst.AuditEvents(ctx, time.Time{}); ErrorCode(err) != CodeLeaseNotFound {
+			t.Errorf("AuditEvents of the released lease %s: %v; want code %s", inst.Lease, err, CodeLeaseNotFound)
+		}
+	}
+	if len(instances) != 1 {
+		t.Errorf("the two leases of %s had instances %v: want the pool's one instance both times", auditEnv, instances)
+	}
+
+	plain, err := Acquire(t, getenv("K8SENV_POOL_ENV", "isolation"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := plain.AuditEvents(ctx, time.Time{}); ErrorCode(err) != CodeNotAudited {
+		t.Errorf("AuditEvents of a lease of %s (no audit:): %v; want code %s", plain.Environment, err, CodeNotAudited)
+	}
 }

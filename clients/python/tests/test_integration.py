@@ -105,3 +105,65 @@ def test_instance_is_isolated(k8senv_instance, kube, index):
         core.read_namespaced_config_map(seed_name, seed_namespace)
     except ApiException as e:
         pytest.fail(f"seeded ConfigMap {seed} on {where}: HTTP {e.status}: {e.reason}")
+
+
+def _kube_client(inst, tmp_path):
+    from kubernetes import client
+
+    ca_file = inst.ca_file
+    if not ca_file:
+        ca_file = str(tmp_path / f"ca-{inst.lease}.crt")
+        with open(ca_file, "w") as f:
+            f.write(inst.ca_certificate)
+    config = client.Configuration()
+    config.host = inst.server
+    config.api_key = {"authorization": "Bearer " + inst.token}
+    config.ssl_ca_cert = ca_file
+    return client.ApiClient(config)
+
+
+def test_audit_events_are_the_lease_s_own(tmp_path):
+    """A lease of K8SENV_POOL_AUDIT_ENV (default "audited": audit: in clients/testdata/k8senv.yaml,
+    a pool of one) sees its own create with code 201 and none of the previous lease's; after the
+    release its audit is lease-not-found; a lease of an environment without audit: is told
+    not-audited."""
+    import datetime
+
+    import k8senv_pool
+    from kubernetes import client
+
+    pool = k8senv_pool.Client()
+    timeout = float(env("K8SENV_POOL_TIMEOUT", "60"))
+    audited = env("K8SENV_POOL_AUDIT_ENV", "audited")
+    names = set()
+    for name in ("first-lease", "second-lease"):
+        inst = pool.acquire(audited, timeout=timeout)
+        try:
+            names.add(inst.name)
+            api = _kube_client(inst, tmp_path)
+            try:
+                client.CoreV1Api(api).create_namespaced_config_map("default", {
+                    "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}})
+            finally:
+                api.close()
+            events = inst.audit_events()
+            creates = [(e["namespace"], e["name"], e["code"]) for e in events
+                       if e["verb"] == "create" and e["resource"] == "configmaps"]
+            assert creates == [("default", name, 201)], f"lease {inst.lease} of {inst.name}: {events}"
+            assert all(e["instance"] == inst.name for e in events), events
+            later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+            assert inst.audit_events(since=later) == []
+        finally:
+            inst.release()
+        with pytest.raises(k8senv_pool.PoolError) as released:
+            pool.audit_events(inst.lease)
+        assert released.value.code == "lease-not-found"
+    assert len(names) == 1, f"the two leases of {audited} had instances {names}: want the pool's one instance"
+
+    plain = pool.acquire(env("K8SENV_POOL_ENV", "isolation"), timeout=timeout)
+    try:
+        with pytest.raises(k8senv_pool.PoolError) as refused:
+            plain.audit_events()
+        assert refused.value.code == "not-audited", str(refused.value)
+    finally:
+        plain.release()
