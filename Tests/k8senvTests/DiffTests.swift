@@ -59,7 +59,32 @@ struct DiffTests {
             #expect(run.stdout.contains("+ created v1/Namespace from-run\n"), "\(run)")
             #expect(run.stdout.contains("diff exit 1\n"), "\(run)")
             let after = try await ws.k8senv("diff")
-            #expect(after.status == 2 && after.stderr.contains("neither a detached k8senv up nor a k8senv run is running"), "\(after)")
+            #expect(after.status == 2 && after.stderr.contains("no k8senv up (detached or not) and no k8senv run is running"), "\(after)")
+        }
+    }
+
+    @Test("a foreground up (not detached): diff finds it from another shell and shows what kubectl created; after Ctrl-C, no run is found")
+    func foregroundUp() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.config(size: 1), name: "diff-fg") { ws in
+            try ws.write("seed.yaml", Self.seed)
+            let up = try ws.start(["up", "-f", "k8senv.yaml"])
+            try await ws.waitForOutput(up, "ready; press Ctrl-C to stop")
+            let kubeconfig = try #require(up.stdout.split(separator: "\n")
+                .first { $0.hasPrefix("export KUBECONFIG=") }
+                .map { String($0.dropFirst("export KUBECONFIG=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "'")) },
+                "\(up.stdout)")
+            let created = try await ws.shell("KUBECONFIG='\(kubeconfig)' kubectl create namespace from-foreground")
+            try #require(created.status == 0, "\(created)")
+            let diff = try await ws.k8senv("diff", "-f", "k8senv.yaml")
+            #expect(diff.status == 1, "\(diff)")
+            #expect(diff.stdout.contains("one-0: 1 change since revision "), "\(diff)")
+            #expect(diff.stdout.contains("+ created v1/Namespace from-foreground\n"), "\(diff)")
+
+            up.signal(SIGINT)
+            #expect(try await up.wait(timeout: .seconds(60)) == .exited(0), "\(up.stderr)")
+            let after = try await ws.k8senv("diff", "-f", "k8senv.yaml")
+            #expect(after.status == 2 && after.stderr.contains("no k8senv up (detached or not) and no k8senv run is running"), "\(after)")
         }
     }
 
@@ -69,7 +94,7 @@ struct DiffTests {
         try await Workspace.with(config: Self.config(size: 2), name: "diff") { ws in
             try ws.write("seed.yaml", Self.seed)
             let nothing = try await ws.k8senv("diff")
-            #expect(nothing.status == 2 && nothing.stderr.contains("neither a detached k8senv up nor a k8senv run is running"), "\(nothing)")
+            #expect(nothing.status == 2 && nothing.stderr.contains("no k8senv up (detached or not) and no k8senv run is running"), "\(nothing)")
 
             let up = try await ws.k8senv("up", "--detach", "--quiet")
             try #require(up.status == 0, "\(up)")
