@@ -31,16 +31,12 @@ public actor IntegrationSlots {
     }
 
     /// Runs `body` holding a slot, released on every path out.
-    public func withSlot<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    public nonisolated func withSlot<T>(_ body: () async throws -> T) async throws -> T {
         await acquire()
-        do {
-            let value = try await body()
-            release()
-            return value
-        } catch {
-            release()
-            throw error
-        }
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        await release()
+        return try result.get()
     }
 
     static func configuredCount() -> Int {

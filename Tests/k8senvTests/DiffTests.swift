@@ -42,6 +42,16 @@ struct DiffTests {
 
         """
 
+    /// What `diff` says when no run is found.
+    static let noRun = "no k8senv up (detached or not) and no k8senv run is running"
+
+    /// The diff of one instance, one-0, whose only change is the namespace `name` it created.
+    static func expectCreatedNamespace(_ name: String, in text: String, _ comment: String,
+                                       sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(text.contains("one-0: 1 change since revision "), "\(comment)", sourceLocation: sourceLocation)
+        #expect(text.contains("+ created v1/Namespace \(name)\n"), "\(comment)", sourceLocation: sourceLocation)
+    }
+
     static var storage: String { ProcessInfo.processInfo.environment["K8SENV_STORAGE"] ?? "embedded" }
 
     @Test("from inside the command of a k8senv run (no detached up): diff finds that run and shows what the command created; after the run, no run is found")
@@ -55,11 +65,10 @@ struct DiffTests {
                   k8senv diff -f k8senv.yaml; echo "diff exit $?"'
                 """)
             #expect(run.status == 0, "\(run)")
-            #expect(run.stdout.contains("one-0: 1 change since revision "), "\(run)")
-            #expect(run.stdout.contains("+ created v1/Namespace from-run\n"), "\(run)")
+            Self.expectCreatedNamespace("from-run", in: run.stdout, "\(run)")
             #expect(run.stdout.contains("diff exit 1\n"), "\(run)")
             let after = try await ws.k8senv("diff")
-            #expect(after.status == 2 && after.stderr.contains("no k8senv up (detached or not) and no k8senv run is running"), "\(after)")
+            #expect(after.status == 2 && after.stderr.contains(Self.noRun), "\(after)")
         }
     }
 
@@ -78,13 +87,12 @@ struct DiffTests {
             try #require(created.status == 0, "\(created)")
             let diff = try await ws.k8senv("diff", "-f", "k8senv.yaml")
             #expect(diff.status == 1, "\(diff)")
-            #expect(diff.stdout.contains("one-0: 1 change since revision "), "\(diff)")
-            #expect(diff.stdout.contains("+ created v1/Namespace from-foreground\n"), "\(diff)")
+            Self.expectCreatedNamespace("from-foreground", in: diff.stdout, "\(diff)")
 
             up.signal(SIGINT)
             #expect(try await up.wait(timeout: .seconds(60)) == .exited(0), "\(up.stderr)")
             let after = try await ws.k8senv("diff", "-f", "k8senv.yaml")
-            #expect(after.status == 2 && after.stderr.contains("no k8senv up (detached or not) and no k8senv run is running"), "\(after)")
+            #expect(after.status == 2 && after.stderr.contains(Self.noRun), "\(after)")
         }
     }
 
@@ -94,7 +102,7 @@ struct DiffTests {
         try await Workspace.with(config: Self.config(size: 2), name: "diff") { ws in
             try ws.write("seed.yaml", Self.seed)
             let nothing = try await ws.k8senv("diff")
-            #expect(nothing.status == 2 && nothing.stderr.contains("no k8senv up (detached or not) and no k8senv run is running"), "\(nothing)")
+            #expect(nothing.status == 2 && nothing.stderr.contains(Self.noRun), "\(nothing)")
 
             let up = try await ws.k8senv("up", "--detach", "--quiet")
             try #require(up.status == 0, "\(up)")

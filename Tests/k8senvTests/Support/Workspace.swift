@@ -64,12 +64,11 @@ final class Workspace: @unchecked Sendable {
         }
         let workspace = Workspace(path: path, directory: directory)
         if let config { try workspace.write("k8senv.yaml", config) }
-        if apiServers { await IntegrationSlots.shared.acquire() }
-        let result: Result<T, any Error>
-        do { result = .success(try await body(workspace)) } catch { result = .failure(error) }
-        workspace.tearDown()
-        if apiServers { await IntegrationSlots.shared.release() }
-        return try result.get()
+        func run() async throws -> T {
+            defer { workspace.tearDown() }
+            return try await body(workspace)
+        }
+        return apiServers ? try await IntegrationSlots.shared.withSlot(run) : try await run()
     }
 
     /// Kills what is left: our k8senv processes, the owners recorded in run folders (a detached

@@ -31,22 +31,27 @@ def env(name, default):
     return os.environ.get(name) or default
 
 
-@pytest.fixture
-def kube(k8senv_instance, tmp_path):
-    """A kubernetes.client.ApiClient of the leased instance."""
+def _kube_client(inst, tmp_path):
+    """A kubernetes.client.ApiClient of a leased instance (its CA from ca_file, else written
+    from ca_certificate into tmp_path)."""
     from kubernetes import client
 
-    inst = k8senv_instance
     ca_file = inst.ca_file
     if not ca_file:
-        ca_file = str(tmp_path / "ca.crt")
+        ca_file = str(tmp_path / f"ca-{inst.lease}.crt")
         with open(ca_file, "w") as f:
             f.write(inst.ca_certificate)
     config = client.Configuration()
     config.host = inst.server
     config.api_key = {"authorization": "Bearer " + inst.token}
     config.ssl_ca_cert = ca_file
-    api = client.ApiClient(config)
+    return client.ApiClient(config)
+
+
+@pytest.fixture
+def kube(k8senv_instance, tmp_path):
+    """A kubernetes.client.ApiClient of the leased instance."""
+    api = _kube_client(k8senv_instance, tmp_path)
     try:
         yield api
     finally:
@@ -105,21 +110,6 @@ def test_instance_is_isolated(k8senv_instance, kube, index):
         core.read_namespaced_config_map(seed_name, seed_namespace)
     except ApiException as e:
         pytest.fail(f"seeded ConfigMap {seed} on {where}: HTTP {e.status}: {e.reason}")
-
-
-def _kube_client(inst, tmp_path):
-    from kubernetes import client
-
-    ca_file = inst.ca_file
-    if not ca_file:
-        ca_file = str(tmp_path / f"ca-{inst.lease}.crt")
-        with open(ca_file, "w") as f:
-            f.write(inst.ca_certificate)
-    config = client.Configuration()
-    config.host = inst.server
-    config.api_key = {"authorization": "Bearer " + inst.token}
-    config.ssl_ca_cert = ca_file
-    return client.ApiClient(config)
 
 
 def test_audit_events_are_the_lease_s_own(tmp_path):
