@@ -4,7 +4,7 @@ import K8sEnvRunner
 import K8sEnvSpec
 
 /// `k8senv acquire`: a lease of an instance from the pool service, for scripts.
-struct Acquire: ParsableCommand {
+struct Acquire: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Lease an instance from the pool service of a running `k8senv up` (for scripts and tests in any language).",
         discussion: """
@@ -44,10 +44,10 @@ struct Acquire: ParsableCommand {
         if let holder, holder <= 0 { throw ValidationError("--holder must be a process id") }
     }
 
-    func run() throws {
+    func run() async throws {
         let client = PoolClient(socketPath: PoolClient.locate(stateFolder: stateFolder(stateDir, config.file)))
         let body = try JSONEncoder().encode(LeaseRequest(environment: environment, timeoutSeconds: timeout, holder: holder ?? getppid(), ttlSeconds: ttl))
-        let answer = try client.send("POST", "/v1/leases", body: Array(body), timeout: .seconds(Int64(timeout) + 60))
+        let answer = try await client.send("POST", "/v1/leases", body: Array(body), timeout: .seconds(Int64(timeout) + 60))
         guard answer.status == 201 else { throw refusal(answer) }
         switch format {
         case .json:
@@ -65,7 +65,7 @@ struct Acquire: ParsableCommand {
 }
 
 /// `k8senv release`: ends a lease.
-struct Release: ParsableCommand {
+struct Release: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "End a lease of the pool service: the instance is reset for its next holder.",
         discussion: "LEASE defaults to $K8SENV_LEASE (what `eval \"$(k8senv acquire)\"` exports)."
@@ -86,13 +86,13 @@ struct Release: ParsableCommand {
         if ReleaseMode(rawValue: mode) == nil { throw ValidationError("--mode must be reset, clean or stop") }
     }
 
-    func run() throws {
+    func run() async throws {
         guard let id = lease ?? ProcessInfo.processInfo.environment["K8SENV_LEASE"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw ValidationError("name the lease, or export K8SENV_LEASE (eval \"$(k8senv acquire)\" does)")
         }
         guard id.allSatisfy({ $0.isHexDigit }), !id.isEmpty else { throw ValidationError("\(id) is not a lease id (32 hex digits)") }
         let client = PoolClient(socketPath: PoolClient.locate(stateFolder: stateFolder(stateDir, config.file)))
-        let answer = try client.send("DELETE", "/v1/leases/\(id)?mode=\(mode)")
+        let answer = try await client.send("DELETE", "/v1/leases/\(id)?mode=\(mode)")
         guard answer.status == 200 else { throw refusal(answer) }
         struct Released: Decodable { var instance: String; var replaced: Bool }
         if let released = try? JSONDecoder().decode(Released.self, from: Data(answer.body)) {

@@ -8,8 +8,8 @@ import Testing
 @Suite("the pool service of up --detach (real kube-apiserver)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct PoolServiceTests {
     /// Instances per state, from the service's status.
-    static func states(_ socket: String) throws -> [String: String] {
-        let answer = try PoolClient(socketPath: socket).send("GET", "/v1/status", timeout: .seconds(10))
+    static func states(_ socket: String) async throws -> [String: String] {
+        let answer = try await PoolClient(socketPath: socket).send("GET", "/v1/status", timeout: .seconds(10))
         guard answer.status == 200, let object = parseJSONObject(String(decoding: answer.body, as: UTF8.self)),
               let environments = object["environments"] as? [[String: Any]] else { throw FixtureError("status: \(answer)") }
         var states: [String: String] = [:]
@@ -30,7 +30,7 @@ struct PoolServiceTests {
             let socket = ws.stateFolder + "/pool.sock"
             #expect(up.stdout.contains("export K8SENV_POOL=\(socket)\n"), "\(up)")
             #expect(Procfs.mode(socket) == 0o600 && Procfs.mode(ws.stateFolder) == 0o700)
-            #expect(try Self.states(socket) == ["base-0": "idle", "base-1": "idle", "payments-0": "idle"])
+            #expect(try await Self.states(socket) == ["base-0": "idle", "base-1": "idle", "payments-0": "idle"])
 
             // payments has one instance: the second holder gets the same one, reset.
             let first = try await ws.shell("""
@@ -56,7 +56,7 @@ struct PoolServiceTests {
             #expect(second.stdout.contains(#"configmaps "left" not found"#), "\(second)")
             #expect(second.stdout.contains("ledger.example.k8senv.dev/main"), "the seeded objects stay: \(second)")
             // Its holder was that shell, which has exited: the lease is taken back.
-            #expect(try await eventually { try Self.states(socket)["payments-0"] == "idle" })
+            #expect(try await eventually { try await Self.states(socket)["payments-0"] == "idle" })
 
             // Errors: an unknown environment, none named when two are served.
             let unknown = try await ws.k8senv("acquire", "-f", "k8senv.yaml", "-e", "paymnts")
@@ -74,7 +74,7 @@ struct PoolServiceTests {
             #expect(ws.runFolders() == runs, "no run of its own")
             let after = try await ws.k8senv("run", "-f", "k8senv.yaml", "-e", "payments", "--", "kubectl", "get", "namespace", "attached")
             #expect(after.status == 1 && after.stderr.contains(#"namespaces "attached" not found"#), "released and reset: \(after)")
-            #expect(try await eventually { try Self.states(socket).values.allSatisfy { $0 == "idle" } })
+            #expect(try await eventually { try await Self.states(socket).values.allSatisfy { $0 == "idle" } })
             // A fresh run serves a pool of its own (beside the detached one): its command leases from it.
             let served = try await ws.k8senv("run", "--fresh", "--quiet", "-f", "k8senv.yaml", "-e", "payments", "--", "/bin/sh", "-c",
                                              #"echo "$K8SENV_POOL"; eval "$("$0" acquire -e payments)" && kubectl get ledgers -n payments -o name"#, Repository.binary)
@@ -110,7 +110,7 @@ struct PoolServiceTests {
             let ownerPID = ws.runRecords().first?["ownerPID"] as? Int
             let owner = try #require(ownerPID.map { Int32($0) })
             #expect(Procfs.isRunning(owner), "up still serves")
-            #expect(try await eventually { try Self.states(socket) == ["base-0": "idle", "base-1": "idle", "payments-1": "idle"] })
+            #expect(try await eventually { try await Self.states(socket) == ["base-0": "idle", "base-1": "idle", "payments-1": "idle"] })
             // The replacement is in the run record (k8senv status, env, a later cleanup) instead of the stopped one.
             let recorded = (ws.runRecords().first?["instances"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
             #expect(recorded.sorted() == ["base-0", "base-1", "payments-1"], "\(recorded)")
@@ -140,16 +140,16 @@ struct PoolServiceTests {
                 echo "$K8SENV_INSTANCE"
                 """)
             try #require(leased.status == 0 && leased.stdout == "payments-0\n", "\(leased)")
-            #expect(try Self.states(socket)["payments-0"] == "leased", "held while its holder lives")
+            #expect(try await Self.states(socket)["payments-0"] == "leased", "held while its holder lives")
             holder.kill9AndReap()
-            #expect(try await eventually { try Self.states(socket)["payments-0"] == "idle" }, "taken back after its holder died")
+            #expect(try await eventually { try await Self.states(socket)["payments-0"] == "idle" }, "taken back after its holder died")
             let next = try await ws.shell("""
                 eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 10
                 kubectl get namespace leaked 2>&1
                 """)
             #expect(next.stdout.contains(#"namespaces "leaked" not found"#), "\(next)")
             // That shell has exited too: its lease is taken back.
-            #expect(try await eventually { try Self.states(socket).values.allSatisfy { $0 == "idle" } })
+            #expect(try await eventually { try await Self.states(socket).values.allSatisfy { $0 == "idle" } })
 
             // A TTL ends a lease whose holder lives on.
             let ttl = try await ws.shell("""
@@ -157,7 +157,7 @@ struct PoolServiceTests {
                 echo "$K8SENV_INSTANCE"
                 """)
             #expect(ttl.status == 0 && ttl.stdout == "payments-0\n", "\(ttl)")
-            #expect(try await eventually { try Self.states(socket)["payments-0"] == "idle" }, "taken back after its TTL")
+            #expect(try await eventually { try await Self.states(socket)["payments-0"] == "idle" }, "taken back after its TTL")
             #expect(Procfs.isRunning(holder2.pid), "its holder lives on")
 
             // Another uid: the socket (0600, in a 0700 folder) does not let it connect.
@@ -172,7 +172,7 @@ struct PoolServiceTests {
                 ' \(socket)
                 """)
             #expect(intruder.status == 3 && intruder.stdout.contains("refused: Permission denied"), "\(intruder)")
-            #expect(try Self.states(socket).values.filter { $0 == "leased" }.isEmpty, "no lease was granted to it")
+            #expect(try await Self.states(socket).values.filter { $0 == "leased" }.isEmpty, "no lease was granted to it")
 
             // The service killed: nothing is left, and a client is told there is no service.
             let record = try #require(ws.runRecords().first)

@@ -42,11 +42,15 @@ k8senv_certificates k8senv_make_certificates(const char *common_name, const char
 void k8senv_free_certificates(k8senv_certificates *certificates);
 
 
-/// accept4(fd, NULL, NULL, SOCK_CLOEXEC).
-int k8senv_accept(int fd);
 /// The pid and uid of a Unix socket's peer (SO_PEERCRED); 0, or -1 with errno.
 int k8senv_peer_credentials(int fd, int32_t *pid, uint32_t *uid);
-/// 1 when the peer of a connected socket has closed its end (or the connection failed), else 0.
-int k8senv_peer_closed(int fd);
+/// SO_PEERCRED, for a caller that reads the option itself (as SwiftNIO's socket options do).
+int k8senv_so_peercred(void);
+/// struct ucred's layout (pid, uid, gid), which the system header declares only with _GNU_SOURCE.
+typedef struct {
+    int32_t pid;
+    uint32_t uid;
+    uint32_t gid;
+} k8senv_ucred;
 
 #endif

@@ -33,7 +33,7 @@ extension Lifecycle {
             var problems: [String] = []
             for (_, granted) in leases {
                 do {
-                    let answer = try await client.sendDetached("DELETE", "/v1/leases/\(granted.lease)?mode=reset")
+                    let answer = try await client.send("DELETE", "/v1/leases/\(granted.lease)?mode=reset")
                     if answer.status != 200 { problems.append("\(granted.instance): \(answer.error?.message ?? "status \(answer.status)")") }
                 } catch {
                     problems.append("\(granted.instance): \(error.message)")
@@ -56,8 +56,8 @@ extension Lifecycle {
                 }
                 do {
                     let body = Array(try JSONEncoder().encode(LeaseRequest(environment: name, timeoutSeconds: 1, holder: getpid())))
-                    let answer = try await client.sendDetached("POST", "/v1/leases", body: body, timeout: .seconds(60))
-                    if answer.status == 503, answer.error?.code == "acquire-timeout", ContinuousClock.now < deadline { continue }
+                    let answer = try await client.send("POST", "/v1/leases", body: body, timeout: .seconds(60))
+                    if answer.status == 503, answer.errorCode == .acquireTimeout, ContinuousClock.now < deadline { continue }
                     guard answer.status == 201, let granted = LeaseGrant.decode(answer.body) else {
                         output("error: \(answer.error.map { "\($0.message) (\($0.code))" } ?? "the pool service answered \(answer.status)")")
                         _ = await releaseAll()
@@ -109,7 +109,7 @@ extension Lifecycle {
         var lines: [String] = []
         var audited = false
         for lease in leases {
-            guard let answer = try? await client.sendDetached("GET", "/v1/leases/\(lease.lease)/audit", timeout: .seconds(30)),
+            guard let answer = try? await client.send("GET", "/v1/leases/\(lease.lease)/audit", timeout: .seconds(30)),
                   answer.status == 200, let decoded = try? JSONDecoder().decode(Events.self, from: Data(answer.body)) else { continue }
             audited = true
             let folder = (lease.kubeconfig as NSString).deletingLastPathComponent
@@ -120,22 +120,5 @@ extension Lifecycle {
             return
         }
         printAuditReport(lines, output: output)
-    }
-}
-
-extension PoolClient {
-    /// ``send(_:_:body:timeout:)`` on a thread of its own: it blocks for as long as an acquire waits.
-    package func sendDetached(_ method: String, _ path: String, body: [UInt8] = [], timeout: Duration = .seconds(120)) async throws(K8sEnvError) -> Answer {
-        let result: Result<Answer, K8sEnvError> = await withCheckedContinuation { continuation in
-            let thread = Thread {
-                do throws(K8sEnvError) {
-                    continuation.resume(returning: .success(try send(method, path, body: body, timeout: timeout)))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-            thread.start()
-        }
-        return try result.get()
     }
 }

@@ -1,11 +1,20 @@
+import CK8sEnvSupport
 import Foundation
 import K8sEnvStore
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A client of the pool API for `k8senv acquire` / `release` (and the tests): one request per
-/// connection, blocking, with a deadline on every step.
+/// A client of the pool API for `k8senv acquire` / `release`, an attached `run` and the tests:
+/// one request per connection, on SwiftNIO's event loops, with a deadline.
+///
+/// It talks only to a pool service of its own user: the socket must be a socket of this user in
+/// a real folder of this user (checked with `lstat`, so neither may be a symlink), and the
+/// process that accepted the connection must run as this user (`SO_PEERCRED`). Anything else —
+/// a socket another user planted where k8senv would look — is refused before a byte is sent.
 package struct PoolClient: Sendable {
     package let socketPath: String
 
@@ -24,54 +33,145 @@ package struct PoolClient: Sendable {
         package var status: Int
         package var body: [UInt8]
 
+        package init(status: Int, body: [UInt8]) {
+            self.status = status
+            self.body = body
+        }
+
         /// The `error` of an error body: code and message.
         package var error: (code: String, message: String)? {
-            struct Body: Decodable { var error: Detail }
-            struct Detail: Decodable { var code: String; var message: String }
-            guard let body = try? JSONDecoder().decode(Body.self, from: Data(body)) else { return nil }
+            guard let body = try? JSONDecoder().decode(PoolErrorBody.self, from: Data(body)) else { return nil }
             return (body.error.code, body.error.message)
         }
+
+        /// The error's code, when it is one this k8senv knows.
+        package var errorCode: PoolErrorCode? { error.flatMap { PoolErrorCode(rawValue: $0.code) } }
+    }
+
+    /// Why `path` is not a socket this user's pool service made, or nil when it may be used.
+    /// - Throws: ``K8sEnvError`` `.noService` when there is nothing at `path`.
+    package static func refusal(ofSocket path: String) throws(K8sEnvError) -> String? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            throw K8sEnvError(.noService, "no k8senv pool service is running at \(path) (\(String(cString: strerror(errno)))); start one with `k8senv up --detach`")
+        }
+        let me = geteuid()
+        if info.st_mode & S_IFMT == S_IFLNK { return "\(path) is a symlink" }
+        if info.st_mode & S_IFMT != S_IFSOCK { return "\(path) is not a socket" }
+        if info.st_uid != me { return "\(path) belongs to uid \(info.st_uid), not to you (uid \(me))" }
+        let folder = (path as NSString).deletingLastPathComponent
+        var folderInfo = stat()
+        guard lstat(folder.isEmpty ? "." : folder, &folderInfo) == 0 else { return "its folder \(folder) cannot be read" }
+        if folderInfo.st_mode & S_IFMT == S_IFLNK { return "its folder \(folder) is a symlink" }
+        if folderInfo.st_mode & S_IFMT != S_IFDIR { return "its folder \(folder) is not a folder" }
+        if folderInfo.st_uid != me { return "its folder \(folder) belongs to uid \(folderInfo.st_uid), not to you (uid \(me))" }
+        if folderInfo.st_mode & 0o022 != 0 { return "its folder \(folder) can be written by other users" }
+        return nil
     }
 
     /// Sends a request and reads the whole answer.
-    /// - Throws: ``K8sEnvError`` `.pool`-domain: no service on the socket, or the service gone
-    ///   before it answered.
-    package func send(_ method: String, _ path: String, body: [UInt8] = [], timeout: Duration = .seconds(120)) throws(K8sEnvError) -> Answer {
+    /// - Throws: ``K8sEnvError`` `.pool`-domain: `.untrustedSocket` (the socket or the process
+    ///   behind it is not this user's), `.noService` (nothing listens), `.serviceGone` (the
+    ///   service closed the connection without an answer, or did not answer within `timeout`).
+    package func send(_ method: String, _ path: String, body: [UInt8] = [], timeout: Duration = .seconds(120)) async throws(K8sEnvError) -> Answer {
+        if let reason = try Self.refusal(ofSocket: socketPath) {
+            throw K8sEnvError(.untrustedSocket, "not using the pool service socket \(socketPath): \(reason); k8senv talks only to a pool service of your own user")
+        }
         let fd: Int32
         switch UnixSocket.connect(to: socketPath) {
         case .success(let connected): fd = connected
         case .failure(let error):
             throw K8sEnvError(.noService, "no k8senv pool service is running at \(socketPath) (\(error)); start one with `k8senv up --detach`")
         }
-        defer { close(fd) }
-        let seconds = Int(timeout.components.seconds)
-        var limit = timeval(tv_sec: seconds, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        let request = Array("\(method) \(path) HTTP/1.1\r\nHost: k8senv\r\nContent-Type: application/json\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n".utf8) + body
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            guard n > 0 else { throw K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone (\(String(cString: strerror(errno))))") }
-            sent += n
+        var pid: Int32 = 0, uid: UInt32 = 0
+        guard k8senv_peer_credentials(fd, &pid, &uid) == 0, uid == geteuid() else {
+            close(fd)
+            throw K8sEnvError(.untrustedSocket, "not using the pool service at \(socketPath): the process behind it (pid \(pid)) runs as uid \(uid), not as you (uid \(geteuid())); k8senv talks only to a pool service of your own user")
         }
-        var answer: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16 << 10)
-        while true {
-            let n = recv(fd, &chunk, chunk.count, 0)
-            if n < 0, errno == EINTR { continue }
-            if n < 0, errno == EAGAIN || errno == EWOULDBLOCK {
-                throw K8sEnvError(.serviceGone, "the pool service at \(socketPath) did not answer within \(timeout)")
+        let socketPath = self.socketPath
+        let result: Result<Answer, K8sEnvError> = await withCheckedContinuation { continuation in
+            let answered = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in
+                    do {
+                        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(AnswerCollector(socketPath: socketPath, continuation: continuation))
+                        return channel.eventLoop.makeSucceededVoidFuture()
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }
+                .withConnectedSocket(fd)
+            answered.whenSuccess { channel in
+                var headers = HTTPHeaders()
+                headers.add(name: "Host", value: "k8senv")
+                headers.add(name: "Content-Type", value: "application/json")
+                headers.add(name: "Content-Length", value: String(body.count))
+                headers.add(name: "Connection", value: "close")
+                let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: headers)
+                var buffer = channel.allocator.buffer(capacity: body.count)
+                buffer.writeBytes(body)
+                channel.write(HTTPClientRequestPart.head(head), promise: nil)
+                channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+                channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+                let seconds = timeout.components
+                let timer = channel.eventLoop.scheduleTask(in: .seconds(seconds.seconds) + .nanoseconds(seconds.attoseconds / 1_000_000_000)) {
+                    channel.pipeline.fireUserInboundEventTriggered(AnswerCollector.TimedOut(after: timeout))
+                }
+                channel.closeFuture.whenComplete { _ in timer.cancel() }
             }
-            if n <= 0 { break }
-            answer += chunk[0..<n]
+            answered.whenFailure { error in
+                continuation.resume(returning: .failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone (\(error))")))
+            }
         }
-        guard let end = answer.firstRange(of: [13, 10, 13, 10]),
-              let statusLine = String(decoding: answer[..<end.lowerBound], as: UTF8.self).split(separator: "\r\n").first,
-              let status = statusLine.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) else {
-            throw K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone: the connection closed without an answer")
+        return try result.get()
+    }
+}
+
+/// Collects one answer and hands it to the waiting request, once.
+private final class AnswerCollector: ChannelInboundHandler {
+    typealias InboundIn = HTTPClientResponsePart
+
+    struct TimedOut { var after: Duration }
+
+    private let socketPath: String
+    private var continuation: CheckedContinuation<Result<PoolClient.Answer, K8sEnvError>, Never>?
+    private var status = 0
+    private var body: [UInt8] = []
+
+    init(socketPath: String, continuation: CheckedContinuation<Result<PoolClient.Answer, K8sEnvError>, Never>) {
+        self.socketPath = socketPath
+        self.continuation = continuation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): status = Int(head.status.code)
+        case .body(let buffer): body += buffer.readableBytesView
+        case .end:
+            finish(.success(PoolClient.Answer(status: status, body: body)))
+            context.close(promise: nil)
         }
-        return Answer(status: status, body: Array(answer[end.upperBound...]))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let timedOut = event as? TimedOut {
+            finish(.failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) did not answer within \(timedOut.after)")))
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone: the connection closed without an answer")))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone (\(error))")))
+        context.close(promise: nil)
+    }
+
+    private func finish(_ result: Result<PoolClient.Answer, K8sEnvError>) {
+        continuation?.resume(returning: result)
+        continuation = nil
     }
 }
 
@@ -82,4 +182,6 @@ extension K8sEnvError.Code {
     public static let serviceGone = K8sEnvError.Code("service-gone", .pool)
     /// The pool service answered with an error (its code is in the message).
     public static let refused = K8sEnvError.Code("refused", .pool)
+    /// The socket, its folder, or the process behind it is not the user's own.
+    public static let untrustedSocket = K8sEnvError.Code("untrusted-socket", .pool)
 }

@@ -22,7 +22,7 @@ package actor PoolService {
     let order: [String]
     private var leases: [String: Lease] = [:]
     private var watcher: Task<Void, Never>?
-    private var server: UnixHTTPServer?
+    private var server: PoolHTTPServer?
     private var stopped = false
     /// Releases in flight (a holder's exit, a TTL): awaited by ``shutdown()``.
     private var releases: [String: Task<Void, Never>] = [:]
@@ -86,8 +86,8 @@ package actor PoolService {
 
     private func listen() throws(K8sEnvError) {
         do {
-            server = try UnixHTTPServer(path: socketPath) { [weak self] request, peer, connection in
-                guard let self else { return .error(503, "shut-down", "the pool service is stopping") }
+            server = try PoolHTTPServer(path: socketPath) { [weak self] request, peer, connection in
+                guard let self else { return .error(503, .shutDown, "the pool service is stopping") }
                 return await self.handle(request, peer: peer, connection: connection)
             }
         } catch {
@@ -118,51 +118,45 @@ package actor PoolService {
 
     // MARK: - Requests
 
-    package func handle(_ request: HTTPRequest, peer: Peer, connection: UnixHTTPServer.Connection) async -> HTTPResponse {
-        if stopped { return .error(503, "shut-down", "the pool service is stopping") }
-        let segments = request.path.split(separator: "/").map(String.init)
-        switch (request.method, segments) {
-        case ("GET", ["v1", "status"]): return await status()
-        case ("POST", ["v1", "leases"]): return await acquire(request, peer: peer, connection: connection)
-        case ("DELETE", let s) where s.count == 3 && s[0] == "v1" && s[1] == "leases":
-            return await release(s[2], mode: request.query["mode"] ?? "reset")
-        case ("GET", let s) where s.count == 4 && s[0] == "v1" && s[1] == "leases" && s[3] == "audit":
-            return audit(s[2], since: request.query["since"])
-        case (_, ["v1", "status"]), (_, ["v1", "leases"]):
-            return .error(405, "bad-request", "\(request.method) is not served on \(request.path)")
-        default:
-            return .error(404, "not-found", "no such path: \(request.path) (the API is under /v1: see docs/reference/pool-api.md)")
+    package func handle(_ request: HTTPRequest, peer: Peer, connection: PoolConnection) async -> HTTPResponse {
+        if stopped { return .error(503, .shutDown, "the pool service is stopping") }
+        switch PoolRoute.match(method: request.method, path: request.path) {
+        case .refused(let refusal): return refusal
+        case .route(.status): return await status(askedBy: peer)
+        case .route(.acquire): return await acquire(request, peer: peer, connection: connection)
+        case .route(.release(let id)): return await release(id, mode: request.query["mode"] ?? "reset")
+        case .route(.audit(let id)): return audit(id, since: request.query["since"])
         }
     }
 
-    private func acquire(_ request: HTTPRequest, peer: Peer, connection: UnixHTTPServer.Connection) async -> HTTPResponse {
+    private func acquire(_ request: HTTPRequest, peer: Peer, connection: PoolConnection) async -> HTTPResponse {
         var asked = LeaseRequest()
         if !request.body.isEmpty {
             do { asked = try JSONDecoder().decode(LeaseRequest.self, from: Data(request.body)) } catch {
-                return .error(400, "bad-request", "the body must be a JSON object of environment (string), timeoutSeconds, ttlSeconds (numbers) and holder (a pid): \(Self.describe(error))")
+                return .error(400, .badRequest, "the body must be a JSON object of environment (string), timeoutSeconds, ttlSeconds (numbers) and holder (a pid): \(Self.describe(error))")
             }
         }
         for (key, value) in [("timeoutSeconds", asked.timeoutSeconds), ("ttlSeconds", asked.ttlSeconds)] {
-            if let value, !(value >= 0 && value <= 86_400) { return .error(400, "bad-request", "\(key) must be a number of seconds from 0 to 86400") }
+            if let value, !(value >= 0 && value <= 86_400) { return .error(400, .badRequest, "\(key) must be a number of seconds from 0 to 86400") }
         }
         let environment: String
         if let name = asked.environment {
             environment = name
         } else {
             guard order.count == 1 else {
-                return .error(400, "environment-required", "name the environment: this service serves \(order.joined(separator: ", "))")
+                return .error(400, .environmentRequired, "name the environment: this service serves \(order.joined(separator: ", "))")
             }
             environment = order[0]
         }
         guard let pool = pools[environment] else {
-            return .error(404, "unknown-environment", "no environment \"\(environment)\" is served here; served: \(order.joined(separator: ", "))")
+            return .error(404, .unknownEnvironment, "no environment \"\(environment)\" is served here; served: \(order.joined(separator: ", "))")
         }
         let timeout = asked.timeoutSeconds, ttl = asked.ttlSeconds
         let holder = asked.holder ?? peer.pid
         var owner = stat()
         guard let holderStart = Ownership.startTime(of: holder), stat("/proc/\(holder)", &owner) == 0, owner.st_uid == getuid(),
               Ownership.isLive(holder, startedAt: holderStart) else {
-            return .error(400, "bad-request", "holder \(holder) is not a live process of uid \(getuid())")
+            return .error(400, .badRequest, "holder \(holder) is not a live process of uid \(getuid())")
         }
 
         // The acquire, abandoned when the client closes its connection while it waits (its place
@@ -187,15 +181,15 @@ package actor PoolService {
         case .success(let granted): instance = granted
         case .failure(let error):
             switch error.code {
-            case .acquireTimeout, .shutDown: return .error(503, error.code.rawValue, error.message)
-            case .cancelled: return .error(503, "shut-down", "the client left before its lease was granted")
-            default: return .error(500, "instance-failed", error.message)
+            case .acquireTimeout, .shutDown: return .error(503, error.code == .acquireTimeout ? .acquireTimeout : .shutDown, error.message)
+            case .cancelled: return .error(503, .shutDown, "the client left before its lease was granted")
+            default: return .error(500, .instanceFailed, error.message)
             }
         }
         // The client gave up while it waited, or the service stopped: the instance goes back.
         if connection.isClosed || stopped || !Ownership.isLive(holder, startedAt: holderStart) {
             try? await instance.release()
-            return .error(503, "shut-down", "the client left before its lease was granted")
+            return .error(503, .shutDown, "the client left before its lease was granted")
         }
         let id = Self.newLeaseID()
         let now = Date()
@@ -220,10 +214,10 @@ package actor PoolService {
 
     private func release(_ id: String, mode: String) async -> HTTPResponse {
         guard let releaseMode = ReleaseMode(rawValue: mode) else {
-            return .error(400, "bad-request", "mode must be reset, clean or stop, not \"\(mode)\"")
+            return .error(400, .badRequest, "mode must be reset, clean or stop, not \"\(mode)\"")
         }
         guard let lease = leases.removeValue(forKey: id) else {
-            return .error(404, "lease-not-found", "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
+            return .error(404, .leaseNotFound, "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
         }
         let replaced = await Self.end(lease, mode: releaseMode, why: "released", log: log)
         return .json(200, Released(lease: id, instance: lease.instance.id, mode: mode, replaced: replaced))
@@ -239,15 +233,15 @@ package actor PoolService {
     /// `since`, a Go duration back from now or an RFC 3339 time, when later).
     private func audit(_ id: String, since: String?) -> HTTPResponse {
         guard let lease = leases[id] else {
-            return .error(404, "lease-not-found", "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
+            return .error(404, .leaseNotFound, "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
         }
         guard lease.instance.audits else {
-            return .error(409, "not-audited", "instance \(lease.instance.id) writes no audit log: add `audit:` to k8senv.yaml (docs/reference/configuration.md)")
+            return .error(409, .notAudited, "instance \(lease.instance.id) writes no audit log: add `audit:` to k8senv.yaml (docs/reference/configuration.md)")
         }
         var from = lease.since
         if let since {
             guard let asked = AuditSince.parse(since) else {
-                return .error(400, "bad-request", "since must be a Go duration (5m) or an RFC 3339 time, not \"\(since)\"")
+                return .error(400, .badRequest, "since must be a Go duration (5m) or an RFC 3339 time, not \"\(since)\"")
             }
             from = max(from, asked)
         }
@@ -284,7 +278,9 @@ package actor PoolService {
         var environments: [Environment]
     }
 
-    private func status() async -> HTTPResponse {
+    /// Each environment's instances and their states. A lease's id is shown only to its holder
+    /// (the process that asks is the lease's holder): anyone else who can ask could end it with it.
+    private func status(askedBy peer: Peer) async -> HTTPResponse {
         var environments: [Status.Environment] = []
         for name in order {
             guard let pool = pools[name] else { continue }
@@ -294,7 +290,8 @@ package actor PoolService {
             for instanceName in states.inUse {
                 let lease = leases.values.first { $0.instance.id == instanceName && $0.environment == name }
                 instances.append(Status.InstanceState(name: instanceName, state: lease == nil ? "resetting" : "leased",
-                                                      lease: lease?.id, holder: lease?.holder, since: lease?.since))
+                                                      lease: lease.flatMap { $0.holder == peer.pid ? $0.id : nil },
+                                                      holder: lease?.holder, since: lease?.since))
             }
             environments.append(Status.Environment(name: name, size: pool.size, instances: instances.sorted { $0.name < $1.name },
                                                    starting: states.starting, waiting: states.waiting))

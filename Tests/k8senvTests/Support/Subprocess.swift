@@ -123,10 +123,10 @@ struct Outcome: CustomStringConvertible {
 }
 
 /// Polls `condition` every 50 ms until it holds or `timeout` passes; whether it held.
-func eventually(within timeout: Duration = .seconds(10), _ condition: () throws -> Bool) async throws -> Bool {
+func eventually(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while true {
-        if try condition() { return true }
+        if try await condition() { return true }
         if ContinuousClock.now >= deadline { return false }
         try await Task.sleep(for: .milliseconds(50))
     }
