@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# bench-pool-transport.sh — the pool service's transport against a baseline k8senv binary, a
+# benchmark (not a test): the same config, the same Python standard-library client, the service
+# of one binary then of the other, alternating, in one invocation. Prints, on stdout, per round
+# and binary:
+#   <label> round=R first200_p50_ms=.. first200_p99_ms=.. steady_p50_ms=.. steady_p99_ms=..
+# and at the end the medians' ratios current/baseline (below 1.05 is the goal: no worse than 5%).
+#
+# Usage: scripts/bench-pool-transport.sh --baseline PATH [--current PATH] [--rounds N] [--cycles N]
+#   --baseline   a k8senv binary to compare with (e.g. one built from an earlier commit)
+#   --current    the k8senv to measure (default: the one scripts/setup.sh builds)
+# Config: clients/testdata/k8senv.yaml, up --detach with --pool-size 4 -e isolation, embedded store.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+baseline="" current="" rounds=2 cycles=300
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --baseline) baseline="${2:?}"; shift 2 ;;
+    --current) current="${2:?}"; shift 2 ;;
+    --rounds) rounds="${2:?}"; shift 2 ;;
+    --cycles) cycles="${2:?}"; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench-pool-transport: unknown argument: $1" >&2; exit 2 ;;
+  esac
+done
+[[ -x $baseline ]] || { echo "bench-pool-transport: --baseline must name a k8senv binary" >&2; exit 2; }
+eval "$(scripts/install-binaries.sh)"
+if [[ -z $current ]]; then
+  scratch="${K8SENV_SCRATCH:-.build}"
+  swift build --scratch-path "$scratch" --product k8senv >&2
+  current="$(swift build --scratch-path "$scratch" --show-bin-path)/k8senv"
+fi
+config="$PWD/clients/testdata/k8senv.yaml"
+work="$(mktemp -d "${TMPDIR:-/tmp}/k8senv-bench-transport.XXXXXX")"
+trap '"$current" down -f "$config" --state-dir "$work/state" >/dev/null 2>&1 || "$baseline" down -f "$config" --state-dir "$work/state" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+
+measure() {  # label binary round
+  local label="$1" binary="$2" round="$3"
+  eval "$("$binary" up --detach --quiet -f "$config" --state-dir "$work/state" --pool-size 4 -e isolation)"
+  PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" LABEL="$label" ROUND="$round" /usr/bin/python3 - <<'PY'
+import os, time
+from k8senv_pool import Client
+client = Client(os.environ["K8SENV_POOL"])
+def cycles(n):
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        lease = client.acquire("isolation", holder=os.getpid())
+        client.release(lease.lease)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return lambda q: times[min(len(times) - 1, int(q * len(times)))]
+first = cycles(200)
+steady = cycles(int(os.environ["CYCLES"]))
+print(f"{os.environ['LABEL']} round={os.environ['ROUND']} first200_p50_ms={first(0.5):.2f} first200_p99_ms={first(0.99):.2f} "
+      f"steady_p50_ms={steady(0.5):.2f} steady_p99_ms={steady(0.99):.2f}", flush=True)
+PY
+  "$binary" down -f "$config" --state-dir "$work/state" >&2
+}
+
+results="$work/results"
+for ((round = 1; round <= rounds; round++)); do
+  measure baseline "$baseline" "$round" | tee -a "$results"
+  measure current "$current" "$round" | tee -a "$results"
+done
+/usr/bin/python3 - "$results" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    fields = line.split()
+    values = dict(f.split("=") for f in fields[1:])
+    for key, value in values.items():
+        if key != "round":
+            rows.setdefault((fields[0], key), []).append(float(value))
+for key in ("first200_p50_ms", "first200_p99_ms", "steady_p50_ms", "steady_p99_ms"):
+    b, c = statistics.median(rows[("baseline", key)]), statistics.median(rows[("current", key)])
+    print(f"ratio {key} current_over_baseline={c / b:.2f} (baseline {b:.2f}, current {c:.2f})")
+PY
