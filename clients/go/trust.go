@@ -38,41 +38,43 @@ func notYou(uid int) string {
 // a socket of the user's own in a folder of the user's own, and also when the socket or its
 // folder does not exist (connecting says so). A refusal names what is wrong and where.
 func checkSocket(path string) *ConnError {
-	dir := filepath.Dir(path)
-	fi, err := os.Lstat(dir)
-	if missing(err) {
-		return nil
-	}
-	if err != nil {
-		return untrusted(path, "%s cannot be checked: %v", dir, err)
-	}
-	euid := os.Geteuid()
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return untrusted(path, "%s is a symlink", dir)
-	case !fi.IsDir():
-		return untrusted(path, "%s is not a folder", dir)
-	case ownerUID(fi) != euid:
-		return untrusted(path, "%s is %s", dir, notYou(ownerUID(fi)))
-	case fi.Mode().Perm()&0o022 != 0:
-		return untrusted(path, "%s is writable by its group or others (mode %04o)", dir, fi.Mode().Perm())
-	}
-	fi, err = os.Lstat(path)
-	if missing(err) {
-		return nil
-	}
-	if err != nil {
-		return untrusted(path, "%s cannot be checked: %v", path, err)
-	}
-	switch {
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return untrusted(path, "%s is a symlink", path)
-	case fi.Mode().Type() != fs.ModeSocket:
-		return untrusted(path, "%s is not a socket (%s)", path, fileKind(fi))
-	case ownerUID(fi) != euid:
-		return untrusted(path, "%s is %s", path, notYou(ownerUID(fi)))
+	for _, c := range []struct {
+		path   string
+		folder bool
+	}{{filepath.Dir(path), true}, {path, false}} {
+		reason, there := refusal(c.path, c.folder)
+		if !there {
+			return nil
+		}
+		if reason != "" {
+			return untrusted(path, "%s", reason)
+		}
 	}
 	return nil
+}
+
+// refusal says why path is not the user's — a real folder of the euid's that its group and
+// others cannot write to (folder), else a real socket of the euid's —, "" when it is; there is
+// false when nothing is at path.
+func refusal(path string, folder bool) (reason string, there bool) {
+	fi, err := os.Lstat(path)
+	switch {
+	case missing(err):
+		return "", false
+	case err != nil:
+		return fmt.Sprintf("%s cannot be checked: %v", path, err), true
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return path + " is a symlink", true
+	case folder && !fi.IsDir():
+		return path + " is not a folder", true
+	case !folder && fi.Mode().Type() != fs.ModeSocket:
+		return fmt.Sprintf("%s is not a socket (%s)", path, fileKind(fi)), true
+	case ownerUID(fi) != os.Geteuid():
+		return path + " is " + notYou(ownerUID(fi)), true
+	case folder && fi.Mode().Perm()&0o022 != 0:
+		return fmt.Sprintf("%s is writable by its group or others (mode %04o)", path, fi.Mode().Perm()), true
+	}
+	return "", true
 }
 
 func fileKind(fi fs.FileInfo) string {

@@ -230,25 +230,10 @@ def _kind(mode: int) -> str:
     return f"mode {mode:o}"
 
 
-def _untrusted(path: str) -> Optional[str]:
-    """Why the socket ``path`` is not provably the user's, or ``None`` when it is — or when it or
-    its folder does not exist (connecting says so)."""
-    folder = os.path.dirname(path) or "."
-    euid = os.geteuid()
-    try:
-        st = _lstat(folder)
-    except OSError as e:
-        return f"{folder} cannot be checked: {_oserror(e)}"
-    if st is None:
-        return None
-    if stat.S_ISLNK(st.st_mode):
-        return f"{folder} is a symlink"
-    if not stat.S_ISDIR(st.st_mode):
-        return f"{folder} is not a folder"
-    if st.st_uid != euid:
-        return f"{folder} is {_not_you(st.st_uid)}"
-    if st.st_mode & 0o022:
-        return f"{folder} is writable by its group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+def _refusal(path: str, folder: bool) -> Optional[str]:
+    """Why ``path`` is not the user's — a real folder of the euid's that its group and others
+    cannot write to (``folder``), else a real socket of the euid's —, ``""`` when it is, ``None``
+    when nothing is there."""
     try:
         st = _lstat(path)
     except OSError as e:
@@ -257,10 +242,26 @@ def _untrusted(path: str) -> Optional[str]:
         return None
     if stat.S_ISLNK(st.st_mode):
         return f"{path} is a symlink"
-    if not stat.S_ISSOCK(st.st_mode):
+    if folder and not stat.S_ISDIR(st.st_mode):
+        return f"{path} is not a folder"
+    if not folder and not stat.S_ISSOCK(st.st_mode):
         return f"{path} is not a socket ({_kind(st.st_mode)})"
-    if st.st_uid != euid:
+    if st.st_uid != os.geteuid():
         return f"{path} is {_not_you(st.st_uid)}"
+    if folder and st.st_mode & 0o022:
+        return f"{path} is writable by its group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return ""
+
+
+def _untrusted(path: str) -> Optional[str]:
+    """Why the socket ``path`` is not provably the user's, or ``None`` when it is — or when it or
+    its folder does not exist (connecting says so)."""
+    for what, folder in ((os.path.dirname(path) or ".", True), (path, False)):
+        reason = _refusal(what, folder)
+        if reason is None:
+            return None
+        if reason:
+            return reason
     return None
 
 
