@@ -129,6 +129,12 @@ func TestSearchStopsAtAFolderOfAnotherUser(t *testing.T) {
 			t.Errorf("err = %v\nwant it to say %q", err, w)
 		}
 	}
+
+	chdir(t, shared) // the current folder itself is another user's: not even looked into
+	_, err = Connect()
+	if w := "K8SENV_POOL is not set; stopped looking for .k8senv/pool.sock at " + shared + ": owned by uid 65534"; !IsNoService(err) || !strings.Contains(err.Error(), w) {
+		t.Errorf("err = %v\nwant ErrNoService saying %q", err, w)
+	}
 	if reqs := p.recorded(); len(reqs) != 0 {
 		t.Errorf("the service above the other user's folder was sent %d request(s)", len(reqs))
 	}

@@ -337,11 +337,11 @@ def _check_peer(sock: socket.socket, path: str) -> None:
         raise UntrustedSocketError("the user of the process answering on it cannot be checked on this system "
                                    "(SO_PEERCRED is Linux's)", socket_path=path)
     try:
-        creds = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
+        creds = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("iII"))
     except OSError as e:
         raise UntrustedSocketError(f"the user of the process answering on it cannot be checked (SO_PEERCRED): "
                                    f"{_oserror(e)}", socket_path=path) from e
-    pid, uid, _ = struct.unpack("3i", creds)
+    pid, uid, _ = struct.unpack("iII", creds)  # struct ucred: pid_t, uid_t, gid_t
     euid = os.geteuid()
     if uid != euid:
         raise UntrustedSocketError(f"the process answering on it (pid {pid}) runs as uid {uid}, not you (uid {euid})",

@@ -73,6 +73,11 @@ def test_search_stops_at_a_folder_of_another_user(root, isolated, make_pool, mon
         k8senv_pool.Client()
     assert f"no .k8senv/pool.sock in {repo}" in str(raised.value)
     assert f"stopped looking for .k8senv/pool.sock at {shared}: owned by uid 65534, not you (uid 0)" in str(raised.value)
+
+    monkeypatch.chdir(shared)  # the current folder itself is another user's: not even looked into
+    with pytest.raises(k8senv_pool.NoServiceError) as raised:
+        k8senv_pool.Client()
+    assert f"K8SENV_POOL is not set; stopped looking for .k8senv/pool.sock at {shared}: owned by uid 65534" in str(raised.value)
     assert pool.requests == []
 
 
