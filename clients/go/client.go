@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,7 +53,9 @@ type Client struct {
 }
 
 // NewClient returns a client of the service listening on socketPath. It does not connect: every
-// request opens its own connection.
+// request opens its own connection, and uses it only if the socket and its folder are the
+// user's and the process answering runs as the user (else the request fails with an error
+// matching ErrUntrustedSocket, having sent nothing).
 func NewClient(socketPath string) *Client {
 	tr := &http.Transport{
 		Proxy: nil, // never a proxy: the host in the URL is a placeholder
@@ -69,7 +69,8 @@ func NewClient(socketPath string) *Client {
 }
 
 // Connect finds the service's socket (see FindSocket) and returns a client of it. It fails
-// with an error matching ErrNoService when there is no socket; it does not dial.
+// with an error matching ErrNoService when there is no socket, ErrUntrustedSocket when the
+// socket is not the user's own; it does not dial.
 func Connect() (*Client, error) {
 	path, err := FindSocket()
 	if err != nil {
@@ -80,33 +81,6 @@ func Connect() (*Client, error) {
 
 // SocketPath is the socket this client sends its requests to.
 func (c *Client) SocketPath() string { return c.socket }
-
-// FindSocket returns the pool service's socket: K8SENV_POOL when set and not empty, else the
-// first .k8senv/pool.sock found in the current folder and each parent folder up to /.
-func FindSocket() (string, error) {
-	if p := os.Getenv(EnvSocket); p != "" {
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", &ConnError{Kind: ErrNoService, Detail: EnvSocket + " is not set and the current folder is unknown", Err: err}
-	}
-	for d := dir; ; {
-		p := filepath.Join(d, ".k8senv", "pool.sock")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			break
-		}
-		d = parent
-	}
-	return "", &ConnError{
-		Kind:   ErrNoService,
-		Detail: fmt.Sprintf("%s is not set and there is no .k8senv/pool.sock in %s or any folder above it", EnvSocket, dir),
-	}
-}
 
 // AcquireOptions are the fields of an acquire; every one is optional.
 type AcquireOptions struct {
@@ -274,10 +248,14 @@ func (c *Client) Status(ctx context.Context) (*Status, error) {
 	return &s, nil
 }
 
-// dialUnix connects to the socket within dialTimeout. A Unix socket whose listen queue is full
-// refuses a connection with EAGAIN instead of queueing it (many tests acquiring at once): that
-// is retried until the deadline.
+// dialUnix connects to the socket within dialTimeout, if it is the user's (checkSocket), and
+// keeps the connection only if the process answering runs as the user (checkPeer). A Unix
+// socket whose listen queue is full refuses a connection with EAGAIN instead of queueing it
+// (many tests acquiring at once): that is retried until the deadline.
 func dialUnix(ctx context.Context, path string) (net.Conn, error) {
+	if e := checkSocket(path); e != nil {
+		return nil, e
+	}
 	ctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	var d net.Dialer
@@ -285,6 +263,10 @@ func dialUnix(ctx context.Context, path string) (net.Conn, error) {
 	for {
 		conn, err := d.DialContext(ctx, "unix", path)
 		if err == nil {
+			if e := checkPeer(conn.(*net.UnixConn), path); e != nil {
+				conn.Close()
+				return nil, e
+			}
 			return conn, nil
 		}
 		if !errors.Is(err, syscall.EAGAIN) {
@@ -377,6 +359,11 @@ func (c *Client) connError(ctx context.Context, op, deadline string, err error) 
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	var refused *ConnError // a socket that is not the user's (dialUnix)
+	if errors.As(err, &refused) {
+		refused.Op, refused.Socket = op, c.socket
+		return refused
 	}
 	e := &ConnError{Op: op, Socket: c.socket, Err: err}
 	var de *dialError

@@ -19,6 +19,9 @@
 //	defer inst.Release(context.Background(), k8senv.ModeReset)
 //
 // The socket is K8SENV_POOL, else .k8senv/pool.sock in the current folder or the nearest parent
-// folder that has one. The package uses the standard library only, and every request has a
-// deadline: it never waits forever for the service.
+// folder that has one, looking no higher than a folder of another user. The client uses only its
+// own user's service: the socket and its folder must be the user's (no symlinks) and the process
+// answering must run as the user (SO_PEERCRED), else it fails with an error matching
+// ErrUntrustedSocket having sent nothing. The package uses the standard library only, and every
+// request has a deadline: it never waits forever for the service.
 package k8senv

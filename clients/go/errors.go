@@ -14,6 +14,13 @@ var ErrNoService = errors.New("no k8senv pool service is running (start one with
 // connection and closed it without an answer.
 var ErrServiceGone = errors.New("the pool service is gone")
 
+// ErrUntrustedSocket is matched (errors.Is) by every error that means a socket was refused
+// because it is not provably the user's own pool service's: the socket or its folder is a
+// symlink, belongs to another user or may be written by others; the search for
+// .k8senv/pool.sock stopped at a folder of another user; or the process answering on the
+// socket runs as another uid (SO_PEERCRED). Nothing was sent on such a socket.
+var ErrUntrustedSocket = errors.New("untrusted socket (a k8senv client uses only its own user's pool service)")
+
 // Error codes the service answers with (the "code" of an error body).
 const (
 	CodeBadRequest          = "bad-request"
@@ -67,6 +74,10 @@ func IsNoService(err error) bool { return errors.Is(err, ErrNoService) }
 // IsServiceGone reports whether err means the service closed the connection without an
 // answer (see ErrServiceGone).
 func IsServiceGone(err error) bool { return errors.Is(err, ErrServiceGone) }
+
+// IsUntrustedSocket reports whether err means a socket was refused as not the user's own
+// pool service's (see ErrUntrustedSocket).
+func IsUntrustedSocket(err error) bool { return errors.Is(err, ErrUntrustedSocket) }
 
 // ConnError is a failure to get an answer from the service: what was asked (Op), on which
 // socket, and why. errors.Is(err, ErrNoService) and errors.Is(err, ErrServiceGone) tell the two

@@ -11,6 +11,8 @@ import http.client
 import json
 import os
 import socket
+import stat
+import struct
 import time
 from typing import Any, Dict, Iterator, List, Optional
 from urllib.parse import quote
@@ -24,6 +26,7 @@ __all__ = [
     "NoServiceError",
     "ServiceGoneError",
     "NoAnswerError",
+    "UntrustedSocketError",
     "find_socket",
     "instance",
     "ENV_SOCKET",
@@ -31,6 +34,7 @@ __all__ = [
     "ENV_TIMEOUT",
     "NO_SERVICE",
     "SERVICE_GONE",
+    "UNTRUSTED_SOCKET",
 ]
 
 ENV_SOCKET = "K8SENV_POOL"
@@ -42,6 +46,7 @@ ENV_TIMEOUT = "K8SENV_POOL_TIMEOUT"
 
 NO_SERVICE = "no k8senv pool service is running (start one with `k8senv up --detach`)"
 SERVICE_GONE = "the pool service is gone"
+UNTRUSTED_SOCKET = "untrusted socket (a k8senv client uses only its own user's pool service)"
 
 DEFAULT_ACQUIRE_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 5.0
@@ -57,7 +62,8 @@ class PoolError(Exception):
     """An error of the pool service, or of reaching it.
 
     ``code`` is the service's error code (``acquire-timeout``, ``lease-not-found``, ...), or one
-    of the client's own: ``no-service``, ``service-gone``, ``no-answer``, ``unexpected-answer``.
+    of the client's own: ``no-service``, ``service-gone``, ``no-answer``, ``unexpected-answer``,
+    ``untrusted-socket``.
     ``http_status`` is the answer's HTTP status, ``None`` when there was no answer.
     """
 
@@ -97,6 +103,17 @@ class NoAnswerError(PoolError):
 
     def __init__(self, detail: str, op: Optional[str] = None, socket_path: Optional[str] = None):
         super().__init__("no-answer", detail, None, op, socket_path)
+
+
+class UntrustedSocketError(PoolError):
+    """A socket was refused because it is not provably the user's own pool service's: the socket
+    or its folder is a symlink, belongs to another user or may be written by others; the search
+    for ``.k8senv/pool.sock`` stopped at a folder of another user; or the process answering on
+    the socket runs as another uid (``SO_PEERCRED``). Nothing was sent on such a socket."""
+
+    def __init__(self, detail: str, op: Optional[str] = None, socket_path: Optional[str] = None):
+        super().__init__("untrusted-socket", f"{UNTRUSTED_SOCKET}: {detail}", None, op, socket_path)
+        self.detail = detail
 
 
 @dataclasses.dataclass
@@ -174,29 +191,161 @@ class Instance:
         return self.client.audit_events(self.lease, since)
 
 
+# A client uses only its own user's pool service: a grant is a kubeconfig, and a kubeconfig can
+# make kubectl run a program (an exec plugin), so a socket another user planted would run that
+# user's program as this one. Three checks, none following a symlink:
+#
+# - the socket and its folder (the .k8senv state folder, or K8SENV_POOL's folder) must be the
+#   user's: the folder a real folder owned by the euid that neither its group nor others may
+#   write to, the socket a real socket owned by the euid (_untrusted);
+# - the search for .k8senv/pool.sock walks up from the current folder only through folders owned
+#   by the user or by root, and stops at a folder of another user without looking into it, as
+#   git's safe.directory refuses a repository of another user (find_socket);
+# - after connecting, the process answering must run as the user's euid (SO_PEERCRED,
+#   _check_peer): this holds even if a folder is swapped between the checks and the connect.
+
+
+def _not_you(uid: int) -> str:
+    return f"owned by uid {uid}, not you (uid {os.geteuid()})"
+
+
+def _lstat(path: str) -> Optional[os.stat_result]:
+    """``os.lstat(path)``, or ``None`` when nothing is there (no such file, or a path component
+    that is not a folder)."""
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return f"mode {mode:o}"
+
+
+def _refusal(path: str, folder: bool) -> Optional[str]:
+    """Why ``path`` is not the user's — a real folder of the euid's that its group and others
+    cannot write to (``folder``), else a real socket of the euid's —, ``""`` when it is, ``None``
+    when nothing is there."""
+    try:
+        st = _lstat(path)
+    except OSError as e:
+        return f"{path} cannot be checked: {_oserror(e)}"
+    if st is None:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return f"{path} is a symlink"
+    if folder and not stat.S_ISDIR(st.st_mode):
+        return f"{path} is not a folder"
+    if not folder and not stat.S_ISSOCK(st.st_mode):
+        return f"{path} is not a socket ({_kind(st.st_mode)})"
+    if st.st_uid != os.geteuid():
+        return f"{path} is {_not_you(st.st_uid)}"
+    if folder and st.st_mode & 0o022:
+        return f"{path} is writable by its group or others (mode {stat.S_IMODE(st.st_mode):04o})"
+    return ""
+
+
+def _untrusted(path: str) -> Optional[str]:
+    """Why the socket ``path`` is not provably the user's, or ``None`` when it is — or when it or
+    its folder does not exist (connecting says so)."""
+    for what, folder in ((os.path.dirname(path) or ".", True), (path, False)):
+        reason = _refusal(what, folder)
+        if reason is None:
+            return None
+        if reason:
+            return reason
+    return None
+
+
+def _exists(path: str) -> bool:
+    """Whether something is at ``path`` (itself, not what a symlink there points to); an error
+    other than a missing file counts as something, for :func:`_untrusted` to report."""
+    try:
+        return _lstat(path) is not None
+    except OSError:
+        return True
+
+
 def find_socket(start: Optional[str] = None) -> str:
     """The pool service's socket: ``$K8SENV_POOL`` when set and not empty, else the first
-    ``.k8senv/pool.sock`` in ``start`` (default: the current folder) and each parent up to ``/``.
+    ``.k8senv/pool.sock`` in ``start`` (default: the current folder; its physical path) and each
+    parent folder, walking up while a folder is owned by the user or by root and stopping at a
+    folder of another user (without looking into it). Either way the socket and its folder must
+    be the user's (a real folder of the euid's that its group and others cannot write to, a real
+    socket of the euid's).
 
-    Raises :class:`NoServiceError` when there is none.
+    Raises :class:`NoServiceError` when there is none, :class:`UntrustedSocketError` when the
+    socket is not the user's.
     """
     path = os.environ.get(ENV_SOCKET, "")
     if path:
+        reason = _untrusted(path)
+        if reason:
+            raise UntrustedSocketError(f"{ENV_SOCKET}={path}: {reason}", socket_path=path)
         return path
     try:
-        here = os.path.abspath(start if start is not None else os.getcwd())
+        here = os.path.realpath(start if start is not None else os.getcwd())
     except OSError as e:
         raise NoServiceError(f"{ENV_SOCKET} is not set and the current folder is unknown: {e}") from e
+    euid = os.geteuid()
+    looked = None
     d = here
     while True:
+        try:
+            owner = os.lstat(d).st_uid
+        except OSError as e:
+            raise NoServiceError(f"{ENV_SOCKET} is not set and looking for .k8senv/pool.sock in {d} failed: "
+                                 f"{_oserror(e)}") from e
         candidate = os.path.join(d, ".k8senv", "pool.sock")
-        if os.path.exists(candidate):
+        if owner not in (euid, 0):
+            stop = (f"stopped looking for .k8senv/pool.sock at {d}: {_not_you(owner)}; "
+                    f"set {ENV_SOCKET} to use a pool there")
+            if _exists(candidate):
+                raise UntrustedSocketError(stop, socket_path=candidate)
+            detail = f"{ENV_SOCKET} is not set"
+            if looked is not None:
+                detail += f" and there is no .k8senv/pool.sock in {here}"
+                if looked != here:
+                    detail += f" or the folders above it up to {looked}"
+            raise NoServiceError(f"{detail}; {stop}")
+        if _exists(candidate):
+            reason = _untrusted(candidate)
+            if reason:
+                raise UntrustedSocketError(reason, socket_path=candidate)
             return candidate
+        looked = d
         parent = os.path.dirname(d)
         if parent == d:
             break
         d = parent
     raise NoServiceError(f"{ENV_SOCKET} is not set and there is no .k8senv/pool.sock in {here} or any folder above it")
+
+
+def _check_peer(sock: socket.socket, path: str) -> None:
+    """Raises :class:`UntrustedSocketError` unless the process at the other end of ``sock`` (the
+    one that listens on the socket) runs as the client's euid (``SO_PEERCRED``)."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        raise UntrustedSocketError("the user of the process answering on it cannot be checked on this system "
+                                   "(SO_PEERCRED is Linux's)", socket_path=path)
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("iII"))
+    except OSError as e:
+        raise UntrustedSocketError(f"the user of the process answering on it cannot be checked (SO_PEERCRED): "
+                                   f"{_oserror(e)}", socket_path=path) from e
+    pid, uid, _ = struct.unpack("iII", creds)  # struct ucred: pid_t, uid_t, gid_t
+    euid = os.geteuid()
+    if uid != euid:
+        raise UntrustedSocketError(f"the process answering on it (pid {pid}) runs as uid {uid}, not you (uid {euid})",
+                                   socket_path=path)
 
 
 class _UnixHTTPConnection(http.client.HTTPConnection):
@@ -208,8 +357,13 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
         self._connect_timeout = connect_timeout
 
     def connect(self) -> None:
-        # A Unix socket whose listen queue is full refuses a connection with EAGAIN instead of
-        # queueing it (many tests acquiring at once): that is retried until the connect timeout.
+        # Only a socket of the user's own, answered by a process of the user's own (see
+        # find_socket). A Unix socket whose listen queue is full refuses a connection with EAGAIN
+        # instead of queueing it (many tests acquiring at once): that is retried until the
+        # connect timeout.
+        reason = _untrusted(self._path)
+        if reason:
+            raise UntrustedSocketError(reason, socket_path=self._path)
         deadline = time.monotonic() + min(self._connect_timeout, self.timeout)
         delay = 0.002
         while True:
@@ -217,6 +371,7 @@ class _UnixHTTPConnection(http.client.HTTPConnection):
             try:
                 sock.settimeout(max(deadline - time.monotonic(), 0.001))
                 sock.connect(self._path)
+                _check_peer(sock, self._path)
                 sock.settimeout(self.timeout)
             except BlockingIOError:
                 sock.close()
@@ -255,7 +410,10 @@ class Client:
     shared by threads.
 
     ``socket_path`` defaults to :func:`find_socket` (which raises :class:`NoServiceError` when
-    there is no socket); the constructor does not connect.
+    there is no socket, :class:`UntrustedSocketError` when it is not the user's); the
+    constructor does not connect. Each request uses the socket only if it and its folder are the
+    user's and the process answering runs as the user, else it raises
+    :class:`UntrustedSocketError` having sent nothing.
     """
 
     def __init__(self, socket_path: Optional[str] = None, *, connect_timeout: float = CONNECT_TIMEOUT):
@@ -360,6 +518,9 @@ class Client:
                 conn.connect()
             except OSError as e:  # missing socket, refused, permission denied, connect timeout
                 raise _ConnectFailed(e) from e
+            except UntrustedSocketError as e:  # nothing was sent
+                e.op = op
+                raise
             payload = None if body is None else json.dumps(body).encode()
             headers = {"Accept": "application/json", "Host": "k8senv"}
             if payload is not None:
