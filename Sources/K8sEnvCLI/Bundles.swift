@@ -22,7 +22,7 @@ extension Cache {
         var apiserverVersion: String?
 
         func run() async throws {
-            let (_, keys, order) = try await Hash.keys(options, environment: environments.first, apiserverVersion: apiserverVersion)
+            let (_, keys, order) = try await Hash.keys(options, environment: environments.first, apiserverVersion: apiserverVersion, probe: .any)
             for name in environments where keys[name] == nil {
                 throw K8sEnvError(.cache, "\(options.file): no environment \"\(name)\" (it has \(order.joined(separator: ", ")))")
             }
@@ -92,7 +92,7 @@ extension Cache {
                 var options = ConfigOptions()
                 options.file = file ?? "k8senv.yaml"
                 options.profile = profile
-                let (version, keys, order) = try await Hash.keys(options, environment: nil, apiserverVersion: apiserverVersion)
+                let (version, keys, order) = try await Hash.keys(options, environment: nil, apiserverVersion: apiserverVersion, probe: .any)
                 expected = BundleExpectation(config: options.file, profile: profile, version: version, keys: keys, order: order)
             }
             for path in bundles {

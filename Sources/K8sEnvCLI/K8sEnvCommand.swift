@@ -58,6 +58,15 @@ struct ConfigOptions: ParsableArguments {
     var profile: String?
 }
 
+/// `--probe-binaries` of the commands that check a config without starting it (`validate`,
+/// `hash`): without it they run no program the repository could have put there (``BinaryProbe``).
+struct ProbeOption: ParsableArguments {
+    @Flag(help: "Run the programs the config names to read their --version and --help even when they are inside the config's folder or named by a path in it (by default only programs on PATH or named by your environment, outside the folder, are run).")
+    var probeBinaries = false
+
+    var binaryProbe: BinaryProbe { BinaryProbe(probeRepositoryPrograms: probeBinaries) }
+}
+
 /// The config file alone, for commands that only need to find its state folder (the pool
 /// service's clients: a profile changes nothing for them).
 struct ConfigFileOption: ParsableArguments {

@@ -36,7 +36,7 @@ struct Profiles: ParsableCommand {
         do {
             entries = try ProfileListing.entries(of: file, loader: loader)
         } catch {
-            printError(DiagnosticRenderer(sources: loader.files.all).render(error))
+            printError(DiagnosticRenderer(sources: loader.files.quotable).render(error))
             throw ExitCode(1)
         }
         switch format {

@@ -5,7 +5,8 @@ import Testing
 
 /// The corpus: Corpus/invalid/{yaml,schema,semantic}/NAME.yaml, each with NAME.expected
 /// holding exactly what `k8senv validate -f NAME.yaml` prints when run in NAME.yaml's folder
-/// (support files in Corpus/files/, named as ../../files/...); Corpus/valid/*.yaml, each valid.
+/// (support files in Corpus/files/, named as ../../files/...: outside the case's folder, so an
+/// error in one shows its path and position without its line); Corpus/valid/*.yaml, each valid.
 enum Corpus {
     static let stages = ["yaml", "schema", "semantic"]
 

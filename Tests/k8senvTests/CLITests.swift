@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvTestSupport
 import Testing
 
 /// validate, schema and hash: the commands that read a config and need no running server.
@@ -125,6 +126,68 @@ struct CLITests {
                                            environment: ["K8SENV_KUBE_APISERVER": binaries.kubeAPIServer])
             let object = try #require(parseJSONObject(json.stdout))
             #expect(object["kubeAPIServerVersion"] as? String == "v1.20.2")
+        }
+    }
+
+    @Test("validate and hash run no program the repository names (binaries: ./evil.sh, or a variable naming one inside it) unless --probe-binaries, and say so; one named by the user's environment outside the repository is run")
+    func repositoryProgramsNotProbed() async throws {
+        let config = """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            binaries:
+              kubeAPIServer: ./evil.sh
+            apiServer:
+              featureGates: {APIPriorityAndFairness: false}
+            environments:
+              base: {}
+
+            """
+        try await Workspace.with(config: config, apiServers: false) { ws in
+            let marker = ws("marker")
+            let program = "#!/bin/sh\ntouch '\(marker)'\necho 'Kubernetes v1.20.2'\n"
+            try ws.write("evil.sh", program, mode: 0o755)
+            func ran() -> Bool { FileManager.default.fileExists(atPath: marker) }
+
+            let validate = try await ws.k8senv("validate", "-f", "k8senv.yaml")
+            #expect(validate.status == 0, "\(validate)")
+            #expect(validate.stdout.contains("k8senv.yaml:6:3: note: apiServer.featureGates: not checked against kube-apiserver's gates: binaries.kubeAPIServer: ./evil.sh is a path the config names (not a program on PATH or named by your environment), so it was not run; pass --probe-binaries to run it"), "\(validate)")
+            #expect(!ran(), "validate ran ./evil.sh")
+
+            let hash = try await ws.k8senv("hash", "-f", "k8senv.yaml")
+            #expect(hash.status == 1, "\(hash)")
+            #expect(hash.stdout.isEmpty, "\(hash)")
+            #expect(hash.stderr.contains("binaries.kubeAPIServer: ./evil.sh is a path the config names"), "\(hash)")
+            #expect(hash.stderr.contains("--apiserver-version VERSION, or let k8senv run the program with --probe-binaries"), "\(hash)")
+            #expect(!ran(), "hash ran ./evil.sh")
+            // With the version given, nothing needs to run.
+            let pinned = try await ws.k8senv("hash", "-f", "k8senv.yaml", "--apiserver-version", "v1.20.2")
+            #expect(pinned.status == 0, "\(pinned)")
+            #expect(!ran())
+
+            // Named through a variable of the user's environment, but inside the repository.
+            try ws.write("env.yaml", config.replacingOccurrences(of: "./evil.sh", with: "${EVIL}"))
+            let inside = try await ws.k8senv("validate", "-f", "env.yaml", environment: ["EVIL": ws("evil.sh")])
+            #expect(inside.stdout.contains("binaries.kubeAPIServer: \(ws("evil.sh")) is inside the config's folder (the repository), so it was not run; pass --probe-binaries to run it"), "\(inside)")
+            #expect(!ran(), "validate ran evil.sh named by a variable")
+            // Outside it, named by the user's environment: run.
+            let outside = try TemporaryFolder()
+            let mine = try outside.write("kube-apiserver", program)
+            chmod(mine, 0o755)
+            let theirs = try await ws.k8senv("hash", "-f", "env.yaml", environment: ["EVIL": mine])
+            #expect(theirs.status == 0, "\(theirs)")
+            #expect(ran(), "a program named by the user's environment outside the repository is run")
+            try FileManager.default.removeItem(atPath: marker)
+
+            // --probe-binaries: run.
+            let probedHash = try await ws.k8senv("hash", "-f", "k8senv.yaml", "--probe-binaries")
+            #expect(probedHash.status == 0, "\(probedHash)")
+            #expect(probedHash.stdout == pinned.stdout, "\(probedHash)")
+            #expect(ran(), "hash --probe-binaries did not run ./evil.sh")
+            try FileManager.default.removeItem(atPath: marker)
+            let probed = try await ws.k8senv("validate", "-f", "k8senv.yaml", "--probe-binaries")
+            #expect(probed.status == 0, "\(probed)")
+            #expect(!probed.stdout.contains("note:"), "\(probed)")
+            #expect(ran(), "validate --probe-binaries did not run ./evil.sh")
         }
     }
 }

@@ -100,12 +100,15 @@ struct ParsingTests {
         #expect(usageError(["diff", "base-0", "base-1"])?.code == 2)
     }
 
-    @Test("validate, hash, profiles: config, profile, format, version override")
+    @Test("validate, hash, profiles: config, profile, format, version override, --probe-binaries")
     func configCommands() throws {
         let validate = try parse(["validate", "-f", "c.yaml", "--profile", "ci", "--format", "json"], as: Validate.self)
         #expect(validate.options.file == "c.yaml" && validate.options.profile == "ci" && validate.format == .json)
         let hash = try parse(["hash", "-e", "base", "--apiserver-version", "v1.20.2"], as: Hash.self)
         #expect(hash.environment == "base" && hash.apiserverVersion == "v1.20.2" && hash.format == .text)
+        #expect(!validate.probe.probeBinaries && !hash.probe.probeBinaries, "programs of the repository are not run by default")
+        #expect(try parse(["validate", "--probe-binaries"], as: Validate.self).probe.probeBinaries)
+        #expect(try parse(["hash", "--probe-binaries"], as: Hash.self).probe.probeBinaries)
         let profiles = try parse(["profiles", "--file", "p.yaml", "--format", "json"], as: Profiles.self)
         #expect(profiles.file == "p.yaml" && profiles.format == .json)
     }

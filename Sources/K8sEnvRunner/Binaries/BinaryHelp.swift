@@ -54,15 +54,17 @@ package enum BinaryHelp {
 
     /// What `k8senv validate` adds to the config's own checks for one binary's list: each config
     /// (the file's, then each profile's) that `applies` checked with `check` against the binary
-    /// at `binary` (a config key such as `binaries.kubeAPIServer`).
+    /// the config names under `binaries`.
     /// - Parameters:
     ///   - key: the config key checked, for the note (`apiServer.featureGates`).
+    ///   - probe: which programs may be run (``BinaryProbe``); one that may not gets a note.
+    ///   - binary: the key under `binaries` (`kubeAPIServer`) and its value.
     ///   - location: where that key was written in a config.
     ///   - check: the errors of one config against the binary found.
     /// - Returns: errors (a profile's own marked `(with profile "p")`, as
     ///   ``ConfigLoader/loadAll(_:)`` does), and notes where the binary could not be found or
-    ///   run, so the check was skipped.
-    package static func validate(_ configs: [Config], key: String, program: String,
+    ///   run, or was not run (``BinaryProbe``), so the check was skipped.
+    package static func validate(_ configs: [Config], key: String, program: String, probe: BinaryProbe,
                                  binary: (Config) -> (key: String, name: String), applies: (Config) -> Bool,
                                  location: (Config) -> SourceLocation,
                                  check: (Config, String) async throws(ProcessError) -> [Diagnostic]) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
@@ -72,8 +74,8 @@ package enum BinaryHelp {
         for config in configs where applies(config) {
             var found: [Diagnostic]
             do throws(ProcessError) {
-                let (role, name) = binary(config)
-                let path = try BinaryLocator.locate(name, role: role, relativeTo: config.directory)
+                let (binaryKey, name) = binary(config)
+                let path = try probe.locate(binaryKey, name, in: config)
                 found = try await check(config, path)
             } catch {
                 let why = error.message.split(separator: "\n").first.map(String.init) ?? error.message

@@ -50,11 +50,11 @@ package enum ControllerNames {
 
     /// What `k8senv validate` adds: each config's `controllers` (the file's, then each
     /// profile's) checked against the kube-controller-manager it names; a note when that binary
-    /// cannot be found or run.
-    package static func validate(_ configs: [Config]) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
+    /// cannot be found or run, or `probe` does not let it run.
+    package static func validate(_ configs: [Config], probe: BinaryProbe) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
         await BinaryHelp.validate(
-            configs, key: "controllers", program: "kube-controller-manager's controllers",
-            binary: { ("binaries.kubeControllerManager", $0.binaries.kubeControllerManager) }, applies: \.usesControllers,
+            configs, key: "controllers", program: "kube-controller-manager's controllers", probe: probe,
+            binary: { ("kubeControllerManager", $0.binaries.kubeControllerManager) }, applies: \.usesControllers,
             location: { config in
                 config.environments.lazy.compactMap { config.controllers(of: $0.name) }.first { !$0.isEmpty }?.location
                     ?? SourceLocation(file: config.file, mark: nil)

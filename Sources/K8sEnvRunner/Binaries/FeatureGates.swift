@@ -118,13 +118,13 @@ package enum FeatureGates {
     }
 
     /// What `k8senv validate` adds to the config's own checks: each config's gates (the file's,
-    /// then each profile's) checked against the kube-apiserver it names.
+    /// then each profile's) checked against the kube-apiserver it names, if `probe` lets it run.
     /// - Returns: errors (a profile's own marked `(with profile "p")`, as ``ConfigLoader/loadAll(_:)``
     ///   does), and notes where the binary could not be found or run, so the check was skipped.
-    package static func validate(_ configs: [Config]) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
+    package static func validate(_ configs: [Config], probe: BinaryProbe) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
         await BinaryHelp.validate(
-            configs, key: "apiServer.featureGates", program: "kube-apiserver's gates",
-            binary: { ("binaries.kubeAPIServer", $0.binaries.kubeAPIServer) }, applies: { !$0.apiServerFeatureGates.isEmpty },
+            configs, key: "apiServer.featureGates", program: "kube-apiserver's gates", probe: probe,
+            binary: { ("kubeAPIServer", $0.binaries.kubeAPIServer) }, applies: { !$0.apiServerFeatureGates.isEmpty },
             location: { $0.apiServerKeyLocations["featureGates"] ?? SourceLocation(file: $0.file, mark: nil) },
             check: { config, binary throws(ProcessError) in try await check(config, apiServer: binary) })
     }

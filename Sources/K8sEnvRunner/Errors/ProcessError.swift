@@ -12,6 +12,9 @@ package struct ProcessError: Error, Sendable, CustomStringConvertible {
         package static let unexpectedOutput = Code(rawValue: "unexpected-output")
         /// A folder, file, certificate or socket could not be made, read or written.
         package static let files = Code(rawValue: "files")
+        /// A program that `validate` or `hash` may not run without `--probe-binaries`
+        /// (``BinaryProbe``).
+        package static let notProbed = Code(rawValue: "not-probed")
     }
 
     package var code: Code
@@ -56,9 +59,6 @@ package struct ProcessError: Error, Sendable, CustomStringConvertible {
         return out
     }
 
-    /// Quotes an argument for display the way a shell user would type it.
-    static func quote(_ s: String) -> String {
-        let safe = s.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
-        return safe && !s.isEmpty ? s : "'" + s.replacing("'", with: "'\\''") + "'"
-    }
+    /// Quotes an argument for display the way a shell user would type it (and could paste it).
+    static func quote(_ s: String) -> String { Lifecycle.shellQuote(s) }
 }

@@ -170,9 +170,30 @@ package enum Lifecycle {
         return lines.joined(separator: "\n")
     }
 
-    /// Quotes a value for a POSIX shell (`eval "$(k8senv env)"`).
+    /// Quotes a value for a POSIX shell (`eval "$(k8senv env)"`): as it is only when it is
+    /// non-empty and entirely ASCII `[A-Za-z0-9_./:=@%+,-]`, else in single quotes with each `'`
+    /// written `'\''`. Judged byte by byte, never by Character: a grapheme cluster can hide a
+    /// `;` or a `'` behind a letter (U+0D4E followed by `;` is one Character, and a letter), and
+    /// the shell reads bytes.
     package static func shellQuote(_ s: String) -> String {
-        s.allSatisfy({ $0.isLetter || $0.isNumber || "-_./:=,@%+".contains($0) }) ? s : "'" + s.replacing("'", with: "'\\''") + "'"
+        let bytes = s.utf8
+        if !bytes.isEmpty, bytes.allSatisfy(isShellSafe) { return s }
+        var quoted: [UInt8] = [UInt8(ascii: "'")]
+        quoted.reserveCapacity(bytes.count + 2)
+        for byte in bytes {
+            if byte == UInt8(ascii: "'") { quoted += Array("'\\''".utf8) } else { quoted.append(byte) }
+        }
+        quoted.append(UInt8(ascii: "'"))
+        return String(decoding: quoted, as: UTF8.self)
+    }
+
+    private static func isShellSafe(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "_./:=@%+,-".utf8.contains(byte)
+        }
     }
 
     /// Serves until SIGINT/SIGTERM (exit 0) or until a process of an instance stops (exit 1).

@@ -53,7 +53,8 @@ extension Config {
 }
 
 extension ConfigChecks {
-    /// `level` and `policy` are not both written; a policy file exists and is a regular file.
+    /// `level` and `policy` are not both written; a policy file exists and is a regular file
+    /// (never opened here: a FIFO or a device is refused by what it is).
     mutating func checkAudit() {
         let settings = [(config.audit, "audit")] + config.environments.map { ($0.audit, "environments.\($0.name).audit") }
         for case (let audit?, let keyPath) in settings {
@@ -68,6 +69,10 @@ extension ConfigChecks {
                      "\(reference.keyPath): \(reference.written) does not exist (relative paths start from the folder of \(config.file))")
             } else if isDirectory.boolValue {
                 fail(.path, reference.location, "\(reference.keyPath): \(reference.written) is a folder; give an audit.k8s.io/v1 Policy file")
+            } else if let kind = FileBytes.irregularKind(path) {
+                // kube-apiserver would block on a FIFO (or read a device) at every start.
+                fail(.path, reference.location,
+                     "\(reference.keyPath): \(reference.written) is \(kind), not a regular file; an audit policy must be a regular file")
             }
         }
     }

@@ -77,6 +77,9 @@ package struct Config: Sendable {
         package var kine: String = "kine"
         /// Resolved only when an environment runs `controllers`.
         package var kubeControllerManager: String = "kube-controller-manager"
+        /// The keys (`kubeAPIServer`, …) whose value is the whole of one `${VAR}` of the user's
+        /// environment, set and not empty: the user named that program, not the file.
+        package var givenByEnvironment: Set<String> = []
     }
 
     package struct Timeouts: Sendable, Hashable {
@@ -117,6 +120,12 @@ package struct Config: Sendable {
         package var controllers: ControllerSelection?
     }
 
+    /// A config with every default, of the file `file` in the folder `directory`.
+    init(file: String, directory: String) {
+        self.file = file
+        self.directory = directory
+    }
+
     /// The config file as the user named it (used in messages).
     package var file: String
     /// The folder relative paths resolve against, as the user would write it ("." for the current one).
@@ -151,7 +160,12 @@ package struct Config: Sendable {
         apiServerAuthorization ?? (users.isEmpty ? .alwaysAllow : .rbac)
     }
     /// In the order of the file.
-    package var environments: [Environment] = []
+    package var environments: [Environment] = [] {
+        didSet { environmentIndex = Self.index(environments) }
+    }
+    /// Each environment's position in `environments` by name (the first of a name): a lookup by
+    /// name costs one hash, so what walks `extends` stays linear in the number of environments.
+    private var environmentIndex: [String: Int] = [:]
     /// Every profile the file defines, in order.
     package var profileNames: [String] = []
     /// `kubeVersion`: the release `binaries.kubeAPIServer` must report; nil when not declared.
@@ -166,6 +180,17 @@ package struct Config: Sendable {
     }
 
     package func environment(named name: String) -> Environment? {
-        environments.first { $0.name == name }
+        environmentIndex[name].map { environments[$0] }
+    }
+
+    /// The position of environment `name` in ``environments``.
+    package func index(ofEnvironment name: String) -> Int? {
+        environmentIndex[name]
+    }
+
+    private static func index(_ environments: [Environment]) -> [String: Int] {
+        var index: [String: Int] = [:]
+        for (i, environment) in environments.enumerated() where index[environment.name] == nil { index[environment.name] = i }
+        return index
     }
 }

@@ -17,8 +17,9 @@ struct ConfigChecks {
         checkUsers()
         checkAudit()
         checkExtends()
-        for environment in config.environments { checkSeeds(of: environment) }
-        checkFiles()
+        let lineage = Lineage(config)
+        for (i, environment) in config.environments.enumerated() { checkSeeds(of: environment, inherited: lineage.inheritedSeeds[i]) }
+        checkFiles(lineage)
         return errors
     }
 
@@ -109,35 +110,41 @@ struct ConfigChecks {
     }
 
     mutating func checkExtends() {
-        let names = config.environments.map(\.name)
         for environment in config.environments {
             guard let parent = environment.extends, let location = environment.extendsLocation else { continue }
             if parent == environment.name {
                 fail(.cycle, location, "environments.\(environment.name).extends: an environment cannot extend itself")
-            } else if !names.contains(parent) {
+            } else if config.index(ofEnvironment: parent) == nil {
                 fail(.reference, location,
-                     "environments.\(environment.name).extends: no environment \"\(parent)\"\(Suggestions.didYouMean(parent, in: names))")
+                     "environments.\(environment.name).extends: no environment \"\(parent)\"\(Suggestions.didYouMean(parent, in: config.environments.map(\.name)))")
             }
         }
-        // Cycles longer than one: follow extends from each environment.
-        var reported = Set<String>()
-        for start in config.environments {
-            var chain = [start.name]
-            var current = start
-            while let parent = current.extends, parent != current.name, let next = config.environment(named: parent) {
-                if let loop = chain.firstIndex(of: parent) {
-                    let cycle = Array(chain[loop...]) + [parent]
-                    let key = cycle.dropLast().sorted().joined(separator: ",")
-                    if reported.insert(key).inserted, let first = config.environments.first(where: { cycle.contains($0.name) }),
-                       let location = first.extendsLocation {
-                        let rotated = Self.rotate(Array(cycle.dropLast()), toStartAt: first.name)
+        // Cycles longer than one: follow extends from each environment, once each. `state`:
+        // 1 while on the chain being followed, 2 once known to end (in a root or a cycle
+        // already reported), so no environment is followed twice.
+        var state = [UInt8](repeating: 0, count: config.environments.count)
+        for startIndex in config.environments.indices where state[startIndex] == 0 {
+            var chain: [Int] = []
+            var position: [Int: Int] = [:]
+            var current = startIndex
+            while state[current] == 0 {
+                state[current] = 1
+                position[current] = chain.count
+                chain.append(current)
+                let environment = config.environments[current]
+                guard let parent = environment.extends, parent != environment.name, let next = config.index(ofEnvironment: parent) else { break }
+                if state[next] == 1, let loop = position[next] {
+                    // Named from the first of its environments in the file.
+                    let members = chain[loop...].map { config.environments[$0].name }
+                    if let firstIndex = chain[loop...].min(), let location = config.environments[firstIndex].extendsLocation {
+                        let rotated = Self.rotate(members, toStartAt: config.environments[firstIndex].name)
                         fail(.cycle, location, "environments extend each other in a cycle: \((rotated + [rotated[0]]).joined(separator: " -> "))")
                     }
                     break
                 }
-                chain.append(parent)
                 current = next
             }
+            for i in chain { state[i] = 2 }
         }
     }
 
@@ -158,28 +165,31 @@ struct ConfigChecks {
         return result
     }
 
-    mutating func checkSeeds(of environment: Config.Environment) {
+    /// - Parameter inherited: for the names this environment's sets have or depend on, the
+    ///   nearest environment it extends that defines a set of that name (``Lineage``).
+    mutating func checkSeeds(of environment: Config.Environment, inherited: [String: String]) {
         let prefix = "environments.\(environment.name).seeds"
         var seen: [String: SourceLocation] = [:]
-        let inherited = ancestors(of: environment).flatMap { a in a.seeds.map { ($0.name, a.name) } }
         for (i, seed) in environment.seeds.enumerated() {
             if let first = seen[seed.name] {
                 fail(.duplicate, seed.location,
                      "\(prefix)[\(i)].name: seed set \"\(seed.name)\" is already defined at line \(first.mark?.line ?? 0)")
-            } else if let owner = inherited.first(where: { $0.0 == seed.name })?.1 {
+            } else if let owner = inherited[seed.name] {
                 fail(.duplicate, seed.location,
                      "\(prefix)[\(i)].name: seed set \"\(seed.name)\" is already defined by environment \"\(owner)\", which this one extends")
             }
             seen[seed.name] = seen[seed.name] ?? seed.location
         }
         let own = environment.seeds.map(\.name)
-        let known = own + inherited.map(\.0)
+        let ownSet = Set(own)
         for (i, seed) in environment.seeds.enumerated() {
             for (j, dependency) in seed.dependsOn.enumerated() {
                 let location = seed.dependsOnLocations[j]
                 if dependency == seed.name {
                     fail(.cycle, location, "\(prefix)[\(i)].dependsOn: seed set \"\(seed.name)\" cannot depend on itself")
-                } else if !known.contains(dependency) {
+                } else if !ownSet.contains(dependency) && inherited[dependency] == nil {
+                    // Only now every name it could have meant, for the suggestion.
+                    let known = own + ancestors(of: environment).flatMap { $0.seeds.map(\.name) }
                     let scope = environment.extends == nil ? "in environment \"\(environment.name)\"" : "in environment \"\(environment.name)\" or those it extends"
                     fail(.reference, location,
                          "\(prefix)[\(i)].dependsOn: no seed set \"\(dependency)\" \(scope)\(Suggestions.didYouMean(dependency, in: known))")
@@ -214,14 +224,16 @@ struct ConfigChecks {
         }
     }
 
-    mutating func checkFiles() {
+    mutating func checkFiles(_ lineage: Lineage) {
         var checked = Set<String>()
         var parsed: [String: [ManifestObject]] = [:]
         var crdsParsed: [String: [ManifestObject]] = [:]
-        /// Each environment's own CRDs and seed objects.
-        var crdsOf: [String: [ManifestObject]] = [:]
-        var seedsOf: [String: [ManifestObject]] = [:]
-        for environment in config.environments {
+        let count = config.environments.count
+        /// Each environment's own CRDs, seed objects, and seed objects by set.
+        var crdsOf = [[ManifestObject]](repeating: [], count: count)
+        var seedsOf = [[ManifestObject]](repeating: [], count: count)
+        var objectsBySetOf = [[[ManifestObject]]](repeating: [], count: count)
+        for (index, environment) in config.environments.enumerated() {
             var crds: [ManifestObject] = []
             for reference in environment.crds {
                 for file in expand(reference) {
@@ -229,7 +241,7 @@ struct ConfigChecks {
                     crds += crdsParsed[file.path] ?? []
                 }
             }
-            crdsOf[environment.name] = crds
+            crdsOf[index] = crds
             for reference in environment.webhooks {
                 for file in expand(reference) where checked.insert("webhook:" + file.path).inserted { checkWebhooks(file) }
             }
@@ -244,21 +256,33 @@ struct ConfigChecks {
                 }
                 objectsBySet.append(objects)
             }
-            seedsOf[environment.name] = objectsBySet.flatMap { $0 }
-            // With a broken dependsOn (unknown set, cycle) the order is unknown: that error first.
-            // (Also with two sets of one name: which is which is unclear.)
-            if !errors.contains(where: { [.reference, .cycle, .duplicate].contains($0.code) }) {
-                checkDuplicateObjects(in: environment, objectsBySet: objectsBySet)
+            objectsBySetOf[index] = objectsBySet
+            seedsOf[index] = objectsBySet.flatMap { $0 }
+        }
+        // What each environment has from itself and those it extends, parents first so each
+        // starts from its parent's: the scopes its CRDs (in crds or in seeds) give kinds, and the
+        // kinds whose CRD converts through a webhook (its own first, then its parent's).
+        var scopes = [ResourceScopes](repeating: ResourceScopes(), count: count)
+        var converted = [[WebhookConvertedKind]](repeating: [], count: count)
+        for i in lineage.parentsFirst {
+            var own = lineage.parent[i].map { scopes[$0] } ?? ResourceScopes()
+            own.add(crdsOf[i])
+            own.add(seedsOf[i])
+            scopes[i] = own
+            converted[i] = (crdsOf[i] + seedsOf[i]).compactMap(WebhookConvertedKind.init) + (lineage.parent[i].map { converted[$0] } ?? [])
+        }
+        // With a broken dependsOn (unknown set, cycle) the order is unknown: that error first.
+        // (Also with two sets of one name: which is which is unclear.)
+        if !errors.contains(where: { [.reference, .cycle, .duplicate].contains($0.code) }) {
+            for (index, environment) in config.environments.enumerated() {
+                checkDuplicateObjects(in: environment, objectsBySet: objectsBySetOf[index], scopes: scopes[index])
             }
         }
         // Seeds of a kind whose CRD (its own or inherited, in crds or in seeds) converts through a
         // webhook: in the storage version, since no webhook server runs while the snapshot is built.
-        for environment in config.environments {
-            let converted = ([environment] + ancestors(of: environment)).flatMap { (crdsOf[$0.name] ?? []) + (seedsOf[$0.name] ?? []) }
-                .compactMap(WebhookConvertedKind.init)
-            guard !converted.isEmpty else { continue }
-            for object in seedsOf[environment.name] ?? [] {
-                for kind in converted { if let problem = kind.problem(with: object) { errors.append(problem) } }
+        for index in config.environments.indices where !converted[index].isEmpty {
+            for object in seedsOf[index] {
+                for kind in converted[index] { if let problem = kind.problem(with: object) { errors.append(problem) } }
             }
         }
     }
@@ -291,7 +315,9 @@ struct ConfigChecks {
     /// set overrides. In one set (objects of a kind are applied concurrently) or in two unordered
     /// sets, the snapshot would differ from build to build under one cache key: an error at the
     /// second place, naming the first.
-    mutating func checkDuplicateObjects(in environment: Config.Environment, objectsBySet: [[ManifestObject]]) {
+    /// One object is its ``ObjectIdentity``: an omitted namespace is `default`, a cluster-scoped
+    /// kind (`scopes`) has none, and the groups one resource is served under are one group.
+    mutating func checkDuplicateObjects(in environment: Config.Environment, objectsBySet: [[ManifestObject]], scopes: ResourceScopes) {
         let names = environment.seeds.map(\.name)
         // after[i]: the sets set i depends on, directly or not (its own sets only; sets of an
         // extended environment are in that environment's snapshot, applied before).
@@ -303,13 +329,11 @@ struct ConfigChecks {
                 stack += environment.seeds[j].dependsOn.compactMap { names.firstIndex(of: $0) }
             }
         }
-        struct Identity: Hashable { var group, kind, namespace, name: String }
-        var first: [Identity: (set: Int, object: ManifestObject)] = [:]
+        var first: [ObjectIdentity: (set: Int, object: ManifestObject)] = [:]
         for (index, objects) in objectsBySet.enumerated() {
             // Objects with a generateName are created under new names: never the same object twice.
             for object in objects where !object.generated {
-                let group = object.apiVersion.contains("/") ? String(object.apiVersion.split(separator: "/")[0]) : ""
-                let identity = Identity(group: group, kind: object.kind, namespace: object.namespace ?? "", name: object.name)
+                let identity = ObjectIdentity(object, scopes: scopes)
                 guard let earlier = first[identity] else {
                     first[identity] = (index, object)
                     continue
@@ -320,7 +344,7 @@ struct ConfigChecks {
                     if after[index].contains(earlier.set) { first[identity] = (index, object) }
                     continue
                 }
-                let what = "\(object.kind) \(object.namespace.map { $0 + "/" } ?? "")\(object.name)"
+                let what = identity.description
                 let at = object.node["metadata"]?["name"]?.location ?? object.location
                 let where1 = earlier.object.node["metadata"]?["name"]?.location ?? earlier.object.location
                 let reason = earlier.set == index

@@ -40,6 +40,7 @@ package struct ConfigLoader: Sendable {
     /// - Throws: ``Diagnostics`` with every problem found.
     package func document(at path: String, profile: String?) throws(Diagnostics) -> Document {
         let bytes: [UInt8]
+        if files.repository == nil { files.repository = RepositoryTree(configFile: path) }
         do { bytes = try files.read(path, display: path) } catch { throw Diagnostics([error]) }
         let stream: YAMLStream
         do { stream = try YAMLReader.read(bytes, file: path) } catch { throw Diagnostics([error]) }
@@ -163,6 +164,7 @@ enum ConfigDecoder {
             if let v = b["etcdctl"]?.string { config.binaries.etcdctl = v }
             if let v = b["kine"]?.string { config.binaries.kine = v }
             if let v = b["kubeControllerManager"]?.string { config.binaries.kubeControllerManager = v }
+            for entry in b.entries ?? [] where entry.value.isFromEnvironment { config.binaries.givenByEnvironment.insert(entry.key) }
         }
         if let v = root["kubeVersion"], let text = v.string {
             config.kubeVersion = text
@@ -202,6 +204,8 @@ enum ConfigDecoder {
                                            location: name.location))
         }
         config.audit = decodeAudit(root, keyPath: "audit", directory: directory)
+        // Assigned once at the end: each assignment re-indexes them by name.
+        var environments: [Config.Environment] = []
         for entry in root["environments"]?.entries ?? [] {
             let e = entry.value
             var environment = Config.Environment(name: entry.key, location: entry.keyLocation)
@@ -233,8 +237,9 @@ enum ConfigDecoder {
                         }
                     }))
             }
-            config.environments.append(environment)
+            environments.append(environment)
         }
+        config.environments = environments
         return config
     }
 }

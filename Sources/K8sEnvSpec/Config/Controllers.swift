@@ -84,8 +84,9 @@ extension Config {
         return nil
     }
 
-    /// Whether some environment runs controllers (then `binaries.kubeControllerManager` is needed).
+    /// Whether some environment runs controllers (then `binaries.kubeControllerManager` is needed):
+    /// one whose own `controllers` name some (any that inherits them has them from such a one).
     package var usesControllers: Bool {
-        environments.contains { controllers(of: $0.name).map { !$0.isEmpty } ?? false }
+        environments.contains { $0.controllers.map { !$0.isEmpty } ?? false }
     }
 }

@@ -71,17 +71,7 @@ package enum ManifestFiles {
     /// never opened.
     private static func requireRegularFile(_ path: String, display: String, at location: SourceLocation,
                                            keyPath: String?) throws(Diagnostic) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return }  // reading it reports the error
-        let kind: String
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return
-        case S_IFIFO: kind = "a FIFO (named pipe)"
-        case S_IFSOCK: kind = "a socket"
-        case S_IFCHR: kind = "a character device"
-        case S_IFBLK: kind = "a block device"
-        default: kind = "not a regular file"
-        }
+        guard let kind = FileBytes.irregularKind(path) else { return }  // reading it reports any other error
         let prefix = keyPath.map { "\($0): " } ?? ""
         throw Diagnostic(.path, at: location, "\(prefix)\(display) is \(kind), not a regular file; manifests must be regular files")
     }

@@ -12,7 +12,8 @@ package final class MappedFile {
     /// Maps the file, or returns nil when it is not a non-empty regular file or cannot be
     /// mapped (read it with ``FileBytes`` then).
     package init?(path: String) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard FileBytes.irregularKind(path) == nil else { return nil }
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var info = stat()

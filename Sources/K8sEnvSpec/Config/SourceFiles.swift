@@ -1,16 +1,27 @@
 import Foundation
 
 /// Reads files once and remembers their bytes, by the name messages use, so diagnostics can
-/// show the offending line and the cache key reads the same bytes that were validated; and
+/// show the offending line (of a file inside the repository) and the cache key reads the same
+/// bytes that were validated; and
 /// parses each manifest file once per run (the config's checks and the applier share the objects).
 package final class SourceFiles: @unchecked Sendable {
     // @unchecked: all state is behind `lock`.
     private let lock = NSLock()
     private var bytesByDisplay: [String: [UInt8]] = [:]
+    /// The display names of the files read from inside ``repository``.
+    private var insideRepository = Set<String>()
+    private var repositoryTree: RepositoryTree?
     private var manifestsByFile: [ManifestFile: Result<[ManifestObject], Diagnostics>] = [:]
     private var parseCount = 0
 
     package init() {}
+
+    /// The repository of the config being read (``ConfigLoader`` sets it before reading the
+    /// config): messages quote lines only of the files inside it. None: no lines are quoted.
+    package var repository: RepositoryTree? {
+        get { lock.withLock { repositoryTree } }
+        set { lock.withLock { repositoryTree = newValue } }
+    }
 
     /// Reads a file.
     /// - Parameters:
@@ -26,12 +37,18 @@ package final class SourceFiles: @unchecked Sendable {
                 reason = "no such file"
             } else if isDirectory.boolValue {
                 reason = "it is a folder"
+            } else if let kind = FileBytes.irregularKind(path) {
+                reason = "it is \(kind), not a regular file"
             } else {
                 reason = "it is not readable"
             }
             throw Diagnostic(.io, at: location ?? SourceLocation(file: display, mark: nil), "cannot read \(display): \(reason)")
         }
-        lock.withLock { bytesByDisplay[display] = bytes }
+        let inside = repository?.contains(path) ?? false
+        lock.withLock {
+            bytesByDisplay[display] = bytes
+            if inside { insideRepository.insert(display) }
+        }
         return bytes
     }
 
@@ -50,8 +67,12 @@ package final class SourceFiles: @unchecked Sendable {
     /// How many manifest files were parsed (each once).
     package var manifestParses: Int { lock.withLock { parseCount } }
 
-    /// Every file read so far, by display name.
-    package var all: [String: [UInt8]] { lock.withLock { bytesByDisplay } }
+    /// The files read so far whose lines messages may quote, by display name: those inside
+    /// ``repository`` (symlinks resolved). A file outside it (a `crds:` entry naming
+    /// `~/.aws/credentials`) is named with its position alone.
+    package var quotable: [String: [UInt8]] {
+        lock.withLock { bytesByDisplay.filter { insideRepository.contains($0.key) } }
+    }
 
-    package var renderer: DiagnosticRenderer { DiagnosticRenderer(sources: all) }
+    package var renderer: DiagnosticRenderer { DiagnosticRenderer(sources: quotable) }
 }

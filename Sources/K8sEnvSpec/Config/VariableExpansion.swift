@@ -69,6 +69,17 @@ package struct VariableExpansion: Sendable {
         return String(out)
     }
 
+    /// True when `text` is one `${NAME}` or `${NAME:-default}` and nothing else, and NAME is
+    /// set and not empty: expanding it gives the variable's value as it is.
+    package func isWholeVariable(_ text: String) -> Bool {
+        guard text.hasPrefix("${"), text.hasSuffix("}"), text.count > 3 else { return false }
+        let inner = text.dropFirst(2).dropLast()
+        guard !inner.contains("}") else { return false }
+        let name = inner.firstRange(of: ":-").map { String(inner[..<$0.lowerBound]) } ?? String(inner)
+        guard Self.isName(name), let value = variables[name] else { return false }
+        return !value.isEmpty
+    }
+
     static func isName(_ s: String) -> Bool {
         guard let first = s.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
         return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
@@ -82,6 +93,7 @@ package struct VariableExpansion: Sendable {
         case .string(let s) where s.contains("$"):
             do {
                 let expanded = try expand(s, strict: strict)
+                value.isFromEnvironment = isWholeVariable(s)
                 if value.isPlain {
                     value.content = YAMLValue.content(of: ScalarResolver.resolvePlain(ArraySlice(expanded.utf8)) ?? .string(expanded))
                 } else {

@@ -42,11 +42,12 @@ package struct DiagnosticRenderer {
     }
 
     /// The start of a 1-based line (without its line break; at most 804 bytes, `cut` when there
-    /// is more), decoding invalid UTF-8 leniently.
+    /// is more; without a byte-order mark), decoding invalid UTF-8 leniently.
     static func line(_ number: Int, in bytes: [UInt8]) -> (text: Substring, cut: Bool)? {
         var current = 1
-        var start = 0
-        var index = 0
+        // Columns are counted after a byte-order mark (YAMLReader skips it): so is the line.
+        var start = bytes.starts(with: YAMLReader.byteOrderMark) ? 3 : 0
+        var index = start
         while index < bytes.count, current < number {
             if bytes[index] == UInt8(ascii: "\n") {
                 current += 1

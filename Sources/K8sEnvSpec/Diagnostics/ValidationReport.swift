@@ -68,9 +68,9 @@ extension ConfigLoader {
     package func validate(_ path: String, profile: String?) -> ValidationReport {
         do {
             let configs = profile == nil ? try loadAll(path) : [try load(path, profile: profile)]
-            return ValidationReport(file: path, diagnostics: [], configs: configs, sources: files.all)
+            return ValidationReport(file: path, diagnostics: [], configs: configs, sources: files.quotable)
         } catch {
-            return ValidationReport(file: path, diagnostics: error.items, configs: [], sources: files.all)
+            return ValidationReport(file: path, diagnostics: error.items, configs: [], sources: files.quotable)
         }
     }
 }

@@ -61,10 +61,21 @@ package enum YAMLReader {
         try parse(input, file: file, limits: limits, emitEach: true, perDocument: body) { _ in }
     }
 
+    /// A UTF-8 byte-order mark, as editors write "UTF-8 with BOM" (and Windows tools do).
+    package static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+
+    /// `input` without a leading byte-order mark: kubectl accepts one at the start of a file,
+    /// and so does k8senv. Lines and columns are counted after it, as an editor shows them.
+    static func skippingByteOrderMark(_ input: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard input.count >= 3, input[0] == 0xEF, input[1] == 0xBB, input[2] == 0xBF else { return input }
+        return UnsafeBufferPointer(rebasing: input[3...])
+    }
+
     private static func parse(
         _ input: UnsafeBufferPointer<UInt8>, file: String, limits: YAMLLimits, emitEach: Bool,
         perDocument: (YAMLNode) throws(Diagnostic) -> Void, finished: (YAMLStream) -> Void
     ) throws(Diagnostic) {
+        let input = skippingByteOrderMark(input)
         // libyaml reads the caller's bytes in place: no copy of the input.
         let parser = LibYAMLParser(input: input)
         var composer = Composer(file: file, inputCount: input.count, limits: limits)

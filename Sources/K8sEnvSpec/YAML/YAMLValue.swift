@@ -33,6 +33,10 @@ package struct YAMLValue: Sendable, Equatable {
     /// Holds a `${VAR}` whose variable is unset, in a profile that was not chosen: its type
     /// and format are checked only when that profile is chosen.
     package var isUnresolved = false
+    /// The whole string is one `${NAME}` (or `${NAME:-default}`) whose variable was set and not
+    /// empty: the value is the user's environment's, not the file's (`binaries: {kubeAPIServer:
+    /// ${K8SENV_KUBE_APISERVER:-kube-apiserver}}` with the variable set).
+    package var isFromEnvironment = false
 
     package init(_ content: Content, at location: SourceLocation, isPlain: Bool = false) {
         self.content = content
