@@ -96,17 +96,16 @@ struct StateTrustTests {
             #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
         }
     }
-    @Test("item 2: a .k8senv that is a symlink to a shared 1777 folder: up and up --detach are refused, the folder's mode and contents are unchanged")
+    @Test("item 2: a .k8senv that is a symlink to a shared 1777 folder: up --detach and run (a foreground up) are refused, the folder's mode and contents are unchanged")
     func symlinkedStateFolder() async throws {
         try await Workspace.with(config: Workspace.smallConfig(), name: "trust-state-link", apiServers: false) { ws in
             try ws.write("shared/left-by-others.txt", "theirs")
             let shared = ws("shared")
             chmod(shared, 0o1777)
             try FileManager.default.createSymbolicLink(atPath: ws.stateFolder, withDestinationPath: shared)
-            // Refused before any binary is looked for: a missing one would only fail later.
-            let missing: [String: String?] = ["K8SENV_KUBE_APISERVER": "/nonexistent/kube-apiserver"]
-            for arguments in [["up", "--detach", "-f", "k8senv.yaml"], ["up", "-f", "k8senv.yaml"]] {
-                let up = try await ws.finish(ws.start(arguments, environment: missing))
+            // Refused before anything starts (run starts as a foreground up does).
+            for arguments in [["up", "--detach", "-f", "k8senv.yaml"], ["run", "-f", "k8senv.yaml", "--", "true"]] {
+                let up = try await ws.finish(ws.start(arguments))
                 #expect(up.status == 1, "\(up)")
                 #expect(up.stderr.contains("/.k8senv is a symlink"), "\(up)")
             }
