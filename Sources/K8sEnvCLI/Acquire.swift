@@ -11,8 +11,10 @@ struct Acquire: AsyncParsableCommand {
             Prints `export KUBECONFIG=…`, `export K8SENV_LEASE=…`, `export K8SENV_INSTANCE=…`, `export K8SENV_SERVER=…` \
             and, per user of the config's `users`, `export K8SENV_KUBECONFIG_<USER>=…` lines for `eval "$(k8senv acquire)"` \
             (and K8SENV_WEBHOOK_HOST, K8SENV_WEBHOOK_PORT and K8SENV_WEBHOOK_CERT_DIR when the environment has webhooks). \
-            The lease is held for the parent process (the shell that evals it) unless --holder names another: \
-            it ends when that process exits, or with `k8senv release`. The socket is $K8SENV_POOL, else the state folder's pool.sock.
+            The lease is held for the parent process (the shell that evals it; past a subshell forked for a command \
+            substitution, as in `x=$(k8senv acquire 2>/dev/null)`, the shell it was forked from) unless --holder names another: \
+            it ends when that process exits, or with `k8senv release`. The service refuses pid 1, itself, and an ancestor of it \
+            from another session (they never exit). The socket is $K8SENV_POOL, else the state folder's pool.sock.
             """
     )
 
@@ -24,7 +26,7 @@ struct Acquire: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a free instance.")
     var timeout: Double = 60
 
-    @Option(help: "The process whose exit ends the lease (default: the parent of this command).")
+    @Option(help: "The process whose exit ends the lease (default: the parent of this command, past forked subshells; in a script, `--holder $$` names the script).")
     var holder: Int32?
 
     @Option(help: "Seconds after which the lease ends even if its holder lives.")
@@ -46,7 +48,7 @@ struct Acquire: AsyncParsableCommand {
 
     func run() async throws {
         let client = PoolClient(socketPath: PoolClient.locate(stateFolder: stateFolder(stateDir, config.file)))
-        let body = try JSONEncoder().encode(LeaseRequest(environment: environment, timeoutSeconds: timeout, holder: holder ?? getppid(), ttlSeconds: ttl))
+        let body = try JSONEncoder().encode(LeaseRequest(environment: environment, timeoutSeconds: timeout, holder: holder ?? Holder.defaultHolder(), ttlSeconds: ttl))
         let answer = try await client.send("POST", "/v1/leases", body: Array(body), timeout: .seconds(Int64(timeout) + 60))
         guard answer.status == 201 else { throw refusal(answer) }
         switch format {

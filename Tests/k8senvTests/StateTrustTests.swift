@@ -96,4 +96,52 @@ struct StateTrustTests {
             #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
         }
     }
+    @Test("item 2: a .k8senv that is a symlink to a shared 1777 folder: up --detach and run (a foreground up) are refused, the folder's mode and contents are unchanged")
+    func symlinkedStateFolder() async throws {
+        try await Workspace.with(config: Workspace.smallConfig(), name: "trust-state-link", apiServers: false) { ws in
+            try ws.write("shared/left-by-others.txt", "theirs")
+            let shared = ws("shared")
+            chmod(shared, 0o1777)
+            try FileManager.default.createSymbolicLink(atPath: ws.stateFolder, withDestinationPath: shared)
+            // Refused before anything starts (run starts as a foreground up does).
+            for arguments in [["up", "--detach", "-f", "k8senv.yaml"], ["run", "-f", "k8senv.yaml", "--", "true"]] {
+                let up = try await ws.finish(ws.start(arguments))
+                #expect(up.status == 1, "\(up)")
+                #expect(up.stderr.contains("/.k8senv is a symlink"), "\(up)")
+            }
+            var info = stat()
+            #expect(stat(shared, &info) == 0 && info.st_mode & 0o7777 == 0o1777, "mode \(String(info.st_mode & 0o7777, radix: 8))")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: shared) == ["left-by-others.txt"])
+        }
+    }
+
+    @Test("item 3: a committed .k8senv holding current.tmp-<pid> and supervisor.json.tmp-<pid> symlinks for the next pids: up --detach writes none of their targets")
+    func plantedTemporaryNames() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "trust-planted-tmp") { ws in
+            let victim = try ws.write("victim.txt", "precious\n")
+            try FileManager.default.createDirectory(atPath: ws.stateFolder, withIntermediateDirectories: true)
+            // The pids `up --detach` and its supervisor will most likely get: the next few thousand.
+            let last = Int32(try String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 300
+            let limit = Int32(try String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 32768
+            for offset in Int32(1)...4000 {
+                let pid = last + offset < limit ? last + offset : 300 + (last + offset - limit)
+                for name in ["current", "supervisor.json"] {
+                    symlink(victim, ws.stateFolder + "/\(name).tmp-\(pid)")
+                }
+            }
+
+            let up = try await ws.k8senv("up", "--detach", "--quiet", "-f", "k8senv.yaml")
+            #expect(up.status == 0, "\(up)")
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "a planted temporary name was written through")
+            var info = stat()
+            #expect(lstat(ws.stateFolder + "/current", &info) == 0 && info.st_mode & S_IFMT == S_IFREG, "current is a file of its own")
+
+            let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
+            #expect(down.status == 0, "\(down)")
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        }
+    }
 }

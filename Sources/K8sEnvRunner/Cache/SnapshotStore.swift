@@ -245,7 +245,7 @@ package struct SnapshotStore: Sendable {
         } catch {
             throw CacheError(message: "cannot create the snapshot cache \(root): \(error.localizedDescription)")
         }
-        let fd = open(root + "/\(key).lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let fd = open(root + "/\(key).lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw CacheError(message: "cannot create the lock \(root)/\(key).lock: \(String(cString: strerror(errno)))")
         }

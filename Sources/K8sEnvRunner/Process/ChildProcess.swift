@@ -64,7 +64,7 @@ package final class ChildProcess: Sendable {
         let command = [executable] + arguments
         var logFD: Int32 = -1
         if let logPath {
-            logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+            logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard logFD >= 0 else {
                 throw ProcessError(.files, "cannot open the log file \(logPath): \(String(cString: strerror(errno)))", command: command)
             }

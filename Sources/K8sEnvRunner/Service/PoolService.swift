@@ -26,6 +26,9 @@ package actor PoolService {
     private var stopped = false
     /// Releases in flight (a holder's exit, a TTL): awaited by ``shutdown()``.
     private var releases: [String: Task<Void, Never>] = [:]
+    /// Leases taken back because their holder exited within a second of the grant (the newest
+    /// 64): a later request about one says so, with the fix.
+    private var endedAtOnce: [(lease: String, holder: Int32)] = []
     package nonisolated let socketPath: String
     /// Where the service says what it took back and what it replaced (up's output).
     let log: @Sendable (String) -> Void
@@ -153,9 +156,8 @@ package actor PoolService {
         }
         let timeout = asked.timeoutSeconds, ttl = asked.ttlSeconds
         let holder = asked.holder ?? peer.pid
-        var owner = stat()
-        guard let holderStart = Ownership.startTime(of: holder), stat("/proc/\(holder)", &owner) == 0, owner.st_uid == getuid(),
-              Ownership.isLive(holder, startedAt: holderStart) else {
+        if let refusal = Holder.refusal(holder) { return .error(400, .badRequest, refusal) }
+        guard let holderStart = Ownership.startTime(of: holder), Ownership.isLive(holder, startedAt: holderStart) else {
             return .error(400, .badRequest, "holder \(holder) is not a live process of uid \(getuid())")
         }
 
@@ -217,7 +219,7 @@ package actor PoolService {
             return .error(400, .badRequest, "mode must be reset, clean or stop, not \"\(mode)\"")
         }
         guard let lease = leases.removeValue(forKey: id) else {
-            return .error(404, .leaseNotFound, "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
+            return notHeld(id)
         }
         let replaced = await Self.end(lease, mode: releaseMode, why: "released", log: log)
         return .json(200, Released(lease: id, instance: lease.instance.id, mode: mode, replaced: replaced))
@@ -233,7 +235,7 @@ package actor PoolService {
     /// `since`, a Go duration back from now or an RFC 3339 time, when later).
     private func audit(_ id: String, since: String?) -> HTTPResponse {
         guard let lease = leases[id] else {
-            return .error(404, .leaseNotFound, "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
+            return notHeld(id)
         }
         guard lease.instance.audits else {
             return .error(409, .notAudited, "instance \(lease.instance.id) writes no audit log: add `audit:` to k8senv.yaml (docs/reference/configuration.md)")
@@ -310,6 +312,7 @@ package actor PoolService {
             guard expired || !Ownership.isLive(lease.holder, startedAt: lease.holderStart) else { continue }
             leases[lease.id] = nil
             let why = expired ? "its TTL passed" : "its holder (pid \(lease.holder)) exited"
+            if !expired { noteEndedAtOnce(lease) }
             let log = self.log
             releases[lease.id] = Task { [weak self] in
                 _ = await Self.end(lease, mode: .reset, why: "taken back (\(why))", log: log)
@@ -319,6 +322,22 @@ package actor PoolService {
     }
 
     private func released(_ id: String) { releases[id] = nil }
+
+    /// The answer about a lease that is not held; for one whose holder exited within a second
+    /// of the grant, why and what to do instead (``Holder/endedAtOnce(lease:holder:)``).
+    private func notHeld(_ id: String) -> HTTPResponse {
+        if let holder = endedAtOnce.first(where: { $0.lease == id })?.holder {
+            return .error(404, .leaseNotFound, Holder.endedAtOnce(lease: id, holder: holder))
+        }
+        return .error(404, .leaseNotFound, "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
+    }
+
+    /// Remembers `lease` (the newest 64) when its holder exited within a second of the grant.
+    private func noteEndedAtOnce(_ lease: Lease) {
+        guard Date().timeIntervalSince(lease.since) < 1 else { return }
+        endedAtOnce.append((lease.id, lease.holder))
+        if endedAtOnce.count > 64 { endedAtOnce.removeFirst() }
+    }
 
     /// Gives the instance of an ended lease back to its pool, by `mode`. True when its reset or
     /// cleanup failed: the pool stopped it and replaces it (said in the log, with `why`).

@@ -24,9 +24,11 @@ package struct SupervisorEvent: Codable, Sendable, Equatable {
 package final class SupervisorEventWriter: Sendable {
     private let fd: Int32
 
-    /// Creates (or empties) the file, 0600.
+    /// Creates the file afresh, 0600: whatever had its name (a planted symlink too) is removed
+    /// first, and the new file is made with O_EXCL|O_NOFOLLOW, so nothing outside is written.
     package init(path: String) throws(ProcessError) {
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+        unlink(path)
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw ProcessError(.files, "cannot write \(path): \(String(cString: strerror(errno)))")
         }

@@ -28,10 +28,7 @@ package enum Ownership {
         guard n == bytes.count else { return nil }
         let key = bytes.map { String(format: "%02x", $0) }.joined()
         // Two processes making it at once: link() lets one win; both then read the winner's.
-        let temporary = path + ".tmp-\(getpid())"
-        guard (try? PrivateFiles.write(key + "\n", to: temporary)) != nil else { return nil }
-        link(temporary, path)
-        unlink(temporary)
+        guard (try? PrivateFiles.writeAtomically(bytes: Array((key + "\n").utf8), to: path, replacing: false)) != nil else { return nil }
         return readPrivate(path)
     }
 
@@ -77,13 +74,21 @@ package enum Ownership {
         return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR && info.st_uid == getuid()
     }
 
-    /// Why `path` is not a folder k8senv may use as its own, or nil if it is (or does not exist).
+    /// Why `path` is not a folder k8senv may use as its own, or nil if it is (or does not exist):
+    /// a symlink, another user's, not a folder, or one other users may write in (they could
+    /// replace the names k8senv writes there; k8senv never changes the mode of a folder it did
+    /// not just make).
     static func refusal(_ path: String) -> String? {
         var info = stat()
         guard lstat(path, &info) == 0 else { return nil }
         switch info.st_mode & S_IFMT {
         case S_IFLNK: return "\(path) is a symlink"
-        case S_IFDIR: return info.st_uid == getuid() ? nil : "\(path) belongs to another user (uid \(info.st_uid))"
+        case S_IFDIR:
+            if info.st_uid != getuid() { return "\(path) belongs to another user (uid \(info.st_uid))" }
+            if info.st_mode & 0o022 != 0 {
+                return "\(path) is writable by other users (mode \(String(info.st_mode & 0o7777, radix: 8)); `chmod go-w` it if it is yours)"
+            }
+            return nil
         default: return "\(path) is not a folder"
         }
     }
@@ -93,14 +98,26 @@ package enum Ownership {
         processStat(pid)?.startTime
     }
 
-    /// A process's state letter and start time (clock ticks since boot), from /proc/PID/stat.
-    static func processStat(_ pid: Int32) -> (state: Substring, startTime: UInt64)? {
+    /// What /proc/PID/stat says of a process that k8senv reads.
+    package struct ProcessStat: Sendable {
+        /// The state letter (R, S, Z…).
+        package var state: Substring
+        package var parent: Int32
+        package var processGroup: Int32
+        package var session: Int32
+        /// Clock ticks since boot.
+        package var startTime: UInt64
+    }
+
+    /// A process's state, parent, process group, session and start time, from /proc/PID/stat.
+    package static func processStat(_ pid: Int32) -> ProcessStat? {
         guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return nil }
-        // After "pid (comm)": state is field 3, starttime field 22.
+        // After "pid (comm)": state is field 3, ppid 4, pgrp 5, session 6, starttime 22.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let start = UInt64(fields[19]) else { return nil }
-        return (fields[0], start)
+        guard fields.count > 19, let parent = Int32(fields[1]), let group = Int32(fields[2]), let session = Int32(fields[3]),
+              let start = UInt64(fields[19]) else { return nil }
+        return ProcessStat(state: fields[0], parent: parent, processGroup: group, session: session, startTime: start)
     }
 
     /// Whether `pid` is alive (not a zombie) and started at `startTime` (not a recycled pid).

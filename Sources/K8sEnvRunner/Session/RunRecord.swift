@@ -136,10 +136,18 @@ package struct StateFolder: Sendable {
     package var path: String
 
     /// - Parameter path: made absolute (from the current folder) and standardized, so every
-    ///   command names a run folder the same way wherever it runs.
+    ///   command names a run folder the same way wherever it runs. Symlinks are resolved in its
+    ///   parent only: the state folder itself is used by its own name, so ``refusal`` sees a
+    ///   symlink there instead of the folder it points to.
     package init(path: String) {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-        self.path = (absolute as NSString).standardizingPath
+        let name = (absolute as NSString).lastPathComponent
+        if name.isEmpty || name == "." || name == ".." || name == "/" {
+            self.path = (absolute as NSString).standardizingPath
+        } else {
+            let parent = ((absolute as NSString).deletingLastPathComponent as NSString).standardizingPath
+            self.path = (parent == "/" ? "" : parent) + "/" + name
+        }
     }
 
     /// `.k8senv` in the config file's folder.
@@ -167,7 +175,8 @@ package struct StateFolder: Sendable {
     /// A new run folder, 0700, marked as made by this user's k8senv.
     package func makeRunDirectory() throws(ProcessError) -> String {
         if let refusal { throw ProcessError(.files, refusal) }
-        try PrivateFiles.makeDirectory(runsPath)
+        try PrivateFiles.makeDirectory(path)
+        try PrivateFiles.makeDirectory(runsPath, below: path)
         if let refusal { throw ProcessError(.files, refusal) }
         let stamp = Int(Date().timeIntervalSince1970)
         let run = runsPath + "/\(stamp)-\(getpid())"
@@ -184,6 +193,7 @@ package struct StateFolder: Sendable {
     package func lock() throws(ProcessError) -> Int32 {
         if let refusal { throw ProcessError(.files, refusal) }
         try PrivateFiles.makeDirectory(path)
+        if let refusal { throw ProcessError(.files, refusal) }
         let fd = open(path + "/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else {
             throw ProcessError(.files, "cannot open \(path)/lock: \(String(cString: strerror(errno)))")
@@ -270,10 +280,8 @@ package struct StateFolder: Sendable {
     /// as under a PID 1 that does not reap).
     package static func isAlive(_ pid: Int32) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex else { return true }
-        let state = stat[stat.index(close, offsetBy: 2)]
-        return state != "Z" && state != "X"
+        guard let stat = Ownership.processStat(pid) else { return true }
+        return stat.state != "Z" && stat.state != "X"
     }
 
     /// What ``cleanStaleRuns()`` removed, and what it left alone and why.
