@@ -9,8 +9,8 @@ import Testing
 @Suite("lease holders (real kube-apiserver)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
 struct HolderTests {
     /// The state of the one instance of `one`, from the service's status.
-    static func state(_ socket: String) throws -> String? {
-        let answer = try PoolClient(socketPath: socket).send("GET", "/v1/status", timeout: .seconds(10))
+    static func state(_ socket: String) async throws -> String? {
+        let answer = try await PoolClient(socketPath: socket).send("GET", "/v1/status", timeout: .seconds(10))
         let object = parseJSONObject(String(decoding: answer.body, as: UTF8.self))
         let environments = object?["environments"] as? [[String: Any]] ?? []
         return (environments.first?["instances"] as? [[String: Any]])?.first?["state"] as? String
@@ -40,7 +40,7 @@ struct HolderTests {
             #expect(script.status == 0, "\(script)")
             // The second lease ends with the script.
             let second = script.stdout.split(separator: "\n").last.map(String.init) ?? ""
-            #expect(try await eventually { try Self.state(socket) == "idle" })
+            #expect(try await eventually { try await Self.state(socket) == "idle" })
             let gone = try await ws.k8senv("release", "-f", "k8senv.yaml", second)
             #expect(gone.status == 1 && gone.stderr.contains("is not held"), "\(gone)")
 
@@ -49,21 +49,21 @@ struct HolderTests {
             let granted = try await ws.shell(#"bash -c 'exec k8senv acquire -f k8senv.yaml -e one --format json --holder $$'"#)
             try #require(granted.status == 0, "\(granted)")
             let lease = try #require(parseJSONObject(granted.stdout)?["lease"] as? String, "\(granted)")
-            #expect(try await eventually { try Self.state(socket) == "idle" })
+            #expect(try await eventually { try await Self.state(socket) == "idle" })
             let release = try await ws.k8senv("release", "-f", "k8senv.yaml", lease)
             #expect(release.status == 1 && release.stderr.contains("exited within a second of the grant")
                     && release.stderr.contains("--holder $$"), "\(release)")
 
             // Holders that never end: init, the service itself.
-            let status = try PoolClient(socketPath: socket).send("GET", "/v1/status", timeout: .seconds(10))
+            let status = try await PoolClient(socketPath: socket).send("GET", "/v1/status", timeout: .seconds(10))
             let service = try #require(parseJSONObject(String(decoding: status.body, as: UTF8.self))?["pid"] as? Int)
             for holder in [Int32(1), Int32(service)] {
                 let body = Array(try JSONEncoder().encode(LeaseRequest(environment: "one", timeoutSeconds: 5, holder: holder)))
-                let answer = try PoolClient(socketPath: socket).send("POST", "/v1/leases", body: body, timeout: .seconds(30))
+                let answer = try await PoolClient(socketPath: socket).send("POST", "/v1/leases", body: body, timeout: .seconds(30))
                 #expect(answer.status == 400 && answer.error?.message.contains("the lease would never end") == true,
                         "holder \(holder): \(answer.status) \(String(decoding: answer.body, as: UTF8.self))")
                 if answer.status == 201, let id = LeaseGrant.decode(answer.body)?.lease {
-                    _ = try? PoolClient(socketPath: socket).send("DELETE", "/v1/leases/\(id)", timeout: .seconds(30))
+                    _ = try? await PoolClient(socketPath: socket).send("DELETE", "/v1/leases/\(id)", timeout: .seconds(30))
                 }
             }
 
