@@ -98,12 +98,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "k8senv-kine",
+        // kine's command line over the store: the main of k8senv-kine, and of k8senv run as
+        // k8senv-kine (the release's link).
+        .target(
+            name: "K8sEnvKine",
             dependencies: [
                 "K8sEnvStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "k8senv-kine",
+            dependencies: ["K8sEnvKine"],
             swiftSettings: swiftSettings
         ),
         // The command line: every command, one file each (the executable is its @main).
@@ -119,7 +126,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "k8senv",
-            dependencies: ["K8sEnvCLI"],
+            dependencies: ["K8sEnvCLI", "K8sEnvKine"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
