@@ -69,7 +69,7 @@ wheels=("$dist"/k8senv-*-manylinux_*_x86_64.whl)
 
 # The base root, made once.
 if [[ ! -f "$base" ]]; then
-  command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap; } >&2
+  command -v debootstrap >/dev/null || fail "no debootstrap (scripts/setup.sh installs it)"
   echo "test-install: debootstrap --variant=minbase --include=$packages bookworm (once; kept as $base)" >&2
   debootstrap --variant=minbase --include="$packages" bookworm "$work/base" http://deb.debian.org/debian >"$work/debootstrap.log" 2>&1 \
     || { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap failed"; }

@@ -82,7 +82,7 @@ struct CLITests {
         try await Workspace.with(apiServers: false) { ws in
             // What the binary itself says, e.g. "Kubernetes v1.20.2".
             let reported = try await ws.shell("'\(apiServer)' --version").stdout
-            let kubeVersion = try #require(reported.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }, reported)
+            let kubeVersion = try #require(reported.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }, "\(reported)")
             let flag = try await ws.k8senv("--version")
             #expect(flag.status == 0, "\(flag)")
             #expect(flag.stdout.hasPrefix("k8senv dev\ncommit: unknown (built from source)\n"), "\(flag)")
