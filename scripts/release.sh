@@ -28,7 +28,6 @@ if [[ ! "$version" =~ ^[0-9A-Za-z][0-9A-Za-z.+-]*$ ]]; then
   exit 2
 fi
 cd "$(dirname "$0")/.."
-root=$PWD
 mkdir -p "$output"
 output="$(cd "$output" && pwd)"
 arch="$(uname -m)"
@@ -71,6 +70,8 @@ export K8SENV_BUILD_SWIFT_VERSION="$(swift --version 2>/dev/null | sed -n 's/.*S
 export K8SENV_BUILD_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 start=$SECONDS
+# -L: the archives for -lz and -lstdc++ too; -static-libgcc: libgcc_eh.a instead of libgcc_s.so
+# (the Swift runtime and libstdc++ unwind with it).
 build=(swift build -c release --static-swift-stdlib --scratch-path "$scratch" -Xswiftc "-L$static"
   -Xswiftc -Xclang-linker -Xswiftc -static-libgcc)
 echo "release: building k8senv (release, static)" >&2
@@ -89,20 +90,18 @@ ln -s k8senv "$stage/$name/k8senv-kine"
 cp LICENSE README.md "$stage/$name/"
 cp schemas/k8senv.schema.json "$stage/$name/"
 
-# Only glibc: what the binaries link (ldd) and the newest glibc symbol version they use
+# Only glibc: the libraries the binary names (DT_NEEDED, read with readelf; ldd's list in a root
+# without them is scripts/test-install.sh's check) and the newest glibc symbol version it uses
 # (objdump -T), which names the wheel's manylinux tag.
-glibc_minor=0
-for product in k8senv; do
-  binary="$stage/$name/$product"
-  others="$(ldd "$binary" | awk '{ print $1 }' | grep -Ev '^(linux-vdso\.so|/lib64/ld-linux-x86-64\.so|lib(c|m|pthread|dl|rt|util)\.so)' || true)"
-  if [[ -n "$others" ]]; then
-    echo "release.sh: $product links more than glibc:" $others >&2
-    exit 1
-  fi
-  minor="$(objdump -T "$binary" | grep -o 'GLIBC_2\.[0-9]*' | sed 's/GLIBC_2\.//' | sort -n | tail -1)"
-  (( minor > glibc_minor )) && glibc_minor=$minor
-  echo "release: $product needs glibc 2.$minor; ldd: $(ldd "$binary" | awk '{ print $1 }' | tr '\n' ' ')" >&2
-done
+binary="$stage/$name/k8senv"
+needed="$(readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')"
+others="$(printf '%s\n' $needed | grep -Ev '^(ld-linux-x86-64|lib(c|m|pthread|dl|rt|util))\.so' || true)"
+if [[ -n "$others" ]]; then
+  echo "release.sh: k8senv links more than glibc:" $others >&2
+  exit 1
+fi
+glibc_minor="$(objdump -T "$binary" | grep -o 'GLIBC_2\.[0-9]*' | sed 's/GLIBC_2\.//' | sort -n | tail -1)"
+echo "release: k8senv needs glibc 2.$glibc_minor; it links: $needed" >&2
 
 tarball="$output/$name.tar.gz"
 tar -C "$stage" --owner=0 --group=0 --numeric-owner -czf "$tarball" "$name"
