@@ -6,6 +6,19 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// What `k8senv version` prints: scripts/release.sh sets these; a build from source sets none and
+/// says `dev`. Each becomes a -D define of CK8sEnvBuildInfo only, so a new version recompiles one
+/// C file. The value is checked so that no quote or backslash can reach the compiler's command line.
+let buildInfo: [CSetting] = [
+    "K8SENV_BUILD_VERSION", "K8SENV_BUILD_COMMIT", "K8SENV_BUILD_SWIFT_VERSION", "K8SENV_BUILD_DATE",
+].compactMap { name in
+    guard let value = Context.environment[name], !value.isEmpty else { return nil }
+    guard value.allSatisfy({ $0.isLetter || $0.isNumber || "._+-:() ".contains($0) }) else {
+        fatalError("Package.swift: \(name)=\(value) has a character outside [A-Za-z0-9._+-:() ]")
+    }
+    return .define(name, to: "\"\(value)\"")
+}
+
 let package = Package(
     name: "k8senv",
     platforms: [.macOS(.v15)],
@@ -49,6 +62,10 @@ let package = Package(
             dependencies: ["COpenSSL"]
         ),
         .target(
+            name: "CK8sEnvBuildInfo",
+            cSettings: buildInfo
+        ),
+        .target(
             name: "K8sEnvSpec",
             dependencies: ["CYAML", "COpenSSL"],
             swiftSettings: swiftSettings
@@ -82,12 +99,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(
-            name: "k8senv-kine",
+        // kine's command line over the store: the main of k8senv-kine, and of k8senv run as
+        // k8senv-kine (the release's link).
+        .target(
+            name: "K8sEnvKine",
             dependencies: [
                 "K8sEnvStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "k8senv-kine",
+            dependencies: ["K8sEnvKine"],
             swiftSettings: swiftSettings
         ),
         // The command line: every command, one file each (the executable is its @main).
@@ -96,13 +120,14 @@ let package = Package(
             dependencies: [
                 "K8sEnvSpec",
                 "K8sEnvRunner",
+                "CK8sEnvBuildInfo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "k8senv",
-            dependencies: ["K8sEnvCLI"],
+            dependencies: ["K8sEnvCLI", "K8sEnvKine"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

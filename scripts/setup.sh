@@ -2,7 +2,8 @@
 # setup.sh — everything k8senv needs on a fresh Debian machine, then a build.
 #
 # Usage: eval "$(scripts/setup.sh)"
-#   Installs the C libraries (libyaml-dev, libssl-dev, libsqlite3-dev) and the test clients
+#   Installs the C libraries (libyaml-dev, libssl-dev, libsqlite3-dev; zlib1g-dev, g++'s libstdc++,
+#   binutils and debootstrap for the release build and its test) and the test clients
 #   (python3 PyYAML and jsonschema, kubectl if apt has it, etcdctl and Debian's python3-etcd3 for
 #   the store's tests; Go, pytest, pytest-xdist and python3-kubernetes for the clients' tests), makes kube-apiserver, kube-controller-manager and etcd available
 #   (scripts/install-binaries.sh: env vars, PATH, the cache, or a build from Debian's source),
@@ -22,6 +23,12 @@ for pc in yaml-0.1:libyaml-dev openssl:libssl-dev sqlite3:libsqlite3-dev; do
   pkg-config --exists "${pc%%:*}" 2>/dev/null || missing+=("${pc##*:}")
 done
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+# The release build and its test (scripts/release.sh, scripts/test-install.sh): the static
+# archives of zlib and libstdc++, strip and objdump, and debootstrap for the root without Swift.
+[[ -f /usr/lib/x86_64-linux-gnu/libz.a ]] || missing+=(zlib1g-dev)
+g++ -print-file-name=libstdc++.a 2>/dev/null | grep -q / || missing+=(g++)
+command -v objdump >/dev/null 2>&1 || missing+=(binutils)
+command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 if ((${#missing[@]})); then
   log "apt-get install ${missing[*]}"
   "${SUDO[@]}" apt-get update -qq >&2

@@ -35,7 +35,8 @@ K8SENV_STORAGE=embedded guarded swift test --scratch-path "$K8SENV_SCRATCH" --sk
 # their subject is the same on every storage and the embedded pass runs them: the docs run as
 # written (the tutorial, ci.md's workflow, the GitHub Action's steps), `init`'s scaffolding, and
 # the apply corpus (k8senv's requests against kubectl's).
-storage_independent=(--skip TutorialTests --skip CIWorkflowTests --skip ActionTests --skip InitTests --skip ApplyCorpusTests)
+storage_independent=(--skip TutorialTests --skip CIWorkflowTests --skip ActionTests --skip InitTests --skip ApplyCorpusTests
+  --skip InstallScriptTests)
 echo "test: the suites that run kube-apiserver, storage: etcd" >&2
 K8SENV_STORAGE=etcd guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests \
   --skip RunStressTests "${storage_independent[@]}"
@@ -51,3 +52,7 @@ K8SENV_STORAGE=kine K8SENV_KINE="$(dirname "$K8SENV_BINARY")/k8senv-kine" \
   --skip RunStressTests "${storage_independent[@]}" "${above_the_store[@]}"
 echo "test: the Go and Python clients, against the pool service on embedded and etcd" >&2
 guarded scripts/test-clients.sh
+# The release (scripts/release.sh: static, its own build folder, incremental) on a machine without
+# Swift: a debootstrap'd Debian root, install.sh, the example, the wheel's pytest fixture.
+echo "test: the release tarball and wheel in a Debian root without Swift (scripts/test-install.sh)" >&2
+guarded scripts/test-install.sh

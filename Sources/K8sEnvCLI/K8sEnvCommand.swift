@@ -8,8 +8,8 @@ public struct K8sEnvCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "k8senv",
         abstract: "Declarative Kubernetes test environments: real kube-apiserver instances from a k8senv.yaml.",
-        version: "0.1.0",
-        subcommands: [Init.self, Validate.self, Hash.self, Up.self, Down.self, Run.self, Env.self, Status.self, Diff.self, Acquire.self, Release.self, Cache.self, Schema.self, ConvertToJSON.self, Profiles.self, Audit.self]
+        version: BuildInfo.current.text,
+        subcommands: [Init.self, Validate.self, Hash.self, Up.self, Down.self, Run.self, Env.self, Status.self, Diff.self, Acquire.self, Release.self, Cache.self, Schema.self, ConvertToJSON.self, Profiles.self, Audit.self, Version.self]
     )
 
     public init() {}

@@ -40,21 +40,26 @@ struct ActionTests {
     }
 
     /// `${{ expr }}` as GitHub substitutes it in a composite action, for the expressions action.yml uses.
-    static func substitute(_ text: String, inputs: [String: String], outputs: [String: [String: String]]) -> String {
+    static func substitute(_ text: String, inputs: [String: String], outputs: [String: [String: String]],
+                           github: [String: String] = [:]) -> String {
         var result = ""
         var rest = Substring(text)
         while let open = rest.range(of: "${{") {
             result += rest[..<open.lowerBound]
             guard let close = rest[open.upperBound...].range(of: "}}") else { Issue.record("unclosed ${{ in \(text)"); return text }
             let expression = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            result += value(of: expression, inputs: inputs, outputs: outputs)
+            result += value(of: expression, inputs: inputs, outputs: outputs, github: github)
             rest = rest[close.upperBound...]
         }
         return result + rest
     }
 
-    static func value(of expression: String, inputs: [String: String], outputs: [String: [String: String]]) -> String {
+    static func value(of expression: String, inputs: [String: String], outputs: [String: [String: String]],
+                      github: [String: String] = [:]) -> String {
         let parts = expression.split(separator: ".").map(String.init)
+        // The github context: what the runner knows of the workflow (action_ref: the ref in
+        // `uses: OWNER/k8senv@REF`; empty when the action is a local path).
+        if parts.count == 2, parts[0] == "github" { return github[parts[1]] ?? "" }
         if parts.count == 2, parts[0] == "inputs" {
             guard let value = inputs[parts[1]] else { Issue.record("no input \(parts[1])"); return "" }
             return value
@@ -121,7 +126,8 @@ struct ActionTests {
 
     /// Runs the action's steps in order on `runner`, as GitHub would with `inputs`.
     static func run(_ action: [String: Any], on runner: Runner, inputs given: [String: String], in ws: Workspace,
-                    environment extra: [String: String?] = [:]) async throws -> Run {
+                    environment extra: [String: String?] = [:], actionRef: String = "") async throws -> Run {
+        let github = ["action_ref": actionRef]
         var inputs: [String: String] = [:]
         for (name, spec) in (action["inputs"] as? [String: Any]) ?? [:] {
             inputs[name] = ((spec as? [String: Any])?["default"] as? String) ?? ""
@@ -172,7 +178,7 @@ struct ActionTests {
             var environment: [String: String?] = extra
             for (name, value) in result.environment { environment[name] = value }
             for (name, value) in (step["env"] as? [String: Any]) ?? [:] {
-                environment[name] = Self.substitute(value as? String ?? "", inputs: inputs, outputs: result.outputs)
+                environment[name] = Self.substitute(value as? String ?? "", inputs: inputs, outputs: result.outputs, github: github)
             }
             for (name, file) in files { environment[name] = file }
             environment["GITHUB_ACTION_PATH"] = Repository.root
@@ -214,6 +220,71 @@ struct ActionTests {
 
     static func builds(_ ws: Workspace) -> Int {
         ((try? String(contentsOfFile: ws.path + "/swift-builds", encoding: .utf8)) ?? "").split(separator: "\n").count
+    }
+
+    /// A release folder as scripts/release.sh leaves one (the tarball and its .sha256), holding
+    /// the k8senv this test run built (a release build takes minutes); its file:// URL.
+    static func releaseFolder(_ version: String, in ws: Workspace) async throws -> String {
+        let name = "k8senv-\(version)-linux-x86_64"
+        let made = try await ws.shell("""
+            set -e
+            mkdir -p '\(ws.path)/release/\(name)'
+            cp '\(Repository.binary)' '\(ws.path)/release/\(name)/k8senv'
+            ln -s k8senv '\(ws.path)/release/\(name)/k8senv-kine'
+            cd '\(ws.path)/release'
+            tar -czf \(name).tar.gz \(name)
+            sha256sum \(name).tar.gz > \(name).tar.gz.sha256
+            """)
+        #expect(made.status == 0, "\(made)")
+        return "file://" + ws.path + "/release"
+    }
+
+    @Test("version: the action at a release tag downloads that release (its sha256 checked) instead of building; a second runner restores it from the cache; version: source builds; a wrong sha256 fails the step and puts nothing on PATH")
+    func releaseDownload() async throws {
+        try await Workspace.with(example: true, name: "action-release", apiServers: false) { ws in
+            let action = try await Self.action(in: ws)
+            let url = try await Self.releaseFolder("1.2.3", in: ws)
+            let service = ws.path + "/cache-service"
+            let inputs = ["install": "false", "working-directory": "examples"]
+            let release: [String: String?] = ["K8SENV_RELEASE_URL": url]
+
+            let first = Runner(folder: ws.path + "/runner-1", cacheService: service)
+            let one = try await Self.run(action, on: first, inputs: inputs, in: ws, environment: release, actionRef: "v1.2.3")
+            #expect(one.failed == nil, "\(one.log)")
+            #expect(Self.builds(ws) == 0, "no Swift build: \(one.log)")
+            #expect(one.log.contains("downloading k8senv 1.2.3"), "\(one.log)")
+            let bin = first.cache + "/k8senv/action/release-1.2.3/bin"
+            #expect(one.path == [bin] && one.outputs["build"]?["k8senv"] == bin + "/k8senv", "\(one.path) \(one.outputs)")
+            #expect(one.outputs["build-key"]?["key"] == "k8senv-release-1.2.3-Linux-x86_64", "\(one.outputs)")
+            #expect(one.outputs["build"]?["built"] == "true" && one.ran.contains("build-save"), "\(one.ran)")
+            let later = try await Self.later("command -v k8senv && k8senv --version", after: one, on: first, in: ws)
+            #expect(later.status == 0 && later.stdout.hasPrefix(bin + "/k8senv\nk8senv "), "\(later)")
+
+            // The second runner's cache has it: no download (the release folder is gone).
+            try FileManager.default.removeItem(atPath: ws.path + "/release")
+            let second = Runner(folder: ws.path + "/runner-2", cacheService: service)
+            let two = try await Self.run(action, on: second, inputs: inputs, in: ws, environment: release, actionRef: "v1.2.3")
+            #expect(two.failed == nil, "\(two.log)")
+            #expect(two.outputs["build"]?["built"] == "false" && !two.log.contains("downloading"), "\(two.log)")
+
+            // version: source, at the same tag: today's build from source.
+            let third = Runner(folder: ws.path + "/runner-3", cacheService: service)
+            let three = try await Self.run(action, on: third, inputs: inputs.merging(["version": "source"]) { $1 }, in: ws,
+                                           environment: release, actionRef: "v1.2.3")
+            #expect(three.failed == nil, "\(three.log)")
+            #expect(Self.builds(ws) == 1 && three.path == [third.cache + "/k8senv/action/bin"], "\(three.log)")
+
+            // A tarball that is not what its .sha256 says: the step fails, saying so.
+            _ = try await Self.releaseFolder("1.2.4", in: ws)
+            let tampered = try await ws.shell("cd '\(ws.path)/release' && echo 0000000000000000000000000000000000000000000000000000000000000000  k8senv-1.2.4-linux-x86_64.tar.gz > k8senv-1.2.4-linux-x86_64.tar.gz.sha256")
+            #expect(tampered.status == 0, "\(tampered)")
+            let fourth = Runner(folder: ws.path + "/runner-4", cacheService: service)
+            let four = try await Self.run(action, on: fourth, inputs: inputs.merging(["version": "1.2.4"]) { $1 }, in: ws, environment: release)
+            #expect(four.failed?.step == "build", "\(four.log)")
+            #expect(four.failed?.outcome.stderr.contains("install.sh: checksum mismatch for k8senv-1.2.4-linux-x86_64.tar.gz") == true, "\(four.log)")
+            #expect(four.failed?.outcome.stderr.contains("could not install the k8senv 1.2.4 release") == true, "\(four.log)")
+            #expect(four.path.isEmpty && !FileManager.default.fileExists(atPath: fourth.cache + "/k8senv/action/release-1.2.4/bin/k8senv"))
+        }
     }
 
     @Test("two runners against the example: the first builds k8senv and the snapshots and saves both; the second restores both, imports the bundles, and a later `k8senv run` is a cache hit")

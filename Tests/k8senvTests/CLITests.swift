@@ -77,6 +77,36 @@ struct CLITests {
         }
     }
 
+    @Test("version and --version: a build from source says dev; version finds the kube-apiserver and its version; --format json")
+    func version() async throws {
+        let apiServer = try RealBinaries.require().kubeAPIServer
+        try await Workspace.with(apiServers: false) { ws in
+            // What the binary itself says, e.g. "Kubernetes v1.20.2".
+            let reported = try await ws.shell("'\(apiServer)' --version").stdout
+            let kubeVersion = try #require(reported.split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }, "\(reported)")
+            let flag = try await ws.k8senv("--version")
+            #expect(flag.status == 0, "\(flag)")
+            #expect(flag.stdout.hasPrefix("k8senv dev\ncommit: unknown (built from source)\n"), "\(flag)")
+
+            let text = try await ws.k8senv("version", environment: ["K8SENV_KUBE_APISERVER": apiServer])
+            #expect(text.status == 0, "\(text)")
+            #expect(text.stdout.hasPrefix(flag.stdout), "\(text)")
+            #expect(text.stdout.contains("kube-apiserver: \(kubeVersion) (\(apiServer), from K8SENV_KUBE_APISERVER)"), "\(text)")
+
+            let json = try await ws.k8senv("version", "--format", "json", environment: ["K8SENV_KUBE_APISERVER": apiServer])
+            #expect(json.status == 0, "\(json)")
+            let object = try #require(parseJSONObject(json.stdout), "\(json)")
+            #expect(object["version"] as? String == "dev" && object["commit"] == nil, "\(object)")
+            let server = try #require(object["kubeAPIServer"] as? [String: Any], "\(object)")
+            #expect(server["path"] as? String == apiServer && server["version"] as? String == kubeVersion, "\(server)")
+
+            // None found: said so, and still exit 0 (the build's own lines are what --version is for).
+            let missing = try await ws.k8senv("version", environment: ["K8SENV_KUBE_APISERVER": nil, "PATH": "/nowhere"])
+            #expect(missing.status == 0, "\(missing)")
+            #expect(missing.stdout.contains("kube-apiserver: none (binaries.kubeAPIServer: \"kube-apiserver\" is not on PATH"), "\(missing)")
+        }
+    }
+
     /// `name  key` lines of `k8senv hash`.
     static func keys(_ text: String) -> [String: String] {
         var keys: [String: String] = [:]

@@ -126,4 +126,17 @@ struct ParsingTests {
         #expect(usageError(["frobnicate"])?.message.contains("frobnicate") == true)
         #expect(usageError(["frobnicate"])?.code == 2)
     }
+
+    @Test("version: config file and format; a build from source is dev, and --version prints the same lines as version")
+    func version() throws {
+        let version = try parse(["version", "-f", "c.yaml", "--format", "json"], as: Version.self)
+        #expect(version.config.file == "c.yaml" && version.format == .json)
+        #expect(try parse(["version"], as: Version.self).format == .text)
+        #expect(usageError(["version", "--format", "yaml"])?.code == 2)
+        #expect(BuildInfo(version: "", commit: "", swiftVersion: "", buildDate: "")
+                == BuildInfo(version: "dev", commit: nil, swiftVersion: nil, buildDate: nil))
+        // --version is ArgumentParser's: it prints the configuration's version, which is the build's.
+        #expect(K8sEnvCommand.configuration.version == BuildInfo.current.text)
+        #expect(K8sEnvCommand.configuration.version.hasPrefix("k8senv "))
+    }
 }

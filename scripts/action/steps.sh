@@ -2,9 +2,13 @@
 # steps.sh — the shell steps of the k8senv GitHub Action (action.yml at the repository root).
 #
 # Usage: scripts/action/steps.sh STEP    (action.yml runs one STEP per `run:` step, in this order)
-#   build-key   outputs `key` (the k8senv build's cache key) and `dir` (where the build is kept)
-#   build       uses the k8senv in `dir` if the cache restored it, else builds it (swift build -c
-#               release); appends `dir` to $GITHUB_PATH; outputs `k8senv` and `built` (true/false)
+#   build-key   outputs `key` (the cache key of k8senv: its release, or its build from source)
+#               and `dir` (where it is kept)
+#   build       uses the k8senv in `dir` if the cache restored it; else downloads the release
+#               (scripts/install.sh: the tarball and its .sha256 from K8SENV_RELEASE_URL or GitHub,
+#               checked) or, with `version: source` (or no release to name), builds it (swift build
+#               -c release); appends `dir` to $GITHUB_PATH; outputs `k8senv` and `built` (true when
+#               downloaded or built now, for the cache to save)
 #   binaries-key  outputs `key` (the downloaded kube-apiserver's cache key: its version and the
 #               machine) and `dir` (install-binaries.sh's folder of binaries)
 #   install     kube-apiserver (downloaded, sha256-checked) and etcd via scripts/install-binaries.sh;
@@ -18,7 +22,7 @@
 #               outputs `cache-hit` and `save` (true when there are new bundles to save)
 #
 # Inputs arrive as the runner gives them to a composite action's step: through the step's env,
-# INPUT_CONFIG, INPUT_PROFILE, INPUT_KUBE_VERSION, INPUT_STORAGE, INPUT_WORKING_DIRECTORY,
+# INPUT_VERSION, K8SENV_ACTION_REF (the action's own ref), INPUT_CONFIG, INPUT_PROFILE, INPUT_KUBE_VERSION, INPUT_STORAGE, INPUT_WORKING_DIRECTORY,
 # INPUT_BUILD_SNAPSHOTS (set in action.yml from `${{ inputs.… }}`). GitHub's files: GITHUB_OUTPUT,
 # GITHUB_ENV, GITHUB_PATH; GITHUB_ACTION_PATH is k8senv's source (the action's checkout).
 set -euo pipefail
@@ -51,10 +55,30 @@ enter_working_directory() {
   [[ -f "${INPUT_CONFIG:-k8senv.yaml}" ]] || die "config ${INPUT_CONFIG:-k8senv.yaml} not found in $(pwd)"
 }
 
-# The build's key: k8senv's own sources (an action arrives as a tarball without .git, and a tag
-# such as v1 moves, so the content is the commit), the toolchain and the machine.
+# The release the build step downloads, or nothing for a build from source: the `version` input
+# (`source`: build), else the action's own ref when it is a release tag (vX.Y.Z); a branch, a
+# commit or a moving tag such as v1 names no release, so those build from source.
+release_version() {
+  local version="${INPUT_VERSION:-}"
+  if [[ -z "$version" ]]; then
+    if [[ "${K8SENV_ACTION_REF:-}" =~ ^v[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.+-]*)?$ ]]; then version="$K8SENV_ACTION_REF"; else version=source; fi
+  fi
+  [[ "$version" == source ]] && return 0
+  [[ "$version" =~ ^v?[0-9A-Za-z][0-9A-Za-z.+-]*$ ]] || die "version \"$version\" is neither a release (e.g. 0.2.0) nor source"
+  printf '%s\n' "${version#v}"
+}
+
+# The key: the release and the machine; or, built from source, k8senv's own sources (an action
+# arrives as a tarball without .git, and a tag such as v1 moves, so the content is the commit),
+# the toolchain and the machine.
 step_build_key() {
-  local sources toolchain
+  local sources toolchain release
+  release="$(release_version)"
+  if [[ -n "$release" ]]; then
+    output key "k8senv-release-$release-$(uname -s)-$(uname -m)"
+    output dir "$CACHE_ROOT/action/release-$release/bin"
+    return
+  fi
   sources="$(cd "$ROOT" && find Package.swift Sources -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)"
   toolchain="$( (swift --version 2>/dev/null || echo no-swift) | head -n1 | sha256sum | cut -c1-8)"
   output key "k8senv-build-$(uname -s)-$(uname -m)-$toolchain-$sources"
@@ -65,8 +89,23 @@ step_build_key() {
 source "$ROOT/scripts/lib/apt.sh"
 
 step_build() {
-  local dir="${K8SENV_BUILD_DIR:?K8SENV_BUILD_DIR (the dir output of the build-key step) is not set}" built=false bin
+  local dir="${K8SENV_BUILD_DIR:?K8SENV_BUILD_DIR (the dir output of the build-key step) is not set}" built=false bin release
+  release="$(release_version)"
   mkdir -p "$dir"
+  if [[ -n "$release" ]]; then
+    if [[ -x "$dir/k8senv" ]] && "$dir/k8senv" --version >/dev/null 2>&1; then
+      log "k8senv $release from the cache ($dir)"
+    else
+      log "downloading k8senv $release (no Swift build; version: source builds it)"
+      # install.sh installs to PREFIX/bin: dir is .../release-VERSION/bin.
+      sh "$ROOT/scripts/install.sh" --version "$release" --prefix "${dir%/bin}" >&2 || die "could not install the k8senv $release release (above)"
+      built=true
+    fi
+    printf '%s\n' "$dir" >> "${GITHUB_PATH:?GITHUB_PATH is not set}"
+    output k8senv "$dir/k8senv"
+    output built "$built"
+    return
+  fi
   if [[ -x "$dir/k8senv" ]] && ! "$dir/k8senv" --version >/dev/null 2>&1; then
     apt_install libyaml-0-2 libssl3 libsqlite3-0   # a restored build on a fresh runner: its libraries
   fi

@@ -6,10 +6,10 @@ import K8sEnvStore
 /// The k8senv store as a kine-compatible executable: the flags kine takes, an etcd v3 server on
 /// `--listen-address` over the SQLite file `--endpoint` names. Flags of kine that do not apply
 /// (TLS to a database, metrics, connection pools) are accepted and ignored, so a command line
-/// written for kine runs unchanged.
-@main
-struct KineCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+/// written for kine runs unchanged. The main of `k8senv-kine`, and of `k8senv` when it runs under
+/// that name (the release ships k8senv-kine as a link to k8senv: Sources/k8senv/main.swift).
+public struct KineCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "k8senv-kine",
         abstract: "Serve the etcd v3 API over SQLite, with kine's command line.")
 
@@ -43,7 +43,20 @@ struct KineCommand: AsyncParsableCommand {
     @Flag(help: "Ignored.") var debug = false
     @Flag(help: "Ignored.") var metricsEnableProfiling = false
 
-    func run() async throws {
+    public init() {}
+
+    /// The program's main (`k8senv-kine`'s, and `k8senv`'s run under that name): parses the
+    /// command line and runs; a usage error or a failure is printed and ends the process.
+    public static func main() async {
+        do {
+            var command = try parse()
+            try await command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    public func run() async throws {
         let path = try KineEndpoint.databasePath(endpoint)
         let address = try KineEndpoint.listenAddress(listenAddress)
         try FileManager.default.createDirectory(

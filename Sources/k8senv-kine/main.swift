@@ -1,0 +1,3 @@
+import K8sEnvKine
+
+await KineCommand.main()
