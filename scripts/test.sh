@@ -34,9 +34,10 @@ K8SENV_STORAGE=embedded guarded swift test --scratch-path "$K8SENV_SCRATCH" --sk
 # Once more on etcd and on kine: the suites whose subject meets the storage. Left out there, as
 # their subject is the same on every storage and the embedded pass runs them: the docs run as
 # written (the tutorial, ci.md's workflow, the GitHub Action's steps), `init`'s scaffolding, and
-# the apply corpus (k8senv's requests against kubectl's).
+# the apply corpus (k8senv's requests against kubectl's), the install script, who may hold a
+# lease, the pool API's HTTP server.
 storage_independent=(--skip TutorialTests --skip CIWorkflowTests --skip ActionTests --skip InitTests --skip ApplyCorpusTests
-  --skip InstallScriptTests)
+  --skip InstallScriptTests --skip HolderTests --skip PoolHTTPServerTests)
 echo "test: the suites that run kube-apiserver, storage: etcd" >&2
 K8SENV_STORAGE=etcd guarded swift test --scratch-path "$K8SENV_SCRATCH" --skip-build --filter K8sEnvRunnerTests --filter k8senvTests \
   --skip RunStressTests "${storage_independent[@]}"
