@@ -56,7 +56,7 @@ struct BundleTests {
             let storage = RealBinaries.storage
             let other = storage == "etcd" ? "embedded" : "etcd"
             let cases: [(String, Data, String)] = [
-                ("flipped", flipped, "checksum mismatch"),
+                ("flipped", flipped, "signature does not verify"),
                 ("keyformat", bytes.replacing(Data("k8senv-cache-key/v1".utf8), with: Data("k8senv-cache-key/v9".utf8)),
                  "key format \"k8senv-cache-key/v9\", this k8senv uses \"k8senv-cache-key/v1\""),
                 ("storage", bytes.replacing(Data("\"storage\":\"\(storage)\"".utf8), with: Data("\"storage\":\"\(other)\"".utf8)),
@@ -277,6 +277,12 @@ struct BundleTests {
             #expect(export.status == 0, "\(export)")
             var info = stat()
             #expect(stat(bundle, &info) == 0 && info.st_mode & 0o777 == 0o600, "mode \(String(info.st_mode & 0o777, radix: 8))")
+            // The cached snapshot's store file too (state.db: VACUUM INTO; etcd.db: etcdctl).
+            let entry = try #require(Self.entries(first).first { !$0.hasPrefix(".") && !$0.hasSuffix(".lock") })
+            let dataFolder = first + "/k8senv/snapshots/" + entry + "/data"
+            for name in try FileManager.default.contentsOfDirectory(atPath: dataFolder) {
+                #expect(stat(dataFolder + "/" + name, &info) == 0 && info.st_mode & 0o777 == 0o600, "\(name): \(String(info.st_mode & 0o777, radix: 8))")
+            }
             let real = try #require(FileManager.default.contents(atPath: bundle))
 
             // 1 GiB: the real header, its file's size claimed to fill it, the rest a hole.
