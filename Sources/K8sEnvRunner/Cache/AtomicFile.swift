@@ -31,21 +31,24 @@ final class AtomicFile {
 
     deinit { abandon() }
 
-    func write(_ bytes: UnsafeRawBufferPointer) throws(ProcessError) {
-        var written = 0
-        while written < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ProcessError(.files, "cannot write \(path): \(String(cString: strerror(errno)))")
+    /// Appends `bytes`.
+    func write(_ bytes: ArraySlice<UInt8>) throws(ProcessError) {
+        let failure: Int32 = bytes.withUnsafeBytes { buffer in
+            var written = 0
+            while written < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + written, buffer.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                written += n
             }
-            written += n
+            return 0
         }
+        if failure != 0 { throw ProcessError(.files, "cannot write \(path): \(String(cString: strerror(failure)))") }
     }
 
-    func write(_ bytes: [UInt8]) throws(ProcessError) {
-        try bytes.withUnsafeBytes { (buffer) throws(ProcessError) in try write(buffer) }
-    }
+    func write(_ bytes: [UInt8]) throws(ProcessError) { try write(bytes[...]) }
 
     /// Syncs the file and renames it over `path`.
     func commit() throws(ProcessError) {

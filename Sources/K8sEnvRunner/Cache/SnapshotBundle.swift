@@ -125,7 +125,7 @@ package final class SnapshotBundle {
             mac.update(start)
             var buffer = [UInt8](repeating: 0, count: chunk)
             for ((_, full), entry) in zip(files, entries) {
-                let input = open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+                let input = Glibc.open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
                 guard input >= 0 else { throw ProcessError(.files, "cannot read \(full): \(String(cString: strerror(errno)))") }
                 defer { close(input) }
                 var copied = 0
@@ -134,7 +134,7 @@ package final class SnapshotBundle {
                     if n < 0, errno == EINTR { continue }
                     guard n >= 0 else { throw ProcessError(.files, "cannot read \(full): \(String(cString: strerror(errno)))") }
                     if n == 0 { break }
-                    try buffer[0..<n].withUnsafeBytes { (bytes) throws(ProcessError) in try output.write(bytes) }
+                    try output.write(buffer[0..<n])
                     mac.update(buffer[0..<n])
                     copied += n
                 }

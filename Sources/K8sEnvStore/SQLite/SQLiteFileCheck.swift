@@ -1,5 +1,3 @@
-internal import CSQLite
-
 /// Whether a file is an SQLite database of a store k8senv runs, read without changing it: the
 /// check a snapshot from a bundle passes before it is published to the cache.
 package enum SQLiteFileCheck {
