@@ -58,10 +58,10 @@ struct SnapshotBundleTests {
     /// What reading and extracting `data` as a bundle refuses (nil: accepted), and whether the
     /// extraction folder was left empty of store files on a refusal before the checks passed.
     func refusal(_ data: Data, key: BundleKey = key, limits: BundleLimits = BundleLimits()) throws -> BundleError? {
-        try Self.withFolder { folder in
+        try Self.withFolder { folder -> BundleError? in
             let path = folder + "/x.k8senv-bundle"
             FileManager.default.createFile(atPath: path, contents: data)
-            do {
+            do throws(BundleError) {
                 let bundle = try SnapshotBundle.open(path, limits: limits)
                 try bundle.extract(into: folder + "/out", key: key)
                 return nil
@@ -195,7 +195,7 @@ struct SnapshotBundleTests {
             let data = try Self.bundleBytes()
             FileManager.default.createFile(atPath: path, contents: data)
             #expect(truncate(path, off_t(1 << 30)) == 0)
-            do {
+            do throws(BundleError) {
                 _ = try SnapshotBundle.open(path, limits: BundleLimits())
                 Issue.record("a 1 GiB bundle was opened")
             } catch {
