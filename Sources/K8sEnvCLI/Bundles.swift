@@ -7,7 +7,7 @@ extension Cache {
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write cached snapshots as bundle files, to import on another machine.",
-            discussion: "The snapshots must be in the cache (run `k8senv up` first). With one environment (one -e, or a config of one environment), -o is the bundle file, unless it ends with / or is a folder; with several, -o is a folder (created if needed) that gets one <environment>.k8senv-bundle each."
+            discussion: "The snapshots must be in the cache (run `k8senv up` first). Each bundle is signed (HMAC-SHA256) with K8SENV_BUNDLE_KEY when it is set, else with this user's own key; it is written 0600. With one environment (one -e, or a config of one environment), -o is the bundle file, unless it ends with / or is a folder; with several, -o is a folder (created if needed) that gets one <environment>.k8senv-bundle each."
         )
 
         @OptionGroup var options: ConfigOptions
@@ -51,11 +51,18 @@ extension Cache {
                 }
                 targets = snapshots.map { ($0.0, $0.1, output + "/" + $0.0 + ".k8senv-bundle") }
             }
+            let key: BundleKey, limits: BundleLimits
+            do throws(BundleError) {
+                key = try BundleKey.current()
+                limits = try BundleLimits.current()
+            } catch {
+                throw K8sEnvError(.cache, error.description)
+            }
             for (name, snapshot, path) in targets {
-                do throws(BundleError) { try SnapshotBundle.write(snapshot, to: path) } catch {
+                do throws(BundleError) { try SnapshotBundle.write(snapshot, to: path, key: key, limits: limits) } catch {
                     throw K8sEnvError(.cache, error.description)
                 }
-                print("\(name): snapshot \(snapshot.metadata.key.prefix(12)) written to \(path)")
+                print("\(name): snapshot \(snapshot.metadata.key.prefix(12)) written to \(path), signed with \(key.description)")
             }
         }
     }
@@ -63,7 +70,7 @@ extension Cache {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add the snapshots of bundle files (from `k8senv cache export`) to the cache.",
-            discussion: "Each bundle is verified first (its format, key format version, key, storage kind and files, kube-apiserver version, length and SHA-256); a refused bundle writes nothing into the cache. With -f (or --profile), each bundle must also be a snapshot that config would use here: built by the same kube-apiserver version as the local binary (or --apiserver-version), and with one of the cache keys `k8senv hash` prints for it; any other bundle is refused, naming the keys expected."
+            discussion: "Each bundle is verified first: its format, key format version, key, storage kind and files, kube-apiserver version and sizes (at most K8SENV_BUNDLE_MAX_SIZE, default 512 MiB) before its data is read; then its signature, under K8SENV_BUNDLE_KEY when it is set, else this user's own key (a bundle exported by another key, or unsigned, is refused: set K8SENV_BUNDLE_KEY to the key the exporting job used); its SHA-256; and its store file (a database of k8senv's schema, or an etcd snapshot whose hash matches). A refused bundle writes nothing into the cache. With -f (or --profile), each bundle must also be a snapshot that config would use here: built by the same kube-apiserver version as the local binary (or --apiserver-version), and with one of the cache keys `k8senv hash` prints for it; any other bundle is refused, naming the keys expected."
         )
 
         @Option(name: [.short, .customLong("file")], help: "Accept only the snapshots of this config (with --profile): their keys as `k8senv hash` computes them here.")
@@ -87,6 +94,13 @@ extension Cache {
 
         func run() async throws {
             let store = SnapshotStore(root: SnapshotStore.defaultRoot)
+            let key: BundleKey, limits: BundleLimits
+            do throws(BundleError) {
+                key = try BundleKey.current()
+                limits = try BundleLimits.current()
+            } catch {
+                throw K8sEnvError(.cache, error.description)
+            }
             var expected: BundleExpectation?
             if file != nil || profile != nil {
                 var options = ConfigOptions()
@@ -98,17 +112,18 @@ extension Cache {
             for path in bundles {
                 let installed: SnapshotBundle.Installed
                 do throws(BundleError) {
-                    let bundle = try SnapshotBundle.read(path)
-                    if let expected { try expected.check(bundle, name: path) }
-                    installed = try await bundle.install(into: store, name: path)
+                    let bundle = try SnapshotBundle.open(path, limits: limits)
+                    if let expected { try expected.check(bundle.header, name: path) }
+                    installed = try await bundle.install(into: store, key: key)
                 } catch {
-                    throw K8sEnvError(.cache, "refused: " + error.description)
+                    // Its messages quote the bundle's metadata: shown, never obeyed by the terminal.
+                    throw K8sEnvError(.cache, "refused: " + ControlCharacters.escaped(error.description))
                 }
                 switch installed {
                 case .added(let snapshot):
-                    print("\(snapshot.metadata.environment): snapshot \(snapshot.metadata.key.prefix(12)) imported from \(path)")
+                    print("\(ControlCharacters.escaped(snapshot.metadata.environment)): snapshot \(snapshot.metadata.key.prefix(12)) imported from \(path)")
                 case .alreadyCached(let snapshot):
-                    print("\(snapshot.metadata.environment): snapshot \(snapshot.metadata.key.prefix(12)) already in the cache; \(path) not needed")
+                    print("\(ControlCharacters.escaped(snapshot.metadata.environment)): snapshot \(snapshot.metadata.key.prefix(12)) already in the cache; \(path) not needed")
                 }
             }
         }
@@ -126,8 +141,8 @@ struct BundleExpectation {
 
     /// - Throws: ``BundleError`` (`.version` when the bundle was built by another kube-apiserver
     ///   release, `.unexpectedKey` when its key is none of the config's), naming what was expected.
-    func check(_ bundle: SnapshotBundle, name: String) throws(BundleError) {
-        let snapshot = bundle.header.snapshot
+    func check(_ header: SnapshotBundle.Header, name: String) throws(BundleError) {
+        let snapshot = header.snapshot
         let config = self.config + (profile.map { " (profile \"\($0)\")" } ?? "")
         if snapshot.kubeAPIServerVersion != version {
             throw BundleError(.version, "\(name): the snapshot of \"\(snapshot.environment)\" was built by kube-apiserver \(snapshot.kubeAPIServerVersion), but \(config) runs \(version) here; export it again from a runner with \(version)")

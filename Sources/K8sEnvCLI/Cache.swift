@@ -42,7 +42,9 @@ struct Cache: ParsableCommand {
                 let formatter = ISO8601DateFormatter()
                 var rows = [["KEY", "ENVIRONMENT", "STORAGE", "KUBE-APISERVER", "OBJECTS", "SIZE", "BUILT IN", "CREATED"]]
                 for e in entries.map(\.metadata) {
-                    rows.append([String(e.key.prefix(12)), e.environment, e.storage, e.kubeAPIServerVersion, String(e.objects),
+                    // meta.json may come from a bundle: its texts are shown, never obeyed by the terminal.
+                    let text = ControlCharacters.escaped
+                    rows.append([String(e.key.prefix(12)), text(e.environment), text(e.storage), text(e.kubeAPIServerVersion), String(e.objects),
                                  "\(e.size / 1024) kB", String(format: "%.1fs", e.buildSeconds), formatter.string(from: e.createdAt)])
                 }
                 for line in Self.table(rows) { print(line) }

@@ -147,6 +147,19 @@ final class Collected: Sendable {
 
 @Suite("The store's etcd semantics", .tags(.fast))
 struct KeyValueStoreTests {
+    @Test("issue 25: the store's file, its WAL and a VACUUM INTO copy are 0600 whatever the umask (a store holds the seeds' Secrets)")
+    func privateFiles() throws {
+        let old = umask(0o022)
+        defer { umask(old) }
+        let t = try TemporaryStore()
+        try t.store.put("/a", "secret")
+        try t.store.copy(to: t.folder + "/copy.db")
+        for name in ["state.db", "state.db-wal", "copy.db"] {
+            var info = stat()
+            #expect(stat(t.folder + "/" + name, &info) == 0 && info.st_mode & 0o777 == 0o600, "\(name): \(String(info.st_mode & 0o777, radix: 8))")
+        }
+    }
+
     @Test("an empty store is at revision 1; each write adds one; reads at a past revision see the past")
     func revisions() throws {
         let t = try TemporaryStore()

@@ -25,12 +25,14 @@ struct ActionTests {
         var log = ""
     }
 
-    /// One machine: its own cache folder (`XDG_CACHE_HOME`) and temp folder; the cache service is
-    /// shared by all runners of a test.
+    /// One machine: its own cache folder (`XDG_CACHE_HOME`), state folder (`XDG_STATE_HOME`: its
+    /// own user key, as a fresh runner has) and temp folder; the cache service is shared by all
+    /// runners of a test.
     struct Runner {
         var folder: String
         var cacheService: String
         var cache: String { folder + "/cache" }
+        var state: String { folder + "/state" }
     }
 
     static func action(in ws: Workspace) async throws -> [String: Any] {
@@ -184,6 +186,7 @@ struct ActionTests {
             environment["GITHUB_ACTION_PATH"] = Repository.root
             environment["RUNNER_TEMP"] = runner.folder + "/temp"
             environment["XDG_CACHE_HOME"] = runner.cache
+            environment["XDG_STATE_HOME"] = runner.state
             environment["FAKE_SWIFT_OUT"] = runner.folder + "/swift-build"
             environment["FAKE_SWIFT_LOG"] = ws.path + "/swift-builds"
             environment["K8SENV_BUILT"] = Repository.binary
@@ -211,6 +214,7 @@ struct ActionTests {
     static func later(_ command: String, after run: Run, on runner: Runner, in ws: Workspace) async throws -> Outcome {
         var environment: [String: String?] = run.environment.mapValues { $0 }
         environment["XDG_CACHE_HOME"] = runner.cache
+        environment["XDG_STATE_HOME"] = runner.state
         environment["PATH"] = (run.path.reversed() + [Self.runnerPATH]).joined(separator: ":")
         let child = try Subprocess("/bin/bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", command], in: ws.directory,
                                    environment: ws.environment(environment), outputPrefix: runner.folder + "/later")
@@ -287,13 +291,14 @@ struct ActionTests {
         }
     }
 
-    @Test("two runners against the example: the first builds k8senv and the snapshots and saves both; the second restores both, imports the bundles, and a later `k8senv run` is a cache hit")
+    @Test("two runners against the example sharing a bundle-key: the first builds k8senv and the snapshots and saves both; the second restores both, imports the bundles, and a later `k8senv run` is a cache hit; a runner with another key rebuilds the snapshots instead of importing them, and one without a key neither restores nor saves them")
     func twoRunners() async throws {
         let binaries = try RealBinaries.require()
         try await Workspace.with(example: true, name: "action") { ws in
             let action = try await Self.action(in: ws)
             let service = ws.path + "/cache-service"
-            let inputs = ["config": "k8senv.yaml", "profile": "ci", "working-directory": "examples", "storage": RealBinaries.storage]
+            let inputs = ["config": "k8senv.yaml", "profile": "ci", "working-directory": "examples", "storage": RealBinaries.storage,
+                          "bundle-key": "the CI secret of ActionTests, shared by its runners"]
             // No network here: the binaries come from K8SENV_* (install-binaries.sh's first choice).
             let given: [String: String?] = ["K8SENV_KUBE_APISERVER": binaries.kubeAPIServer, "K8SENV_ETCD": binaries.etcd,
                                             "K8SENV_STORAGE": nil]
@@ -331,6 +336,36 @@ struct ActionTests {
             #expect(test.status == 0, "\(test)")
             #expect((test.stdout + test.stderr).contains("(cache hit)"), "\(test)")
             #expect(test.stdout.contains("widget.example.k8senv.dev/"), "\(test)")
+
+            // Another key: its own cache entry, which is empty; the snapshots are built, not imported.
+            var otherKey = inputs
+            otherKey["bundle-key"] = "another CI secret, not the first runners'"
+            let third = Runner(folder: ws.path + "/runner-3", cacheService: service)
+            let three = try await Self.run(action, on: third, inputs: otherKey, in: ws, environment: given)
+            #expect(three.failed == nil, "\(three.log)")
+            #expect(three.outputs["key"]?["key"] != key, "\(three.outputs)")
+            #expect(three.outputs["snapshots"]?["cache-hit"] == "false" && three.outputs["snapshots"]?["save"] == "true", "\(three.log)")
+            #expect(!three.log.contains("imported from"), "\(three.log)")
+
+            // Runner 1's bundles under runner 3's key (as if the key had changed): refused, then built.
+            let entry = service + "/" + (three.outputs["key"]?["key"] ?? "")
+            try? FileManager.default.removeItem(atPath: entry)
+            try await Self.copy(service + "/" + key, to: entry, in: ws)
+            let fourth = Runner(folder: ws.path + "/runner-4", cacheService: service)
+            let four = try await Self.run(action, on: fourth, inputs: otherKey, in: ws, environment: given)
+            #expect(four.failed == nil, "\(four.log)")
+            #expect(four.outputs["restore"]?["cache-hit"] == "true" && four.outputs["snapshots"]?["cache-hit"] == "false", "\(four.log)")
+            #expect(four.log.contains("signed with another key") && four.log.contains("the restored bundles were refused"), "\(four.log)")
+
+            // No key: nothing restored or saved; the snapshots are left to the tests (build-snapshots: false).
+            var noKey = inputs
+            noKey["bundle-key"] = ""
+            noKey["build-snapshots"] = "false"
+            let fifth = Runner(folder: ws.path + "/runner-5", cacheService: service)
+            let five = try await Self.run(action, on: fifth, inputs: noKey, in: ws, environment: given)
+            #expect(five.failed == nil, "\(five.log)")
+            #expect(!five.ran.contains("restore") && !five.ran.contains("save"), "\(five.ran)")
+            #expect(five.log.contains("no bundle-key: the snapshots are built on this runner and not cached"), "\(five.log)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }

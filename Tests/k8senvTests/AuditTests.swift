@@ -122,6 +122,9 @@ struct AuditTests {
             let kept = try #require(lines.first { $0.hasPrefix("audit logs kept in ") }, "\(run)")
             let folder = String(kept.dropFirst("audit logs kept in ".count).prefix { $0 != " " })
             #expect(FileManager.default.fileExists(atPath: folder + "/one-0/logs/audit.log"), "\(folder)")
+            // Issue 25: every request's user and object, readable by this user only.
+            var info = stat()
+            #expect(stat(folder + "/one-0/logs/audit.log", &info) == 0 && info.st_mode & 0o777 == 0o600, "audit.log mode \(String(info.st_mode & 0o777, radix: 8))")
             #expect(!FileManager.default.fileExists(atPath: folder + "/run.json"), "nothing runs any more")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
 

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvSpec
 import Testing
 
 /// `k8senv cache export` and `cache import`: a snapshot built in one cache is a cache hit in
@@ -55,7 +56,7 @@ struct BundleTests {
             let storage = RealBinaries.storage
             let other = storage == "etcd" ? "embedded" : "etcd"
             let cases: [(String, Data, String)] = [
-                ("flipped", flipped, "checksum mismatch"),
+                ("flipped", flipped, "signature does not verify"),
                 ("keyformat", bytes.replacing(Data("k8senv-cache-key/v1".utf8), with: Data("k8senv-cache-key/v9".utf8)),
                  "key format \"k8senv-cache-key/v9\", this k8senv uses \"k8senv-cache-key/v1\""),
                 ("storage", bytes.replacing(Data("\"storage\":\"\(storage)\"".utf8), with: Data("\"storage\":\"\(other)\"".utf8)),
@@ -129,6 +130,190 @@ struct BundleTests {
             let usage = try await ws.k8senv("cache", "import", "--apiserver-version", "v1.20.2", bundle, environment: ["XDG_CACHE_HOME": second])
             #expect(usage.status == 2 && usage.stderr.contains("--apiserver-version needs -f"), "\(usage)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+
+    // MARK: - Issue 25: bundles are authenticated, checked and bounded
+
+    /// The secret both sides of these tests share (K8SENV_BUNDLE_KEY).
+    static let secret = "bundle-tests-secret-0123456789abcdef"
+
+    /// A bundle made from `real` (a bundle `cache export` wrote) as someone who knows the format
+    /// would make it: its header and first line kept, the store file replaced by `store`, the
+    /// environment's name by `environment`, the checksum recomputed; signed (when the format
+    /// is signed) with `secret` as docs/reference/cache-layout.md says.
+    static func craft(_ real: Data, store: Data? = nil, environment: String? = nil, secret: String,
+                      unsigned: Bool = false) throws -> Data {
+        let bytes = [UInt8](real)
+        let first = try #require(bytes.firstIndex(of: 0x0A))
+        let second = try #require(bytes[(first + 1)...].firstIndex(of: 0x0A))
+        var magic = String(decoding: bytes[..<first], as: UTF8.self)
+        var header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[(first + 1)..<second])) as? [String: Any])
+        var files = try #require(header["files"] as? [[String: Any]])
+        var snapshot = try #require(header["snapshot"] as? [String: Any])
+        var data = Data()
+        var offset = second + 1
+        for file in files {
+            let size = try #require(file["size"] as? Int)
+            data.append(contentsOf: bytes[offset..<offset + size])
+            offset += size
+        }
+        if let store {
+            let name = try #require(files.first?["name"] as? String)
+            files = [["name": name, "size": store.count]]
+            data = store
+            let hasher = SHA256Hasher()
+            hasher.update("\(name)\n\(store.count)\n")
+            hasher.update([UInt8](store))
+            snapshot["checksum"] = hasher.finalize()
+            snapshot["size"] = store.count
+        }
+        if let environment { snapshot["environment"] = environment }
+        header["files"] = files
+        header["snapshot"] = snapshot
+        if unsigned {
+            magic = "k8senv-bundle/v1"
+            header["signature"] = nil
+        }
+        var output = Data((magic + "\n").utf8)
+        output.append(try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]))
+        output.append(0x0A)
+        output.append(data)
+        if magic != "k8senv-bundle/v1" {
+            let key = HMACSHA256.mac(key: Array(secret.utf8), Array("k8senv bundle signing key v1".utf8))
+            let mac = HMACSHA256.mac(key: key, [UInt8](output))
+            output.append(Data(("hmac-sha256 " + mac.map { String(format: "%02x", $0) }.joined() + "\n").utf8))
+        }
+        return output
+    }
+
+    static let planted = """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: planted
+          namespace: default
+        data:
+          from: attacker
+        ---
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: ClusterRoleBinding
+        metadata:
+          name: everyone-is-admin
+        roleRef:
+          apiGroup: rbac.authorization.k8s.io
+          kind: ClusterRole
+          name: cluster-admin
+        subjects:
+          - apiGroup: rbac.authorization.k8s.io
+            kind: Group
+            name: system:authenticated
+
+        """
+
+    @Test("issue 25: a crafted store file under the config's real key (unsigned, or signed with another key) is refused; an empty or garbage store file signed with the right key is refused as not a store; nothing is published and a later run builds the real snapshot")
+    func craftedStoreFilesAreRefused() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.config, name: "bundles-crafted") { ws in
+            try ws.write("seed.yaml", Self.seed)
+            try ws.write("planted.yaml", Self.config.replacingOccurrences(of: "[seed.yaml]", with: "[planted-seed.yaml]"))
+            try ws.write("planted-seed.yaml", Self.planted)
+            let first = ws.path + "/cache-a", second = ws.path + "/cache-b", attacker = ws.path + "/cache-c"
+            let signing: [String: String?] = ["K8SENV_BUNDLE_KEY": Self.secret]
+            let build = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "true", environment: ["XDG_CACHE_HOME": first])
+            #expect(build.status == 0, "\(build)")
+            let bundle = ws.path + "/one.k8senv-bundle"
+            let export = try await ws.k8senv("cache", "export", "-f", "k8senv.yaml", "-o", bundle,
+                                              environment: signing.merging(["XDG_CACHE_HOME": first]) { $1 })
+            #expect(export.status == 0, "\(export)")
+            let real = try #require(FileManager.default.contents(atPath: bundle))
+
+            // The attacker's store: the same environment built from a seed of their own.
+            let plant = try await ws.k8senv("run", "-f", "planted.yaml", "--", "true", environment: ["XDG_CACHE_HOME": attacker])
+            #expect(plant.status == 0, "\(plant)")
+            let entry = try #require(Self.entries(attacker).first { !$0.hasPrefix(".") && !$0.hasSuffix(".lock") })
+            let dataFolder = attacker + "/k8senv/snapshots/" + entry + "/data"
+            let storeName = try #require(try FileManager.default.contentsOfDirectory(atPath: dataFolder).first)
+            let plantedStore = try #require(FileManager.default.contents(atPath: dataFolder + "/" + storeName))
+
+            let cases: [(String, Data, String)] = [
+                ("unsigned", try Self.craft(real, store: plantedStore, secret: Self.secret, unsigned: true), "not signed"),
+                ("wrong-key", try Self.craft(real, store: plantedStore, secret: "another key, not the exporter's"), "signature does not verify"),
+                ("empty", try Self.craft(real, store: Data(), secret: Self.secret), "is empty"),
+                ("garbage", try Self.craft(real, store: Data(repeating: 0x5A, count: 8192), secret: Self.secret), "is not"),
+            ]
+            for (name, data, message) in cases {
+                let path = ws.path + "/\(name).k8senv-bundle"
+                FileManager.default.createFile(atPath: path, contents: data)
+                let refused = try await ws.k8senv("cache", "import", "-f", "k8senv.yaml", path,
+                                                  environment: signing.merging(["XDG_CACHE_HOME": second]) { $1 })
+                #expect(refused.status == 1, "\(name): \(refused)")
+                #expect(refused.stderr.contains("refused: \(path): ") && refused.stderr.contains(message), "\(name): \(refused)")
+                #expect(Self.entries(second).allSatisfy { $0.hasSuffix(".lock") }, "\(name): \(Self.entries(second))")
+            }
+            let unsigned = try await ws.k8senv("cache", "import", ws.path + "/wrong-key.k8senv-bundle", environment: ["XDG_CACHE_HOME": second])
+            #expect(unsigned.stderr.contains("K8SENV_BUNDLE_KEY"), "the refusal says what to do: \(unsigned)")
+
+            // The cache is usable: run builds the real snapshot, with the real seed and nothing planted.
+            let run = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "kubectl", "get", "configmaps", "-n", "default", "-o", "name",
+                                          environment: ["XDG_CACHE_HOME": second])
+            #expect(run.status == 0, "\(run)")
+            #expect(run.stdout.contains("configmap/carried") && !run.stdout.contains("planted"), "\(run)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+
+    @Test("issue 25: an exported bundle is 0600; a 1 GiB bundle (sparse) is refused naming its size and the limit; control characters in a bundle's metadata are printed escaped by import and cache ls")
+    func modeSizeAndControlCharacters() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.config, name: "bundles-limits") { ws in
+            try ws.write("seed.yaml", Self.seed)
+            let first = ws.path + "/cache-a", second = ws.path + "/cache-b"
+            let signing: [String: String?] = ["K8SENV_BUNDLE_KEY": Self.secret]
+            let build = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "true", environment: ["XDG_CACHE_HOME": first])
+            #expect(build.status == 0, "\(build)")
+            let bundle = ws.path + "/one.k8senv-bundle"
+            let export = try await ws.k8senv("cache", "export", "-o", bundle, environment: signing.merging(["XDG_CACHE_HOME": first]) { $1 })
+            #expect(export.status == 0, "\(export)")
+            var info = stat()
+            #expect(stat(bundle, &info) == 0 && info.st_mode & 0o777 == 0o600, "mode \(String(info.st_mode & 0o777, radix: 8))")
+            // The cached snapshot's store file too (state.db: VACUUM INTO; etcd.db: etcdctl).
+            let entry = try #require(Self.entries(first).first { !$0.hasPrefix(".") && !$0.hasSuffix(".lock") })
+            let dataFolder = first + "/k8senv/snapshots/" + entry + "/data"
+            for name in try FileManager.default.contentsOfDirectory(atPath: dataFolder) {
+                #expect(stat(dataFolder + "/" + name, &info) == 0 && info.st_mode & 0o777 == 0o600, "\(name): \(String(info.st_mode & 0o777, radix: 8))")
+            }
+            let real = try #require(FileManager.default.contents(atPath: bundle))
+
+            // 1 GiB: the real header, its file's size claimed to fill it, the rest a hole.
+            let gib = 1 << 30
+            let lines = [UInt8](real).split(separator: 0x0A, maxSplits: 2, omittingEmptySubsequences: false)
+            var header = try #require(try JSONSerialization.jsonObject(with: Data(lines[1])) as? [String: Any])
+            let name = try #require((header["files"] as? [[String: Any]])?.first?["name"] as? String)
+            func encoded(_ size: Int) throws -> Data {
+                header["files"] = [["name": name, "size": size]]
+                return try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes])
+            }
+            let length = lines[0].count + 1 + (try encoded(gib)).count + 1
+            let start = Data(lines[0]) + Data([0x0A]) + (try encoded(gib - length - 77)) + Data([0x0A])
+            let huge = ws.path + "/huge.k8senv-bundle"
+            FileManager.default.createFile(atPath: huge, contents: start)
+            #expect(truncate(huge, off_t(gib)) == 0)
+            let refused = try await ws.k8senv("cache", "import", huge, environment: signing.merging(["XDG_CACHE_HOME": second]) { $1 })
+            #expect(refused.status == 1, "\(refused)")
+            #expect(refused.stderr.contains("refused: \(huge): ") && refused.stderr.contains("1073741824 bytes") && refused.stderr.contains("K8SENV_BUNDLE_MAX_SIZE"), "\(refused)")
+
+            // ESC, BEL and a C1 control in the environment's name: shown escaped, never sent to the terminal.
+            let crafted = ws.path + "/escape.k8senv-bundle"
+            FileManager.default.createFile(atPath: crafted, contents: try Self.craft(real, environment: "one\u{1b}]0;pwned\u{07}\u{9b}2J", secret: Self.secret))
+            let imported = try await ws.k8senv("cache", "import", crafted, environment: signing.merging(["XDG_CACHE_HOME": second]) { $1 })
+            #expect(imported.status == 0, "\(imported)")
+            #expect(imported.stdout.contains("one\\x1b]0;pwned\\x07\\x9b2J: snapshot"), "\(imported)")
+            let listed = try await ws.k8senv("cache", "ls", environment: ["XDG_CACHE_HOME": second])
+            #expect(listed.stdout.contains("one\\x1b]0;pwned\\x07\\x9b2J"), "\(listed)")
+            for output in [imported.stdout, imported.stderr, listed.stdout, listed.stderr] {
+                #expect(!output.unicodeScalars.contains { $0.value == 0x1b || $0.value == 0x07 || $0.value == 0x9b }, "\(output.debugDescription)")
+            }
         }
     }
 }

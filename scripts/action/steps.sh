@@ -15,15 +15,21 @@
 #               each K8SENV_* binary must be an executable, else the step fails; writes them,
 #               K8SENV_STORAGE and K8SENV_KUBE_VERSION to $GITHUB_ENV; outputs `downloaded`
 #               (true when kube-apiserver was downloaded now, for the cache to save)
-#   key         outputs `key` (the snapshots' cache key: `k8senv hash` of the config and profile)
-#               and `dir` (the folder of bundles the cache holds)
-#   snapshots   imports the restored bundles (`k8senv cache import -f`, which checks their keys);
-#               on a miss builds the snapshots (`k8senv run -- true`) and exports them as bundles;
-#               outputs `cache-hit` and `save` (true when there are new bundles to save)
+#   key         outputs `key` (the snapshots' cache key: `k8senv hash` of the config and profile,
+#               and an id of K8SENV_BUNDLE_KEY, so that another key is another entry), `dir` (the
+#               folder of bundles the cache holds) and `cache` (true when K8SENV_BUNDLE_KEY is set:
+#               without it no other runner could verify the bundles, so none are restored or saved)
+#   snapshots   imports the restored bundles (`k8senv cache import -f`, which checks their keys
+#               and their signatures under K8SENV_BUNDLE_KEY); on a miss or a refusal builds the
+#               snapshots (`k8senv run -- true`) and, with a K8SENV_BUNDLE_KEY, exports them as
+#               bundles signed with it; outputs `cache-hit` and `save` (true when there are new
+#               bundles to save)
 #
 # Inputs arrive as the runner gives them to a composite action's step: through the step's env,
-# INPUT_VERSION, K8SENV_ACTION_REF (the action's own ref), INPUT_CONFIG, INPUT_PROFILE, INPUT_KUBE_VERSION, INPUT_STORAGE, INPUT_WORKING_DIRECTORY,
-# INPUT_BUILD_SNAPSHOTS (set in action.yml from `${{ inputs.… }}`). GitHub's files: GITHUB_OUTPUT,
+# INPUT_VERSION, K8SENV_ACTION_REF (the action's own ref), INPUT_CONFIG, INPUT_PROFILE, INPUT_KUBE_VERSION,
+# INPUT_STORAGE, INPUT_WORKING_DIRECTORY, INPUT_BUILD_SNAPSHOTS, and the bundle-key input as
+# K8SENV_BUNDLE_KEY (key and snapshots steps only) (set in action.yml from `${{ inputs.… }}`).
+# GitHub's files: GITHUB_OUTPUT,
 # GITHUB_ENV, GITHUB_PATH; GITHUB_ACTION_PATH is k8senv's source (the action's checkout).
 set -euo pipefail
 
@@ -165,11 +171,21 @@ step_install() {
 }
 
 step_key() {
-  local hash
+  local hash key_id
   enter_working_directory
   config_args
   hash="$(k8senv hash "${CONFIG_ARGS[@]}")" || die "k8senv hash ${CONFIG_ARGS[*]} failed (above)"
-  output key "k8senv-snapshots-$(uname -s)-$(uname -m)-${INPUT_PROFILE:-default}-$(printf '%s\n' "$hash" | sha256sum | cut -c1-64)"
+  # 32 bits of a hash of the secret (never the secret): another key misses instead of restoring
+  # bundles it would refuse, and keeps its own entry.
+  if [[ -n "${K8SENV_BUNDLE_KEY:-}" ]]; then
+    key_id="$(printf 'k8senv bundle cache\n%s' "$K8SENV_BUNDLE_KEY" | sha256sum | cut -c1-8)"
+    output cache true
+  else
+    key_id=unsigned
+    output cache false
+    log "no bundle-key: the snapshots are built on this runner and not cached (pass a secret as bundle-key to share them between runners: docs/how-to/ci.md)"
+  fi
+  output key "k8senv-snapshots-$(uname -s)-$(uname -m)-${INPUT_PROFILE:-default}-$(printf '%s\n' "$hash" | sha256sum | cut -c1-64)-$key_id"
   output dir "$CACHE_ROOT/action/bundles"
 }
 
@@ -193,6 +209,7 @@ step_snapshots() {
   if [[ "${INPUT_BUILD_SNAPSHOTS:-true}" != true ]]; then output save false; return 0; fi
   log "building the snapshots (k8senv run ${CONFIG_ARGS[*]} --pool-size 1 -- true)"
   k8senv run "${CONFIG_ARGS[@]}" --pool-size 1 --quiet -- true || die "building the snapshots failed (above)"
+  if [[ -z "${K8SENV_BUNDLE_KEY:-}" ]]; then output save false; return 0; fi
   rm -rf "$dir"
   k8senv cache export "${CONFIG_ARGS[@]}" -o "$dir/" >&2 || die "k8senv cache export failed (above)"
   output save true

@@ -95,6 +95,16 @@ public enum AuditLog {
     /// An instance's log in its folder.
     package static func path(inInstanceFolder folder: String) -> String { folder + "/logs/audit.log" }
 
+    /// Makes the log 0600 (O_NOFOLLOW: a symlink there is an error) before kube-apiserver starts:
+    /// it logs every request's user and object, and kube-apiserver 1.20 would create it 0644,
+    /// while it (and its log rotation) keeps the mode of a file that exists.
+    static func prepare(_ path: String) throws(ProcessError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ProcessError(.files, "cannot create the audit log \(path): \(String(cString: strerror(errno)))") }
+        fchmod(fd, 0o600)
+        close(fd)
+    }
+
     /// The instances of a run folder that have an audit log, by name (their folder's), sorted.
     package static func instances(inRun runDirectory: String) -> [(name: String, log: String)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []

@@ -176,6 +176,7 @@ package final class Instance: Sendable {
         }
         var auditFiles: AuditFiles?
         if let audit = configuration.audit, let log = configuration.auditLogPath {
+            try AuditLog.prepare(log)
             switch audit {
             case .level(let level):
                 try PrivateFiles.write(AuditPolicy.builtIn(level), to: pki + "/audit-policy.yaml")

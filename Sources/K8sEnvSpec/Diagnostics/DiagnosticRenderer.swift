@@ -30,15 +30,11 @@ package struct DiagnosticRenderer {
     /// `text` with C0 and C1 control characters and DEL (newlines and tabs aside) replaced by
     /// U+FFFD: what a file says is shown, never obeyed by the terminal.
     static func printable(_ text: String) -> String {
+        let isControl = { ControlCharacters.isControl($0, keepingLayout: true) }
         guard text.unicodeScalars.contains(where: isControl) else { return text }
         var scalars = String.UnicodeScalarView()
         for scalar in text.unicodeScalars { scalars.append(isControl(scalar) ? "\u{FFFD}" : scalar) }
         return String(scalars)
-    }
-
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        let v = scalar.value
-        return (v < 0x20 && v != 0x0A && v != 0x09) || (0x7F...0x9F).contains(v)
     }
 
     /// The start of a 1-based line (without its line break; at most 804 bytes, `cut` when there

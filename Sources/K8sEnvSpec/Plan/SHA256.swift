@@ -46,3 +46,34 @@ package final class SHA256Hasher {
         return hasher.finalize()
     }
 }
+
+/// HMAC-SHA256 (RFC 2104) over ``SHA256Hasher``, fed incrementally: H((K ^ opad) || H((K ^ ipad) || m)).
+package final class HMACSHA256 {
+    private let inner = SHA256Hasher()
+    private let outerPad: [UInt8]
+
+    /// - Parameter key: any length (a key longer than SHA-256's block of 64 bytes is hashed first).
+    package init(key: some Collection<UInt8>) {
+        var block = key.count > 64 ? { let h = SHA256Hasher(); h.update(key); return h.digest() }() : Array(key)
+        block += [UInt8](repeating: 0, count: 64 - block.count)
+        outerPad = block.map { $0 ^ 0x5c }
+        inner.update(block.map { $0 ^ 0x36 })
+    }
+
+    package func update(_ bytes: some Collection<UInt8>) { inner.update(bytes) }
+
+    /// The MAC's 32 bytes (call once).
+    package func finalize() -> [UInt8] {
+        let outer = SHA256Hasher()
+        outer.update(outerPad)
+        outer.update(inner.digest())
+        return outer.digest()
+    }
+
+    /// The MAC of `message` under `key`, in one call.
+    package static func mac(key: some Collection<UInt8>, _ message: some Collection<UInt8>) -> [UInt8] {
+        let hmac = HMACSHA256(key: key)
+        hmac.update(message)
+        return hmac.finalize()
+    }
+}

@@ -15,17 +15,46 @@ final class SQLiteDatabase {
     let path: String
 
     /// - Parameter create: make the file if it does not exist (false: a missing file is an error).
-    init(path: String, create: Bool = true) throws(SQLiteError) {
+    ///   A file made here is 0600 (SQLite would make it 0644 less the umask; its journal and WAL
+    ///   take the database's mode): a store holds the seeds' Secrets.
+    convenience init(path: String, create: Bool = true) throws(SQLiteError) {
+        if create { try Self.createPrivate(path) }
+        try self.init(opening: path, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX)
+    }
+
+    /// Opens `path` read-only as immutable (SQLite's `immutable=1`: no locks, no journal or WAL
+    /// read or made): for a file nobody else writes, such as a snapshot being checked.
+    convenience init(immutable path: String) throws(SQLiteError) {
+        var components = URLComponents()
+        components.scheme = "file"
+        components.path = path
+        components.queryItems = [URLQueryItem(name: "immutable", value: "1")]
+        guard let uri = components.string else { throw SQLiteError(code: SQLITE_CANTOPEN, message: "\(path): not a path SQLite can open") }
+        try self.init(opening: uri, flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, path: path)
+    }
+
+    private init(opening name: String, flags: Int32, path: String? = nil) throws(SQLiteError) {
+        let path = path ?? name
         self.path = path
         var db: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        let rc = sqlite3_open_v2(name, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
             sqlite3_close_v2(db)
             throw SQLiteError(code: rc, message: "\(path): \(message)")
         }
         handle = db
+    }
+
+    /// Creates `path` empty with mode 0600 (O_CREAT|O_EXCL|O_NOFOLLOW) unless it exists.
+    static func createPrivate(_ path: String) throws(SQLiteError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd >= 0 {
+            fchmod(fd, 0o600)
+            close(fd)
+        } else if errno != EEXIST {
+            throw SQLiteError(code: SQLITE_CANTOPEN, message: "\(path): \(String(cString: strerror(errno)))")
+        }
     }
 
     deinit {
@@ -62,6 +91,8 @@ final class SQLiteDatabase {
     /// Copies the whole database into a new file at `path`, consistently, while it stays open.
     func copy(to path: String) throws(SQLiteError) {
         for statement in statements.values { statement.reset() }
+        // VACUUM INTO writes into an empty file as into a new one: made 0600 here first.
+        try Self.createPrivate(path)
         let escaped = path.replacing("'", with: "''")
         try execute("VACUUM INTO '\(escaped)'")
     }
@@ -130,7 +161,14 @@ final class SQLiteStatement {
         while try step() {}
     }
 
+    @discardableResult
+    func bind(_ index: Int32, _ value: String) -> Self {
+        sqlite3_bind_text(stmt, index, value, -1, sqliteTransient)
+        return self
+    }
+
     func int(_ column: Int32) -> Int64 { sqlite3_column_int64(stmt, column) }
+    func text(_ column: Int32) -> String { sqlite3_column_text(stmt, column).map { String(cString: $0) } ?? "" }
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(stmt, column) == SQLITE_NULL }
 
     func data(_ column: Int32) -> Data {
