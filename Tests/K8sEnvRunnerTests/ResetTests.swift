@@ -2,6 +2,7 @@ import Foundation
 import K8sEnvRunner
 import K8sEnvSpec
 import K8sEnvTestSupport
+import Synchronization
 import Testing
 
 /// `kubectl get --watch --output-watch-events` in the background (started as k8senv starts its
@@ -88,6 +89,68 @@ struct ResetTests {
                     "\(watch.lines) \(watch.state)")
             await watch.stop()
             try await again.release()
+        }
+    }
+
+    @Test("a write that lands after a reset (a killed holder's request in flight) is undone by the next reset: every reset goes back to the state the instance was first handed out in, and diff since then shows nothing")
+    func lateWriteAfterResetIsUndone() async throws {
+        try await PoolFixture.with(size: 1) { pool in
+            var lease = try await pool.acquire()
+            let instance = lease.instanceForTests
+            // k8senv's own client: as a request that was authenticated before the release, it
+            // is not stopped by the end of the lease's token.
+            let admin = instance.client
+            // The store's revision now (a list's resourceVersion): what diff compares with.
+            let handedOut = try #require((try await admin.get("/api/v1/namespaces?limit=1").json?["metadata"] as? [String: Any])
+                .flatMap { $0["resourceVersion"] as? String }.flatMap { Int64($0) })
+            let late = { (name: String) in
+                #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"\#(name)"},"data":{"mode":"late"}}"#
+            }
+
+            // A write after the release's reset has finished.
+            try await lease.release()
+            try await create(admin, "/api/v1/namespaces/team/configmaps", late("after-reset"))
+            lease = try await pool.acquire()
+            try await lease.release()
+            lease = try await pool.acquire()
+            #expect(try await admin.send("GET", "/api/v1/namespaces/team/configmaps/after-reset").status == 404)
+
+            // A write while the reset runs: the holder made a CRD, so the reset waits until
+            // kube-apiserver stops serving it; a request lands in that wait (the CRD is already
+            // gone from the store). Rounds where the write lands only after the release
+            // returned prove nothing new (see above) and are tried again.
+            var landedDuringReset = false
+            for round in 0..<5 where !landedDuringReset {
+                try await create(lease.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", Self.gizmoCRD)
+                #expect(try await waitUntil { try await lease.client.send("GET", "/apis/reset.k8senv.dev/v1").status == 200 })
+                let releasing = lease
+                let released = Flag()
+                let release = Task {
+                    defer { released.set() }
+                    try await releasing.release()
+                }
+                // As soon as the store no longer holds the CRD (kube-apiserver reads it from
+                // the store: no watch cache), while the reset waits for its API to go.
+                var gone = false
+                for _ in 0..<10_000 where !gone {
+                    gone = try await admin.send("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.reset.k8senv.dev").status == 404
+                }
+                #expect(gone)
+                try await create(admin, "/api/v1/namespaces/team/configmaps", late("during-reset-\(round)"))
+                landedDuringReset = !released.isSet
+                try await release.value
+                lease = try await pool.acquire()
+                if landedDuringReset {
+                    try await lease.release()
+                    lease = try await pool.acquire()
+                    #expect(try await admin.send("GET", "/api/v1/namespaces/team/configmaps/during-reset-\(round)").status == 404,
+                            "round \(round): a write that landed while the reset waited is still there after the next reset")
+                }
+            }
+            // Nothing of either stays: the instance is as it was handed out.
+            let changes = try await StateDiff.diff(admin, since: handedOut, name: instance.name, filter: StateDiff.Filter())
+            #expect(changes.isEmpty, "\(changes)")
+            try await lease.release()
         }
     }
 
@@ -209,6 +272,13 @@ struct StorageBehaviourTests {
 }
 
 /// Polls `condition` every 50 ms for up to 30 s.
+/// Set once, read from any task.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+}
+
 func waitUntil(_ condition: () async throws -> Bool) async throws -> Bool {
     for _ in 0..<600 {
         if try await condition() { return true }
