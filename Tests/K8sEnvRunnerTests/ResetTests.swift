@@ -1,6 +1,7 @@
 import Foundation
 import K8sEnvRunner
 import K8sEnvSpec
+import K8sEnvStore
 import K8sEnvTestSupport
 import Synchronization
 import Testing
@@ -115,38 +116,44 @@ struct ResetTests {
             lease = try await pool.acquire()
             #expect(try await admin.send("GET", "/api/v1/namespaces/team/configmaps/after-reset").status == 404)
 
-            // A write while the reset runs: the holder made a CRD, so the reset waits until
-            // kube-apiserver stops serving it; a request lands in that wait (the CRD is already
-            // gone from the store). Rounds where the write lands only after the release
-            // returned prove nothing new (see above) and are tried again.
-            var landedDuringReset = false
-            for round in 0..<5 where !landedDuringReset {
-                try await create(lease.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", Self.gizmoCRD)
-                #expect(try await waitUntil { try await lease.client.send("GET", "/apis/reset.k8senv.dev/v1").status == 200 })
-                let releasing = lease
-                let released = Flag()
-                let release = Task {
-                    defer { released.set() }
-                    try await releasing.release()
-                }
-                // As soon as the store no longer holds the CRD (kube-apiserver reads it from
-                // the store: no watch cache), while the reset waits for its API to go.
-                var gone = false
-                for _ in 0..<10_000 where !gone {
-                    gone = try await admin.send("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/gizmos.reset.k8senv.dev").status == 404
-                }
-                #expect(gone)
-                try await create(admin, "/api/v1/namespaces/team/configmaps", late("during-reset-\(round)"))
-                landedDuringReset = !released.isSet
-                try await release.value
-                lease = try await pool.acquire()
-                if landedDuringReset {
-                    try await lease.release()
-                    lease = try await pool.acquire()
-                    #expect(try await admin.send("GET", "/api/v1/namespaces/team/configmaps/during-reset-\(round)").status == 404,
-                            "round \(round): a write that landed while the reset waited is still there after the next reset")
+            // A write that lands in the store the moment the reset has written (a request
+            // kube-apiserver had already accepted): while the reset still waits for the CRD the
+            // holder made to stop being served. Written straight into the store, by a thread
+            // that watches for the reset, so it lands there every time.
+            let store = try #require(instance.store as? EmbeddedStore).server.store
+            let early = try #require(try Self.value(store, "/registry/example.k8senv.dev/widgets/team/early"))
+            var widget = try #require(try JSONSerialization.jsonObject(with: early) as? [String: Any])
+            var metadata = try #require(widget["metadata"] as? [String: Any])
+            metadata["name"] = "late"
+            metadata["uid"] = UUID().uuidString.lowercased()
+            widget["metadata"] = metadata
+            let lateWidget = try JSONSerialization.data(withJSONObject: widget)
+            try await create(lease.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", Self.gizmoCRD)
+            #expect(try await waitUntil { try await lease.client.send("GET", "/apis/reset.k8senv.dev/v1").status == 200 })
+            let crdKey = "/registry/apiextensions.k8s.io/customresourcedefinitions/gizmos.reset.k8senv.dev"
+            let writer = Task.detached {
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    Thread {
+                        while (try? Self.value(store, crdKey)) != nil {}
+                        var put = Etcdserverpb_PutRequest()
+                        put.key = Data("/registry/example.k8senv.dev/widgets/team/late".utf8)
+                        put.value = lateWidget
+                        _ = try? store.put(put)
+                        done.resume()
+                    }.start()
                 }
             }
+            try await lease.release()
+            await writer.value
+            lease = try await pool.acquire()
+            // Present now (it landed after the reset), gone after the next reset.
+            #expect(try await admin.send("GET", "/apis/example.k8senv.dev/v1alpha1/namespaces/team/widgets/late").status == 200)
+            try await lease.release()
+            lease = try await pool.acquire()
+            #expect(try await admin.send("GET", "/apis/example.k8senv.dev/v1alpha1/namespaces/team/widgets/late").status == 404,
+                    "a write that landed while the reset waited is still there after the next reset")
+            try await lease.release()
+            lease = try await pool.acquire()
             // Nothing of either stays: the instance is as it was handed out.
             let changes = try await StateDiff.diff(admin, since: handedOut, name: instance.name, filter: StateDiff.Filter())
             #expect(changes.isEmpty, "\(changes)")
@@ -202,6 +209,13 @@ struct ResetTests {
             await watch.stop()
             try await third.release()
         }
+    }
+
+    /// The value of `key` in `store`; nil when it holds none.
+    static func value(_ store: KeyValueStore, _ key: String) throws -> Data? {
+        var request = Etcdserverpb_RangeRequest()
+        request.key = Data(key.utf8)
+        return try store.range(request).kvs.first?.value
     }
 
     static let gizmoCRD = """

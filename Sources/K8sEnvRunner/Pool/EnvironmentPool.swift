@@ -178,7 +178,7 @@ public actor EnvironmentPool {
             grantFreedSlot()
             throw error
         }
-        let restorePoint: RestorePoint
+        let restorePoint: any RestorePoint
         do { restorePoint = try await Self.restorePoint(of: instance) } catch {
             await instance.stop()
             grantFreedSlot()

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvSpec
 
 /// The credentials of one lease of an instance: a token for the admin's identity (`k8senv-admin`
 /// in `system:masters`, as the instance's own token) and one for each declared user, each with a
