@@ -150,7 +150,7 @@ let package = Package(
         ),
         .testTarget(
             name: "K8sEnvRunnerTests",
-            dependencies: ["K8sEnvRunner", "K8sEnvSpec", "K8sEnvTestSupport"],
+            dependencies: ["K8sEnvRunner", "K8sEnvSpec", "K8sEnvStore", "K8sEnvTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

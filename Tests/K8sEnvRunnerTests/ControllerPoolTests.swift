@@ -158,7 +158,7 @@ struct ControllerPoolTests {
         }
         do {
             let lease = try await pool.acquire()
-            let folder = (lease.kubeconfigPath as NSString).deletingLastPathComponent
+            let folder = lease.directory
             let running = ControllerManagerBinary.processes(mentioning: folder + "/")
             #expect(running.count == 1, "\(running)")
             let first = try await use(lease)

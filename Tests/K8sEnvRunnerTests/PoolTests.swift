@@ -373,6 +373,67 @@ struct PoolTests {
         }
     }
 
+    @Test("a lease's credentials end with the lease: after release its token and its declared user's get 401 from the instance (asked by a client of their own), their kubeconfigs are gone, and the next lease's tokens work")
+    func leaseCredentialsEndWithTheLease() async throws {
+        _ = try await TestBinaries.resolved()
+        let project = try Project(config: """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+            storage: "${K8SENV_STORAGE:-embedded}"
+            users:
+              - name: alice
+                groups: [dev]
+            environments:
+              base:
+                pool: {size: 1}
+            """)
+        let pool = try K8sEnvConfiguration.load(project.path + "/k8senv.yaml")
+            .pool(for: "base", options: PoolOptions(size: 1, cacheDirectory: project.cache))
+        /// The status and message of a GET of the default namespace with `token`, from a client
+        /// that shares nothing with the pool.
+        func ask(_ lease: PooledInstance, _ token: String) async throws -> (status: Int, message: String) {
+            let client = try KubeClient(server: lease.endpoint.absoluteString, caCertificate: lease.caCertificate, token: token)
+            let response = try await client.send("GET", "/api/v1/namespaces/default")
+            await client.shutdown()
+            return (response.status, (response.json?["message"] as? String) ?? "")
+        }
+        /// kube-apiserver keeps each successful authentication 10 s (a fixed setting of its own,
+        /// before the webhook): a revoked token is refused at the latest then.
+        func refused(_ lease: PooledInstance, _ token: String) async throws -> Bool {
+            for _ in 0..<300 {
+                if try await ask(lease, token).status == 401 { return true }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
+        }
+        do {
+            let first = try await pool.acquire()
+            let alice = try #require(first.users["alice"])
+            // The admin's identity (system:masters) and alice's (RBAC refuses her by name).
+            #expect(try await ask(first, first.token).status == 200)
+            let asAlice = try await ask(first, alice.token)
+            #expect(asAlice.status == 403 && asAlice.message.contains(#"User "alice" cannot get resource "namespaces""#), "\(asAlice)")
+            #expect(FileManager.default.fileExists(atPath: first.kubeconfigPath) && FileManager.default.fileExists(atPath: alice.kubeconfigPath))
+            try await first.release()
+
+            #expect(!FileManager.default.fileExists(atPath: first.kubeconfigPath) && !FileManager.default.fileExists(atPath: alice.kubeconfigPath))
+            #expect(try await refused(first, first.token), "the released lease's token still works")
+            #expect(try await refused(first, alice.token), "the released lease's user token still works")
+
+            let second = try await pool.acquire()
+            #expect(second.id == first.id && second.token != first.token)
+            #expect(try await ask(second, second.token).status == 200)
+            #expect(try await ask(second, try #require(second.users["alice"]).token).status == 403)
+            #expect(try await ask(second, first.token).status == 401)
+            try await second.release()
+        } catch {
+            await pool.shutdown()
+            throw error
+        }
+        await pool.shutdown()
+    }
+
     @Test("shutdown stops every instance and fails waiting acquirers")
     func shutdown() async throws {
         _ = try await TestBinaries.resolved()

@@ -1,7 +1,9 @@
 import Foundation
 import K8sEnvRunner
 import K8sEnvSpec
+import K8sEnvStore
 import K8sEnvTestSupport
+import Synchronization
 import Testing
 
 /// `kubectl get --watch --output-watch-events` in the background (started as k8senv starts its
@@ -91,6 +93,74 @@ struct ResetTests {
         }
     }
 
+    @Test("a write that lands after a reset (a killed holder's request in flight) is undone by the next reset: every reset goes back to the state the instance was first handed out in, and diff since then shows nothing")
+    func lateWriteAfterResetIsUndone() async throws {
+        try await PoolFixture.with(size: 1) { pool in
+            var lease = try await pool.acquire()
+            let instance = lease.instanceForTests
+            // k8senv's own client: as a request that was authenticated before the release, it
+            // is not stopped by the end of the lease's token.
+            let admin = instance.client
+            // The store's revision now (a list's resourceVersion): what diff compares with.
+            let handedOut = try #require((try await admin.get("/api/v1/namespaces?limit=1").json?["metadata"] as? [String: Any])
+                .flatMap { $0["resourceVersion"] as? String }.flatMap { Int64($0) })
+            let late = { (name: String) in
+                #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"\#(name)"},"data":{"mode":"late"}}"#
+            }
+
+            // A write after the release's reset has finished.
+            try await lease.release()
+            try await create(admin, "/api/v1/namespaces/team/configmaps", late("after-reset"))
+            lease = try await pool.acquire()
+            try await lease.release()
+            lease = try await pool.acquire()
+            #expect(try await admin.send("GET", "/api/v1/namespaces/team/configmaps/after-reset").status == 404)
+
+            // A write that lands in the store the moment the reset has written (a request
+            // kube-apiserver had already accepted): while the reset still waits for the CRD the
+            // holder made to stop being served. Written straight into the store, by a thread
+            // that watches for the reset, so it lands there every time.
+            let store = try #require(instance.store as? EmbeddedStore).server.store
+            let early = try #require(try Self.value(store, "/registry/example.k8senv.dev/widgets/team/early"))
+            var widget = try #require(try JSONSerialization.jsonObject(with: early) as? [String: Any])
+            var metadata = try #require(widget["metadata"] as? [String: Any])
+            metadata["name"] = "late"
+            metadata["uid"] = UUID().uuidString.lowercased()
+            widget["metadata"] = metadata
+            let lateWidget = try JSONSerialization.data(withJSONObject: widget)
+            try await create(lease.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", Self.gizmoCRD)
+            #expect(try await waitUntil { try await lease.client.send("GET", "/apis/reset.k8senv.dev/v1").status == 200 })
+            let crdKey = "/registry/apiextensions.k8s.io/customresourcedefinitions/gizmos.reset.k8senv.dev"
+            let writer = Task.detached {
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    Thread {
+                        while (try? Self.value(store, crdKey)) != nil {}
+                        var put = Etcdserverpb_PutRequest()
+                        put.key = Data("/registry/example.k8senv.dev/widgets/team/late".utf8)
+                        put.value = lateWidget
+                        _ = try? store.put(put)
+                        done.resume()
+                    }.start()
+                }
+            }
+            try await lease.release()
+            await writer.value
+            lease = try await pool.acquire()
+            // Present now (it landed after the reset), gone after the next reset.
+            #expect(try await admin.send("GET", "/apis/example.k8senv.dev/v1alpha1/namespaces/team/widgets/late").status == 200)
+            try await lease.release()
+            lease = try await pool.acquire()
+            #expect(try await admin.send("GET", "/apis/example.k8senv.dev/v1alpha1/namespaces/team/widgets/late").status == 404,
+                    "a write that landed while the reset waited is still there after the next reset")
+            try await lease.release()
+            lease = try await pool.acquire()
+            // Nothing of either stays: the instance is as it was handed out.
+            let changes = try await StateDiff.diff(admin, since: handedOut, name: instance.name, filter: StateDiff.Filter())
+            #expect(changes.isEmpty, "\(changes)")
+            try await lease.release()
+        }
+    }
+
     @Test("release(.clean): what the test created is deleted through the API (a watch sees each DELETED), a CRD with its custom resources; an edited seed keeps its edit; a later reset brings the seeds back")
     func cleanDeletesThroughTheAPI() async throws {
         try await PoolFixture.with(size: 1) { pool in
@@ -139,6 +209,13 @@ struct ResetTests {
             await watch.stop()
             try await third.release()
         }
+    }
+
+    /// The value of `key` in `store`; nil when it holds none.
+    static func value(_ store: KeyValueStore, _ key: String) throws -> Data? {
+        var request = Etcdserverpb_RangeRequest()
+        request.key = Data(key.utf8)
+        return try store.range(request).kvs.first?.value
     }
 
     static let gizmoCRD = """
@@ -209,6 +286,13 @@ struct StorageBehaviourTests {
 }
 
 /// Polls `condition` every 50 ms for up to 30 s.
+/// Set once, read from any task.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .sequentiallyConsistent) }
+    var isSet: Bool { value.load(ordering: .sequentiallyConsistent) }
+}
+
 func waitUntil(_ condition: () async throws -> Bool) async throws -> Bool {
     for _ in 0..<600 {
         if try await condition() { return true }

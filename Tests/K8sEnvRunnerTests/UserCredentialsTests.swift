@@ -40,6 +40,38 @@ struct UserCredentialsTests {
         #expect(admin.contains("- name: k8senv-base-0\n  user:\n    token: admintoken\n") && admin.contains("current-context: k8senv-base-0\n"))
     }
 
+    @Test("the token webhook: a lease's token is its identity on its own instance only, until revoked; anything else is authenticated: false; kube-apiserver is pointed at it with no cache of its own, after the token file")
+    func tokenWebhook() throws {
+        let reviewer = makeToken(), other = makeToken()
+        let token = LeaseTokens.shared.issue(UserIdentity(name: "alice", groups: ["dev"]), reviewer: reviewer)
+        func review(_ token: String, _ reviewer: String) throws -> [String: Any] {
+            let body = Array(#"{"apiVersion":"authentication.k8s.io/v1","kind":"TokenReview","spec":{"token":"\#(token)","audiences":["x"]}}"#.utf8)
+            let answer = try #require(TokenWebhook.answer(body, reviewer: reviewer))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any])
+            #expect(object["apiVersion"] as? String == "authentication.k8s.io/v1" && object["kind"] as? String == "TokenReview")
+            return try #require(object["status"] as? [String: Any])
+        }
+        let granted = try review(token, reviewer)
+        #expect(granted["authenticated"] as? Bool == true)
+        let user = try #require(granted["user"] as? [String: Any])
+        #expect(user["username"] as? String == "alice" && user["groups"] as? [String] == ["dev"])
+        #expect(try review(token, other)["authenticated"] as? Bool == false, "another instance's token is nothing here")
+        #expect(try review("nope", reviewer)["authenticated"] as? Bool == false)
+        LeaseTokens.shared.revoke([token], reviewer: reviewer)
+        #expect(try review(token, reviewer)["authenticated"] as? Bool == false, "revoked")
+        #expect(try review(token, reviewer)["user"] == nil)
+        #expect(TokenWebhook.answer(Array("not json".utf8), reviewer: reviewer) == nil)
+
+        let layout = APIServerLayout(port: 1, storageURL: "unix:///s", certificateDirectory: "/d", servingCertificate: "/c", servingKey: "/k",
+                                     serviceAccountKey: "/sa", serviceAccountPublicKey: "/sap", tokenFile: "/t", authenticationConfig: nil,
+                                     tokenWebhookConfig: "/w")
+        let args = APIServerArguments.make(version: KubeVersion(major: 1, minor: 20), layout: layout, extraArgs: [])
+        let file = try #require(args.firstIndex(of: "--token-auth-file=/t"))
+        let webhook = try #require(args.firstIndex(of: "--authentication-token-webhook-config-file=/w"))
+        #expect(file < webhook && args.contains("--authentication-token-webhook-cache-ttl=0s")
+                && args.contains("--authentication-token-webhook-version=v1"))
+    }
+
     @Test("--authorization-mode follows the config: AlwaysAllow without users, RBAC with them, as written when written")
     func authorizationFlag() throws {
         let layout = APIServerLayout(port: 1, storageURL: "unix:///s", certificateDirectory: "/d", servingCertificate: "/c", servingKey: "/k",

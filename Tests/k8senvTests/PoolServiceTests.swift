@@ -58,6 +58,33 @@ struct PoolServiceTests {
             // Its holder was that shell, which has exited: the lease is taken back.
             #expect(try await eventually { try await Self.states(socket)["payments-0"] == "idle" })
 
+            // The lease's credentials end with it: its kubeconfig (kept aside) gets 401 once it is
+            // released (kube-apiserver keeps a successful authentication 10 s on its own), the
+            // next lease's works; kubectl is the independent client.
+            let revoked = try await ws.shell("""
+                eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 10
+                cp "$KUBECONFIG" old.kubeconfig
+                kubectl --kubeconfig old.kubeconfig get namespace default -o name || exit 11
+                k8senv release -f k8senv.yaml || exit 12
+                test -e "$KUBECONFIG" && exit 13
+                n=0
+                while kubectl --kubeconfig old.kubeconfig get namespace default -o name >/dev/null 2>old.err; do
+                  n=$((n+1)); [ $n -lt 150 ] || exit 14; sleep 0.2
+                done
+                cat old.err
+                eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 15
+                kubectl get namespace default -o name
+                kubectl --kubeconfig old.kubeconfig get namespace default -o name 2>&1
+                k8senv release -f k8senv.yaml || exit 16
+                """)
+            #expect(revoked.status == 0 && revoked.stdout == """
+                namespace/default
+                error: You must be logged in to the server (Unauthorized)
+                namespace/default
+                error: You must be logged in to the server (Unauthorized)
+
+                """, "\(revoked)")
+
             // Errors: an unknown environment, none named when two are served.
             let unknown = try await ws.k8senv("acquire", "-f", "k8senv.yaml", "-e", "paymnts")
             #expect(unknown.status == 1 && unknown.stderr.contains(#"no environment "paymnts" is served here; served: base, payments"#), "\(unknown)")
@@ -70,7 +97,8 @@ struct PoolServiceTests {
                                                #"kubectl create namespace attached >/dev/null && echo "$K8SENV_KUBECONFIG_PAYMENTS" && exit 7"#)
             #expect(attached.status == 7, "the command's status: \(attached)")
             #expect(attached.stderr.contains("attached to the pool service of k8senv up") && attached.stderr.contains("payments → payments-0"), "\(attached)")
-            #expect(attached.stdout.hasPrefix(ws.stateFolder + "/runs/") && attached.stdout.hasSuffix("/payments-0/kubeconfig\n"), "\(attached)")
+            #expect(attached.stdout.hasPrefix(ws.stateFolder + "/runs/") && attached.stdout.contains("/payments-0/leases/")
+                    && attached.stdout.hasSuffix("/kubeconfig\n"), "the lease's own kubeconfig: \(attached)")
             #expect(ws.runFolders() == runs, "no run of its own")
             let after = try await ws.k8senv("run", "-f", "k8senv.yaml", "-e", "payments", "--", "kubectl", "get", "namespace", "attached")
             #expect(after.status == 1 && after.stderr.contains(#"namespaces "attached" not found"#), "released and reset: \(after)")

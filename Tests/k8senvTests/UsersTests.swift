@@ -182,7 +182,8 @@ struct UsersTests {
             let json = try #require(leased.stdout.split(separator: "\n").first.flatMap { parseJSONObject(String($0)) }, "\(leased)")
             let users = try #require(json["users"] as? [String: [String: String]], "\(json)")
             #expect(users.keys.sorted() == ["alice", "bob"], "\(json)")
-            #expect(users["alice"]?["kubeconfig"]?.hasSuffix("/team-0/users/alice.kubeconfig") == true, "\(json)")
+            // The lease's own kubeconfig (its token ends with the lease), in the instance's leases/<n>/.
+            #expect(users["alice"]?["kubeconfig"].map { $0.contains("/team-0/leases/") && $0.hasSuffix("/users/alice.kubeconfig") } == true, "\(json)")
             #expect(users["alice"]?["token"]?.count == 64 && users["alice"]?["token"] != users["bob"]?["token"], "\(json)")
             #expect(users["alice"]?["token"] != json["token"] as? String, "not the admin's token")
             #expect(leased.stdout.contains("\nalice: secret/s1\n"), "\(leased)")
@@ -197,7 +198,7 @@ struct UsersTests {
                 k8senv release -f k8senv.yaml || exit 11
                 """#)
             #expect(exported.status == 0, "\(exported)")
-            #expect(exported.stdout.hasSuffix("/team-0/users/alice.kubeconfig\nyes\nno\n"), "\(exported)")
+            #expect(exported.stdout.contains("/team-0/leases/") && exported.stdout.hasSuffix("/users/alice.kubeconfig\nyes\nno\n"), "\(exported)")
 
             let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c",
                                                #"kubectl --kubeconfig "$K8SENV_KUBECONFIG_TEAM_ALICE" get secrets -n team -o name; kubectl --kubeconfig "$K8SENV_KUBECONFIG_TEAM_BOB" auth can-i list secrets -n team"#)

@@ -30,6 +30,9 @@ public final class KubeClient: Sendable {
     public let server: String
     private let token: String
     private let http: HTTPClient
+    /// Whether ``shutdown()`` closes `http` (false for a client made by ``with(token:)``, which
+    /// shares its parent's connections).
+    private let ownsConnections: Bool
 
     /// - Parameters:
     ///   - server: `https://127.0.0.1:PORT`.
@@ -44,10 +47,25 @@ public final class KubeClient: Sendable {
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        ownsConnections = true
+    }
+
+    private init(server: String, token: String, http: HTTPClient) {
+        self.server = server
+        self.token = token
+        self.http = http
+        ownsConnections = false
+    }
+
+    /// A client of the same server, over the same connections, that sends `token` instead (a
+    /// lease's). It is closed with this one.
+    package func with(token: String) -> KubeClient {
+        KubeClient(server: server, token: token, http: http)
     }
 
     /// Closes connections. Call once, when done (instances close their own client on stop).
     package func shutdown() async {
+        guard ownsConnections else { return }
         try? await http.shutdown()
     }
 

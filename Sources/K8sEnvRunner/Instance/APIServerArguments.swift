@@ -12,10 +12,14 @@ package struct APIServerLayout: Sendable {
     package var tokenFile: String
     /// An AuthenticationConfiguration allowing anonymous health checks (only where supported).
     package var authenticationConfig: String?
+    /// The kubeconfig of k8senv's token webhook (``TokenWebhook``), which authenticates the
+    /// tokens of leases; nil: none.
+    package var tokenWebhookConfig: String?
 
     package init(port: Int, storageURL: String, certificateDirectory: String, servingCertificate: String,
                  servingKey: String, serviceAccountKey: String, serviceAccountPublicKey: String, tokenFile: String,
-                 authenticationConfig: String?) {
+                 authenticationConfig: String?, tokenWebhookConfig: String? = nil) {
+        self.tokenWebhookConfig = tokenWebhookConfig
         self.port = port
         self.storageURL = storageURL
         self.certificateDirectory = certificateDirectory
@@ -100,6 +104,13 @@ package enum APIServerArguments {
             args.append("--authentication-config=\(config)")
         } else {
             args.append("--anonymous-auth=false")
+        }
+        if let webhook = layout.tokenWebhookConfig {
+            // Asked after the token file (k8senv's own and kube-controller-manager's tokens never
+            // reach it), for every request: no cache, so a revoked lease token fails at once
+            // (kube-apiserver still caches every successful authentication 10 s on its own).
+            args += ["--authentication-token-webhook-config-file=\(webhook)", "--authentication-token-webhook-version=v1",
+                     "--authentication-token-webhook-cache-ttl=0s"]
         }
         if let gates = switches("--feature-gates", featureGates) { args.append(gates) }
         if let apis = switches("--runtime-config", runtimeConfig) { args.append(apis) }

@@ -113,6 +113,9 @@ package final class Instance: Sendable {
     package let client: KubeClient
     /// kube-controller-manager's token (in `pki/tokens.csv`), when the instance runs controllers.
     package let controllerManagerToken: String?
+    /// The secret its kube-apiserver sends to k8senv's token webhook, and under which
+    /// ``LeaseTokens`` keeps the tokens of its leases.
+    package let tokenReviewer: String
     /// Its kube-controller-manager, once started.
     let controllerManagerSlot = Mutex<ChildProcess?>(nil)
     /// The one stop: a session and a pool may both stop an instance they share.
@@ -122,7 +125,8 @@ package final class Instance: Sendable {
 
     private init(configuration: InstanceConfiguration, port: Int, caCertificate: String, token: String,
                  kubeconfigPath: String, users: [InstanceUser], store: any RunningStore, apiServerProcess: ChildProcess, client: KubeClient,
-                 controllerManagerToken: String?) {
+                 controllerManagerToken: String?, tokenReviewer: String) {
+        self.tokenReviewer = tokenReviewer
         self.configuration = configuration
         self.port = port
         self.server = "https://127.0.0.1:\(port)"
@@ -167,6 +171,10 @@ package final class Instance: Sendable {
         let tokenUsers = userTokens + (controllerManagerToken.map { [(identity: ControllerManagerIdentity.user, token: $0)] } ?? [])
         try PrivateFiles.write(TokenFile.render(adminToken: token, users: tokenUsers), to: pki + "/tokens.csv")
         try PrivateFiles.write(token + "\n", to: dir + "/token")
+        // Leases' tokens are not in the token file: kube-apiserver asks k8senv about them.
+        let tokenReviewer = makeToken()
+        try PrivateFiles.write(TokenWebhook.kubeconfig(try TokenWebhook.endpoint(), reviewer: tokenReviewer),
+                               to: pki + "/token-webhook.kubeconfig")
         if !userTokens.isEmpty { try PrivateFiles.makeDirectory(dir + "/users") }
         let version = configuration.binaries.kubeAPIServerVersion
         var authenticationConfig: String?
@@ -205,7 +213,8 @@ package final class Instance: Sendable {
                 port: port, storageURL: store.url, certificateDirectory: pki,
                 servingCertificate: pki + "/serving.crt", servingKey: pki + "/serving.key",
                 serviceAccountKey: pki + "/service-account.key", serviceAccountPublicKey: pki + "/service-account.pub",
-                tokenFile: pki + "/tokens.csv", authenticationConfig: authenticationConfig)
+                tokenFile: pki + "/tokens.csv", authenticationConfig: authenticationConfig,
+                tokenWebhookConfig: pki + "/token-webhook.kubeconfig")
             let arguments = APIServerArguments.make(version: version, layout: layout, authorization: configuration.authorization,
                                                     featureGates: configuration.featureGates,
                                                     runtimeConfig: configuration.runtimeConfig, audit: auditFiles,
@@ -259,7 +268,8 @@ package final class Instance: Sendable {
             }
             let instance = Instance(configuration: configuration, port: port, caCertificate: certificates.caCertificate,
                                     token: token, kubeconfigPath: kubeconfigPath, users: users, store: store,
-                                    apiServerProcess: apiServer, client: client, controllerManagerToken: controllerManagerToken)
+                                    apiServerProcess: apiServer, client: client, controllerManagerToken: controllerManagerToken,
+                                    tokenReviewer: tokenReviewer)
             do {
                 try await instance.waitUntilReady(deadline: deadline)
                 times.apiServer = clock.now - apiStart
@@ -410,6 +420,7 @@ package final class Instance: Sendable {
         stopping.withLock { task in
             if let task { return task }
             let controllerManager = self.controllerManager
+            LeaseTokens.shared.forget(reviewer: tokenReviewer)
             let made = Task { [client, apiServerProcess, store, configuration] in
                 // Killed first, so that nothing it does meets a store that is going away; then
                 // its exit, the store's stop and the client's are awaited together (the kernel

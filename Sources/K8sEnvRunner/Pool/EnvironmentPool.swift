@@ -1,6 +1,5 @@
 import Foundation
 import K8sEnvSpec
-import K8sEnvStore
 
 /// A bounded pool of instances of one environment, for tests: ``acquire(timeout:)`` lends a
 /// ready instance (an idle one in milliseconds, else a new one from the environment's snapshot,
@@ -16,15 +15,9 @@ public actor EnvironmentPool {
 
     private struct Slot {
         var instance: Instance
-        /// How a release puts the instance back: the embedded store resets to a revision (or,
-        /// with mode clean, deletes what was created after it); etcd and kine delete what was
-        /// created since a baseline of objects.
-        var restorePoint: RestorePoint
-    }
-
-    private enum RestorePoint {
-        case revision(KeyValueStore, Int64)
-        case baseline(Baseline)
+        /// What every release of the instance puts it back to: taken once, when the instance is
+        /// first handed out, never again (see ``RestorePoint``).
+        let restorePoint: any RestorePoint
     }
 
     private enum Grant {
@@ -51,6 +44,8 @@ public actor EnvironmentPool {
     private var drained: [CheckedContinuation<Void, Never>] = []
     private var isShutDown = false
     private var nextIndex = 0
+    /// Numbers the leases' credential folders (`leases/<n>/` of an instance).
+    private var nextLease = 0
     private var workDirectory: String?
     /// Told when the pool starts an instance to replace one, and when it stops one on purpose
     /// (not at shutdown): the session of `up` or `run` records and watches the instances.
@@ -88,16 +83,11 @@ public actor EnvironmentPool {
         (idle.map(\.instance.name), inUse.keys.sorted(), resettingNames.sorted(), starting, waiters.count)
     }
 
-    /// What a release returns `instance` to: its store's current revision (embedded), or the
-    /// objects it holds now (etcd, kine).
-    private static func restorePoint(of instance: Instance) async throws(K8sEnvError) -> RestorePoint {
-        switch instance.store.release {
-        case .resetStore(let store):
-            return .revision(store, StoreReset.mark(store))
-        case .apiCleanup:
-            do { return .baseline(try await Cleanup.baseline(instance.client)) } catch {
-                throw K8sEnvError(.process, "\(instance.name): cannot list its objects: \(error)", cause: error)
-            }
+    /// What a release returns `instance` to: its state now, as its store offers it (its store's
+    /// revision on the embedded store, the objects it holds on etcd and kine).
+    private static func restorePoint(of instance: Instance) async throws(K8sEnvError) -> any RestorePoint {
+        do { return try await instance.store.restorePoint(client: instance.client) } catch {
+            throw K8sEnvError(.process, "\(instance.name): cannot take its restore point: \(error)", cause: error)
         }
     }
 
@@ -148,7 +138,12 @@ public actor EnvironmentPool {
     public func acquire(timeout: Duration? = nil) async throws(K8sEnvError) -> PooledInstance {
         let builder = try await builder()
         while let slot = idle.popLast() {
-            if slot.instance.failure() == nil, slot.instance.processesAlive { return lend(slot) }
+            if slot.instance.failure() == nil, slot.instance.processesAlive {
+                do { return try lend(slot) } catch {
+                    idle.append(slot)
+                    throw error
+                }
+            }
             // It died while idle: replace it.
             await slot.instance.stop()
         }
@@ -161,8 +156,14 @@ public actor EnvironmentPool {
 
     private var total: Int { idle.count + inUse.count + starting + resetting }
 
-    private func lend(_ slot: Slot) -> PooledInstance {
-        let lease = PooledInstance(instance: slot.instance, pool: self)
+    /// Lends `slot`'s instance with new credentials (``LeaseCredentials``).
+    private func lend(_ slot: Slot) throws(K8sEnvError) -> PooledInstance {
+        nextLease += 1
+        let credentials: LeaseCredentials
+        do { credentials = try LeaseCredentials.issue(for: slot.instance, number: nextLease) } catch {
+            throw K8sEnvError(error)
+        }
+        let lease = PooledInstance(instance: slot.instance, pool: self, credentials: credentials)
         inUse[slot.instance.name] = (slot, lease)
         return lease
     }
@@ -177,7 +178,7 @@ public actor EnvironmentPool {
             grantFreedSlot()
             throw error
         }
-        let restorePoint: RestorePoint
+        let restorePoint: any RestorePoint
         do { restorePoint = try await Self.restorePoint(of: instance) } catch {
             await instance.stop()
             grantFreedSlot()
@@ -188,7 +189,11 @@ public actor EnvironmentPool {
             throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down")
         }
         await changed?(instance)
-        return lend(Slot(instance: instance, restorePoint: restorePoint))
+        let slot = Slot(instance: instance, restorePoint: restorePoint)
+        do { return try lend(slot) } catch {
+            idle.append(slot)
+            throw error
+        }
     }
 
     private func wait(timeout: Duration) async throws(K8sEnvError) -> Grant {
@@ -234,6 +239,8 @@ public actor EnvironmentPool {
             throw K8sEnvError(.notAcquired, "\(lease.id) was released already (each acquire's instance is released once)")
         }
         inUse[lease.id] = nil
+        // Before anything else: from here on, a request with the lease's tokens gets 401.
+        lease.credentials.revoke()
         resetting += 1
         resettingNames.insert(lease.id)
         releasing += 1
@@ -244,7 +251,7 @@ public actor EnvironmentPool {
                 drained.removeAll()
             }
         }
-        var slot = entry.slot
+        let slot = entry.slot
         if isShutDown || mode == .stop {
             await slot.instance.stop()
             if !isShutDown { await changed?(nil) }
@@ -253,19 +260,11 @@ public actor EnvironmentPool {
             return
         }
         var failure: K8sEnvError?
-        switch slot.restorePoint {
-        case .revision(let store, let revision) where mode == .clean:
-            do { _ = try await Cleanup.clean(slot.instance.client, store: store, since: revision) } catch {
-                failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)", cause: error)
-            }
-        case .revision(let store, let revision):
-            do { slot.restorePoint = .revision(store, try await StoreReset.reset(store, of: slot.instance, to: revision)) } catch {
-                failure = K8sEnvError(.cleanup, "\(slot.instance.name): reset failed, so it was stopped (a new one replaces it): \(error)", cause: error)
-            }
-        case .baseline(let baseline):
-            do { _ = try await Cleanup.clean(slot.instance.client, baseline: baseline) } catch {
-                failure = K8sEnvError(.cleanup, "\(slot.instance.name): cleanup failed, so it was stopped (a new one replaces it): \(error)", cause: error)
-            }
+        do {
+            if mode == .clean { try await slot.restorePoint.clean(slot.instance) } else { try await slot.restorePoint.restore(slot.instance) }
+        } catch {
+            let what = mode == .clean ? "cleanup" : "reset"
+            failure = K8sEnvError(.cleanup, "\(slot.instance.name): \(what) failed, so it was stopped (a new one replaces it): \(error)", cause: error)
         }
         if failure != nil || slot.instance.failure() != nil || isShutDown {
             await slot.instance.stop()
@@ -277,8 +276,11 @@ public actor EnvironmentPool {
         }
         doneResetting(lease.id)
         if !waiters.isEmpty {
-            let lease = lend(slot)
-            waiters.removeFirst().continuation.resume(returning: .instance(lease))
+            let waiter = waiters.removeFirst()
+            do { waiter.continuation.resume(returning: .instance(try lend(slot))) } catch {
+                idle.append(slot)
+                waiter.continuation.resume(throwing: error)
+            }
         } else {
             idle.append(slot)
         }
@@ -312,6 +314,7 @@ public actor EnvironmentPool {
         waiters.removeAll()
         if releasing > 0 { await withCheckedContinuation { drained.append($0) } }
         initialization?.cancel()
+        for (_, lease) in inUse.values { lease.credentials.revoke() }
         let all = idle.map(\.instance) + inUse.values.map(\.slot.instance)
         idle.removeAll()
         inUse.removeAll()

@@ -97,13 +97,14 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
     public let endpoint: URL
     /// PEM of the CA that signed the serving certificate.
     public let caCertificate: String
-    /// The bearer token (a `system:masters` user).
+    /// This lease's bearer token (a `system:masters` user): it works until the lease is released,
+    /// then kube-apiserver answers 401 (see docs/explanation/security.md, "Lease credentials").
     public let token: String
-    /// A kubeconfig for kubectl and other clients (0600).
+    /// A kubeconfig for kubectl and other clients (0600) naming ``token``; removed on release.
     public let kubeconfigPath: String
-    /// The config's `users`, by name: each with a token of this instance and a kubeconfig.
+    /// The config's `users`, by name: each with a token of this lease and a kubeconfig.
     public let users: [String: User]
-    /// A ready-to-use HTTPS client.
+    /// A ready-to-use HTTPS client that sends ``token``.
     public let client: KubeClient
     /// Where the instance's webhooks and CRD conversion webhooks call, and the certificate for
     /// a server there; nil when the environment has none. See docs/explanation/webhooks.md.
@@ -115,19 +116,21 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
     let auditLogOffset: UInt64
     let instance: Instance
     let pool: EnvironmentPool
+    let credentials: LeaseCredentials
 
-    init(instance: Instance, pool: EnvironmentPool) {
+    init(instance: Instance, pool: EnvironmentPool, credentials: LeaseCredentials) {
         self.instance = instance
         self.pool = pool
+        self.credentials = credentials
         id = instance.name
         endpoint = URL(string: instance.server)!
         caCertificate = instance.caCertificate
-        token = instance.token
-        kubeconfigPath = instance.kubeconfigPath
-        users = Dictionary(uniqueKeysWithValues: instance.users.map {
+        token = credentials.token
+        kubeconfigPath = credentials.kubeconfigPath
+        users = Dictionary(uniqueKeysWithValues: credentials.users.map {
             ($0.name, User(name: $0.name, groups: $0.identity.groups, token: $0.token, kubeconfigPath: $0.kubeconfigPath))
         })
-        client = instance.client
+        client = instance.client.with(token: credentials.token)
         webhook = instance.configuration.webhook
         lentAt = Date()
         auditLogOffset = instance.configuration.auditLogPath.map(AuditLog.size) ?? 0
@@ -150,6 +153,13 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
 
     /// The kube-apiserver's pid (for fault tests).
     package var instanceProcessIDForTests: Int32 { instance.apiServerProcess.pid }
+
+    /// The instance behind the lease, with k8senv's own client and store (for tests that act as
+    /// k8senv or as a request already past authentication).
+    package var instanceForTests: Instance { instance }
+
+    /// The instance's folder: `pki/ca.crt`, `logs/`, `leases/`.
+    package var directory: String { instance.configuration.directory }
 
     /// Whether the instance writes an audit log (`audit:` in k8senv.yaml for its environment).
     public var audits: Bool { instance.configuration.audit != nil }

@@ -6,17 +6,10 @@ import K8sEnvStore
 /// caches and informers follow. Unlike deleting through the API, it also undoes changes to
 /// objects that existed before, and needs no finalizers or namespace deletion.
 enum StoreReset {
-    /// The revision to come back to, kept through compactions.
-    static func mark(_ store: KeyValueStore) -> Int64 {
-        let revision = store.revision
-        store.retain(revision: revision)
-        return revision
-    }
-
-    /// Resets `store`, the store of `instance`, to `revision` and returns the new mark (same content).
-    /// Waits until the API server no longer serves CustomResourceDefinitions the reset deleted,
+    /// Resets `store`, the store of `instance`, to `revision` (``StoreRevision``, taken once when
+    /// the instance was first handed out: never moved by a reset). Waits until the API server no longer serves CustomResourceDefinitions the reset deleted,
     /// so the next user's discovery does not see them.
-    static func reset(_ store: KeyValueStore, of instance: Instance, to revision: Int64) async throws -> Int64 {
+    static func reset(_ store: KeyValueStore, of instance: Instance, to revision: Int64) async throws {
         let changes = try store.reset(to: revision)
         let deletedCRDs = changes.compactMap { change -> (group: String, versions: [String], plural: String)? in
             guard let value = change.deletedValue,
@@ -34,7 +27,6 @@ enum StoreReset {
                 }
             }
         }
-        return mark(store)
     }
 
     static let crdPrefix = "/registry/apiextensions.k8s.io/customresourcedefinitions/"

@@ -112,7 +112,8 @@ extension Lifecycle {
             guard let answer = try? await client.send("GET", "/v1/leases/\(lease.lease)/audit", timeout: .seconds(30)),
                   answer.status == 200, let decoded = try? JSONDecoder().decode(Events.self, from: Data(answer.body)) else { continue }
             audited = true
-            let folder = (lease.kubeconfig as NSString).deletingLastPathComponent
+            // The instance folder: the lease's kubeconfig is in its leases/<n>/.
+            let folder = ((lease.caFile as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
             lines += AuditReport.section(instance: lease.instance, events: decoded.events, log: AuditLog.path(inInstanceFolder: folder))
         }
         guard audited else {

@@ -199,7 +199,7 @@ package actor PoolService {
                           expires: ttl.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) },
                           expiresAt: ttl.map { now.addingTimeInterval($0) })
         leases[id] = lease
-        let folder = (instance.kubeconfigPath as NSString).deletingLastPathComponent
+        let folder = instance.directory
         return .json(201, LeaseGrant(lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
                                   caCertificate: instance.caCertificate, caFile: folder + "/pki/ca.crt", token: instance.token,
                                   kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt,

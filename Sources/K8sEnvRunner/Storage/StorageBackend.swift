@@ -35,6 +35,9 @@ package protocol RunningStore: Sendable {
     /// The child process that serves the store; nil when it is served in this process.
     var process: ChildProcess? { get }
     var release: ReleaseStrategy { get }
+    /// What a pool's releases put the instance back to, taken now (``RestorePoint``): called once,
+    /// when the instance is first handed out; `client` is the instance's admin client.
+    func restorePoint(client: KubeClient) async throws -> any RestorePoint
     /// Returns once the store answers; throws if it ends first or the deadline passes.
     func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError)
     /// Nil while the store serves; otherwise why it stopped.
@@ -112,6 +115,7 @@ package struct EmbeddedStore: RunningStore {
     package var logPath: String? { nil }
     package var process: ChildProcess? { nil }
     package var release: ReleaseStrategy { .resetStore(server.store) }
+    package func restorePoint(client: KubeClient) async throws -> any RestorePoint { StoreRevision(server.store) }
 
     /// Serving once started.
     package func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {}
@@ -189,6 +193,9 @@ extension ChildProcessStore {
     package var logPath: String? { child.process.logPath }
     package var process: ChildProcess? { child.process }
     package var release: ReleaseStrategy { .apiCleanup }
+    package func restorePoint(client: KubeClient) async throws -> any RestorePoint {
+        ObjectBaseline(baseline: try await Cleanup.baseline(client))
+    }
     package func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {
         try await child.waitUntilServing(deadline: deadline)
     }

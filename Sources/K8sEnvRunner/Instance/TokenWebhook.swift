@@ -1,0 +1,180 @@
+import Foundation
+import K8sEnvSpec
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// The tokens of leases: kube-apiserver asks k8senv about every bearer token its token file does
+/// not know (`--authentication-token-webhook-config-file`, a TokenReview per request: the
+/// webhook's cache is off), and k8senv answers from here. A pool issues a lease's tokens when it
+/// lends an instance and revokes them when the lease ends, before the instance is reset. See
+/// docs/explanation/security.md, "Lease credentials".
+package final class LeaseTokens: Sendable {
+    package static let shared = LeaseTokens()
+
+    /// By instance (the secret its kube-apiserver sends to the webhook), by token.
+    private let tokens = Mutex<[String: [String: UserIdentity]]>([:])
+
+    /// A new token of `identity` on the instance whose kube-apiserver authenticates with `reviewer`.
+    package func issue(_ identity: UserIdentity, reviewer: String) -> String {
+        let token = makeToken()
+        tokens.withLock { $0[reviewer, default: [:]][token] = identity }
+        return token
+    }
+
+    /// Ends `issued` on that instance: its next request with one of them gets 401.
+    package func revoke(_ issued: [String], reviewer: String) {
+        tokens.withLock { all in
+            for token in issued { all[reviewer]?[token] = nil }
+            if all[reviewer]?.isEmpty == true { all[reviewer] = nil }
+        }
+    }
+
+    /// Every token of an instance that stops.
+    package func forget(reviewer: String) {
+        tokens.withLock { $0[reviewer] = nil }
+    }
+
+    /// Who `token` is on that instance; nil for a token never issued or revoked.
+    package func review(_ token: String, reviewer: String) -> UserIdentity? {
+        tokens.withLock { $0[reviewer]?[token] }
+    }
+}
+
+/// The HTTPS endpoint on 127.0.0.1 that answers kube-apiserver's TokenReviews
+/// (`authentication.k8s.io/v1`) from ``LeaseTokens``: one listener per k8senv process, shared by
+/// its instances, started with the first instance. Its certificate is its own (one per process:
+/// kube-apiserver connects to an IP address and sends no server name a listener could choose an
+/// instance's certificate by); each instance's webhook kubeconfig names its CA. kube-apiserver
+/// authenticates to it with a bearer secret of its instance, which also says whose tokens to
+/// look in.
+package enum TokenWebhook {
+    package struct Endpoint: Sendable {
+        package var url: String
+        package var caCertificate: String
+    }
+
+    /// The listener, once started. It lives as long as the process: instances of every pool and
+    /// session of the process use it, and nothing of it outlives the process.
+    private static let listener = Mutex<Endpoint?>(nil)
+    private static let starting = Mutex<Void>(())
+
+    /// The endpoint, started on first use.
+    /// - Throws: ``ProcessError`` when the certificate cannot be made or the port not bound.
+    package static func endpoint() throws(ProcessError) -> Endpoint {
+        if let endpoint = listener.withLock({ $0 }) { return endpoint }
+        return try starting.withLock { _ throws(ProcessError) -> Endpoint in
+            if let endpoint = listener.withLock({ $0 }) { return endpoint }
+            let certificates = try Certificates.make(commonName: "k8senv-token-review")
+            let context: NIOSSLContext
+            do {
+                let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificates.servingCertificate.utf8))
+                let key = try NIOSSLPrivateKey(bytes: Array(certificates.servingKey.utf8), format: .pem)
+                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+                context = try NIOSSLContext(configuration: tls)
+            } catch {
+                throw ProcessError(.launchFailed, "cannot load the token webhook's certificate: \(error)")
+            }
+            let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(TokenReviewHandler())
+                    }
+                }
+            let channel: any Channel
+            do { channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait() } catch {
+                throw ProcessError(.launchFailed, "cannot listen for kube-apiserver's token reviews on 127.0.0.1: \(error)")
+            }
+            let endpoint = Endpoint(url: "https://127.0.0.1:\(channel.localAddress?.port ?? 0)\(path)", caCertificate: certificates.caCertificate)
+            listener.withLock { $0 = endpoint }
+            return endpoint
+        }
+    }
+
+    package static let path = "/tokenreview"
+
+    /// The kubeconfig kube-apiserver reads the webhook from: the endpoint, its CA, and the
+    /// instance's secret (`reviewer`) as the bearer token it sends.
+    package static func kubeconfig(_ endpoint: Endpoint, reviewer: String) -> String {
+        Kubeconfig.render(name: "k8senv-token-review", server: endpoint.url, caCertificate: endpoint.caCertificate, token: reviewer)
+    }
+
+    /// The answer to one TokenReview body from the instance of `reviewer` (nil: not one).
+    package static func answer(_ body: [UInt8], reviewer: String) -> [UInt8]? {
+        guard let review = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+              let spec = review["spec"] as? [String: Any], let token = spec["token"] as? String else { return nil }
+        var status: [String: Any] = ["authenticated": false]
+        if let identity = LeaseTokens.shared.review(token, reviewer: reviewer) {
+            status = ["authenticated": true, "user": ["username": identity.name, "uid": identity.name, "groups": identity.groups]]
+        }
+        let answer: [String: Any] = ["apiVersion": review["apiVersion"] as? String ?? "authentication.k8s.io/v1",
+                                     "kind": "TokenReview", "status": status]
+        return (try? JSONSerialization.data(withJSONObject: answer)).map { [UInt8]($0) }
+    }
+}
+
+/// One connection of kube-apiserver to the webhook: `POST /tokenreview` with its bearer secret,
+/// a TokenReview in, a TokenReview out, kept alive.
+final class TokenReviewHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Larger bodies are refused: a review is a token and a few audiences.
+    static let limit = 64 << 10
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var tooLarge = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let request):
+            head = request
+            body.removeAll(keepingCapacity: true)
+            tooLarge = false
+        case .body(let buffer):
+            if body.count + buffer.readableBytes > Self.limit { tooLarge = true } else { body += buffer.readableBytesView }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            respond(context: context, head: head)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        let authorization = head.headers.first(name: "Authorization") ?? ""
+        let reviewer = authorization.hasPrefix("Bearer ") ? String(authorization.dropFirst(7)) : ""
+        let status: HTTPResponseStatus
+        var answer: [UInt8] = []
+        if head.method != .POST || !head.uri.hasPrefix(TokenWebhook.path) {
+            status = .notFound
+        } else if tooLarge {
+            status = .payloadTooLarge
+        } else if reviewer.isEmpty {
+            status = .unauthorized
+        } else if let review = TokenWebhook.answer(body, reviewer: reviewer) {
+            status = .ok
+            answer = review
+        } else {
+            status = .badRequest
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Length", value: String(answer.count))
+        let keepAlive = head.isKeepAlive
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: answer)))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            done.whenComplete { _ in bound.value.close(promise: nil) }
+        }
+    }
+}

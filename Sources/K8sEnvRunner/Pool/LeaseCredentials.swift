@@ -1,0 +1,54 @@
+import Foundation
+import K8sEnvSpec
+
+/// The credentials of one lease of an instance: a token for the admin's identity (`k8senv-admin`
+/// in `system:masters`, as the instance's own token) and one for each declared user, each with a
+/// kubeconfig in `leases/<n>/` of the instance folder (0600). They are valid from the moment the
+/// pool lends the instance until it takes it back: ``revoke()`` runs before the reset, so a
+/// process that outlives its lease gets 401 instead of writing into the next holder's instance.
+/// The instance's own token (`<instance>/token`, its `kubeconfig`) stays k8senv's.
+struct LeaseCredentials: Sendable {
+    let token: String
+    let kubeconfigPath: String
+    /// The declared users, in the config's order, with this lease's tokens and kubeconfigs.
+    let users: [InstanceUser]
+    let folder: String
+    let reviewer: String
+
+    /// Issues the tokens of lease number `number` of `instance` and writes their kubeconfigs.
+    /// - Throws: ``ProcessError`` when a kubeconfig cannot be written (nothing stays issued).
+    static func issue(for instance: Instance, number: Int) throws(ProcessError) -> LeaseCredentials {
+        let tokens = LeaseTokens.shared, reviewer = instance.tokenReviewer
+        let folder = instance.configuration.directory + "/leases/\(number)"
+        let name = "k8senv-\(instance.name)"
+        let token = tokens.issue(UserIdentity(name: KubeconfigVariables.adminUser, groups: ["system:masters"]), reviewer: reviewer)
+        let users = instance.users.map {
+            InstanceUser(identity: $0.identity, token: tokens.issue($0.identity, reviewer: reviewer),
+                         kubeconfigPath: folder + "/users/\($0.name).kubeconfig")
+        }
+        let credentials = LeaseCredentials(token: token, kubeconfigPath: folder + "/kubeconfig", users: users, folder: folder,
+                                           reviewer: reviewer)
+        do throws(ProcessError) {
+            try PrivateFiles.makeDirectory(instance.configuration.directory + "/leases")
+            try PrivateFiles.makeDirectory(folder)
+            if !users.isEmpty { try PrivateFiles.makeDirectory(folder + "/users") }
+            try PrivateFiles.write(Kubeconfig.render(name: name, server: instance.server, caCertificate: instance.caCertificate, token: token),
+                                   to: credentials.kubeconfigPath)
+            for user in users {
+                try PrivateFiles.write(Kubeconfig.render(name: name, user: user.name, server: instance.server,
+                                                         caCertificate: instance.caCertificate, token: user.token),
+                                       to: user.kubeconfigPath)
+            }
+        } catch {
+            credentials.revoke()
+            throw error
+        }
+        return credentials
+    }
+
+    /// Ends the tokens (kube-apiserver's next check of one answers 401) and removes the kubeconfigs.
+    func revoke() {
+        LeaseTokens.shared.revoke([token] + users.map(\.token), reviewer: reviewer)
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}
