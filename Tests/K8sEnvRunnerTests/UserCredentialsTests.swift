@@ -40,7 +40,7 @@ struct UserCredentialsTests {
         #expect(admin.contains("- name: k8senv-base-0\n  user:\n    token: admintoken\n") && admin.contains("current-context: k8senv-base-0\n"))
     }
 
-    @Test("the token webhook: a lease's token is its identity on its own instance only, until revoked; anything else is authenticated: false; kube-apiserver is pointed at it with no cache of its own, after the token file")
+    @Test("the token webhook: a lease's token is its identity on its own instance only, until revoked; anything else is authenticated: false; a request of a revoked token kube-apiserver still remembers is denied, any other left to the next mode; kube-apiserver is pointed at it with no cache of its own, after the token file, and first for authorization")
     func tokenWebhook() throws {
         let reviewer = makeToken(), other = makeToken()
         let token = LeaseTokens.shared.issue(UserIdentity(name: "alice", groups: ["dev"]), reviewer: reviewer)
@@ -55,11 +55,38 @@ struct UserCredentialsTests {
         #expect(granted["authenticated"] as? Bool == true)
         let user = try #require(granted["user"] as? [String: Any])
         #expect(user["username"] as? String == "alice" && user["groups"] as? [String] == ["dev"])
+        let fingerprint = LeaseTokens.fingerprint(token)
+        #expect((user["extra"] as? [String: [String]])?[TokenWebhook.fingerprintKey] == [fingerprint], "\(user)")
+        #expect(!fingerprint.isEmpty && !token.contains(fingerprint), "the fingerprint is not the token")
+        /// A SubjectAccessReview of a request by alice carrying `fingerprint`, as kube-apiserver sends it.
+        func access(_ fingerprints: [String]?, groups: [String] = ["dev", "system:authenticated"]) throws -> [String: Any] {
+            var spec: [String: Any] = ["user": "alice", "groups": groups,
+                                       "resourceAttributes": ["verb": "get", "resource": "namespaces", "name": "default"]]
+            if let fingerprints { spec["extra"] = [TokenWebhook.fingerprintKey: fingerprints] }
+            let body = try JSONSerialization.data(withJSONObject: ["apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec])
+            let answer = try #require(TokenWebhook.answer([UInt8](body), reviewer: reviewer))
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any])
+            #expect(object["kind"] as? String == "SubjectAccessReview")
+            return try #require(object["status"] as? [String: Any])
+        }
+        let live = try access([fingerprint])
+        #expect(live["allowed"] as? Bool == false && live["denied"] == nil, "no opinion while the lease lives: \(live)")
+        let leaseAdmin = LeaseTokens.shared.issue(UserIdentity(name: "k8senv-admin", groups: [TokenWebhook.leaseAdminGroup]), reviewer: reviewer)
+        let adminAccess = try access([LeaseTokens.fingerprint(leaseAdmin)], groups: [TokenWebhook.leaseAdminGroup, "system:authenticated"])
+        #expect(adminAccess["allowed"] as? Bool == true, "a live lease's admin may do anything: \(adminAccess)")
+        LeaseTokens.shared.revoke([leaseAdmin], reviewer: reviewer)
+        let adminEnded = try access([LeaseTokens.fingerprint(leaseAdmin)], groups: [TokenWebhook.leaseAdminGroup, "system:authenticated"])
+        #expect(adminEnded["denied"] as? Bool == true && adminEnded["allowed"] as? Bool == false, "\(adminEnded)")
+        let notALease = try access(nil)
+        #expect(notALease["allowed"] as? Bool == false && notALease["denied"] == nil, "no opinion on other users: \(notALease)")
         #expect(try review(token, other)["authenticated"] as? Bool == false, "another instance's token is nothing here")
         #expect(try review("nope", reviewer)["authenticated"] as? Bool == false)
         LeaseTokens.shared.revoke([token], reviewer: reviewer)
         #expect(try review(token, reviewer)["authenticated"] as? Bool == false, "revoked")
         #expect(try review(token, reviewer)["user"] == nil)
+        // kube-apiserver may still remember the token's user (10 s): its requests are denied.
+        let ended = try access([fingerprint])
+        #expect(ended["denied"] as? Bool == true && ended["reason"] as? String == TokenWebhook.endedReason, "\(ended)")
         #expect(TokenWebhook.answer(Array("not json".utf8), reviewer: reviewer) == nil)
 
         let layout = APIServerLayout(port: 1, storageURL: "unix:///s", certificateDirectory: "/d", servingCertificate: "/c", servingKey: "/k",
@@ -70,6 +97,13 @@ struct UserCredentialsTests {
         let webhook = try #require(args.firstIndex(of: "--authentication-token-webhook-config-file=/w"))
         #expect(file < webhook && args.contains("--authentication-token-webhook-cache-ttl=0s")
                 && args.contains("--authentication-token-webhook-version=v1"))
+        // Authorization asks the webhook first, uncached; without users the rest is AlwaysAllow.
+        for flag in ["--authorization-mode=Webhook,AlwaysAllow", "--authorization-webhook-config-file=/w", "--authorization-webhook-version=v1",
+                     "--authorization-webhook-cache-authorized-ttl=0s", "--authorization-webhook-cache-unauthorized-ttl=0s"] {
+            #expect(args.contains(flag), "\(flag)")
+        }
+        let rbac = APIServerArguments.make(version: KubeVersion(major: 1, minor: 20), layout: layout, authorization: .rbac, extraArgs: [])
+        #expect(rbac.contains("--authorization-mode=Webhook,RBAC"))
     }
 
     @Test("--authorization-mode follows the config: AlwaysAllow without users, RBAC with them, as written when written")

@@ -58,32 +58,27 @@ struct PoolServiceTests {
             // Its holder was that shell, which has exited: the lease is taken back.
             #expect(try await eventually { try await Self.states(socket)["payments-0"] == "idle" })
 
-            // The lease's credentials end with it: its kubeconfig (kept aside) gets 401 once it is
-            // released (kube-apiserver keeps a successful authentication 10 s on its own), the
-            // next lease's works; kubectl is the independent client.
+            // The lease's credentials end with it: its kubeconfig (kept aside) is refused on the
+            // first request after the release — 403 with k8senv's reason while kube-apiserver
+            // remembers the token (10 s), 401 after —, the next lease's works; kubectl is the
+            // independent client.
             let revoked = try await ws.shell("""
                 eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 10
                 cp "$KUBECONFIG" old.kubeconfig
                 kubectl --kubeconfig old.kubeconfig get namespace default -o name || exit 11
                 k8senv release -f k8senv.yaml || exit 12
                 test -e "$KUBECONFIG" && exit 13
-                n=0
-                while kubectl --kubeconfig old.kubeconfig get namespace default -o name >/dev/null 2>old.err; do
-                  n=$((n+1)); [ $n -lt 150 ] || exit 14; sleep 0.2
-                done
-                cat old.err
+                kubectl --kubeconfig old.kubeconfig get namespace default -o name && exit 14
                 eval "$(k8senv acquire -f k8senv.yaml -e payments)" || exit 15
                 kubectl get namespace default -o name
-                kubectl --kubeconfig old.kubeconfig get namespace default -o name 2>&1
-                k8senv release -f k8senv.yaml || exit 16
+                kubectl --kubeconfig old.kubeconfig get namespace default -o name && exit 16
+                k8senv release -f k8senv.yaml || exit 17
                 """)
-            #expect(revoked.status == 0 && revoked.stdout == """
-                namespace/default
-                error: You must be logged in to the server (Unauthorized)
-                namespace/default
-                error: You must be logged in to the server (Unauthorized)
-
-                """, "\(revoked)")
+            #expect(revoked.status == 0 && revoked.stdout == "namespace/default\nnamespace/default\n", "\(revoked)")
+            let refusals = revoked.stderr.components(separatedBy: "\n").filter {
+                $0.contains("k8senv: the lease this token belongs to has ended") || $0.contains("(Unauthorized)")
+            }
+            #expect(refusals.count == 2, "each use of the old kubeconfig after its release is refused: \(revoked)")
 
             // Errors: an unknown environment, none named when two are served.
             let unknown = try await ws.k8senv("acquire", "-f", "k8senv.yaml", "-e", "paymnts")

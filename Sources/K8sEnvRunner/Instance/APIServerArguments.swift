@@ -85,7 +85,9 @@ package enum APIServerArguments {
             "--tls-cert-file=\(layout.servingCertificate)",
             "--tls-private-key-file=\(layout.servingKey)",
             "--token-auth-file=\(layout.tokenFile)",
-            "--authorization-mode=\(authorization.rawValue)",
+            // k8senv's webhook first when lease tokens are asked of it: it denies a revoked
+            // lease token's requests and has no opinion on any other.
+            "--authorization-mode=" + (layout.tokenWebhookConfig == nil ? "" : "Webhook,") + authorization.rawValue,
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             "--service-account-key-file=\(layout.serviceAccountPublicKey)",
             "--service-account-signing-key-file=\(layout.serviceAccountKey)",
@@ -106,11 +108,14 @@ package enum APIServerArguments {
             args.append("--anonymous-auth=false")
         }
         if let webhook = layout.tokenWebhookConfig {
-            // Asked after the token file (k8senv's own and kube-controller-manager's tokens never
-            // reach it), for every request: no cache, so a revoked lease token fails at once
-            // (kube-apiserver still caches every successful authentication 10 s on its own).
+            // Authentication: asked after the token file (k8senv's own and kube-controller-manager's
+            // tokens never reach it), with no cache of its own. kube-apiserver still keeps each
+            // successful authentication 10 s, so authorization asks too, on every request (no
+            // cache either): a revoked lease token's request is denied at once.
             args += ["--authentication-token-webhook-config-file=\(webhook)", "--authentication-token-webhook-version=v1",
-                     "--authentication-token-webhook-cache-ttl=0s"]
+                     "--authentication-token-webhook-cache-ttl=0s",
+                     "--authorization-webhook-config-file=\(webhook)", "--authorization-webhook-version=v1",
+                     "--authorization-webhook-cache-authorized-ttl=0s", "--authorization-webhook-cache-unauthorized-ttl=0s"]
         }
         if let gates = switches("--feature-gates", featureGates) { args.append(gates) }
         if let apis = switches("--runtime-config", runtimeConfig) { args.append(apis) }

@@ -14,21 +14,35 @@ import Synchronization
 package final class LeaseTokens: Sendable {
     package static let shared = LeaseTokens()
 
-    /// By instance (the secret its kube-apiserver sends to the webhook), by token.
-    private let tokens = Mutex<[String: [String: UserIdentity]]>([:])
+    /// By instance (the secret its kube-apiserver sends to the webhook), by token: who it is; and
+    /// the fingerprints of those tokens.
+    private struct Issued {
+        var identities: [String: UserIdentity] = [:]
+        var fingerprints: Set<String> = []
+    }
+
+    private let tokens = Mutex<[String: Issued]>([:])
 
     /// A new token of `identity` on the instance whose kube-apiserver authenticates with `reviewer`.
     package func issue(_ identity: UserIdentity, reviewer: String) -> String {
         let token = makeToken()
-        tokens.withLock { $0[reviewer, default: [:]][token] = identity }
+        let fingerprint = Self.fingerprint(token)
+        tokens.withLock {
+            $0[reviewer, default: Issued()].identities[token] = identity
+            $0[reviewer, default: Issued()].fingerprints.insert(fingerprint)
+        }
         return token
     }
 
-    /// Ends `issued` on that instance: its next request with one of them gets 401.
+    /// Ends `issued` on that instance: its next request with one of them is refused (401 when
+    /// kube-apiserver asks who it is, 403 when it still remembers: see ``TokenWebhook``).
     package func revoke(_ issued: [String], reviewer: String) {
         tokens.withLock { all in
-            for token in issued { all[reviewer]?[token] = nil }
-            if all[reviewer]?.isEmpty == true { all[reviewer] = nil }
+            for token in issued {
+                all[reviewer]?.identities[token] = nil
+                all[reviewer]?.fingerprints.remove(Self.fingerprint(token))
+            }
+            if all[reviewer]?.identities.isEmpty == true { all[reviewer] = nil }
         }
     }
 
@@ -39,13 +53,32 @@ package final class LeaseTokens: Sendable {
 
     /// Who `token` is on that instance; nil for a token never issued or revoked.
     package func review(_ token: String, reviewer: String) -> UserIdentity? {
-        tokens.withLock { $0[reviewer]?[token] }
+        tokens.withLock { $0[reviewer]?.identities[token] }
+    }
+
+    /// Whether a live token of that instance has this fingerprint (``fingerprint(_:)``).
+    package func isLive(fingerprint: String, reviewer: String) -> Bool {
+        tokens.withLock { $0[reviewer]?.fingerprints.contains(fingerprint) ?? false }
+    }
+
+    /// What names a token in kube-apiserver's requests to the webhook without being the token:
+    /// the first 16 bytes of its SHA-256, in hex.
+    package static func fingerprint(_ token: String) -> String {
+        String(SHA256Hasher.hex(Array(token.utf8)).prefix(32))
     }
 }
 
 /// The HTTPS endpoint on 127.0.0.1 that answers kube-apiserver's TokenReviews
-/// (`authentication.k8s.io/v1`) from ``LeaseTokens``: one listener per k8senv process, shared by
-/// its instances, started with the first instance. Its certificate is its own (one per process:
+/// (`authentication.k8s.io/v1`) and SubjectAccessReviews (`authorization.k8s.io/v1`) from
+/// ``LeaseTokens``: one listener per k8senv process, shared by its instances, started with the
+/// first instance.
+///
+/// Why both: kube-apiserver keeps every successful authentication 10 s on its own (a setting of
+/// its code, in front of every token authenticator), so a token revoked within 10 s of its last
+/// use would still be taken as its user. The TokenReview's answer therefore carries the token's
+/// fingerprint in the user's `extra` (`k8senv.dev/lease-token`), which kube-apiserver keeps with
+/// the user; the SubjectAccessReview of every request (first in `--authorization-mode`, no cache)
+/// denies a request whose fingerprint is no longer live, and has no opinion on anything else. Its certificate is its own (one per process:
 /// kube-apiserver connects to an IP address and sends no server name a listener could choose an
 /// instance's certificate by); each instance's webhook kubeconfig names its CA. kube-apiserver
 /// authenticates to it with a bearer secret of its instance, which also says whose tokens to
@@ -98,7 +131,7 @@ package enum TokenWebhook {
         }
     }
 
-    package static let path = "/tokenreview"
+    package static let path = "/review"
 
     /// The kubeconfig kube-apiserver reads the webhook from: the endpoint, its CA, and the
     /// instance's secret (`reviewer`) as the bearer token it sends.
@@ -106,21 +139,50 @@ package enum TokenWebhook {
         Kubeconfig.render(name: "k8senv-token-review", server: endpoint.url, caCertificate: endpoint.caCertificate, token: reviewer)
     }
 
-    /// The answer to one TokenReview body from the instance of `reviewer` (nil: not one).
+    /// The `extra` key of a lease token's user: the token's fingerprint.
+    package static let fingerprintKey = "k8senv.dev/lease-token"
+
+    /// The group of a lease's admin token: allowed everything by the authorization webhook while
+    /// the lease lives (as `system:masters` is by kube-apiserver itself, before any webhook, so a
+    /// revoked token of that group could not be denied).
+    package static let leaseAdminGroup = "k8senv:lease-admins"
+
+    /// The reason a request with a revoked lease token is denied (in its 403's message).
+    package static let endedReason = "k8senv: the lease this token belongs to has ended"
+
+    /// The answer to one TokenReview or SubjectAccessReview body from the instance of `reviewer`
+    /// (nil: neither).
     package static func answer(_ body: [UInt8], reviewer: String) -> [UInt8]? {
         guard let review = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-              let spec = review["spec"] as? [String: Any], let token = spec["token"] as? String else { return nil }
-        var status: [String: Any] = ["authenticated": false]
-        if let identity = LeaseTokens.shared.review(token, reviewer: reviewer) {
-            status = ["authenticated": true, "user": ["username": identity.name, "uid": identity.name, "groups": identity.groups]]
+              let spec = review["spec"] as? [String: Any] else { return nil }
+        let answer: [String: Any]
+        switch review["kind"] as? String {
+        case "TokenReview":
+            guard let token = spec["token"] as? String else { return nil }
+            var status: [String: Any] = ["authenticated": false]
+            if let identity = LeaseTokens.shared.review(token, reviewer: reviewer) {
+                status = ["authenticated": true, "user": ["username": identity.name, "uid": identity.name, "groups": identity.groups,
+                                                          "extra": [fingerprintKey: [LeaseTokens.fingerprint(token)]]]]
+            }
+            answer = ["apiVersion": review["apiVersion"] as? String ?? "authentication.k8s.io/v1", "kind": "TokenReview", "status": status]
+        case "SubjectAccessReview":
+            // No opinion (allowed false, denied absent) leaves the decision to the next mode.
+            var status: [String: Any] = ["allowed": false]
+            let fingerprints = ((spec["extra"] as? [String: Any])?[fingerprintKey] as? [String]) ?? []
+            if fingerprints.contains(where: { !LeaseTokens.shared.isLive(fingerprint: $0, reviewer: reviewer) }) {
+                status = ["allowed": false, "denied": true, "reason": endedReason]
+            } else if !fingerprints.isEmpty, (spec["groups"] as? [String] ?? []).contains(leaseAdminGroup) {
+                status = ["allowed": true, "reason": "k8senv: a live lease's admin token"]
+            }
+            answer = ["apiVersion": review["apiVersion"] as? String ?? "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "status": status]
+        default:
+            return nil
         }
-        let answer: [String: Any] = ["apiVersion": review["apiVersion"] as? String ?? "authentication.k8s.io/v1",
-                                     "kind": "TokenReview", "status": status]
         return (try? JSONSerialization.data(withJSONObject: answer)).map { [UInt8]($0) }
     }
 }
 
-/// One connection of kube-apiserver to the webhook: `POST /tokenreview` with its bearer secret,
+/// One connection of kube-apiserver to the webhook: `POST /review` with its bearer secret,
 /// a TokenReview in, a TokenReview out, kept alive.
 final class TokenReviewHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart

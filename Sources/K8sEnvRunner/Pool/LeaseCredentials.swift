@@ -2,7 +2,8 @@ import Foundation
 import K8sEnvSpec
 
 /// The credentials of one lease of an instance: a token for the admin's identity (`k8senv-admin`
-/// in `system:masters`, as the instance's own token) and one for each declared user, each with a
+/// in `k8senv:lease-admins`, which k8senv's authorization webhook allows everything while the lease
+/// lives: not `system:masters`, whose requests kube-apiserver allows before asking any webhook) and one for each declared user, each with a
 /// kubeconfig in `leases/<n>/` of the instance folder (0600). They are valid from the moment the
 /// pool lends the instance until it takes it back: ``revoke()`` runs before the reset, so a
 /// process that outlives its lease gets 401 instead of writing into the next holder's instance.
@@ -21,7 +22,7 @@ struct LeaseCredentials: Sendable {
         let tokens = LeaseTokens.shared, reviewer = instance.tokenReviewer
         let folder = instance.configuration.directory + "/leases/\(number)"
         let name = "k8senv-\(instance.name)"
-        let token = tokens.issue(UserIdentity(name: KubeconfigVariables.adminUser, groups: ["system:masters"]), reviewer: reviewer)
+        let token = tokens.issue(UserIdentity(name: KubeconfigVariables.adminUser, groups: [TokenWebhook.leaseAdminGroup]), reviewer: reviewer)
         let users = instance.users.map {
             InstanceUser(identity: $0.identity, token: tokens.issue($0.identity, reviewer: reviewer),
                          kubeconfigPath: folder + "/users/\($0.name).kubeconfig")
