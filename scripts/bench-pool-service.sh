@@ -50,26 +50,7 @@ trap 'k8senv down -f "$config" --state-dir "$state" >/dev/null 2>&1 || true; rm 
 
 eval "$(k8senv up --detach --quiet -f "$config" --state-dir "$state" --pool-size 4 -e isolation)"
 
-PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 - <<'PY'
-import os, time
-from k8senv_pool import Client
-client = Client(os.environ["K8SENV_POOL"])
-def cycles(n):
-    times = []
-    for _ in range(n):
-        started = time.perf_counter()
-        lease = client.acquire("isolation", holder=os.getpid())
-        client.release(lease.lease)
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return lambda q: times[min(len(times) - 1, int(q * len(times)))]
-# The first cycles meet kube-apiservers that have just started (their post-start work takes the
-# two cores for a few hundred ms): reported on their own, then the steady state.
-first = cycles(200)
-print(f"socket-lease-first cycles=200 p50_ms={first(0.50):.2f} p99_ms={first(0.99):.2f}", flush=True)
-steady = cycles(int(os.environ["CYCLES"]))
-print(f"socket-lease cycles={os.environ['CYCLES']} p50_ms={steady(0.50):.2f} p99_ms={steady(0.99):.2f}", flush=True)
-PY
+PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 scripts/lib/lease-cycles.py
 
 RUNS="$runs" CONFIG="$config" STATE="$state" /usr/bin/python3 - <<'PY'
 import os, statistics, subprocess, time

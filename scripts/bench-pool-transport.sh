@@ -37,24 +37,10 @@ trap '"$current" down -f "$config" --state-dir "$work/state" >/dev/null 2>&1 || 
 measure() {  # label binary round
   local label="$1" binary="$2" round="$3"
   eval "$("$binary" up --detach --quiet -f "$config" --state-dir "$work/state" --pool-size 4 -e isolation)"
-  PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" LABEL="$label" ROUND="$round" /usr/bin/python3 - <<'PY'
-import os, time
-from k8senv_pool import Client
-client = Client(os.environ["K8SENV_POOL"])
-def cycles(n):
-    times = []
-    for _ in range(n):
-        started = time.perf_counter()
-        lease = client.acquire("isolation", holder=os.getpid())
-        client.release(lease.lease)
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return lambda q: times[min(len(times) - 1, int(q * len(times)))]
-first = cycles(200)
-steady = cycles(int(os.environ["CYCLES"]))
-print(f"{os.environ['LABEL']} round={os.environ['ROUND']} first200_p50_ms={first(0.5):.2f} first200_p99_ms={first(0.99):.2f} "
-      f"steady_p50_ms={steady(0.5):.2f} steady_p99_ms={steady(0.99):.2f}", flush=True)
-PY
+  PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 scripts/lib/lease-cycles.py | awk -v label="$label" -v round="$round" '
+    $1 == "socket-lease-first" { split($3, a, "="); split($4, b, "="); f50 = a[2]; f99 = b[2] }
+    $1 == "socket-lease" { split($3, a, "="); split($4, b, "="); s50 = a[2]; s99 = b[2] }
+    END { printf "%s round=%s first200_p50_ms=%s first200_p99_ms=%s steady_p50_ms=%s steady_p99_ms=%s\n", label, round, f50, f99, s50, s99 }'
   "$binary" down -f "$config" --state-dir "$work/state" >&2
 }
 

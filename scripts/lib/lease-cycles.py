@@ -1,0 +1,34 @@
+"""Acquire + release cycles against a running pool service, timed one by one (Python standard
+library client, one process). Used by bench-pool-service.sh and bench-pool-transport.sh.
+
+Environment: K8SENV_POOL (the socket), CYCLES (the steady-state cycles), ENVIRONMENT (default
+isolation), PYTHONPATH with clients/python. Prints:
+  socket-lease-first cycles=200 p50_ms=.. p99_ms=..   the first 200 right after up returned
+  socket-lease cycles=N p50_ms=.. p99_ms=..           ... then N more: the steady state
+"""
+import os
+import time
+
+from k8senv_pool import Client
+
+client = Client(os.environ["K8SENV_POOL"])
+environment = os.environ.get("ENVIRONMENT", "isolation")
+
+
+def cycles(n):
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        lease = client.acquire(environment, holder=os.getpid())
+        client.release(lease.lease)
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return lambda q: times[min(len(times) - 1, int(q * len(times)))]
+
+
+# The first cycles meet kube-apiservers that have just started (their post-start work takes the
+# cores for a few hundred ms): reported on their own, then the steady state.
+first = cycles(200)
+print(f"socket-lease-first cycles=200 p50_ms={first(0.50):.2f} p99_ms={first(0.99):.2f}", flush=True)
+steady = cycles(int(os.environ["CYCLES"]))
+print(f"socket-lease cycles={os.environ['CYCLES']} p50_ms={steady(0.50):.2f} p99_ms={steady(0.99):.2f}", flush=True)
