@@ -79,48 +79,8 @@ package enum PrivateFiles {
     /// - Throws: ``ProcessError`` naming `path` when it cannot be written.
     package static func writeAtomically(bytes: [UInt8], to path: String, mode: mode_t = 0o600,
                                         replacing: Bool = true) throws(ProcessError) {
-        let (fd, temporary) = try createTemporary(beside: path, mode: mode)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                throw ProcessError(.files, "cannot write \(path): \(reason)")
-            }
-            written += n
-        }
-        fchmod(fd, mode)  // the umask may have taken bits away
-        fsync(fd)
-        close(fd)
-        if replacing {
-            guard rename(temporary, path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                unlink(temporary)
-                throw ProcessError(.files, "cannot write \(path): \(reason)")
-            }
-        } else {
-            let linked = link(temporary, path) == 0 || errno == EEXIST
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            guard linked else { throw ProcessError(.files, "cannot write \(path): \(reason)") }
-        }
-    }
-
-    /// A new file `<path>.tmp-<random>`, opened for writing: O_CREAT|O_EXCL|O_NOFOLLOW, so it
-    /// is a file made here and nothing planted.
-    private static func createTemporary(beside path: String, mode: mode_t) throws(ProcessError) -> (Int32, String) {
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<100 {
-            let suffix = String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36)
-            let temporary = path + ".tmp-" + suffix
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
-            if fd >= 0 { return (fd, temporary) }
-            if errno == EEXIST || errno == EINTR { continue }
-            throw ProcessError(.files, "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        throw ProcessError(.files, "cannot write \(path): no free temporary name beside it after 100 tries")
+        let file = try AtomicFile(beside: path, mode: mode)
+        try file.write(bytes)
+        try file.commit(replacing: replacing)
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// whole: created O_CREAT|O_EXCL|O_NOFOLLOW (a name planted beside the target, such as a symlink,
 /// is never opened; another is tried) with its final mode, so it is never readable by others, not
 /// even for a moment, and a reader sees the old file or the whole new one.
-/// (PrivateFiles.write does the same for small texts in one call; this one is written in pieces.)
+/// (PrivateFiles.writeAtomically writes a whole file through it in one call.)
 final class AtomicFile {
     let path: String
     let temporary: String
@@ -50,16 +50,25 @@ final class AtomicFile {
 
     func write(_ bytes: [UInt8]) throws(ProcessError) { try write(bytes[...]) }
 
-    /// Syncs the file and renames it over `path`.
-    func commit() throws(ProcessError) {
+    /// Syncs the file and renames it over `path` (rename replaces a symlink at `path`, never its
+    /// target); with `replacing: false`, links it there instead, keeping a file already at
+    /// `path` (two writers at once: the first wins).
+    func commit(replacing: Bool = true) throws(ProcessError) {
         guard fd >= 0 else { throw ProcessError(.files, "cannot write \(path): already closed") }
         fsync(fd)
         close(fd)
         fd = -1
-        guard rename(temporary, path) == 0 else {
+        if replacing {
+            guard rename(temporary, path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(temporary)
+                throw ProcessError(.files, "cannot write \(path): \(reason)")
+            }
+        } else {
+            let linked = link(temporary, path) == 0 || errno == EEXIST
             let reason = String(cString: strerror(errno))
             unlink(temporary)
-            throw ProcessError(.files, "cannot write \(path): \(reason)")
+            guard linked else { throw ProcessError(.files, "cannot write \(path): \(reason)") }
         }
     }
 
