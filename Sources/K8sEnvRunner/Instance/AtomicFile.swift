@@ -53,9 +53,11 @@ final class AtomicFile {
     /// Syncs the file and renames it over `path` (rename replaces a symlink at `path`, never its
     /// target); with `replacing: false`, links it there instead, keeping a file already at
     /// `path` (two writers at once: the first wins).
-    func commit(replacing: Bool = true) throws(ProcessError) {
+    /// - Parameter durable: false for a file that need not outlive a crash of the machine (a
+    ///   lease's kubeconfig): no fsync.
+    func commit(replacing: Bool = true, durable: Bool = true) throws(ProcessError) {
         guard fd >= 0 else { throw ProcessError(.files, "cannot write \(path): already closed") }
-        fsync(fd)
+        if durable { fsync(fd) }
         close(fd)
         fd = -1
         if replacing {

@@ -63,8 +63,8 @@ package enum PrivateFiles {
 
     /// Writes a file with mode 0600 (created with that mode: never readable by others, not
     /// even for a moment), replacing it atomically.
-    package static func write(_ text: String, to path: String) throws(ProcessError) {
-        try writeAtomically(bytes: Array(text.utf8), to: path)
+    package static func write(_ text: String, to path: String, durable: Bool = true) throws(ProcessError) {
+        try writeAtomically(bytes: Array(text.utf8), to: path, durable: durable)
     }
 
     /// Writes `bytes` to `path` through a temporary file in the same folder, created with
@@ -76,11 +76,12 @@ package enum PrivateFiles {
     ///   - mode: the file's mode (0600: secrets).
     ///   - replacing: false to keep a file already at `path` (two writers at once: the first
     ///     wins; link(2) instead of rename(2)).
+    ///   - durable: false for a file that need not outlive a crash of the machine: no fsync.
     /// - Throws: ``ProcessError`` naming `path` when it cannot be written.
     package static func writeAtomically(bytes: [UInt8], to path: String, mode: mode_t = 0o600,
-                                        replacing: Bool = true) throws(ProcessError) {
+                                        replacing: Bool = true, durable: Bool = true) throws(ProcessError) {
         let file = try AtomicFile(beside: path, mode: mode)
         try file.write(bytes)
-        try file.commit(replacing: replacing)
+        try file.commit(replacing: replacing, durable: durable)
     }
 }

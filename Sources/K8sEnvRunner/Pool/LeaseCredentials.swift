@@ -33,12 +33,13 @@ struct LeaseCredentials: Sendable {
             try PrivateFiles.makeDirectory(instance.configuration.directory + "/leases")
             try PrivateFiles.makeDirectory(folder)
             if !users.isEmpty { try PrivateFiles.makeDirectory(folder + "/users") }
+            // Not durable: a lease's kubeconfig means nothing after a crash (its token is gone).
             try PrivateFiles.write(Kubeconfig.render(name: name, server: instance.server, caCertificate: instance.caCertificate, token: token),
-                                   to: credentials.kubeconfigPath)
+                                   to: credentials.kubeconfigPath, durable: false)
             for user in users {
                 try PrivateFiles.write(Kubeconfig.render(name: name, user: user.name, server: instance.server,
                                                          caCertificate: instance.caCertificate, token: user.token),
-                                       to: user.kubeconfigPath)
+                                       to: user.kubeconfigPath, durable: false)
             }
         } catch {
             credentials.revoke()
@@ -50,6 +51,10 @@ struct LeaseCredentials: Sendable {
     /// Ends the tokens (kube-apiserver's next check of one answers 401) and removes the kubeconfigs.
     func revoke() {
         LeaseTokens.shared.revoke([token] + users.map(\.token), reviewer: reviewer)
-        try? FileManager.default.removeItem(atPath: folder)
+        // The files this lease wrote, by name (no walk of the folder); whatever else a test put
+        // there makes rmdir fail, and the folder goes as a whole.
+        for path in users.map(\.kubeconfigPath) + [kubeconfigPath] { unlink(path) }
+        if !users.isEmpty { rmdir(folder + "/users") }
+        if rmdir(folder) != 0 { try? FileManager.default.removeItem(atPath: folder) }
     }
 }
