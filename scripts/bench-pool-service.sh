@@ -6,6 +6,7 @@
 #                                                             (Python stdlib client, one process),
 #                                                             the first 200 right after up returned
 #   socket-lease cycles=N p50_ms=.. p99_ms=..                 ... then N more: the steady state
+#   socket-split cycles=200 acquire_p50_ms=.. release_p50_ms=.. status_p50_ms=..   each request alone
 #   run-attached median_ms=.. runs=N                          `k8senv run -- true` on the warm pool
 #   run-fresh median_ms=.. runs=N                             `k8senv run --fresh -- true` (baseline)
 #   run-ratio fresh_over_attached=..x

@@ -4,6 +4,8 @@
 # of one binary then of the other, alternating, in one invocation. Prints, on stdout, per round
 # and binary:
 #   <label> round=R first200_p50_ms=.. first200_p99_ms=.. steady_p50_ms=.. steady_p99_ms=..
+#           acquire_p50_ms=.. release_p50_ms=.. status_p50_ms=..   (each request alone; status is
+#           the transport with nothing behind it)
 # and at the end the medians' ratios current/baseline (below 1.05 is the goal: no worse than 5%).
 #
 # Usage: scripts/bench-pool-transport.sh --baseline PATH [--current PATH] [--rounds N] [--cycles N]
@@ -40,7 +42,8 @@ measure() {  # label binary round
   PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 scripts/lib/lease-cycles.py | awk -v label="$label" -v round="$round" '
     $1 == "socket-lease-first" { split($3, a, "="); split($4, b, "="); f50 = a[2]; f99 = b[2] }
     $1 == "socket-lease" { split($3, a, "="); split($4, b, "="); s50 = a[2]; s99 = b[2] }
-    END { printf "%s round=%s first200_p50_ms=%s first200_p99_ms=%s steady_p50_ms=%s steady_p99_ms=%s\n", label, round, f50, f99, s50, s99 }'
+    $1 == "socket-split" { split($3, a, "="); split($4, r, "="); split($5, t, "="); ac = a[2]; re = r[2]; st = t[2] }
+    END { printf "%s round=%s first200_p50_ms=%s first200_p99_ms=%s steady_p50_ms=%s steady_p99_ms=%s acquire_p50_ms=%s release_p50_ms=%s status_p50_ms=%s\n", label, round, f50, f99, s50, s99, ac, re, st }'
   "$binary" down -f "$config" --state-dir "$work/state" >&2
 }
 
@@ -58,7 +61,7 @@ for line in open(sys.argv[1]):
     for key, value in values.items():
         if key != "round":
             rows.setdefault((fields[0], key), []).append(float(value))
-for key in ("first200_p50_ms", "first200_p99_ms", "steady_p50_ms", "steady_p99_ms"):
+for key in ("first200_p50_ms", "first200_p99_ms", "steady_p50_ms", "steady_p99_ms", "acquire_p50_ms", "release_p50_ms", "status_p50_ms"):
     b, c = statistics.median(rows[("baseline", key)]), statistics.median(rows[("current", key)])
     print(f"ratio {key} current_over_baseline={c / b:.2f} (baseline {b:.2f}, current {c:.2f})")
 PY

@@ -5,6 +5,9 @@ Environment: K8SENV_POOL (the socket), CYCLES (the steady-state cycles), ENVIRON
 isolation), PYTHONPATH with clients/python. Prints:
   socket-lease-first cycles=200 p50_ms=.. p99_ms=..   the first 200 right after up returned
   socket-lease cycles=N p50_ms=.. p99_ms=..           ... then N more: the steady state
+  socket-split cycles=200 acquire_p50_ms=.. release_p50_ms=.. status_p50_ms=..
+                                                      then each request timed alone (status: the
+                                                      transport with nothing behind it)
 """
 import os
 import time
@@ -32,3 +35,17 @@ first = cycles(200)
 print(f"socket-lease-first cycles=200 p50_ms={first(0.50):.2f} p99_ms={first(0.99):.2f}", flush=True)
 steady = cycles(int(os.environ["CYCLES"]))
 print(f"socket-lease cycles={os.environ['CYCLES']} p50_ms={steady(0.50):.2f} p99_ms={steady(0.99):.2f}", flush=True)
+times = {"acquire": [], "release": [], "status": []}
+for _ in range(200):
+    started = time.perf_counter()
+    lease = client.acquire(environment, holder=os.getpid())
+    acquired = time.perf_counter()
+    client.release(lease.lease)
+    released = time.perf_counter()
+    client.status()
+    times["acquire"].append((acquired - started) * 1000)
+    times["release"].append((released - acquired) * 1000)
+    times["status"].append((time.perf_counter() - released) * 1000)
+median = {name: sorted(values)[len(values) // 2] for name, values in times.items()}
+print(f"socket-split cycles=200 acquire_p50_ms={median['acquire']:.2f} release_p50_ms={median['release']:.2f} "
+      f"status_p50_ms={median['status']:.2f}", flush=True)
