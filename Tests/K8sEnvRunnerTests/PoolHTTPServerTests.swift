@@ -21,8 +21,16 @@ private func sendAll(_ fd: Int32, _ text: String) {
     _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
 }
 
-/// Everything the server sends until it closes (or 10 s pass).
-private func readAll(_ fd: Int32) -> String {
+/// Everything the server sends until it closes (or 10 s pass), read on a thread of its own: a
+/// blocking read on the cooperative pool (two threads on two cores) would starve the handlers'
+/// tasks it waits for.
+private func readAll(_ fd: Int32) async -> String {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: readAllBlocking(fd)) }.start()
+    }
+}
+
+private func readAllBlocking(_ fd: Int32) -> String {
     var answer: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 4096)
     while true {
@@ -187,7 +195,7 @@ struct PoolHTTPServerTests {
     }
 
     @Test("a client that half-closes its end after sending the request is still there for its answer (as an acquire asks before granting)")
-    func halfClose() throws {
+    func halfClose() async throws {
         let folder = try TemporaryFolder()
         let server = try PoolHTTPServer(path: folder("api.sock")) { _, _, connection in
             try? await Task.sleep(for: .milliseconds(300))
@@ -198,9 +206,25 @@ struct PoolHTTPServerTests {
         defer { close(fd) }
         sendAll(fd, "POST /v1/leases HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
         shutdown(fd, Int32(SHUT_WR))
-        let answer = readAll(fd)
+        let answer = await readAll(fd)
         #expect(answer.hasPrefix("HTTP/1.1 201 Created"), "\(answer)")
         #expect(answer.contains(#"{"lease":"x"}"#), "\(answer)")
+    }
+
+    @Test("bytes after a whole request (junk, a second request) do not take the handler's answer away: an acquire's grant reaches its client")
+    func bytesAfterTheRequest() async throws {
+        let folder = try TemporaryFolder()
+        let server = try PoolHTTPServer(path: folder("api.sock")) { _, _, _ in
+            try? await Task.sleep(for: .milliseconds(200))
+            return .json(201, ["lease": "granted"])
+        }
+        defer { server.stop() }
+        let fd = try rawConnect(folder("api.sock"))
+        defer { close(fd) }
+        sendAll(fd, "POST /v1/leases HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}\u{01}\u{02} not HTTP at all\r\n\r\n")
+        let answer = await readAll(fd)
+        #expect(answer.hasPrefix("HTTP/1.1 201"), "\(answer)")
+        #expect(answer.contains(#"{"lease":"granted"}"#), "\(answer)")
     }
 
     @Test("a client that closes its connection while the handler waits is seen by the handler")
@@ -234,7 +258,7 @@ struct PoolHTTPServerTests {
             sendAll(fd, String(byte))
             try await Task.sleep(for: .milliseconds(300))
         }
-        let answer = readAll(fd)
+        let answer = await readAll(fd)
         #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")
         #expect(answer.contains(#""code":"request-timeout""#) && !answer.contains("handled"), "\(answer)")
     }
@@ -252,7 +276,7 @@ struct PoolHTTPServerTests {
             // The idle ones are admitted (as seen by the server) before the fourth comes.
             try await Task.sleep(for: .milliseconds(200))
             let fourth = try rawConnect(folder("api.sock"))
-            let refused = readAll(fourth)
+            let refused = await readAll(fourth)
             close(fourth)
             #expect(refused.hasPrefix("HTTP/1.1 503"), "limits \(total)/\(perProcess): \(refused)")
             #expect(refused.contains(#""code":"too-many-connections""#), "\(refused)")

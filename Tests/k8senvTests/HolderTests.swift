@@ -66,6 +66,14 @@ struct HolderTests {
                     _ = try? await PoolClient(socketPath: socket).send("DELETE", "/v1/leases/\(id)", timeout: .seconds(30))
                 }
             }
+            // With a TTL the lease ends anyway: pid 1 may hold it (a container's script is pid 1).
+            let withTTL = Array(try JSONEncoder().encode(LeaseRequest(environment: "one", timeoutSeconds: 5, holder: 1, ttlSeconds: 60)))
+            let granted1 = try await PoolClient(socketPath: socket).send("POST", "/v1/leases", body: withTTL, timeout: .seconds(30))
+            #expect(granted1.status == 201, "holder 1 with a TTL: \(granted1.status) \(String(decoding: granted1.body, as: UTF8.self))")
+            if let id = LeaseGrant.decode(granted1.body)?.lease {
+                let released = try await PoolClient(socketPath: socket).send("DELETE", "/v1/leases/\(id)", timeout: .seconds(30))
+                #expect(released.status == 200)
+            }
 
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
             #expect(down.status == 0, "\(down)")

@@ -19,8 +19,13 @@ package enum PrivateFiles {
     ///     are taken as they are. Nil: only the missing components and `path` are checked.
     /// - Throws: ``ProcessError`` naming the component that could not be made or is not ours.
     package static func makeDirectory(_ path: String, below base: String? = nil) throws(ProcessError) {
-        let components = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        let trusted = base.map { $0.split(separator: "/", omittingEmptySubsequences: true).count } ?? components.count - 1
+        // A relative path (a relative XDG_CACHE_HOME, say) is taken from the current folder, as
+        // the files written in it will be.
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        }
+        let components = absolute(path).split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        let trusted = base.map { absolute($0).split(separator: "/", omittingEmptySubsequences: true).count } ?? components.count - 1
         var current = ""
         for (index, component) in components.enumerated() {
             current += "/" + component

@@ -110,12 +110,25 @@ package enum TokenWebhook {
             } catch {
                 throw ProcessError(.launchFailed, "cannot load the token webhook's certificate: \(error)")
             }
+            var limits = PoolHTTPServer.Limits()
+            limits.connections = 256
+            limits.connectionsPerProcess = 256
+            let admission = Admission(limits: limits)
             let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 256)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    // Any local user can connect to 127.0.0.1: at most `connections` at once, and
+                    // one silent for 30 s (kube-apiserver's keep-alive between reviews, or a
+                    // connection that never speaks) is closed, so nobody can hold them all.
+                    guard admission.admit(0) else {
+                        return channel.close()
+                    }
+                    channel.closeFuture.whenComplete { _ in admission.leave(0) }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(30)))
+                        try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(TokenReviewHandler())
@@ -238,5 +251,18 @@ final class TokenReviewHandler: ChannelInboundHandler, RemovableChannelHandler {
             let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
             done.whenComplete { _ in bound.value.close(promise: nil) }
         }
+    }
+}
+
+/// Closes a connection of the webhook that has been silent for its read timeout.
+final class CloseWhenIdle: ChannelInboundHandler {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 }

@@ -35,20 +35,23 @@ package enum Holder {
     /// the service, so the lease would never end. An ancestor in the service's own session (the
     /// shell or test process that started a foreground `up`) may hold one: it ends with that
     /// session.
-    package static func refusal(_ pid: Int32) -> String? {
-        let fix = "name the process that uses the instance (`--holder $$` in a shell script)"
-        if pid == 1 {
+    ///
+    /// With a TTL the lease ends anyway, so pid 1 and the service's ancestors may hold it then (a
+    /// container whose script is pid 1 has no other holder to name).
+    package static func refusal(_ pid: Int32, hasTTL: Bool = false) -> String? {
+        let fix = "name the process that uses the instance (`--holder $$` in a shell script), or give the lease a TTL (`--ttl`)"
+        if pid == 1, !hasTTL {
             return "holder 1 is init, which never exits: the lease would never end; \(fix)"
         }
         if pid == getpid() {
-            return "holder \(pid) is the pool service itself: the lease would never end; \(fix)"
+            return "holder \(pid) is the pool service itself: the lease would never end; name the process that uses the instance (`--holder $$` in a shell script)"
         }
         var owner = stat()
         guard let holder = Ownership.processStat(pid), holder.state != "Z", holder.state != "X",
               stat("/proc/\(pid)", &owner) == 0, owner.st_uid == getuid() else {
             return "holder \(pid) is not a live process of uid \(getuid())"
         }
-        if let service = Ownership.processStat(getpid()), holder.session != service.session, isAncestorOfService(pid) {
+        if pid != 1, !hasTTL, let service = Ownership.processStat(getpid()), holder.session != service.session, isAncestorOfService(pid) {
             return "holder \(pid) started the pool service from another session (an init or a session leader that outlives it): "
                 + "the lease would never end; \(fix)"
         }

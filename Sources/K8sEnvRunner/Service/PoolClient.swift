@@ -4,6 +4,7 @@ import K8sEnvStore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -89,7 +90,9 @@ package struct PoolClient: Sendable {
             throw K8sEnvError(.untrustedSocket, "not using the pool service at \(socketPath): the process behind it (pid \(pid)) runs as uid \(uid), not as you (uid \(geteuid())); k8senv talks only to a pool service of your own user")
         }
         let socketPath = self.socketPath
-        let result: Result<Answer, K8sEnvError> = await withCheckedContinuation { continuation in
+        let result: Result<Answer, K8sEnvError> = await withCheckedContinuation { checked in
+            // Resumed once, by whichever comes first: the answer, its failure, or a failed start.
+            let continuation = ResumeOnce(checked)
             let answered = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelInitializer { channel in
                     do {
@@ -120,7 +123,7 @@ package struct PoolClient: Sendable {
                 channel.closeFuture.whenComplete { _ in timer.cancel() }
             }
             answered.whenFailure { error in
-                continuation.resume(returning: .failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone (\(error))")))
+                continuation.resume(.failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone (\(error))")))
             }
         }
         return try result.get()
@@ -134,11 +137,11 @@ private final class AnswerCollector: ChannelInboundHandler {
     struct TimedOut { var after: Duration }
 
     private let socketPath: String
-    private var continuation: CheckedContinuation<Result<PoolClient.Answer, K8sEnvError>, Never>?
+    private let continuation: ResumeOnce
     private var status = 0
     private var body: [UInt8] = []
 
-    init(socketPath: String, continuation: CheckedContinuation<Result<PoolClient.Answer, K8sEnvError>, Never>) {
+    init(socketPath: String, continuation: ResumeOnce) {
         self.socketPath = socketPath
         self.continuation = continuation
     }
@@ -170,8 +173,21 @@ private final class AnswerCollector: ChannelInboundHandler {
     }
 
     private func finish(_ result: Result<PoolClient.Answer, K8sEnvError>) {
-        continuation?.resume(returning: result)
-        continuation = nil
+        continuation.resume(result)
+    }
+}
+
+/// A continuation of ``PoolClient/send(_:_:body:timeout:)`` that the first of several paths
+/// resumes; the others find it resumed.
+private final class ResumeOnce: Sendable {
+    private let continuation: Mutex<CheckedContinuation<Result<PoolClient.Answer, K8sEnvError>, Never>?>
+
+    init(_ continuation: CheckedContinuation<Result<PoolClient.Answer, K8sEnvError>, Never>) {
+        self.continuation = Mutex(continuation)
+    }
+
+    func resume(_ result: Result<PoolClient.Answer, K8sEnvError>) {
+        continuation.withLock { $0.take() }?.resume(returning: result)
     }
 }
 

@@ -125,8 +125,9 @@ package final class PoolConnection: Sendable {
     func markClosed() { closed.store(true, ordering: .releasing) }
 }
 
-/// Counts the open connections, in all and by peer process.
-private final class Admission: Sendable {
+/// Counts the open connections, in all and by peer process (the pool service's; the token
+/// webhook's, on TCP, counts them all under one key).
+final class Admission: Sendable {
     private struct Counts {
         var total = 0
         var byProcess: [Int32: Int] = [:]
@@ -166,7 +167,7 @@ private final class PoolRequestHandler: ChannelInboundHandler {
 
     private enum State {
         case awaitingHead
-        case readingBody(HTTPRequestHead, [UInt8])
+        case readingBody(HTTPRequestHead)
         case handling
         case answered
     }
@@ -177,6 +178,8 @@ private final class PoolRequestHandler: ChannelInboundHandler {
     private let handler: PoolHTTPServer.Handler
     private let connection = PoolConnection()
     private var state = State.awaitingHead
+    /// The body read so far (kept apart from `state`, so appending does not copy it).
+    private var body: [UInt8] = []
     private var deadline: Scheduled<Void>?
 
     init(peer: Peer, limits: PoolHTTPServer.Limits, refusal: HTTPResponse?, handler: @escaping PoolHTTPServer.Handler) {
@@ -210,14 +213,13 @@ private final class PoolRequestHandler: ChannelInboundHandler {
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limits.maxBodyBytes {
                 return answer(context, .error(413, .tooLarge, "Content-Length must be a number of bytes up to 1 MiB"))
             }
-            state = .readingBody(head, [])
-        case (.body(let buffer), .readingBody(let head, var body)):
+            state = .readingBody(head)
+        case (.body(let buffer), .readingBody):
             guard body.count + buffer.readableBytes <= limits.maxBodyBytes else {
                 return answer(context, .error(413, .tooLarge, "the request's body is larger than 1 MiB"))
             }
             body += buffer.readableBytesView
-            state = .readingBody(head, body)
-        case (.end, .readingBody(let head, let body)):
+        case (.end, .readingBody(let head)):
             deadline?.cancel()
             state = .handling
             if let refusal { return answer(context, refusal) }
@@ -258,6 +260,11 @@ private final class PoolRequestHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if case .handling = state {
+            // Bytes after the request (it was read whole): the handler's answer is still due —
+            // an acquire's grant must reach its client, never be dropped for a 400.
+            return
+        }
         if error is HTTPParserError {
             let tooLong = (error as? HTTPParserError) == .headerOverflow
             answer(context, tooLong ? .error(431, .tooLarge, "the request's headers are too long")

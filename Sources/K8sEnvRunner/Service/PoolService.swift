@@ -156,7 +156,7 @@ package actor PoolService {
         }
         let timeout = asked.timeoutSeconds, ttl = asked.ttlSeconds
         let holder = asked.holder ?? peer.pid
-        if let refusal = Holder.refusal(holder) { return .error(400, .badRequest, refusal) }
+        if let refusal = Holder.refusal(holder, hasTTL: ttl != nil) { return .error(400, .badRequest, refusal) }
         guard let holderStart = Ownership.startTime(of: holder), Ownership.isLive(holder, startedAt: holderStart) else {
             return .error(400, .badRequest, "holder \(holder) is not a live process of uid \(getuid())")
         }
