@@ -426,7 +426,8 @@ package struct BundleLimits: Sendable {
         guard let number = Int(digits), number > 0, number <= Int.max / unit else {
             throw BundleError(.tooLarge, "\(variable)=\(text) is not a size: give bytes, or a number with K, M or G (e.g. 2G)")
         }
-        var limits = BundleLimits(maxSize: number * unit)
+        // At most 1 PiB: the limit is added to the header's and the trailer's, never to overflow.
+        var limits = BundleLimits(maxSize: min(number * unit, 1 << 50))
         limits.fromVariable = true
         return limits
     }
