@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 k8senv="${K8SENV_BINARY:?set K8SENV_BINARY to the built k8senv}"
-capi="${1:-/work/shared/testdata/crds/cluster-api-v0.4.8}"
+capi="${1:-$(cd "$(dirname "$0")/.." && pwd)/Tests/Fixtures/crds/cluster-api-v0.4.8}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r examples crds "$work/"

@@ -21,7 +21,7 @@
 #
 # Usage: scripts/bench-environments.sh [--runs N] [--crds DIR] [--k8senv PATH] [--keep]
 #   --runs N       rounds (default 3)
-#   --crds DIR     the CRD folder (default ../shared/testdata/crds/cluster-api-v0.4.8 of the repo)
+#   --crds DIR     the CRD folder (default Tests/Fixtures/crds/cluster-api-v0.4.8 of the repo)
 #   --k8senv PATH  the k8senv binary (default $K8SENV_BIN, else the release build under
 #                  ${K8SENV_SCRATCH:-.build}; build it first: swift build -c release)
 #   --keep         keep the work folder (logs, configs, state) and print its path
@@ -36,7 +36,7 @@ repo="$(cd "$here/.." && pwd)"
 source "$here/lib/bench.sh"
 STACK_LOG_PREFIX=bench-environments
 
-runs=3 keep=0 storage=etcd crds="$repo/../shared/testdata/crds/cluster-api-v0.4.8" k8senv="${K8SENV_BIN:-}"
+runs=3 keep=0 storage=etcd crds="$repo/Tests/Fixtures/crds/cluster-api-v0.4.8" k8senv="${K8SENV_BIN:-}"
 while [[ $# -gt 0 ]]; do
   if [[ "$1" != --storage* ]] && bench_option "$@"; then shift "$BENCH_SHIFT"; continue; fi
   case "$1" in

@@ -9,7 +9,7 @@
 #   validate-example median_ms=X runs=20
 #
 # Usage: scripts/bench-yaml.sh [CRD_FOLDER] [--mb N] [--runs N]
-#   CRD_FOLDER  YAML input: every .yaml/.yml file below it (default ../shared/testdata/crds,
+#   CRD_FOLDER  YAML input: every .yaml/.yml file below it (default Tests/Fixtures/crds,
 #               relative to the repository root), concatenated in memory into one multi-document
 #               stream, repeated until it is at least --mb megabytes (default 20), written once.
 #   --runs N    runs per tool; the median is reported (default 5).
@@ -24,7 +24,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-folder="../shared/testdata/crds" mb=20 runs=5
+folder="Tests/Fixtures/crds" mb=20 runs=5
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --mb) mb="${2:?--mb needs a number}"; shift 2 ;;

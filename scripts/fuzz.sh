@@ -14,7 +14,7 @@
 #    visible, with -sanitize=fuzzer,address (or -sanitize=fuzzer alone when AddressSanitizer
 #    does not link here). The binary: ${K8SENV_SCRATCH:-.build}/fuzz/yaml-fuzzer.
 # 2. Seeds a corpus in a temporary folder from Tests/K8sEnvSpecTests/Corpus/**/*.yaml,
-#    examples/**/*.yaml, crds/*.yaml and ../shared/testdata/crds/**/*.yaml (relative to the
+#    examples/**/*.yaml, crds/*.yaml and Tests/Fixtures/crds/**/*.yaml (relative to the
 #    repository root; skipped when absent).
 # 3. Runs libFuzzer with the dictionary Fuzz/yaml.dict, -max_len=65536, -timeout=10,
 #    -rss_limit_mb=2048 and -max_total_time=SECONDS. The log: ${K8SENV_SCRATCH:-.build}/fuzz/fuzz.log.
@@ -99,7 +99,7 @@ done < <(
     [[ -d "$dir" ]] && find "$dir" -type f \( -name '*.yaml' -o -name '*.yml' \) -print0
   done
   [[ -d crds ]] && find crds -maxdepth 1 -type f \( -name '*.yaml' -o -name '*.yml' \) -print0
-  [[ -d ../shared/testdata/crds ]] && find ../shared/testdata/crds -type f \( -name '*.yaml' -o -name '*.yml' \) -print0
+  find Tests/Fixtures/crds -type f \( -name '*.yaml' -o -name '*.yml' \) -print0
   true
 )
 echo "fuzz: seeded $corpus with $seeds files ($(find "$corpus" -type f | wc -l) distinct)" >&2

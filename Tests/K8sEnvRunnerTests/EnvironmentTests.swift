@@ -270,8 +270,7 @@ struct EnvironmentTests {
     @Test("Cluster API v0.4.8 CRDs apply and establish on this kube-apiserver; v1.14 ones fail naming the field and the version")
     func realWorldCRDs() async throws {
         let binaries = try await TestBinaries.resolved()
-        let testdata = Project.repository + "/../shared/testdata/crds"
-        try #require(FileManager.default.fileExists(atPath: testdata), "the shared test data is beside the repository")
+        let testdata = Project.repository + "/Tests/Fixtures/crds"
         guard binaries.kubeAPIServerVersion < KubeVersion(major: 1, minor: 25) else { return }
         let config = """
             apiVersion: k8senv.dev/v1alpha1

@@ -78,7 +78,7 @@ struct IndependentChecksTests {
     @Test("k8senv json equals PyYAML's safe_load on real manifests and YAML 1.1 edge cases")
     func yamlToJSON() throws {
         let binary = try Repository.requireBinary()
-        let testdata = "/work/shared/testdata/crds"
+        let testdata = Repository.root + "/Tests/Fixtures/crds"
         var files = Repository.files(under: testdata, suffix: "").filter { !$0.isEmpty }.map { testdata + "/" + $0 }
             .filter { path in
                 var isDirectory: ObjCBool = false
