@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Go and Python clients' tests (standard library only; no network, no module download).
+# The Go and Python clients' tests (no network, no module download; the Go envtest module's
+# client-go comes from the unpacked Kubernetes source through scripts/go-offline.sh).
 #
 #   clients/test.sh                 unit tests: each client against a fake service of its own
 #   clients/test.sh --integration   integration tests only, against the running pool service
@@ -56,6 +57,7 @@ if [ "$integration" = 0 ]; then
   unset K8SENV_POOL_INTEGRATION
   need_python_modules pytest
   run "go unit tests" "$here/go" "$GO" test ./...
+  run "go envtest unit tests" "$here/go/envtest" "$here/../scripts/go-offline.sh" . go test ./...
   run "python unit tests" "$here/python" "$PYTHON" -m pytest -q tests
 else
   if [ -z "${K8SENV_POOL:-}" ]; then
@@ -72,6 +74,8 @@ else
   export K8SENV_POOL_TIMEOUT="${K8SENV_POOL_TIMEOUT:-300}"
   if [[ " $clients " == *" go "* ]]; then
     run "go integration tests" "$here/go" "$GO" test -count=1 -parallel 20 -run '^TestIntegration(Audit)?$' ./...
+    run "go envtest integration tests" "$here/go/envtest" "$here/../scripts/go-offline.sh" . \
+      go test -count=1 -run '^TestIntegrationEnvtest' ./...
   fi
   if [[ " $clients " == *" python "* ]]; then
     need_python_modules pytest xdist kubernetes

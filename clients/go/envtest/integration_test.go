@@ -1,0 +1,115 @@
+package envtest_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	k8senv "github.com/k8senv/k8senv/clients/go"
+	"github.com/k8senv/k8senv/clients/go/envtest"
+)
+
+// The integration tests run against the pool service in $K8SENV_POOL (clients/test.sh
+// --integration, on clients/testdata/k8senv.yaml): environment K8SENV_POOL_ENV (default
+// isolation) with the Widget CRD.
+
+func integration(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("K8SENV_POOL_INTEGRATION") != "1" {
+		t.Skip("integration test against a running k8senv pool service: set K8SENV_POOL_INTEGRATION=1 and K8SENV_POOL (see clients/test.sh --integration)")
+	}
+	return getenv("K8SENV_POOL_ENV", "isolation")
+}
+
+// TestIntegrationEnvtest is a controller-runtime user's suite against the real service:
+// cfg from Start, a namespace and a custom resource created and listed with client-go, Stop.
+func TestIntegrationEnvtest(t *testing.T) {
+	env := &envtest.Environment{Name: integration(t)}
+	if err := startAndUse(env); err != nil {
+		t.Fatal(err)
+	}
+	if env.Instance != nil || env.Config != nil {
+		t.Errorf("after Stop the environment still has instance %v and config %v", env.Instance, env.Config)
+	}
+}
+
+// TestIntegrationEnvtestLeaseEndsWithProcess: a test process that calls Start and exits
+// without Stop gives its instance back: the lease ends with the process.
+func TestIntegrationEnvtestLeaseEndsWithProcess(t *testing.T) {
+	name := integration(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperStartWithoutStop$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "K8SENV_ENVTEST_HELPER=1", "K8SENV_POOL_ENV="+name)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the helper process failed: %v; its output: %s", err, out)
+	}
+	var lease string
+	for sc := bufio.NewScanner(strings.NewReader(string(out))); sc.Scan(); {
+		if v := strings.TrimPrefix(sc.Text(), "lease="); v != sc.Text() {
+			lease = v
+		}
+	}
+	if lease == "" {
+		t.Fatalf("the helper printed no lease: %s", out)
+	}
+
+	c, err := k8senv.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The service notices the holder's exit (pidfd) and takes the instance back; the deadline
+	// only bounds a failure.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		holder, err := leaseHolder(c, lease)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if holder == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lease %s is still held by pid %d (exited) after 2 minutes", lease, holder)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := c.Release(context.Background(), lease, k8senv.ModeReset); k8senv.ErrorCode(err) != k8senv.CodeLeaseNotFound {
+		t.Errorf("releasing the ended lease: want %s, got %v", k8senv.CodeLeaseNotFound, err)
+	}
+}
+
+// leaseHolder is the holder of lease in the service's status, or 0 when no instance has it.
+func leaseHolder(c *k8senv.Client, lease string) (int, error) {
+	st, err := c.Status(context.Background())
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range st.Environments {
+		for _, i := range e.Instances {
+			if i.Lease == lease {
+				return i.Holder, nil
+			}
+		}
+	}
+	return 0, nil
+}
+
+// TestHelperStartWithoutStop is the process of TestIntegrationEnvtestLeaseEndsWithProcess:
+// it starts an environment, prints its lease and exits without Stop.
+func TestHelperStartWithoutStop(t *testing.T) {
+	if os.Getenv("K8SENV_ENVTEST_HELPER") != "1" {
+		t.Skip("the helper process of TestIntegrationEnvtestLeaseEndsWithProcess")
+	}
+	env := &envtest.Environment{}
+	if _, err := env.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Printf("lease=%s\n", env.Instance.Lease)
+	os.Exit(0) // no Stop, no cleanup: as a test binary that ends without releasing
+}
