@@ -49,33 +49,37 @@ func TestIntegrationEnvtestLeaseEndsWithProcess(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the helper process failed: %v; its output: %s", err, out)
 	}
-	var lease string
+	var lease, instance string
 	for sc := bufio.NewScanner(strings.NewReader(string(out))); sc.Scan(); {
-		if v := strings.TrimPrefix(sc.Text(), "lease="); v != sc.Text() {
+		if k, v, ok := strings.Cut(sc.Text(), "="); ok && k == "lease" {
 			lease = v
+		} else if ok && k == "instance" {
+			instance = v
 		}
 	}
-	if lease == "" {
-		t.Fatalf("the helper printed no lease: %s", out)
+	if lease == "" || instance == "" {
+		t.Fatalf("the helper printed no lease and instance: %s", out)
 	}
+	pid := cmd.ProcessState.Pid()
 
 	c, err := k8senv.Connect()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The service notices the holder's exit (pidfd) and takes the instance back; the deadline
-	// only bounds a failure.
+	// The service notices the holder's exit and takes the instance back; the deadline only
+	// bounds a failure. (A status shows a lease's id to its holder only: the instance is
+	// found by name, held by the exited pid.)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		holder, err := leaseHolder(c, lease)
+		holder, err := instanceHolder(c, instance)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if holder == 0 {
+		if holder != pid {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("lease %s is still held by pid %d (exited) after 2 minutes", lease, holder)
+			t.Fatalf("instance %s is still held by pid %d (exited) after 2 minutes", instance, pid)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -84,20 +88,21 @@ func TestIntegrationEnvtestLeaseEndsWithProcess(t *testing.T) {
 	}
 }
 
-// leaseHolder is the holder of lease in the service's status, or 0 when no instance has it.
-func leaseHolder(c *k8senv.Client, lease string) (int, error) {
+// instanceHolder is the holder of the instance named name in the service's status (0 when
+// it is not leased).
+func instanceHolder(c *k8senv.Client, name string) (int, error) {
 	st, err := c.Status(context.Background())
 	if err != nil {
 		return 0, err
 	}
 	for _, e := range st.Environments {
 		for _, i := range e.Instances {
-			if i.Lease == lease {
+			if i.Name == name {
 				return i.Holder, nil
 			}
 		}
 	}
-	return 0, nil
+	return 0, fmt.Errorf("instance %s is not in the service's status", name)
 }
 
 // TestHelperStartWithoutStop is the process of TestIntegrationEnvtestLeaseEndsWithProcess:
@@ -110,6 +115,6 @@ func TestHelperStartWithoutStop(t *testing.T) {
 	if _, err := env.Start(); err != nil {
 		t.Fatal(err)
 	}
-	fmt.Printf("lease=%s\n", env.Instance.Lease)
+	fmt.Printf("lease=%s\ninstance=%s\n", env.Instance.Lease, env.Instance.Name)
 	os.Exit(0) // no Stop, no cleanup: as a test binary that ends without releasing
 }
