@@ -118,3 +118,76 @@ func TestHelperStartWithoutStop(t *testing.T) {
 	fmt.Printf("lease=%s\ninstance=%s\n", env.Instance.Lease, env.Instance.Name)
 	os.Exit(0) // no Stop, no cleanup: as a test binary that ends without releasing
 }
+
+// TestIntegrationEnvtestStartsService: with no service running and k8senv on PATH, Start
+// starts one for the repository's k8senv.yaml (found from a package folder below it), leases
+// from it, and leaves it running for the next Start.
+func TestIntegrationEnvtestStartsService(t *testing.T) {
+	integration(t)
+	k8senvPath, err := exec.LookPath("k8senv")
+	if err != nil {
+		t.Fatalf("k8senv is not on PATH (clients/test.sh --integration runs with it): %v", err)
+	}
+	repo := t.TempDir()
+	config := repo + "/k8senv.yaml"
+	write(t, repo+"/.git/HEAD", "ref: refs/heads/main\n")
+	write(t, config, "apiVersion: k8senv.dev/v1alpha1\nkind: Config\nbinaries:\n  kubeAPIServer: ${K8SENV_KUBE_APISERVER:-kube-apiserver}\n"+
+		"storage: embedded\nenvironments:\n  base:\n    pool: {size: 1}\n")
+	write(t, repo+"/pkg/controller/.keep", "")
+	t.Cleanup(func() {
+		if out, err := exec.Command(k8senvPath, "down", "-f", config).CombinedOutput(); err != nil {
+			t.Errorf("k8senv down -f %s: %v: %s", config, err, out)
+		}
+	})
+
+	for _, round := range []string{"starts the service", "finds it running"} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperStartAndUse$", "-test.count=1")
+		cmd.Dir = repo + "/pkg/controller"
+		cmd.Env = append(withoutPool(os.Environ()), "K8SENV_ENVTEST_HELPER=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: the helper process failed: %v; its output:\n%s", round, err, out)
+		}
+		said := strings.Contains(string(out), "k8senv envtest: no k8senv pool service is running; starting one with `k8senv up --detach -f "+config+"`")
+		if want := round == "starts the service"; said != want {
+			t.Errorf("%s: said that it starts a service: %v, want %v; its output:\n%s", round, said, want, out)
+		}
+	}
+}
+
+// TestHelperStartAndUse is the process of TestIntegrationEnvtestStartsService: a user's suite
+// in a package folder, with no K8SENV_POOL.
+func TestHelperStartAndUse(t *testing.T) {
+	if os.Getenv("K8SENV_ENVTEST_HELPER") != "1" {
+		t.Skip("the helper process of TestIntegrationEnvtestStartsService")
+	}
+	env := &envtest.Environment{Name: "base"}
+	cfg, err := env.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Stop()
+	if cfg.Host != env.Instance.Server || !strings.HasPrefix(cfg.Host, "https://127.0.0.1:") {
+		t.Fatalf("config host %q, instance server %q", cfg.Host, env.Instance.Server)
+	}
+}
+
+func withoutPool(environ []string) []string {
+	var kept []string
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "K8SENV_POOL=") && !strings.HasPrefix(kv, "K8SENV_POOL_ENV=") && !strings.HasPrefix(kv, "KUBECONFIG=") {
+			kept = append(kept, kv)
+		}
+	}
+	return kept
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(path[:strings.LastIndex(path, "/")], 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
