@@ -255,3 +255,71 @@ func chdir(t *testing.T, dir string) {
 		}
 	})
 }
+
+// fakeK8senv puts a k8senv on PATH that records that it ran, and returns that record's path.
+func fakeK8senv(t *testing.T) string {
+	t.Helper()
+	bin := t.TempDir()
+	ran := filepath.Join(bin, "ran")
+	if err := os.WriteFile(filepath.Join(bin, "k8senv"), []byte("#!/bin/sh\ntouch "+ran+"\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(k8senv.EnvSocket, "")
+	t.Setenv("PATH", bin)
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	return ran
+}
+
+// TestStartRefusesSymlinkedConfig: a k8senv.yaml that is a symlink is not started (k8senv up
+// runs the programs a config names), and k8senv does not run.
+func TestStartRefusesSymlinkedConfig(t *testing.T) {
+	ran := fakeK8senv(t)
+	repo := t.TempDir()
+	elsewhere := filepath.Join(t.TempDir(), "k8senv.yaml")
+	if err := os.WriteFile(elsewhere, []byte("kind: Config\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(elsewhere, filepath.Join(repo, "k8senv.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	chdir(t, repo)
+
+	_, err := (&envtest.Environment{Name: "base"}).Start()
+	want := "envtest does not start one for " + filepath.Join(repo, "k8senv.yaml") + ": it is not a regular file"
+	if !errors.Is(err, k8senv.ErrNoService) || !strings.Contains(err.Error(), want) {
+		t.Errorf("want an error matching k8senv.ErrNoService that says %q, got %v", want, err)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("k8senv ran for a symlinked config")
+	}
+}
+
+// TestStartRefusesConfigOfAnotherUser: a k8senv.yaml another user owns is not started.
+func TestStartRefusesConfigOfAnotherUser(t *testing.T) {
+	const nobody = 65534
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("this test needs root (to chown a file to uid %d); CI runs the tests as root, but euid is %d", nobody, os.Geteuid())
+		}
+		t.Skipf("needs root: it chowns a file to uid %d (euid is %d)", nobody, os.Geteuid())
+	}
+	ran := fakeK8senv(t)
+	repo := t.TempDir()
+	config := filepath.Join(repo, "k8senv.yaml")
+	if err := os.WriteFile(config, []byte("kind: Config\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Lchown(config, nobody, nobody); err != nil {
+		t.Fatal(err)
+	}
+	chdir(t, repo)
+
+	_, err := (&envtest.Environment{Name: "base"}).Start()
+	want := fmt.Sprintf("envtest does not start one for %s: it is owned by uid %d, not you (uid 0), and k8senv up runs the programs a config names", config, nobody)
+	if !errors.Is(err, k8senv.ErrNoService) || !strings.Contains(err.Error(), want) {
+		t.Errorf("want an error matching k8senv.ErrNoService that says %q, got %v", want, err)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("k8senv ran for another user's config")
+	}
+}
