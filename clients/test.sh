@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The Go and Python clients' tests (standard library only; no network, no module download).
+# The Go and Python clients' tests (no network, no module download; the Go envtest module's
+# client-go comes from the unpacked Kubernetes source through scripts/go-offline.sh).
 #
 #   clients/test.sh                 unit tests: each client against a fake service of its own
 #   clients/test.sh --integration   integration tests only, against the running pool service
@@ -52,10 +53,54 @@ run() { # run NAME DIR COMMAND...: runs COMMAND in DIR, remembers NAME when it f
   fi
 }
 
+# go_offline_snippets: scripts/go-offline.sh builds a folder outside the checkout without a go.mod
+# (as the docs' Go files are built): a main.go and an x_test.go using client-go and both clients.
+go_offline_snippets() {
+  local dir
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/k8senv-go-offline.XXXXXX")
+  cat >"$dir/main.go" <<'GO'
+package main
+
+import (
+	"fmt"
+
+	k8senv "github.com/k8senv/k8senv/clients/go"
+	"github.com/k8senv/k8senv/clients/go/envtest"
+)
+
+func main() {
+	fmt.Println(envtest.RESTConfig(&k8senv.Instance{Server: "https://127.0.0.1:6443"}).Host)
+}
+GO
+  cat >"$dir/x_test.go" <<'GO'
+package main
+
+import (
+	"testing"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+func TestClientset(t *testing.T) {
+	if _, err := kubernetes.NewForConfig(&rest.Config{Host: "https://127.0.0.1:6443"}); err != nil {
+		t.Fatal(err)
+	}
+}
+GO
+  local rc=0 out
+  out=$("$here/../scripts/go-offline.sh" "$dir" go run .) && [ "$out" = "https://127.0.0.1:6443" ] || rc=1
+  "$here/../scripts/go-offline.sh" "$dir" go test ./... || rc=1
+  rm -rf "$dir"
+  return "$rc"
+}
+
 if [ "$integration" = 0 ]; then
   unset K8SENV_POOL_INTEGRATION
   need_python_modules pytest
   run "go unit tests" "$here/go" "$GO" test ./...
+  run "go envtest unit tests" "$here/go/envtest" "$here/../scripts/go-offline.sh" . go test ./...
+  run "go-offline.sh on a folder without go.mod" "$here" go_offline_snippets
   run "python unit tests" "$here/python" "$PYTHON" -m pytest -q tests
 else
   if [ -z "${K8SENV_POOL:-}" ]; then
@@ -72,6 +117,8 @@ else
   export K8SENV_POOL_TIMEOUT="${K8SENV_POOL_TIMEOUT:-300}"
   if [[ " $clients " == *" go "* ]]; then
     run "go integration tests" "$here/go" "$GO" test -count=1 -parallel 20 -run '^TestIntegration(Audit)?$' ./...
+    run "go envtest integration tests" "$here/go/envtest" "$here/../scripts/go-offline.sh" . \
+      go test -count=1 -run '^TestIntegrationEnvtest' ./...
   fi
   if [[ " $clients " == *" python "* ]]; then
     need_python_modules pytest xdist kubernetes

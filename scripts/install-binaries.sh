@@ -39,7 +39,7 @@ set -euo pipefail
 KUBE_VERSION="${K8SENV_KUBE_VERSION:-v1.20.2}"
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/k8senv"
 BIN_DIR="$CACHE_ROOT/bin"
-SRC_DIR="$CACHE_ROOT/src"
+SRC_DIR="$CACHE_ROOT/src" # = kube_src_dir (lib/kube-src.sh)
 # The source build's recipe revision: bump it when the build changes so old caches are not reused.
 # r2: vendored github.com/modern-go/reflect2 v1.0.1 replaced by v1.0.2 (v1.0.1 makes a Go >= 1.18
 #     build of v1.20.2 crash with "fatal error: fault" when it serves custom resources).
@@ -70,6 +70,8 @@ emit() { printf 'export %s=%s\n' "$1" "$(shq "$2")"; }
 
 # shellcheck source=lib/apt.sh source-path=SCRIPTDIR
 source "$(dirname "${BASH_SOURCE[0]}")/lib/apt.sh"
+# shellcheck source=lib/kube-src.sh source-path=SCRIPTDIR
+source "$(dirname "${BASH_SOURCE[0]}")/lib/kube-src.sh"
 
 # Absolute path of an executable given as path or as name on PATH; empty if none.
 abs_exe() {
@@ -135,18 +137,8 @@ resolve_etcdctl() {
 
 resolve_kine() { resolve_from_env_or_path K8SENV_KINE kine; }
 
-# The unpacked Debian kubernetes source (holds cluster/addons YAML used by tests).
-resolve_kube_src() {
-  local d
-  if [[ -n "${K8SENV_KUBERNETES_SRC:-}" && -d "${K8SENV_KUBERNETES_SRC}/cmd/kube-apiserver" ]]; then
-    (cd "$K8SENV_KUBERNETES_SRC" && pwd -P); return 0
-  fi
-  for d in "$SRC_DIR"/kubernetes-*/; do
-    [[ -d "$d/cmd/kube-apiserver" && -f "$d/debian/rules" ]] || continue
-    (cd "$d" && pwd -P); return 0
-  done
-  return 1
-}
+# The unpacked Debian kubernetes source (holds cluster/addons YAML used by tests; go-offline.sh
+# compiles client-go from its vendor/): resolve_kube_src, from scripts/lib/kube-src.sh.
 
 # ---------------------------------------------------------------------------------------------
 # Installation.

@@ -12,6 +12,11 @@
 //	}
 //	// inst.Server, inst.CACertificate (or inst.CAFile) and inst.Token reach the API server.
 //
+// For client-go and controller-runtime, the module github.com/k8senv/k8senv/clients/go/envtest
+// makes a lease a *rest.Config (envtest.RESTConfig) and has controller-runtime's envtest shape
+// (envtest.Environment: cfg, err := env.Start(); env.Stop()); it is a module of its own so that
+// this one needs nothing but the standard library.
+//
 // Outside tests:
 //
 //	c, err := k8senv.Connect()

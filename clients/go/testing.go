@@ -27,7 +27,7 @@ func AcquireWith(t testing.TB, opts AcquireOptions) (*Instance, error) {
 		opts.Environment = os.Getenv(EnvEnvironment)
 	}
 	if opts.Timeout == 0 {
-		d, err := timeoutFromEnv()
+		d, err := TimeoutFromEnv()
 		if err != nil {
 			return nil, err
 		}
@@ -52,8 +52,9 @@ func AcquireWith(t testing.TB, opts AcquireOptions) (*Instance, error) {
 	return inst, nil
 }
 
-// timeoutFromEnv reads K8SENV_POOL_TIMEOUT: seconds; 0 when not set.
-func timeoutFromEnv() (time.Duration, error) {
+// TimeoutFromEnv is the wait for a free instance that K8SENV_POOL_TIMEOUT asks for (seconds),
+// or 0 when it is not set (the service's default, 60 s). Acquire and envtest.Environment use it.
+func TimeoutFromEnv() (time.Duration, error) {
 	v := os.Getenv(EnvTimeout)
 	if v == "" {
 		return 0, nil

@@ -4,8 +4,9 @@
 
     with k8senv_pool.instance("capi") as inst:
         ...  # inst.server, inst.ca_file (or inst.ca_certificate), inst.token
+        # inst.configuration(): a kubernetes.client.Configuration (needs the kubernetes package)
 
-In pytest, the ``k8senv_instance`` fixture of :mod:`k8senv_pool.pytest_plugin`
+In pytest, the ``k8senv_instance`` and ``k8senv_api_client`` fixtures of :mod:`k8senv_pool.pytest_plugin`
 (``-p k8senv_pool.pytest_plugin``, or ``pytest_plugins = ["k8senv_pool.pytest_plugin"]``).
 """
 

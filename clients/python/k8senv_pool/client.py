@@ -184,11 +184,65 @@ class Instance:
         self.released = True
         return answer
 
+    def configuration(self, user: Optional[str] = None) -> Any:
+        """A ``kubernetes.client.Configuration`` that reaches this instance: its server, its CA
+        (``ca_file``) and its admin token, or the token of ``user``, a user the config declares
+        (``users:`` in k8senv.yaml)::
+
+            from kubernetes import client
+            with client.ApiClient(inst.configuration()) as api:
+                client.CoreV1Api(api).list_namespace()
+
+        Needs the ``kubernetes`` package (Debian: ``apt-get install python3-kubernetes``; else
+        ``pip install kubernetes``); this client itself does not, and imports it only here.
+
+        :raises ImportError: when ``kubernetes`` is not importable; the message says how to get it.
+        :raises KeyError: when the config declares no user ``user``.
+        """
+        kubernetes_client = _kubernetes_client()
+        token = self.token
+        if user is not None:
+            if user not in self.users:
+                known = ", ".join(sorted(self.users)) or "none (users: in k8senv.yaml declares them)"
+                raise KeyError(f"instance {self.name} has no user {user!r}; its users: {known}")
+            token = self.users[user].token
+        config = kubernetes_client.Configuration()
+        config.host = self.server
+        config.api_key = {"authorization": "Bearer " + token}
+        config.ssl_ca_cert = self.ca_file or _ca_file(self.ca_certificate)
+        return config
+
     def audit_events(self, since: Any = None) -> List[dict]:
         """The requests this instance completed during its lease (see :meth:`Client.audit_events`)."""
         if self.client is None:
             raise PoolError("bad-request", f"audit of lease {self.lease}: the instance was not returned by acquire")
         return self.client.audit_events(self.lease, since)
+
+
+def _kubernetes_client() -> Any:
+    """``kubernetes.client``, imported on first use: the pool client itself needs only the
+    standard library."""
+    try:
+        from kubernetes import client as kubernetes_client  # type: ignore[import-not-found]
+    except ImportError as e:
+        raise ImportError(
+            "k8senv_pool: Instance.configuration() and the k8senv_api_client fixture need the kubernetes "
+            "package, which is not importable here (Debian: apt-get install python3-kubernetes; "
+            f"else: pip install kubernetes): {e}", name="kubernetes") from e
+    return kubernetes_client
+
+
+def _ca_file(pem: str) -> str:
+    """A 0600 file of this user's with the CA's PEM, for a service that sent no caFile (the
+    kubernetes client reads its CA from a file); removed when the process exits."""
+    import atexit
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix="k8senv-ca-", suffix=".crt")
+    with os.fdopen(fd, "w") as f:
+        f.write(pem)
+    atexit.register(lambda: os.path.exists(path) and os.unlink(path))
+    return path
 
 
 # A client uses only its own user's pool service: a grant is a kubeconfig, and a kubeconfig can

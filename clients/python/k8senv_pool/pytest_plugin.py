@@ -1,4 +1,4 @@
-"""pytest plugin of the k8senv pool: the ``k8senv_instance`` fixture.
+"""pytest plugin of the k8senv pool: the ``k8senv_instance`` and ``k8senv_api_client`` fixtures.
 
 Load it with ``pytest -p k8senv_pool.pytest_plugin``, or in a conftest.py::
 
@@ -16,6 +16,10 @@ A test that asks for ``k8senv_instance`` gets an instance of its own for the tes
 
 The wait for a free instance is the marker's or parameter's ``timeout``, else
 ``$K8SENV_POOL_TIMEOUT``, else the ini option ``k8senv_timeout``, else 60 seconds.
+
+``k8senv_api_client`` is a ``kubernetes.client.ApiClient`` of the test's ``k8senv_instance``
+(:meth:`Instance.configuration`; the same marker and parameters choose it), closed after the
+test; it needs the ``kubernetes`` package (python3-kubernetes).
 """
 
 from __future__ import annotations
@@ -114,3 +118,20 @@ def k8senv_instance(request: pytest.FixtureRequest):
         if not inst.released:
             inst.release(opts["mode"])
 
+
+
+@pytest.fixture
+def k8senv_api_client(k8senv_instance: Instance):
+    """A ``kubernetes.client.ApiClient`` of this test's ``k8senv_instance`` (its admin),
+    closed after the test; the instance is released after it as ``k8senv_instance`` is."""
+    try:
+        config = k8senv_instance.configuration()
+    except ImportError as e:
+        pytest.fail(f"k8senv_api_client: {e}", pytrace=False)
+    from kubernetes import client as kubernetes_client
+
+    api = kubernetes_client.ApiClient(config)
+    try:
+        yield api
+    finally:
+        api.close()

@@ -1,8 +1,8 @@
 """Integration tests against a running pool service (clients/test.sh --integration):
 K8SENV_POOL_INTEGRATION=1, K8SENV_POOL naming its socket (or a .k8senv/pool.sock above the current
 folder). Twenty tests (run them with ``pytest -n 4``; a pool of 2 instances is enough) each lease an
-instance of K8SENV_POOL_ENV (default "isolation") through the ``k8senv_instance`` fixture and
-create the same namespace in it: each must find the instance as its snapshot left it, seeds
+instance of K8SENV_POOL_ENV (default "isolation") through the ``k8senv_instance`` and
+``k8senv_api_client`` fixtures and create the same namespace in it: each must find the instance as its snapshot left it, seeds
 included, and nothing of another test.
 
 The custom resource is K8SENV_POOL_CR_GROUP / _VERSION / _PLURAL / _KIND (default
@@ -31,35 +31,8 @@ def env(name, default):
     return os.environ.get(name) or default
 
 
-def _kube_client(inst, tmp_path):
-    """A kubernetes.client.ApiClient of a leased instance (its CA from ca_file, else written
-    from ca_certificate into tmp_path)."""
-    from kubernetes import client
-
-    ca_file = inst.ca_file
-    if not ca_file:
-        ca_file = str(tmp_path / f"ca-{inst.lease}.crt")
-        with open(ca_file, "w") as f:
-            f.write(inst.ca_certificate)
-    config = client.Configuration()
-    config.host = inst.server
-    config.api_key = {"authorization": "Bearer " + inst.token}
-    config.ssl_ca_cert = ca_file
-    return client.ApiClient(config)
-
-
-@pytest.fixture
-def kube(k8senv_instance, tmp_path):
-    """A kubernetes.client.ApiClient of the leased instance."""
-    api = _kube_client(k8senv_instance, tmp_path)
-    try:
-        yield api
-    finally:
-        api.close()
-
-
 @pytest.mark.parametrize("index", range(TESTS))
-def test_instance_is_isolated(k8senv_instance, kube, index):
+def test_instance_is_isolated(k8senv_instance, k8senv_api_client, index):
     from kubernetes import client
     from kubernetes.client.rest import ApiException
 
@@ -72,8 +45,8 @@ def test_instance_is_isolated(k8senv_instance, kube, index):
     seed_namespace, _, seed_name = seed.partition("/")
     assert seed_namespace and seed_name, f"K8SENV_POOL_SEED={seed!r}: want namespace/configmapname"
 
-    core = client.CoreV1Api(kube)
-    custom = client.CustomObjectsApi(kube)
+    core = client.CoreV1Api(k8senv_api_client)
+    custom = client.CustomObjectsApi(k8senv_api_client)
     where = f"instance {k8senv_instance.name} (lease {k8senv_instance.lease})"
 
     # The same namespace in every test: created, not AlreadyExists.
@@ -112,7 +85,7 @@ def test_instance_is_isolated(k8senv_instance, kube, index):
         pytest.fail(f"seeded ConfigMap {seed} on {where}: HTTP {e.status}: {e.reason}")
 
 
-def test_audit_events_are_the_lease_s_own(tmp_path):
+def test_audit_events_are_the_lease_s_own():
     """A lease of K8SENV_POOL_AUDIT_ENV (default "audited": audit: in clients/testdata/k8senv.yaml,
     a pool of one) sees its own create with code 201 and none of the previous lease's; after the
     release its audit is lease-not-found; a lease of an environment without audit: is told
@@ -130,7 +103,7 @@ def test_audit_events_are_the_lease_s_own(tmp_path):
         inst = pool.acquire(audited, timeout=timeout)
         try:
             names.add(inst.name)
-            api = _kube_client(inst, tmp_path)
+            api = client.ApiClient(inst.configuration())
             try:
                 client.CoreV1Api(api).create_namespaced_config_map("default", {
                     "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}})
