@@ -12,7 +12,8 @@ import Testing
 //                             that point, in a fresh folder (later blocks see it; a later block with
 //                             the same PATH replaces it). A k8senv.yaml (any *.yaml with
 //                             `apiVersion: k8senv.dev/…`) is checked with `k8senv validate -f PATH`
-//                             there; *.yaml/*.yml files are parsed (`k8senv json`), *.py files
+//                             once the file blocks right after it (its CRDs, seeds) are written;
+//                             other *.yaml/*.yml files are parsed (`k8senv json`), *.py files
 //                             byte-compiled, *.swift files type-checked against this build's
 //                             modules (`import K8sEnvRunner`), *.go files built by the Go test below.
 //   <!-- test -->             A shell block, run as written: every `test` block of a page runs in
@@ -174,7 +175,7 @@ enum DocsOutput {
         (#"127\.0\.0\.1:\d+"#, "127.0.0.1:PORT"),
         (#"\brevision \d+"#, "revision N"),
         (#"\b\d\d:\d\d:\d\d(\.\d+)?\b"#, "TIME"),
-        (#"\b\d+(\.\d+)?(ns|µs|us|ms|s|m|h)\b"#, "DUR"),
+        (#"\b(\d+(\.\d+)?(ns|µs|us|ms|s|m|h))+\b"#, "DUR"),
         (#"[ \t]+"#, " "),
     ].map { (try! NSRegularExpression(pattern: $0.0), $0.1) }
 
@@ -283,7 +284,17 @@ struct TutorialTests {
             let out = checks + "/out"
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             var script = "set -eu\n"
+            // A config is validated once the files after it (its CRDs and seeds) are written too.
+            var validations: [MarkdownBlocks.Block] = []
+            func validate() {
+                for config in validations {
+                    script += "echo \(config.line) > '\(out)/current'\n"
+                    script += "k8senv validate -f '\(config.argument!)' > '\(out)/\(config.line).out' 2> '\(out)/\(config.line).err'\n"
+                }
+                validations = []
+            }
             for step in plan.steps {
+                if step.marker != "file" { validate() }
                 script += "echo \(step.line) > '\(out)/current'\n"
                 switch step.marker {
                 case "file":
@@ -291,15 +302,14 @@ struct TutorialTests {
                     let source = try save(step, ".file")
                     script += "mkdir -p \"$(dirname '\(path)')\" && cp '\(source)' '\(path)'\n"
                     if path.hasSuffix(".sh") { script += "chmod 755 '\(path)'\n" }
-                    if DocsPlan.isConfig(step.text) {
-                        script += "k8senv validate -f '\(path)' > '\(out)/\(step.line).out' 2> '\(out)/\(step.line).err'\n"
-                    }
+                    if DocsPlan.isConfig(step.text) { validations.append(step) }
                 case "test":
                     script += "{\n\(step.text)\n} > '\(out)/\(step.line).out' 2> '\(out)/\(step.line).err'\n"
                 default: // output: COMMAND
                     script += "if (\n\(step.argument!)\n) > '\(out)/\(step.line).out' 2>&1; then :; fi\n"
                 }
             }
+            validate()
             script += "echo done > '\(out)/current'\n"
             let scriptFile = checks + "/page.sh"
             try Data(script.utf8).write(to: URL(fileURLWithPath: scriptFile))
