@@ -1,4 +1,5 @@
 // swift-tools-version: 6.1
+// k8senv needs Swift 6.3 (built and tested with 6.3.1 only); 6.1 above is the manifest's format.
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [

@@ -60,7 +60,7 @@ struct ActionTests {
                       github: [String: String] = [:]) -> String {
         let parts = expression.split(separator: ".").map(String.init)
         // The github context: what the runner knows of the workflow (action_ref: the ref in
-        // `uses: OWNER/k8senv@REF`; empty when the action is a local path).
+        // `uses: k8senv/k8senv@REF`; empty when the action is a local path).
         if parts.count == 2, parts[0] == "github" { return github[parts[1]] ?? "" }
         if parts.count == 2, parts[0] == "inputs" {
             guard let value = inputs[parts[1]] else { Issue.record("no input \(parts[1])"); return "" }
@@ -380,7 +380,7 @@ struct ActionTests {
             var uses: [String: [String: String]] = [:]
             for (name, job) in jobs {
                 for step in ((job as? [String: Any])?["steps"] as? [[String: Any]]) ?? [] {
-                    guard let target = step["uses"] as? String, target.hasPrefix("OWNER/k8senv@") else { continue }
+                    guard let target = step["uses"] as? String, target.hasPrefix("k8senv/k8senv@") else { continue }
                     let with = ((step["with"] as? [String: Any]) ?? [:]).compactMapValues { $0 as? String }
                     #expect(Set(with.keys).isSubset(of: declared), "\(name): inputs action.yml does not declare: \(Set(with.keys).subtracting(declared))")
                     uses[name] = with
