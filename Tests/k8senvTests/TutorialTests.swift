@@ -383,10 +383,14 @@ struct TutorialTests {
             let scriptFile = checks + "/page.sh"
             try Data(script.utf8).write(to: URL(fileURLWithPath: scriptFile))
             let bin = (Repository.binary as NSString).deletingLastPathComponent
-            let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+            // /usr/bin before the rest: Debian's python3 and pytest, with the python3-kubernetes and
+            // python3-pytest-xdist that scripts/setup.sh installs, before another Python on PATH.
+            let path = bin + ":/usr/bin:/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "")
             // XDG_CACHE_HOME removed: the warm snapshot cache of ~/.cache/k8senv is reused.
             let outcome = try await ws.finish(ws.launch("/bin/bash", ["--noprofile", "--norc", scriptFile],
-                                                        environment: ["PATH": path, "XDG_CACHE_HOME": nil]))
+                                                        environment: ["PATH": path, "XDG_CACHE_HOME": nil,
+                                                                      // The Python client as isolated-tests-python.md's "or put it on PYTHONPATH".
+                                                                      "PYTHONPATH": Repository.root + "/clients/python"]))
             func read(_ name: String) -> String {
                 (try? String(contentsOfFile: out + "/" + name, encoding: .utf8)) ?? ""
             }
