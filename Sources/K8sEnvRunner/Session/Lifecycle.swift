@@ -26,7 +26,7 @@ package enum Lifecycle {
             self.noCache = noCache
             self.cacheDirectory = cacheDirectory
             self.file = file
-            self.profile = profile
+            self.profile = ConfigLoader.chosen(profile)  // "" is none: the state's record and attach compare it
             self.environments = environments
             self.stateDirectory = stateDirectory
             self.quiet = quiet
