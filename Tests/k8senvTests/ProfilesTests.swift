@@ -126,7 +126,7 @@ struct ProfilesTests {
             #expect(fits.status == 0, "\(fits)")
             let other = try await ws.k8senv("hash", "--profile", "k8s-1-31", "--apiserver-version", "v1.20.2")
             #expect(other.status == 1, "\(other)")
-            #expect(other.stderr.contains("k8senv.yaml:13:18: kubeVersion is v1.31.0 (with profile \"k8s-1-31\"), but --apiserver-version reports v1.20.2; install v1.31.0 (K8SENV_KUBE_VERSION=v1.31.0 scripts/install-binaries.sh)"), "\(other)")
+            #expect(other.stderr.contains("k8senv.yaml:13:18: kubeVersion is v1.31.0 (with profile \"k8s-1-31\"), but --apiserver-version reports v1.20.2; install kube-apiserver v1.31.0 and point K8SENV_KUBE_APISERVER (or binaries.kubeAPIServer) at it: https://github.com/k8senv/k8senv/blob/main/docs/how-to/upgrade-apiserver.md"), "\(other)")
             #expect(other.stdout.isEmpty, "\(other)")
         }
     }

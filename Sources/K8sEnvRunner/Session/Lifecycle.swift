@@ -260,7 +260,7 @@ package enum Lifecycle {
     }
 
     /// What a failed command's `run` says when nothing audits.
-    static let auditHint = "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (docs/how-to/failed-test-requests.md)"
+    static let auditHint = "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (\(DocsLink.page("how-to/failed-test-requests.md")))"
 
     /// After a failed command: per instance it used, its last mutating requests (see
     /// ``AuditReport``); a hint when the config has no `audit`.
