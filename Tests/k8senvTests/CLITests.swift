@@ -248,7 +248,7 @@ struct CLITests {
         }
     }
 
-    @Test("a folder without k8senv.yaml: up, run, validate and hash say to run k8senv init (or -f), exit 1")
+    @Test("a folder without k8senv.yaml: up, run, validate, hash, env and diff say to run k8senv init (or -f), exit 1")
     func missingConfigSuggestsInit() async throws {
         try await Workspace.with(apiServers: false) { ws in
             for arguments: [String] in [["up"], ["run", "--", "true"], ["validate"], ["hash", "--apiserver-version", "v1.20.2"]] {
@@ -257,6 +257,13 @@ struct CLITests {
                 #expect(outcome.status == 1, "\(arguments): \(outcome)")
                 let said = outcome.stderr + outcome.stdout
                 #expect(said.contains("cannot read k8senv.yaml: no such file") && said.contains("`k8senv init` writes a k8senv.yaml") && said.contains("-f names another"),
+                        "\(arguments): \(outcome)")
+            }
+            // The commands that read a running up's state: no file to start, so up --detach is not the advice.
+            for (arguments, status): ([String], Int32) in [(["env"], 1), (["diff"], 2)] {
+                let outcome = try await ws.finish(try ws.start(arguments))
+                #expect(outcome.status == status, "\(arguments): \(outcome)")
+                #expect(outcome.stderr.contains("there is no k8senv.yaml to start: `k8senv init` writes a k8senv.yaml") && !outcome.stderr.contains("start one with"),
                         "\(arguments): \(outcome)")
             }
         }

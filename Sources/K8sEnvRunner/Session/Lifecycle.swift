@@ -259,6 +259,13 @@ package enum Lifecycle {
         return status
     }
 
+    /// What a command that needs a running `up` of `config` says to do when none runs: start one,
+    /// or, when there is no such file, write it first.
+    package static func startAdvice(config: String) -> String {
+        FileManager.default.fileExists(atPath: config) ? "start one with `k8senv up --detach`"
+            : "there is no \(config) to start: " + ConfigLoader.missingFileAdvice
+    }
+
     /// What a failed command's `run` says when nothing audits.
     static let auditHint = "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (\(DocsLink.page("how-to/failed-test-requests.md")))"
 

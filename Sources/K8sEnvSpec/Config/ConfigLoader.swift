@@ -46,7 +46,7 @@ package struct ConfigLoader: Sendable {
             var error = error
             if !FileManager.default.fileExists(atPath: path) {
                 // The usual first run in a new repository: say what writes one.
-                error.message += "; `k8senv init` writes a k8senv.yaml for the repository in the current folder (--dir for another), or -f names another config file"
+                error.message += "; " + Self.missingFileAdvice
             }
             throw Diagnostics([error])
         }
@@ -92,6 +92,9 @@ package struct ConfigLoader: Sendable {
         let dir = String(path[..<slash])
         return dir.isEmpty ? "/" : dir
     }
+
+    /// What to do when the config file does not exist (the usual first run in a new repository).
+    package static let missingFileAdvice = "`k8senv init` writes a k8senv.yaml for the repository in the current folder (--dir for another), or -f names another config file"
 
     /// The profile a `--profile` names: `""` is none, the config as written (what `k8senv profiles
     /// --format json` lists for a file without profiles, and the action's empty `profile` input).
