@@ -134,7 +134,7 @@ struct InitTests {
         }
     }
 
-    @Test(".gitignore: inside a git work tree, the line goes to the tree's top .gitignore, appended after what is there (a missing final newline added), once")
+    @Test(".gitignore: inside a git work tree, the line goes to the tree's top .gitignore, appended after what is there (a missing final newline added), once; not when the folder's own .gitignore ignores it")
     func gitignoreAtTop() async throws {
         try await Workspace.with(name: "init-ignore-top", apiServers: false) { ws in
             try FileManager.default.createDirectory(atPath: ws(".git"), withIntermediateDirectories: true)
@@ -151,6 +151,12 @@ struct InitTests {
             let again = try await ws.k8senv("init", "--dir", "operators/gadgets")
             #expect(again.status == 0 && again.stdout.contains("already ignores .k8senv/"), "\(again)")
             #expect(try String(contentsOfFile: ws(".gitignore"), encoding: .utf8) == "/build\n*.o\n.k8senv/\n")
+            // A folder whose own .gitignore ignores it: that line covers its config, the top is left alone.
+            try ws.write(".gitignore", "/build\n")
+            try ws.write("operators/things/.gitignore", "/.k8senv/\n")
+            let own = try await ws.k8senv("init", "--dir", "operators/things")
+            #expect(own.status == 0 && own.stdout.contains("operators/things/.gitignore already ignores .k8senv/"), "\(own)")
+            #expect(try String(contentsOfFile: ws(".gitignore"), encoding: .utf8) == "/build\n")
         }
     }
 

@@ -50,9 +50,10 @@ package enum GitIgnore {
         }
     }
 
-    /// Adds ``entry`` to the .gitignore of ``file(for:)`` unless a line there ignores the state
-    /// folder already; creates the file (0644) when there is none. The file is read without
-    /// following a symlink and replaced through a fresh temporary file renamed into place
+    /// Adds ``entry`` to the .gitignore of ``file(for:)`` unless a line there, or in the config
+    /// folder's own .gitignore below it, ignores the state folder already; creates the file
+    /// (0644) when there is none. The file is read without following a symlink and replaced
+    /// through a fresh temporary file renamed into place
     /// (``PrivateFiles/writeAtomically(bytes:to:mode:replacing:durable:)``), keeping its mode.
     /// - Throws: ``ProcessError`` when the .gitignore is a symlink (k8senv does not write through
     ///   one), not a regular file, or not this user's, or when its folder is not this user's,
@@ -68,37 +69,49 @@ package enum GitIgnore {
               folderInfo.st_uid == getuid() else {
             throw refusal("is in a folder that is not one of yours (k8senv only writes in folders it can prove are yours)")
         }
-        var info = stat()
-        var existing: [UInt8] = []
-        var mode: mode_t = 0o644
-        let exists = lstat(path, &info) == 0
-        if exists {
-            switch info.st_mode & S_IFMT {
-            case S_IFLNK: throw refusal("is a symlink; k8senv does not write through one (it could point anywhere)")
-            case S_IFREG: break
-            default: throw refusal("is not a regular file")
-            }
-            guard info.st_uid == getuid() else { throw refusal("belongs to another user (uid \(info.st_uid))") }
-            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-            guard fd >= 0 else { throw refusal("cannot be read (\(String(cString: strerror(errno))))") }
-            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-            var opened = stat()
-            guard fstat(fd, &opened) == 0, opened.st_ino == info.st_ino, opened.st_dev == info.st_dev else {
-                throw refusal("changed while it was read")
-            }
-            do { existing = Array(try handle.readToEnd() ?? Data()) } catch {
-                throw refusal("cannot be read (\(error.localizedDescription))")
-            }
-            mode = info.st_mode & 0o7777
-        } else if errno != ENOENT {
-            throw refusal("cannot be read (\(String(cString: strerror(errno))))")
-        }
+        let current: (bytes: [UInt8], mode: mode_t)?
+        do throws(Refusal) { current = try read(path) } catch { throw refusal(error.reason) }
+        let existing = current?.bytes ?? []
         if ignoresStateFolder(String(decoding: existing, as: UTF8.self), inFolder: inFolder) { return .present(path) }
+        // The config folder's own .gitignore, below the top: a line there covers the config too.
+        let own = folder + "/.gitignore"
+        if !inFolder, let mine = try? read(own), ignoresStateFolder(String(decoding: mine.bytes, as: UTF8.self), inFolder: true) {
+            return .present(own)
+        }
         var bytes = existing
         if let last = bytes.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
         bytes += Array((entry + "\n").utf8)
         // A new file is linked into place (never over one made meanwhile); an old one replaced.
-        try PrivateFiles.writeAtomically(bytes: bytes, to: path, mode: mode, replacing: exists)
+        try PrivateFiles.writeAtomically(bytes: bytes, to: path, mode: current?.mode ?? 0o644, replacing: current != nil)
         return .added(path)
+    }
+
+    private struct Refusal: Error { var reason: String }
+
+    /// A .gitignore's bytes and mode, or nil when there is none; read with O_NOFOLLOW, and only
+    /// a regular file of this user that is still the one `lstat` saw.
+    /// - Throws: ``Refusal`` saying why it is not read (a symlink, not a regular file, another user's).
+    private static func read(_ path: String) throws(Refusal) -> (bytes: [UInt8], mode: mode_t)? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { return nil }
+            throw Refusal(reason: "cannot be read (\(String(cString: strerror(errno))))")
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFLNK: throw Refusal(reason: "is a symlink; k8senv does not write through one (it could point anywhere)")
+        case S_IFREG: break
+        default: throw Refusal(reason: "is not a regular file")
+        }
+        guard info.st_uid == getuid() else { throw Refusal(reason: "belongs to another user (uid \(info.st_uid))") }
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw Refusal(reason: "cannot be read (\(String(cString: strerror(errno))))") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        var opened = stat()
+        guard fstat(fd, &opened) == 0, opened.st_ino == info.st_ino, opened.st_dev == info.st_dev else {
+            throw Refusal(reason: "changed while it was read")
+        }
+        do { return (Array(try handle.readToEnd() ?? Data()), info.st_mode & 0o7777) } catch {
+            throw Refusal(reason: "cannot be read (\(error.localizedDescription))")
+        }
     }
 }
