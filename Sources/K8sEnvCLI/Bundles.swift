@@ -107,7 +107,7 @@ extension Cache {
                 options.file = file ?? "k8senv.yaml"
                 options.profile = profile
                 let (version, keys, order) = try await Hash.keys(options, environment: nil, apiserverVersion: apiserverVersion, probe: .any)
-                expected = BundleExpectation(config: options.file, profile: profile, version: version, keys: keys, order: order)
+                expected = BundleExpectation(config: options.file, profile: ConfigLoader.chosen(profile), version: version, keys: keys, order: order)
             }
             for path in bundles {
                 let installed: SnapshotBundle.Installed

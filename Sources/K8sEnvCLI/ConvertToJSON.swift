@@ -6,7 +6,7 @@ struct ConvertToJSON: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "json",
         abstract: "Print each YAML document of the files as one line of JSON, as k8senv sends it to the API server.",
-        discussion: "Scalars resolve by the YAML 1.1 rules kubectl uses (docs/reference/yaml.md). Empty documents print nothing."
+        discussion: "Scalars resolve by the YAML 1.1 rules kubectl uses (\(DocsLink.page("reference/yaml.md"))). Empty documents print nothing."
     )
 
     @Argument(help: "YAML files; - reads standard input.")

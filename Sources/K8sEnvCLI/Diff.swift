@@ -42,7 +42,7 @@ struct Diff: AsyncParsableCommand {
     private func compute() async throws(K8sEnvError) -> [InstanceDiff] {
         let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
         guard let record = state.liveRun() else {
-            throw K8sEnvError(.notRunning, "no k8senv up (detached or not) and no k8senv run is running for \(config.file); start one with `k8senv up --detach`")
+            throw K8sEnvError(.notRunning, "no k8senv up (detached or not) and no k8senv run is running for \(config.file); \(Lifecycle.startAdvice(config: config.file))")
         }
         var selected = record.instances
         if let instance {

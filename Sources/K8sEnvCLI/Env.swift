@@ -16,7 +16,7 @@ struct Env: ParsableCommand {
     func run() throws {
         let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
         guard let record = state.current() else {
-            printError("error: no detached k8senv up is running for \(config.file); start one with `k8senv up --detach`")
+            printError("error: no detached k8senv up is running for \(config.file); \(Lifecycle.startAdvice(config: config.file))")
             throw ExitCode(1)
         }
         var exports = record.exports

@@ -10,8 +10,10 @@ struct Init: AsyncParsableCommand {
             Recognises a kubebuilder/operator-sdk layout (config/crd/bases, config/webhook/manifests.yaml, \
             config/rbac/role.yaml) or a plain CRD folder (crds/, config/crds/, deploy/crds/). Writes k8senv.yaml and, \
             unless one is there, k8senv.schema.json (for the editor modeline), then checks the new file as \
-            `k8senv validate` does. Never overwrites a k8senv.yaml. Exit status: 0 written and valid, 1 refused or \
-            written but invalid (the report says why), 2 usage error.
+            `k8senv validate` does. Adds .k8senv/ to the .gitignore at the top of the git work tree (else the folder's), \
+            unless a line there ignores it; a .gitignore that is a symlink is not followed (init says so). \
+            Never overwrites a k8senv.yaml. Exit status: 0 written and valid, 1 refused, written but invalid \
+            (the report says why), or the .gitignore left alone, 2 usage error.
             """
     )
 
@@ -52,9 +54,20 @@ struct Init: AsyncParsableCommand {
             FileManager.default.createFile(atPath: schema, contents: Data((BundledSchema.text + "\n").utf8))
         }
         print("wrote \(target) (\(layout.kind.rawValue) layout)")
+        // The state folder (.k8senv/ beside the config) is the machine's, not the repository's.
+        var ignored = true
+        do throws(ProcessError) {
+            switch try GitIgnore.ignoreStateFolder(in: root) {
+            case .added(let file): print("added \(GitIgnore.entry) to \(file)")
+            case .present(let file): print("\(file) already ignores \(GitIgnore.entry)")
+            }
+        } catch {
+            printError("k8senv init: \(error.message)")
+            ignored = false
+        }
         // The file init wrote names programs by ${K8SENV_*:-name}: nothing of the folder's is run.
         let report = await Validate.check(target, profile: nil, probe: BinaryProbe(probeRepositoryPrograms: false))
         print(report.text)
-        if !report.isValid { throw ExitCode(1) }
+        if !report.isValid || !ignored { throw ExitCode(1) }
     }
 }

@@ -6,7 +6,9 @@ import K8sEnvSpec
 ///
 /// The JSON is the matrix itself: `{"include":[{"profile":"ci","environments":["base"],"storage":"embedded",
 /// "binaries":{"kubeAPIServer":"kube-apiserver"},"kubeVersion":"v1.31.0"},…]}` (`kubeVersion` only
-/// when declared): each entry says what a job installs for its profile.
+/// when declared): each entry says what a job installs for its profile. A file without profiles
+/// is one entry with `"profile":""` (the config as written; `--profile ""` means no profile): an
+/// empty matrix would make GitHub skip or refuse the job, a test run that passes without testing.
 /// It has no other top-level key on purpose: any key besides `include`/`exclude` would become
 /// a matrix dimension. Cache keys are not in it: they need each profile's kube-apiserver version
 /// (a profile may name another binary), which only the test job has; `k8senv hash --profile P`
@@ -20,7 +22,9 @@ struct Profiles: ParsableCommand {
             matrix: {"include":[{"profile":"ci","environments":["base","payments"],"storage":"embedded",\
             "binaries":{"kubeAPIServer":"kube-apiserver"}}]}, profiles in file order, environments parents \
             first, with each profile's storage kind, the programs it names (kubeAPIServer; etcd or kine) \
-            and its kubeVersion when one is declared. The config without a profile is not listed.
+            and its kubeVersion when one is declared. A file without profiles is one entry, the config as written, \
+            with "profile":"" (`--profile ""` is no profile for every command), so the matrix is never empty \
+            and a CI job built from it is never skipped; in text it prints nothing.
             """
     )
 
@@ -41,7 +45,7 @@ struct Profiles: ParsableCommand {
         }
         switch format {
         case .text:
-            for entry in entries { print(entry.profile) }
+            for entry in entries where !entry.profile.isEmpty { print(entry.profile) }  // names only
         case .json:
             print(ProfileListing.matrixJSON(entries))
         }
@@ -69,7 +73,9 @@ enum ProfileListing {
         let configs = try loader.loadAll(file)
         var entries: [Entry] = []
         for config in configs {
-            guard let profile = config.profile else { continue }
+            // The config as written is listed only when there is no profile (as profile ""):
+            // a matrix is never empty, so a CI job built from it cannot be skipped unnoticed.
+            guard let profile = config.profile ?? (config.profileNames.isEmpty ? "" : nil) else { continue }
             var binaries = ["kubeAPIServer": config.binaries.kubeAPIServer]
             switch config.storage {
             case .etcd: binaries["etcd"] = config.binaries.etcd

@@ -75,7 +75,9 @@ struct Version: AsyncParsableCommand {
             if let path = apiServer.path, let version = apiServer.version {
                 print("kube-apiserver: \(version) (\(path), from \(apiServer.source))")
             } else {
-                print("kube-apiserver: none (\(apiServer.error ?? "unknown"))")
+                // Named by the variable: say so, the path alone does not tell where it came from.
+                let named = apiServer.source == "K8SENV_KUBE_APISERVER" ? "; from K8SENV_KUBE_APISERVER" : ""
+                print("kube-apiserver: none (\(apiServer.error ?? "unknown")\(named))")
             }
         case .json:
             printJSON(Output(version: build.version, commit: build.commit, swiftVersion: build.swiftVersion,

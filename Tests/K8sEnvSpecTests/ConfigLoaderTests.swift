@@ -583,11 +583,11 @@ struct ConfigLoaderTests {
         }
     }
 
-    @Test("a missing config file is an error naming it")
+    @Test("a missing config file is an error naming it and saying what writes one (k8senv init) or names another (-f)")
     func missingConfig() throws {
         try TemporaryFolder.with { folder in
             let errors = validationErrors(folder("absent.yaml"))
-            #expect(errors.map(\.message) == ["cannot read \(folder("absent.yaml")): no such file"])
+            #expect(errors.map(\.message) == ["cannot read \(folder("absent.yaml")): no such file; `k8senv init` writes a k8senv.yaml for the repository in the current folder (--dir for another), or -f names another config file"])
             #expect(errors.first?.code == .io)
         }
     }

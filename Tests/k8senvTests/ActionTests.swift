@@ -388,6 +388,9 @@ struct ActionTests {
             }
             #expect(uses["plan"] == ["install": "false"], "\(uses)")
             #expect(uses["test"]?["profile"] == "${{ matrix.profile }}" && uses["test"]?["kube-version"] == "${{ matrix.kubeVersion }}", "\(uses)")
+            // The test job is never skipped: profiles never prints an empty matrix (a config without
+            // profiles is the entry with profile "", which the action's empty `profile` input runs as is).
+            #expect((jobs["test"] as? [String: Any])?["if"] == nil, "\(jobs["test"] ?? "")")
 
             // The plan job: the action with install: 'false' (k8senv only), then the profiles step.
             let runner = Runner(folder: ws.path + "/runner-plan", cacheService: ws.path + "/cache-service")

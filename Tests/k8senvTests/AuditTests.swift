@@ -139,6 +139,7 @@ struct AuditTests {
             let plain = try await ws.k8senv("run", "-f", "plain/k8senv.yaml", "--", "sh", "-c", "exit 4")
             #expect(plain.status == 4, "\(plain)")
             #expect(plain.stderr.contains("hint: with `audit:` in k8senv.yaml"), "\(plain)")
+            #expect(plain.stderr.contains("https://github.com/k8senv/k8senv/blob/main/docs/how-to/failed-test-requests.md") && !plain.stderr.contains("(docs/"), "\(plain)")
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: ws("plain/.k8senv/runs"))) ?? []).isEmpty)
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }

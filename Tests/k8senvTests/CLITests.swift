@@ -104,6 +104,12 @@ struct CLITests {
             let missing = try await ws.k8senv("version", environment: ["K8SENV_KUBE_APISERVER": nil, "PATH": "/nowhere"])
             #expect(missing.status == 0, "\(missing)")
             #expect(missing.stdout.contains("kube-apiserver: none (binaries.kubeAPIServer: \"kube-apiserver\" is not on PATH"), "\(missing)")
+            #expect(missing.stdout.contains("set K8SENV_KUBE_APISERVER to its path") && missing.stdout.contains(Self.docs + "how-to/install.md"), "\(missing)")
+            #expect(!missing.stdout.contains("scripts/install-binaries.sh") && !missing.stdout.contains("K8SENV_*"), "\(missing)")
+            // Named by the variable but not there: the line says the variable named it.
+            let wrong = try await ws.k8senv("version", environment: ["K8SENV_KUBE_APISERVER": "/nowhere/kube-apiserver"])
+            #expect(wrong.status == 0, "\(wrong)")
+            #expect(wrong.stdout.contains("kube-apiserver: none (binaries.kubeAPIServer: /nowhere/kube-apiserver does not exist; from K8SENV_KUBE_APISERVER)"), "\(wrong)")
         }
     }
 
@@ -218,6 +224,58 @@ struct CLITests {
             #expect(probed.status == 0, "\(probed)")
             #expect(!probed.stdout.contains("note:"), "\(probed)")
             #expect(ran(), "validate --probe-binaries did not run ./evil.sh")
+        }
+    }
+
+    /// Where error messages send a user: one base, the project's docs on GitHub.
+    static let docs = "https://github.com/k8senv/k8senv/blob/main/docs/"
+
+    @Test("completion bash|zsh|fish: a visible subcommand printing each shell's script, which knows the subcommands; another shell is a usage error")
+    func completion() async throws {
+        try await Workspace.with(apiServers: false) { ws in
+            let help = try await ws.k8senv("--help")
+            #expect(help.stdout.contains("completion"), "\(help)")
+            for (shell, marker) in [("bash", "-F _k8senv k8senv\n"), ("zsh", "#compdef k8senv"), ("fish", "complete -c 'k8senv'")] {
+                let script = try await ws.k8senv("completion", shell)
+                #expect(script.status == 0, "\(shell): \(script)")
+                #expect(script.stdout.contains(marker), "\(shell): \(script.stdout.prefix(300))")
+                for subcommand in ["init", "up", "run", "profiles", "version", "completion"] {
+                    #expect(script.stdout.contains(subcommand), "\(shell) script without \(subcommand)")
+                }
+            }
+            let other = try await ws.k8senv("completion", "tcsh")
+            #expect(other.status == 2 && other.stderr.contains("tcsh"), "\(other)")
+        }
+    }
+
+    @Test("a folder without k8senv.yaml: up, run, validate, hash, env and diff say to run k8senv init (or -f), exit 1")
+    func missingConfigSuggestsInit() async throws {
+        try await Workspace.with(apiServers: false) { ws in
+            for arguments: [String] in [["up"], ["run", "--", "true"], ["validate"], ["hash", "--apiserver-version", "v1.20.2"]] {
+                let child = try ws.start(arguments)
+                let outcome = try await ws.finish(child)
+                #expect(outcome.status == 1, "\(arguments): \(outcome)")
+                let said = outcome.stderr + outcome.stdout
+                #expect(said.contains("cannot read k8senv.yaml: no such file") && said.contains("`k8senv init` writes a k8senv.yaml") && said.contains("-f names another"),
+                        "\(arguments): \(outcome)")
+            }
+            // The commands that read a running up's state: no file to start, so up --detach is not the advice.
+            for (arguments, status): ([String], Int32) in [(["env"], 1), (["diff"], 2)] {
+                let outcome = try await ws.finish(try ws.start(arguments))
+                #expect(outcome.status == status, "\(arguments): \(outcome)")
+                #expect(outcome.stderr.contains("there is no k8senv.yaml to start: `k8senv init` writes a k8senv.yaml") && !outcome.stderr.contains("start one with"),
+                        "\(arguments): \(outcome)")
+            }
+        }
+    }
+
+    @Test("a program that is not on PATH: the message names its K8SENV_ variable and links the install page, never a script of k8senv's checkout")
+    func missingBinaryMessages() async throws {
+        try await Workspace.with(config: Workspace.smallConfig(), apiServers: false) { ws in
+            let up = try await ws.k8senv("up", environment: ["K8SENV_KUBE_APISERVER": nil, "PATH": "/nowhere"])
+            #expect(up.status == 1, "\(up)")
+            #expect(up.stderr.contains("binaries.kubeAPIServer: \"kube-apiserver\" is not on PATH; install kube-apiserver and put it on PATH, or set K8SENV_KUBE_APISERVER to its path"), "\(up)")
+            #expect(up.stderr.contains(Self.docs + "how-to/install.md") && !up.stderr.contains("scripts/install-binaries.sh"), "\(up)")
         }
     }
 }

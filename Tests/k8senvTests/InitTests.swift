@@ -118,4 +118,72 @@ struct InitTests {
             #expect(nowhere.status == 1 && nowhere.stderr.contains("no-such-folder is not a folder"), "\(nowhere)")
         }
     }
+
+    @Test(".gitignore: init adds .k8senv/ to the folder's .gitignore outside a git work tree, creating it (0644)")
+    func gitignoreCreated() async throws {
+        try await Workspace.with(name: "init-ignore-new", apiServers: false) { ws in
+            let written = try await ws.k8senv("init")
+            #expect(written.status == 0, "\(written)")
+            #expect(written.stdout.contains("added .k8senv/ to ./.gitignore"), "\(written)")
+            #expect(try String(contentsOfFile: ws(".gitignore"), encoding: .utf8) == ".k8senv/\n")
+            var info = stat()
+            #expect(lstat(ws(".gitignore"), &info) == 0 && info.st_mode & 0o777 == 0o644)
+            try FileManager.default.createDirectory(atPath: ws("other"), withIntermediateDirectories: true)
+            let dry = try await ws.k8senv("init", "--dir", "other", "--dry-run")
+            #expect(dry.status == 0 && !FileManager.default.fileExists(atPath: ws("other/.gitignore")), "--dry-run writes nothing: \(dry)")
+        }
+    }
+
+    @Test(".gitignore: inside a git work tree, the line goes to the tree's top .gitignore, appended after what is there (a missing final newline added), once; not when the folder's own .gitignore ignores it")
+    func gitignoreAtTop() async throws {
+        try await Workspace.with(name: "init-ignore-top", apiServers: false) { ws in
+            try FileManager.default.createDirectory(atPath: ws(".git"), withIntermediateDirectories: true)
+            try ws.write(".gitignore", "/build\n*.o")
+            try FileManager.default.createDirectory(atPath: ws("operators/widgets"), withIntermediateDirectories: true)
+            let written = try await ws.k8senv("init", "--dir", "operators/widgets")
+            #expect(written.status == 0, "\(written)")
+            let top = URL(fileURLWithPath: ws.path).resolvingSymlinksInPath().path
+            #expect(written.stdout.contains("added .k8senv/ to \(top)/.gitignore"), "\(written)")
+            #expect(try String(contentsOfFile: ws(".gitignore"), encoding: .utf8) == "/build\n*.o\n.k8senv/\n")
+            #expect(!FileManager.default.fileExists(atPath: ws("operators/widgets/.gitignore")))
+            // A second config elsewhere in the tree: the line is there already.
+            try FileManager.default.createDirectory(atPath: ws("operators/gadgets"), withIntermediateDirectories: true)
+            let again = try await ws.k8senv("init", "--dir", "operators/gadgets")
+            #expect(again.status == 0 && again.stdout.contains("already ignores .k8senv/"), "\(again)")
+            #expect(try String(contentsOfFile: ws(".gitignore"), encoding: .utf8) == "/build\n*.o\n.k8senv/\n")
+            // A folder whose own .gitignore ignores it: that line covers its config, the top is left alone.
+            try ws.write(".gitignore", "/build\n")
+            try ws.write("operators/things/.gitignore", "/.k8senv/\n")
+            let own = try await ws.k8senv("init", "--dir", "operators/things")
+            #expect(own.status == 0 && own.stdout.contains("operators/things/.gitignore already ignores .k8senv/"), "\(own)")
+            #expect(try String(contentsOfFile: ws(".gitignore"), encoding: .utf8) == "/build\n")
+        }
+    }
+
+    @Test(".gitignore: a line that already ignores the state folder (.k8senv, .k8senv/, /.k8senv/) is recognised; nothing is added")
+    func gitignoreRecognised() async throws {
+        for line in [".k8senv", ".k8senv/", "/.k8senv/", "/.k8senv", ".k8senv/  ", "**/.k8senv/"] {
+            try await Workspace.with(name: "init-ignore-known", apiServers: false) { ws in
+                let before = "# tools\n\(line)\nvendor/\n"
+                try ws.write(".gitignore", before)
+                let written = try await ws.k8senv("init")
+                #expect(written.status == 0 && written.stdout.contains("already ignores .k8senv/"), "\(line): \(written)")
+                #expect(try String(contentsOfFile: ws(".gitignore"), encoding: .utf8) == before, "\(line)")
+            }
+        }
+    }
+
+    @Test(".gitignore: a symlink is not followed; init says so, exits 1 and leaves the link and its target alone (k8senv.yaml is still written)")
+    func gitignoreSymlink() async throws {
+        try await Workspace.with(name: "init-ignore-link", apiServers: false) { ws in
+            let target = try ws.write("../elsewhere", "secret\n")
+            #expect(symlink(target, ws(".gitignore")) == 0)
+            let written = try await ws.k8senv("init")
+            #expect(written.status == 1, "\(written)")
+            #expect(written.stderr.contains("./.gitignore is a symlink") && written.stderr.contains("add the line .k8senv/ yourself"), "\(written)")
+            #expect(try String(contentsOfFile: target, encoding: .utf8) == "secret\n")
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: ws(".gitignore"))) == target)
+            #expect(FileManager.default.fileExists(atPath: ws("k8senv.yaml")))
+        }
+    }
 }

@@ -139,4 +139,14 @@ struct ParsingTests {
         #expect(K8sEnvCommand.configuration.version == BuildInfo.current.text)
         #expect(K8sEnvCommand.configuration.version.hasPrefix("k8senv "))
     }
+
+    @Test("completion: one shell of bash, zsh or fish; none or another is a usage error naming the choices")
+    func completion() throws {
+        for shell in Completion.Shell.allCases {
+            #expect(try parse(["completion", shell.rawValue], as: Completion.self).shell == shell)
+        }
+        #expect(usageError(["completion"])?.code == 2)
+        let other = usageError(["completion", "tcsh"])
+        #expect(other?.code == 2 && other?.message.contains("bash") == true, "\(String(describing: other))")
+    }
 }

@@ -237,7 +237,7 @@ package struct Applier: Sendable {
             // A seed in a version its CRD's conversion webhook would have to convert: while the
             // snapshot is built, nothing serves that webhook (ConfigChecks catches the usual case).
             return Diagnostic(.manifest, at: object.node["apiVersion"]?.location ?? object.location,
-                              "\(what) (\(object.apiVersion)) needs its CRD's conversion webhook, which does not run while k8senv builds the snapshot; write it in the CRD's storage version (docs/explanation/webhooks.md). kube-apiserver said: \(conversionFailure(in: attempt) ?? "")")
+                              "\(what) (\(object.apiVersion)) needs its CRD's conversion webhook, which does not run while k8senv builds the snapshot; write it in the CRD's storage version (\(DocsLink.page("explanation/webhooks.md"))). kube-apiserver said: \(conversionFailure(in: attempt) ?? "")")
         case .answered(let response) where response.status < 500 || names(tooNewFieldIn: attempt):
             let error = KubeClientError(status: response.status, message: "\(response.status)", body: response.body)
             return explain(error, object: object, namespace: namespace)

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvSpec
 
 /// Finds the programs the config names: a name is looked up on PATH; a value with a `/` is a
 /// path, relative to the config file's folder.
@@ -25,6 +26,16 @@ package enum BinaryLocator {
                 return candidate.hasPrefix("/") ? candidate : FileManager.default.currentDirectoryPath + "/" + candidate
             }
         }
-        throw ProcessError(.notFound, "\(role): \"\(name)\" is not on PATH; run scripts/install-binaries.sh, or name the binary in k8senv.yaml or its K8SENV_* variable")
+        throw ProcessError(.notFound, "\(role): \"\(name)\" is not on PATH" + advice(role))
+    }
+
+    /// What to do about a missing program of the config (`role` `binaries.KEY`), in the user's
+    /// terms: the program to install, the exact variable to set, and the install page's URL.
+    static func advice(_ role: String) -> String {
+        guard role.hasPrefix("binaries."), let (variable, program) = Config.Binaries.variables[String(role.dropFirst("binaries.".count))] else {
+            return ""
+        }
+        let key = role.dropFirst("binaries.".count)
+        return "; install \(program) and put it on PATH, or set \(variable) to its path (read where k8senv.yaml says \(key): ${\(variable):-\(program)}): \(DocsLink.page("how-to/install.md"))"
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import K8sEnvSpec
 
 /// The error codes of the pool API (docs/reference/pool-api.md): one list, used by the service
 /// that sends them, the CLI and the Swift client that read them. The Go and Python clients
@@ -83,7 +84,7 @@ package enum PoolRoute: Equatable, Sendable {
         case (_, let s) where (s.count == 3 || (s.count == 4 && s[3] == "audit")) && s[0] == "v1" && s[1] == "leases" && !s[2].isEmpty:
             return .refused(.error(405, .methodNotAllowed, "\(method) is not served on \(path)"))
         default:
-            return .refused(.error(404, .notFound, "no such path: \(path) (the API is under /v1: see docs/reference/pool-api.md)"))
+            return .refused(.error(404, .notFound, "no such path: \(path) (the API is under /v1: see \(DocsLink.page("reference/pool-api.md")))"))
         }
     }
 }

@@ -238,7 +238,7 @@ package actor PoolService {
             return notHeld(id)
         }
         guard lease.instance.audits else {
-            return .error(409, .notAudited, "instance \(lease.instance.id) writes no audit log: add `audit:` to k8senv.yaml (docs/reference/configuration.md)")
+            return .error(409, .notAudited, "instance \(lease.instance.id) writes no audit log: add `audit:` to k8senv.yaml (\(DocsLink.page("reference/configuration.md#audit")))")
         }
         var from = lease.since
         if let since {

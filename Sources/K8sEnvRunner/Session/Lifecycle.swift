@@ -26,7 +26,7 @@ package enum Lifecycle {
             self.noCache = noCache
             self.cacheDirectory = cacheDirectory
             self.file = file
-            self.profile = profile
+            self.profile = ConfigLoader.chosen(profile)  // "" is none: the state's record and attach compare it
             self.environments = environments
             self.stateDirectory = stateDirectory
             self.quiet = quiet
@@ -259,8 +259,15 @@ package enum Lifecycle {
         return status
     }
 
+    /// What a command that needs a running `up` of `config` says to do when none runs: start one,
+    /// or, when there is no such file, write it first.
+    package static func startAdvice(config: String) -> String {
+        FileManager.default.fileExists(atPath: config) ? "start one with `k8senv up --detach`"
+            : "there is no \(config) to start: " + ConfigLoader.missingFileAdvice
+    }
+
     /// What a failed command's `run` says when nothing audits.
-    static let auditHint = "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (docs/how-to/failed-test-requests.md)"
+    static let auditHint = "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (\(DocsLink.page("how-to/failed-test-requests.md")))"
 
     /// After a failed command: per instance it used, its last mutating requests (see
     /// ``AuditReport``); a hint when the config has no `audit`.

@@ -166,7 +166,7 @@ package struct StateFolder: Sendable {
     package var refusal: String? {
         for folder in [path, runsPath] {
             if let reason = Ownership.refusal(folder) {
-                return "\(reason): k8senv only uses a state folder it can prove is yours (see docs/explanation/security.md); left alone"
+                return "\(reason): k8senv only uses a state folder it can prove is yours (see \(DocsLink.page("explanation/security.md"))); left alone"
             }
         }
         return nil

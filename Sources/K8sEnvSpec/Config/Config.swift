@@ -80,6 +80,17 @@ package struct Config: Sendable {
         /// The keys (`kubeAPIServer`, …) whose value is the whole of one `${VAR}` of the user's
         /// environment, set and not empty: the user named that program, not the file.
         package var givenByEnvironment: Set<String> = []
+
+        /// For each key, the variable a file reads it from as `init` writes it
+        /// (`kubeAPIServer: ${K8SENV_KUBE_APISERVER:-kube-apiserver}`) and the program's name:
+        /// what a message tells the user to set or install.
+        package static let variables: [String: (variable: String, program: String)] = [
+            "kubeAPIServer": ("K8SENV_KUBE_APISERVER", "kube-apiserver"),
+            "etcd": ("K8SENV_ETCD", "etcd"),
+            "etcdctl": ("K8SENV_ETCDCTL", "etcdctl"),
+            "kine": ("K8SENV_KINE", "kine"),
+            "kubeControllerManager": ("K8SENV_KUBE_CONTROLLER_MANAGER", "kube-controller-manager"),
+        ]
     }
 
     package struct Timeouts: Sendable, Hashable {

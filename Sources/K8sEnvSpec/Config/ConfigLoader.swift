@@ -39,9 +39,17 @@ package struct ConfigLoader: Sendable {
     /// Reads and checks the shape of the file (steps 1–3).
     /// - Throws: ``Diagnostics`` with every problem found.
     package func document(at path: String, profile: String?) throws(Diagnostics) -> Document {
+        let profile = Self.chosen(profile)
         let bytes: [UInt8]
         if files.repository == nil { files.repository = RepositoryTree(configFile: path) }
-        do { bytes = try files.read(path, display: path) } catch { throw Diagnostics([error]) }
+        do { bytes = try files.read(path, display: path) } catch {
+            var error = error
+            if !FileManager.default.fileExists(atPath: path) {
+                // The usual first run in a new repository: say what writes one.
+                error.message += "; " + Self.missingFileAdvice
+            }
+            throw Diagnostics([error])
+        }
         let stream: YAMLStream
         do { stream = try YAMLReader.read(bytes, file: path) } catch { throw Diagnostics([error]) }
         let documents = stream.documents
@@ -83,6 +91,15 @@ package struct ConfigLoader: Sendable {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         let dir = String(path[..<slash])
         return dir.isEmpty ? "/" : dir
+    }
+
+    /// What to do when the config file does not exist (the usual first run in a new repository).
+    package static let missingFileAdvice = "`k8senv init` writes a k8senv.yaml for the repository in the current folder (--dir for another), or -f names another config file"
+
+    /// The profile a `--profile` names: `""` is none, the config as written (what `k8senv profiles
+    /// --format json` lists for a file without profiles, and the action's empty `profile` input).
+    package static func chosen(_ profile: String?) -> String? {
+        profile.flatMap { $0.isEmpty ? nil : $0 }
     }
 
     /// Loads the config with `profile` applied, fully checked (steps 1–5).
@@ -128,6 +145,7 @@ package struct ConfigLoader: Sendable {
 
     /// Steps 4–5.
     package func config(from document: Document, profile: String?) throws(Diagnostics) -> Config {
+        let profile = Self.chosen(profile)
         var effective = document.root
         if let profile {
             guard let overlay = document.root["profiles"]?[profile] else {

@@ -75,7 +75,7 @@ package enum Scaffold {
             "# The test environments of \(name), written by `k8senv init` from \(found).",
             "# Paths are relative to this file's folder. Check it with `k8senv validate`; start it with",
             "# `k8senv up` (or `k8senv up --detach` for a pool service), or wrap tests with",
-            "# `k8senv run -- go test ./...`. Every key: docs/reference/configuration.md.",
+            "# `k8senv run -- go test ./...`. Every key: \(DocsLink.page("reference/configuration.md")).",
             "apiVersion: k8senv.dev/v1alpha1",
             "kind: Config",
             "",

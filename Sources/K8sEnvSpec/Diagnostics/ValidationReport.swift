@@ -67,7 +67,7 @@ extension ConfigLoader {
     /// Validates a file: with `profile`, that profile; without, the file and every profile.
     package func validate(_ path: String, profile: String?) -> ValidationReport {
         do {
-            let configs = profile == nil ? try loadAll(path) : [try load(path, profile: profile)]
+            let configs = profile == nil ? try loadAll(path) : [try load(path, profile: Self.chosen(profile))]
             return ValidationReport(file: path, diagnostics: [], configs: configs, sources: files.quotable)
         } catch {
             return ValidationReport(file: path, diagnostics: error.items, configs: [], sources: files.quotable)

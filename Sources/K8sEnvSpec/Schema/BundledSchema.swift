@@ -9,7 +9,7 @@ package enum BundledSchema {
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "$id": "https://k8senv.dev/schemas/k8senv.schema.json",
   "title": "k8senv configuration (k8senv.dev/v1alpha1)",
-  "description": "A k8senv.yaml: the Kubernetes test environments of a repository. See docs/reference/configuration.md.",
+  "description": "A k8senv.yaml: the Kubernetes test environments of a repository. See https://github.com/k8senv/k8senv/blob/main/docs/reference/configuration.md.",
   "type": "object",
   "required": ["apiVersion", "kind", "environments"],
   "additionalProperties": false,
@@ -219,7 +219,7 @@ package enum BundledSchema {
           "items": { "$ref": "#/$defs/seedSet" }
         },
         "webhooks": {
-          "description": "ValidatingWebhookConfiguration and MutatingWebhookConfiguration files or folders (admissionregistration.k8s.io/v1 or v1beta1; .yaml, .yml, .json; folders recursively, sorted). Applied to each instance after it starts, never kept in the snapshot: each webhook's clientConfig is pointed at https://127.0.0.1:<webhook port> with the run's CA (as is the conversion webhook of a CRD in crds, with or without this key). Inherited by environments that extend this one. See docs/explanation/webhooks.md.",
+          "description": "ValidatingWebhookConfiguration and MutatingWebhookConfiguration files or folders (admissionregistration.k8s.io/v1 or v1beta1; .yaml, .yml, .json; folders recursively, sorted). Applied to each instance after it starts, never kept in the snapshot: each webhook's clientConfig is pointed at https://127.0.0.1:<webhook port> with the run's CA (as is the conversion webhook of a CRD in crds, with or without this key). Inherited by environments that extend this one. See https://github.com/k8senv/k8senv/blob/main/docs/explanation/webhooks.md.",
           "type": "array",
           "items": { "$ref": "#/$defs/path" }
         },
@@ -231,7 +231,7 @@ package enum BundledSchema {
         },
         "audit": { "$ref": "#/$defs/audit", "description": "This environment's own audit settings, instead of the top-level audit." },
         "controllers": {
-          "description": "kube-controller-manager controllers run beside each instance of this environment (not while its snapshot is built): a list of names (namespace, garbagecollector, ...; checked against the binary's own list), or default for a set that needs no nodes. [] runs none. Default: the one of the environment this one extends, else none. See docs/how-to/test-controllers.md.",
+          "description": "kube-controller-manager controllers run beside each instance of this environment (not while its snapshot is built): a list of names (namespace, garbagecollector, ...; checked against the binary's own list), or default for a set that needs no nodes. [] runs none. Default: the one of the environment this one extends, else none. See https://github.com/k8senv/k8senv/blob/main/docs/how-to/test-controllers.md.",
           "anyOf": [
             { "type": "string", "const": "default" },
             { "type": "array", "uniqueItems": true, "items": { "type": "string", "pattern": "^[a-z][-a-z0-9]*$", "x-pattern-message": "a controller name such as namespace or garbagecollector" } }
