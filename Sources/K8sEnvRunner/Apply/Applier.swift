@@ -295,12 +295,11 @@ package struct Applier: Sendable {
         return object.location(ofField: field)
     }
 
-    /// Polls the CRDs until each has condition Established=True.
+    /// Polls the CRDs until each has condition Established=True (every 50 ms, up to `timeout`).
     func waitEstablished(_ crds: [ManifestObject], timeout: Duration) async throws(Diagnostics) {
-        let deadline = ContinuousClock.now + timeout
         var pending = crds
         var lastConditions: [String: String] = [:]
-        while !pending.isEmpty {
+        let outcome = await Poll(every: .milliseconds(50), for: timeout).until {
             var still: [ManifestObject] = []
             for crd in pending {
                 let version = crd.apiVersion.split(separator: "/").last.map(String.init) ?? "v1"
@@ -315,16 +314,14 @@ package struct Applier: Sendable {
                 }
             }
             pending = still
-            if pending.isEmpty { return }
-            if ContinuousClock.now >= deadline {
-                throw Diagnostics(pending.map { crd in
-                    let conditions = lastConditions[crd.name].flatMap { $0.isEmpty ? nil : $0 } ?? "no conditions reported"
-                    return Diagnostic(.manifest, at: crd.location,
-                                      "CustomResourceDefinition \"\(crd.name)\" was not Established within timeouts.crds (\(conditions))")
-                })
-            }
-            try? await Task.sleep(for: .milliseconds(50))
+            return pending.isEmpty
         }
+        guard case .failure(let gaveUp) = outcome else { return }
+        throw Diagnostics(pending.map { crd in
+            let conditions = lastConditions[crd.name].flatMap { $0.isEmpty ? nil : $0 } ?? "no conditions reported"
+            let when = gaveUp.reason == .cancelled ? "before the start was cancelled" : "within timeouts.crds"
+            return Diagnostic(.manifest, at: crd.location, "CustomResourceDefinition \"\(crd.name)\" was not Established \(when) (\(conditions))")
+        })
     }
 }
 
