@@ -90,13 +90,12 @@ enum Cleanup {
         try await listResponses(client, resources).flatMap { resource, response -> [Object] in
             // A resource that vanished (its CRD was deleted) has nothing left to clean.
             guard response.status == 200 else { return [] }
-            let items = response.json?["items"] as? [[String: Any]] ?? []
-            return items.compactMap { item in
-                guard let metadata = item["metadata"] as? [String: Any], let name = metadata["name"] as? String,
-                      let uid = metadata["uid"] as? String else { return nil }
-                return Object(resource: resource, namespace: metadata["namespace"] as? String, name: name, uid: uid,
-                              resourceVersion: (metadata["resourceVersion"] as? String).flatMap { Int64($0) },
-                              finalizers: !((metadata["finalizers"] as? [Any])?.isEmpty ?? true))
+            return (response.decode(ObjectList.self)?.items ?? []).compactMap { item in
+                let metadata = item.metadata
+                guard let name = metadata.name, let uid = metadata.uid else { return nil }
+                return Object(resource: resource, namespace: metadata.namespace, name: name, uid: uid,
+                              resourceVersion: metadata.resourceVersion.flatMap { Int64($0) },
+                              finalizers: !(metadata.finalizers?.isEmpty ?? true))
             }
         }
     }
@@ -226,11 +225,11 @@ enum Cleanup {
         guard deleted.status == 200 || deleted.status == 202 || deleted.status == 404 else {
             throw KubeClientError(status: deleted.status, message: "cannot delete namespace \(namespace.name): \(deleted.status)", body: deleted.body)
         }
-        guard deleted.status != 404, var object = deleted.json, var spec = object["spec"] as? [String: Any],
-              !((spec["finalizers"] as? [Any])?.isEmpty ?? true) else { return }
-        spec["finalizers"] = []
-        object["spec"] = spec
-        let body = (try? JSONSerialization.data(withJSONObject: object)).map { [UInt8]($0) } ?? []
+        guard deleted.status != 404, case .object(var object)? = deleted.value, case .object(var spec)? = object["spec"],
+              !(spec["finalizers"]?.array?.isEmpty ?? true) else { return }
+        spec["finalizers"] = .array([])
+        object["spec"] = .object(spec)
+        let body = Array(JSONOutput.encode(JSONValue.object(object)).utf8)
         let finalized = try await client.send("PUT", path + "/finalize", body: body)
         guard finalized.status == 200 || finalized.status == 404 else {
             throw KubeClientError(status: finalized.status, message: "cannot finalize namespace \(namespace.name): \(finalized.status)", body: finalized.body)

@@ -34,13 +34,22 @@ enum StoreReset {
 
     /// Group, served versions and plural of a stored CRD (JSON, as kube-apiserver 1.20 stores it).
     static func served(_ value: Data) -> (group: String, versions: [String], plural: String)? {
-        guard let object = try? JSONSerialization.jsonObject(with: value) as? [String: Any],
-              let spec = object["spec"] as? [String: Any], let group = spec["group"] as? String,
-              let plural = (spec["names"] as? [String: Any])?["plural"] as? String else { return nil }
-        var versions = ((spec["versions"] as? [[String: Any]]) ?? []).filter { $0["served"] as? Bool ?? true }
-            .compactMap { $0["name"] as? String }
-        if versions.isEmpty, let version = spec["version"] as? String { versions = [version] }
-        return (group, versions, plural)
+        struct StoredCRD: Decodable {
+            struct Spec: Decodable {
+                struct Names: Decodable { var plural: String }
+                struct Version: Decodable { var name: String; var served: Bool? }
+                var group: String
+                var names: Names
+                var versions: [Version]?
+                /// apiextensions.k8s.io/v1beta1's single version.
+                var version: String?
+            }
+            var spec: Spec
+        }
+        guard let spec = (try? JSONDecoder().decode(StoredCRD.self, from: value))?.spec else { return nil }
+        var versions = (spec.versions ?? []).filter { $0.served ?? true }.map(\.name)
+        if versions.isEmpty, let version = spec.version { versions = [version] }
+        return (spec.group, versions, spec.names.plural)
     }
 
     static func isServed(_ client: KubeClient, group: String, version: String, plural: String) async throws -> Bool {
