@@ -32,8 +32,7 @@ struct Acquire: AsyncParsableCommand {
     @Option(help: "Seconds after which the lease ends even if its holder lives.")
     var ttl: Double?
 
-    @Option(help: "The state folder (default: .k8senv next to the config file).")
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     @Option(help: "Output format: env (export lines) or json (the service's answer).")
     var format: LeaseFormat = .env
@@ -47,7 +46,7 @@ struct Acquire: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = PoolClient(socketPath: PoolClient.locate(stateFolder: stateFolder(stateDir, config.file)))
+        let client = PoolClient(socketPath: PoolClient.locate(stateFolder: state.folder(for: config.file).path))
         let body = try JSONEncoder().encode(LeaseRequest(environment: environment, timeoutSeconds: timeout, holder: holder ?? Holder.defaultHolder(), ttlSeconds: ttl))
         let answer = try await client.send("POST", "/v1/leases", body: Array(body), timeout: .seconds(Int64(timeout) + 60))
         guard answer.status == 201 else { throw refusal(answer) }
@@ -81,8 +80,7 @@ struct Release: AsyncParsableCommand {
     @Option(help: "reset (back to the state it was lent in), clean (delete through the API what was created) or stop (the pool replaces the instance).")
     var mode: String = "reset"
 
-    @Option(help: "The state folder (default: .k8senv next to the config file).")
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     func validate() throws {
         if ReleaseMode(rawValue: mode) == nil { throw ValidationError("--mode must be reset, clean or stop") }
@@ -93,7 +91,7 @@ struct Release: AsyncParsableCommand {
             throw ValidationError("name the lease, or export K8SENV_LEASE (eval \"$(k8senv acquire)\" does)")
         }
         guard id.allSatisfy({ $0.isHexDigit }), !id.isEmpty else { throw ValidationError("\(id) is not a lease id (32 hex digits)") }
-        let client = PoolClient(socketPath: PoolClient.locate(stateFolder: stateFolder(stateDir, config.file)))
+        let client = PoolClient(socketPath: PoolClient.locate(stateFolder: state.folder(for: config.file).path))
         let answer = try await client.send("DELETE", "/v1/leases/\(id)?mode=\(mode)")
         guard answer.status == 200 else { throw refusal(answer) }
         struct Released: Decodable { var instance: String; var replaced: Bool }
@@ -101,11 +99,6 @@ struct Release: AsyncParsableCommand {
             printError("released \(id) (\(released.instance)\(released.replaced ? ": its reset failed, the pool replaces it" : ""))")
         }
     }
-}
-
-/// The state folder a command names, or the config's.
-func stateFolder(_ stateDir: String?, _ file: String) -> String {
-    (stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(file)).path
 }
 
 /// An error answer of the pool service as the error a command reports.

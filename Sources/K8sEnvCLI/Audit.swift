@@ -29,8 +29,7 @@ struct Audit: ParsableCommand {
     @Option(help: "Output format: table or json.")
     var format: AuditFormat = .table
 
-    @Option(help: "The state folder (default: .k8senv next to the config file).")
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     @Option(name: .customLong("run"), help: "A run folder to read (as `run` names it when its command failed).")
     var runDirectory: String?
@@ -42,19 +41,16 @@ struct Audit: ParsableCommand {
     }
 
     func run() throws {
-        let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
+        let state = self.state.folder(for: config.file)
         guard let run = runDirectory ?? state.auditedRun() else {
-            printError("error: no audit logs in \(state.path): start a detached `k8senv up` (or `k8senv run`) of a config with `audit:`, or give --run")
-            throw ExitCode(1)
+            throw K8sEnvError(.notRunning, "no audit logs in \(state.path): start a detached `k8senv up` (or `k8senv run`) of a config with `audit:`, or give --run")
         }
         let instances = AuditLog.instances(inRun: run).map(\.name)
         if instances.isEmpty {
-            printError("error: \(run) holds no audit logs (does the config have `audit:`?)")
-            throw ExitCode(1)
+            throw K8sEnvError(.notRunning, "\(run) holds no audit logs (does the config have `audit:`?)")
         }
         if let instance, !instances.contains(instance) {
-            printError("error: no audit log of instance \"\(instance)\" in \(run) (instances: \(instances.joined(separator: ", ")))")
-            throw ExitCode(1)
+            throw K8sEnvError(.notRunning, "no audit log of instance \"\(instance)\" in \(run) (instances: \(instances.joined(separator: ", ")))")
         }
         let events = AuditLog.read(run: run, instance: instance, since: since.flatMap { AuditSince.parse($0) })
         switch format {

@@ -22,11 +22,10 @@ extension Cache {
         var apiserverVersion: String?
 
         func run() async throws {
-            let (_, keys, order) = try await Hash.keys(options, environment: environments.first, apiserverVersion: apiserverVersion, probe: .any)
-            for name in environments where keys[name] == nil {
-                throw K8sEnvError(.cache, "\(options.file): no environment \"\(name)\" (it has \(order.joined(separator: ", ")))")
-            }
-            let names = environments.isEmpty ? order : environments
+            let computed = try await ConfigKeys.compute(file: options.file, profile: options.profile, environments: environments,
+                                                        apiServerVersion: apiserverVersion, probe: .any)
+            let keys = computed.keys
+            let names = environments.isEmpty ? computed.order : environments
             let store = SnapshotStore(root: SnapshotStore.defaultRoot)
             var snapshots: [(String, Snapshot)] = []
             for name in names {
@@ -51,13 +50,7 @@ extension Cache {
                 }
                 targets = snapshots.map { ($0.0, $0.1, output + "/" + $0.0 + ".k8senv-bundle") }
             }
-            let key: BundleKey, limits: BundleLimits
-            do throws(BundleError) {
-                key = try BundleKey.current()
-                limits = try BundleLimits.current()
-            } catch {
-                throw K8sEnvError(.cache, error.description)
-            }
+            let (key, limits) = try bundleSettings()
             for (name, snapshot, path) in targets {
                 do throws(BundleError) { try SnapshotBundle.write(snapshot, to: path, key: key, limits: limits) } catch {
                     throw K8sEnvError(.cache, error.description)
@@ -94,20 +87,13 @@ extension Cache {
 
         func run() async throws {
             let store = SnapshotStore(root: SnapshotStore.defaultRoot)
-            let key: BundleKey, limits: BundleLimits
-            do throws(BundleError) {
-                key = try BundleKey.current()
-                limits = try BundleLimits.current()
-            } catch {
-                throw K8sEnvError(.cache, error.description)
-            }
+            let (key, limits) = try bundleSettings()
             var expected: BundleExpectation?
             if file != nil || profile != nil {
-                var options = ConfigOptions()
-                options.file = file ?? "k8senv.yaml"
-                options.profile = profile
-                let (version, keys, order) = try await Hash.keys(options, environment: nil, apiserverVersion: apiserverVersion, probe: .any)
-                expected = BundleExpectation(config: options.file, profile: ConfigLoader.chosen(profile), version: version, keys: keys, order: order)
+                let config = file ?? "k8senv.yaml"
+                let computed = try await ConfigKeys.compute(file: config, profile: profile, apiServerVersion: apiserverVersion, probe: .any)
+                expected = BundleExpectation(config: config, profile: ConfigLoader.chosen(profile), version: computed.kubeAPIServerVersion,
+                                             keys: computed.keys, order: computed.order)
             }
             for path in bundles {
                 let installed: SnapshotBundle.Installed
@@ -127,6 +113,16 @@ extension Cache {
                 }
             }
         }
+    }
+}
+
+/// The signing key and size limits of bundles (K8SENV_BUNDLE_KEY, K8SENV_BUNDLE_MAX_SIZE), as
+/// `cache export` and `cache import` both read them.
+private func bundleSettings() throws(K8sEnvError) -> (key: BundleKey, limits: BundleLimits) {
+    do throws(BundleError) {
+        return (try BundleKey.current(), try BundleLimits.current())
+    } catch {
+        throw K8sEnvError(.cache, error.description)
     }
 }
 

@@ -7,7 +7,7 @@ struct DiffOutput: Encodable {
     var instances: [InstanceDiff]
 }
 
-struct Diff: AsyncParsableCommand {
+struct Diff: AsyncParsableCommand, ErrorExitStatus {
     static let configuration = CommandConfiguration(
         abstract: "Show what changed in a running run's instances since they were handed out: objects created, changed (field by field) and deleted.",
         discussion: "Exit status: 0 nothing changed, 1 something changed, 2 an error (as diff and kubectl diff).")
@@ -17,8 +17,7 @@ struct Diff: AsyncParsableCommand {
     @Argument(help: "An instance of the run (e.g. base-0); every instance when left out. The run: the detached `up`, else a `k8senv run` under way (also from inside its command).")
     var instance: String?
 
-    @Option(help: "The state folder (default: .k8senv next to the config file).")
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
@@ -26,12 +25,10 @@ struct Diff: AsyncParsableCommand {
     @Flag(help: "Show everything: also events, kube-node-lease and kube-system leases, the kubernetes service's endpoints, and each object's status and metadata.generation.")
     var all = false
 
+    static let errorExitStatus: Int32 = 2
+
     func run() async throws {
-        let diffs: [InstanceDiff]
-        do throws(K8sEnvError) { diffs = try await compute() } catch {
-            printError(error.report)
-            throw ExitCode(2)
-        }
+        let diffs = try await compute()
         switch format {
         case .text: print(diffs.map(\.text).joined(separator: "\n"))
         case .json: printJSON(DiffOutput(instances: diffs))
@@ -40,8 +37,7 @@ struct Diff: AsyncParsableCommand {
     }
 
     private func compute() async throws(K8sEnvError) -> [InstanceDiff] {
-        let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
-        guard let record = state.liveRun() else {
+        guard let record = state.folder(for: config.file).liveRun() else {
             throw K8sEnvError(.notRunning, "no k8senv up (detached or not) and no k8senv run is running for \(config.file); \(Lifecycle.startAdvice(config: config.file))")
         }
         var selected = record.instances

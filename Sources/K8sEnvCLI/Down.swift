@@ -7,11 +7,10 @@ struct Down: AsyncParsableCommand {
 
     @OptionGroup var config: ConfigOptions
 
-    @Option(help: "The state folder (default: .k8senv next to the config file).")
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     func run() async throws {
-        let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
+        let state = self.state.folder(for: config.file)
         throw ExitCode(await Lifecycle.down(state, timeout: .seconds(60), output: printLine))
     }
 }

@@ -10,20 +10,16 @@ struct Env: ParsableCommand {
     @Option(name: [.short, .customLong("environment")], help: "KUBECONFIG (and the webhook variables) for this environment.")
     var environment: String?
 
-    @Option(help: "The state folder (default: .k8senv next to the config file).")
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     func run() throws {
-        let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
-        guard let record = state.current() else {
-            printError("error: no detached k8senv up is running for \(config.file); \(Lifecycle.startAdvice(config: config.file))")
-            throw ExitCode(1)
+        guard let record = state.folder(for: config.file).current() else {
+            throw K8sEnvError(.notRunning, "no detached k8senv up is running for \(config.file); \(Lifecycle.startAdvice(config: config.file))")
         }
         var exports = record.exports
         if let environment {
             guard let instance = record.instances.first(where: { $0.environment == environment }) else {
-                printError("error: environment \"\(environment)\" is not running (running: \(Set(record.instances.map(\.environment)).sorted().joined(separator: ", ")))")
-                throw ExitCode(1)
+                throw K8sEnvError(.notRunning, "environment \"\(environment)\" is not running (running: \(Set(record.instances.map(\.environment)).sorted().joined(separator: ", ")))")
             }
             exports = [("KUBECONFIG", instance.kubeconfig)] + (instance.webhook.map(\.exports) ?? [])
         }

@@ -17,8 +17,10 @@ public struct K8sEnvCommand: AsyncParsableCommand {
     /// Exit codes: 0 success, 1 failure (invalid config, failed run: a ``K8sEnvError``), 2 usage
     /// error, 130 a start interrupted by SIGINT or SIGTERM; `run` exits with its command's status.
     public static func main() async {
+        var parsed: (any ParsableCommand)?
         do {
             var command = try parseAsRoot()
+            parsed = command
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -27,7 +29,7 @@ public struct K8sEnvCommand: AsyncParsableCommand {
         } catch let error as K8sEnvError {
             // The one place an error of k8senv becomes what the user sees and an exit status.
             printError(error.report)
-            Foundation.exit(error.exitStatus)
+            Foundation.exit(parsed.map { type(of: $0) as? any ErrorExitStatus.Type }??.errorExitStatus ?? error.exitStatus)
         } catch let status as ExitCode {
             // A status of our own (e.g. `run`'s command's, which may well be 64): as it is.
             Foundation.exit(status.rawValue)
@@ -49,35 +51,14 @@ public struct K8sEnvCommand: AsyncParsableCommand {
     }
 }
 
-/// Options every command that reads a config takes.
-struct ConfigOptions: ParsableArguments {
-    @Option(name: [.short, .customLong("file")], help: "The config file.")
-    var file: String = "k8senv.yaml"
-
-    @Option(help: "A profile of the config to apply.")
-    var profile: String?
+/// A command whose errors exit with a status of its own instead of ``K8sEnvError/exitStatus``
+/// (`diff`: 2, as diff and kubectl diff, since 1 means "something changed").
+protocol ErrorExitStatus {
+    static var errorExitStatus: Int32 { get }
 }
 
-/// `--probe-binaries` of the commands that check a config without starting it (`validate`,
-/// `hash`): without it they run no program the repository could have put there (``BinaryProbe``).
-struct ProbeOption: ParsableArguments {
-    @Flag(help: "Run the programs the config names to read their --version and --help even when they are inside the config's folder or named by a path in it (by default only programs on PATH or named by your environment, outside the folder, are run).")
-    var probeBinaries = false
-
-    var binaryProbe: BinaryProbe { BinaryProbe(probeRepositoryPrograms: probeBinaries) }
-}
-
-/// The config file alone, for commands that only need to find its state folder (the pool
-/// service's clients: a profile changes nothing for them).
-struct ConfigFileOption: ParsableArguments {
-    @Option(name: [.short, .customLong("file")], help: "The config file (the state folder is .k8senv next to it).")
-    var file: String = "k8senv.yaml"
-}
-
-enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json
-}
-
+/// A line on standard error (progress, notes). Errors are not printed with it by the commands:
+/// they throw a ``K8sEnvError`` and ``K8sEnvCommand/main()`` prints it.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -28,8 +28,8 @@ struct Profiles: ParsableCommand {
             """
     )
 
-    @Option(name: [.short, .customLong("file")], help: "The config file.")
-    var file: String = "k8senv.yaml"
+    @OptionGroup var config: ConfigFileOption
+    var file: String { config.file }
 
     @Option(help: "Output format: text (one profile per line) or json (a CI matrix).")
     var format: OutputFormat = .text

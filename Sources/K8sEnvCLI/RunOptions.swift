@@ -10,8 +10,7 @@ struct RunOptions: ParsableArguments {
     @Option(name: [.short, .customLong("environment")], help: "Start only this environment (repeatable; default: all).")
     var environments: [String] = []
 
-    @Option(help: "The state folder (default: .k8senv next to the config file).")
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
@@ -28,7 +27,7 @@ struct RunOptions: ParsableArguments {
 
     var lifecycle: Lifecycle.Options {
         Lifecycle.Options(file: config.file, profile: config.profile, environments: environments,
-                          stateDirectory: stateDir, quiet: quiet, noCache: noCache, poolSize: poolSize)
+                          stateDirectory: state.stateDir, quiet: quiet, noCache: noCache, poolSize: poolSize)
     }
 }
 

@@ -15,14 +15,13 @@ struct Status: AsyncParsableCommand {
 
     @OptionGroup var config: ConfigOptions
 
-    @Option(help: "The state folder (default: .k8senv next to the config file).")
-    var stateDir: String?
+    @OptionGroup var state: StateOptions
 
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
     func run() async throws {
-        let state = stateDir.map { StateFolder(path: $0) } ?? StateFolder.forConfig(config.file)
+        let state = self.state.folder(for: config.file)
         guard let record = state.current() else {
             if format == .json { printJSON(StatusOutput(running: false, pid: nil, instances: [])) } else { print("not running") }
             return

@@ -147,6 +147,18 @@ struct CLITests {
         }
     }
 
+    @Test("cache export and hash word an unknown environment the same way, whichever -e it is (one planning step)")
+    func unknownEnvironmentWordedOnce() async throws {
+        try await Workspace.with(example: true, apiServers: false) { ws in
+            let export = try await ws.k8senv("cache", "export", "-f", "k8senv.yaml", "--apiserver-version", "v1.20.2",
+                                             "-e", "base", "-e", "paymnts", "-o", "out/")
+            #expect(export.status == 1, "\(export)")
+            #expect(export.stderr.contains("k8senv.yaml: error: no environment \"paymnts\"; did you mean \"payments\"?"), "\(export)")
+            let hash = try await ws.k8senv("hash", "-f", "k8senv.yaml", "--apiserver-version", "v1.20.2", "-e", "paymnts")
+            #expect(hash.status == 1 && hash.stderr == export.stderr, "\(hash)")
+        }
+    }
+
     @Test("hash without --apiserver-version runs kube-apiserver --version: the same keys as v1.20.2")
     func hashFromBinary() async throws {
         let binaries = try RealBinaries.require()

@@ -66,7 +66,7 @@ struct ParsingTests {
         let acquire = try parse(["acquire", "-e", "base", "--timeout", "5", "--holder", "42", "--ttl", "600", "--format", "json",
                                  "--state-dir", "/s"], as: Acquire.self)
         #expect(acquire.environment == "base" && acquire.timeout == 5 && acquire.holder == 42 && acquire.ttl == 600)
-        #expect(acquire.format == .json && acquire.stateDir == "/s")
+        #expect(acquire.format == .json && acquire.state.stateDir == "/s")
         let plain = try parse(["acquire"], as: Acquire.self)
         #expect(plain.environment == nil && plain.timeout == 60 && plain.holder == nil && plain.ttl == nil && plain.format == .env)
         #expect(usageError(["acquire", "--timeout", "-1"])?.code == 2)
@@ -82,9 +82,9 @@ struct ParsingTests {
     @Test("down, env, status: config and state folder; env's environment; status's format")
     func detachedCommands() throws {
         let down = try parse(["down", "-f", "a.yaml", "--state-dir", "/s"], as: Down.self)
-        #expect(down.config.file == "a.yaml" && down.stateDir == "/s")
+        #expect(down.config.file == "a.yaml" && down.state.stateDir == "/s")
         let env = try parse(["env", "-e", "payments"], as: Env.self)
-        #expect(env.environment == "payments" && env.config.file == "k8senv.yaml" && env.stateDir == nil)
+        #expect(env.environment == "payments" && env.config.file == "k8senv.yaml" && env.state.stateDir == nil)
         let status = try parse(["status", "--format", "json"], as: Status.self)
         #expect(status.format == .json)
         #expect(usageError(["status", "--format", "yaml"])?.message.contains("yaml") == true)
@@ -93,9 +93,9 @@ struct ParsingTests {
     @Test("diff: an instance or none, config, state folder, format, all; usage errors")
     func diff() throws {
         let all = try parse(["diff"], as: Diff.self)
-        #expect(all.instance == nil && all.config.file == "k8senv.yaml" && all.stateDir == nil && all.format == .text && !all.all)
+        #expect(all.instance == nil && all.config.file == "k8senv.yaml" && all.state.stateDir == nil && all.format == .text && !all.all)
         let one = try parse(["diff", "base-0", "-f", "a.yaml", "--state-dir", "/s", "--format", "json", "--all"], as: Diff.self)
-        #expect(one.instance == "base-0" && one.config.file == "a.yaml" && one.stateDir == "/s" && one.format == .json && one.all)
+        #expect(one.instance == "base-0" && one.config.file == "a.yaml" && one.state.stateDir == "/s" && one.format == .json && one.all)
         #expect(usageError(["diff", "--format", "yaml"])?.code == 2)
         #expect(usageError(["diff", "base-0", "base-1"])?.code == 2)
     }

@@ -288,43 +288,39 @@ package struct Applier: Sendable {
     /// Where the server's first field error points, when its Status names fields
     /// (`details.causes[].field`); else the object.
     static func fieldLocation(_ error: KubeClientError, _ object: ManifestObject) -> SourceLocation {
-        guard let status = try? JSONSerialization.jsonObject(with: Data(error.body)) as? [String: Any],
-              let causes = (status["details"] as? [String: Any])?["causes"] as? [[String: Any]],
-              let field = causes.lazy.compactMap({ $0["field"] as? String }).first(where: { !$0.isEmpty })
+        guard let causes = JSONValue.parse(error.body)?["details"]?["causes"]?.array,
+              let field = causes.lazy.compactMap({ $0["field"]?.string }).first(where: { !$0.isEmpty })
         else { return object.location }
         return object.location(ofField: field)
     }
 
-    /// Polls the CRDs until each has condition Established=True.
+    /// Polls the CRDs until each has condition Established=True (every 50 ms, up to `timeout`).
     func waitEstablished(_ crds: [ManifestObject], timeout: Duration) async throws(Diagnostics) {
-        let deadline = ContinuousClock.now + timeout
         var pending = crds
         var lastConditions: [String: String] = [:]
-        while !pending.isEmpty {
+        let outcome = await Poll(every: .milliseconds(50), for: timeout).until {
             var still: [ManifestObject] = []
             for crd in pending {
                 let version = crd.apiVersion.split(separator: "/").last.map(String.init) ?? "v1"
                 let response = try? await client.send("GET", "/apis/apiextensions.k8s.io/\(version)/customresourcedefinitions/\(crd.name)")
-                let conditions = (response?.json?["status"] as? [String: Any])?["conditions"] as? [[String: Any]] ?? []
-                let established = conditions.contains { ($0["type"] as? String) == "Established" && ($0["status"] as? String) == "True" }
+                let conditions = response?.value?["status"]?["conditions"]?.array ?? []
+                let established = conditions.contains { $0["type"]?.string == "Established" && $0["status"]?.string == "True" }
                 if !established {
                     still.append(crd)
                     lastConditions[crd.name] = conditions.map { c in
-                        "\(c["type"] ?? "?")=\(c["status"] ?? "?")" + ((c["message"] as? String).map { ": \($0)" } ?? "")
+                        "\(c["type"]?.string ?? "?")=\(c["status"]?.string ?? "?")" + (c["message"]?.string.map { ": \($0)" } ?? "")
                     }.joined(separator: "; ")
                 }
             }
             pending = still
-            if pending.isEmpty { return }
-            if ContinuousClock.now >= deadline {
-                throw Diagnostics(pending.map { crd in
-                    let conditions = lastConditions[crd.name].flatMap { $0.isEmpty ? nil : $0 } ?? "no conditions reported"
-                    return Diagnostic(.manifest, at: crd.location,
-                                      "CustomResourceDefinition \"\(crd.name)\" was not Established within timeouts.crds (\(conditions))")
-                })
-            }
-            try? await Task.sleep(for: .milliseconds(50))
+            return pending.isEmpty
         }
+        guard case .failure(let gaveUp) = outcome else { return }
+        throw Diagnostics(pending.map { crd in
+            let conditions = lastConditions[crd.name].flatMap { $0.isEmpty ? nil : $0 } ?? "no conditions reported"
+            let when = gaveUp.reason == .cancelled ? "before the start was cancelled" : "within timeouts.crds"
+            return Diagnostic(.manifest, at: crd.location, "CustomResourceDefinition \"\(crd.name)\" was not Established \(when) (\(conditions))")
+        })
     }
 }
 

@@ -249,12 +249,10 @@ package struct SnapshotStore: Sendable {
         guard fd >= 0 else {
             throw CacheError(message: "cannot create the lock \(root)/\(key).lock: \(String(cString: strerror(errno)))")
         }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            if Task.isCancelled {
-                close(fd)
-                throw CacheError(message: "cancelled while waiting for the snapshot \(key)")
-            }
-            try? await Task.sleep(for: .milliseconds(50))
+        // Until the holder is done (a build takes what it takes: no deadline), or cancelled.
+        if case .failure = await Poll(every: .milliseconds(50)).until({ flock(fd, LOCK_EX | LOCK_NB) == 0 }) {
+            close(fd)
+            throw CacheError(message: "cancelled while waiting for the snapshot \(key)")
         }
         return Lock(fd: fd)
     }

@@ -37,7 +37,46 @@ package struct ResourceInfo: Sendable, Hashable {
     }
 }
 
+/// `GET /apis`: the API groups a server serves, with their versions.
+package struct APIGroupList: Sendable, Decodable {
+    package struct Group: Sendable, Decodable {
+        package var name: String
+        package var versions: [Version]
+        package var preferredVersion: Version?
+
+        /// The preferred version first, then the others in the server's order.
+        package var versionsPreferredFirst: [String] {
+            let preferred = preferredVersion?.version
+            return (preferred.map { [$0] } ?? []) + versions.map(\.version).filter { $0 != preferred }
+        }
+    }
+
+    package struct Version: Sendable, Decodable {
+        package var version: String
+    }
+
+    package var groups: [Group]
+}
+
+/// `GET /api/v1`, `GET /apis/GROUP/VERSION`: the resources a group version serves.
+package struct APIResourceList: Sendable, Decodable {
+    package struct Resource: Sendable, Decodable {
+        /// The plural (`configmaps`); a subresource is `configmaps/status`.
+        package var name: String
+        package var kind: String
+        package var namespaced: Bool?
+        package var verbs: [String]?
+        /// Which version the objects are stored in, hashed (``Cleanup/storageVersionHash(group:version:kind:)``).
+        package var storageVersionHash: String?
+
+        package var isSubresource: Bool { name.contains("/") }
+    }
+
+    package var resources: [Resource]
+}
+
 /// Maps apiVersion + kind to resources by asking the server; refresh after CRDs are added.
+/// Its static readers are the one way the runner reads discovery documents.
 package actor Discovery {
     private let client: KubeClient
     private var byGroupVersion: [String: [String: ResourceInfo]] = [:]
@@ -57,19 +96,36 @@ package actor Discovery {
         let parts = apiVersion.split(separator: "/", maxSplits: 1)
         let group = parts.count == 2 ? String(parts[0]) : ""
         let version = String(parts.last ?? "")
-        let path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
-        let response = try await client.send("GET", path, timeout: timeout)
         var resources: [String: ResourceInfo] = [:]
-        if response.status == 200, let list = response.json?["resources"] as? [[String: Any]] {
-            for r in list {
-                guard let name = r["name"] as? String, !name.contains("/"), let kind = r["kind"] as? String else { continue }
-                resources[kind] = ResourceInfo(group: group, version: version, resource: name, kind: kind,
-                                               namespaced: r["namespaced"] as? Bool ?? false)
-            }
-        } else if response.status != 404 {
-            throw KubeClientError(status: response.status, message: "discovery of \(apiVersion) failed: \(response.status)", body: response.body)
+        for r in try await Self.resources(client, group: group, version: version, timeout: timeout)?.resources ?? [] where !r.isSubresource {
+            resources[r.kind] = ResourceInfo(group: group, version: version, resource: r.name, kind: r.kind, namespaced: r.namespaced ?? false)
         }
         byGroupVersion[apiVersion] = resources
         return resources[kind]
+    }
+
+    /// The API groups the server serves (`GET /apis`).
+    /// - Throws: ``KubeClientError`` when the server cannot be reached or answers anything but a list.
+    package static func groups(_ client: KubeClient, timeout: Duration = .seconds(30)) async throws(KubeClientError) -> APIGroupList {
+        let response = try await client.send("GET", "/apis", timeout: timeout)
+        guard response.status == 200, let list = response.decode(APIGroupList.self) else {
+            throw KubeClientError(status: response.status, message: "discovery of /apis failed: \(response.status)", body: response.body)
+        }
+        return list
+    }
+
+    /// The resources of a group version (`""` is the core group), or nil when the server does
+    /// not serve that group version (404).
+    /// - Throws: ``KubeClientError`` when the server cannot be reached or answers anything else.
+    package static func resources(_ client: KubeClient, group: String, version: String,
+                                  timeout: Duration = .seconds(30)) async throws(KubeClientError) -> APIResourceList? {
+        let path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
+        let response = try await client.send("GET", path, timeout: timeout)
+        if response.status == 404 { return nil }
+        guard response.status == 200, let list = response.decode(APIResourceList.self) else {
+            let what = group.isEmpty ? version : group + "/" + version
+            throw KubeClientError(status: response.status, message: "discovery of \(what) failed: \(response.status)", body: response.body)
+        }
+        return list
     }
 }

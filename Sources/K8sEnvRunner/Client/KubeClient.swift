@@ -18,8 +18,7 @@ public struct KubeClientError: Error, Sendable, CustomStringConvertible {
 
     /// The server's `Status.message`, when the body is a Status.
     public var serverMessage: String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
-        return object["message"] as? String
+        JSONValue.parse(body)?["message"]?.string
     }
 }
 
@@ -74,9 +73,18 @@ public final class KubeClient: Sendable {
         public var status: Int
         public var body: [UInt8]
 
-        /// The body parsed as a JSON object, if it is one.
+        /// The body parsed as a JSON object, if it is one: for the library's users and tests. The
+        /// runner reads a body as ``value`` or ``decode(_:)``.
         public var json: [String: Any]? {
             try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any]
+        }
+
+        /// The body as a JSON value, if it is JSON.
+        package var value: JSONValue? { JSONValue.parse(body) }
+
+        /// The body decoded as `T` (a discovery document, …), if it is one.
+        package func decode<T: Decodable>(_ type: T.Type) -> T? {
+            try? JSONDecoder().decode(type, from: Data(body))
         }
     }
 

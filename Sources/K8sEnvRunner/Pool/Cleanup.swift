@@ -33,29 +33,19 @@ enum Cleanup {
     static func resources(_ client: KubeClient) async throws(KubeClientError) -> [ResourceInfo] {
         /// Ranks below every preferred or listed version.
         let stored = -1
-        var groupVersions: [(group: String, versions: [String])] = [("", ["v1"])]
-        let apis = try await client.get("/apis")
-        for group in apis.json?["groups"] as? [[String: Any]] ?? [] {
-            guard let name = group["name"] as? String else { continue }
-            let preferred = (group["preferredVersion"] as? [String: Any])?["version"] as? String
-            let versions = (group["versions"] as? [[String: Any]] ?? []).compactMap { $0["version"] as? String }
-            groupVersions.append((name, (preferred.map { [$0] } ?? []) + versions.filter { $0 != preferred }))
-        }
+        let groupVersions: [(group: String, versions: [String])] = [("", ["v1"])]
+            + (try await Discovery.groups(client)).groups.map { ($0.name, $0.versionsPreferredFirst) }
         // Each version's resources with their rank: stored first, then preferred, then in order.
         let perVersion = await withTaskGroup(of: (String, [(rank: Int, info: ResourceInfo)]).self) { group in
             for (groupName, versions) in groupVersions {
                 for (rank, version) in versions.enumerated() {
                     group.addTask {
-                        let path = groupName.isEmpty ? "/api/\(version)" : "/apis/\(groupName)/\(version)"
-                        guard let response = try? await client.get(path),
-                              let resources = response.json?["resources"] as? [[String: Any]] else { return (groupName, []) }
-                        return (groupName, resources.compactMap { r in
-                            guard let name = r["name"] as? String, !name.contains("/"), let kind = r["kind"] as? String,
-                                  let verbs = r["verbs"] as? [String], verbs.contains("list"), verbs.contains("delete")
-                            else { return nil }
-                            let isStored = (r["storageVersionHash"] as? String).map { $0 == storageVersionHash(group: groupName, version: version, kind: kind) } ?? false
-                            return (isStored ? stored : rank, ResourceInfo(group: groupName, version: version, resource: name, kind: kind,
-                                                                          namespaced: r["namespaced"] as? Bool ?? false))
+                        guard let list = try? await Discovery.resources(client, group: groupName, version: version) else { return (groupName, []) }
+                        return (groupName, list.resources.compactMap { r in
+                            guard !r.isSubresource, let verbs = r.verbs, verbs.contains("list"), verbs.contains("delete") else { return nil }
+                            let isStored = r.storageVersionHash == storageVersionHash(group: groupName, version: version, kind: r.kind)
+                            return (isStored ? stored : rank, ResourceInfo(group: groupName, version: version, resource: r.name, kind: r.kind,
+                                                                          namespaced: r.namespaced ?? false))
                         })
                     }
                 }
@@ -100,13 +90,12 @@ enum Cleanup {
         try await listResponses(client, resources).flatMap { resource, response -> [Object] in
             // A resource that vanished (its CRD was deleted) has nothing left to clean.
             guard response.status == 200 else { return [] }
-            let items = response.json?["items"] as? [[String: Any]] ?? []
-            return items.compactMap { item in
-                guard let metadata = item["metadata"] as? [String: Any], let name = metadata["name"] as? String,
-                      let uid = metadata["uid"] as? String else { return nil }
-                return Object(resource: resource, namespace: metadata["namespace"] as? String, name: name, uid: uid,
-                              resourceVersion: (metadata["resourceVersion"] as? String).flatMap { Int64($0) },
-                              finalizers: !((metadata["finalizers"] as? [Any])?.isEmpty ?? true))
+            return (response.decode(ObjectList.self)?.items ?? []).compactMap { item in
+                let metadata = item.metadata
+                guard let name = metadata.name, let uid = metadata.uid else { return nil }
+                return Object(resource: resource, namespace: metadata.namespace, name: name, uid: uid,
+                              resourceVersion: metadata.resourceVersion.flatMap { Int64($0) },
+                              finalizers: !(metadata.finalizers?.isEmpty ?? true))
             }
         }
     }
@@ -211,11 +200,10 @@ enum Cleanup {
         guard response.status == 200 || response.status == 202 || response.status == 404 else {
             throw KubeClientError(status: response.status, message: "cannot delete \(path): \(response.status)", body: response.body)
         }
-        let deadline = ContinuousClock.now + .seconds(20)
-        while ContinuousClock.now < deadline {
-            if try await client.send("GET", path).status == 404 { return }
-            try? await Task.sleep(for: .milliseconds(20))
+        let gone = try await Poll(every: .milliseconds(20), for: .seconds(20)).until { () throws(KubeClientError) -> Bool in
+            try await client.send("GET", path).status == 404
         }
+        if case .success = gone { return }
         // Stuck (a custom resource with a finalizer of its own): force it.
         try await removeFinalizers(client, path)
     }
@@ -237,11 +225,11 @@ enum Cleanup {
         guard deleted.status == 200 || deleted.status == 202 || deleted.status == 404 else {
             throw KubeClientError(status: deleted.status, message: "cannot delete namespace \(namespace.name): \(deleted.status)", body: deleted.body)
         }
-        guard deleted.status != 404, var object = deleted.json, var spec = object["spec"] as? [String: Any],
-              !((spec["finalizers"] as? [Any])?.isEmpty ?? true) else { return }
-        spec["finalizers"] = []
-        object["spec"] = spec
-        let body = (try? JSONSerialization.data(withJSONObject: object)).map { [UInt8]($0) } ?? []
+        guard deleted.status != 404, case .object(var object)? = deleted.value, case .object(var spec)? = object["spec"],
+              !(spec["finalizers"]?.array?.isEmpty ?? true) else { return }
+        spec["finalizers"] = .array([])
+        object["spec"] = .object(spec)
+        let body = Array(JSONOutput.encode(JSONValue.object(object)).utf8)
         let finalized = try await client.send("PUT", path + "/finalize", body: body)
         guard finalized.status == 200 || finalized.status == 404 else {
             throw KubeClientError(status: finalized.status, message: "cannot finalize namespace \(namespace.name): \(finalized.status)", body: finalized.body)

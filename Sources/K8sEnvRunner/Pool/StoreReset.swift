@@ -16,14 +16,15 @@ enum StoreReset {
                   String(decoding: change.key, as: UTF8.self).hasPrefix(crdPrefix) else { return nil }
             return served(value)
         }
-        let deadline = ContinuousClock.now + .seconds(30)
+        let poll = Poll(every: .milliseconds(5), for: .seconds(30))
         for crd in deletedCRDs {
             for version in crd.versions {
-                while try await isServed(instance.client, group: crd.group, version: version, plural: crd.plural) {
-                    if ContinuousClock.now >= deadline {
-                        throw KubeClientError(status: nil, message: "\(crd.plural).\(crd.group)/\(version) is still served 30 s after the reset deleted it", body: [])
-                    }
-                    try await Task.sleep(for: .milliseconds(5))
+                let gone = try await poll.until { () async throws -> Bool in
+                    try await !isServed(instance.client, group: crd.group, version: version, plural: crd.plural)
+                }
+                if case .failure(let gaveUp) = gone {
+                    if gaveUp.reason == .cancelled { throw CancellationError() }
+                    throw KubeClientError(status: nil, message: "\(crd.plural).\(crd.group)/\(version) is still served 30 s after the reset deleted it", body: [])
                 }
             }
         }
@@ -33,20 +34,32 @@ enum StoreReset {
 
     /// Group, served versions and plural of a stored CRD (JSON, as kube-apiserver 1.20 stores it).
     static func served(_ value: Data) -> (group: String, versions: [String], plural: String)? {
-        guard let object = try? JSONSerialization.jsonObject(with: value) as? [String: Any],
-              let spec = object["spec"] as? [String: Any], let group = spec["group"] as? String,
-              let plural = (spec["names"] as? [String: Any])?["plural"] as? String else { return nil }
-        var versions = ((spec["versions"] as? [[String: Any]]) ?? []).filter { $0["served"] as? Bool ?? true }
-            .compactMap { $0["name"] as? String }
-        if versions.isEmpty, let version = spec["version"] as? String { versions = [version] }
-        return (group, versions, plural)
+        struct StoredCRD: Decodable {
+            struct Spec: Decodable {
+                struct Names: Decodable { var plural: String }
+                struct Version: Decodable { var name: String; var served: Bool? }
+                var group: String
+                var names: Names
+                var versions: [Version]?
+                /// apiextensions.k8s.io/v1beta1's single version.
+                var version: String?
+            }
+            var spec: Spec
+        }
+        guard let spec = (try? JSONDecoder().decode(StoredCRD.self, from: value))?.spec else { return nil }
+        var versions = (spec.versions ?? []).filter { $0.served ?? true }.map(\.name)
+        if versions.isEmpty, let version = spec.version { versions = [version] }
+        return (spec.group, versions, spec.names.plural)
     }
 
     static func isServed(_ client: KubeClient, group: String, version: String, plural: String) async throws -> Bool {
-        let response = try await client.send("GET", "/apis/\(group)/\(version)", timeout: .seconds(5))
-        guard response.status == 200 else { return false }
-        guard let list = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any],
-              let resources = list["resources"] as? [[String: Any]] else { return false }
-        return resources.contains { $0["name"] as? String == plural }
+        do {
+            return try await Discovery.resources(client, group: group, version: version, timeout: .seconds(5))?
+                .resources.contains { $0.name == plural } ?? false
+        } catch {
+            // Answered, but not with a list (the group going away): not served. Unreachable: thrown.
+            if error.status == nil { throw error }
+            return false
+        }
     }
 }

@@ -82,15 +82,14 @@ package final class ChildProcess: Sendable {
             // ETXTBSY: the program was just written, and a child another thread of this process
             // forked meanwhile still holds it open for writing until it execs (its descriptors
             // are closed only then). That passes within milliseconds: try again, for up to 2 s.
-            for attempt in 0..<40 {
+            _ = Poll(every: .milliseconds(50), for: .seconds(2)).blockingUntil {
                 pid = withCStrings(command) { argv in
                     withCStrings(env) { envp in
                         k8senv_spawn(executable, argv, envp, fd, workingDirectory, flags)
                     }
                 }
                 spawnErrno = pid < 0 ? errno : 0
-                guard pid < 0, spawnErrno == ETXTBSY, attempt < 39 else { break }
-                usleep(50_000)
+                return !(pid < 0 && spawnErrno == ETXTBSY)
             }
             spawnResult.set(pid: pid, errno: spawnErrno)
             if fd >= 0 { close(fd) }
@@ -285,7 +284,7 @@ func withCStrings<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafeMu
 extension ChildProcess {
     /// The running k8senv's own executable (what a supervisor or the embedded store runs as).
     package static var selfExecutable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        ProcFS.selfExecutable ?? CommandLine.arguments[0]
     }
 
     /// Waits for the exit and describes it as `NAME: WHAT exited …`; nil at once if the calling

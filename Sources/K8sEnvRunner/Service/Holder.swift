@@ -15,12 +15,12 @@ package enum Holder {
     /// job control, its process group, and holds the lease itself.
     /// - Parameter pid: the asking process (default: this one).
     package static func defaultHolder(of pid: Int32 = getpid()) -> Int32 {
-        var holder = Ownership.processStat(pid)?.parent ?? getppid()
+        var holder = ProcFS.stat(pid)?.parent ?? getppid()
         for _ in 0..<64 {
-            guard let child = Ownership.processStat(holder), child.parent > 1,
-                  let parent = Ownership.processStat(child.parent), parent.processGroup == child.processGroup,
-                  let exe = executable(of: holder), exe == executable(of: child.parent),
-                  let arguments = commandLine(of: holder), arguments == commandLine(of: child.parent) else { break }
+            guard let child = ProcFS.stat(holder), child.parent > 1,
+                  let parent = ProcFS.stat(child.parent), parent.processGroup == child.processGroup,
+                  let exe = ProcFS.executable(of: holder), exe == ProcFS.executable(of: child.parent),
+                  let arguments = ProcFS.commandLine(of: holder), arguments == ProcFS.commandLine(of: child.parent) else { break }
             holder = child.parent
         }
         return holder
@@ -46,12 +46,10 @@ package enum Holder {
         if pid == getpid() {
             return "holder \(pid) is the pool service itself: the lease would never end; name the process that uses the instance (`--holder $$` in a shell script)"
         }
-        var owner = stat()
-        guard let holder = Ownership.processStat(pid), holder.state != "Z", holder.state != "X",
-              stat("/proc/\(pid)", &owner) == 0, owner.st_uid == getuid() else {
+        guard let holder = ProcFS.stat(pid), !holder.hasEnded, ProcFS.owner(of: pid) == getuid() else {
             return "holder \(pid) is not a live process of uid \(getuid())"
         }
-        if pid != 1, !hasTTL, let service = Ownership.processStat(getpid()), holder.session != service.session, isAncestorOfService(pid) {
+        if pid != 1, !hasTTL, let service = ProcFS.stat(getpid()), holder.session != service.session, isAncestorOfService(pid) {
             return "holder \(pid) started the pool service from another session (an init or a session leader that outlives it): "
                 + "the lease would never end; \(fix)"
         }
@@ -71,19 +69,9 @@ package enum Holder {
         var current = getppid()
         for _ in 0..<256 where current > 0 {
             if current == pid { return true }
-            guard let next = Ownership.processStat(current)?.parent, next != current else { return false }
+            guard let next = ProcFS.stat(current)?.parent, next != current else { return false }
             current = next
         }
         return false
-    }
-
-    /// /proc/PID/exe's target, or nil.
-    private static func executable(of pid: Int32) -> String? {
-        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")
-    }
-
-    /// /proc/PID/cmdline's bytes (the arguments, NUL-separated), or nil.
-    private static func commandLine(of pid: Int32) -> Data? {
-        FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
     }
 }

@@ -96,11 +96,12 @@ package actor PoolService {
         } catch {
             throw K8sEnvError(error)
         }
+        // Leases whose holder ended or whose TTL passed, reclaimed every 100 ms until shutdown.
         watcher = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(100))
-                if Task.isCancelled { break }
-                await self?.reclaim()
+            _ = await Poll(every: .milliseconds(100)).until {
+                guard let self, !Task.isCancelled else { return true }
+                await self.reclaim()
+                return false
             }
         }
     }
@@ -171,10 +172,7 @@ package actor PoolService {
             }
         }
         let watching = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(100))
-                if !Task.isCancelled, connection.isClosed { acquiring.cancel() }
-            }
+            if case .success = await Poll(every: .milliseconds(100)).until({ connection.isClosed }) { acquiring.cancel() }
         }
         let instance: PooledInstance
         let result = await acquiring.value

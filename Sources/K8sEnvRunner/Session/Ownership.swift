@@ -95,42 +95,20 @@ package enum Ownership {
 
     /// The start time of a process, in clock ticks since boot (field 22 of /proc/PID/stat).
     package static func startTime(of pid: Int32) -> UInt64? {
-        processStat(pid)?.startTime
-    }
-
-    /// What /proc/PID/stat says of a process that k8senv reads.
-    package struct ProcessStat: Sendable {
-        /// The state letter (R, S, Z…).
-        package var state: Substring
-        package var parent: Int32
-        package var processGroup: Int32
-        package var session: Int32
-        /// Clock ticks since boot.
-        package var startTime: UInt64
-    }
-
-    /// A process's state, parent, process group, session and start time, from /proc/PID/stat.
-    package static func processStat(_ pid: Int32) -> ProcessStat? {
-        guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // After "pid (comm)": state is field 3, ppid 4, pgrp 5, session 6, starttime 22.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let parent = Int32(fields[1]), let group = Int32(fields[2]), let session = Int32(fields[3]),
-              let start = UInt64(fields[19]) else { return nil }
-        return ProcessStat(state: fields[0], parent: parent, processGroup: group, session: session, startTime: start)
+        ProcFS.stat(pid)?.startTime
     }
 
     /// Whether `pid` is alive (not a zombie) and started at `startTime` (not a recycled pid).
     package static func isLive(_ pid: Int32, startedAt startTime: UInt64) -> Bool {
-        guard let stat = processStat(pid) else { return false }
-        return stat.state != "Z" && stat.state != "X" && stat.startTime == startTime
+        guard let stat = ProcFS.stat(pid) else { return false }
+        return !stat.hasEnded && stat.startTime == startTime
     }
 
     /// Whether `pid` is the process that was recorded: alive, running `binary`, started at
     /// `startTime`. A recycled pid, or a record naming a process k8senv did not start, fails.
     static func isSame(_ pid: Int32, binary: String, startTime: UInt64?) -> Bool {
         guard let startTime, StateFolder.isAlive(pid), Ownership.startTime(of: pid) == startTime,
-              let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe") else { return false }
+              let exe = ProcFS.executable(of: pid) else { return false }
         return exe == binary || exe == binary + " (deleted)"
     }
 }

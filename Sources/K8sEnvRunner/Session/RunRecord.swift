@@ -280,8 +280,8 @@ package struct StateFolder: Sendable {
     /// as under a PID 1 that does not reap).
     package static func isAlive(_ pid: Int32) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = Ownership.processStat(pid) else { return true }
-        return stat.state != "Z" && stat.state != "X"
+        guard let stat = ProcFS.stat(pid) else { return true }
+        return !stat.hasEnded
     }
 
     /// What ``cleanStaleRuns()`` removed, and what it left alone and why.
