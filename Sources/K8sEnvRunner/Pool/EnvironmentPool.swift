@@ -9,15 +9,15 @@ public actor EnvironmentPool {
     public nonisolated let environment: String
     /// Instances at most.
     public nonisolated let size: Int
-    let configuration: K8sEnvConfiguration
-    let options: PoolOptions
     let acquireTimeout: Duration
+    /// Starts the pool's instances (``InstanceFactory``).
+    let factory: any InstanceFactory
 
     private struct Slot {
-        var instance: Instance
+        var instance: any PoolMember
         /// What every release of the instance puts it back to: taken once, when the instance is
         /// first handed out, never again (see ``RestorePoint``).
-        let restorePoint: any RestorePoint
+        let restorePoint: any MemberRestorePoint
     }
 
     private enum Grant {
@@ -31,7 +31,8 @@ public actor EnvironmentPool {
         var continuation: CheckedContinuation<Grant, any Error>
     }
 
-    private var initialization: Task<EnvironmentBuilder, any Error>?
+    private var initialization: Task<Void, any Error>?
+    private var isPrepared = false
     private var idle: [Slot] = []
     private var inUse: [String: (slot: Slot, lease: PooledInstance)] = [:]
     private var starting = 0
@@ -46,33 +47,36 @@ public actor EnvironmentPool {
     private var nextIndex = 0
     /// Numbers the leases' credential folders (`leases/<n>/` of an instance).
     private var nextLease = 0
-    private var workDirectory: String?
     /// Told when the pool starts an instance to replace one, and when it stops one on purpose
     /// (not at shutdown): the session of `up` or `run` records and watches the instances.
-    private var changed: (@Sendable (Instance?) async -> Void)?
+    private var changed: (@Sendable ((any PoolMember)?) async -> Void)?
 
     init(configuration: K8sEnvConfiguration, environment: String, size: Int, options: PoolOptions) {
-        self.configuration = configuration
+        self.init(environment: environment, size: size,
+                  acquireTimeout: options.acquireTimeout ?? configuration.plan.config.timeouts.acquire.duration,
+                  factory: EnvironmentInstances(configuration: configuration, environment: environment, options: options))
+    }
+
+    /// A pool of at most `size` instances of `environment`, started by `factory`.
+    package init(environment: String, size: Int, acquireTimeout: Duration, factory: any InstanceFactory) {
         self.environment = environment
         self.size = max(size, 1)
-        self.options = options
-        self.acquireTimeout = options.acquireTimeout ?? configuration.plan.config.timeouts.acquire.duration
+        self.acquireTimeout = acquireTimeout
+        self.factory = factory
     }
 
     /// A pool of a running session's environment (the pool service of `up`): it lends the
     /// session's instances of `environment`, and starts new ones (as `<environment>-<n>`, after
     /// them) only to replace one that stopped.
     package init(builder: EnvironmentBuilder, environment: String, instances: [Instance], acquireTimeout: Duration? = nil,
-                 changed: (@Sendable (Instance?) async -> Void)? = nil) async throws(K8sEnvError) {
-        var options = PoolOptions()
-        options.workDirectory = builder.runDirectory  // the session's: not the pool's to remove
-        options.acquireTimeout = acquireTimeout
-        self.init(configuration: K8sEnvConfiguration(plan: builder.plan, files: builder.files), environment: environment,
-                  size: instances.count, options: options)
-        initialization = Task { builder }
+                 changed: (@Sendable ((any PoolMember)?) async -> Void)? = nil) async throws(K8sEnvError) {
+        self.init(environment: environment, size: instances.count,
+                  acquireTimeout: acquireTimeout ?? builder.plan.config.timeouts.acquire.duration,
+                  factory: EnvironmentInstances(builder: builder, environment: environment))
+        isPrepared = true
         self.changed = changed
         nextIndex = instances.count
-        for instance in instances { idle.append(Slot(instance: instance, restorePoint: try await Self.restorePoint(of: instance))) }
+        for instance in instances { idle.append(Slot(instance: instance, restorePoint: try await instance.takeRestorePoint())) }
     }
 
     /// How many instances are idle and lent out.
@@ -83,51 +87,32 @@ public actor EnvironmentPool {
         (idle.map(\.instance.name), inUse.keys.sorted(), resettingNames.sorted(), starting, waiters.count)
     }
 
-    /// What a release returns `instance` to: its state now, as its store offers it (its store's
-    /// revision on the embedded store, the objects it holds on etcd and kine).
-    private static func restorePoint(of instance: Instance) async throws(K8sEnvError) -> any RestorePoint {
-        do { return try await instance.store.restorePoint(client: instance.client) } catch {
-            throw K8sEnvError(.process, "\(instance.name): cannot take its restore point: \(error)", cause: error)
-        }
-    }
-
     /// Resolves the binaries and makes sure the environment's snapshot is in the cache (building
     /// it, and its parents, if needed). Idempotent; concurrent calls share one initialization.
     /// - Throws: ``K8sEnvError`` saying what failed.
     public func initialize() async throws(K8sEnvError) {
-        _ = try await builder()
-    }
-
-    private func builder() async throws(K8sEnvError) -> EnvironmentBuilder {
         if isShutDown { throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down") }
-        let task: Task<EnvironmentBuilder, any Error>
+        if isPrepared { return }
+        let task: Task<Void, any Error>
         if let initialization {
             task = initialization
         } else {
-            let configuration = self.configuration, options = self.options, environment = self.environment
-            let work = options.workDirectory ?? FileManager.default.temporaryDirectory
-                .appendingPathComponent("k8senv-pool-\(getpid())-\(UUID().uuidString.prefix(8))").path
-            workDirectory = options.workDirectory == nil ? work : nil
+            let factory = self.factory
             // Owned by the pool and awaited by every caller; cancelled by shutdown().
-            task = Task { try await Self.makeBuilder(configuration, environment: environment, options: options, directory: work) }
+            task = Task { try await factory.prepare() }
             initialization = task
         }
-        do { return try await task.value } catch let error as K8sEnvError {
+        do {
+            try await task.value
+            isPrepared = true
+        } catch let error as K8sEnvError {
             initialization = nil  // a later call may try again
             throw error
         } catch {
             initialization = nil
             throw K8sEnvError(.process, "\(error)", cause: error)
         }
-    }
-
-    private static func makeBuilder(_ configuration: K8sEnvConfiguration, environment: String, options: PoolOptions,
-                                    directory: String) async throws -> EnvironmentBuilder {
-        let builder = try await EnvironmentBuilder.prepare(plan: configuration.plan, files: configuration.files, runDirectory: directory,
-                                                           useCache: options.useCache, cacheRoot: options.cacheDirectory,
-                                                           progress: options.log ?? { _ in })
-        _ = try await builder.snapshot(for: environment)
-        return builder
+        if isShutDown { throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down") }
     }
 
     /// Lends an instance: an idle one (most recently released first), else a new one while the
@@ -136,7 +121,7 @@ public actor EnvironmentPool {
     /// - Throws: ``K8sEnvError``: `.acquireTimeout`, `.cancelled` (the task was cancelled while
     ///   waiting), `.shutDown`, or why a new instance could not start.
     public func acquire(timeout: Duration? = nil) async throws(K8sEnvError) -> PooledInstance {
-        let builder = try await builder()
+        try await initialize()
         while let slot = idle.popLast() {
             if slot.instance.failure() == nil, slot.instance.processesAlive {
                 do { return try lend(slot) } catch {
@@ -147,10 +132,10 @@ public actor EnvironmentPool {
             // It died while idle: replace it.
             await slot.instance.stop()
         }
-        if total < size { return try await startNew(builder) }
+        if total < size { return try await startNew() }
         switch try await wait(timeout: timeout ?? acquireTimeout) {
         case .instance(let lease): return lease
-        case .slot: return try await startNew(builder, reserved: true)
+        case .slot: return try await startNew(reserved: true)
         }
     }
 
@@ -159,36 +144,38 @@ public actor EnvironmentPool {
     /// Lends `slot`'s instance with new credentials (``LeaseCredentials``).
     private func lend(_ slot: Slot) throws(K8sEnvError) -> PooledInstance {
         nextLease += 1
-        let credentials: LeaseCredentials
-        do { credentials = try LeaseCredentials.issue(for: slot.instance, number: nextLease) } catch {
-            throw K8sEnvError(error)
-        }
-        let lease = PooledInstance(instance: slot.instance, pool: self, credentials: credentials)
+        let lease = PooledInstance(member: slot.instance, pool: self, terms: try slot.instance.lend(number: nextLease))
         inUse[slot.instance.name] = (slot, lease)
         return lease
     }
 
-    private func startNew(_ builder: EnvironmentBuilder, reserved: Bool = false) async throws(K8sEnvError) -> PooledInstance {
+    /// Starts a new instance and lends it. Its place is counted in `starting` (by the caller
+    /// when `reserved`: a slot granted to a waiter) until it is lent or has failed; a start
+    /// that fails gives its place to the first waiter at once.
+    private func startNew(reserved: Bool = false) async throws(K8sEnvError) -> PooledInstance {
         if !reserved { starting += 1 }
-        defer { starting -= 1 }
         let index = nextIndex
         nextIndex += 1
-        let instance: Instance
-        do { instance = try await builder.instance(environment, index: index) } catch {
-            grantFreedSlot()
-            throw error
-        }
-        let restorePoint: any RestorePoint
-        do { restorePoint = try await Self.restorePoint(of: instance) } catch {
-            await instance.stop()
+        let instance: any PoolMember
+        let restorePoint: any MemberRestorePoint
+        do throws(K8sEnvError) {
+            instance = try await factory.start(index: index)
+            do throws(K8sEnvError) { restorePoint = try await instance.takeRestorePoint() } catch {
+                await instance.stop()
+                throw error
+            }
+        } catch {
+            starting -= 1
             grantFreedSlot()
             throw error
         }
         if isShutDown {
+            starting -= 1
             await instance.stop()
             throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down")
         }
         await changed?(instance)
+        starting -= 1
         let slot = Slot(instance: instance, restorePoint: restorePoint)
         do { return try lend(slot) } catch {
             idle.append(slot)
@@ -240,7 +227,7 @@ public actor EnvironmentPool {
         }
         inUse[lease.id] = nil
         // Before anything else: from here on, a request with the lease's tokens gets 401.
-        lease.credentials.revoke()
+        lease.terms.revoke()
         resetting += 1
         resettingNames.insert(lease.id)
         releasing += 1
@@ -261,7 +248,7 @@ public actor EnvironmentPool {
         }
         var failure: K8sEnvError?
         do {
-            if mode == .clean { try await slot.restorePoint.clean(slot.instance) } else { try await slot.restorePoint.restore(slot.instance) }
+            try await slot.restorePoint.restore(mode)
         } catch {
             let what = mode == .clean ? "cleanup" : "reset"
             failure = K8sEnvError(.cleanup, "\(slot.instance.name): \(what) failed, so it was stopped (a new one replaces it): \(error)", cause: error)
@@ -314,13 +301,13 @@ public actor EnvironmentPool {
         waiters.removeAll()
         if releasing > 0 { await withCheckedContinuation { drained.append($0) } }
         initialization?.cancel()
-        for (_, lease) in inUse.values { lease.credentials.revoke() }
+        for (_, lease) in inUse.values { lease.terms.revoke() }
         let all = idle.map(\.instance) + inUse.values.map(\.slot.instance)
         idle.removeAll()
         inUse.removeAll()
         await withTaskGroup(of: Void.self) { group in
             for instance in all { group.addTask { await instance.stop() } }
         }
-        if let workDirectory { try? FileManager.default.removeItem(atPath: workDirectory) }
+        await factory.close()
     }
 }

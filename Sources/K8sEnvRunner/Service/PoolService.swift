@@ -68,7 +68,7 @@ package actor PoolService {
             order.append(environment)
             pools[environment] = try await EnvironmentPool(
                 builder: builder, environment: environment, instances: all.filter { $0.environment == environment }.map(\.instance),
-                changed: { [weak session] started in await session?.instancesChanged(environment: environment, started: started) })
+                changed: { [weak session] started in await session?.instancesChanged(environment: environment, started: started as? Instance) })
         }
         let service = PoolService(pools: pools, order: order, socketPath: socketPath, folder: folder, log: log)
         try await service.listen()
