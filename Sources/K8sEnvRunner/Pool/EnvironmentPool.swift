@@ -20,7 +20,7 @@ public actor EnvironmentPool {
         let restorePoint: any MemberRestorePoint
     }
 
-    private enum Grant {
+    private enum Grant: Sendable {
         case instance(PooledInstance)
         /// A slot freed by a stopped instance: the waiter starts a new one.
         case slot
@@ -47,9 +47,13 @@ public actor EnvironmentPool {
     private var nextIndex = 0
     /// Numbers the leases' credential folders (`leases/<n>/` of an instance).
     private var nextLease = 0
-    /// Told when the pool starts an instance to replace one, and when it stops one on purpose
-    /// (not at shutdown): the session of `up` or `run` records and watches the instances.
-    private var changed: (@Sendable ((any PoolMember)?) async -> Void)?
+    /// Told of every instance the pool starts, stops on purpose, or sees fail (``PoolEvent``):
+    /// the run of `up` or `run` records them in run.json.
+    private var observer: (@Sendable (PoolEvent) async -> Void)?
+    /// Whether the instances started so far filled the pool once: a later start replaces one.
+    private var filled = false
+    /// One task per running instance, awaiting its processes' exit (``PoolMember/ended()``).
+    private var supervisors: [String: Task<Void, Never>] = [:]
 
     init(configuration: K8sEnvConfiguration, environment: String, size: Int, options: PoolOptions) {
         self.init(environment: environment, size: size,
@@ -65,18 +69,88 @@ public actor EnvironmentPool {
         self.factory = factory
     }
 
-    /// A pool of a running session's environment (the pool service of `up`): it lends the
-    /// session's instances of `environment`, and starts new ones (as `<environment>-<n>`, after
-    /// them) only to replace one that stopped.
-    package init(builder: EnvironmentBuilder, environment: String, instances: [Instance], acquireTimeout: Duration? = nil,
-                 changed: (@Sendable ((any PoolMember)?) async -> Void)? = nil) async throws(K8sEnvError) {
-        self.init(environment: environment, size: instances.count,
-                  acquireTimeout: acquireTimeout ?? builder.plan.config.timeouts.acquire.duration,
-                  factory: EnvironmentInstances(builder: builder, environment: environment))
-        isPrepared = true
-        self.changed = changed
-        nextIndex = instances.count
-        for instance in instances { idle.append(Slot(instance: instance, restorePoint: try await instance.takeRestorePoint())) }
+    /// Tells `observer` of every instance the pool starts, stops on purpose or sees fail from now
+    /// on; each call is awaited before the pool goes on (a replacement is recorded before it is
+    /// lent).
+    package func publish(to observer: @escaping @Sendable (PoolEvent) async -> Void) {
+        self.observer = observer
+    }
+
+    /// Starts instances until the pool holds `size`, ready and idle: the first alone (on a cache
+    /// miss it builds the snapshot the others start from), then the rest together.
+    /// - Throws: ``K8sEnvError``: why one could not start; the others of this call are stopped.
+    package func warm() async throws(K8sEnvError) {
+        try await initialize()
+        let wanted = size - total
+        guard wanted > 0 else { return }
+        starting += wanted
+        let indexes = Array(nextIndex..<nextIndex + wanted)
+        nextIndex += wanted
+        var results = [await startSlot(index: indexes[0])]
+        if case .success = results[0], wanted > 1 {
+            results += await withTaskGroup(of: Result<Slot, K8sEnvError>.self) { group in
+                for index in indexes.dropFirst() { group.addTask { await self.startSlot(index: index) } }
+                var more: [Result<Slot, K8sEnvError>] = []
+                for await result in group { more.append(result) }
+                return more
+            }
+        }
+        starting -= wanted
+        var slots: [Slot] = []
+        var failure: K8sEnvError?
+        for result in results {
+            switch result {
+            case .success(let slot): slots.append(slot)
+            case .failure(let error): failure = failure ?? error
+            }
+        }
+        if isShutDown { failure = failure ?? K8sEnvError(.shutDown, "the pool of \(environment) was shut down") }
+        if let failure {
+            for slot in slots { await stopOnPurpose(slot.instance) }
+            grantFreedSlot()
+            throw failure
+        }
+        filled = filled || total + slots.count >= size
+        idle += slots.sorted { $0.instance.name.localizedStandardCompare($1.instance.name) == .orderedAscending }
+    }
+
+    /// Starts instance `index`, takes its restore point, supervises it and tells the observer.
+    private func startSlot(index: Int) async -> Result<Slot, K8sEnvError> {
+        do throws(K8sEnvError) {
+            let instance = try await factory.start(index: index)
+            let restorePoint: any MemberRestorePoint
+            do throws(K8sEnvError) { restorePoint = try await instance.takeRestorePoint() } catch {
+                await instance.stop()
+                throw error
+            }
+            supervise(instance)
+            await observer?(.started(instance, replacement: filled))
+            return .success(Slot(instance: instance, restorePoint: restorePoint))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Awaits `instance`'s processes; when one stops by itself, the observer is told.
+    private func supervise(_ instance: any PoolMember) {
+        let name = instance.name
+        supervisors[name] = Task { [weak self] in
+            guard let failure = await instance.ended() else { return }
+            await self?.failed(name, failure)
+        }
+    }
+
+    private func failed(_ name: String, _ failure: ProcessError) async {
+        guard !isShutDown else { return }
+        await observer?(.failed(name: name, failure))
+    }
+
+    /// Stops an instance the pool no longer wants (a release with mode stop, a failed reset, a
+    /// dead idle one) and tells the observer.
+    private func stopOnPurpose(_ instance: any PoolMember) async {
+        supervisors.removeValue(forKey: instance.name)?.cancel()
+        await instance.stop()
+        if !isShutDown { await observer?(.stopped(name: instance.name)) }
     }
 
     /// How many instances are idle and lent out.
@@ -130,7 +204,7 @@ public actor EnvironmentPool {
                 }
             }
             // It died while idle: replace it.
-            await slot.instance.stop()
+            await stopOnPurpose(slot.instance)
         }
         if total < size { return try await startNew() }
         switch try await wait(timeout: timeout ?? acquireTimeout) {
@@ -156,27 +230,20 @@ public actor EnvironmentPool {
         if !reserved { starting += 1 }
         let index = nextIndex
         nextIndex += 1
-        let instance: any PoolMember
-        let restorePoint: any MemberRestorePoint
-        do throws(K8sEnvError) {
-            instance = try await factory.start(index: index)
-            do throws(K8sEnvError) { restorePoint = try await instance.takeRestorePoint() } catch {
-                await instance.stop()
-                throw error
-            }
-        } catch {
+        let slot: Slot
+        switch await startSlot(index: index) {
+        case .success(let started): slot = started
+        case .failure(let error):
             starting -= 1
             grantFreedSlot()
             throw error
         }
+        starting -= 1
+        filled = filled || total + 1 >= size
         if isShutDown {
-            starting -= 1
-            await instance.stop()
+            await slot.instance.stop()
             throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down")
         }
-        await changed?(instance)
-        starting -= 1
-        let slot = Slot(instance: instance, restorePoint: restorePoint)
         do { return try lend(slot) } catch {
             idle.append(slot)
             throw error
@@ -240,8 +307,7 @@ public actor EnvironmentPool {
         }
         let slot = entry.slot
         if isShutDown || mode == .stop {
-            await slot.instance.stop()
-            if !isShutDown { await changed?(nil) }
+            await stopOnPurpose(slot.instance)
             doneResetting(lease.id)
             grantFreedSlot()
             return
@@ -254,8 +320,7 @@ public actor EnvironmentPool {
             failure = K8sEnvError(.cleanup, "\(slot.instance.name): \(what) failed, so it was stopped (a new one replaces it): \(error)", cause: error)
         }
         if failure != nil || slot.instance.failure() != nil || isShutDown {
-            await slot.instance.stop()
-            if !isShutDown { await changed?(nil) }
+            await stopOnPurpose(slot.instance)
             doneResetting(lease.id)
             grantFreedSlot()
             if let failure { throw failure }
@@ -297,6 +362,8 @@ public actor EnvironmentPool {
     public func shutdown() async {
         guard !isShutDown else { return }
         isShutDown = true
+        for supervisor in supervisors.values { supervisor.cancel() }
+        supervisors.removeAll()
         for waiter in waiters { waiter.continuation.resume(throwing: K8sEnvError(.shutDown, "the pool of \(environment) was shut down")) }
         waiters.removeAll()
         if releasing > 0 { await withCheckedContinuation { drained.append($0) } }
@@ -310,4 +377,15 @@ public actor EnvironmentPool {
         }
         await factory.close()
     }
+}
+
+/// What a pool tells its observer (``EnvironmentPool/publish(to:)``) about its instances.
+package enum PoolEvent: Sendable {
+    /// It started `instance`: one of the first `size`, or (`replacement`) one in place of an
+    /// instance it stopped.
+    case started(any PoolMember, replacement: Bool)
+    /// A process of the instance stopped by itself (it stays the pool's until it is stopped).
+    case failed(name: String, ProcessError)
+    /// The pool stopped the instance on purpose (not at shutdown).
+    case stopped(name: String)
 }

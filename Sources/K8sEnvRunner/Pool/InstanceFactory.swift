@@ -94,16 +94,22 @@ package actor EnvironmentInstances: InstanceFactory {
     }
 
     /// Instances of `environment` made by a run's `builder` (its run folder, its cache).
-    package init(builder: EnvironmentBuilder, environment: String) {
+    /// - Parameter keepsFirst: instance 0 is the builder's first instance (on a cache miss, the
+    ///   one that built the snapshot, kept running), not one more start from the snapshot.
+    package init(builder: EnvironmentBuilder, environment: String, keepsFirst: Bool = false) {
         self.builder = builder
         self.configuration = nil
         self.environment = environment
         self.options = PoolOptions()
+        self.keepsFirst = keepsFirst
     }
+
+    private var keepsFirst = false
 
     package func prepare() async throws(K8sEnvError) {
         if let builder {
-            _ = try await builder.snapshot(for: environment)
+            // The first start provides the snapshot when it keeps its instance.
+            if !keepsFirst { _ = try await builder.snapshot(for: environment) }
             return
         }
         guard let configuration else { return }
@@ -119,6 +125,7 @@ package actor EnvironmentInstances: InstanceFactory {
 
     package func start(index: Int) async throws(K8sEnvError) -> any PoolMember {
         guard let builder else { throw K8sEnvError(.process, "the pool of \(environment) was not initialized") }
+        if index == 0, keepsFirst { return try await builder.firstInstance(environment) }
         return try await builder.instance(environment, index: index)
     }
 
