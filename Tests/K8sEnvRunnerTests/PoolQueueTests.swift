@@ -180,6 +180,43 @@ struct PoolQueueTests {
         await pool.shutdown()
     }
 
+    @Test("warm starts instances up to the pool's size, idle; the observer hears of each start, replacement, stop on purpose and failure")
+    func warmAndEvents() async throws {
+        let (pool, factory) = FakeFactory.pool(size: 2)
+        let heard = Mutex<[String]>([])
+        await pool.publish { event in
+            let line: String
+            switch event {
+            case .started(let member, let replacement): line = "\(replacement ? "replaced" : "started") \(member.name)"
+            case .failed(let name, let failure): line = "failed \(name): \(failure.message)"
+            case .stopped(let name): line = "stopped \(name)"
+            }
+            heard.withLock { $0.append(line) }
+        }
+        try await pool.warm()
+        #expect(await pool.idleAndInUse == [2, 0])
+        #expect(Set(heard.withLock { $0 }) == ["started base-0", "started base-1"])
+        try await pool.acquire().release(.stop)  // base-1, the last idle
+        let kept = try await pool.acquire(), replacement = try await pool.acquire()
+        #expect(kept.id == "base-0" && replacement.id == "base-2")
+        factory.started[0].kill()
+        try await eventually { heard.withLock { $0.count } == 5 }
+        #expect(Array(heard.withLock { $0 }.dropFirst(2)) == ["stopped base-1", "replaced base-2", "failed base-0: base-0: kube-apiserver was killed by signal 9"])
+        await pool.shutdown()
+        #expect(heard.withLock { $0.count } == 5, "shutdown stops without telling: the run ends")
+    }
+
+    @Test("a warm that cannot start every instance stops the ones it started and fails with why")
+    func failedWarm() async throws {
+        let (pool, factory) = FakeFactory.pool(size: 3)
+        factory.failingIndexes.withLock { $0 = [2] }
+        let error = await #expect(throws: K8sEnvError.self) { try await pool.warm() }
+        #expect(error?.message == "base-2 would not start", "\(String(describing: error))")
+        #expect(factory.started.count == 2 && factory.started.allSatisfy(\.isStopped))
+        #expect(await pool.idleAndInUse == [0, 0])
+        await pool.shutdown()
+    }
+
     @Test("shutdown fails a waiting acquire with shutDown, stops every instance, and later acquires fail with shutDown")
     func shutdown() async throws {
         let (pool, factory) = FakeFactory.pool(size: 2)
@@ -224,6 +261,8 @@ final class FakeFactory: InstanceFactory {
     private let members = Mutex<[FakeMember]>([])
     private let revokedTokens = Mutex<Set<String>>([])
     let failPreparations = Mutex(0)
+    /// Starts of these indexes fail.
+    let failingIndexes = Mutex<Set<Int>>([])
     let closed = Mutex(false)
     /// While set, each start waits for ``releaseHeldStart(failing:)``.
     private let held = Mutex<(hold: Bool, waiting: [CheckedContinuation<Bool, Never>])>((false, []))
@@ -266,7 +305,7 @@ final class FakeFactory: InstanceFactory {
             }
             if resumeNow { continuation.resume(returning: false) }
         }
-        if fail { throw K8sEnvError(.process, "\(name) would not start") }
+        if fail || failingIndexes.withLock({ $0.contains(index) }) { throw K8sEnvError(.process, "\(name) would not start") }
         let member = FakeMember(name: name, factory: self)
         members.withLock { $0.append(member) }
         return member
