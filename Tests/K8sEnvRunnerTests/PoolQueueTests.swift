@@ -202,8 +202,13 @@ struct PoolQueueTests {
         factory.started[0].kill()
         try await eventually { heard.withLock { $0.count } == 5 }
         #expect(Array(heard.withLock { $0 }.dropFirst(2)) == ["stopped base-1", "replaced base-2", "failed base-0: base-0: kube-apiserver was killed by signal 9"])
+        // The replacement is supervised like the first ones.
+        factory.started[2].kill()
+        try await eventually { heard.withLock { $0.count } == 6 }
+        #expect(heard.withLock { $0.last } == "failed base-2: base-2: kube-apiserver was killed by signal 9")
+        _ = (kept, replacement)
         await pool.shutdown()
-        #expect(heard.withLock { $0.count } == 5, "shutdown stops without telling: the run ends")
+        #expect(heard.withLock { $0.count } == 6, "shutdown stops without telling: the run ends")
     }
 
     @Test("a warm that cannot start every instance stops the ones it started and fails with why")
