@@ -150,8 +150,8 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
 
     public var description: String { "\(id) at \(endpoint.absoluteString)" }
 
-    /// The kube-apiserver's pid (for fault tests); 0 for an instance that is not a real one.
-    package var instanceProcessIDForTests: Int32 { instanceForTests?.apiServerProcess.pid ?? 0 }
+    /// The kube-apiserver's pid (for fault tests); nil for an instance that is not a real one.
+    package var instanceProcessIDForTests: Int32? { instanceForTests?.apiServerProcess.pid }
 
     /// The instance behind the lease, with k8senv's own client and store (for tests that act as
     /// k8senv or as a request already past authentication); nil from a fake factory.
