@@ -4,7 +4,13 @@ import K8sEnvRunner
 
 /// `status --format json`; `pid` is left out when nothing runs.
 struct StatusOutput: Encodable {
-    struct Item: Encodable { var name, environment: String; var healthy: Bool; var server, kubeconfig: String }
+    struct Item: Encodable {
+        var name, environment: String
+        var healthy: Bool
+        var server, kubeconfig: String
+        /// When the instance started (a replacement: when the pool started it).
+        var since: Date?
+    }
     var running: Bool
     var pid: Int32?
     var instances: [Item]
@@ -35,15 +41,23 @@ struct Status: AsyncParsableCommand {
         }
         switch format {
         case .text:
-            print("running (pid \(record.ownerPID), since \(record.startedAt))")
+            print("running (pid \(record.ownerPID), since \(Self.time(record.startedAt)))")
             for (instance, healthy) in rows {
-                print("  \(instance.name)  \(healthy ? "up" : "DOWN")  \(instance.server)  \(instance.kubeconfig)")
+                let since = instance.startedAt.map { "  since \(Self.time($0))" } ?? ""
+                print("  \(instance.name)  \(healthy ? "up" : "DOWN")  \(instance.server)  \(instance.kubeconfig)\(since)")
             }
         case .json:
             printJSON(StatusOutput(running: true, pid: record.ownerPID, instances: rows.map { instance, healthy in
                 StatusOutput.Item(name: instance.name, environment: instance.environment, healthy: healthy,
-                                  server: instance.server, kubeconfig: instance.kubeconfig)
+                                  server: instance.server, kubeconfig: instance.kubeconfig, since: instance.startedAt)
             }))
         }
+    }
+
+    /// A time as status prints it: RFC 3339 in UTC, to the millisecond (one word).
+    static func time(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
     }
 }

@@ -316,7 +316,7 @@ struct PoolTests {
             let instance = try await pool.acquire()
             let id = instance.id
             try await instance.release()
-            let pid = instance.instanceProcessIDForTests
+            let pid = try #require(instance.instanceProcessIDForTests)
             kill(pid, SIGKILL)
             // Dead (a zombie or reaped), however loaded the machine: then the pool must see it.
             for _ in 0..<1_000 where isRunning(pid) { try await Task.sleep(for: .milliseconds(10)) }
@@ -437,7 +437,7 @@ struct PoolTests {
         _ = try await TestBinaries.resolved()
         let pool = try PoolFixture.pool(size: 1)
         let held = try await pool.acquire()
-        let pid = held.instanceProcessIDForTests
+        let pid = try #require(held.instanceProcessIDForTests)
         let waiting = Task { try await pool.acquire(timeout: .seconds(60)) }
         try await untilWaiting(pool)  // the acquire above is queued
         await pool.shutdown()

@@ -97,7 +97,7 @@ struct ResetTests {
     func lateWriteAfterResetIsUndone() async throws {
         try await PoolFixture.with(size: 1) { pool in
             var lease = try await pool.acquire()
-            let instance = lease.instanceForTests
+            let instance = try #require(lease.instanceForTests)
             // k8senv's own client: as a request that was authenticated before the release, it
             // is not stopped by the end of the lease's token.
             let admin = instance.client

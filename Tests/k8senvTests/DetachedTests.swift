@@ -33,7 +33,7 @@ struct DetachedTests {
             // The example's pools: base 2 instances, payments 1.
             #expect(rows.map { $0.first } == ["base-0", "base-1", "payments-0"], "\(status)")
             for row in rows {
-                #expect(row.count == 4 && row[1] == "up" && row[2].hasPrefix("https://127.0.0.1:"), "\(row)")
+                #expect(row.count == 6 && row[1] == "up" && row[2].hasPrefix("https://127.0.0.1:") && row[4] == "since", "\(row)")
             }
 
             // status --format json parses; healthy instances, each on its own port.

@@ -148,6 +148,54 @@ struct PoolServiceTests {
         }
     }
 
+    @Test("status after the pool replaced an instance: the replacement with its own start time; the run's own time does not move")
+    func statusAfterReplacement() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "status-replaced") { ws in
+            let up = try await ws.k8senv("up", "--detach", "--quiet", "-f", "k8senv.yaml")
+            try #require(up.status == 0, "\(up)")
+            let before = try await ws.k8senv("status", "-f", "k8senv.yaml")
+            let (runSince, firstRows) = try Self.parseStatus(before.stdout)
+            let original = try #require(firstRows["one-0"], "\(before)")
+            // one-0 released with mode stop: the next acquire gets one-1, which the pool started in its place.
+            let replaced = try await ws.shell("""
+                eval "$(k8senv acquire -f k8senv.yaml)" && k8senv release -f k8senv.yaml --mode stop || exit 10
+                eval "$(k8senv acquire -f k8senv.yaml)" && echo "$K8SENV_INSTANCE" && k8senv release -f k8senv.yaml || exit 11
+                """)
+            try #require(replaced.status == 0 && replaced.stdout == "one-1\n", "\(replaced)")
+            let after = try await ws.k8senv("status", "-f", "k8senv.yaml")
+            let (runSinceAfter, rows) = try Self.parseStatus(after.stdout)
+            #expect(Array(rows.keys) == ["one-1"], "\(after)")
+            #expect(runSinceAfter == runSince, "the run's start stays the run's: \(before)\n\(after)")
+            let replacement = try #require(rows["one-1"], "\(after)")
+            #expect(replacement > original && replacement > runSince, "the replacement's own start: \(before)\n\(after)")
+            let json = try await ws.k8senv("status", "-f", "k8senv.yaml", "--format", "json")
+            let instances = try #require(parseJSONObject(json.stdout)?["instances"] as? [[String: Any]])
+            #expect(instances.first?["since"] as? String != nil, "\(json)")
+            let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
+            #expect(down.status == 0, "\(down)")
+        }
+    }
+
+    /// `status`'s text: the run's start time and each instance's.
+    static func parseStatus(_ text: String) throws -> (run: Date, instances: [String: Date]) {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let lines = text.split(separator: "\n").map(String.init)
+        let header = try #require(lines.first?.split(separator: " ").last.map { String($0.dropLast()) }, "\(text)")
+        let run = try #require(formatter.date(from: header), "\(header) in \(text)")
+        var instances: [String: Date] = [:]
+        for line in lines.dropFirst() {
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count == 6, words[4] == "since" else {
+                Issue.record("an instance line without its start time: \(line)")
+                continue
+            }
+            instances[words[0]] = formatter.date(from: words[5])
+        }
+        return (run, instances)
+    }
+
     @Test("a holder SIGKILLed while it holds a lease: the instance is reset and idle again; a client of another uid cannot connect; the service SIGKILLed leaves nothing and clients are told")
     func faults() async throws {
         _ = try RealBinaries.require()

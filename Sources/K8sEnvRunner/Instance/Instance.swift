@@ -118,7 +118,7 @@ package final class Instance: Sendable {
     package let tokenReviewer: String
     /// Its kube-controller-manager, once started.
     let controllerManagerSlot = Mutex<ChildProcess?>(nil)
-    /// The one stop: a session and a pool may both stop an instance they share.
+    /// The one stop: later and concurrent calls of ``stop()`` await the first one's.
     private let stopping = Mutex<Task<Void, Never>?>(nil)
 
     package var name: String { configuration.name }

@@ -9,18 +9,18 @@ public actor EnvironmentPool {
     public nonisolated let environment: String
     /// Instances at most.
     public nonisolated let size: Int
-    let configuration: K8sEnvConfiguration
-    let options: PoolOptions
     let acquireTimeout: Duration
+    /// Starts the pool's instances (``InstanceFactory``).
+    let factory: any InstanceFactory
 
     private struct Slot {
-        var instance: Instance
+        var instance: any PoolMember
         /// What every release of the instance puts it back to: taken once, when the instance is
         /// first handed out, never again (see ``RestorePoint``).
-        let restorePoint: any RestorePoint
+        let restorePoint: any MemberRestorePoint
     }
 
-    private enum Grant {
+    private enum Grant: Sendable {
         case instance(PooledInstance)
         /// A slot freed by a stopped instance: the waiter starts a new one.
         case slot
@@ -31,7 +31,8 @@ public actor EnvironmentPool {
         var continuation: CheckedContinuation<Grant, any Error>
     }
 
-    private var initialization: Task<EnvironmentBuilder, any Error>?
+    private var initialization: Task<Void, any Error>?
+    private var isPrepared = false
     private var idle: [Slot] = []
     private var inUse: [String: (slot: Slot, lease: PooledInstance)] = [:]
     private var starting = 0
@@ -46,33 +47,110 @@ public actor EnvironmentPool {
     private var nextIndex = 0
     /// Numbers the leases' credential folders (`leases/<n>/` of an instance).
     private var nextLease = 0
-    private var workDirectory: String?
-    /// Told when the pool starts an instance to replace one, and when it stops one on purpose
-    /// (not at shutdown): the session of `up` or `run` records and watches the instances.
-    private var changed: (@Sendable (Instance?) async -> Void)?
+    /// Told of every instance the pool starts, stops on purpose, or sees fail (``PoolEvent``):
+    /// the run of `up` or `run` records them in run.json.
+    private var observer: (@Sendable (PoolEvent) async -> Void)?
+    /// Whether the instances started so far filled the pool once: a later start replaces one.
+    private var filled = false
+    /// One task per running instance, awaiting its processes' exit (``PoolMember/ended()``).
+    private var supervisors: [String: Task<Void, Never>] = [:]
 
     init(configuration: K8sEnvConfiguration, environment: String, size: Int, options: PoolOptions) {
-        self.configuration = configuration
-        self.environment = environment
-        self.size = max(size, 1)
-        self.options = options
-        self.acquireTimeout = options.acquireTimeout ?? configuration.plan.config.timeouts.acquire.duration
+        self.init(environment: environment, size: size,
+                  acquireTimeout: options.acquireTimeout ?? configuration.plan.config.timeouts.acquire.duration,
+                  factory: EnvironmentInstances(configuration: configuration, environment: environment, options: options))
     }
 
-    /// A pool of a running session's environment (the pool service of `up`): it lends the
-    /// session's instances of `environment`, and starts new ones (as `<environment>-<n>`, after
-    /// them) only to replace one that stopped.
-    package init(builder: EnvironmentBuilder, environment: String, instances: [Instance], acquireTimeout: Duration? = nil,
-                 changed: (@Sendable (Instance?) async -> Void)? = nil) async throws(K8sEnvError) {
-        var options = PoolOptions()
-        options.workDirectory = builder.runDirectory  // the session's: not the pool's to remove
-        options.acquireTimeout = acquireTimeout
-        self.init(configuration: K8sEnvConfiguration(plan: builder.plan, files: builder.files), environment: environment,
-                  size: instances.count, options: options)
-        initialization = Task { builder }
-        self.changed = changed
-        nextIndex = instances.count
-        for instance in instances { idle.append(Slot(instance: instance, restorePoint: try await Self.restorePoint(of: instance))) }
+    /// A pool of at most `size` instances of `environment`, started by `factory`.
+    package init(environment: String, size: Int, acquireTimeout: Duration, factory: any InstanceFactory) {
+        self.environment = environment
+        self.size = max(size, 1)
+        self.acquireTimeout = acquireTimeout
+        self.factory = factory
+    }
+
+    /// Tells `observer` of every instance the pool starts, stops on purpose or sees fail from now
+    /// on; each call is awaited before the pool goes on (a replacement is recorded before it is
+    /// lent).
+    package func publish(to observer: @escaping @Sendable (PoolEvent) async -> Void) {
+        self.observer = observer
+    }
+
+    /// Starts instances until the pool holds `size`, ready and idle: the first alone (on a cache
+    /// miss it builds the snapshot the others start from), then the rest together.
+    /// - Throws: ``K8sEnvError``: why one could not start; the others of this call are stopped.
+    package func warm() async throws(K8sEnvError) {
+        try await initialize()
+        let wanted = size - total
+        guard wanted > 0 else { return }
+        starting += wanted
+        let indexes = Array(nextIndex..<nextIndex + wanted)
+        nextIndex += wanted
+        var results = [await startSlot(index: indexes[0])]
+        if case .success = results[0], wanted > 1 {
+            results += await withTaskGroup(of: Result<Slot, K8sEnvError>.self) { group in
+                for index in indexes.dropFirst() { group.addTask { await self.startSlot(index: index) } }
+                var more: [Result<Slot, K8sEnvError>] = []
+                for await result in group { more.append(result) }
+                return more
+            }
+        }
+        starting -= wanted
+        var slots: [Slot] = []
+        var failure: K8sEnvError?
+        for result in results {
+            switch result {
+            case .success(let slot): slots.append(slot)
+            case .failure(let error): failure = failure ?? error
+            }
+        }
+        if isShutDown { failure = failure ?? K8sEnvError(.shutDown, "the pool of \(environment) was shut down") }
+        if let failure {
+            for slot in slots { await stopOnPurpose(slot.instance) }
+            grantFreedSlot()
+            throw failure
+        }
+        filled = filled || total + slots.count >= size
+        idle += slots.sorted { $0.instance.name.localizedStandardCompare($1.instance.name) == .orderedAscending }
+    }
+
+    /// Starts instance `index`, takes its restore point, supervises it and tells the observer.
+    private func startSlot(index: Int) async -> Result<Slot, K8sEnvError> {
+        do throws(K8sEnvError) {
+            let instance = try await factory.start(index: index)
+            let restorePoint: any MemberRestorePoint
+            do throws(K8sEnvError) { restorePoint = try await instance.takeRestorePoint() } catch {
+                await instance.stop()
+                throw error
+            }
+            supervise(instance)
+            await observer?(.started(instance, replacement: filled))
+            return .success(Slot(instance: instance, restorePoint: restorePoint))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Awaits `instance`'s processes; when one stops by itself, the observer is told.
+    private func supervise(_ instance: any PoolMember) {
+        let name = instance.name
+        supervisors[name] = Task { [weak self] in
+            guard let failure = await instance.ended() else { return }
+            await self?.failed(name, failure)
+        }
+    }
+
+    private func failed(_ name: String, _ failure: ProcessError) async {
+        guard !isShutDown else { return }
+        await observer?(.failed(name: name, failure))
+    }
+
+    /// Stops an instance the pool no longer wants (a release with mode stop, a failed reset, a
+    /// dead idle one) and tells the observer.
+    private func stopOnPurpose(_ instance: any PoolMember) async {
+        supervisors.removeValue(forKey: instance.name)?.cancel()
+        await instance.stop()
+        if !isShutDown { await observer?(.stopped(name: instance.name)) }
     }
 
     /// How many instances are idle and lent out.
@@ -83,51 +161,32 @@ public actor EnvironmentPool {
         (idle.map(\.instance.name), inUse.keys.sorted(), resettingNames.sorted(), starting, waiters.count)
     }
 
-    /// What a release returns `instance` to: its state now, as its store offers it (its store's
-    /// revision on the embedded store, the objects it holds on etcd and kine).
-    private static func restorePoint(of instance: Instance) async throws(K8sEnvError) -> any RestorePoint {
-        do { return try await instance.store.restorePoint(client: instance.client) } catch {
-            throw K8sEnvError(.process, "\(instance.name): cannot take its restore point: \(error)", cause: error)
-        }
-    }
-
     /// Resolves the binaries and makes sure the environment's snapshot is in the cache (building
     /// it, and its parents, if needed). Idempotent; concurrent calls share one initialization.
     /// - Throws: ``K8sEnvError`` saying what failed.
     public func initialize() async throws(K8sEnvError) {
-        _ = try await builder()
-    }
-
-    private func builder() async throws(K8sEnvError) -> EnvironmentBuilder {
         if isShutDown { throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down") }
-        let task: Task<EnvironmentBuilder, any Error>
+        if isPrepared { return }
+        let task: Task<Void, any Error>
         if let initialization {
             task = initialization
         } else {
-            let configuration = self.configuration, options = self.options, environment = self.environment
-            let work = options.workDirectory ?? FileManager.default.temporaryDirectory
-                .appendingPathComponent("k8senv-pool-\(getpid())-\(UUID().uuidString.prefix(8))").path
-            workDirectory = options.workDirectory == nil ? work : nil
+            let factory = self.factory
             // Owned by the pool and awaited by every caller; cancelled by shutdown().
-            task = Task { try await Self.makeBuilder(configuration, environment: environment, options: options, directory: work) }
+            task = Task { try await factory.prepare() }
             initialization = task
         }
-        do { return try await task.value } catch let error as K8sEnvError {
+        do {
+            try await task.value
+            isPrepared = true
+        } catch let error as K8sEnvError {
             initialization = nil  // a later call may try again
             throw error
         } catch {
             initialization = nil
             throw K8sEnvError(.process, "\(error)", cause: error)
         }
-    }
-
-    private static func makeBuilder(_ configuration: K8sEnvConfiguration, environment: String, options: PoolOptions,
-                                    directory: String) async throws -> EnvironmentBuilder {
-        let builder = try await EnvironmentBuilder.prepare(plan: configuration.plan, files: configuration.files, runDirectory: directory,
-                                                           useCache: options.useCache, cacheRoot: options.cacheDirectory,
-                                                           progress: options.log ?? { _ in })
-        _ = try await builder.snapshot(for: environment)
-        return builder
+        if isShutDown { throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down") }
     }
 
     /// Lends an instance: an idle one (most recently released first), else a new one while the
@@ -136,7 +195,7 @@ public actor EnvironmentPool {
     /// - Throws: ``K8sEnvError``: `.acquireTimeout`, `.cancelled` (the task was cancelled while
     ///   waiting), `.shutDown`, or why a new instance could not start.
     public func acquire(timeout: Duration? = nil) async throws(K8sEnvError) -> PooledInstance {
-        let builder = try await builder()
+        try await initialize()
         while let slot = idle.popLast() {
             if slot.instance.failure() == nil, slot.instance.processesAlive {
                 do { return try lend(slot) } catch {
@@ -145,12 +204,12 @@ public actor EnvironmentPool {
                 }
             }
             // It died while idle: replace it.
-            await slot.instance.stop()
+            await stopOnPurpose(slot.instance)
         }
-        if total < size { return try await startNew(builder) }
+        if total < size { return try await startNew() }
         switch try await wait(timeout: timeout ?? acquireTimeout) {
         case .instance(let lease): return lease
-        case .slot: return try await startNew(builder, reserved: true)
+        case .slot: return try await startNew(reserved: true)
         }
     }
 
@@ -159,37 +218,32 @@ public actor EnvironmentPool {
     /// Lends `slot`'s instance with new credentials (``LeaseCredentials``).
     private func lend(_ slot: Slot) throws(K8sEnvError) -> PooledInstance {
         nextLease += 1
-        let credentials: LeaseCredentials
-        do { credentials = try LeaseCredentials.issue(for: slot.instance, number: nextLease) } catch {
-            throw K8sEnvError(error)
-        }
-        let lease = PooledInstance(instance: slot.instance, pool: self, credentials: credentials)
+        let lease = PooledInstance(member: slot.instance, pool: self, terms: try slot.instance.lend(number: nextLease))
         inUse[slot.instance.name] = (slot, lease)
         return lease
     }
 
-    private func startNew(_ builder: EnvironmentBuilder, reserved: Bool = false) async throws(K8sEnvError) -> PooledInstance {
+    /// Starts a new instance and lends it. Its place is counted in `starting` (by the caller
+    /// when `reserved`: a slot granted to a waiter) until it is lent or has failed; a start
+    /// that fails gives its place to the first waiter at once.
+    private func startNew(reserved: Bool = false) async throws(K8sEnvError) -> PooledInstance {
         if !reserved { starting += 1 }
-        defer { starting -= 1 }
         let index = nextIndex
         nextIndex += 1
-        let instance: Instance
-        do { instance = try await builder.instance(environment, index: index) } catch {
+        let slot: Slot
+        switch await startSlot(index: index) {
+        case .success(let started): slot = started
+        case .failure(let error):
+            starting -= 1
             grantFreedSlot()
             throw error
         }
-        let restorePoint: any RestorePoint
-        do { restorePoint = try await Self.restorePoint(of: instance) } catch {
-            await instance.stop()
-            grantFreedSlot()
-            throw error
-        }
+        starting -= 1
+        filled = filled || total + 1 >= size
         if isShutDown {
-            await instance.stop()
+            await slot.instance.stop()
             throw K8sEnvError(.shutDown, "the pool of \(environment) was shut down")
         }
-        await changed?(instance)
-        let slot = Slot(instance: instance, restorePoint: restorePoint)
         do { return try lend(slot) } catch {
             idle.append(slot)
             throw error
@@ -240,7 +294,7 @@ public actor EnvironmentPool {
         }
         inUse[lease.id] = nil
         // Before anything else: from here on, a request with the lease's tokens gets 401.
-        lease.credentials.revoke()
+        lease.terms.revoke()
         resetting += 1
         resettingNames.insert(lease.id)
         releasing += 1
@@ -253,22 +307,20 @@ public actor EnvironmentPool {
         }
         let slot = entry.slot
         if isShutDown || mode == .stop {
-            await slot.instance.stop()
-            if !isShutDown { await changed?(nil) }
+            await stopOnPurpose(slot.instance)
             doneResetting(lease.id)
             grantFreedSlot()
             return
         }
         var failure: K8sEnvError?
         do {
-            if mode == .clean { try await slot.restorePoint.clean(slot.instance) } else { try await slot.restorePoint.restore(slot.instance) }
+            try await slot.restorePoint.restore(mode)
         } catch {
             let what = mode == .clean ? "cleanup" : "reset"
             failure = K8sEnvError(.cleanup, "\(slot.instance.name): \(what) failed, so it was stopped (a new one replaces it): \(error)", cause: error)
         }
         if failure != nil || slot.instance.failure() != nil || isShutDown {
-            await slot.instance.stop()
-            if !isShutDown { await changed?(nil) }
+            await stopOnPurpose(slot.instance)
             doneResetting(lease.id)
             grantFreedSlot()
             if let failure { throw failure }
@@ -310,17 +362,30 @@ public actor EnvironmentPool {
     public func shutdown() async {
         guard !isShutDown else { return }
         isShutDown = true
+        for supervisor in supervisors.values { supervisor.cancel() }
+        supervisors.removeAll()
         for waiter in waiters { waiter.continuation.resume(throwing: K8sEnvError(.shutDown, "the pool of \(environment) was shut down")) }
         waiters.removeAll()
         if releasing > 0 { await withCheckedContinuation { drained.append($0) } }
         initialization?.cancel()
-        for (_, lease) in inUse.values { lease.credentials.revoke() }
+        for (_, lease) in inUse.values { lease.terms.revoke() }
         let all = idle.map(\.instance) + inUse.values.map(\.slot.instance)
         idle.removeAll()
         inUse.removeAll()
         await withTaskGroup(of: Void.self) { group in
             for instance in all { group.addTask { await instance.stop() } }
         }
-        if let workDirectory { try? FileManager.default.removeItem(atPath: workDirectory) }
+        await factory.close()
     }
+}
+
+/// What a pool tells its observer (``EnvironmentPool/publish(to:)``) about its instances.
+package enum PoolEvent: Sendable {
+    /// It started `instance`: one of the first `size`, or (`replacement`) one in place of an
+    /// instance it stopped.
+    case started(any PoolMember, replacement: Bool)
+    /// A process of the instance stopped by itself (it stays the pool's until it is stopped).
+    case failed(name: String, ProcessError)
+    /// The pool stopped the instance on purpose (not at shutdown).
+    case stopped(name: String)
 }

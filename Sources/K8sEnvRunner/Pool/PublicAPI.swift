@@ -114,26 +114,25 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
     /// The audit log's size when the lease was granted: ``auditEvents(since:)`` reads only what
     /// was written after it, not the log of every earlier lease of the instance.
     let auditLogOffset: UInt64
-    let instance: Instance
+    let member: any PoolMember
     let pool: EnvironmentPool
-    let credentials: LeaseCredentials
+    let terms: LeaseTerms
 
-    init(instance: Instance, pool: EnvironmentPool, credentials: LeaseCredentials) {
-        self.instance = instance
+    init(member: any PoolMember, pool: EnvironmentPool, terms: LeaseTerms) {
+        self.member = member
         self.pool = pool
-        self.credentials = credentials
-        id = instance.name
-        endpoint = URL(string: instance.server)!
-        caCertificate = instance.caCertificate
-        token = credentials.token
-        kubeconfigPath = credentials.kubeconfigPath
-        users = Dictionary(uniqueKeysWithValues: credentials.users.map {
-            ($0.name, User(name: $0.name, groups: $0.identity.groups, token: $0.token, kubeconfigPath: $0.kubeconfigPath))
-        })
-        client = instance.client.with(token: credentials.token)
-        webhook = instance.configuration.webhook
+        self.terms = terms
+        id = member.name
+        // An instance's server is `https://127.0.0.1:PORT`, which always parses.
+        endpoint = URL(string: terms.server) ?? URL(fileURLWithPath: "/")
+        caCertificate = terms.caCertificate
+        token = terms.token
+        kubeconfigPath = terms.kubeconfigPath
+        users = Dictionary(terms.users.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        client = terms.client
+        webhook = terms.webhook
         lentAt = Date()
-        auditLogOffset = instance.configuration.auditLogPath.map(AuditLog.size) ?? 0
+        auditLogOffset = terms.auditLogPath.map(AuditLog.size) ?? 0
     }
 
     /// A user of k8senv.yaml's `users` on this instance. What it may do depends on
@@ -151,25 +150,25 @@ public final class PooledInstance: Sendable, Identifiable, CustomStringConvertib
 
     public var description: String { "\(id) at \(endpoint.absoluteString)" }
 
-    /// The kube-apiserver's pid (for fault tests).
-    package var instanceProcessIDForTests: Int32 { instance.apiServerProcess.pid }
+    /// The kube-apiserver's pid (for fault tests); nil for an instance that is not a real one.
+    package var instanceProcessIDForTests: Int32? { instanceForTests?.apiServerProcess.pid }
 
     /// The instance behind the lease, with k8senv's own client and store (for tests that act as
-    /// k8senv or as a request already past authentication).
-    package var instanceForTests: Instance { instance }
+    /// k8senv or as a request already past authentication); nil from a fake factory.
+    package var instanceForTests: Instance? { member as? Instance }
 
     /// The instance's folder: `pki/ca.crt`, `logs/`, `leases/`.
-    package var directory: String { instance.configuration.directory }
+    package var directory: String { terms.directory }
 
     /// Whether the instance writes an audit log (`audit:` in k8senv.yaml for its environment).
-    public var audits: Bool { instance.configuration.audit != nil }
+    public var audits: Bool { terms.auditLogPath != nil }
 
     /// The requests the instance completed during this lease, oldest first, from its audit log
     /// (see docs/explanation/audit.md); empty when the environment does not audit.
     /// - Parameter since: only requests received at or after this time; nil (the default) or a
     ///   time before the lease: since it was lent.
     public func auditEvents(since: Date? = nil) -> [AuditEvent] {
-        guard let log = instance.configuration.auditLogPath else { return [] }
+        guard let log = terms.auditLogPath else { return [] }
         return AuditLog.read(log, instance: id, since: max(since ?? lentAt, lentAt), from: auditLogOffset)
     }
 

@@ -60,15 +60,11 @@ package actor PoolService {
     /// Pools of a session's instances, served on `socketPath`.
     static func start(session: Session, socketPath: String, folder: SocketFolder?,
                       log: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> PoolService {
-        let builder = session.builder
-        let all = await session.instances
         var pools: [String: EnvironmentPool] = [:]
         var order: [String] = []
-        for (environment, _) in all where pools[environment] == nil {
+        for (environment, pool) in await session.pools {
             order.append(environment)
-            pools[environment] = try await EnvironmentPool(
-                builder: builder, environment: environment, instances: all.filter { $0.environment == environment }.map(\.instance),
-                changed: { [weak session] started in await session?.instancesChanged(environment: environment, started: started) })
+            pools[environment] = pool
         }
         let service = PoolService(pools: pools, order: order, socketPath: socketPath, folder: folder, log: log)
         try await service.listen()

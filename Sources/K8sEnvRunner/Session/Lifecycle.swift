@@ -248,13 +248,14 @@ package enum Lifecycle {
         let audited = status != 0 && reportAudit(session, since: commandStart, output: output)
         // An instance that died under the command: said, its logs kept, and the run fails even
         // if the command passed (its results are not to be trusted).
-        if let failure = await session.failure() {
-            output("error: an instance stopped while the command ran: \(failure)")
-            await finish(session, state: state, keepFiles: true, exiting: true)
+        let failure = await session.failure()
+        if let failure { output("error: an instance stopped while the command ran: \(failure)") }
+        // The one teardown of a run of its own: the pool service, then every pool's instances.
+        await finish(session, state: state, keepFiles: audited || failure != nil, exiting: true)
+        if failure != nil {
             output("logs kept in \(session.runDirectory)")
             return status == 0 ? 1 : status
         }
-        await finish(session, state: state, keepFiles: audited, exiting: true)
         if audited { output("audit logs kept in \(session.runDirectory) (read them with `k8senv audit --run \(session.runDirectory)`)") }
         return status
     }

@@ -30,6 +30,9 @@ package struct RunRecord: Codable, Sendable {
         /// The store revision of its state when it was handed out, which `k8senv diff`
         /// compares with (absent in records of older k8senv releases).
         package var baselineRevision: Int64?
+        /// When the instance started: the run's first instances, or a replacement a pool
+        /// started later (absent in records of older k8senv releases).
+        package var startedAt: Date?
     }
 
     /// A declared user of an instance: its name and kubeconfig.

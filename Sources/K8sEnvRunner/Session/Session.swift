@@ -1,113 +1,121 @@
 import Foundation
 import K8sEnvSpec
 
-/// Brings up the environments of a plan — `pool.size` instances each — and tears them down.
+/// A run of `up` or `run`: one ``EnvironmentPool`` per environment, warmed to its `pool.size`;
+/// the pools start, replace, supervise and stop every instance, and tell the session (their
+/// ``PoolEvent``s), which keeps the run record (run.json) and says when an instance failed.
 package actor Session {
     package nonisolated let builder: EnvironmentBuilder
     package nonisolated var plan: Plan { builder.plan }
     package nonisolated var runDirectory: String { builder.runDirectory }
-    package private(set) var instances: [(environment: String, instance: Instance)] = []
+    /// The pools, in the order of the environments started.
+    package private(set) var pools: [(environment: String, pool: EnvironmentPool)] = []
+    /// The instances that run now, as the pools reported them: each with its environment and
+    /// when it started (its own time, for a replacement too), in the order `status` lists them.
+    package private(set) var instances: [(environment: String, instance: Instance, startedAt: Date)] = []
     /// Instances per environment (each environment's `pool.size` unless overridden).
     private let poolSizeOverride: Int?
+    private let startedAt = Date()
 
     package init(builder: EnvironmentBuilder, poolSize: Int? = nil) {
         self.builder = builder
         self.poolSizeOverride = poolSize
     }
 
-    /// Starts the environments named (all when empty), concurrently: the first instance of each
-    /// (from the cache, or building its snapshot), then the rest of its pool from the snapshot.
+    /// Makes the pools of the environments named (all when empty) and warms them concurrently:
+    /// the first instance of each (from the cache, or building its snapshot), then the rest of
+    /// its pool from the snapshot.
     /// - Throws: ``K8sEnvError``; instances already started are stopped.
     package func start(environments names: [String]) async throws(K8sEnvError) {
         let selected = names.isEmpty ? plan.environments.map(\.name) : names
         let builder = self.builder
-        let sizes = Dictionary(uniqueKeysWithValues: selected.map { ($0, poolSizeOverride ?? plan.environment(named: $0)?.poolSize ?? 1) })
-        let results = await withTaskGroup(of: [Result<(String, Int, Instance), K8sEnvError>].self) { group in
-            for name in selected {
+        pools = selected.map { name in
+            let pool = EnvironmentPool(environment: name, size: poolSizeOverride ?? plan.environment(named: name)?.poolSize ?? 1,
+                                       acquireTimeout: plan.config.timeouts.acquire.duration,
+                                       factory: EnvironmentInstances(builder: builder, environment: name, keepsFirst: true))
+            return (name, pool)
+        }
+        for (name, pool) in pools {
+            await pool.publish { [weak self] event in await self?.record(event, environment: name) }
+        }
+        let all = pools.map(\.pool)
+        let failures = await withTaskGroup(of: K8sEnvError?.self) { group in
+            for pool in all {
                 group.addTask {
-                    let first: Instance
-                    do throws(K8sEnvError) { first = try await builder.firstInstance(name) } catch { return [.failure(error)] }
-                    var results: [Result<(String, Int, Instance), K8sEnvError>] = [.success((name, 0, first))]
-                    await withTaskGroup(of: Result<(String, Int, Instance), K8sEnvError>.self) { more in
-                        for index in 1..<max(sizes[name] ?? 1, 1) {
-                            more.addTask {
-                                do throws(K8sEnvError) { return .success((name, index, try await builder.instance(name, index: index))) } catch {
-                                    return .failure(error)
-                                }
-                            }
-                        }
-                        for await r in more { results.append(r) }
-                    }
-                    return results
+                    do throws(K8sEnvError) { try await pool.warm() } catch { return error }
+                    return nil
                 }
             }
-            var all: [Result<(String, Int, Instance), K8sEnvError>] = []
-            for await r in group { all += r }
-            return all
+            var failures: [K8sEnvError] = []
+            for await case let failure? in group { failures.append(failure) }
+            return failures
         }
-        var firstError: K8sEnvError?
-        var started: [(String, Int, Instance)] = []
-        for r in results {
-            switch r {
-            case .success(let triple): started.append(triple)
-            case .failure(let e): firstError = firstError ?? e
-            }
-        }
-        started.sort { a, b in
-            let ia = selected.firstIndex(of: a.0) ?? 0, ib = selected.firstIndex(of: b.0) ?? 0
-            return ia != ib ? ia < ib : a.1 < b.1
-        }
-        instances = started.map { ($0.0, $0.2) }
-        if let firstError {
+        if let first = failures.first {
             await stop()
-            throw firstError
+            throw first
         }
     }
+
+    /// What a pool told: the instances of the run record, and the first failure for ``ended()``.
+    private func record(_ event: PoolEvent, environment: String) async {
+        switch event {
+        case .started(let member, _):
+            // The real factory's pools start Instances.
+            guard let instance = member as? Instance else { return }
+            instances.append((environment, instance, Date()))
+            let order = pools.map(\.environment)
+            instances.sort { a, b in
+                let ea = order.firstIndex(of: a.environment) ?? 0, eb = order.firstIndex(of: b.environment) ?? 0
+                return ea != eb ? ea < eb : a.instance.name.localizedStandardCompare(b.instance.name) == .orderedAscending
+            }
+        case .stopped(let name):
+            instances.removeAll { $0.instance.name == name }
+        case .failed(_, let failure):
+            failures.append(failure)
+            for waiter in endWaiters.values { waiter.resume(returning: failure) }
+            endWaiters.removeAll()
+            return
+        }
+        guard let recording else { return }
+        await markBaselines()
+        do throws(ProcessError) {
+            try recording.state.write(record(config: recording.config, profile: recording.profile, detached: recording.detached))
+        } catch {
+            service?.log("note: the run record could not be rewritten: \(error)")
+        }
+    }
+
+    /// Failures the pools reported, first first.
+    private var failures: [ProcessError] = []
+    private var endWaiters: [UUID: CheckedContinuation<ProcessError?, Never>] = [:]
 
     /// The first instance whose process stopped, with its log tail.
     package func failure() -> ProcessError? {
-        for (_, instance) in instances { if let f = instance.failure() { return f } }
-        return nil
+        for (_, instance, _) in instances { if let f = instance.failure() { return f } }
+        return failures.first
     }
 
-    /// Returns when the first instance's store or kube-apiserver stops by itself, with which and
-    /// why; nil at once when the calling task is cancelled. An instance stopped on purpose (by
-    /// the pool service: a release with mode stop, a failed reset) is not an end: the pool
-    /// replaces it, and the replacement is watched from when it starts.
+    /// Returns when a process of an instance stops by itself (the pools supervise every
+    /// instance, replacements too), with which and why; nil at once when the calling task is
+    /// cancelled. An instance stopped on purpose (a release with mode stop, a failed reset) is
+    /// not an end.
     package func ended() async -> ProcessError? {
-        enum Outcome: Sendable { case failure(ProcessError?), changed }
-        while !Task.isCancelled {
-            let (changes, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-            changed = signal
-            let all = instances.map(\.instance)
-            let outcome = await withTaskGroup(of: Outcome.self) { group in
-                for instance in all { group.addTask { .failure(await instance.ended()) } }
-                group.addTask {
-                    var next = changes.makeAsyncIterator()
-                    _ = await next.next()  // nil when cancelled
-                    return .changed
-                }
-                for await result in group {
-                    switch result {
-                    case .failure(nil): continue  // stopped on purpose
-                    case .failure(let failure?):
-                        group.cancelAll()
-                        return Outcome.failure(failure)
-                    case .changed:
-                        group.cancelAll()
-                        return Outcome.changed
-                    }
-                }
-                return Outcome.failure(nil)
+        if let first = failures.first { return first }
+        let id = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<ProcessError?, Never>) in
+                if Task.isCancelled { continuation.resume(returning: nil) } else { endWaiters[id] = continuation }
             }
-            if case .failure(let failure?) = outcome { return failure }
+        } onCancel: {
+            Task { await self.stopWaiting(id) }
         }
-        return nil
     }
 
-    /// Told of each change by ``instancesChanged(environment:started:)``, while ``ended()`` waits.
-    private var changed: AsyncStream<Void>.Continuation?
-    /// Where the run record was written: rewritten when the pool service changes the instances.
+    private func stopWaiting(_ id: UUID) {
+        endWaiters.removeValue(forKey: id)?.resume(returning: nil)
+    }
+
+    /// Where the run record was written: rewritten when the pools change the instances.
     private var recording: (state: StateFolder, config: String, profile: String?, detached: Bool)?
 
     /// Writes the run record into the run folder, and again whenever the instances change.
@@ -117,26 +125,9 @@ package actor Session {
         try state.write(record(config: config, profile: profile, detached: detached))
     }
 
-    /// The pool service stopped an instance on purpose (a release with mode stop, a failed
-    /// reset) or started `started` to replace one: the run record lists the instances that run
-    /// now (for `k8senv status`, `env` and a later cleanup), and ``ended()`` watches them.
-    package func instancesChanged(environment: String, started: Instance?) async {
-        if let started { instances.append((environment, started)) }
-        instances.removeAll { $0.instance.isStopping }
-        await markBaselines()
-        if let recording {
-            do throws(ProcessError) {
-                try recording.state.write(record(config: recording.config, profile: recording.profile, detached: recording.detached))
-            } catch {
-                service?.log("note: the run record could not be rewritten: \(error)")
-            }
-        }
-        changed?.yield()
-    }
-
     /// Each instance's ``DiffBaseline`` revision, by name: taken when the run record first
-    /// lists it (the session's own instances before the pool service's socket is announced; a
-    /// replacement the pool started, when the pool reports it).
+    /// lists it (the first instances before the pool service's socket is announced; a
+    /// replacement, when its pool reports it).
     private var baselines: [String: Int64] = [:]
 
     private func markBaselines() async {
@@ -150,26 +141,28 @@ package actor Session {
         for case let (name, revision?) in marks { baselines[name] = revision }
     }
 
-    /// The pool API `up` or `run` serves on the session's instances, if any.
+    /// The pool API `up` or `run` serves on the session's pools, if any.
     package private(set) var service: PoolService?
 
     package func attach(_ service: PoolService) { self.service = service }
 
-    /// Stops the pool service, then every instance, in parallel.
+    /// Stops the pool service, then every pool (each stops its instances), in parallel.
     /// - Parameter exiting: the process exits right after (`up`, `run`): the instances are
     ///   killed at once, before the service winds down, and the embedded stores are left to the
     ///   exit (see ``Instance/beginStop(closingStore:)``).
     package func stop(exiting: Bool = false) async {
         if exiting {
-            for (_, instance) in instances { instance.beginStop(closingStore: false) }
+            for (_, instance, _) in instances { instance.beginStop(closingStore: false) }
         }
         // The service first: no lease is granted while the instances stop.
         await service?.shutdown()
-        let all = instances.map(\.instance)
-        instances.removeAll()
+        let all = pools.map(\.pool)
         await withTaskGroup(of: Void.self) { group in
-            for instance in all { group.addTask { await instance.stop() } }
+            for pool in all { group.addTask { await pool.shutdown() } }
         }
+        instances.removeAll()
+        for waiter in endWaiters.values { waiter.resume(returning: nil) }
+        endWaiters.removeAll()
     }
 
     /// `path` from the current folder, absolute: a record names its config wherever it is read.
@@ -183,8 +176,8 @@ package actor Session {
             ownerBinary: ChildProcess.selfExecutable,
             ownerStartTime: Ownership.startTime(of: getpid()), config: Self.absolute(config), profile: profile, detached: detached, runDirectory: runDirectory,
             poolSocket: service?.socketPath,
-            startedAt: Date(),
-            instances: instances.map { env, i in
+            startedAt: startedAt,
+            instances: instances.map { env, i, started in
                 RunRecord.InstanceRecord(
                     name: i.name, environment: env, server: i.server, kubeconfig: i.kubeconfigPath,
                     apiServerPID: i.apiServerProcess.pid, storagePID: i.store.pid,
@@ -197,7 +190,7 @@ package actor Session {
                     controllerManagerPID: i.controllerManager?.pid,
                     controllerManagerBinary: i.controllerManager.flatMap { _ in builder.binaries.kubeControllerManager?.path },
                     controllerManagerStartTime: i.controllerManager.flatMap { Ownership.startTime(of: $0.pid) },
-                    baselineRevision: baselines[i.name])
+                    baselineRevision: baselines[i.name], startedAt: started)
             })
     }
 
