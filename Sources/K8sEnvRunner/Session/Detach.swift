@@ -139,13 +139,13 @@ package enum Detach {
         enum Outcome: Sendable { case ready(RunRecord), failed(Termination), interrupted }
         let outcome = await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
-                while true {
+                let ended = await Poll(every: .milliseconds(20)).value { () -> Outcome? in
                     drain()
                     if let record = state.current(), record.ownerPID == supervisor.pid { return .ready(record) }
                     if let termination = supervisor.termination { return .failed(termination) }
-                    if Task.isCancelled { return nil }
-                    try? await Task.sleep(for: .milliseconds(20))
+                    return nil
                 }
+                return try? ended.get()  // given up: cancelled (a signal came first)
             }
             group.addTask { await signals.next() != nil ? .interrupted : nil }
             let first = await group.next() ?? nil

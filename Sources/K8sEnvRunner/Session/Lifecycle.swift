@@ -340,17 +340,11 @@ package enum Lifecycle {
             return 0
         }
         kill(record.ownerPID, SIGTERM)
-        let deadline = ContinuousClock.now + timeout
-        while StateFolder.isAlive(record.ownerPID), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        if StateFolder.isAlive(record.ownerPID) {
+        let gone = { !StateFolder.isAlive(record.ownerPID) }
+        if case .failure = await Poll(every: .milliseconds(5), for: timeout).until(gone) {
             // Its children die with it (parent-death signal); its folder is cleaned once it is gone.
             kill(record.ownerPID, SIGKILL)
-            let killed = ContinuousClock.now
-            while StateFolder.isAlive(record.ownerPID), ContinuousClock.now - killed < .seconds(5) {
-                try? await Task.sleep(for: .milliseconds(10))
-            }
+            _ = await Poll(every: .milliseconds(10), for: .seconds(5)).until(gone)
         }
         state.cleanStaleRuns()
         output("stopped \(record.instances.map(\.name).joined(separator: ", "))")
