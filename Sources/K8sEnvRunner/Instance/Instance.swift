@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
 import K8sEnvSpec
-import K8sEnvStore
 
 /// What an instance is started from.
 package struct InstanceConfiguration: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import K8sEnvStore
+import K8sEnvSystem
 import Synchronization
 
 /// Free TCP ports on 127.0.0.1: bind to port 0, read the port the kernel chose, close.
