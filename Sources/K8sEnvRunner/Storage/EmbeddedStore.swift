@@ -13,7 +13,7 @@ package struct EmbeddedBackend: StorageBackend {
 
     package func spawn(name: String, directory: String, snapshot: String?,
                        deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
-        let database = directory + "/store/state.db"
+        let database = InstanceLayout(directory).storeDatabase
         try SQLiteFiles.prepare(database, from: snapshot)
         let sockets = try SocketFolder.make(for: directory)
         do {

@@ -103,15 +103,19 @@ package struct StoreProcess: Sendable {
     /// The path of the socket it serves on, and the folder that holds it.
     let socket: String
     let sockets: SocketFolder
+    /// The TCP ports on 127.0.0.1 it was given to bind (kine's metrics), if any.
+    var ports: [Int] = []
 
     var url: String { "unix://" + socket }
 
+    /// Polls the socket; an end before it serves is a port conflict when one of ``ports`` is
+    /// taken (``ProcessError/asPortConflict(ports:)``), which a start retries.
     func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {
         let socket = self.socket
         do {
             try await Instance.poll(process, what: what, deadline: deadline) { Ports.accepts(unixSocket: socket) }
         } catch {
-            throw error.within(.storage)
+            throw error.asPortConflict(ports: ports).within(.storage)
         }
     }
 
@@ -165,27 +169,27 @@ package struct KineBackend: StorageBackend {
 
     package init(program: String) { self.program = program }
 
-    /// The SQLite file kine serves, in the instance folder `directory`.
-    static func database(in directory: String) -> String { directory + "/kine/state.db" }
-
     package func spawn(name: String, directory: String, snapshot: String?,
                        deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
-        let database = Self.database(in: directory)
+        let files = InstanceLayout(directory)
+        let database = files.kineDatabase
         try SQLiteFiles.prepare(database, from: snapshot)
         let sockets = try SocketFolder.make(for: directory)
         sockets.removeStaleSocket(StorageArguments.kineSocket)
         let socket = sockets.path + "/" + StorageArguments.kineSocket
-        let process: ChildProcess
+        let process: ChildProcess, metricsPort: Int
         do {
+            metricsPort = try Ports.free()
             process = try ChildProcess.launch(
                 executable: program,
-                arguments: StorageArguments.kine(databasePath: database, socket: socket, metricsPort: try Ports.free()),
-                environment: Instance.childEnvironment(), logPath: directory + "/logs/kine.log")
+                arguments: StorageArguments.kine(databasePath: database, socket: socket, metricsPort: metricsPort),
+                environment: Instance.childEnvironment(), logPath: files.log("kine"))
         } catch {
             sockets.remove()
             throw error
         }
-        return KineStore(child: StoreProcess(name: name, what: "kine", process: process, socket: socket, sockets: sockets),
+        return KineStore(child: StoreProcess(name: name, what: "kine", process: process, socket: socket, sockets: sockets,
+                                             ports: [metricsPort]),
                          database: database)
     }
 }
@@ -224,9 +228,10 @@ package struct EtcdBackend: StorageBackend {
 
     package func spawn(name: String, directory: String, snapshot: String?,
                        deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
-        let dataDirectory = directory + "/etcd-data"
+        let files = InstanceLayout(directory)
+        let dataDirectory = files.etcdData
         try? FileManager.default.removeItem(atPath: dataDirectory)  // a retry starts clean
-        let log = directory + "/logs/etcdctl.log"
+        let log = files.log("etcdctl")
         if let snapshot {
             try await SnapshotFiles.restoreEtcd(snapshot + "/etcd.db", into: dataDirectory, etcdctl: etcdctl, log: log,
                                                 deadline: deadline)
@@ -241,7 +246,7 @@ package struct EtcdBackend: StorageBackend {
             // etcd makes its sockets in the folder it runs in (see StorageArguments.etcd).
             process = try ChildProcess.launch(
                 executable: program, arguments: StorageArguments.etcd(dataDirectory: dataDirectory, noFsync: noFsync),
-                environment: Instance.childEnvironment(), logPath: directory + "/logs/etcd.log", workingDirectory: sockets.path)
+                environment: Instance.childEnvironment(), logPath: files.log("etcd"), workingDirectory: sockets.path)
         } catch {
             sockets.remove()
             throw error
