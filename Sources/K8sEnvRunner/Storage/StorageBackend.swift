@@ -4,7 +4,8 @@ import K8sEnvStore
 
 /// One way of keeping an instance's state: the embedded store, etcd or kine. A backend is
 /// resolved once per config (its program found, its version asked); it starts a store for each
-/// instance. Nothing outside ``StorageBackends/make(_:)`` asks which backend it is.
+/// instance. Nothing outside ``StorageBackends`` asks which backend it is, and nothing outside
+/// this folder imports K8sEnvStore (`StorageBoundaryTests`).
 /// (docs/explanation/architecture.md, "Storage backends")
 package protocol StorageBackend: Sendable {
     var kind: StorageKind { get }
