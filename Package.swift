@@ -71,11 +71,17 @@ let package = Package(
             dependencies: ["CYAML", "COpenSSL"],
             swiftSettings: swiftSettings
         ),
+        // Operating-system calls several modules make (Unix sockets), below the store and the runner.
+        .target(
+            name: "K8sEnvSystem",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "K8sEnvRunner",
             dependencies: [
                 "K8sEnvSpec",
                 "K8sEnvStore",
+                "K8sEnvSystem",
                 "CK8sEnvSupport",
                 "COpenSSL",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -91,6 +97,7 @@ let package = Package(
             name: "K8sEnvStore",
             dependencies: [
                 "CSQLite",
+                "K8sEnvSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -151,7 +158,7 @@ let package = Package(
         ),
         .testTarget(
             name: "K8sEnvRunnerTests",
-            dependencies: ["K8sEnvRunner", "K8sEnvSpec", "K8sEnvStore", "K8sEnvTestSupport"],
+            dependencies: ["K8sEnvRunner", "K8sEnvSpec", "K8sEnvStore", "K8sEnvSystem", "K8sEnvTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import K8sEnvRunner
 import K8sEnvSpec
 
 /// `k8senv profiles`: the file's profiles, as lines or as a GitHub Actions `strategy.matrix`.
@@ -76,12 +77,7 @@ enum ProfileListing {
             // The config as written is listed only when there is no profile (as profile ""):
             // a matrix is never empty, so a CI job built from it cannot be skipped unnoticed.
             guard let profile = config.profile ?? (config.profileNames.isEmpty ? "" : nil) else { continue }
-            var binaries = ["kubeAPIServer": config.binaries.kubeAPIServer]
-            switch config.storage {
-            case .etcd: binaries["etcd"] = config.binaries.etcd
-            case .kine: binaries["kine"] = config.binaries.kine
-            case .embedded: break
-            }
+            let binaries = ["kubeAPIServer": config.binaries.kubeAPIServer].merging(StorageBackends.programs(of: config)) { $1 }
             entries.append(Entry(profile: profile, environments: try Plan(config).environments.map(\.name),
                                  storage: config.storage.rawValue, binaries: binaries, kubeVersion: config.kubeVersion))
         }

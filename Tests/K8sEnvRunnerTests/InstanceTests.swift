@@ -2,6 +2,7 @@ import Foundation
 import K8sEnvTestSupport
 import K8sEnvRunner
 import K8sEnvSpec
+import Synchronization
 import Testing
 
 @Suite("Instances on the real kube-apiserver and the storage under test", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
@@ -113,18 +114,43 @@ struct InstanceTests {
         #expect(try runningProcesses(mentioning: dir.path).isEmpty)
     }
 
-    @Test("a port already taken is retried, and after three tries reported with the log tail")
-    func portTaken() async throws {
+    @Test("a port the configuration pins (--secure-port in apiServer.extraArgs) that is taken is reported at once with the log tail, not retried")
+    func pinnedPortTaken() async throws {
         let binaries = try await TestBinaries.resolved()
         let dir = try TemporaryDirectory()
         let holder = try ListeningSocket()
+        let config = configuration(dir, binaries: binaries, extraArgs: ["--secure-port=\(holder.port)"])
         await #expect {
-            try await Instance.start(configuration(dir, binaries: binaries, extraArgs: ["--secure-port=\(holder.port)"]))
+            try await Instance.start(config)
         } throws: { error in
             // kube-apiserver's own bind failure (not a store's: a store left behind by a try
             // must not block the next one).
-            (error as! ProcessError).description.contains("127.0.0.1:\(holder.port): bind: address already in use")
+            let e = error as! ProcessError
+            return e.code == .exited && e.description.contains("127.0.0.1:\(holder.port): bind: address already in use")
         }
+        // One start: the port k8senv chose was free, so another would fail the same way.
+        let log = try String(contentsOfFile: config.layout.apiServerLog, encoding: .utf8)
+        #expect(log.components(separatedBy: "bind: address already in use").count - 1 == 1, "\(log)")
+        #expect(try runningProcesses(mentioning: dir.path).isEmpty)
+    }
+
+    @Test("a port k8senv chose that another process took before kube-apiserver bound it is retried with a new one")
+    func chosenPortTaken() async throws {
+        let binaries = try await TestBinaries.resolved()
+        let dir = try TemporaryDirectory()
+        let holder = try ListeningSocket()
+        let taken = holder.port
+        let handedOut = Mutex(0)
+        let (instance, _) = try await Instance.start(configuration(dir, binaries: binaries)) { () throws(ProcessError) -> Int in
+            // The taken port first, as if another process had bound it after our choice.
+            if handedOut.withLock({ $0 += 1; return $0 }) == 1 { return taken }
+            return try Ports.free()
+        }
+        let status = try? await instance.client.send("GET", "/api/v1/namespaces/default").status
+        await instance.stop()
+        #expect(instance.port != holder.port)
+        #expect(handedOut.withLock { $0 } == 2)
+        #expect(status == 200)
         #expect(try runningProcesses(mentioning: dir.path).isEmpty)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import K8sEnvRunner
-import K8sEnvStore
+import K8sEnvSystem
 import K8sEnvTestSupport
 import Synchronization
 import Testing

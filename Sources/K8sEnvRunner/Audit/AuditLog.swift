@@ -93,7 +93,7 @@ public enum AuditLog {
     }
 
     /// An instance's log in its folder.
-    package static func path(inInstanceFolder folder: String) -> String { folder + "/logs/audit.log" }
+    package static func path(inInstanceFolder folder: String) -> String { InstanceLayout(folder).auditLog }
 
     /// Makes the log 0600 (O_NOFOLLOW: a symlink there is an error) before kube-apiserver starts:
     /// it logs every request's user and object, and kube-apiserver 1.20 would create it 0644,

@@ -271,14 +271,9 @@ package final class SnapshotBundle {
                 throw BundleError(.malformed, "\(name): a file entry \"\(file.name)\" (\(file.size) bytes) is not a snapshot file")
             }
         }
-        // One file: etcdctl's snapshot, or the SQLite file VACUUM INTO wrote (no journal, no WAL).
-        let fits = switch storage {
-        case .etcd: names == ["etcd.db"]
-        case .embedded, .kine: names == ["state.db"]
-        }
-        guard fits else {
-            let expected = storage == .etcd ? "etcd.db" : "state.db"
-            throw BundleError(.malformed, "\(name): the key claims storage \(storage.rawValue), whose snapshot is \(expected), but the bundle holds \(names.isEmpty ? "no files" : names.joined(separator: ", "))")
+        let expected = StorageBackends.snapshotFormat(of: storage).files
+        guard names == expected else {
+            throw BundleError(.malformed, "\(name): the key claims storage \(storage.rawValue), whose snapshot is \(expected.joined(separator: ", ")), but the bundle holds \(names.isEmpty ? "no files" : names.joined(separator: ", "))")
         }
     }
 
@@ -292,7 +287,7 @@ package final class SnapshotBundle {
 
     /// Streams the data files into `folder` (made here, 0700; files 0600) and checks them: the
     /// signature under `key` first (a bundle that names another key is refused before its data is
-    /// read), then the checksum, then the store file (``SnapshotFileCheck``).
+    /// read), then the checksum, then the store file (``SnapshotFormat``).
     /// - Throws: ``BundleError``; `folder` may then hold part of the data: the caller removes it.
     package func extract(into folder: String, key: BundleKey) throws(BundleError) {
         let signature = header.signature!
@@ -343,7 +338,7 @@ package final class SnapshotBundle {
             throw BundleError(.checksum, "\(name): checksum mismatch: the data's SHA-256 is \(sum), the header says \(header.snapshot.checksum) (the file was changed or damaged)")
         }
         let storage = StorageKind(rawValue: header.snapshot.storage)!
-        if let problem = SnapshotFileCheck.problem(in: folder, storage: storage) {
+        if let problem = StorageBackends.snapshotFormat(of: storage).problem(in: folder) {
             throw BundleError(.store, "\(name): its snapshot is not one of \(storage.rawValue) storage: \(problem); nothing was imported")
         }
     }

@@ -8,6 +8,10 @@ package struct ProcessError: Error, Sendable, CustomStringConvertible {
         package static let notFound = Code(rawValue: "not-found")
         package static let launchFailed = Code(rawValue: "launch-failed")
         package static let exited = Code(rawValue: "exited")
+        /// The process ended before it was ready because a port it was to bind was taken by
+        /// another process (``Ports/isTaken(_:)``, asked after it ended): a start retries with
+        /// another port.
+        package static let portTaken = Code(rawValue: "port-taken")
         package static let timeout = Code(rawValue: "timeout")
         package static let unexpectedOutput = Code(rawValue: "unexpected-output")
         /// A folder, file, certificate or socket could not be made, read or written.

@@ -69,7 +69,8 @@ extension Instance {
     /// Starts kube-controller-manager with the instance's `controllers` and waits until its
     /// `/healthz` answers 200. Called once kube-apiserver is ready (1.20 gives up on an
     /// apiserver that is not healthy within 10 s), and never for an instance that builds a
-    /// snapshot. Ports taken between our check and its bind are retried (3 tries).
+    /// snapshot. A port another process took between our choice and its bind is retried with a
+    /// new one (3 tries; ``Ports/isTaken(_:)``).
     /// - Throws: ``ProcessError`` with its command line and log tail; nothing of it is left
     ///   running (the instance itself is the caller's to stop).
     package func startControllerManager(deadline: ContinuousClock.Instant) async throws(ProcessError) {
@@ -78,21 +79,20 @@ extension Instance {
         guard let binary = configuration.binaries.kubeControllerManager else {
             throw ProcessError(.notFound, "\(name): controllers need binaries.kubeControllerManager, which was not resolved")
         }
-        let dir = configuration.directory
-        let pki = dir + "/pki"
-        let kubeconfig = dir + "/controller-manager.kubeconfig"
+        let files = configuration.layout
+        let kubeconfig = files.controllerManagerKubeconfig
         try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(name)", user: "kube-controller-manager", server: server,
                                                  caCertificate: caCertificate, token: token),
                                to: kubeconfig)
         var lastError: ProcessError?
         for _ in 0..<3 {
             let port = try Ports.free()
-            let layout = ControllerManagerLayout(port: port, kubeconfig: kubeconfig, servingCertificate: pki + "/serving.crt",
-                                                 servingKey: pki + "/serving.key", serviceAccountKey: pki + "/service-account.key",
-                                                 rootCA: pki + "/ca.crt")
+            let layout = ControllerManagerLayout(port: port, kubeconfig: kubeconfig, servingCertificate: files.servingCertificate,
+                                                 servingKey: files.servingKey, serviceAccountKey: files.serviceAccountKey,
+                                                 rootCA: files.caCertificate)
             let arguments = ControllerManagerArguments.make(version: binary.version, layout: layout, controllers: configuration.controllers)
             let process = try ChildProcess.launch(executable: binary.path, arguments: arguments,
-                                                  environment: Self.childEnvironment(), logPath: dir + "/logs/kube-controller-manager.log")
+                                                  environment: Self.childEnvironment(), logPath: files.controllerManagerLog)
             controllerManagerSlot.withLock { $0 = process }
             // A stop that began meanwhile did not see it: it is ours to kill.
             if isStopping {
@@ -115,7 +115,8 @@ extension Instance {
                 await client.shutdown()
                 await process.stop(grace: .zero)
                 controllerManagerSlot.withLock { $0 = nil }
-                if error.isAddressInUse {
+                let error = error.asPortConflict(ports: [port])
+                if error.code == .portTaken {
                     lastError = error
                     continue
                 }

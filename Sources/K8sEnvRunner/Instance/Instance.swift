@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
 import K8sEnvSpec
-import K8sEnvStore
 
 /// What an instance is started from.
 package struct InstanceConfiguration: Sendable {
@@ -35,8 +34,11 @@ package struct InstanceConfiguration: Sendable {
 
     package var storage: StorageKind { binaries.storage.kind }
 
+    /// The names of the files in ``directory``.
+    package var layout: InstanceLayout { InstanceLayout(directory) }
+
     /// `logs/audit.log` in the instance's folder, when it audits.
-    package var auditLogPath: String? { audit == nil ? nil : AuditLog.path(inInstanceFolder: directory) }
+    package var auditLogPath: String? { audit == nil ? nil : layout.auditLog }
 
     package init(name: String, directory: String, binaries: ResolvedBinaries,
                  extraArgs: [String], featureGates: [String: Bool] = [:], runtimeConfig: [String: Bool] = [:],
@@ -147,143 +149,91 @@ package final class Instance: Sendable {
     }
 
     /// Starts storage, then kube-apiserver, and waits until `/livez` answers 200 and the
-    /// `default` namespace exists. Ports taken by someone else between our check and the
-    /// process's bind are retried with new ports (3 tries).
+    /// `default` namespace exists. A port that another process took between our choice and the
+    /// process's bind (``Ports/isTaken(_:)``, asked after the process ended) is retried with a new
+    /// port (3 tries); any other failure is reported at once.
+    /// - Parameter choosePort: picks kube-apiserver's port (tests hand out a taken one).
     /// - Throws: ``ProcessError`` with the command line and log tail of the process that failed;
     ///   nothing is left running.
-    package static func start(_ configuration: InstanceConfiguration) async throws(ProcessError) -> (Instance, StartTimes) {
-        let dir = configuration.directory
-        try PrivateFiles.makeDirectory(dir)
-        try PrivateFiles.makeDirectory(dir + "/pki")
-        try PrivateFiles.makeDirectory(dir + "/logs")
-        let certificates = try Certificates.make(commonName: "k8senv-\(configuration.name)")
-        let token = makeToken()
-        let pki = dir + "/pki"
-        try PrivateFiles.write(certificates.caCertificate, to: pki + "/ca.crt")
-        try PrivateFiles.write(certificates.servingCertificate, to: pki + "/serving.crt")
-        try PrivateFiles.write(certificates.servingKey, to: pki + "/serving.key")
-        try PrivateFiles.write(certificates.serviceAccountKey, to: pki + "/service-account.key")
-        try PrivateFiles.write(certificates.serviceAccountPublicKey, to: pki + "/service-account.pub")
-        // Tokens are made here, per instance, and never stored with a snapshot: a snapshot serves
-        // any set of users.
-        let userTokens = configuration.users.map { (identity: $0, token: makeToken()) }
-        let controllerManagerToken = configuration.controllers.isEmpty ? nil : makeToken()
-        let tokenUsers = userTokens + (controllerManagerToken.map { [(identity: ControllerManagerIdentity.user, token: $0)] } ?? [])
-        try PrivateFiles.write(TokenFile.render(adminToken: token, users: tokenUsers), to: pki + "/tokens.csv")
-        try PrivateFiles.write(token + "\n", to: dir + "/token")
-        // Leases' tokens are not in the token file: kube-apiserver asks k8senv about them.
-        let tokenReviewer = makeToken()
-        try PrivateFiles.write(TokenWebhook.kubeconfig(try TokenWebhook.endpoint(), reviewer: tokenReviewer),
-                               to: pki + "/token-webhook.kubeconfig")
-        if !userTokens.isEmpty { try PrivateFiles.makeDirectory(dir + "/users") }
-        let version = configuration.binaries.kubeAPIServerVersion
-        var authenticationConfig: String?
-        if APIServerArguments.probesAnonymously(version) {
-            authenticationConfig = pki + "/authentication-config.yaml"
-            try PrivateFiles.write(APIServerArguments.anonymousHealthConfig, to: authenticationConfig!)
-        }
-        var auditFiles: AuditFiles?
-        if let audit = configuration.audit, let log = configuration.auditLogPath {
-            try AuditLog.prepare(log)
-            switch audit {
-            case .level(let level):
-                try PrivateFiles.write(AuditPolicy.builtIn(level), to: pki + "/audit-policy.yaml")
-                auditFiles = AuditFiles(policy: pki + "/audit-policy.yaml", log: log)
-            case .policyFile(let path):
-                auditFiles = AuditFiles(policy: path, log: log)
-            }
-        }
-
-        var times = StartTimes()
-        let clock = ContinuousClock()
-        let deadline = clock.now + configuration.startTimeout
-        var lastError: ProcessError?
+    package static func start(_ configuration: InstanceConfiguration,
+                              choosingPortsWith choosePort: @Sendable () throws(ProcessError) -> Int = { () throws(ProcessError) in try Ports.free() })
+        async throws(ProcessError) -> (Instance, StartTimes) {
+        let files = try StartFiles.write(configuration)
+        let deadline = ContinuousClock.now + configuration.startTimeout
+        var conflict: ProcessError?
         for _ in 0..<3 {
-            // Storage and kube-apiserver start together: the apiserver's etcd client retries
-            // until storage answers, and the apiserver's own start (seconds) hides storage's.
-            let storageStart = clock.now
-            let store = try await configuration.binaries.storage.spawn(
-                name: configuration.name, directory: dir, snapshot: configuration.snapshot, deadline: deadline)
-            let port: Int
-            do { port = try Ports.free() } catch {
-                await store.stop(grace: configuration.stopTimeout)
-                throw error
-            }
-            let layout = APIServerLayout(
-                port: port, storageURL: store.url, certificateDirectory: pki,
-                servingCertificate: pki + "/serving.crt", servingKey: pki + "/serving.key",
-                serviceAccountKey: pki + "/service-account.key", serviceAccountPublicKey: pki + "/service-account.pub",
-                tokenFile: pki + "/tokens.csv", authenticationConfig: authenticationConfig,
-                tokenWebhookConfig: pki + "/token-webhook.kubeconfig")
-            let arguments = APIServerArguments.make(version: version, layout: layout, authorization: configuration.authorization,
-                                                    featureGates: configuration.featureGates,
-                                                    runtimeConfig: configuration.runtimeConfig, audit: auditFiles,
-                                                    extraArgs: configuration.extraArgs)
-            let kubeconfigPath = dir + "/kubeconfig"
-            let server = "https://127.0.0.1:\(port)"
-            var users: [InstanceUser] = []
             do throws(ProcessError) {
-                try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(configuration.name)", server: server,
-                                                         caCertificate: certificates.caCertificate, token: token),
-                                       to: kubeconfigPath)
-                for user in userTokens {
-                    let path = dir + "/users/\(user.identity.name).kubeconfig"
-                    try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(configuration.name)", user: user.identity.name, server: server,
-                                                             caCertificate: certificates.caCertificate, token: user.token),
-                                           to: path)
-                    users.append(InstanceUser(identity: user.identity, token: user.token, kubeconfigPath: path))
-                }
-            } catch {
-                await store.stop(grace: configuration.stopTimeout)
-                throw error
+                return try await attempt(configuration, files, port: try choosePort(), deadline: deadline)
+            } catch let error where error.code == .portTaken {
+                conflict = error
             }
-            let apiStart = clock.now
-            let apiServer: ChildProcess
-            do {
-                apiServer = try ChildProcess.launch(executable: configuration.binaries.kubeAPIServer, arguments: arguments,
-                                                    environment: childEnvironment(), logPath: dir + "/logs/kube-apiserver.log")
-            } catch {
-                await store.stop(grace: configuration.stopTimeout)
-                throw error
-            }
-            do {
-                try await store.waitUntilServing(deadline: deadline)
-            } catch {
-                await apiServer.stop(grace: .zero)
-                await store.stop(grace: configuration.stopTimeout)
-                if error.isAddressInUse {
-                    lastError = error
-                    continue
-                }
-                throw error
-            }
+        }
+        throw conflict ?? ProcessError(.launchFailed, "\(configuration.name): could not find free ports")
+    }
+
+    /// One try at a start on `port`: storage and kube-apiserver start together (the apiserver's
+    /// etcd client retries until storage answers, and the apiserver's own start, seconds, hides
+    /// storage's). On failure everything of this try is stopped.
+    private static func attempt(_ configuration: InstanceConfiguration, _ files: StartFiles, port: Int,
+                                deadline: ContinuousClock.Instant) async throws(ProcessError) -> (Instance, StartTimes) {
+        let clock = ContinuousClock()
+        var times = StartTimes()
+        let storageStart = clock.now
+        let store = try await configuration.binaries.storage.spawn(
+            name: configuration.name, directory: configuration.directory, snapshot: configuration.snapshot, deadline: deadline)
+        let server = "https://127.0.0.1:\(port)"
+        let apiStart = clock.now
+        let apiServer: ChildProcess, users: [InstanceUser], client: KubeClient
+        do throws(ProcessError) {
+            users = try files.writeKubeconfigs(server: server)
+            apiServer = try launchAPIServer(configuration, files, port: port, storageURL: store.url)
+        } catch {
+            await store.stop(grace: configuration.stopTimeout)
+            throw error
+        }
+        do throws(ProcessError) {
+            try await store.waitUntilServing(deadline: deadline)
             times.storage = clock.now - storageStart
-            let client: KubeClient
-            do {
-                client = try KubeClient(server: server, caCertificate: certificates.caCertificate, token: token)
-            } catch {
-                await apiServer.stop(grace: .zero)
-                await store.stop(grace: configuration.stopTimeout)
+            do { client = try KubeClient(server: server, caCertificate: files.certificates.caCertificate, token: files.token) } catch {
                 throw ProcessError(.launchFailed, "cannot load our own CA certificate: \(error)")
             }
-            let instance = Instance(configuration: configuration, port: port, caCertificate: certificates.caCertificate,
-                                    token: token, kubeconfigPath: kubeconfigPath, users: users, store: store,
-                                    apiServerProcess: apiServer, client: client, controllerManagerToken: controllerManagerToken,
-                                    tokenReviewer: tokenReviewer)
-            do {
-                try await instance.waitUntilReady(deadline: deadline)
-                times.apiServer = clock.now - apiStart
-                return (instance, times)
-            } catch {
-                await instance.stop()
-                if error.isAddressInUse {
-                    lastError = error
-                    continue
-                }
-                throw error
-            }
+        } catch {
+            await apiServer.stop(grace: .zero)
+            await store.stop(grace: configuration.stopTimeout)
+            throw error
         }
-        throw lastError ?? ProcessError(.launchFailed, "\(configuration.name): could not find free ports")
+        let instance = Instance(configuration: configuration, port: port, caCertificate: files.certificates.caCertificate,
+                                token: files.token, kubeconfigPath: files.layout.kubeconfig, users: users, store: store,
+                                apiServerProcess: apiServer, client: client, controllerManagerToken: files.controllerManagerToken,
+                                tokenReviewer: files.tokenReviewer)
+        do throws(ProcessError) {
+            try await instance.waitUntilReady(deadline: deadline)
+        } catch {
+            await instance.stop()
+            // Asked once kube-apiserver is gone: its bind failed if another process holds the port.
+            throw error.asPortConflict(ports: [port])
+        }
+        times.apiServer = clock.now - apiStart
+        return (instance, times)
+    }
+
+    /// Launches kube-apiserver on `port` with the instance's files, serving from `storageURL`.
+    private static func launchAPIServer(_ configuration: InstanceConfiguration, _ files: StartFiles, port: Int,
+                                        storageURL: String) throws(ProcessError) -> ChildProcess {
+        let layout = files.layout
+        let apiServerLayout = APIServerLayout(
+            port: port, storageURL: storageURL, certificateDirectory: layout.pki,
+            servingCertificate: layout.servingCertificate, servingKey: layout.servingKey,
+            serviceAccountKey: layout.serviceAccountKey, serviceAccountPublicKey: layout.serviceAccountPublicKey,
+            tokenFile: layout.tokenFile, authenticationConfig: files.authenticationConfig,
+            tokenWebhookConfig: layout.tokenWebhookConfig)
+        let arguments = APIServerArguments.make(version: configuration.binaries.kubeAPIServerVersion, layout: apiServerLayout,
+                                                authorization: configuration.authorization,
+                                                featureGates: configuration.featureGates,
+                                                runtimeConfig: configuration.runtimeConfig, audit: files.audit,
+                                                extraArgs: configuration.extraArgs)
+        return try ChildProcess.launch(executable: configuration.binaries.kubeAPIServer, arguments: arguments,
+                                       environment: childEnvironment(), logPath: layout.apiServerLog)
     }
 
     /// The environment of children: ours, without variables that would redirect them.
@@ -437,12 +387,5 @@ package final class Instance: Sendable {
             task = made
             return made
         }
-    }
-}
-
-extension ProcessError {
-    /// The process failed because its port was taken.
-    var isAddressInUse: Bool {
-        (logTail ?? "").contains("address already in use")
     }
 }

@@ -1,9 +1,11 @@
 import Foundation
-import K8sEnvStore
+import K8sEnvSystem
 import Synchronization
 
 /// Free TCP ports on 127.0.0.1: bind to port 0, read the port the kernel chose, close.
-/// Another process may take it before ours binds: callers retry on "address already in use".
+/// Another process may take it before ours binds: when a process ends before it was ready,
+/// callers ask ``isTaken(_:)`` of the ports it was given (``ProcessError/asPortConflict(ports:)``)
+/// and retry with new ones; see docs/explanation/runner.md, "Ports".
 package enum Ports {
     /// Ports handed out for a later listener that is not ours (the test's webhook server): no
     /// kube-apiserver or store of this process is given one of them while nothing listens there.
@@ -33,14 +35,10 @@ package enum Ports {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw ProcessError(.files, "cannot open a socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        guard withLoopbackAddress(port: 0, { bind(fd, $0, $1) }) == 0 else {
+            throw ProcessError(.launchFailed, "cannot bind a port on 127.0.0.1: \(String(cString: strerror(errno)))")
         }
-        guard bound == 0 else { throw ProcessError(.launchFailed, "cannot bind a port on 127.0.0.1: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
@@ -48,19 +46,36 @@ package enum Ports {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// Calls `body` with the address 127.0.0.1:`port` and its length.
+    private static func withLoopbackAddress<T>(port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+
+    /// Whether a listener holds 127.0.0.1:`port`: binding it fails with `EADDRINUSE`. Bound with
+    /// `SO_REUSEADDR`, as Go's listeners (kube-apiserver's) bind, so the connections a process
+    /// that ended left in TIME_WAIT do not count: only what would make its bind fail.
+    package static func isTaken(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withLoopbackAddress(port: port) { bind(fd, $0, $1) }
+        return bound != 0 && errno == EADDRINUSE
+    }
+
     /// Whether something accepts connections on 127.0.0.1:port.
     package static func isOpen(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        return result == 0
+        return withLoopbackAddress(port: port) { connect(fd, $0, $1) } == 0
     }
 
     /// Whether something accepts connections on the Unix socket at `path`.
@@ -68,6 +83,20 @@ package enum Ports {
         guard case .success(let fd) = UnixSocket.connect(to: path) else { return false }
         close(fd)
         return true
+    }
+}
+
+extension ProcessError {
+    /// This failure as a port conflict (code ``Code/portTaken``) when its process ended before it
+    /// was ready and one of `ports`, which it was given to bind, is held by another process now:
+    /// its bind failed there. Else this failure as it is. Asked once the process is gone (its
+    /// own listener closed with it).
+    func asPortConflict(ports: [Int]) -> ProcessError {
+        guard code == .exited, let taken = ports.first(where: Ports.isTaken) else { return self }
+        var error = self
+        error.code = .portTaken
+        error.message += " (port \(taken) on 127.0.0.1, chosen for it, was taken by another process before it could bind it)"
+        return error
     }
 }
 
@@ -94,8 +123,9 @@ package struct SocketFolder: Sendable {
         let path = String(cString: made)
         chmod(path, 0o700)
         // Beside the instance's other files, for whoever looks for it (a retry's replaces the last).
-        try? FileManager.default.removeItem(atPath: directory + "/sockets")
-        try? FileManager.default.createSymbolicLink(atPath: directory + "/sockets", withDestinationPath: path)
+        let link = InstanceLayout(directory).socketsLink
+        try? FileManager.default.removeItem(atPath: link)
+        try? FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
         return SocketFolder(path: path, isPrivate: true)
     }
 
@@ -111,7 +141,7 @@ package struct SocketFolder: Sendable {
     /// Removes the private socket folder an instance folder links to (a crashed run's), if it is
     /// one k8senv makes: a real folder named /tmp/k8senv-…, of this user.
     static func removeLinked(from instanceDirectory: String) {
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: instanceDirectory + "/sockets"),
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: InstanceLayout(instanceDirectory).socketsLink),
               target.hasPrefix("/tmp/k8senv-"), !target.dropFirst(5).contains("/") else { return }
         var status = stat()
         guard lstat(target, &status) == 0, status.st_mode & S_IFMT == S_IFDIR, status.st_uid == getuid() else { return }

@@ -1,6 +1,5 @@
 import Foundation
 import K8sEnvSpec
-import K8sEnvStore
 
 /// What an instance held when it was handed out: every object's uid, by resource.
 struct Baseline: Sendable {
@@ -144,18 +143,6 @@ enum Cleanup {
     /// Deletes what was created since the baseline.
     static func clean(_ client: KubeClient, baseline: Baseline) async throws(KubeClientError) -> CleanupReport {
         try await clean(client, resources: baseline.resources) { !baseline.uids.contains($0.uid) }
-    }
-
-    /// Deletes what was created since `revision` of the embedded store `store`, which knows when
-    /// each key was created: no baseline list is needed. Resources are discovered now (a CRD the
-    /// holder added is cleaned with its custom resources).
-    static func clean(_ client: KubeClient, store: KeyValueStore, since revision: Int64) async throws(KubeClientError) -> CleanupReport {
-        let resources = try await resources(client)
-        let created: Set<Int64>
-        do { created = try store.revisionsOfKeys(createdAfter: revision) } catch {
-            throw KubeClientError(status: nil, message: "cannot read the store's keys: \(error)", body: [])
-        }
-        return try await clean(client, resources: resources) { $0.resourceVersion.map(created.contains) ?? false }
     }
 
     /// Deletes the objects of `resources` that `isCreated` picks: custom resource definitions

@@ -1,5 +1,4 @@
 import Foundation
-import K8sEnvStore
 
 /// What a release puts an instance back to. A running store offers it
 /// (``RunningStore/restorePoint(client:)``) once, when the pool first hands the instance out (the
@@ -13,27 +12,6 @@ package protocol RestorePoint: Sendable {
     /// Mode clean: deletes through the API what was created since the restore point, on every
     /// storage; objects that existed keep their changes.
     func clean(_ instance: Instance) async throws
-}
-
-/// The embedded store's restore point: a revision, kept through compactions for the life of the
-/// store (``KeyValueStore/retain(revision:)``).
-struct StoreRevision: RestorePoint {
-    let store: KeyValueStore
-    let revision: Int64
-
-    init(_ store: KeyValueStore) {
-        store.retain(revision: store.revision)
-        self.store = store
-        revision = store.revision
-    }
-
-    func restore(_ instance: Instance) async throws {
-        try await StoreReset.reset(store, of: instance, to: revision)
-    }
-
-    func clean(_ instance: Instance) async throws {
-        _ = try await Cleanup.clean(instance.client, store: store, since: revision)
-    }
 }
 
 /// The restore point of a store that k8senv cannot rewind (etcd, kine): the objects the instance

@@ -1,6 +1,6 @@
 import CK8sEnvSupport
 import Foundation
-import K8sEnvStore
+import K8sEnvSystem
 import NIOCore
 import NIOHTTP1
 import NIOPosix

@@ -195,7 +195,7 @@ package actor PoolService {
         leases[id] = lease
         let folder = instance.directory
         return .json(201, LeaseGrant(lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
-                                  caCertificate: instance.caCertificate, caFile: folder + "/pki/ca.crt", token: instance.token,
+                                  caCertificate: instance.caCertificate, caFile: InstanceLayout(folder).caCertificate, token: instance.token,
                                   kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt,
                                   webhook: instance.webhook,
                                   users: instance.users.mapValues { LeaseGrant.User(token: $0.token, kubeconfig: $0.kubeconfigPath) }))

@@ -1,6 +1,5 @@
 import Foundation
 import K8sEnvSpec
-import K8sEnvStore
 
 /// The snapshot cache and the keys of the plan's environments; nil with --no-cache.
 package struct CacheSettings: Sendable {

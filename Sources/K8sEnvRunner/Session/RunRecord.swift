@@ -127,8 +127,9 @@ extension RunRecord.InstanceRecord {
     /// or nil when they cannot be read. The caller shuts it down.
     package func makeClient() -> KubeClient? {
         let folder = (kubeconfig as NSString).deletingLastPathComponent
-        guard let ca = try? String(contentsOfFile: folder + "/pki/ca.crt", encoding: .utf8),
-              let token = try? String(contentsOfFile: folder + "/token", encoding: .utf8) else { return nil }
+        let files = InstanceLayout(folder)
+        guard let ca = try? String(contentsOfFile: files.caCertificate, encoding: .utf8),
+              let token = try? String(contentsOfFile: files.token, encoding: .utf8) else { return nil }
         return try? KubeClient(server: server, caCertificate: ca, token: token.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

@@ -4,7 +4,8 @@ import K8sEnvStore
 
 /// One way of keeping an instance's state: the embedded store, etcd or kine. A backend is
 /// resolved once per config (its program found, its version asked); it starts a store for each
-/// instance. Nothing outside ``StorageBackends/make(_:)`` asks which backend it is.
+/// instance. Nothing outside ``StorageBackends`` asks which backend it is, and nothing outside
+/// this folder imports K8sEnvStore (`StorageBoundaryTests`).
 /// (docs/explanation/architecture.md, "Storage backends")
 package protocol StorageBackend: Sendable {
     var kind: StorageKind { get }
@@ -17,14 +18,6 @@ package protocol StorageBackend: Sendable {
                deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore
 }
 
-/// How a pool undoes what a user of an instance changed.
-package enum ReleaseStrategy: Sendable {
-    /// The store writes back the state of a revision (the embedded store: docs/explanation/pool.md).
-    case resetStore(KeyValueStore)
-    /// What the user made is deleted through the API (etcd, kine).
-    case apiCleanup
-}
-
 /// The store of one running instance.
 package protocol RunningStore: Sendable {
     /// What kube-apiserver's `--etcd-servers` names.
@@ -34,10 +27,12 @@ package protocol RunningStore: Sendable {
     var logPath: String? { get }
     /// The child process that serves the store; nil when it is served in this process.
     var process: ChildProcess? { get }
-    var release: ReleaseStrategy { get }
     /// What a pool's releases put the instance back to, taken now (``RestorePoint``): called once,
     /// when the instance is first handed out; `client` is the instance's admin client.
     func restorePoint(client: KubeClient) async throws -> any RestorePoint
+    /// The revision `k8senv diff` compares the instance with (``DiffBaseline``): the store's
+    /// revision now, kept readable as long as the store can keep it. Nil when it cannot be read.
+    func diffBaseline(client: KubeClient) async -> Int64?
     /// Returns once the store answers; throws if it ends first or the deadline passes.
     func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError)
     /// Nil while the store serves; otherwise why it stopped.
@@ -51,7 +46,8 @@ package protocol RunningStore: Sendable {
     /// have closed. Returns once everything is closed. Runs to its end even in a cancelled task.
     func stop(grace: Duration) async
     /// Writes a consistent copy of the store's state into the snapshot folder `folder`, while it
-    /// serves.
+    /// serves (the snapshot cache's, and a copy to look at later: the files ``SnapshotFormat``
+    /// names, checked by it, started from by ``StorageBackend/spawn(name:directory:snapshot:deadline:)``).
     func saveSnapshot(into folder: String) async throws(ProcessError)
 }
 
@@ -76,73 +72,23 @@ package enum StorageBackends {
             return EtcdBackend(program: etcd, noFsync: await StorageArguments.etcdSupportsNoFsync(etcd), etcdctl: etcdctl)
         }
     }
-}
 
-// MARK: - The embedded store
-
-/// The store served by this process (K8sEnvStore): SQLite in the instance folder, etcd's gRPC
-/// API on a Unix socket in it.
-package struct EmbeddedBackend: StorageBackend {
-    package var kind: StorageKind { .embedded }
-    package var program: String { ChildProcess.selfExecutable }
-
-    package init() {}
-
-    package func spawn(name: String, directory: String, snapshot: String?,
-                       deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
-        let database = directory + "/store/state.db"
-        try SQLiteFiles.prepare(database, from: snapshot)
-        let sockets = try SocketFolder.make(for: directory)
-        do {
-            let store = try KeyValueStore(path: database)
-            var options = StoreServer.Options()
-            options.socketPath = sockets.path + "/" + StorageArguments.embeddedSocket
-            return EmbeddedStore(name: name, server: try await StoreServer.start(store: store, options: options), sockets: sockets)
-        } catch {
-            sockets.remove()
-            throw ProcessError(.launchFailed, "\(name): the embedded store could not start: \(error)", domain: .storage, cause: error)
+    /// What a snapshot of `storage` is made of (a bundle's storage, read from its header).
+    package static func snapshotFormat(of storage: StorageKind) -> SnapshotFormat {
+        switch storage {
+        case .embedded: EmbeddedBackend.snapshotFormat
+        case .kine: KineBackend.snapshotFormat
+        case .etcd: EtcdBackend.snapshotFormat
         }
     }
-}
 
-package struct EmbeddedStore: RunningStore {
-    let name: String
-    package let server: StoreServer
-    let sockets: SocketFolder
-
-    package var url: String { server.url }
-    package var pid: Int32 { getpid() }
-    package var logPath: String? { nil }
-    package var process: ChildProcess? { nil }
-    package var release: ReleaseStrategy { .resetStore(server.store) }
-    package func restorePoint(client: KubeClient) async throws -> any RestorePoint { StoreRevision(server.store) }
-
-    /// Serving once started.
-    package func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {}
-
-    package func failure() -> ProcessError? {
-        server.failure.map(describe)
-    }
-
-    package func ended() async -> ProcessError? {
-        guard let error = await server.ended() else { return nil }
-        return describe(error)
-    }
-
-    func describe(_ error: any Error) -> ProcessError {
-        ProcessError(.exited, "\(name): the embedded store stopped serving: \(error)", domain: .storage, cause: error)
-    }
-
-    package func stop(grace: Duration) async {
-        await server.stop(grace: grace, drain: false)
-        sockets.remove()
-    }
-
-    /// SQLite's VACUUM INTO through the store's own connection.
-    package func saveSnapshot(into folder: String) async throws(ProcessError) {
-        let target = try SQLiteFiles.snapshotTarget(in: folder)
-        do throws(StoreError) { try server.store.copy(to: target) } catch {
-            throw SQLiteFiles.saveError(name, target, error)
+    /// The `binaries` keys of the programs the config's storage runs, with their values (none for
+    /// the embedded store: it is k8senv itself).
+    package static func programs(of config: Config) -> [String: String] {
+        switch config.storage {
+        case .embedded: [:]
+        case .kine: ["kine": config.binaries.kine]
+        case .etcd: ["etcd": config.binaries.etcd]
         }
     }
 }
@@ -158,15 +104,19 @@ package struct StoreProcess: Sendable {
     /// The path of the socket it serves on, and the folder that holds it.
     let socket: String
     let sockets: SocketFolder
+    /// The TCP ports on 127.0.0.1 it was given to bind (kine's metrics), if any.
+    var ports: [Int] = []
 
     var url: String { "unix://" + socket }
 
+    /// Polls the socket; an end before it serves is a port conflict when one of ``ports`` is
+    /// taken (``ProcessError/asPortConflict(ports:)``), which a start retries.
     func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {
         let socket = self.socket
         do {
             try await Instance.poll(process, what: what, deadline: deadline) { Ports.accepts(unixSocket: socket) }
         } catch {
-            throw error.within(.storage)
+            throw error.asPortConflict(ports: ports).within(.storage)
         }
     }
 
@@ -192,9 +142,15 @@ extension ChildProcessStore {
     package var pid: Int32 { child.process.pid }
     package var logPath: String? { child.process.logPath }
     package var process: ChildProcess? { child.process }
-    package var release: ReleaseStrategy { .apiCleanup }
     package func restorePoint(client: KubeClient) async throws -> any RestorePoint {
         ObjectBaseline(baseline: try await Cleanup.baseline(client))
+    }
+    /// One list request: its `resourceVersion` is the store's revision. It stays readable until
+    /// kube-apiserver (or kine) compacts it.
+    package func diffBaseline(client: KubeClient) async -> Int64? {
+        guard let response = try? await client.send("GET", "/api/v1/namespaces?limit=1", timeout: .seconds(10)),
+              response.status == 200 else { return nil }
+        return (JSONValue.parse(response.body)?["metadata"]?["resourceVersion"]?.string).flatMap { Int64($0) }
     }
     package func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {
         try await child.waitUntilServing(deadline: deadline)
@@ -210,30 +166,31 @@ extension ChildProcessStore {
 package struct KineBackend: StorageBackend {
     package let program: String
     package var kind: StorageKind { .kine }
+    static let snapshotFormat = SnapshotFormat.sqlite([.store, .kine])
 
     package init(program: String) { self.program = program }
 
-    /// The SQLite file kine serves, in the instance folder `directory`.
-    static func database(in directory: String) -> String { directory + "/kine/state.db" }
-
     package func spawn(name: String, directory: String, snapshot: String?,
                        deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
-        let database = Self.database(in: directory)
+        let files = InstanceLayout(directory)
+        let database = files.kineDatabase
         try SQLiteFiles.prepare(database, from: snapshot)
         let sockets = try SocketFolder.make(for: directory)
         sockets.removeStaleSocket(StorageArguments.kineSocket)
         let socket = sockets.path + "/" + StorageArguments.kineSocket
-        let process: ChildProcess
+        let process: ChildProcess, metricsPort: Int
         do {
+            metricsPort = try Ports.free()
             process = try ChildProcess.launch(
                 executable: program,
-                arguments: StorageArguments.kine(databasePath: database, socket: socket, metricsPort: try Ports.free()),
-                environment: Instance.childEnvironment(), logPath: directory + "/logs/kine.log")
+                arguments: StorageArguments.kine(databasePath: database, socket: socket, metricsPort: metricsPort),
+                environment: Instance.childEnvironment(), logPath: files.log("kine"))
         } catch {
             sockets.remove()
             throw error
         }
-        return KineStore(child: StoreProcess(name: name, what: "kine", process: process, socket: socket, sockets: sockets),
+        return KineStore(child: StoreProcess(name: name, what: "kine", process: process, socket: socket, sockets: sockets,
+                                             ports: [metricsPort]),
                          database: database)
     }
 }
@@ -262,6 +219,7 @@ package struct EtcdBackend: StorageBackend {
     /// etcdctl, which saves and restores snapshots (nil when not found).
     package let etcdctl: String?
     package var kind: StorageKind { .etcd }
+    static let snapshotFormat = SnapshotFormat.etcd
 
     package init(program: String, noFsync: Bool, etcdctl: String? = nil) {
         self.program = program
@@ -271,9 +229,10 @@ package struct EtcdBackend: StorageBackend {
 
     package func spawn(name: String, directory: String, snapshot: String?,
                        deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
-        let dataDirectory = directory + "/etcd-data"
+        let files = InstanceLayout(directory)
+        let dataDirectory = files.etcdData
         try? FileManager.default.removeItem(atPath: dataDirectory)  // a retry starts clean
-        let log = directory + "/logs/etcdctl.log"
+        let log = files.log("etcdctl")
         if let snapshot {
             try await SnapshotFiles.restoreEtcd(snapshot + "/etcd.db", into: dataDirectory, etcdctl: etcdctl, log: log,
                                                 deadline: deadline)
@@ -288,7 +247,7 @@ package struct EtcdBackend: StorageBackend {
             // etcd makes its sockets in the folder it runs in (see StorageArguments.etcd).
             process = try ChildProcess.launch(
                 executable: program, arguments: StorageArguments.etcd(dataDirectory: dataDirectory, noFsync: noFsync),
-                environment: Instance.childEnvironment(), logPath: directory + "/logs/etcd.log", workingDirectory: sockets.path)
+                environment: Instance.childEnvironment(), logPath: files.log("etcd"), workingDirectory: sockets.path)
         } catch {
             sockets.remove()
             throw error

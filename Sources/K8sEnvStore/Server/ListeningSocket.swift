@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import K8sEnvSystem
 
 /// A listening socket (TCP, or Unix) made with close-on-exec, for the gRPC server to take over.
 ///

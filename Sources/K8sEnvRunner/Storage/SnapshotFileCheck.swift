@@ -2,22 +2,36 @@ import Foundation
 import K8sEnvSpec
 import K8sEnvStore
 
-/// Whether the files of a snapshot are the store a storage kind restores from, read without
-/// running a program: what a bundle's snapshot passes before it is published to the cache (an
-/// empty or garbage file would otherwise break every later start from it).
-enum SnapshotFileCheck {
-    /// Nil when `folder` holds a snapshot of `storage`; else what is wrong, naming the file.
-    static func problem(in folder: String, storage: StorageKind) -> String? {
-        switch storage {
-        case .etcd:
-            return etcdProblem(folder + "/etcd.db")
-        case .embedded, .kine:
+/// What a snapshot of one storage is made of, known from the storage's name alone (a bundle
+/// names its storage; it is checked before anything runs): the files a snapshot folder holds and
+/// how to tell, without running a program, that they are a store the storage restores from.
+package struct SnapshotFormat: Sendable {
+    /// The files of a snapshot folder: one, etcdctl's snapshot or the SQLite file `VACUUM INTO`
+    /// wrote (no journal, no WAL).
+    package let files: [String]
+    let check: @Sendable (_ folder: String) -> String?
+
+    /// Nil when `folder` holds a snapshot of this storage; else what is wrong, naming the file.
+    /// What a bundle's snapshot passes before it is published to the cache (an empty or garbage
+    /// file would otherwise break every later start from it).
+    package func problem(in folder: String) -> String? { check(folder) }
+
+    /// etcd: `etcd.db`, etcdctl's snapshot (``SnapshotFileCheck/etcdProblem(_:)``).
+    static let etcd = SnapshotFormat(files: ["etcd.db"]) { SnapshotFileCheck.etcdProblem($0 + "/etcd.db") }
+
+    /// kine and the embedded store: `state.db`, a SQLite file of the store's schema (kine's too
+    /// for kine).
+    static func sqlite(_ schemas: [SQLiteFileCheck.Schema]) -> SnapshotFormat {
+        SnapshotFormat(files: ["state.db"]) { folder in
             let path = folder + "/state.db"
-            if let problem = emptiness(path) { return problem }
-            let schemas: [SQLiteFileCheck.Schema] = storage == .kine ? [.store, .kine] : [.store]
+            if let problem = SnapshotFileCheck.emptiness(path) { return problem }
             return SQLiteFileCheck.problem(path, schemas: schemas).map { "state.db is \($0)" }
         }
     }
+}
+
+/// The checks of snapshot files that ``SnapshotFormat`` runs.
+enum SnapshotFileCheck {
 
     static func emptiness(_ path: String) -> String? {
         var info = stat()
