@@ -11,13 +11,14 @@ package struct PostmortemSettings: Sendable, Hashable {
         case always
     }
 
-    /// The folder the bundles are written to, relative to the config's folder unless absolute.
-    package var dir: String
+    /// The folder the bundles are written to (absolute: joined to the config's folder); nil:
+    /// only a run given `--postmortem DIR` writes bundles.
+    package var dir: String?
     package var when: When
     /// `maxSize` as written (`256Mi`, `1G`, bytes); nil: the default.
     package var maxSize: String?
 
-    package init(dir: String, when: When = .failure, maxSize: String? = nil) {
+    package init(dir: String?, when: When = .failure, maxSize: String? = nil) {
         self.dir = dir
         self.when = when
         self.maxSize = maxSize
@@ -27,8 +28,8 @@ package struct PostmortemSettings: Sendable, Hashable {
 extension ConfigDecoder {
     /// `postmortem:` at the top level; the schema has checked its keys and values.
     static func decodePostmortem(_ root: YAMLValue, directory: String) -> PostmortemSettings? {
-        guard let postmortem = root["postmortem"], let dir = postmortem["dir"]?.string else { return nil }
-        let path = dir.hasPrefix("/") ? dir : ManifestFiles.join(directory, dir)
+        guard let postmortem = root["postmortem"] else { return nil }
+        let path = postmortem["dir"]?.string.map { $0.hasPrefix("/") ? $0 : ManifestFiles.join(directory, $0) }
         return PostmortemSettings(dir: path, when: postmortem["when"]?.string.flatMap(PostmortemSettings.When.init(rawValue:)) ?? .failure,
                                   maxSize: postmortem["maxSize"]?.string)
     }

@@ -162,9 +162,9 @@ package enum BundledSchema {
       "description": "Post-mortem bundles: when `k8senv run`'s command fails (or always), each instance it used is written to dir as one bundle (its store, the baseline revision, its audit log, log tails, the environment's definition), before teardown; `k8senv open BUNDLE` serves it. `k8senv run --postmortem DIR` sets dir for one run. See docs/explanation/postmortem.md.",
       "type": "object",
       "additionalProperties": false,
-      "required": ["dir"],
+      "minProperties": 1,
       "properties": {
-        "dir": { "$ref": "#/$defs/path", "description": "The folder the bundles are written to (made if missing), relative to the config file's folder." },
+        "dir": { "$ref": "#/$defs/path", "description": "The folder the bundles are written to (made if missing), relative to the config file's folder. Without it, only runs given --postmortem DIR write bundles (with this when and maxSize)." },
         "when": {
           "description": "failure (default): only when the command exits non-zero, is killed by a signal or an instance fails; always: after every command.",
           "type": "string",
