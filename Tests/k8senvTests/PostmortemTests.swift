@@ -162,6 +162,42 @@ struct PostmortemTests {
         }
     }
 
+    @Test("issue 29: a lease released with mode keep is written as a bundle into postmortem.dir (it holds what the holder did); the next holder gets a clean instance")
+    func releaseKeep() async throws {
+        _ = try RealBinaries.require()
+        let config = Self.config.replacingOccurrences(of: "audit: {level: Metadata}", with: "audit: {level: Metadata}\npostmortem: {dir: kept}")
+        try await Workspace.with(config: config, name: "postmortem-keep") { ws in
+            try Self.prepare(ws)
+            let up = try await ws.k8senv("up", "--detach", "--quiet")
+            try #require(up.status == 0, "\(up)")
+            let leased = try await ws.shell("""
+                eval "$(k8senv acquire -e one)" || exit 10
+                kubectl create namespace from-lease >/dev/null || exit 11
+                k8senv release --mode keep || exit 12
+                eval "$(k8senv acquire -e one)" || exit 13
+                kubectl get namespace from-lease 2>&1; echo "next holder: $?"
+                kubectl get configmap settings -o name || exit 14
+                k8senv release || exit 15
+                """)
+            #expect(leased.status == 0, "\(leased)")
+            let bundle = ws("kept/one-0.k8senv-bundle")
+            #expect(leased.stdout.hasPrefix(bundle + "\n"), "release --mode keep prints the bundle: \(leased)")
+            #expect(leased.stdout.contains("NotFound") && leased.stdout.contains("next holder: 1\n") && leased.stdout.contains("configmap/settings"),
+                    "the next holder gets a clean instance: \(leased)")
+            let list = try await ws.k8senv("open", "--list", bundle)
+            #expect(list.status == 0 && list.stdout.contains("released with mode keep"), "\(list)")
+            let opened = try await ws.shell("""
+                mkdir -p elsewhere && cd elsewhere || exit 20
+                eval "$(k8senv open --detach \(bundle))" || exit 21
+                kubectl get namespace from-lease -o name
+                k8senv down >/dev/null
+                """)
+            #expect(opened.status == 0 && opened.stdout.contains("namespace/from-lease"), "\(opened)")
+            let down = try await ws.k8senv("down")
+            #expect(down.status == 0, "\(down)")
+        }
+    }
+
     /// `real` with its header and files changed by `change` (the header, the file list, the
     /// files' bytes by name), the checksum recomputed and signed with `secret`, as someone who
     /// knows the format and the key would make it (docs/reference/cache-layout.md).

@@ -22,7 +22,9 @@ package enum PostmortemCapture {
     /// neither asks for bundles.
     /// - Throws: ``K8sEnvError`` when `maxSize` is not a size.
     package static func target(_ config: Config, directory: String?) throws(K8sEnvError) -> Target? {
-        guard let dir = directory ?? config.postmortem?.dir else { return nil }
+        guard var dir = directory ?? config.postmortem?.dir else { return nil }
+        if !dir.hasPrefix("/") { dir = FileManager.default.currentDirectoryPath + "/" + dir }
+        dir = (dir as NSString).standardizingPath
         var maxSize = defaultMaxSize
         if let written = config.postmortem?.maxSize {
             guard let size = BundleLimits.parse(written) else {

@@ -247,6 +247,7 @@ package enum Lifecycle {
             output(error.report)
             return error.exitStatus
         }
+        if let postmortem { await session.service?.keepInto(postmortem, session: nil) }  // release mode=keep
         let record = await session.record(config: options.file, profile: options.profile, detached: false)
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in record.exports { environment[key] = value }
