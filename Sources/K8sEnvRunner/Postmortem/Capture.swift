@@ -82,7 +82,10 @@ package enum PostmortemCapture {
                                 baseline: Int64?, reason: String, target: Target, key: BundleKey) async throws(BundleError) -> (String, Int) {
         let staging = builder.runDirectory + "/postmortem-" + instance.name + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         defer { try? FileManager.default.removeItem(atPath: staging) }
-        do throws(ProcessError) { try await instance.store.saveSnapshot(into: staging) } catch {
+        do throws(ProcessError) {
+            try PrivateFiles.makeDirectory(staging, below: builder.runDirectory)
+            try await instance.store.saveSnapshot(into: staging)
+        } catch {
             throw BundleError(.io, "cannot copy its store: \(error)")
         }
         let storeFiles: [(String, String)]
