@@ -162,6 +162,34 @@ struct PostmortemTests {
         }
     }
 
+    @Test("issue 29: postmortem.maxSize bounds a bundle: a store larger than it gets no bundle (said, the exit status stays the command's); with room for the store and a little more, the logs are cut or left out and the bundle says so")
+    func sizeBound() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.config, name: "postmortem-size") { ws in
+            try Self.prepare(ws)
+            func config(_ size: String) -> String {
+                Self.config.replacingOccurrences(of: "audit: {level: Metadata}", with: "audit: {level: Metadata}\npostmortem: {dir: pm, maxSize: \"\(size)\"}")
+            }
+            try ws.write("tiny.yaml", config("1K"))
+            let tiny = try await ws.k8senv("run", "-f", "tiny.yaml", "--", "sh", "-c", "exit 4")
+            #expect(tiny.status == 4, "\(tiny)")
+            #expect(!FileManager.default.fileExists(atPath: ws("pm/one-0.k8senv-bundle")), "\(tiny)")
+            let said = try #require(tiny.stderr.split(separator: "\n").first { $0.contains("no post-mortem bundle: its store is ") }, "\(tiny)")
+            #expect(said.contains("more than postmortem.maxSize (1024 bytes)"), "\(said)")
+            let store = try #require(Int(said.components(separatedBy: "its store is ")[1].prefix { $0.isNumber }), "\(said)")
+
+            let limit = store + 10_000  // a page or two more of store by the second run, the CRDs and config, part of the logs
+            try ws.write("fit.yaml", config(String(limit)))
+            let fit = try await ws.k8senv("run", "-f", "fit.yaml", "--", "sh", "-c", "exit 5")
+            #expect(fit.status == 5, "\(fit)")
+            let list = try await ws.k8senv("open", "--list", ws("pm/one-0.k8senv-bundle"))
+            #expect(list.status == 0 && list.stdout.contains("left out: ") && list.stdout.contains("postmortem.maxSize reached"), "\(list)")
+            let sizes = list.stdout.split(separator: "\n").filter { $0.hasSuffix(" bytes") && $0.hasPrefix("    ") }
+                .compactMap { Int($0.split(separator: " ").dropLast().last ?? "") }
+            #expect(!sizes.isEmpty && sizes.reduce(0, +) <= limit, "at most \(limit) bytes: \(list)")
+        }
+    }
+
     @Test("issue 29: a lease released with mode keep is written as a bundle into postmortem.dir (it holds what the holder did); the next holder gets a clean instance")
     func releaseKeep() async throws {
         _ = try RealBinaries.require()
