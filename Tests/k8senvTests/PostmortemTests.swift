@@ -162,6 +162,25 @@ struct PostmortemTests {
         }
     }
 
+    @Test("issue 29: a command ended by a signal leaves a bundle that names the signal; with postmortem.when: always a passing command leaves one too")
+    func signalAndAlways() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.config, name: "postmortem-signal") { ws in
+            try Self.prepare(ws)
+            let killed = try await ws.k8senv("run", "--postmortem", "killed", "--", "sh", "-c", "kill -TERM $$")
+            #expect(killed.status == 143, "\(killed)")
+            let list = try await ws.k8senv("open", "--list", ws("killed/one-0.k8senv-bundle"))
+            #expect(list.stdout.contains("the command was ended by signal 15 (exit status 143)"), "\(list)")
+
+            try ws.write("always.yaml", Self.config.replacingOccurrences(
+                of: "audit: {level: Metadata}", with: "audit: {level: Metadata}\npostmortem: {dir: always, when: always}"))
+            let passed = try await ws.k8senv("run", "-f", "always.yaml", "--", "true")
+            #expect(passed.status == 0, "\(passed)")
+            let always = try await ws.k8senv("open", "--list", ws("always/one-0.k8senv-bundle"))
+            #expect(always.stdout.contains("the command passed (postmortem.when: always)"), "\(always)")
+        }
+    }
+
     @Test("issue 29: postmortem.maxSize bounds a bundle: a store larger than it gets no bundle (said, the exit status stays the command's); with room for the store and a little more, the logs are cut or left out and the bundle says so")
     func sizeBound() async throws {
         _ = try RealBinaries.require()
