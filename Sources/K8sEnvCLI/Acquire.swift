@@ -77,13 +77,13 @@ struct Release: AsyncParsableCommand {
     @Argument(help: "The lease id (default: $K8SENV_LEASE).")
     var lease: String?
 
-    @Option(help: "reset (back to the state it was lent in), clean (delete through the API what was created) or stop (the pool replaces the instance).")
+    @Option(help: "reset (back to the state it was lent in), clean (delete through the API what was created), stop (the pool replaces the instance) or keep (written as a post-mortem bundle into postmortem.dir, then reset).")
     var mode: String = "reset"
 
     @OptionGroup var state: StateOptions
 
     func validate() throws {
-        if ReleaseMode(rawValue: mode) == nil { throw ValidationError("--mode must be reset, clean or stop") }
+        if ReleaseMode(rawValue: mode) == nil && mode != "keep" { throw ValidationError("--mode must be reset, clean, stop or keep") }
     }
 
     func run() async throws {
@@ -94,9 +94,10 @@ struct Release: AsyncParsableCommand {
         let client = PoolClient(socketPath: PoolClient.locate(stateFolder: state.folder(for: config.file).path))
         let answer = try await client.send("DELETE", "/v1/leases/\(id)?mode=\(mode)")
         guard answer.status == 200 else { throw refusal(answer) }
-        struct Released: Decodable { var instance: String; var replaced: Bool }
+        struct Released: Decodable { var instance: String; var replaced: Bool; var bundle: String? }
         if let released = try? JSONDecoder().decode(Released.self, from: Data(answer.body)) {
             printError("released \(id) (\(released.instance)\(released.replaced ? ": its reset failed, the pool replaces it" : ""))")
+            if let bundle = released.bundle { printLine(bundle) }
         }
     }
 }

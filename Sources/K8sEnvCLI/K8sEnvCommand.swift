@@ -9,7 +9,7 @@ public struct K8sEnvCommand: AsyncParsableCommand {
         commandName: "k8senv",
         abstract: "Declarative Kubernetes test environments: real kube-apiserver instances from a k8senv.yaml.",
         version: BuildInfo.current.text,
-        subcommands: [Init.self, Validate.self, Hash.self, Up.self, Down.self, Run.self, Env.self, Status.self, Diff.self, Acquire.self, Release.self, Cache.self, Schema.self, ConvertToJSON.self, Profiles.self, Audit.self, Version.self, Completion.self]
+        subcommands: [Init.self, Validate.self, Hash.self, Up.self, Down.self, Run.self, Env.self, Status.self, Diff.self, Open.self, Acquire.self, Release.self, Cache.self, Schema.self, ConvertToJSON.self, Profiles.self, Audit.self, Version.self, Completion.self]
     )
 
     public init() {}

@@ -13,6 +13,9 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Start instances of its own even when a detached `k8senv up` of this config serves a pool.")
     var fresh = false
 
+    @Option(help: ArgumentHelp("When the command fails (exits non-zero, is killed, or an instance stops), write each instance it used to this folder as a post-mortem bundle before teardown; serve one with `k8senv open`. Over K8SENV_POSTMORTEM and the config's postmortem.dir.", valueName: "dir"))
+    var postmortem: String?
+
     @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
     var command: [String] = []
 
@@ -23,6 +26,8 @@ struct Run: AsyncParsableCommand {
     func run() async throws {
         var lifecycle = options.lifecycle
         lifecycle.fresh = fresh
+        // K8SENV_POSTMORTEM: what the GitHub Action's `postmortem` input sets for every later step.
+        lifecycle.postmortemDirectory = postmortem ?? ProcessInfo.processInfo.environment["K8SENV_POSTMORTEM"].flatMap { $0.isEmpty ? nil : $0 }
         lifecycle.servePools = true  // the command's tests may lease instances (K8SENV_POOL)
         throw ExitCode(await Lifecycle.run(lifecycle, command: command, output: { printError($0) }))
     }

@@ -71,8 +71,10 @@ struct ActionTests {
         return ""
     }
 
-    /// `steps.ID.outputs.NAME == 'VALUE'` or `inputs.NAME == 'VALUE'`, the forms of `if:` action.yml uses.
+    /// `steps.ID.outputs.NAME == 'VALUE'` or `inputs.NAME == 'VALUE'` (after `failure() && `), the forms of `if:` action.yml uses.
     static func condition(_ text: String, inputs: [String: String], outputs: [String: [String: String]]) -> Bool {
+        // `failure() && …`: the steps here all succeed (a failing step fails the test).
+        if text.hasPrefix("failure() && ") { return false }
         let parts = text.components(separatedBy: " == ")
         guard parts.count == 2, parts[1].hasPrefix("'"), parts[1].hasSuffix("'") else {
             Issue.record("an if: this test does not know: \(text)")

@@ -75,7 +75,8 @@ struct ParsingTests {
         #expect(release.lease == "0123abcd" && release.mode == "stop")
         #expect(try parse(["release"], as: Release.self).mode == "reset")
         #expect(try parse(["release", "x", "--mode", "clean"], as: Release.self).mode == "clean")
-        #expect(usageError(["release", "x", "--mode", "wipe"])?.message.contains("--mode must be reset, clean or stop") == true)
+        #expect(try parse(["release", "x", "--mode", "keep"], as: Release.self).mode == "keep")
+        #expect(usageError(["release", "x", "--mode", "wipe"])?.message.contains("--mode must be reset, clean, stop or keep") == true)
         #expect(usageError(["release", "x", "--profile", "ci"])?.code == 2, "a profile changes nothing for release: not an option")
     }
 

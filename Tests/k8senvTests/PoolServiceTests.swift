@@ -119,7 +119,7 @@ struct PoolServiceTests {
                 """)
             #expect(cleaned.status == 0 && cleaned.stdout.contains(#"namespaces "cleaned" not found"#) && cleaned.stdout.contains("\nyes\nbogus 2\n"),
                     "\(cleaned)")
-            #expect(cleaned.stderr.contains("--mode must be reset, clean or stop"), "\(cleaned)")
+            #expect(cleaned.stderr.contains("--mode must be reset, clean, stop or keep"), "\(cleaned)")
 
             // A release with mode stop: the pool replaces the instance; up serves on.
             let stopped = try await ws.shell("""

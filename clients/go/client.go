@@ -32,6 +32,7 @@ const (
 	ModeReset = "reset" // back to the state it was lent in (the default)
 	ModeClean = "clean" // what the holder created is deleted through the API; changes to objects that existed stay
 	ModeStop  = "stop"  // the instance is stopped; the pool starts another when needed
+	ModeKeep  = "keep"  // written as a post-mortem bundle into the service's postmortem.dir, then reset (see Client.Keep)
 )
 
 // DefaultAcquireTimeout is the service's wait for a free instance when none is asked for.
@@ -172,24 +173,42 @@ func (c *Client) Acquire(ctx context.Context, opts AcquireOptions) (*Instance, e
 	return inst, nil
 }
 
-// Release ends a lease; mode is ModeReset (also when empty), ModeClean or ModeStop. Unless ctx
+// Release ends a lease; mode is ModeReset (also when empty), ModeClean, ModeStop or ModeKeep. Unless ctx
 // has a deadline, the request has one of 2 minutes. Releasing an ended lease fails with code
 // CodeLeaseNotFound.
 func (c *Client) Release(ctx context.Context, lease string, mode string) error {
+	_, err := c.release(ctx, lease, mode)
+	return err
+}
+
+// Keep ends a lease with ModeKeep: the service writes the instance, as the holder left it, as
+// a post-mortem bundle into the postmortem.dir of its config (serve it with `k8senv open`),
+// then resets it for the next holder. It returns the bundle's path. A service without a
+// postmortem folder answers CodeBadRequest (the lease stays held).
+func (c *Client) Keep(ctx context.Context, lease string) (string, error) {
+	answer, err := c.release(ctx, lease, ModeKeep)
+	return answer.Bundle, err
+}
+
+type releaseAnswer struct {
+	Lease    string `json:"lease"`
+	Instance string `json:"instance"`
+	Mode     string `json:"mode"`
+	Replaced bool   `json:"replaced"`
+	Bundle   string `json:"bundle,omitempty"`
+}
+
+func (c *Client) release(ctx context.Context, lease string, mode string) (releaseAnswer, error) {
+	var answer releaseAnswer
 	if lease == "" {
-		return errors.New("k8senv pool: release: empty lease id")
+		return answer, errors.New("k8senv pool: release: empty lease id")
 	}
 	if mode == "" {
 		mode = ModeReset
 	}
 	path := "/v1/leases/" + url.PathEscape(lease) + "?mode=" + url.QueryEscape(mode)
-	var answer struct {
-		Lease    string `json:"lease"`
-		Instance string `json:"instance"`
-		Mode     string `json:"mode"`
-		Replaced bool   `json:"replaced"`
-	}
-	return c.do(ctx, http.MethodDelete, path, nil, releaseTimeout, &answer)
+	err := c.do(ctx, http.MethodDelete, path, nil, releaseTimeout, &answer)
+	return answer, err
 }
 
 // Release ends the instance's lease (see Client.Release). After a release the service

@@ -292,6 +292,23 @@ func TestReleaseSendsModeAndStatusParses(t *testing.T) {
 	}
 }
 
+func TestKeepSendsModeKeepAndReturnsTheBundle(t *testing.T) {
+	isolate(t)
+	p := newPool(t, func(w http.ResponseWriter, r request) {
+		answer(w, http.StatusOK, `{"lease":"`+leaseID+`","instance":"capi-0","mode":"keep","replaced":false,"bundle":"/ci/pm/capi-0.k8senv-bundle"}`)
+	})
+	bundle, err := NewClient(p.sock).Keep(context.Background(), leaseID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bundle != "/ci/pm/capi-0.k8senv-bundle" {
+		t.Errorf("bundle = %q", bundle)
+	}
+	if reqs := p.recorded(); len(reqs) != 1 || reqs[0].Method != "DELETE" || reqs[0].Query != "mode=keep" {
+		t.Errorf("requests = %+v, want one DELETE with mode=keep", reqs)
+	}
+}
+
 func TestErrorBodiesBecomeError(t *testing.T) {
 	p := newPool(t, func(w http.ResponseWriter, r request) {
 		switch r.Method {

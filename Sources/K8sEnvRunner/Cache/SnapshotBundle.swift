@@ -15,6 +15,8 @@ package struct BundleError: Error, Sendable, CustomStringConvertible {
         case store
         /// Refused by `import -f`: another kube-apiserver release, or a key the config does not compute.
         case version, unexpectedKey
+        /// A post-mortem bundle given to `cache import`, or a snapshot bundle where a post-mortem one is needed.
+        case postmortem
     }
     package var code: Code
     package var message: String
@@ -64,6 +66,10 @@ package final class SnapshotBundle {
         package var snapshot: SnapshotMetadata
         package var files: [File]
         package var signature: Signature?
+        /// Set in a post-mortem bundle (`k8senv run --postmortem`, `k8senv open`): which instance,
+        /// its baseline, why it was captured, what was left out. Such a bundle holds the store
+        /// file and the files ``PostmortemInfo/extraFiles`` names; `cache import` refuses it.
+        package var postmortem: PostmortemInfo?
     }
 
     package let header: Header
@@ -92,9 +98,17 @@ package final class SnapshotBundle {
     ///   other side would refuse it), `.io` when a file cannot be read or written.
     package static func write(_ snapshot: Snapshot, to path: String, key: BundleKey,
                               limits: BundleLimits) throws(BundleError) {
+        try write(snapshot.metadata, data: snapshot.dataPath, postmortem: nil, to: path, key: key, limits: limits)
+    }
+
+    /// Writes the files of the folder `data` (flat; `metadata` says what they are, its checksum
+    /// theirs) as a bundle at `path`, as ``write(_:to:key:limits:)`` does; with `postmortem`, a
+    /// post-mortem bundle.
+    package static func write(_ metadata: SnapshotMetadata, data: String, postmortem: PostmortemInfo?, to path: String,
+                              key: BundleKey, limits: BundleLimits) throws(BundleError) {
         let files: [(String, String)]
-        do { files = try SnapshotStore.files(in: snapshot.dataPath) } catch {
-            throw BundleError(.io, "cannot read the snapshot \(snapshot.path): \(error)")
+        do { files = try SnapshotStore.files(in: data) } catch {
+            throw BundleError(.io, "cannot read the snapshot \(data): \(error)")
         }
         var entries: [File] = []
         for (name, full) in files {
@@ -106,10 +120,10 @@ package final class SnapshotBundle {
         }
         let total = entries.reduce(0) { $0 + $1.size }
         if total > limits.maxSize {
-            throw BundleError(.tooLarge, "the snapshot \(snapshot.metadata.key.prefix(12)) holds \(total) bytes, more than the \(limits.maxSize) a bundle may hold (\(BundleLimits.variable)); set \(BundleLimits.variable) higher on both sides")
+            throw BundleError(.tooLarge, "the snapshot \(metadata.key.prefix(12)) holds \(total) bytes, more than the \(limits.maxSize) a bundle may hold (\(BundleLimits.variable)); set \(BundleLimits.variable) higher on both sides")
         }
-        let header = Header(keyFormat: CacheKey.formatVersion, snapshot: snapshot.metadata, files: entries,
-                            signature: Signature(algorithm: "hmac-sha256", key: key.source, keyID: key.id))
+        let header = Header(keyFormat: CacheKey.formatVersion, snapshot: metadata, files: entries,
+                            signature: Signature(algorithm: "hmac-sha256", key: key.source, keyID: key.id), postmortem: postmortem)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
@@ -271,8 +285,18 @@ package final class SnapshotBundle {
                 throw BundleError(.malformed, "\(name): a file entry \"\(file.name)\" (\(file.size) bytes) is not a snapshot file")
             }
         }
+        // The storage's snapshot files (StorageBackends.snapshotFormat); a post-mortem bundle also
+        // the files it may carry, each at most once.
         let expected = StorageBackends.snapshotFormat(of: storage).files
-        guard names == expected else {
+        var rest = names
+        if let postmortem = header.postmortem {
+            try postmortem.verify(name: name)
+            rest.removeAll { PostmortemInfo.extraFiles.contains($0) }
+            if Set(names).count != names.count {
+                throw BundleError(.malformed, "\(name): a file is listed twice (\(names.joined(separator: ", ")))")
+            }
+        }
+        guard rest == expected else {
             throw BundleError(.malformed, "\(name): the key claims storage \(storage.rawValue), whose snapshot is \(expected.joined(separator: ", ")), but the bundle holds \(names.isEmpty ? "no files" : names.joined(separator: ", "))")
         }
     }
@@ -290,11 +314,25 @@ package final class SnapshotBundle {
     /// read), then the checksum, then the store file (``SnapshotFormat``).
     /// - Throws: ``BundleError``; `folder` may then hold part of the data: the caller removes it.
     package func extract(into folder: String, key: BundleKey) throws(BundleError) {
+        try readData(into: folder, key: key)
+    }
+
+    /// Checks the signature under `key` and the checksum by reading the whole bundle, writing
+    /// nothing (`k8senv open --list`); the store file is checked only when the bundle is opened.
+    /// - Throws: ``BundleError`` naming what is wrong.
+    package func verify(key: BundleKey) throws(BundleError) {
+        try readData(into: nil, key: key)
+    }
+
+    /// ``extract(into:key:)``, or with `folder` nil the same checks without writing anything.
+    private func readData(into folder: String?, key: BundleKey) throws(BundleError) {
         let signature = header.signature!
         guard signature.keyID == key.id else {
             throw BundleError(.signature, "\(name): signed with another key: \(BundleKey.describe(source: signature.key, id: signature.keyID)), not \(key.description); set \(BundleKey.variable) to the key the exporting job used (the same secret on both sides)")
         }
-        do { try PrivateFiles.makeDirectory(folder) } catch { throw BundleError(.io, "\(name): \(error.message)") }
+        if let folder {
+            do { try PrivateFiles.makeDirectory(folder) } catch { throw BundleError(.io, "\(name): \(error.message)") }
+        }
         let mac = HMACSHA256(key: key.bytes)
         mac.update(headerBytes)
         let checksum = SHA256Hasher()
@@ -302,10 +340,10 @@ package final class SnapshotBundle {
         var offset = headerBytes.count
         for file in header.files {
             checksum.update("\(file.name)\n\(file.size)\n")
-            let target = folder + "/" + file.name
-            let out = Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard out >= 0 else { throw BundleError(.io, "\(name): cannot write \(target): \(String(cString: strerror(errno)))") }
-            defer { close(out) }
+            let target = (folder ?? "") + "/" + file.name
+            let out = folder == nil ? -1 : Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard out >= 0 || folder == nil else { throw BundleError(.io, "\(name): cannot write \(target): \(String(cString: strerror(errno)))") }
+            defer { if out >= 0 { close(out) } }
             var left = file.size
             while left > 0 {
                 let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, left), off_t(offset)) }
@@ -313,7 +351,7 @@ package final class SnapshotBundle {
                 guard n > 0 else { throw BundleError(.truncated, "\(name): truncated while it was read (\(file.name))") }
                 mac.update(buffer[0..<n])
                 checksum.update(buffer[0..<n])
-                var written = 0
+                var written = out >= 0 ? 0 : n
                 while written < n {
                     let w = buffer.withUnsafeBytes { Glibc.write(out, $0.baseAddress! + written, n - written) }
                     if w < 0, errno == EINTR { continue }
@@ -338,7 +376,7 @@ package final class SnapshotBundle {
             throw BundleError(.checksum, "\(name): checksum mismatch: the data's SHA-256 is \(sum), the header says \(header.snapshot.checksum) (the file was changed or damaged)")
         }
         let storage = StorageKind(rawValue: header.snapshot.storage)!
-        if let problem = StorageBackends.snapshotFormat(of: storage).problem(in: folder) {
+        if let folder, let problem = StorageBackends.snapshotFormat(of: storage).problem(in: folder) {
             throw BundleError(.store, "\(name): its snapshot is not one of \(storage.rawValue) storage: \(problem); nothing was imported")
         }
     }
@@ -347,6 +385,9 @@ package final class SnapshotBundle {
     /// checked (``extract(into:key:)``) in a staging folder of the cache, then renamed into place
     /// under the key's lock. A refused bundle leaves nothing in the cache.
     package func install(into store: SnapshotStore, key bundleKey: BundleKey) async throws(BundleError) -> Installed {
+        if let postmortem = header.postmortem {
+            throw BundleError(.postmortem, "\(name): a post-mortem bundle of the instance \(postmortem.instance), not a snapshot for the cache; serve it with `k8senv open \(name)`")
+        }
         let key = header.snapshot.key
         let staging: String
         do { staging = try store.makeStaging(key) } catch { throw BundleError(.io, "\(name): \(error)") }
@@ -408,6 +449,17 @@ package struct BundleLimits: Sendable {
     /// - Throws: ``BundleError`` when it is set to something else.
     package static func current(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(BundleError) -> BundleLimits {
         guard let text = environment[variable]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return BundleLimits() }
+        guard let size = parse(text) else {
+            throw BundleError(.tooLarge, "\(variable)=\(text) is not a size: give bytes, or a number with K, M or G (e.g. 2G)")
+        }
+        var limits = BundleLimits(maxSize: size)
+        limits.fromVariable = true
+        return limits
+    }
+
+    /// A size as K8SENV_BUNDLE_MAX_SIZE and `postmortem.maxSize` take it: bytes, or a number with
+    /// K, M or G (or Ki, Mi, Gi: the same, KiB, MiB, GiB), at most 1 PiB; nil when it is not one.
+    package static func parse(_ text: String) -> Int? {
         let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
         var digits = Substring(text)
         var unit = 1
@@ -418,12 +470,8 @@ package struct BundleLimits: Sendable {
             unit = scale
             digits = digits.dropLast()
         }
-        guard let number = Int(digits), number > 0, number <= Int.max / unit else {
-            throw BundleError(.tooLarge, "\(variable)=\(text) is not a size: give bytes, or a number with K, M or G (e.g. 2G)")
-        }
+        guard let number = Int(digits), number > 0, number <= Int.max / unit else { return nil }
         // At most 1 PiB: the limit is added to the header's and the trailer's, never to overflow.
-        var limits = BundleLimits(maxSize: min(number * unit, 1 << 50))
-        limits.fromVariable = true
-        return limits
+        return min(number * unit, 1 << 50)
     }
 }

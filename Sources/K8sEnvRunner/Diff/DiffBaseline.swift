@@ -12,4 +12,11 @@ enum DiffBaseline {
     static func mark(_ instance: Instance) async -> Int64? {
         await instance.store.diffBaseline(client: instance.client)
     }
+
+    /// Keeps `revision` readable on the instance for as long as it runs: on the embedded store,
+    /// its history from there on (as ``mark(_:)`` does for the revision it reads); etcd and kine
+    /// keep it while nothing compacts it (`k8senv open` starts kube-apiserver without compaction).
+    static func keep(_ revision: Int64, on instance: Instance) {
+        instance.store.keepDiffBaseline(revision)
+    }
 }

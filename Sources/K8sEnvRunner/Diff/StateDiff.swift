@@ -84,6 +84,15 @@ package enum StateDiff {
             }
         }
 
+        /// APIServices kube-apiserver manages itself (label `kube-aggregator.kubernetes.io/automanaged`:
+        /// one per built-in group version and per CRD group version): each start writes them
+        /// again (a new uid), so an instance started from a copy of another's store (`k8senv
+        /// open`) would show them all as changed; a CRD's own change is shown on the CRD.
+        package func isServerManaged(_ listed: Listed) -> Bool {
+            !all && listed.resource.group == "apiregistration.k8s.io" && listed.resource.resource == "apiservices"
+                && listed.object["metadata"]?["labels"]?["kube-aggregator.kubernetes.io/automanaged"] != nil
+        }
+
         /// The object without what is bookkeeping, never a user's state: `metadata.resourceVersion`,
         /// `managedFields` and `selfLink` always; `status` and `metadata.generation` (bumped by the
         /// change that is shown) unless `all`.
@@ -130,6 +139,7 @@ package enum StateDiff {
         Set(before.keys).union(after.keys).sorted().compactMap { key -> ObjectChange? in
             let listed = after[key] ?? before[key]!
             if filter.isNoise(listed.resource, namespace: key.namespace.isEmpty ? nil : key.namespace, name: key.name) { return nil }
+            if filter.isServerManaged(listed) || before[key].map(filter.isServerManaged) == true { return nil }
             let resource = listed.resource
             let apiVersion = resource.group.isEmpty ? resource.version : resource.group + "/" + resource.version
             let namespace = key.namespace.isEmpty ? nil : key.namespace

@@ -67,6 +67,7 @@ package actor PoolService {
             pools[environment] = pool
         }
         let service = PoolService(pools: pools, order: order, socketPath: socketPath, folder: folder, log: log)
+        await service.keepInto(try? PostmortemCapture.target(session.plan.config, directory: nil), session: session)
         try await service.listen()
         return service
     }
@@ -206,11 +207,57 @@ package actor PoolService {
         var instance: String
         var mode: String
         var replaced: Bool
+        /// `mode=keep`: the post-mortem bundle written.
+        var bundle: String?
+    }
+
+    /// Where `mode=keep` writes bundles (the config's `postmortem`, or `run --postmortem`), and
+    /// the session whose instances they are.
+    private var keepTarget: PostmortemCapture.Target?
+    private weak var keepSession: Session?
+
+    /// Sets where a release with `mode=keep` writes its bundle (nil: such a release is refused).
+    package func keepInto(_ target: PostmortemCapture.Target?, session: Session?) {
+        keepTarget = target
+        if let session { keepSession = session }
+    }
+
+    /// `mode=keep`: the lease's instance written as a post-mortem bundle while it still serves,
+    /// then reset for the next holder as `mode=reset` does.
+    private func keep(_ id: String) async -> HTTPResponse {
+        guard let target = keepTarget, let session = keepSession else {
+            return .error(400, .badRequest, "mode keep needs a folder for post-mortem bundles: postmortem.dir in k8senv.yaml, or k8senv run --postmortem DIR")
+        }
+        guard let lease = leases.removeValue(forKey: id) else { return notHeld(id) }
+        guard let instance = lease.instance.member as? Instance else {
+            leases[id] = lease
+            return .error(400, .badRequest, "mode keep needs an instance of kube-apiserver (this pool's instances are not)")
+        }
+        let baseline = await session.record(config: session.plan.config.file, profile: nil, detached: false)
+            .instances.first { $0.name == instance.name }?.baselineRevision
+        var bundle: String?
+        do throws(BundleError) {
+            let key = try BundleKey.current()
+            let started = ContinuousClock.now
+            let (path, bytes) = try await PostmortemCapture.capture(
+                instance, environment: lease.environment, builder: session.builder, profile: nil, baseline: baseline,
+                reason: "lease \(id) released with mode keep", target: target, key: key)
+            bundle = path
+            log("pool: lease \(id) of \(instance.name) kept as \(path) (\(EnvironmentBuilder.bytes(bytes)), \(EnvironmentBuilder.format(ContinuousClock.now - started)))")
+        } catch {
+            log("pool: lease \(id) of \(instance.name): no post-mortem bundle: \(error)")
+        }
+        let replaced = await Self.end(lease, mode: .reset, why: "released (keep)", log: log)
+        guard let bundle else {
+            return .error(500, .internal, "the lease was released (reset), but its instance could not be written as a bundle; see the service's log")
+        }
+        return .json(200, Released(lease: id, instance: lease.instance.id, mode: "keep", replaced: replaced, bundle: bundle))
     }
 
     private func release(_ id: String, mode: String) async -> HTTPResponse {
+        if mode == "keep" { return await keep(id) }
         guard let releaseMode = ReleaseMode(rawValue: mode) else {
-            return .error(400, .badRequest, "mode must be reset, clean or stop, not \"\(mode)\"")
+            return .error(400, .badRequest, "mode must be reset, clean, stop or keep, not \"\(mode)\"")
         }
         guard let lease = leases.removeValue(forKey: id) else {
             return notHeld(id)

@@ -92,9 +92,11 @@ package enum Detach {
         (state.path + "/supervisor.json", state.path + "/supervisor.events", state.path + "/supervisor.log")
     }
 
-    /// Starts `executable up --supervise OPTIONS` and waits until it has recorded itself ready
-    /// (exit 0), failed (1), or SIGINT/SIGTERM arrived first (it is stopped: 130).
-    package static func start(_ options: Lifecycle.Options, executable: String, output: Output) async -> Int32 {
+    /// Starts `executable up --supervise OPTIONS` (or `command` instead of `up`: `open BUNDLE`)
+    /// and waits until it has recorded itself ready (exit 0), failed (1), or SIGINT/SIGTERM
+    /// arrived first (it is stopped: 130).
+    package static func start(_ options: Lifecycle.Options, executable: String, command: [String] = ["up"],
+                              output: Output) async -> Int32 {
         let state = options.stateFolder
         // One `up --detach` at a time checks the folder and starts a supervisor: held until this
         // one's supervisor is ready (or failed), so a second one then sees it running.
@@ -118,7 +120,7 @@ package enum Detach {
                 throw ProcessError(.files, "cannot encode the options: \(error)", cause: error)
             }
             try PrivateFiles.write(String(decoding: encoded, as: UTF8.self) + "\n", to: files.options)
-            supervisor = try ChildProcess.launch(executable: executable, arguments: ["up", "--supervise", files.options],
+            supervisor = try ChildProcess.launch(executable: executable, arguments: command + ["--supervise", files.options],
                                                  environment: ProcessInfo.processInfo.environment, logPath: files.log,
                                                  options: [.newSession])
         } catch {

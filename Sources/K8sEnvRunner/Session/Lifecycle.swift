@@ -19,6 +19,8 @@ package enum Lifecycle {
         package var servePools = false
         /// `run`: start instances of its own even when a detached `up` of the config serves a pool.
         package var fresh = false
+        /// `run --postmortem DIR`: where post-mortem bundles go, over the config's `postmortem.dir`.
+        package var postmortemDirectory: String?
 
         package init(file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool,
                      noCache: Bool = false, cacheDirectory: String? = nil, poolSize: Int? = nil) {
@@ -239,6 +241,13 @@ package enum Lifecycle {
             return error.exitStatus
         }
         let state = options.stateFolder
+        let postmortem: PostmortemCapture.Target?
+        do throws(K8sEnvError) { postmortem = try PostmortemCapture.target(session.plan.config, directory: options.postmortemDirectory) } catch {
+            await finish(session, state: state, keepFiles: false, exiting: true)
+            output(error.report)
+            return error.exitStatus
+        }
+        if let postmortem { await session.service?.keepInto(postmortem, session: nil) }  // release mode=keep
         let record = await session.record(config: options.file, profile: options.profile, detached: false)
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in record.exports { environment[key] = value }
@@ -246,6 +255,10 @@ package enum Lifecycle {
         let status = await runCommand(command, environment: environment, signals: signals, output: output)
         // A failed command: what it asked of the instances (their audit logs), which are kept.
         let audited = status != 0 && reportAudit(session, since: commandStart, output: output)
+        // Post-mortem bundles, while the instances still serve (docs/explanation/postmortem.md).
+        let instanceFailed = await session.failure() != nil
+        await PostmortemCapture.afterCommand(session, target: postmortem, profile: options.profile, status: status,
+                                             failed: status != 0 || instanceFailed, output: output)
         // An instance that died under the command: said, its logs kept, and the run fails even
         // if the command passed (its results are not to be trusted).
         let failure = await session.failure()

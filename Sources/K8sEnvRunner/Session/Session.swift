@@ -141,6 +141,13 @@ package actor Session {
         for case let (name, revision?) in marks { baselines[name] = revision }
     }
 
+    /// `k8senv open`: the instance's baseline is the one its bundle recorded (its state when the
+    /// failed run handed it out), not its state now.
+    package func adoptBaseline(_ revision: Int64, of instance: Instance) {
+        DiffBaseline.keep(revision, on: instance)
+        baselines[instance.name] = revision
+    }
+
     /// The pool API `up` or `run` serves on the session's pools, if any.
     package private(set) var service: PoolService?
 

@@ -49,6 +49,8 @@ package struct EmbeddedStore: RunningStore {
         return revision
     }
 
+    package func keepDiffBaseline(_ revision: Int64) { server.store.keepHistory(from: revision) }
+
     /// Serving once started.
     package func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {}
 

@@ -33,6 +33,10 @@ package protocol RunningStore: Sendable {
     /// The revision `k8senv diff` compares the instance with (``DiffBaseline``): the store's
     /// revision now, kept readable as long as the store can keep it. Nil when it cannot be read.
     func diffBaseline(client: KubeClient) async -> Int64?
+    /// Keeps `revision` readable as a diff baseline for as long as the store can (`k8senv open`:
+    /// the baseline a post-mortem bundle recorded): the embedded store keeps its history from it;
+    /// etcd and kine keep it while nothing compacts it (open starts them without compaction).
+    func keepDiffBaseline(_ revision: Int64)
     /// Returns once the store answers; throws if it ends first or the deadline passes.
     func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError)
     /// Nil while the store serves; otherwise why it stopped.
@@ -152,6 +156,7 @@ extension ChildProcessStore {
               response.status == 200 else { return nil }
         return (JSONValue.parse(response.body)?["metadata"]?["resourceVersion"]?.string).flatMap { Int64($0) }
     }
+    package func keepDiffBaseline(_ revision: Int64) {}
     package func waitUntilServing(deadline: ContinuousClock.Instant) async throws(ProcessError) {
         try await child.waitUntilServing(deadline: deadline)
     }

@@ -164,6 +164,8 @@ package struct Config: Sendable {
     /// `audit` at the top level: every environment's instances write an audit log, unless the
     /// environment has its own `audit`. See ``audit(for:)``.
     package var audit: AuditSettings?
+    /// `postmortem`: the bundles `k8senv run` writes of the instances a failed command used.
+    package var postmortem: PostmortemSettings?
 
     /// The authorization mode instances run with: `apiServer.authorization` when written, else
     /// RBAC when `users` are declared (so that they are not all-powerful), else AlwaysAllow.

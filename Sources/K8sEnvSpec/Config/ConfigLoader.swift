@@ -222,6 +222,7 @@ enum ConfigDecoder {
                                            location: name.location))
         }
         config.audit = decodeAudit(root, keyPath: "audit", directory: directory)
+        config.postmortem = decodePostmortem(root, directory: directory)
         // Assigned once at the end: each assignment re-indexes them by name.
         var environments: [Config.Environment] = []
         for entry in root["environments"]?.entries ?? [] {

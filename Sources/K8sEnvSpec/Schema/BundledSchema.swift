@@ -31,6 +31,7 @@ package enum BundledSchema {
     "apiServer": { "$ref": "#/$defs/apiServer" },
     "users": { "$ref": "#/$defs/users" },
     "audit": { "$ref": "#/$defs/audit" },
+    "postmortem": { "$ref": "#/$defs/postmortem" },
     "environments": {
       "description": "The environments, by name. Each is a kube-apiserver with its storage, CRDs and seed manifests.",
       "type": "object",
@@ -157,6 +158,26 @@ package enum BundledSchema {
         "policy": { "$ref": "#/$defs/path", "description": "An audit.k8s.io/v1 Policy file of your own, passed as it is (--audit-policy-file)." }
       }
     },
+    "postmortem": {
+      "description": "Post-mortem bundles: when `k8senv run`'s command fails (or always), each instance it used is written to dir as one bundle (its store, the baseline revision, its audit log, log tails, the environment's definition), before teardown; `k8senv open BUNDLE` serves it. `k8senv run --postmortem DIR` sets dir for one run. See docs/explanation/postmortem.md.",
+      "type": "object",
+      "additionalProperties": false,
+      "minProperties": 1,
+      "properties": {
+        "dir": { "$ref": "#/$defs/path", "description": "The folder the bundles are written to (made if missing), relative to the config file's folder. Without it, only runs given --postmortem DIR write bundles (with this when and maxSize)." },
+        "when": {
+          "description": "failure (default): only when the command exits non-zero, is killed by a signal or an instance fails; always: after every command.",
+          "type": "string",
+          "enum": ["failure", "always"]
+        },
+        "maxSize": {
+          "description": "The most bytes one bundle holds (default 256Mi): bytes, or a number with K, M, G (Ki, Mi, Gi). The store always goes in (a store larger than this is not captured); the audit log and the log tails are cut to fit, and the bundle lists what was left out.",
+          "type": "string",
+          "pattern": "^[1-9][0-9]*([KMG]i?)?$",
+          "x-pattern-message": "a size such as 256Mi, 1G or 1048576"
+        }
+      }
+    },
     "users": {
       "description": "Users every instance authenticates, each with a bearer token of its own and a kubeconfig (users/<name>.kubeconfig in the instance's folder), exported as K8SENV_KUBECONFIG_<ENV>_<USER>. Names are unique. Not part of the cache key (tokens are made per instance, never stored).",
       "type": "array",
@@ -269,6 +290,7 @@ package enum BundledSchema {
         "storage": { "$ref": "#/$defs/storage" },
         "timeouts": { "$ref": "#/$defs/timeouts" },
         "apiServer": { "$ref": "#/$defs/apiServer" },
+        "postmortem": { "$ref": "#/$defs/postmortem" },
         "users": {
           "description": "Replaces the file's users (a list is replaced, not merged); null removes them.",
           "anyOf": [{ "$ref": "#/$defs/users" }, { "type": "null" }]

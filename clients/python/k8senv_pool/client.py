@@ -55,7 +55,7 @@ STATUS_TIMEOUT = 30.0
 RELEASE_TIMEOUT = 120.0  # a reset (or the replacement of an instance) takes a while
 MAX_ANSWER_BYTES = 4 << 20
 
-MODES = ("reset", "clean", "stop")
+MODES = ("reset", "clean", "stop", "keep")
 
 
 class PoolError(Exception):
@@ -525,10 +525,12 @@ class Client:
 
     def release(self, lease: str, mode: str = "reset") -> dict:
         """Ends a lease. ``mode`` is ``reset`` (back to the state it was lent in), ``clean``
-        (what the holder created is deleted through the API) or ``stop`` (the pool replaces
-        the instance). Returns the service's answer
-        (``{"lease", "instance", "mode", "replaced"}``). Releasing an ended lease raises
-        :class:`PoolError` with code ``lease-not-found``.
+        (what the holder created is deleted through the API), ``stop`` (the pool replaces
+        the instance) or ``keep`` (the instance is written as a post-mortem bundle into the
+        service's ``postmortem.dir``, then reset; the answer's ``bundle`` is its path, for
+        ``k8senv open``). Returns the service's answer
+        (``{"lease", "instance", "mode", "replaced"}``, and ``bundle`` with ``keep``). Releasing
+        an ended lease raises :class:`PoolError` with code ``lease-not-found``.
         """
         if not lease:
             raise ValueError("empty lease id")

@@ -47,7 +47,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"{MARKER}(environment=None, *, timeout=None, ttl=None, mode='reset'): the k8senv pool environment "
         "of the k8senv_instance fixture, the seconds to wait for a free instance, the lease's TTL and the "
-        "release mode (reset, clean or stop)",
+        "release mode (reset, clean, stop or keep)",
     )
 
 

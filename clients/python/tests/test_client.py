@@ -87,6 +87,14 @@ def test_release_and_status(make_pool):
     assert c.status() == status
 
 
+def test_release_keep_answers_the_bundle(make_pool):
+    kept = {"lease": LEASE, "instance": "capi-0", "mode": "keep", "replaced": False, "bundle": "/ci/pm/capi-0.k8senv-bundle"}
+    pool = make_pool(lambda req: (200, kept))
+    assert k8senv_pool.Client(pool.path).release(LEASE, "keep")["bundle"] == "/ci/pm/capi-0.k8senv-bundle"
+    assert [(r.method, r.query) for r in pool.requests] == [("DELETE", "mode=keep")]
+    assert "keep" in k8senv_pool.client.MODES
+
+
 def test_error_bodies_become_pool_error(make_pool):
     def handler(req):
         if req.method == "POST":
