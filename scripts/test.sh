@@ -10,7 +10,9 @@
 #   embedded).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-eval "$(scripts/setup.sh)"
+# An assignment, not eval "$(…)": a failing setup (a build error) stops here with its own message.
+exports="$(scripts/setup.sh)"
+eval "$exports"
 export K8SENV_REQUIRE_BINARIES=1
 # Every test run is guarded: whatever it started and left running (after a crash, say) is
 # listed, killed, and fails the run (scripts/lib/guard.sh).

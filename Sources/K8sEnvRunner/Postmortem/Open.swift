@@ -86,11 +86,12 @@ package enum PostmortemOpen {
             do throws(BundleError) { try bundle.extract(into: files, key: key) } catch { throw refused(error) }
             // The store file as a snapshot of a cache of the run's own, which the session starts from.
             let cache = SnapshotStore(root: runDirectory + "/cache")
-            let storeFile = storage == .etcd ? "etcd.db" : "state.db"
             do throws(CacheError) {
                 let staging = try cache.makeStaging(header.snapshot.key)
-                guard rename(files + "/" + storeFile, staging + "/data/" + storeFile) == 0 else {
-                    throw CacheError(message: "cannot move \(storeFile) into \(staging): \(String(cString: strerror(errno)))")
+                for storeFile in StorageBackends.snapshotFormat(of: storage).files {
+                    guard rename(files + "/" + storeFile, staging + "/data/" + storeFile) == 0 else {
+                        throw CacheError(message: "cannot move \(storeFile) into \(staging): \(String(cString: strerror(errno)))")
+                    }
                 }
                 _ = try cache.publish(staging, metadata: header.snapshot)
             } catch {
@@ -120,7 +121,8 @@ package enum PostmortemOpen {
                     throw K8sEnvError(error)
                 }
                 if !quiet {
-                    let kept = header.files.map(\.name).filter { $0 != storeFile && $0 != PostmortemInfo.auditLog }
+                    let storeFiles = StorageBackends.snapshotFormat(of: storage).files
+                    let kept = header.files.map(\.name).filter { !storeFiles.contains($0) && $0 != PostmortemInfo.auditLog }
                     if !kept.isEmpty { output("the bundle's \(kept.joined(separator: ", ")): in \(files)") }
                 }
                 return session
