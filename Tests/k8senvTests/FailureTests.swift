@@ -49,7 +49,7 @@ struct FailureTests {
         }
     }
 
-    @Test("a --secure-port someone else holds: three tries, then exit 1 with \"address already in use\"; nothing left running")
+    @Test("a --secure-port someone else holds: one try (a pinned port a retry would not change), then exit 1 with \"address already in use\"; nothing left running")
     func portTaken() async throws {
         _ = try RealBinaries.require()
         let listener = try Listener()
@@ -64,10 +64,10 @@ struct FailureTests {
             #expect(outcome.stderr.contains("127.0.0.1:\(listener.port): bind: address already in use"), "\(outcome)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
             #expect(ws.recordedPIDs().isEmpty)
-            // The failed run keeps its logs: one bind failure per try.
+            // The failed run keeps its logs: one bind failure, the port being pinned (no retry).
             let logs = ws.runFolders().map { $0 + "/one-0/logs/kube-apiserver.log" }
             let text = try logs.map { String(decoding: try Repository.read($0), as: UTF8.self) }.joined()
-            #expect(text.ranges(of: "bind: address already in use").count == 3, "\(text)")
+            #expect(text.ranges(of: "bind: address already in use").count == 1, "\(text)")
             let status = try await ws.k8senv("status", "-f", "k8senv.yaml")
             #expect(status.stdout == "not running\n", "\(status)")
         }
