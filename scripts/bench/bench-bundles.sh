@@ -2,13 +2,14 @@
 # bench-bundles.sh — bundle size and `k8senv cache export`/`import` wall times, per environment,
 # for examples/k8senv.yaml and for a config of the 20 Cluster API v0.4.8 CRDs.
 #
-# Usage: K8SENV_BINARY=path/to/k8senv [K8SENV_STORAGE=embedded|etcd] scripts/bench-bundles.sh [CAPI_CRD_FOLDER]
+# Usage: K8SENV_BINARY=path/to/k8senv [K8SENV_STORAGE=embedded|etcd] scripts/bench/bench-bundles.sh [CAPI_CRD_FOLDER]
 #   (run `eval "$(scripts/install-binaries.sh)"` first). Works in a temporary folder with its own
 #   caches; removes it at the end.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac
+cd "$(dirname "$0")/../.."
 k8senv="${K8SENV_BINARY:?set K8SENV_BINARY to the built k8senv}"
-capi="${1:-$(cd "$(dirname "$0")/.." && pwd)/Tests/Fixtures/crds/cluster-api-v0.4.8}"
+capi="${1:-$(cd "$(dirname "$0")/../.." && pwd)/Tests/Fixtures/crds/cluster-api-v0.4.8}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r examples crds "$work/"

@@ -5,11 +5,12 @@
 #   3. `k8senv open --detach BUNDLE` to ready against a warm `k8senv up --detach -e ENV` of the
 #      same environment (medians of --runs N each, alternated), and their ratio (goal: < 1.5).
 #
-# Usage: K8SENV_BINARY=path/to/k8senv [K8SENV_STORAGE=embedded|etcd|kine] scripts/bench-postmortem.sh [--runs N]
+# Usage: K8SENV_BINARY=path/to/k8senv [K8SENV_STORAGE=embedded|etcd|kine] scripts/bench/bench-postmortem.sh [--runs N]
 #   (run `eval "$(scripts/install-binaries.sh)"` first). Works in a temporary folder with its own
 #   caches; removes it at the end.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac
+cd "$(dirname "$0")/../.."
 k8senv="${K8SENV_BINARY:?set K8SENV_BINARY to the built k8senv}"
 runs=3
 [ "${1:-}" = --runs ] && runs="$2"
