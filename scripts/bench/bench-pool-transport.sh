@@ -6,7 +6,9 @@
 #   <label> round=R first200_p50_ms=.. first200_p99_ms=.. steady_p50_ms=.. steady_p99_ms=..
 #           acquire_p50_ms=.. release_p50_ms=.. status_p50_ms=..   (each request alone; status is
 #           the transport with nothing behind it)
-# and at the end the medians' ratios current/baseline (below 1.05 is the goal: no worse than 5%).
+# and at the end, per figure, the ratio of the medians, current over baseline (below 1.05 is the
+# goal: no worse than 5%):
+#   transport-ratio steady_p50_ms_current_over_baseline=Rx baseline=X current=X   (and so on)
 #
 # Usage: scripts/bench/bench-pool-transport.sh --baseline PATH [--current PATH] [--rounds N] [--cycles N]
 #   --baseline   a k8senv binary to compare with (e.g. one built from an earlier commit)
@@ -64,5 +66,5 @@ for line in open(sys.argv[1]):
             rows.setdefault((fields[0], key), []).append(float(value))
 for key in ("first200_p50_ms", "first200_p99_ms", "steady_p50_ms", "steady_p99_ms", "acquire_p50_ms", "release_p50_ms", "status_p50_ms"):
     b, c = statistics.median(rows[("baseline", key)]), statistics.median(rows[("current", key)])
-    print(f"ratio {key} current_over_baseline={c / b:.2f} (baseline {b:.2f}, current {c:.2f})")
+    print(f"transport-ratio {key}_current_over_baseline={c / b:.2f}x baseline={b:.2f} current={c:.2f}")
 PY
