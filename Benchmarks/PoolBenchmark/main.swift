@@ -1,5 +1,5 @@
 // Pool benchmark (not a test): acquire + create 20 objects + release cycles on a warm pool,
-// reporting median and p95 per cycle and per phase. Run it with scripts/bench-pool.sh.
+// reporting median and p95 per cycle and per phase. Run it with scripts/bench/bench-pool.sh.
 //
 //   k8senv-pool-benchmark CONFIG ENVIRONMENT [CYCLES]
 import Foundation

@@ -9,7 +9,7 @@ import Testing
 /// ending with the command's status.
 ///
 /// K8SENV_STRESS_RUNS sets how many runs (default 24, the suite's share of CI time; the first
-/// third of them also under a connection hammer on the store's socket). `scripts/stress-stop.sh`
+/// third of them also under a connection hammer on the store's socket). `scripts/bench/stress-stop.sh`
 /// runs 150: 100 with kubectl polling, 50 of them more with the hammer too (issue #11's counts).
 @Suite("k8senv run under clients across teardown (embedded store)", .tags(.integration), .serialized,
        .timeLimit(.minutes(30)))

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TestOverhead is scripts/bench-pool-service.sh's measurement, not a test: it runs only with
+// TestOverhead is scripts/bench/bench-pool-service.sh's measurement, not a test: it runs only with
 // K8SENV_POOL_BENCH=1 against a running pool service. 50 parallel tests each make one request
 // to a Kubernetes API server: with K8SENV_POOL_BENCH_SHARED=1 all to one instance acquired
 // once (the baseline: what sharing costs), else each to an instance of its own, acquired and
@@ -17,7 +17,7 @@ import (
 // spent in Acquire and Release summed over them.
 func TestOverhead(t *testing.T) {
 	if os.Getenv("K8SENV_POOL_BENCH") != "1" {
-		t.Skip("a benchmark: set K8SENV_POOL_BENCH=1 (scripts/bench-pool-service.sh does)")
+		t.Skip("a benchmark: set K8SENV_POOL_BENCH=1 (scripts/bench/bench-pool-service.sh does)")
 	}
 	env := getenv("K8SENV_POOL_ENV", "isolation")
 	shared := os.Getenv("K8SENV_POOL_BENCH_SHARED") == "1"

@@ -16,7 +16,7 @@
 #   controllers up_median_s=X none_median_s=X kcm_start_median_s=X kcm_rss_mb=X kcm_rss_settled_mb=X apiserver_rss_mb=X runs=N
 #   controllers-ratio up_controllers_vs_none=Rx
 #
-# Usage: scripts/bench-controllers.sh [--runs N] [--storage embedded|etcd|kine] [--controllers LIST]
+# Usage: scripts/bench/bench-controllers.sh [--runs N] [--storage embedded|etcd|kine] [--controllers LIST]
 #                                     [--settle S] [--k8senv PATH] [--keep]
 #   --runs N            rounds (default 5)
 #   --storage S         the storage of both configs (default embedded)
@@ -43,7 +43,7 @@ while [[ $# -gt 0 ]]; do
     --controllers=*) controllers="${1#--controllers=}"; shift ;;
     --settle) settle="${2:?--settle needs seconds}"; shift 2 ;;
     --settle=*) settle="${1#--settle=}"; shift ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-controllers: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

@@ -4,12 +4,17 @@
 #   2. the same for an instance holding 2,000 more objects (ConfigMaps of ~100 bytes);
 #   3. `k8senv open --detach BUNDLE` to ready against a warm `k8senv up --detach -e ENV` of the
 #      same environment (medians of --runs N each, alternated), and their ratio (goal: < 1.5).
+# Prints, on stdout:
+#   postmortem-capture config=example|2000-objs instance=NAME storage=S bytes=N capture_s=X   (one per bundle)
+#   postmortem-open env=ENV instance=NAME up_median_s=X open_median_s=X runs=N
+#   postmortem-ratio open_vs_up=Rx
 #
-# Usage: K8SENV_BINARY=path/to/k8senv [K8SENV_STORAGE=embedded|etcd|kine] scripts/bench-postmortem.sh [--runs N]
+# Usage: K8SENV_BINARY=path/to/k8senv [K8SENV_STORAGE=embedded|etcd|kine] scripts/bench/bench-postmortem.sh [--runs N]
 #   (run `eval "$(scripts/install-binaries.sh)"` first). Works in a temporary folder with its own
 #   caches; removes it at the end.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac
+cd "$(dirname "$0")/../.."
 k8senv="${K8SENV_BINARY:?set K8SENV_BINARY to the built k8senv}"
 runs=3
 [ "${1:-}" = --runs ] && runs="$2"
@@ -29,11 +34,10 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 report() {
   grep 'post-mortem bundle' "$1" | sed -E 's/^([^:]+): post-mortem bundle ([^ ]+) \(([^,]+), ([0-9.]+)s\).*/\1 \2 \4/' |
     while read -r name path seconds; do
-      printf '%-10s %-14s %-9s %12s %10s\n' "$2" "$name" "${K8SENV_STORAGE:-embedded}" "$(stat -c %s "$path")" "$seconds"
+      printf 'postmortem-capture config=%s instance=%s storage=%s bytes=%s capture_s=%s\n' "$2" "$name" "${K8SENV_STORAGE:-embedded}" "$(stat -c %s "$path")" "$seconds"
     done
 }
 
-printf '%-10s %-14s %-9s %12s %10s\n' CONFIG INSTANCE STORAGE BYTES CAPTURE_S
 (cd "$work/examples" && "$k8senv" run -f k8senv.yaml -- true >/dev/null 2>&1)   # warm the cache
 (cd "$work/examples" && "$k8senv" run -f k8senv.yaml --postmortem "$work/pm-example" -- sh -c 'exit 1' 2>"$work/example.err" >/dev/null) || true
 report "$work/example.err" example
@@ -75,7 +79,5 @@ for _ in $(seq 1 "$runs"); do
 done
 up=$(printf '%s\n' "${ups[@]}" | median)
 open=$(printf '%s\n' "${opens[@]}" | median)
-echo
-printf 'warm up --detach -e %s (median of %s): %.2fs\n' "$env" "$runs" "$up"
-printf 'open --detach %s (median of %s):   %.2fs\n' "$instance" "$runs" "$open"
-printf 'open / warm up: %.2fx (goal < 1.5x)\n' "$(echo "$open / $up" | bc -l)"
+printf 'postmortem-open env=%s instance=%s up_median_s=%.2f open_median_s=%.2f runs=%s\n' "$env" "$instance" "$up" "$open" "$runs"
+printf 'postmortem-ratio open_vs_up=%.2fx\n' "$(echo "$open / $up" | bc -l)"

@@ -8,7 +8,7 @@
 #   yaml-to-json k8senv_MBps=.. pyyaml_csafe_MBps=.. libyaml_events_MBps=.. ratio_vs_pyyaml=..x ratio_vs_libyaml=..x
 #   validate-example median_ms=X runs=20
 #
-# Usage: scripts/bench-yaml.sh [CRD_FOLDER] [--mb N] [--runs N]
+# Usage: scripts/bench/bench-yaml.sh [CRD_FOLDER] [--mb N] [--runs N]
 #   CRD_FOLDER  YAML input: every .yaml/.yml file below it (default Tests/Fixtures/crds,
 #               relative to the repository root), concatenated in memory into one multi-document
 #               stream, repeated until it is at least --mb megabytes (default 20), written once.
@@ -21,7 +21,7 @@
 # PyYAML built against libyaml (yaml.CSafeLoader).
 set -euo pipefail
 
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
 folder="Tests/Fixtures/crds" mb=20 runs=5
@@ -29,7 +29,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --mb) mb="${2:?--mb needs a number}"; shift 2 ;;
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$root/scripts/bench/bench-yaml.sh"; exit 0 ;;
     -*) echo "bench-yaml: unknown option: $1" >&2; exit 2 ;;
     *) folder="$1"; shift ;;
   esac

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # variables are the interface to the sourcing script
-# scripts/lib/bench.sh — what the benchmarks that run the k8senv binary share (bench-users,
+# scripts/bench/lib/bench.sh — what the benchmarks that run the k8senv binary share (bench-users,
 # bench-audit, bench-controllers, bench-diff, bench-environments): their common options, the
 # binaries, the k8senv binary, a work folder whose runs are brought down on exit, a config of one
 # environment, and `up --detach`/`down` timed and checked. Sources stack.sh.
@@ -22,7 +22,7 @@
 bench_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=stack.sh source-path=SCRIPTDIR
 source "$bench_here/stack.sh"
-bench_scripts="$(cd "$bench_here/.." && pwd)"
+bench_scripts="$(cd "$bench_here/../.." && pwd)"
 bench_repo="$(cd "$bench_scripts/.." && pwd)"
 
 fail() { stack_log "error: $*"; exit 1; }

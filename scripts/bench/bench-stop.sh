@@ -11,17 +11,18 @@
 #                                                 removed)
 # Target (issue #15): down and run's teardown of throwaway instances under 100 ms.
 #
-# Usage: scripts/bench-stop.sh [--runs N] [--storage embedded|etcd|kine]
+# Usage: scripts/bench/bench-stop.sh [--runs N] [--storage embedded|etcd|kine]
 # Configs: examples/k8senv.yaml, and clients/testdata/k8senv.yaml with --pool-size 4 -e isolation.
 # k8senv is built in release (swift build -c release --scratch-path "${K8SENV_SCRATCH:-.build}").
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"  # for --help, after the cd
+cd "$(dirname "$0")/../.."
 runs=7 storage=embedded
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs="${2:?}"; shift 2 ;;
     --storage) storage="${2:?}"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self"; exit 0 ;;
     *) echo "bench-stop: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

@@ -18,7 +18,7 @@
 #     value_kb=V live_value_kb=W kept_kb_per_cycle=Y compact_revision=C
 #   history-ratio rows_over_live=Rx value_over_live=Rx
 #
-# Usage: scripts/bench-history.sh [--cycles N] [--objects K] [--bytes B] [--k8senv PATH] [--keep]
+# Usage: scripts/bench/bench-history.sh [--cycles N] [--objects K] [--bytes B] [--k8senv PATH] [--keep]
 #   --cycles N     lease cycles (default 200)   --objects K  ConfigMaps per lease (default 5)
 #   --bytes B      data bytes per ConfigMap (default 1024)
 #   --k8senv PATH  the k8senv binary (default $K8SENV_BIN, else the release build under
@@ -29,7 +29,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
+repo="$(cd "$here/../.." && pwd)"
 # shellcheck source=lib/bench.sh source-path=SCRIPTDIR
 source "$here/lib/bench.sh"
 STACK_LOG_PREFIX=bench-history
@@ -41,7 +41,7 @@ while [[ $# -gt 0 ]]; do
     --cycles) cycles="${2:?}"; shift 2 ;;
     --objects) objects="${2:?}"; shift 2 ;;
     --bytes) bytes="${2:?}"; shift 2 ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-history: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

@@ -6,14 +6,17 @@
 #   <label> round=R first200_p50_ms=.. first200_p99_ms=.. steady_p50_ms=.. steady_p99_ms=..
 #           acquire_p50_ms=.. release_p50_ms=.. status_p50_ms=..   (each request alone; status is
 #           the transport with nothing behind it)
-# and at the end the medians' ratios current/baseline (below 1.05 is the goal: no worse than 5%).
+# and at the end, per figure, the ratio of the medians, current over baseline (below 1.05 is the
+# goal: no worse than 5%):
+#   transport-ratio steady_p50_ms_current_over_baseline=Rx baseline=X current=X   (and so on)
 #
-# Usage: scripts/bench-pool-transport.sh --baseline PATH [--current PATH] [--rounds N] [--cycles N]
+# Usage: scripts/bench/bench-pool-transport.sh --baseline PATH [--current PATH] [--rounds N] [--cycles N]
 #   --baseline   a k8senv binary to compare with (e.g. one built from an earlier commit)
 #   --current    the k8senv to measure (default: the one scripts/setup.sh builds)
 # Config: clients/testdata/k8senv.yaml, up --detach with --pool-size 4 -e isolation, embedded store.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"  # for --help, after the cd
+cd "$(dirname "$0")/../.."
 baseline="" current="" rounds=2 cycles=300
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -21,7 +24,7 @@ while [[ $# -gt 0 ]]; do
     --current) current="${2:?}"; shift 2 ;;
     --rounds) rounds="${2:?}"; shift 2 ;;
     --cycles) cycles="${2:?}"; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self"; exit 0 ;;
     *) echo "bench-pool-transport: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -39,7 +42,7 @@ trap '"$current" down -f "$config" --state-dir "$work/state" >/dev/null 2>&1 || 
 measure() {  # label binary round
   local label="$1" binary="$2" round="$3"
   eval "$("$binary" up --detach --quiet -f "$config" --state-dir "$work/state" --pool-size 4 -e isolation)"
-  PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 scripts/lib/lease-cycles.py | awk -v label="$label" -v round="$round" '
+  PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 scripts/bench/lib/lease-cycles.py | awk -v label="$label" -v round="$round" '
     $1 == "socket-lease-first" { split($3, a, "="); split($4, b, "="); f50 = a[2]; f99 = b[2] }
     $1 == "socket-lease" { split($3, a, "="); split($4, b, "="); s50 = a[2]; s99 = b[2] }
     $1 == "socket-split" { split($3, a, "="); split($4, r, "="); split($5, t, "="); ac = a[2]; re = r[2]; st = t[2] }
@@ -63,5 +66,5 @@ for line in open(sys.argv[1]):
             rows.setdefault((fields[0], key), []).append(float(value))
 for key in ("first200_p50_ms", "first200_p99_ms", "steady_p50_ms", "steady_p99_ms", "acquire_p50_ms", "release_p50_ms", "status_p50_ms"):
     b, c = statistics.median(rows[("baseline", key)]), statistics.median(rows[("current", key)])
-    print(f"ratio {key} current_over_baseline={c / b:.2f} (baseline {b:.2f}, current {c:.2f})")
+    print(f"transport-ratio {key}_current_over_baseline={c / b:.2f}x baseline={b:.2f} current={c:.2f}")
 PY

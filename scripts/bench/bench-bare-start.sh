@@ -5,7 +5,7 @@
 # etcd is started and healthy before the clock starts. Prints, on stdout:
 #   bare-start median_s=X.XXX runs=N
 #
-# Usage: scripts/bench-bare-start.sh [--runs N] [--readyz] [--keep]
+# Usage: scripts/bench/bench-bare-start.sh [--runs N] [--readyz] [--keep]
 #   --runs N   number of runs (default 5)
 #   --readyz   also report the median time to /readyz 200 (a second line, bare-start-readyz ...)
 #   --keep     keep the work directories (logs, certs) and print their path
@@ -25,15 +25,15 @@ while [[ $# -gt 0 ]]; do
     --runs=*) runs="${1#--runs=}"; shift ;;
     --readyz) readyz=1; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-bare-start: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench-bare-start: --runs must be a positive integer" >&2; exit 2; }
 
 if [[ -z "${K8SENV_KUBE_APISERVER:-}" || -z "${K8SENV_ETCD:-}" ]]; then
-  exports="$("$here/install-binaries.sh" --check 2>/dev/null)" || {
-    "$here/install-binaries.sh" --check >/dev/null || true
+  exports="$("$here/../install-binaries.sh" --check 2>/dev/null)" || {
+    "$here/../install-binaries.sh" --check >/dev/null || true
     stack_log "error: binaries missing; run: eval \"\$(scripts/install-binaries.sh)\""; exit 1; }
   eval "$exports"
 fi

@@ -9,21 +9,22 @@
 #                      Python); creates per second on embedded, on k8senv-kine and on etcd
 #                      (target: embedded at least etcd's rate), and the RSS of the storage process
 #                      afterwards (k8senv-kine vs etcd: the embedded store has no process of its own).
-#   release            scripts/bench-pool.sh's release phase: reset (embedded) vs namespace
+#   release            scripts/bench/bench-pool.sh's release phase: reset (embedded) vs namespace
 #                      cleanup (etcd) (target: reset under 10 ms median).
 #
-# Usage: scripts/bench-store.sh [--runs N] [--creates N] [--cycles N]
+# Usage: scripts/bench/bench-store.sh [--runs N] [--creates N] [--cycles N]
 # Every figure is a median of N runs (default 5), printed with the ratio to etcd's. Needs the
 # binaries of scripts/install-binaries.sh and Debian's python3-etcd3 (/usr/bin/python3).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"  # for --help, after the cd
+cd "$(dirname "$0")/../.."
 runs=5 creates=1000 cycles=30
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --creates) creates="$2"; shift 2 ;;
     --cycles) cycles="$2"; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self"; exit 0 ;;
     *) echo "bench-store: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -143,6 +144,6 @@ print(f"storage-rss after_creates kine_MiB={mk/1024:.1f} etcd_MiB={me/1024:.1f} 
 PY
 
 for storage in embedded etcd; do
-  out="$(K8SENV_STORAGE=$storage scripts/bench-pool.sh "$cycles" 2>/dev/null | grep -i release || true)"
+  out="$(K8SENV_STORAGE=$storage scripts/bench/bench-pool.sh "$cycles" 2>/dev/null | grep -i release || true)"
   echo "release-$storage $out"
 done

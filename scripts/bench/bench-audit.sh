@@ -19,7 +19,7 @@
 #   audit-ratio up_metadata_vs_off=Rx up_reqresp_vs_off=Rx apiserver_metadata_vs_off=Rx
 #               create_metadata_vs_off=Rx create_reqresp_vs_off=Rx get_metadata_vs_off=Rx get_reqresp_vs_off=Rx
 #
-# Usage: scripts/bench-audit.sh [--runs N] [--requests N] [--storage embedded|etcd|kine] [--k8senv PATH] [--keep]
+# Usage: scripts/bench/bench-audit.sh [--runs N] [--requests N] [--storage embedded|etcd|kine] [--k8senv PATH] [--keep]
 #   --runs N       rounds (default 5)
 #   --requests N   requests per run, half creates, half gets (default 400)
 #   --storage S    the storage of the configs (default embedded)
@@ -42,7 +42,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --requests) requests="${2:?--requests needs a number}"; shift 2 ;;
     --requests=*) requests="${1#--requests=}"; shift ;;
-    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-audit: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

@@ -9,7 +9,7 @@
 # The summary to standard output, one line per N:
 #   validate environments=N validate_s=X hash_s=X
 #
-# Usage: scripts/bench-validate.sh [--environments "1000 4000 16000"] [--runs N] [--k8senv PATH] [--keep]
+# Usage: scripts/bench/bench-validate.sh [--environments "1000 4000 16000"] [--runs N] [--k8senv PATH] [--keep]
 #   --environments  the sizes, in one argument (default "1000 4000 16000")
 #   --runs N        runs per size and command; the best is reported (default 1)
 #   --k8senv PATH   the k8senv binary (default $K8SENV_BIN, else the release build under
@@ -28,7 +28,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --environments) sizes="${2:?--environments needs sizes}"; shift 2 ;;
     --environments=*) sizes="${1#--environments=}"; shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-validate: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

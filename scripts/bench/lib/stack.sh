@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # variables are the interface to the sourcing script
-# scripts/lib/stack.sh — shared helpers for benchmark scripts: etcd + kube-apiserver on 127.0.0.1.
+# scripts/bench/lib/stack.sh — shared helpers for benchmark scripts: etcd + kube-apiserver on 127.0.0.1.
 #
 # Source it (bash >= 5: uses EPOCHREALTIME), then:
 #   stack_require_binaries            # K8SENV_KUBE_APISERVER / K8SENV_ETCD (eval install-binaries.sh first)

@@ -14,7 +14,7 @@
 #   lease-token lease_median_rps=X admin_median_rps=X runs=N requests=R
 #   lease-token-ratio lease_vs_admin_rps=Rx
 #
-# Usage: scripts/bench-lease-token.sh [--runs N] [--requests R] [--storage embedded|etcd|kine] [--k8senv PATH] [--keep]
+# Usage: scripts/bench/bench-lease-token.sh [--runs N] [--requests R] [--storage embedded|etcd|kine] [--k8senv PATH] [--keep]
 #   --runs N       rounds (default 5)
 #   --requests R   GETs per measurement (default 2000)
 #   --storage S    the storage (default embedded)
@@ -37,7 +37,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --requests) requests="${2:?--requests needs a number}"; shift 2 ;;
     --requests=*) requests="${1#--requests=}"; shift ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-lease-token: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

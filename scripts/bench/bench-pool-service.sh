@@ -17,18 +17,19 @@
 # Targets (issue #15): socket p50 < 2 ms and p99 < 10 ms; attached run < 150 ms and >= 20x
 # faster than fresh; the 50 Go tests' k8senv overhead < 1.5 s in total.
 #
-# Usage: scripts/bench-pool-service.sh [--cycles N] [--runs N] [--storage embedded|etcd|kine]
+# Usage: scripts/bench/bench-pool-service.sh [--cycles N] [--runs N] [--storage embedded|etcd|kine]
 # Config: clients/testdata/k8senv.yaml, up with --pool-size 4 -e isolation.
 # k8senv is built in release (swift build -c release --scratch-path "${K8SENV_SCRATCH:-.build}").
 set -euo pipefail
-cd "$(dirname "$0")/.."
+self="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"  # for --help, after the cd
+cd "$(dirname "$0")/../.."
 cycles=300 runs=10 storage=embedded
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --cycles) cycles="${2:?}"; shift 2 ;;
     --runs) runs="${2:?}"; shift 2 ;;
     --storage) storage="${2:?}"; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$self"; exit 0 ;;
     *) echo "bench-pool-service: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -51,7 +52,7 @@ trap 'k8senv down -f "$config" --state-dir "$state" >/dev/null 2>&1 || true; rm 
 
 eval "$(k8senv up --detach --quiet -f "$config" --state-dir "$state" --pool-size 4 -e isolation)"
 
-PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 scripts/lib/lease-cycles.py
+PYTHONPATH="$PWD/clients/python" CYCLES="$cycles" /usr/bin/python3 scripts/bench/lib/lease-cycles.py
 
 RUNS="$runs" CONFIG="$config" STATE="$state" /usr/bin/python3 - <<'PY'
 import os, statistics, subprocess, time

@@ -5,8 +5,9 @@
 # opening HTTP/2 connections to the store's port across each teardown (RunStressTests).
 # Every run must end with its command's status; the guard fails the run if anything is left.
 #
-# Usage: scripts/stress-stop.sh [runs]   (default 150; CI runs the same tests with 24)
+# Usage: scripts/bench/stress-stop.sh [runs]   (default 150; CI runs the same tests with 24)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac
+cd "$(dirname "$0")/../.."
 export K8SENV_STRESS_RUNS="${1:-150}"
 exec scripts/test.sh --filter StopStressTests --filter RunStressTests

@@ -9,9 +9,10 @@
 #        watch_deleted=… events_left=… apiserver_storage_errors=…
 # and the kube-apiserver log lines about storage errors, if any. Exit 1 if any.
 #
-# Usage: scripts/soak-store.sh [DURATION_SECONDS (default 600)] [STORAGE (default embedded)]
+# Usage: scripts/bench/soak-store.sh [DURATION_SECONDS (default 600)] [STORAGE (default embedded)]
 set -euo pipefail
-cd "$(dirname "$0")/.."
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac
+cd "$(dirname "$0")/../.."
 duration="${1:-600}" storage="${2:-embedded}"
 eval "$(scripts/install-binaries.sh)"
 scratch="${K8SENV_SCRATCH:-.build}"

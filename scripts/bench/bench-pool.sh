@@ -3,9 +3,10 @@
 # warm pool (the Swift library API), median and p95 per phase. Targets: acquire of an idle
 # instance under 5 ms; release with cleanup under 100 ms median.
 #
-# Usage: scripts/bench-pool.sh [CYCLES]   (default 50; config: examples/k8senv.yaml, environment base)
+# Usage: scripts/bench/bench-pool.sh [CYCLES]   (default 50; config: examples/k8senv.yaml, environment base)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+case "${1:-}" in -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;; esac
+cd "$(dirname "$0")/../.."
 cycles="${1:-50}"
 eval "$(scripts/install-binaries.sh)"
 scratch="${K8SENV_SCRATCH:-.build}"

@@ -17,7 +17,7 @@
 #   users rbac_median_s=X allow_median_s=X rbac_apiserver_median_s=X allow_apiserver_median_s=X runs=N
 #   users-ratio up_rbac_vs_allow=Rx apiserver_rbac_vs_allow=Rx
 #
-# Usage: scripts/bench-users.sh [--runs N] [--storage embedded|etcd|kine] [--k8senv PATH] [--keep]
+# Usage: scripts/bench/bench-users.sh [--runs N] [--storage embedded|etcd|kine] [--k8senv PATH] [--keep]
 #   --runs N       rounds (default 5)
 #   --storage S    the storage of both configs (default embedded)
 #   --k8senv PATH  the k8senv binary (default $K8SENV_BIN, else the release build under
@@ -37,7 +37,7 @@ runs=5 keep=0 storage=embedded k8senv="${K8SENV_BIN:-}"
 while [[ $# -gt 0 ]]; do
   if bench_option "$@"; then shift "$BENCH_SHIFT"; continue; fi
   case "$1" in
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-users: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

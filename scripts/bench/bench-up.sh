@@ -5,12 +5,12 @@
 #   up-detach median_s=X.XXX runs=N           `k8senv up --detach` wall time until it returns
 #   up-vs-bare bare_median_s=X.XXX up_median_s=X.XXX ratio=X.XXX   (target: ratio <= 1.15)
 #
-# Usage: scripts/bench-up.sh [--runs N] [--keep]
+# Usage: scripts/bench/bench-up.sh [--runs N] [--keep]
 #   --runs N   runs of each (default 5), interleaved (bare, up, bare, up, ...) so both see the
 #              same machine load
 #   --keep     keep the work directory (configs, logs) and print its path
 #
-# The bare start (scripts/lib/stack.sh, the flags of docs/reference/apiserver-flags.md): fresh
+# The bare start (scripts/bench/lib/stack.sh, the flags of docs/reference/apiserver-flags.md): fresh
 # PKI (not timed) and etcd data dir each run; the clock starts just before etcd is spawned and
 # stops at kube-apiserver's first /livez 200 (polled every 50 ms with the token and our CA).
 # The k8senv side: a config with one environment of one instance (pool.size 1), storage etcd,
@@ -23,7 +23,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/.." && pwd)"
+root="$(cd "$here/../.." && pwd)"
 # shellcheck source=lib/stack.sh source-path=SCRIPTDIR
 source "$here/lib/stack.sh"
 STACK_LOG_PREFIX=bench-up
@@ -34,14 +34,14 @@ while [[ $# -gt 0 ]]; do
     --runs) runs="${2:?--runs needs a number}"; shift 2 ;;
     --runs=*) runs="${1#--runs=}"; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-up: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
 [[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "bench-up: --runs must be a positive integer" >&2; exit 2; }
 
 if [[ -z "${K8SENV_KUBE_APISERVER:-}" || -z "${K8SENV_ETCD:-}" ]]; then
-  exports="$("$here/install-binaries.sh" --check 2>/dev/null)" || {
+  exports="$("$here/../install-binaries.sh" --check 2>/dev/null)" || {
     stack_log "error: binaries missing; run: eval \"\$(scripts/install-binaries.sh)\""; exit 1; }
   eval "$exports"
 fi

@@ -2,14 +2,14 @@
 # bench-environments.sh — the Environments benchmark (issue 4; targets in ../shared/DESIGN.md):
 # in one invocation, on the same binaries, N rounds of four measurements, interleaved
 # A B C D A B C D … so that machine drift spreads over all of them:
-#   A envtest  etcd + kube-apiserver (scripts/lib/stack.sh), /readyz 200, `kubectl apply
+#   A envtest  etcd + kube-apiserver (scripts/bench/lib/stack.sh), /readyz 200, `kubectl apply
 #              --server-side -f` of the CRD folder, `kubectl wait --for condition=established
 #              --timeout=120s crd --all`; timed from the start (PKI, etcd) to established.
 #   B cold     `k8senv up --detach` of one environment (crds: the folder, storage etcd, pool size 1)
 #              with an empty snapshot cache (a fresh XDG_CACHE_HOME per run); timed to its return.
 #   C warm     the same with a cache filled beforehand (a cache hit); timed to its return.
 #   D bare     kube-apiserver spawn to /livez 200, etcd started before the clock (fresh PKI and
-#              data dir), as scripts/bench-bare-start.sh.
+#              data dir), as scripts/bench/bench-bare-start.sh.
 # Stopping (`k8senv down`, SIGTERM to the stack) is never inside a timing. Before round 1 one
 # untimed `k8senv up`/`down` fills the warm cache (and warms the page cache for everyone).
 # After the rounds, `etcdctl snapshot restore` of that cache entry is timed alone (the restore
@@ -19,7 +19,7 @@
 #   environments envtest_median_s=X cold_median_s=X warm_median_s=X bare_median_s=X cold_vs_envtest=Rx warm_vs_bare=Rx runs=N
 #   environments-targets cold_vs_envtest=Rx<=0.6:met|missed warm_vs_bare=Rx<=1.1:met|missed
 #
-# Usage: scripts/bench-environments.sh [--runs N] [--crds DIR] [--k8senv PATH] [--keep]
+# Usage: scripts/bench/bench-environments.sh [--runs N] [--crds DIR] [--k8senv PATH] [--keep]
 #   --runs N       rounds (default 3)
 #   --crds DIR     the CRD folder (default Tests/Fixtures/crds/cluster-api-v0.4.8 of the repo)
 #   --k8senv PATH  the k8senv binary (default $K8SENV_BIN, else the release build under
@@ -31,7 +31,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
+repo="$(cd "$here/../.." && pwd)"
 # shellcheck source=lib/bench.sh source-path=SCRIPTDIR
 source "$here/lib/bench.sh"
 STACK_LOG_PREFIX=bench-environments
@@ -42,7 +42,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --crds) crds="${2:?--crds needs a folder}"; shift 2 ;;
     --crds=*) crds="${1#--crds=}"; shift ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-environments: unknown argument: $1" >&2; exit 2 ;;
   esac
 done

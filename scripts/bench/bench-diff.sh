@@ -14,7 +14,7 @@
 #   diff up_median_s=X mark_median_s=X diff_median_s=X status_median_s=X runs=N storage=S
 #   diff-ratio mark_vs_up=Rx diff_vs_status=Rx
 #
-# Usage: scripts/bench-diff.sh [--runs N] [--storage embedded|etcd|kine] [--k8senv PATH] [--keep]
+# Usage: scripts/bench/bench-diff.sh [--runs N] [--storage embedded|etcd|kine] [--k8senv PATH] [--keep]
 #   --runs N       rounds (default 5)
 #   --storage S    the storage (default embedded)
 #   --k8senv PATH  the k8senv binary (default $K8SENV_BIN, else the release build under
@@ -26,7 +26,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/.." && pwd)"
+repo="$(cd "$here/../.." && pwd)"
 # shellcheck source=lib/bench.sh source-path=SCRIPTDIR
 source "$here/lib/bench.sh"
 STACK_LOG_PREFIX=bench-diff
@@ -35,7 +35,7 @@ runs=5 keep=0 storage=embedded k8senv="${K8SENV_BIN:-}"
 while [[ $# -gt 0 ]]; do
   if bench_option "$@"; then shift "$BENCH_SHIFT"; continue; fi
   case "$1" in
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-diff: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
