@@ -136,7 +136,7 @@ package final class Trace: @unchecked Sendable {
     }
 
     private func write(_ event: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys]) else { return }
+        guard let data = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         writeRaw(String(decoding: data, as: UTF8.self) + ",\n")
     }
 
