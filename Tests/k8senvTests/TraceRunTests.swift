@@ -99,4 +99,18 @@ struct TraceRunTests {
             #expect(Self.partialOverlaps(prefix).isEmpty, "\(Self.partialOverlaps(prefix))")
         }
     }
+
+    @Test("a --trace that cannot be written (its folder missing, a symlink there) is an error naming the file, before anything starts; the symlink's target is left as it was")
+    func unwritableTrace() async throws {
+        try await Workspace.with(config: Workspace.smallConfig(), name: "trace-bad", apiServers: false) { ws in
+            let run = try await ws.k8senv("run", "--trace", ws("missing/t.json"), "--", "true")
+            #expect(run.status == 1 && run.stderr.contains("cannot write the trace \(ws("missing/t.json"))"), "\(run)")
+            let victim = try ws.write("victim.txt", "precious\n")
+            symlink(victim, ws("t.json"))
+            let up = try await ws.k8senv("up", "--detach", "--trace", "t.json")
+            #expect(up.status == 1 && up.stderr.contains("cannot write the trace \(ws("t.json")): it is a symbolic link"), "\(up)")
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+            #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
+        }
+    }
 }
