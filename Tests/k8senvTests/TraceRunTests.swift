@@ -37,7 +37,7 @@ struct TraceRunTests {
     static let everyStart = ["snapshot lookup", "instance start", "instance files (certificates, tokens, users)", "store start",
                              "store serving", "kube-apiserver start to ready"]
 
-    @Test("up --detach --trace on the example with an empty cache (a miss: base-0 and payments-0 build their snapshots): after down the file is whole JSON with every phase of each instance of the run, the run's own phases, run's acquire and release as instants, and no partly overlapping spans on a track; a run --trace whose k8senv is SIGKILLed (a cache hit now) leaves a readable prefix")
+    @Test("up --detach --trace on the example with an empty cache (a miss: base-0 and payments-0 build their snapshots): after down the file is whole JSON with every phase of each instance of the run and of a replacement started later, the run's own phases, acquires and releases as instants, and no partly overlapping spans on a track; a run --trace whose k8senv is SIGKILLed (a cache hit now) leaves a readable prefix")
     func upTraceAndKilledRun() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(example: true, name: "trace") { ws in
@@ -47,7 +47,14 @@ struct TraceRunTests {
             let status = try await ws.k8senv("status", "-f", "k8senv.yaml")
             let instances = status.stdout.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ").first.map(String.init) }
             #expect(instances == ["base-0", "base-1", "payments-0"], "\(status)")
-            // A run attached to the pool leases one instance per environment and releases it.
+            // payments-0 released with mode stop: the next lease of payments starts a replacement,
+            // payments-1, later and outside the start, and it is traced too.
+            let stopped = try await ws.shell(#"""
+                eval "$(k8senv acquire -f k8senv.yaml -e payments --holder $$)" && k8senv release -f k8senv.yaml --mode stop &&
+                eval "$(k8senv acquire -f k8senv.yaml -e payments --holder $$)" && k8senv release -f k8senv.yaml
+                """#)
+            #expect(stopped.status == 0, "\(stopped)")
+            // A run attached to the pool leases an instance and releases it.
             let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "true")
             #expect(attached.status == 0, "\(attached)")
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
@@ -59,7 +66,7 @@ struct TraceRunTests {
             let byTrack = Self.spans(events)
             func names(_ track: String) -> Set<String> { Set((byTrack[track] ?? []).map(\.name)) }
             #expect(names("k8senv").isSuperset(of: ["config load and plan", "binary probe", "cache key"]), "\(names("k8senv"))")
-            for instance in instances {
+            for instance in instances + ["payments-1"] {
                 let missing = Set(Self.everyStart).subtracting(names(instance))
                 #expect(missing.isEmpty, "\(instance) lacks \(missing.sorted()): \(names(instance).sorted())")
             }
