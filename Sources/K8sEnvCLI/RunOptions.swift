@@ -21,13 +21,17 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Instances per environment, instead of each environment's pool.size.")
     var poolSize: Int?
 
+    @Option(help: ArgumentHelp("Record where the start's time goes in this file, as a Chrome trace-event JSON (open it in ui.perfetto.dev or chrome://tracing).", valueName: "file"))
+    var trace: String?
+
     func validate() throws {
         if let poolSize, !(1...64).contains(poolSize) { throw ValidationError("--pool-size must be between 1 and 64") }
     }
 
     var lifecycle: Lifecycle.Options {
         Lifecycle.Options(file: config.file, profile: config.profile, environments: environments,
-                          stateDirectory: state.stateDir, quiet: quiet, noCache: noCache, poolSize: poolSize)
+                          stateDirectory: state.stateDir, quiet: quiet, noCache: noCache, poolSize: poolSize,
+                          tracePath: trace.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 })
     }
 }
 

@@ -7,17 +7,6 @@ import Testing
 /// format, readable whole after a clean finish and as a prefix at any moment before.
 @Suite("trace: Chrome trace-event JSON, one track per instance, readable even when killed", .tags(.fast))
 struct TraceTests {
-    /// The events of a trace file, closing the array when the writer did not (as the viewers do).
-    static func events(_ path: String) throws -> [[String: Any]] {
-        var text = try String(contentsOfFile: path, encoding: .utf8)
-        if !text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("]") {
-            text = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if text.hasSuffix(",") { text.removeLast() }
-            text += "]"
-        }
-        return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
-    }
-
     @Test("spans land on their instance's track, nested or one after another, with their arguments; a failed phase carries its error; finish closes the array")
     func spansAndTracks() async throws {
         let folder = try TemporaryFolder()
@@ -64,7 +53,7 @@ struct TraceTests {
         }
         let text = try String(contentsOfFile: folder("trace.json"), encoding: .utf8)
         #expect(text.hasPrefix("[\n") && text.hasSuffix(",\n"))
-        #expect(try Self.events(folder("trace.json")).contains { $0["name"] as? String == "snapshot lookup" })
+        #expect(try TraceFile.events(folder("trace.json")).contains { $0["name"] as? String == "snapshot lookup" })
     }
 
     @Test("without a recorder a span is the plain call and nothing is written")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 @testable import K8sEnvCLI
 import K8sEnvRunner
 import Testing
@@ -46,6 +47,11 @@ struct ParsingTests {
         #expect(options.stateDirectory == "/tmp/s" && options.noCache && options.quiet && options.poolSize == 3)
         let plain = try parse(["up"], as: Up.self)
         #expect(plain.options.lifecycle.file == "k8senv.yaml" && !plain.detach && plain.options.lifecycle.poolSize == nil)
+        // --trace FILE, made absolute (the detached supervisor writes it from wherever it runs).
+        #expect(try parse(["up", "--trace", "/tmp/t.json"], as: Up.self).options.lifecycle.tracePath == "/tmp/t.json")
+        #expect(try parse(["run", "--trace", "t.json", "--", "true"], as: Run.self).options.lifecycle.tracePath
+            == FileManager.default.currentDirectoryPath + "/t.json")
+        #expect(plain.options.lifecycle.tracePath == nil)
         #expect(usageError(["up", "--pool-size", "0"])?.message.contains("--pool-size must be between 1 and 64") == true)
         #expect(usageError(["up", "--pool-size", "0"])?.code == 2)
         #expect(usageError(["up", "--detatch"])?.message.contains("Unknown option '--detatch'") == true)

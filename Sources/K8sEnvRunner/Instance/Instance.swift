@@ -158,7 +158,9 @@ package final class Instance: Sendable {
     package static func start(_ configuration: InstanceConfiguration,
                               choosingPortsWith choosePort: @Sendable () throws(ProcessError) -> Int = { () throws(ProcessError) in try Ports.free() })
         async throws(ProcessError) -> (Instance, StartTimes) {
-        let files = try StartFiles.write(configuration)
+        let files = try await Trace.span("instance files (certificates, tokens, users)", track: configuration.name) { () async throws(ProcessError) in
+            try StartFiles.write(configuration)
+        }
         let deadline = ContinuousClock.now + configuration.startTimeout
         var conflict: ProcessError?
         for _ in 0..<3 {
@@ -179,8 +181,10 @@ package final class Instance: Sendable {
         let clock = ContinuousClock()
         var times = StartTimes()
         let storageStart = clock.now
-        let store = try await configuration.binaries.storage.spawn(
-            name: configuration.name, directory: configuration.directory, snapshot: configuration.snapshot, deadline: deadline)
+        let store = try await Trace.span("store start", track: configuration.name) { () async throws(ProcessError) in
+            try await configuration.binaries.storage.spawn(
+                name: configuration.name, directory: configuration.directory, snapshot: configuration.snapshot, deadline: deadline)
+        }
         let server = "https://127.0.0.1:\(port)"
         let apiStart = clock.now
         let apiServer: ChildProcess, users: [InstanceUser], client: KubeClient
@@ -192,7 +196,10 @@ package final class Instance: Sendable {
             throw error
         }
         do throws(ProcessError) {
-            try await store.waitUntilServing(deadline: deadline)
+            // Nested in kube-apiserver's start, which runs meanwhile (recorded below).
+            try await Trace.span("store serving", track: configuration.name) { () async throws(ProcessError) in
+                try await store.waitUntilServing(deadline: deadline)
+            }
             times.storage = clock.now - storageStart
             do { client = try KubeClient(server: server, caCertificate: files.certificates.caCertificate, token: files.token) } catch {
                 throw ProcessError(.launchFailed, "cannot load our own CA certificate: \(error)")
@@ -214,6 +221,8 @@ package final class Instance: Sendable {
             throw error.asPortConflict(ports: [port])
         }
         times.apiServer = clock.now - apiStart
+        Trace.current?.complete("kube-apiserver start to ready", track: configuration.name, start: apiStart, end: clock.now,
+                                arguments: ["port": "\(port)"])
         return (instance, times)
     }
 

@@ -79,7 +79,12 @@ public actor EnvironmentPool {
     /// Starts instances until the pool holds `size`, ready and idle: the first alone (on a cache
     /// miss it builds the snapshot the others start from), then the rest together.
     /// - Throws: ``K8sEnvError``: why one could not start; the others of this call are stopped.
+    /// Traced on a track of the pool's own: the pools of a run warm concurrently.
     package func warm() async throws(K8sEnvError) {
+        try await Trace.span("pool warm-up", track: "\(environment) pool", arguments: ["size": "\(size)"]) { () async throws(K8sEnvError) in try await warmUp() }
+    }
+
+    private func warmUp() async throws(K8sEnvError) {
         try await initialize()
         let wanted = size - total
         guard wanted > 0 else { return }

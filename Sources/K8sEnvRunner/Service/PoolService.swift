@@ -66,7 +66,7 @@ package actor PoolService {
             order.append(environment)
             pools[environment] = pool
         }
-        let service = PoolService(pools: pools, order: order, socketPath: socketPath, folder: folder, log: log)
+        let service = PoolService(pools: pools, order: order, socketPath: socketPath, folder: folder, log: log, trace: session.builder.trace)
         await service.keepInto(try? PostmortemCapture.target(session.plan.config, directory: nil), session: session)
         try await service.listen()
         return service
@@ -75,8 +75,13 @@ package actor PoolService {
     /// The private folder of the socket, when it has one.
     let folder: SocketFolder?
 
+    /// The run's `--trace`: acquires and releases are instants on the instance's track. Held
+    /// here because requests run on NIO, outside the start's task (and its ``Trace/current``).
+    let trace: Trace?
+
     init(pools: [String: EnvironmentPool], order: [String], socketPath: String, folder: SocketFolder?,
-         log: @escaping @Sendable (String) -> Void) {
+         log: @escaping @Sendable (String) -> Void, trace: Trace? = nil) {
+        self.trace = trace
         self.folder = folder
         self.log = log
         self.pools = pools
@@ -194,6 +199,7 @@ package actor PoolService {
                           expires: ttl.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) },
                           expiresAt: ttl.map { now.addingTimeInterval($0) })
         leases[id] = lease
+        trace?.instant("acquire", track: instance.id, at: .now, arguments: ["lease": id, "holder": "\(holder)"])
         let folder = instance.directory
         return .json(201, LeaseGrant(lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
                                   caCertificate: instance.caCertificate, caFile: InstanceLayout(folder).caCertificate, token: instance.token,
@@ -263,6 +269,7 @@ package actor PoolService {
             return notHeld(id)
         }
         let replaced = await Self.end(lease, mode: releaseMode, why: "released", log: log)
+        trace?.instant("release", track: lease.instance.id, at: .now, arguments: ["lease": id, "mode": mode])
         return .json(200, Released(lease: id, instance: lease.instance.id, mode: mode, replaced: replaced))
     }
 

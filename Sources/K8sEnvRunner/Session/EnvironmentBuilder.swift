@@ -27,6 +27,10 @@ package struct EnvironmentBuilder: Sendable {
     /// The kube-controller-manager controllers of each environment that runs some, checked
     /// against the binary (`default` expanded).
     package let controllers: [String: [String]]
+    /// The run's `--trace` (the recorder ``prepare`` ran under): the entry points record into it
+    /// even when a pool calls them later, outside the start's task. Finished by whoever stops the
+    /// session.
+    package var trace: Trace?
     let progress: @Sendable (String) -> Void
 
     package init(plan: Plan, binaries: ResolvedBinaries, files: SourceFiles, runDirectory: String, cache: CacheSettings?,
@@ -50,6 +54,7 @@ package struct EnvironmentBuilder: Sendable {
         var gateErrors: [Diagnostic]
         var controllers: [String: [String]] = [:]
         do throws(ProcessError) {
+            let probing = ContinuousClock.now
             binaries = try await ResolvedBinaries.resolve(plan.config)
             // Before anything starts: a gate the binary lacks would only show as its exit.
             gateErrors = try await FeatureGates.check(plan.config, apiServer: binaries.kubeAPIServer)
@@ -59,6 +64,7 @@ package struct EnvironmentBuilder: Sendable {
                 controllers = resolved.controllers
                 gateErrors += resolved.errors
             }
+            Trace.current?.complete("binary probe", track: Trace.runTrack, start: probing, end: .now)
             try PrivateFiles.makeDirectory(runDirectory)
         } catch {
             throw K8sEnvError(error)
@@ -70,19 +76,28 @@ package struct EnvironmentBuilder: Sendable {
             let store = SnapshotStore(root: cacheRoot ?? SnapshotStore.defaultRoot)
             store.cleanLeftovers()
             do throws(Diagnostic) {
-                cache = CacheSettings(store: store, keys: try CacheKey.compute(plan, apiServerVersion: binaries.kubeAPIServerVersion.text, files: files))
+                let keys = try await Trace.span("cache key") { () async throws(Diagnostic) in
+                    try CacheKey.compute(plan, apiServerVersion: binaries.kubeAPIServerVersion.text, files: files)
+                }
+                cache = CacheSettings(store: store, keys: keys)
             } catch {
                 throw K8sEnvError(.invalidConfig, error, files: files)
             }
         }
-        return EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache,
-                                  webhooks: webhooks, controllers: controllers, progress: progress)
+        var builder = EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache,
+                                         webhooks: webhooks, controllers: controllers, progress: progress)
+        builder.trace = Trace.current
+        return builder
     }
 
     /// The first instance of an environment: a cache hit starts from the snapshot; a miss keeps
     /// the instance that built the snapshot; without a cache, a new instance with the lineage
     /// (what it extends first) applied. Then its webhooks are installed.
     package func firstInstance(_ name: String) async throws(K8sEnvError) -> Instance {
+        try await Trace.withRecorder(trace) { () async throws(K8sEnvError) in try await tracedFirstInstance(name) }
+    }
+
+    private func tracedFirstInstance(_ name: String) async throws(K8sEnvError) -> Instance {
         let instance: Instance
         if let cache {
             switch try await provide(name, cache: cache, keepRunning: true) {
@@ -98,8 +113,12 @@ package struct EnvironmentBuilder: Sendable {
     /// Another instance of an environment (index ≥ 1): from its snapshot, or built afresh
     /// without a cache; then its webhooks are installed.
     package func instance(_ name: String, index: Int) async throws(K8sEnvError) -> Instance {
+        try await Trace.withRecorder(trace) { () async throws(K8sEnvError) in try await tracedInstance(name, index: index) }
+    }
+
+    private func tracedInstance(_ name: String, index: Int) async throws(K8sEnvError) -> Instance {
         let instance: Instance
-        if let snapshot = try await snapshot(for: name) {
+        if let snapshot = try await snapshot(for: name, track: "\(name)-\(index)") {
             instance = try await startInstance(name, suffix: "\(index)", snapshot: snapshot)
         } else {
             instance = try await freshInstance(name, suffix: "\(index)")
@@ -120,7 +139,7 @@ package struct EnvironmentBuilder: Sendable {
         let started = clock.now
         applier.deadline = (started + timeout.duration, "timeouts.start (\(timeout))")
         do {
-            let (configurations, conversions) = try await applier.applyWebhooks(install)
+            let (configurations, conversions) = try await Trace.span("webhooks", track: instance.name) { () async throws(Diagnostics) in try await applier.applyWebhooks(install) }
             var parts: [String] = []
             if configurations > 0 { parts.append("\(configurations) webhook configuration\(configurations == 1 ? "" : "s")") }
             if conversions > 0 { parts.append("\(conversions) CRD conversion webhook\(conversions == 1 ? "" : "s")") }
@@ -141,7 +160,9 @@ package struct EnvironmentBuilder: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         do {
-            try await instance.startControllerManager(deadline: started + plan.config.timeouts.start.duration)
+            try await Trace.span("kube-controller-manager", track: instance.name) { () async throws(ProcessError) in
+                try await instance.startControllerManager(deadline: started + plan.config.timeouts.start.duration)
+            }
         } catch {
             await instance.stop()
             throw K8sEnvError(error)
@@ -152,9 +173,11 @@ package struct EnvironmentBuilder: Sendable {
     }
 
     /// The environment's snapshot, built if missing; nil without a cache.
-    package func snapshot(for name: String) async throws(K8sEnvError) -> Snapshot? {
+    /// - Parameter track: the trace track its lookup is recorded on (the instance it is for).
+    package func snapshot(for name: String, track: String = Trace.runTrack) async throws(K8sEnvError) -> Snapshot? {
         guard let cache, let key = cache.keys[name] else { return nil }
-        if case .hit(let snapshot) = cache.store.lookup(key) { return snapshot }
+        let found = await Trace.span("snapshot lookup", track: track, arguments: ["key": String(key.prefix(12))]) { cache.store.lookup(key) }
+        if case .hit(let snapshot) = found { return snapshot }
         return try await provideSnapshot(name, cache: cache)
     }
 
@@ -182,7 +205,11 @@ package struct EnvironmentBuilder: Sendable {
             controllers: controllers[name] ?? [])
         let instance: Instance
         let times: Instance.StartTimes
-        do { (instance, times) = try await Instance.start(configuration) } catch { throw K8sEnvError(error) }
+        do {
+            (instance, times) = try await Trace.span("instance start", track: configuration.name) { () async throws(ProcessError) in
+                try await Instance.start(configuration)
+            }
+        } catch { throw K8sEnvError(error) }
         progress("\(name): \(config.storage.rawValue) ready in \(Self.format(times.storage)), kube-apiserver \(binaries.kubeAPIServerVersion) ready in \(Self.format(times.apiServer)) at \(instance.server)")
         return instance
     }
@@ -201,6 +228,8 @@ package struct EnvironmentBuilder: Sendable {
             if !environment.crdFiles.isEmpty {
                 let n = try await applier.applyCRDs(environment.crdFiles, timeout: config.timeouts.crds.duration)
                 total += n
+                Trace.current?.complete("CRDs applied and Established", track: instance.name, start: started, end: clock.now,
+                                        arguments: ["environment": environment.name, "CRDs": "\(n)"])
                 progress("\(name): \(n) CRD\(n == 1 ? "" : "s") of \(environment.name) established in \(Self.format(clock.now - started))")
             }
             // timeouts.seeds bounds this environment's own seed sets, all of them.
@@ -209,6 +238,8 @@ package struct EnvironmentBuilder: Sendable {
                 started = clock.now
                 let n = try await applier.applySeedSet(seed.files)
                 total += n
+                Trace.current?.complete("seed set \(environment.name)/\(seed.name)", track: instance.name, start: started, end: clock.now,
+                                        arguments: ["objects": "\(n)"])
                 progress("\(name): seed set \(environment.name)/\(seed.name): \(n) object\(n == 1 ? "" : "s") applied in \(Self.format(clock.now - started))")
             }
         } catch {
@@ -250,7 +281,9 @@ package struct EnvironmentBuilder: Sendable {
             progress("\(name): snapshot \(short) \(how)")
             return .running(try await startInstance(name, suffix: "0", snapshot: snapshot), snapshot)
         }
-        if case .hit(let cached) = cache.store.lookup(key) { return try await hit(cached, "(cache hit)") }
+        let track = "\(name)-\(keepRunning ? "0" : "build")"
+        let found = await Trace.span("snapshot lookup", track: track, arguments: ["key": short]) { cache.store.lookup(key) }
+        if case .hit(let cached) = found { return try await hit(cached, "(cache hit)") }
         let lock: SnapshotStore.Lock
         do { lock = try await cache.store.lock(key) } catch { throw K8sEnvError(error) }
         defer { lock.release() }
@@ -270,6 +303,7 @@ package struct EnvironmentBuilder: Sendable {
         let instance = try await startInstance(name, suffix: keepRunning ? "0" : "build", snapshot: parentSnapshot)
         do throws(K8sEnvError) {
             let objects = try await apply(environment, to: instance, as: name)
+            let saving = clock.now
             let staging: String
             do { staging = try cache.store.makeStaging(key) } catch { throw K8sEnvError(error) }
             do throws(ProcessError) { try await instance.store.saveSnapshot(into: staging + "/data") } catch {
@@ -283,6 +317,8 @@ package struct EnvironmentBuilder: Sendable {
                 objects: objects, size: 0, checksum: "", buildSeconds: Self.seconds(clock.now - started), createdAt: Date())
             let snapshot: Snapshot
             do { snapshot = try cache.store.publish(staging, metadata: metadata) } catch { throw K8sEnvError(error) }
+            Trace.current?.complete("snapshot save", track: instance.name, start: saving, end: clock.now,
+                                    arguments: ["key": short, "bytes": "\(snapshot.metadata.size)"])
             progress("\(name): snapshot \(short) saved (\(Self.bytes(snapshot.metadata.size))) in \(Self.format(clock.now - started))")
             if !keepRunning {
                 await instance.stop()

@@ -21,10 +21,14 @@ package enum Lifecycle {
         package var fresh = false
         /// `run --postmortem DIR`: where post-mortem bundles go, over the config's `postmortem.dir`.
         package var postmortemDirectory: String?
+        /// `--trace FILE` (absolute): where the start's phases go as a Chrome trace-event file
+        /// (docs/how-to/see-where-start-time-goes.md); finished when the session stops.
+        package var tracePath: String?
 
         package init(file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool,
-                     noCache: Bool = false, cacheDirectory: String? = nil, poolSize: Int? = nil) {
+                     noCache: Bool = false, cacheDirectory: String? = nil, poolSize: Int? = nil, tracePath: String? = nil) {
             self.poolSize = poolSize
+            self.tracePath = tracePath
             self.noCache = noCache
             self.cacheDirectory = cacheDirectory
             self.file = file
@@ -56,11 +60,28 @@ package enum Lifecycle {
     }
 
     /// Starts a session: stale runs cleaned, binaries resolved, instances up, CRDs and seeds
-    /// applied, the run recorded. On failure nothing is left running.
+    /// applied, the run recorded. On failure nothing is left running. With `tracePath`, every
+    /// phase is recorded there (the session keeps the trace until it stops).
     package static func start(_ options: Options, detached: Bool, output: @escaping @Sendable (String) -> Void)
         async throws(K8sEnvError) -> Session {
+        var trace: Trace?
+        if let path = options.tracePath {
+            do throws(ProcessError) { trace = try Trace(path: path) } catch { throw K8sEnvError(error) }
+        }
+        do {
+            return try await Trace.withRecorder(trace) { () async throws(K8sEnvError) in
+                try await startTraced(options, detached: detached, output: output)
+            }
+        } catch {
+            trace?.finish()
+            throw error
+        }
+    }
+
+    private static func startTraced(_ options: Options, detached: Bool, output: @escaping @Sendable (String) -> Void)
+        async throws(K8sEnvError) -> Session {
         let files = SourceFiles()
-        let plan = try plan(options, files: files)
+        let plan = try await Trace.span("config load and plan") { () async throws(K8sEnvError) in try Self.plan(options, files: files) }
         let state = options.stateFolder
         let cleanup = state.cleanStaleRuns()
         for dir in cleanup.cleaned { output("cleaned up after a run that did not stop: \(dir)") }
@@ -153,6 +174,7 @@ package enum Lifecycle {
     /// - Parameter exiting: the process exits right after (see ``Session/stop(exiting:)``).
     package static func finish(_ session: Session, state: StateFolder, keepFiles: Bool, exiting: Bool = false) async {
         await session.stop(exiting: exiting)
+        session.builder.trace?.finish()
         state.clearCurrent(ifRunDirectory: session.runDirectory)
         if keepFiles {
             // Nothing runs any more: keep the logs, drop the record of processes.

@@ -49,14 +49,19 @@ package final class Trace: @unchecked Sendable {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// Runs `body` with `trace` as ``current`` (nil: no trace).
-    package static func withRecorder<T>(_ trace: Trace?, _ body: () async throws -> T) async rethrows -> T {
-        try await $current.withValue(trace) { try await body() }
+    /// Runs `body` with `trace` as ``current`` (nil: no trace), keeping the body's typed error.
+    package static func withRecorder<T, E: Error>(_ trace: Trace?, _ body: () async throws(E) -> T) async throws(E) -> T {
+        let result: Result<T, E> = await $current.withValue(trace) {
+            do throws(E) { return .success(try await body()) } catch { return .failure(error) }
+        }
+        return try result.get()
     }
 
     /// Runs `body` as the phase `name` on `track` (an instance's name, or ``runTrack``), recorded
     /// in ``current`` when there is one. `arguments` are shown beside the span (counts, keys).
+    /// The body runs on the caller's actor (`isolation`).
     package static func span<T, E: Error>(_ name: String, track: String = runTrack, arguments: [String: String] = [:],
+                                         isolation: isolated (any Actor)? = #isolation,
                                          _ body: () async throws(E) -> T) async throws(E) -> T {
         guard let trace = current else { return try await body() }
         let start = ContinuousClock.now
@@ -131,7 +136,7 @@ package final class Trace: @unchecked Sendable {
     }
 
     private func write(_ event: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys]) else { return }
+        guard let data = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
         writeRaw(String(decoding: data, as: UTF8.self) + ",\n")
     }
 
