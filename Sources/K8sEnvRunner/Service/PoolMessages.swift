@@ -7,8 +7,13 @@ package struct LeaseRequest: Codable, Sendable {
     package var timeoutSeconds: Double?
     package var holder: Int32?
     package var ttlSeconds: Double?
+    /// What the holder holds the lease for, in words (`k8senv run` sends "`k8senv run` as its
+    /// command's KUBECONFIG"): named to whoever's acquire of the environment times out.
+    package var purpose: String?
 
-    package init(environment: String? = nil, timeoutSeconds: Double? = nil, holder: Int32? = nil, ttlSeconds: Double? = nil) {
+    package init(environment: String? = nil, timeoutSeconds: Double? = nil, holder: Int32? = nil, ttlSeconds: Double? = nil,
+                 purpose: String? = nil) {
+        self.purpose = purpose
         self.environment = environment
         self.timeoutSeconds = timeoutSeconds
         self.holder = holder

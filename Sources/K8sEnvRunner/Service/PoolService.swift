@@ -16,6 +16,9 @@ package actor PoolService {
         var since: Date
         var expires: ContinuousClock.Instant?
         var expiresAt: Date?
+        /// What the holder said it holds the lease for (`k8senv run`'s: its command's
+        /// KUBECONFIG): named when an acquire of the environment times out.
+        var purpose: String?
     }
 
     let pools: [String: EnvironmentPool]
@@ -139,12 +142,13 @@ package actor PoolService {
         var asked = LeaseRequest()
         if !request.body.isEmpty {
             do { asked = try JSONDecoder().decode(LeaseRequest.self, from: Data(request.body)) } catch {
-                return .error(400, .badRequest, "the body must be a JSON object of environment (string), timeoutSeconds, ttlSeconds (numbers) and holder (a pid): \(Self.describe(error))")
+                return .error(400, .badRequest, "the body must be a JSON object of environment (string), timeoutSeconds, ttlSeconds (numbers), holder (a pid) and purpose (a string): \(Self.describe(error))")
             }
         }
         for (key, value) in [("timeoutSeconds", asked.timeoutSeconds), ("ttlSeconds", asked.ttlSeconds)] {
             if let value, !(value >= 0 && value <= 86_400) { return .error(400, .badRequest, "\(key) must be a number of seconds from 0 to 86400") }
         }
+        if let purpose = asked.purpose, purpose.utf8.count > 200 { return .error(400, .badRequest, "purpose must be at most 200 bytes") }
         let environment: String
         if let name = asked.environment {
             environment = name
@@ -183,7 +187,8 @@ package actor PoolService {
         case .success(let granted): instance = granted
         case .failure(let error):
             switch error.code {
-            case .acquireTimeout, .shutDown: return .error(503, error.code == .acquireTimeout ? .acquireTimeout : .shutDown, error.message)
+            case .acquireTimeout: return .error(503, .acquireTimeout, error.message + heldFor(environment, size: pool.size))
+            case .shutDown: return .error(503, .shutDown, error.message)
             case .cancelled: return .error(503, .shutDown, "the client left before its lease was granted")
             default: return .error(500, .instanceFailed, error.message)
             }
@@ -197,7 +202,7 @@ package actor PoolService {
         let now = Date()
         let lease = Lease(id: id, environment: environment, instance: instance, holder: holder, holderStart: holderStart, since: now,
                           expires: ttl.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) },
-                          expiresAt: ttl.map { now.addingTimeInterval($0) })
+                          expiresAt: ttl.map { now.addingTimeInterval($0) }, purpose: asked.purpose)
         leases[id] = lease
         trace?.instant("acquire", track: instance.id, at: .now, arguments: ["lease": id, "holder": "\(holder)"])
         let folder = instance.directory
@@ -206,6 +211,49 @@ package actor PoolService {
                                   kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt,
                                   webhook: instance.webhook,
                                   users: instance.users.mapValues { LeaseGrant.User(token: $0.token, kubeconfig: $0.kubeconfigPath) }))
+    }
+
+    /// After an acquire of `environment` timed out: which of its instances are held for a
+    /// purpose the holder named (`k8senv run`'s KUBECONFIG), and what that leaves the others.
+    private func heldFor(_ environment: String, size: Int) -> String {
+        let named = leases.values.filter { $0.environment == environment && $0.purpose != nil }.sorted { $0.instance.id < $1.instance.id }
+        guard !named.isEmpty else { return "" }
+        let held = named.map { "\($0.instance.id) is held by \($0.purpose!) (pid \($0.holder))" }.joined(separator: "; ")
+        let left = size - named.count
+        return "; \(held): a pool of \(size) lends the command's tests \(left == 0 ? "none" : "\(left)") while it runs"
+            + (left == 0 ? " (raise pool.size of \(environment) in k8senv.yaml, or --pool-size)" : "")
+    }
+
+    /// `k8senv run`'s own lease of `environment` in a run of its own: as an acquire through the
+    /// socket would grant it, held by this process (which the socket refuses as a holder) for
+    /// `purpose`, until ``endOwn(_:)``. The service's status shows it leased, and an acquire
+    /// that times out names it.
+    /// - Returns: the lease's id and instance; nil when none became free within `timeout`.
+    /// - Throws: ``K8sEnvError`` `.shutDown`, or why a new instance could not start.
+    package func lendOwn(_ environment: String, timeout: Duration, purpose: String) async throws(K8sEnvError) -> (id: String, instance: PooledInstance)? {
+        guard !stopped, let pool = pools[environment] else {
+            throw K8sEnvError(.shutDown, "the pool service is stopping")
+        }
+        let instance: PooledInstance
+        do throws(K8sEnvError) { instance = try await pool.acquire(timeout: timeout) } catch {
+            if error.code == .acquireTimeout { return nil }
+            throw error
+        }
+        let id = Self.newLeaseID()
+        let holder = getpid()
+        leases[id] = Lease(id: id, environment: environment, instance: instance, holder: holder,
+                           holderStart: Ownership.startTime(of: holder) ?? 0, since: Date(), purpose: purpose)
+        trace?.instant("acquire", track: instance.id, at: .now, arguments: ["lease": id, "holder": "\(holder)"])
+        return (id, instance)
+    }
+
+    /// Ends a lease of ``lendOwn(_:timeout:purpose:)`` (mode reset).
+    /// - Returns: nil, or why its instance could not be reset (the pool replaces it).
+    package func endOwn(_ id: String) async -> String? {
+        guard let lease = leases.removeValue(forKey: id) else { return nil }  // ended with the service
+        do throws(K8sEnvError) { try await lease.instance.release(.reset) } catch { return error.message }
+        trace?.instant("release", track: lease.instance.id, at: .now, arguments: ["lease": id, "mode": "reset"])
+        return nil
     }
 
     struct Released: Encodable {

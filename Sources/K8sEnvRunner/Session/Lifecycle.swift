@@ -251,32 +251,72 @@ package enum Lifecycle {
         }
     }
 
-    /// `k8senv run`: up, run the command with KUBECONFIG set, tear down; the command's status.
+    /// `k8senv run`, one path whether it starts its own pools or attaches to a detached `up`'s
+    /// pool service: one lease per environment (in-process from its own pools, or through the
+    /// service), the command's variables built from the leases, the command, one failure report
+    /// (the leases' audit; post-mortem bundles in a run of its own), the leases released (an
+    /// attached run's are reset for the next holder; a run of its own's end with its teardown),
+    /// and what it started torn down. Its lease is one of the pool's `pool.size` instances: the
+    /// command's tests lease the others (docs/explanation/architecture.md, "k8senv run").
+    /// Returns the command's status.
     package static func run(_ options: Options, command: [String], output: @escaping @Sendable (String) -> Void) async -> Int32 {
         let signals = SignalWatcher()
-        if let record = attachable(options) {
-            return await runAttached(options, record: record, command: command, signals: signals, output: output)
-        }
-        let session: Session
-        do { session = try await start(options, detached: false, signals: signals, output: output) } catch {
-            output(error.report)
-            return error.exitStatus
-        }
         let state = options.stateFolder
-        let postmortem: PostmortemCapture.Target?
-        do throws(K8sEnvError) { postmortem = try PostmortemCapture.target(session.plan.config, directory: options.postmortemDirectory) } catch {
-            await finish(session, state: state, keepFiles: false, exiting: true)
-            output(error.report)
-            return error.exitStatus
+        let source: RunLeaseSource
+        var names = options.environments
+        var session: Session?
+        var postmortem: PostmortemCapture.Target?
+        let attached = attachable(options)
+        if let attached, let socket = attached.poolSocket {
+            source = .service(socket)
+            for instance in attached.instances where options.environments.isEmpty && !names.contains(instance.environment) {
+                names.append(instance.environment)
+            }
+        } else {
+            var served = options
+            served.servePools = true  // the command's tests lease the other instances (K8SENV_POOL)
+            let started: Session
+            do { started = try await start(served, detached: false, signals: signals, output: output) } catch {
+                output(error.report)
+                return error.exitStatus
+            }
+            session = started
+            do throws(K8sEnvError) { postmortem = try PostmortemCapture.target(started.plan.config, directory: options.postmortemDirectory) } catch {
+                await finish(started, state: state, keepFiles: false, exiting: true)
+                output(error.report)
+                return error.exitStatus
+            }
+            guard let service = await started.service else {
+                await finish(started, state: state, keepFiles: false, exiting: true)
+                output("error: the run's pool service did not start")
+                return 1
+            }
+            if let postmortem { await service.keepInto(postmortem, session: nil) }  // release mode=keep
+            source = .session(service)
+            names = await started.pools.map(\.environment)
         }
-        if let postmortem { await session.service?.keepInto(postmortem, session: nil) }  // release mode=keep
-        let record = await session.record(config: options.file, profile: options.profile, detached: false)
+        let leases: [RunLease]
+        switch await acquireLeases(names, from: source, signals: signals, output: output) {
+        case .success(let granted): leases = granted
+        case .failure(let status):
+            if let session { await finish(session, state: state, keepFiles: false, exiting: true) }
+            return status.code
+        }
+        if let attached, !options.quiet {
+            output("attached to the pool service of k8senv up (pid \(attached.ownerPID)): "
+                   + leases.map { "\($0.environment) → \($0.instance)" }.joined(separator: ", ") + " (--fresh starts instances of its own)")
+        }
         var environment = ProcessInfo.processInfo.environment
-        for (key, value) in record.exports { environment[key] = value }
-        let commandStart = Date()
+        for (key, value) in RunLease.exports(leases, poolSocket: source.poolSocket) { environment[key] = value }
         let status = await runCommand(command, environment: environment, signals: signals, output: output)
-        // A failed command: what it asked of the instances (their audit logs), which are kept.
-        let audited = status != 0 && reportAudit(session, since: commandStart, output: output)
+        // A failed command: what it asked of the instances it leased (their audit logs).
+        let audited = status != 0 ? await reportAudit(leases, output: output) : false
+        guard let session else {
+            let problems = await release(leases)
+            for problem in problems { output("error: a lease could not be released: \(problem)") }
+            // A service that went away under the command: its results are not to be trusted.
+            return problems.isEmpty || status != 0 ? status : 1
+        }
         // Post-mortem bundles, while the instances still serve (docs/explanation/postmortem.md).
         let instanceFailed = await session.failure() != nil
         await PostmortemCapture.afterCommand(session, target: postmortem, profile: options.profile, status: status,
@@ -285,7 +325,8 @@ package enum Lifecycle {
         // if the command passed (its results are not to be trusted).
         let failure = await session.failure()
         if let failure { output("error: an instance stopped while the command ran: \(failure)") }
-        // The one teardown of a run of its own: the pool service, then every pool's instances.
+        // The one teardown of a run of its own: the pool service (which ends every lease, the
+        // run's own too: no instance is reset just before it stops), then every pool's instances.
         await finish(session, state: state, keepFiles: audited || failure != nil, exiting: true)
         if failure != nil {
             output("logs kept in \(session.runDirectory)")
@@ -304,18 +345,6 @@ package enum Lifecycle {
 
     /// What a failed command's `run` says when nothing audits.
     static let auditHint = "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (\(DocsLink.page("how-to/failed-test-requests.md")))"
-
-    /// After a failed command: per instance it used, its last mutating requests (see
-    /// ``AuditReport``); a hint when the config has no `audit`.
-    /// - Returns: whether the instances audit (their logs are then kept).
-    static func reportAudit(_ session: Session, since: Date, output: @Sendable (String) -> Void) -> Bool {
-        guard session.plan.config.auditsAnything else {
-            output(auditHint)
-            return false
-        }
-        printAuditReport(AuditReport.failedCommand(runDirectory: session.runDirectory, since: since), output: output)
-        return true
-    }
 
     /// The report's lines (``AuditReport/section(instance:events:log:)`` of each instance) under
     /// a heading, or a line saying the command made no requests.
