@@ -144,4 +144,48 @@ struct AuditTests {
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }
+
+    /// The audit report of `run`'s output (its heading and the lines under it), each line with
+    /// what differs between two runs (times, latencies, the log's run folder) written as `*`.
+    static func report(_ stderr: String) -> [String] {
+        let lines = stderr.split(separator: "\n").map(String.init)
+        guard let start = lines.firstIndex(of: "the command failed; the requests it made (audit):") else { return [] }
+        return lines[start...].prefix { $0 == lines[start] || $0.hasPrefix("one-") || $0.hasPrefix("  ") }.map { line in
+            if line.hasPrefix("  "), !line.contains("TIME") {
+                var fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                fields[0] = "*"
+                fields[fields.count - 1] = "*"
+                return fields.joined(separator: " ")
+            }
+            guard let log = line.range(of: "(log: ") else { return line }
+            return line[..<log.upperBound] + "*):"
+        }
+    }
+
+    @Test("issue 28: a failed command's audit report is the same lines in a run of its own and in a run attached to up: the run's lease only, not the instance its test leased")
+    func sameReportOwnAndAttached() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Self.audited, name: "audit-same") { ws in
+            // The command writes through KUBECONFIG, and its "test" leases the pool's other instance and writes there.
+            let command = #"""
+                kubectl create configmap mine >/dev/null || exit 10
+                eval "$("$0" acquire --timeout 5)" || exit 11
+                kubectl create configmap theirs >/dev/null || exit 12
+                exit 3
+                """#
+            let own = try await ws.k8senv("run", "--pool-size", "2", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", command, Repository.binary)
+            #expect(own.status == 3, "\(own)")
+            let up = try await ws.k8senv("up", "--detach", "--quiet", "--pool-size", "2", "-f", "k8senv.yaml")
+            try #require(up.status == 0, "\(up)")
+            let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", command, Repository.binary)
+            #expect(attached.status == 3 && attached.stderr.contains("attached to the pool service"), "\(attached)")
+            let ownReport = Self.report(own.stderr)
+            #expect(ownReport.count == 4 && ownReport.contains { $0.contains("create configmaps default/mine 201") }, "\(own)")
+            #expect(!own.stderr.contains("default/theirs"), "not the requests of the instance a test leased: \(own)")
+            #expect(Self.report(attached.stderr) == ownReport, "own:\n\(own.stderr)\nattached:\n\(attached.stderr)")
+            let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
+            #expect(down.status == 0, "\(down)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
 }

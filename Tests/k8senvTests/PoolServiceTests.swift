@@ -98,11 +98,21 @@ struct PoolServiceTests {
             let after = try await ws.k8senv("run", "-f", "k8senv.yaml", "-e", "payments", "--", "kubectl", "get", "namespace", "attached")
             #expect(after.status == 1 && after.stderr.contains(#"namespaces "attached" not found"#), "released and reset: \(after)")
             #expect(try await eventually { try await Self.states(socket).values.allSatisfy { $0 == "idle" } })
-            // A fresh run serves a pool of its own (beside the detached one): its command leases from it.
-            let served = try await ws.k8senv("run", "--fresh", "--quiet", "-f", "k8senv.yaml", "-e", "payments", "--", "/bin/sh", "-c",
-                                             #"echo "$K8SENV_POOL"; eval "$("$0" acquire -e payments)" && kubectl get ledgers -n payments -o name"#, Repository.binary)
+            // A fresh run serves a pool of its own (beside the detached one): its command leases from
+            // it, the instances its own lease (KUBECONFIG) leaves: base's other one; payments has
+            // one instance, which the run holds, and the acquire says so when it gives up.
+            let served = try await ws.k8senv("run", "--fresh", "--quiet", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", #"""
+                echo "$K8SENV_POOL"
+                (eval "$("$0" acquire -e base)" && kubectl get widgets -n demo -o name) || exit 10
+                eval "$("$0" acquire -e payments --timeout 1)" && exit 11
+                exit 0
+                """#, Repository.binary)
             #expect(served.status == 0, "\(served)")
-            #expect(served.stdout.hasSuffix("/pool.sock\nledger.example.k8senv.dev/main\n") && !served.stdout.hasPrefix(socket), "\(served)")
+            #expect(served.stdout.hasSuffix("/pool.sock\nwidget.example.k8senv.dev/sample\n") && !served.stdout.hasPrefix(socket), "\(served)")
+            #expect(served.stderr.contains("no instance of payments became free within 1")
+                    && served.stderr.contains("payments-0 is held by `k8senv run` as its command's KUBECONFIG (pid ")
+                    && served.stderr.contains("a pool of 1 lends the command's tests none while it runs (raise pool.size of payments in k8senv.yaml, or --pool-size)"),
+                    "\(served)")
             #expect(Procfs.mode(socket) == 0o600, "the detached up's socket is untouched")
             let fresh = try await ws.k8senv("run", "--fresh", "--quiet", "-f", "k8senv.yaml", "-e", "payments", "--", "/bin/sh", "-c", #"echo "$KUBECONFIG""#)
             #expect(fresh.status == 0 && !fresh.stderr.contains("attached") && !fresh.stdout.hasPrefix(attached.stdout.components(separatedBy: "/payments-0")[0]), "\(fresh)")

@@ -54,7 +54,7 @@ struct RunTests {
         }
     }
 
-    @Test("run on the example: kubectl sees the seeded Widget; KUBECONFIG, K8SENV_KUBECONFIGS and K8SENV_KUBECONFIG_<ENV> are set; nothing is left")
+    @Test("run on the example: kubectl sees the seeded Widget; KUBECONFIG, K8SENV_KUBECONFIGS and K8SENV_KUBECONFIG_<ENV> are the run's leases, one per environment; nothing is left")
     func example() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(example: true, name: "run-example") { ws in
@@ -79,17 +79,48 @@ struct RunTests {
             }
             let base = try #require(variables["K8SENV_KUBECONFIG_BASE"], "\(outcome)")
             let payments = try #require(variables["K8SENV_KUBECONFIG_PAYMENTS"], "\(outcome)")
-            #expect(base.hasPrefix(ws.stateFolder + "/runs/") && base.hasSuffix("/kubeconfig"), "\(base)")
-            #expect(payments.hasPrefix(ws.stateFolder + "/runs/") && payments != base, "\(payments)")
-            #expect(variables["KUBECONFIG"] == base, "KUBECONFIG is the first instance's")
-            // Every instance (the example's pools: base 2, payments 1), base's first.
-            let all = (variables["K8SENV_KUBECONFIGS"] ?? "").split(separator: ":").map(String.init)
-            #expect(all.count == 3 && Set(all).count == 3, "\(all)")
-            #expect(all.first == base && all.contains(payments), "\(all)")
+            // The lease's own kubeconfig (leases/<n>/ of the instance), as an attached run's.
+            #expect(base.hasPrefix(ws.stateFolder + "/runs/") && base.contains("/leases/") && base.hasSuffix("/kubeconfig"), "\(base)")
+            #expect(payments.hasPrefix(ws.stateFolder + "/runs/") && payments.contains("/payments-") && payments != base, "\(payments)")
+            #expect(variables["KUBECONFIG"] == base, "KUBECONFIG is the first environment's lease")
+            // One lease per environment (not every instance of the pools: the others are the tests').
+            #expect(variables["K8SENV_KUBECONFIGS"] == base + ":" + payments, "\(outcome)")
 
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
             #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
             #expect(!FileManager.default.fileExists(atPath: base), "the kubeconfig is removed with its run")
+        }
+    }
+
+    @Test("issue 28: in a run of its own, the command's tests never lease KUBECONFIG's instance: base (pool 2) lends them the other one, a second acquire times out naming `k8senv run`'s KUBECONFIG; what the command wrote through KUBECONFIG survives the test's release (mode reset)")
+    func ownLeaseIsNotLent() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(example: true, name: "run-own-lease") { ws in
+            let script = #"""
+                k="$0"
+                server() { kubectl --kubeconfig "$1" config view --minify -o 'jsonpath={.clusters[0].cluster.server}'; }
+                RUN_KC="$KUBECONFIG"; RUN_SERVER=$(server "$RUN_KC")
+                kubectl create configmap mine -n default >/dev/null || exit 10
+                eval "$("$k" acquire -e base --timeout 5)" || exit 11
+                FIRST="$K8SENV_LEASE"
+                [ "$K8SENV_SERVER" = "$RUN_SERVER" ] && echo "first lease: KUBECONFIG's instance"
+                kubectl create configmap theirs -n default >/dev/null || exit 12
+                if eval "$("$k" acquire -e base --timeout 1)"; then
+                    echo "second acquire: granted"
+                    [ "$K8SENV_SERVER" = "$RUN_SERVER" ] && echo "second lease: KUBECONFIG's instance"
+                    "$k" release --mode reset "$K8SENV_LEASE"
+                fi
+                "$k" release --mode reset "$FIRST" || exit 13
+                kubectl --kubeconfig "$RUN_KC" get configmap mine -n default -o name
+                """#
+            let outcome = try await ws.k8senv("run", "--quiet", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", script, Repository.binary)
+            #expect(outcome.status == 0, "\(outcome)")
+            #expect(!outcome.stdout.contains("KUBECONFIG's instance"), "a test got the instance KUBECONFIG names: \(outcome)")
+            #expect(!outcome.stdout.contains("second acquire: granted"), "pool.size 2: one for the run, one for the tests: \(outcome)")
+            #expect(outcome.stderr.contains("is held by `k8senv run` as its command's KUBECONFIG (pid ")
+                    && outcome.stderr.contains("a pool of 2 lends the command's tests 1 while it runs"), "\(outcome)")
+            #expect(outcome.stdout.hasSuffix("configmap/mine\n"), "what the command wrote through KUBECONFIG is still there: \(outcome)")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }
 }
