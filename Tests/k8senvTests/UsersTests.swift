@@ -117,7 +117,8 @@ struct UsersTests {
             #expect(answers["admin-list"] == "secret/s1", "\(refused)")
             #expect(answers["mode"] == "600" && answers["folder-mode"] == "700", "secrets 0600 in a 0700 folder: \(refused)")
             let path = try #require(answers["path"], "\(refused)")
-            #expect(path.hasPrefix(ws.stateFolder + "/runs/") && path.hasSuffix("/team-0/users/alice.kubeconfig"), "\(path)")
+            // The run's lease's (leases/<n>/users/ of the instance), as an attached run's.
+            #expect(path.hasPrefix(ws.stateFolder + "/runs/") && path.contains("/team-0/leases/") && path.hasSuffix("/users/alice.kubeconfig"), "\(path)")
 
             // The binding, in a snapshot built by a config without users (AlwaysAllow): the same
             // cache key, and the snapshot serves a config with users.

@@ -39,19 +39,11 @@ package enum AuditTable {
     }
 }
 
-/// What `run` prints to stderr when its command fails: per instance the command used, its last
+/// What `run` prints to stderr when its command fails: per lease of the run, its instance's last
 /// mutating requests since the command started.
 package enum AuditReport {
     /// Mutating requests shown per instance.
     package static let limit = 20
-
-    /// The lines: a heading per instance that received requests since `since`, then its last
-    /// ``limit`` mutating requests as a table (or a line saying there were none).
-    package static func failedCommand(runDirectory: String, since: Date) -> [String] {
-        AuditLog.instances(inRun: runDirectory).flatMap { name, log in
-            section(instance: name, events: AuditLog.read(log, instance: name, since: since), log: log)
-        }
-    }
 
     /// One instance's part of the report: nothing when it received no requests (the command did
     /// not use it); else a heading naming its log, then its last ``limit`` mutating requests as
