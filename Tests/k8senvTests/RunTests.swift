@@ -105,7 +105,9 @@ struct RunTests {
                 FIRST="$K8SENV_LEASE"
                 [ "$K8SENV_SERVER" = "$RUN_SERVER" ] && echo "first lease: KUBECONFIG's instance"
                 kubectl create configmap theirs -n default >/dev/null || exit 12
-                if eval "$("$k" acquire -e base --timeout 1)"; then
+                # (An assignment keeps acquire's status; eval "$(…)" of nothing would succeed.)
+                if second=$("$k" acquire -e base --timeout 1); then
+                    eval "$second"
                     echo "second acquire: granted"
                     [ "$K8SENV_SERVER" = "$RUN_SERVER" ] && echo "second lease: KUBECONFIG's instance"
                     "$k" release --mode reset "$K8SENV_LEASE"
