@@ -82,7 +82,7 @@ package actor PoolService {
     /// here because requests run on NIO, outside the start's task (and its ``Trace/current``).
     let trace: Trace?
 
-    init(pools: [String: EnvironmentPool], order: [String], socketPath: String, folder: SocketFolder?,
+    package init(pools: [String: EnvironmentPool], order: [String], socketPath: String, folder: SocketFolder?,
          log: @escaping @Sendable (String) -> Void, trace: Trace? = nil) {
         self.trace = trace
         self.folder = folder
