@@ -119,10 +119,14 @@ public actor EnvironmentPool {
         idle += slots.sorted { $0.instance.name.localizedStandardCompare($1.instance.name) == .orderedAscending }
     }
 
-    /// Starts instance `index`, takes its restore point, supervises it and tells the observer.
+    /// Starts instance `index`, waits for its own post-start work (``PoolMember/finishStart()``),
+    /// takes its restore point, supervises it and tells the observer.
     private func startSlot(index: Int) async -> Result<Slot, K8sEnvError> {
         do throws(K8sEnvError) {
             let instance = try await factory.start(index: index)
+            // Before the restore point and before `up` reports ready: what kube-apiserver does
+            // on its own after it answers would otherwise share the cores with the first holders.
+            await Trace.span("OpenAPI published", track: instance.name) { await instance.finishStart() }
             let restorePoint: any MemberRestorePoint
             do throws(K8sEnvError) { restorePoint = try await instance.takeRestorePoint() } catch {
                 await instance.stop()
