@@ -15,8 +15,8 @@ import NIOHTTP1
 enum OpenAPIPublication {
     /// The definitions the document holds once every served version of every Established CRD
     /// is published: `<group reversed>.<version>.<kind>` (`dev.k8senv.example.v1alpha1.Widget`).
-    static func expectedDefinitions(_ client: KubeClient) async throws(KubeClientError) -> [String] {
-        let response = try await client.send("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
+    static func expectedDefinitions(_ client: KubeClient, timeout: Duration = .seconds(30)) async throws(KubeClientError) -> [String] {
+        let response = try await client.send("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", timeout: timeout)
         // No apiextensions.k8s.io/v1 (older than 1.16): nothing this can wait for.
         guard response.status == 200, let list = response.decode(CRDList.self) else { return [] }
         return list.items.filter(\.isEstablished).flatMap { crd in
@@ -31,13 +31,15 @@ enum OpenAPIPublication {
     ///   anyway: this is about when its own work happens, not whether it works).
     /// - Throws: ``KubeClientError`` when kube-apiserver cannot be reached.
     static func wait(_ client: KubeClient, deadline: ContinuousClock.Instant) async throws(KubeClientError) -> Bool {
-        let expected = try await expectedDefinitions(client).map { Array("\"\($0)\"".utf8) }
+        // No request outlives the deadline (a kube-apiserver that stopped answering).
+        func left() -> Duration { max(deadline - .now, .milliseconds(1)) }
+        let expected = try await expectedDefinitions(client, timeout: left()).map { Array("\"\($0)\"".utf8) }
         guard !expected.isEmpty else { return true }
         var etag: String?
         let published = try await Poll(every: .milliseconds(20), until: deadline).until { () async throws(KubeClientError) -> Bool in
             var headers = HTTPHeaders()
             if let etag { headers.add(name: "If-None-Match", value: etag) }
-            let response = try await client.send("GET", "/openapi/v2", headers: headers, timeout: .seconds(10))
+            let response = try await client.send("GET", "/openapi/v2", headers: headers, timeout: left())
             guard response.status == 200 else { return false }  // 304: unchanged since the last look
             etag = response.headers.first(name: "ETag")
             return expected.allSatisfy { contains(response.body, $0) }
