@@ -105,6 +105,25 @@ struct PoolTests {
         }
     }
 
+    @Test("the first lease of a pool finds the environment's CRDs in kube-apiserver's OpenAPI document: the re-aggregation kube-apiserver does after it answers is done before the instance is lent")
+    func firstLeaseHasTheCRDsInOpenAPI() async throws {
+        try await PoolFixture.with(size: 1) { pool in
+            let instance = try await pool.acquire()
+            let crds = try await instance.client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions").json?["items"] as? [[String: Any]] ?? []
+            let expected = crds.flatMap { crd -> [String] in
+                let spec = crd["spec"] as? [String: Any] ?? [:]
+                let group = (spec["group"] as? String ?? "").split(separator: ".").reversed().joined(separator: ".")
+                let kind = (spec["names"] as? [String: Any])?["kind"] as? String ?? ""
+                let versions = (spec["versions"] as? [[String: Any]] ?? []).filter { $0["served"] as? Bool ?? false }
+                return versions.map { "\(group).\($0["name"] as? String ?? "").\(kind)" }
+            }
+            #expect(expected.contains("dev.k8senv.example.v1alpha1.Widget"))
+            let definitions = try await instance.client.get("/openapi/v2").json?["definitions"] as? [String: Any] ?? [:]
+            #expect(expected.filter { definitions[$0] == nil } == [])
+            try await instance.release()
+        }
+    }
+
     @Test("a released instance is reused (last in, first out), clean")
     func reuse() async throws {
         try await PoolFixture.with { pool in

@@ -72,6 +72,8 @@ public final class KubeClient: Sendable {
     public struct Response: Sendable {
         public var status: Int
         public var body: [UInt8]
+        /// The response's headers (`ETag`, …).
+        package var headers: HTTPHeaders = [:]
 
         /// The body parsed as a JSON object, if it is one: for the library's users and tests. The
         /// runner reads a body as ``value`` or ``decode(_:)``.
@@ -97,11 +99,18 @@ public final class KubeClient: Sendable {
     /// - Throws: ``KubeClientError`` when the server cannot be reached.
     public func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
                      timeout: Duration = .seconds(30)) async throws(KubeClientError) -> Response {
+        try await send(method, path, body: body, contentType: contentType, headers: [:], timeout: timeout)
+    }
+
+    /// ``send(_:_:body:contentType:timeout:)`` with more request headers (`If-None-Match`, …).
+    package func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, headers: HTTPHeaders,
+                      timeout: Duration = .seconds(30)) async throws(KubeClientError) -> Response {
         var request = HTTPClientRequest(url: server + path)
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
         request.headers.add(name: "Accept", value: "application/json")
         request.headers.add(name: "User-Agent", value: "k8senv")
+        request.headers.add(contentsOf: headers)
         if let body {
             request.body = .bytes(ByteBuffer(bytes: body))
             request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
@@ -113,7 +122,7 @@ public final class KubeClient: Sendable {
             let answer = try await Deadline.run(timeout) {
                 let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
                 let buffer = try await response.body.collect(upTo: 256 << 20)
-                return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView))
+                return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView), headers: response.headers)
             }
             guard let answer else { throw HTTPClientError.deadlineExceeded }
             return answer

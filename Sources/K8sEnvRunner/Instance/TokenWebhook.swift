@@ -164,35 +164,81 @@ package enum TokenWebhook {
     package static let endedReason = "k8senv: the lease this token belongs to has ended"
 
     /// The answer to one TokenReview or SubjectAccessReview body from the instance of `reviewer`
-    /// (nil: neither).
+    /// (nil: neither). On every request kube-apiserver serves with a lease's token (a TokenReview
+    /// when it does not remember the token, a SubjectAccessReview always), so decoded and encoded
+    /// with `Codable` types (scripts/bench/bench-token-review.sh).
     package static func answer(_ body: [UInt8], reviewer: String) -> [UInt8]? {
-        guard let review = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-              let spec = review["spec"] as? [String: Any] else { return nil }
-        let answer: [String: Any]
-        switch review["kind"] as? String {
+        guard let review = try? decoder.decode(Review.self, from: Data(body)), let spec = review.spec else { return nil }
+        let data: Data?
+        switch review.kind {
         case "TokenReview":
-            guard let token = spec["token"] as? String else { return nil }
-            var status: [String: Any] = ["authenticated": false]
+            guard let token = spec.token else { return nil }
+            var status = TokenReviewStatus(authenticated: false)
             if let identity = LeaseTokens.shared.review(token, reviewer: reviewer) {
-                status = ["authenticated": true, "user": ["username": identity.name, "uid": identity.name, "groups": identity.groups,
-                                                          "extra": [fingerprintKey: [LeaseTokens.fingerprint(token)]]]]
+                status = TokenReviewStatus(authenticated: true, user: .init(username: identity.name, uid: identity.name, groups: identity.groups,
+                                                                            extra: [fingerprintKey: [LeaseTokens.fingerprint(token)]]))
             }
-            answer = ["apiVersion": review["apiVersion"] as? String ?? "authentication.k8s.io/v1", "kind": "TokenReview", "status": status]
+            data = try? encoder.encode(Answer(apiVersion: review.apiVersion ?? "authentication.k8s.io/v1", kind: "TokenReview", status: status))
         case "SubjectAccessReview":
             // No opinion (allowed false, denied absent) leaves the decision to the next mode.
-            var status: [String: Any] = ["allowed": false]
-            let fingerprints = ((spec["extra"] as? [String: Any])?[fingerprintKey] as? [String]) ?? []
+            var status = AccessReviewStatus(allowed: false)
+            let fingerprints = spec.extra?[fingerprintKey] ?? []
             if fingerprints.contains(where: { !LeaseTokens.shared.isLive(fingerprint: $0, reviewer: reviewer) }) {
-                status = ["allowed": false, "denied": true, "reason": endedReason]
-            } else if !fingerprints.isEmpty, (spec["groups"] as? [String] ?? []).contains(leaseAdminGroup) {
-                status = ["allowed": true, "reason": "k8senv: a live lease's admin token"]
+                status = AccessReviewStatus(allowed: false, denied: true, reason: endedReason)
+            } else if !fingerprints.isEmpty, (spec.groups ?? []).contains(leaseAdminGroup) {
+                status = AccessReviewStatus(allowed: true, reason: "k8senv: a live lease's admin token")
             }
-            answer = ["apiVersion": review["apiVersion"] as? String ?? "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "status": status]
+            data = try? encoder.encode(Answer(apiVersion: review.apiVersion ?? "authorization.k8s.io/v1", kind: "SubjectAccessReview", status: status))
         default:
             return nil
         }
-        return (try? JSONSerialization.data(withJSONObject: answer)).map { [UInt8]($0) }
+        return data.map { [UInt8]($0) }
     }
+
+    /// What the webhook reads of a TokenReview or SubjectAccessReview.
+    struct Review: Decodable {
+        struct Spec: Decodable {
+            /// TokenReview: the bearer token.
+            var token: String?
+            /// SubjectAccessReview: the user's groups and extra (a lease token's fingerprint).
+            var groups: [String]?
+            var extra: [String: [String]]?
+        }
+        var apiVersion: String?
+        var kind: String?
+        var spec: Spec?
+    }
+
+    struct Answer<Status: Encodable>: Encodable {
+        var apiVersion: String
+        var kind: String
+        var status: Status
+    }
+
+    struct TokenReviewStatus: Encodable {
+        struct User: Encodable {
+            var username: String
+            var uid: String
+            var groups: [String]
+            var extra: [String: [String]]
+        }
+        var authenticated: Bool
+        var user: User?
+    }
+
+    struct AccessReviewStatus: Encodable {
+        var allowed: Bool
+        var denied: Bool?
+        var reason: String?
+    }
+
+    // Shared by every review: neither is changed after it is made, and both are Sendable.
+    private static let decoder = JSONDecoder()
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return encoder
+    }()
 }
 
 /// One connection of kube-apiserver to the webhook: `POST /review` with its bearer secret,

@@ -91,13 +91,18 @@ public actor EnvironmentPool {
         starting += wanted
         let indexes = Array(nextIndex..<nextIndex + wanted)
         nextIndex += wanted
-        var results = [await startSlot(index: indexes[0])]
-        if case .success = results[0], wanted > 1 {
-            results += await withTaskGroup(of: Result<Slot, K8sEnvError>.self) { group in
+        // The first alone (on a cache miss it builds the snapshot the others start from); the
+        // rest of its start (kube-apiserver's own post-start work) while the others start.
+        let results: [Result<Slot, K8sEnvError>]
+        switch await startMember(index: indexes[0]) {
+        case .failure(let error): results = [.failure(error)]
+        case .success(let first):
+            results = await withTaskGroup(of: Result<Slot, K8sEnvError>.self) { group in
+                group.addTask { await self.finishSlot(first) }
                 for index in indexes.dropFirst() { group.addTask { await self.startSlot(index: index) } }
-                var more: [Result<Slot, K8sEnvError>] = []
-                for await result in group { more.append(result) }
-                return more
+                var all: [Result<Slot, K8sEnvError>] = []
+                for await result in group { all.append(result) }
+                return all
             }
         }
         starting -= wanted
@@ -119,10 +124,25 @@ public actor EnvironmentPool {
         idle += slots.sorted { $0.instance.name.localizedStandardCompare($1.instance.name) == .orderedAscending }
     }
 
-    /// Starts instance `index`, takes its restore point, supervises it and tells the observer.
+    /// Starts instance `index` and finishes its start (``finishSlot(_:)``).
     private func startSlot(index: Int) async -> Result<Slot, K8sEnvError> {
+        switch await startMember(index: index) {
+        case .success(let instance): return await finishSlot(instance)
+        case .failure(let error): return .failure(error)
+        }
+    }
+
+    private func startMember(index: Int) async -> Result<any PoolMember, K8sEnvError> {
+        do throws(K8sEnvError) { return .success(try await factory.start(index: index)) } catch { return .failure(error) }
+    }
+
+    /// Waits for `instance`'s own post-start work (``PoolMember/finishStart()``), takes its
+    /// restore point, supervises it and tells the observer.
+    private func finishSlot(_ instance: any PoolMember) async -> Result<Slot, K8sEnvError> {
         do throws(K8sEnvError) {
-            let instance = try await factory.start(index: index)
+            // Before the restore point and before `up` reports ready: what kube-apiserver does
+            // on its own after it answers would otherwise share the cores with the first holders.
+            await Trace.span("OpenAPI published", track: instance.name) { await instance.finishStart() }
             let restorePoint: any MemberRestorePoint
             do throws(K8sEnvError) { restorePoint = try await instance.takeRestorePoint() } catch {
                 await instance.stop()

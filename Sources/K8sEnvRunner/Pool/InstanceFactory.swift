@@ -31,6 +31,10 @@ package protocol PoolMember: AnyObject, Sendable {
     func ended() async -> ProcessError?
     /// Stops it; later and concurrent calls await the first one's.
     func stop() async
+    /// Waits for the work its processes do on their own right after they answer (see
+    /// ``OpenAPIPublication``), so it is done before the pool counts the instance as started.
+    /// Never fails the start: an instance whose work does not finish in time is lent anyway.
+    func finishStart() async
     /// What every release returns it to: taken once, when the pool first hands it out.
     func takeRestorePoint() async throws(K8sEnvError) -> any MemberRestorePoint
     /// New credentials for lease number `number` of the instance, and what the lease shows.
@@ -134,7 +138,17 @@ package actor EnvironmentInstances: InstanceFactory {
     }
 }
 
+extension PoolMember {
+    package func finishStart() async {}
+}
+
 extension Instance: PoolMember {
+    /// kube-apiserver's OpenAPI document holds the environment's CRDs (``OpenAPIPublication``),
+    /// within 10 s.
+    package func finishStart() async {
+        _ = try? await OpenAPIPublication.wait(client, deadline: .now + .seconds(10))
+    }
+
     package func takeRestorePoint() async throws(K8sEnvError) -> any MemberRestorePoint {
         do { return InstanceRestorePoint(instance: self, point: try await store.restorePoint(client: client)) } catch {
             throw K8sEnvError(.process, "\(name): cannot take its restore point: \(error)", cause: error)

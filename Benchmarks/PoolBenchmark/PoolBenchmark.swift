@@ -2,6 +2,7 @@
 // reporting median and p95 per cycle and per phase. Run it with scripts/bench/bench-pool.sh.
 //
 //   k8senv-pool-benchmark CONFIG ENVIRONMENT [CYCLES]
+//   k8senv-pool-benchmark --token-review [REVIEWS] [ROUNDS]   (TokenReviewBenchmark.swift)
 import Foundation
 import K8sEnvRunner
 
@@ -9,6 +10,11 @@ import K8sEnvRunner
 struct PoolBenchmark {
     static func main() async {
         let arguments = CommandLine.arguments
+        if arguments.count >= 2, arguments[1] == "--token-review" {
+            TokenReviewBenchmark.run(reviews: arguments.count > 2 ? Int(arguments[2]) ?? 20_000 : 20_000,
+                                     rounds: arguments.count > 3 ? Int(arguments[3]) ?? 9 : 9)
+            return
+        }
         guard arguments.count >= 3 else {
             FileHandle.standardError.write(Data("usage: k8senv-pool-benchmark CONFIG ENVIRONMENT [CYCLES]\n".utf8))
             exit(2)
