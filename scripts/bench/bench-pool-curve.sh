@@ -26,7 +26,8 @@
 # the section between its "pool-cost" markers rewritten: table, plot, command, load, advice.
 #
 # Usage: scripts/bench/bench-pool-curve.sh [--sizes 1,2,4,8] [--storages embedded,etcd,kine]
-#          [--runs N] [--bounded K] [--settle S] [--out DIR] [--doc FILE | --no-doc] [--k8senv PATH] [--keep]
+#          [--runs N] [--bounded K] [--settle S] [--out DIR] [--doc FILE | --no-doc] [--note TEXT]
+#          [--k8senv PATH] [--keep]
 #   --sizes LIST     pool sizes (default 1,2,4,8; 1 is added as the baseline when missing)
 #   --storages LIST  storages (default embedded,etcd,kine)
 #   --runs N         rounds per storage and size (default 3)
@@ -36,6 +37,7 @@
 #   --out DIR        where the CSVs and the PNG go (default docs/explanation/pool-curve)
 #   --doc FILE       the page whose pool-cost section is rewritten (default
 #                    docs/explanation/performance.md); --no-doc leaves it alone
+#   --note TEXT      a paragraph the section shows under the command (what was special about the run)
 #   --k8senv PATH    the k8senv binary (default $K8SENV_BIN, else the release build under
 #                    ${K8SENV_SCRATCH:-.build}; build it first: swift build -c release)
 #   --keep           keep the work folder (logs, state) and print its path
@@ -44,7 +46,7 @@
 # The plot needs matplotlib (Debian: apt-get install python3-matplotlib; or pip install
 # matplotlib): checked before anything starts. Nothing is installed or built.
 # Everything started is stopped, and the work folder removed, on exit (also after Ctrl-C).
-# Takes ~70 min with the defaults on 2 cores (~4 min with --sizes 1,2 --storages embedded --runs 1).
+# Takes ~30 min with the defaults on 2 cores (~3 min with --sizes 1,2,4 --storages embedded --runs 2).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -52,10 +54,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/lib/bench.sh"
 STACK_LOG_PREFIX=bench-pool-curve
 
-command_line="scripts/bench/bench-pool-curve.sh${*:+ $*}"
+command_line="scripts/bench/bench-pool-curve.sh$(printf ' %q' "$@")"
 runs=3 keep=0 storage=embedded k8senv="${K8SENV_BIN:-}"
 sizes=1,2,4,8 storages=embedded,etcd,kine bound="$(nproc)" settle=10
-out="$bench_repo/docs/explanation/pool-curve" doc="$bench_repo/docs/explanation/performance.md"
+out="$bench_repo/docs/explanation/pool-curve" doc="$bench_repo/docs/explanation/performance.md" note=""
 while [[ $# -gt 0 ]]; do
   if bench_option "$@"; then shift "$BENCH_SHIFT"; continue; fi
   case "$1" in
@@ -66,6 +68,7 @@ while [[ $# -gt 0 ]]; do
     --out) out="${2:?--out needs a folder}"; shift 2 ;;
     --doc) doc="${2:?--doc needs a file}"; shift 2 ;;
     --no-doc) doc=""; shift ;;
+    --note) note="${2:?--note needs a text}"; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench-pool-curve: unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -153,7 +156,11 @@ api = [rss(i["apiServerPID"]) for i in instances]
 stores = sorted({i["storagePID"] for i in instances if i.get("storagePID") and i["storagePID"] != owner})
 store = [rss(p) for p in stores]
 k8senv = rss(owner)
-sizes = [disk(os.path.join(os.path.dirname(i["kubeconfig"]), "store")) for i in instances]
+# The store's files in an instance folder (Sources/K8sEnvRunner/Instance/InstanceLayout.swift):
+# store/ (embedded), etcd-data/ (etcd), kine/ (kine).
+def store_disk(folder):
+    return sum(disk(os.path.join(folder, name)) for name in ("store", "etcd-data", "kine"))
+sizes = [store_disk(os.path.dirname(i["kubeconfig"])) for i in instances]
 print(f"{statistics.median(api):.1f} {statistics.median(store) if store else 0:.1f} {k8senv:.1f} "
       f"{sum(api) + sum(store) + k8senv:.1f} {statistics.median(sizes):.2f}")
 EOF
@@ -233,5 +240,5 @@ cp "$csv" "$start_csv" "$out/"
 "$plot_python" "$here/lib/pool-curve.py" --csv "$out/pool-curve.csv" --start-csv "$out/pool-start.csv" --png "$out/pool-curve.png" \
   ${doc:+--doc "$doc"} --command "$command_line" --cores "$(nproc)" --load "$load_start / $load_end" \
   --apiserver "$("$K8SENV_KUBE_APISERVER" --version 2>/dev/null)" --k8senv-version "$("$k8senv" --version 2>/dev/null | sed -n 's/^commit: //p')" \
-  --elapsed "$SECONDS" >&2
+  --elapsed "$SECONDS" --note "$note" >&2
 stack_log "wrote $out/pool-curve.csv, $out/pool-start.csv, $out/pool-curve.png${doc:+ and the pool-cost section of $doc}"

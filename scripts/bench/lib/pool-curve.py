@@ -104,7 +104,7 @@ def advice(curve, start, cores):
         worst.append(f"{storage} {fmt(big['warm_s'])} s at {big['size']} vs {fmt(rows[0]['warm_s'])} s at {rows[0]['size']}")
     text += ("\nSo for `pool.size`: size the pool to the number of tests that hold an instance at the same time "
              "(the test runner's parallelism: `go test -p`, `pytest -n`, Swift Testing's workers), not more. "
-             f"Starting is CPU-bound: past {cores} cores each more instance adds its whole start to `up` "
+             f"On {cores} cores each more instance adds to the time `up` takes "
              f"({'; '.join(worst)}), and each idle instance keeps its memory for the whole run. "
              "A pool smaller than the parallelism is not slower to start, only to lend: the tests beyond it wait "
              "for a release (milliseconds on embedded, by reset).\n")
@@ -115,8 +115,10 @@ def advice(curve, start, cores):
                      ", ".join(f"{r['storage']} N={r['size']} ({float(r['bounded_s']) / float(r['all_s']):.2f}x)" for r in faster) +
                      ": see the start concurrency below.\n")
         else:
+            ratios = ", ".join(f"{r['storage']} N={r['size']} {float(r['bounded_s']) / float(r['all_s']):.2f}x" for r in start)
             text += ("\nStarting at most " + start[0]["bound"] + " at a time was not faster than all at once "
-                     "(within 5%): see the start concurrency below.\n")
+                     f"(bounded vs all: {ratios}), so a pool starts its instances all at once: see the start "
+                     "concurrency below.\n")
     return text
 
 
@@ -143,13 +145,15 @@ def section(args, curve, start):
     ]
     if loaded:
         out += [loaded.strip(), ""]
+    if args.note:
+        out += [args.note, ""]
     out += [
         "Each row is the example's environment `base` (examples/k8senv.yaml: its CRDs and seed sets) started by "
         "`k8senv up --detach --pool-size N`: **cold** from an empty snapshot cache (the first instance builds the "
         "snapshot, the others start from it), **warm** from the cache; medians of the runs. Memory is VmRSS from "
         "`/proc` after the warm start settled: per kube-apiserver, per store process (etcd, k8senv-kine; "
         "the embedded stores live in k8senv's own process), k8senv's, and the whole run's; the store's "
-        "size on disk is per instance.",
+        "size on disk (blocks allocated: etcd preallocates its write-ahead log) is per instance.",
         "",
         "| storage | N | cold (s) | warm (s) | warm vs N=1 | kube-apiserver (MiB each) | store process (MiB each) "
         "| k8senv (MiB) | total (MiB) | store on disk (MiB each) | runs |",
@@ -177,8 +181,9 @@ def section(args, curve, start):
             pool = next((c["warm_s"] for c in curve.get(r["storage"], []) if c["size"] == r["size"]), "")
             out.append(f"| {r['storage']} | {r['size']} | {fmt(r['all_s'], 2)} | {fmt(r['bounded_s'], 2)} | {r['bound']} | "
                        f"{float(r['bounded_s']) / float(r['all_s']):.2f}x | {fmt(pool, 2) if pool else '–'} | {r['runs']} |")
-        out += ["", "The last column is the row of the table above: one `up --pool-size N`, whose pool starts its "
-                "first instance alone and then the others (see below)."]
+        out += ["", "The last column is the warm row of the table above: one `up --pool-size N`, whose pool starts "
+                "all N together from the cache (on a miss, the first alone: it builds the snapshot). A pool has no "
+                "start bound: add one (and a knob) only if a run shows `bounded vs all` below 1."]
     else:
         out.append("Not measured in this run: no size above the bound (`--bounded`, default the number of cores).")
     out.append("<!-- pool-cost:end -->")
@@ -209,6 +214,7 @@ def main():
     p.add_argument("--apiserver", default="")
     p.add_argument("--k8senv-version", default="")
     p.add_argument("--elapsed", type=float, default=0)
+    p.add_argument("--note", default="", help="a paragraph under the command (what was special about this run)")
     args = p.parse_args()
     curve = by_storage(read(args.csv))
     if not curve:
