@@ -222,6 +222,33 @@ struct PoolQueueTests {
         await pool.shutdown()
     }
 
+    @Test("warm starts every instance together when each starts from a snapshot already in the cache")
+    func warmTogetherFromCachedSnapshot() async throws {
+        let (pool, factory) = FakeFactory.pool(size: 4)
+        factory.snapshotCached.withLock { $0 = true }
+        factory.holdStarts()
+        let warming = Task { try await pool.warm() }
+        try await eventually { factory.heldStarts == 4 }
+        factory.releaseHeldStart(failing: false)
+        try await warming.value
+        #expect(await pool.idleAndInUse == [4, 0])
+        await pool.shutdown()
+    }
+
+    @Test("warm starts the first instance alone when it builds the snapshot: when it fails, no other start was tried")
+    func warmFirstAloneOnCacheMiss() async throws {
+        let (pool, factory) = FakeFactory.pool(size: 3)
+        factory.holdStarts()
+        let warming = Task { try await pool.warm() }
+        try await eventually { factory.heldStarts == 1 }
+        factory.releaseHeldStart(failing: true)
+        let error = await #expect(throws: K8sEnvError.self) { try await warming.value }
+        #expect(error?.message == "base-0 would not start", "\(String(describing: error))")
+        #expect(factory.startCalls == [0])
+        #expect(await pool.idleAndInUse == [0, 0])
+        await pool.shutdown()
+    }
+
     @Test("shutdown fails a waiting acquire with shutDown, stops every instance, and later acquires fail with shutDown")
     func shutdown() async throws {
         let (pool, factory) = FakeFactory.pool(size: 2)
@@ -269,6 +296,9 @@ final class FakeFactory: InstanceFactory {
     /// Starts of these indexes fail.
     let failingIndexes = Mutex<Set<Int>>([])
     let closed = Mutex(false)
+    /// What ``startsFromSnapshot()`` answers: the environment's snapshot is in the cache.
+    let snapshotCached = Mutex(false)
+    private let calls = Mutex<[Int]>([])
     /// While set, each start waits for ``releaseHeldStart(failing:)``.
     private let held = Mutex<(hold: Bool, waiting: [CheckedContinuation<Bool, Never>])>((false, []))
 
@@ -283,6 +313,12 @@ final class FakeFactory: InstanceFactory {
     func revoke(_ token: String) { _ = revokedTokens.withLock { $0.insert(token) } }
 
     func holdStarts() { held.withLock { $0.hold = true } }
+
+    /// Starts waiting for ``releaseHeldStart(failing:)``: those under way at once.
+    var heldStarts: Int { held.withLock { $0.waiting.count } }
+
+    /// The index of every start asked for, in order.
+    var startCalls: [Int] { calls.withLock { $0 } }
 
     func releaseHeldStart(failing: Bool) {
         let waiting = held.withLock { state in
@@ -301,8 +337,11 @@ final class FakeFactory: InstanceFactory {
         if fail { throw K8sEnvError(.process, "the snapshot could not be built") }
     }
 
+    func startsFromSnapshot() async -> Bool { snapshotCached.withLock { $0 } }
+
     func start(index: Int) async throws(K8sEnvError) -> any PoolMember {
         let name = "\(environment)-\(index)"
+        calls.withLock { $0.append(index) }
         let fail = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             let resumeNow = held.withLock { state in
                 if state.hold { state.waiting.append(continuation) }

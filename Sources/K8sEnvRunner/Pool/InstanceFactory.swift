@@ -9,6 +9,10 @@ package protocol InstanceFactory: Sendable {
     /// Makes ready what every start needs (the binaries, the environment's snapshot). The pool
     /// calls it before the first start and again after a failed call; never concurrently.
     func prepare() async throws(K8sEnvError)
+    /// Whether every start, the first included, would start from a snapshot already in the
+    /// cache: then the pool starts its instances together. Otherwise (a cache miss, no cache)
+    /// the first start builds what the others start from, and the pool starts it alone.
+    func startsFromSnapshot() async -> Bool
     /// Starts instance number `index` of the environment (`<environment>-<index>`), ready to lend.
     func start(index: Int) async throws(K8sEnvError) -> any PoolMember
     /// The pool shut down and stopped its instances: removes what ``prepare()`` made for the pool
@@ -125,6 +129,12 @@ package actor EnvironmentInstances: InstanceFactory {
                                                         progress: options.log ?? { _ in })
         _ = try await made.snapshot(for: environment)
         builder = made
+    }
+
+    package func startsFromSnapshot() async -> Bool {
+        guard let cache = builder?.cache, let key = cache.keys[environment] else { return false }
+        if case .hit = cache.store.lookup(key) { return true }
+        return false
     }
 
     package func start(index: Int) async throws(K8sEnvError) -> any PoolMember {

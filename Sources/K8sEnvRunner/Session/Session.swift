@@ -23,8 +23,8 @@ package actor Session {
     }
 
     /// Makes the pools of the environments named (all when empty) and warms them concurrently:
-    /// the first instance of each (from the cache, or building its snapshot), then the rest of
-    /// its pool from the snapshot.
+    /// a pool's instances together when its snapshot is cached; on a miss its first instance
+    /// alone (it builds the snapshot), then the rest from the snapshot.
     /// - Throws: ``K8sEnvError``; instances already started are stopped.
     package func start(environments names: [String]) async throws(K8sEnvError) {
         let selected = names.isEmpty ? plan.environments.map(\.name) : names
