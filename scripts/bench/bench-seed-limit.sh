@@ -6,7 +6,7 @@
 # environments: "bench" (the Widget CRD, the Namespace) and "seed" (extends bench; one seed set
 # of the objects). Every measurement starts a fresh instance from bench's snapshot (a cache hit:
 # CRD established, namespace there, nothing else), so each one meets the same store:
-#   raw C   `up --detach -e bench`, then rawcreate (lib/rawcreate, Go standard library, built
+#   raw C   `up --detach -e bench` (that environment alone), then rawcreate (lib/rawcreate, Go standard library, built
 #           with scripts/go-offline.sh) POSTs the objects with C requests in flight on one
 #           HTTP/2 connection — the transport client-go and k8senv use; bodies encoded before
 #           the clock starts; clocked from the first request to the last answer. C is each of
@@ -137,8 +137,10 @@ with_binary() {
 # raw DIR MODE C: a fresh instance of bench, then rawcreate; sets RATE.
 raw() {
   local d="$1" mode="$2" c="$3" kubeconfig folder server out
-  bench_up "$d" "$config" "cache hit" # bench_up checks only the first line: bench is the one environment here
-  kubeconfig="$(sed -n "s/^export KUBECONFIG=//p" "$BENCH_UP_OUT" | tr -d "'")"
+  up_one "$d" bench
+  grep -q "cache hit" "$BENCH_STATE/supervisor.log" "$d/up.err" 2>/dev/null ||
+    stack_log "warning: expected a cache hit for bench in $d/up.err"
+  kubeconfig="$(sed -n "s/^export KUBECONFIG=//p" "$d/up.out" | tr -d "'")"
   folder="$(dirname "$kubeconfig")"
   server="$(sed -n 's/^ *server: *//p' "$kubeconfig" | head -n1)"
   out="$("$rawcreate" -server "$server" -ca "$folder/pki/ca.crt" -token "$folder/token" -objects "$workroot/objects.tsv" \
@@ -151,15 +153,22 @@ raw() {
   [[ $keep -eq 1 ]] || rm -rf "$d"
 }
 
+# up_one DIR ENV: `k8senv up --detach -e ENV` (that environment alone), output in DIR/up.out and
+# DIR/up.err, state in DIR/state (BENCH_STATE); brought down on exit if still running.
+up_one() {
+  local d="$1"
+  BENCH_STATE="$d/state"
+  mkdir -p "$d"
+  bench_track "$config" "$BENCH_STATE"
+  XDG_CACHE_HOME="$cache" "$k8senv" up --detach -f "$config" -e "$2" --state-dir "$BENCH_STATE" >"$d/up.out" 2>"$d/up.err" || {
+    show_tail "$d/up.err"; show_tail "$BENCH_STATE/supervisor.log"; fail "k8senv up --detach -e $2 failed"; }
+}
+
 # seeded DIR ROUND: `up --detach -e seed` (seed's snapshot missed); sets RATE from k8senv's line.
 seeded() {
   local d="$1" seconds n
   write_objects "$2"
-  BENCH_STATE="$d/state"
-  mkdir -p "$d"
-  bench_track "$config" "$BENCH_STATE"
-  XDG_CACHE_HOME="$cache" "$k8senv" up --detach -f "$config" -e seed --state-dir "$BENCH_STATE" >"$d/up.out" 2>"$d/up.err" || {
-    show_tail "$d/up.err"; show_tail "$BENCH_STATE/supervisor.log"; fail "k8senv up --detach -e seed failed"; }
+  up_one "$d" seed
   read -r n seconds < <(sed -n 's/.*seed set seed\/objects: \([0-9]*\) objects applied in \([0-9.]*\)s.*/\1 \2/p' \
     "$d/up.err" "$BENCH_STATE/supervisor.log" 2>/dev/null | head -n1) || true
   bench_down "$d" "$config"
@@ -170,11 +179,11 @@ seeded() {
 }
 
 stack_log "filling the snapshot cache (untimed)…"
-bench_up "$workroot/prime" "$config" "cache"
+up_one "$workroot/prime" bench
 bench_down "$workroot/prime" "$config"
 if [[ -n "$baseline" ]]; then
   with_binary base
-  bench_up "$workroot/prime-base" "$config" "cache"
+  up_one "$workroot/prime-base" bench
   bench_down "$workroot/prime-base" "$config"
   with_binary main
 fi
