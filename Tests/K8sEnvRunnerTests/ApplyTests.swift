@@ -125,6 +125,43 @@ struct ApplyTests {
         }
     }
 
+    @Test("a seed set of many more objects than requests in flight lands every one, each kind only after the kind before it is in")
+    func manyObjectsInKindOrder() async throws {
+        _ = try await TestBinaries.resolved()
+        // Written last kind first: the Widgets and ConfigMaps live in the Namespace at the end
+        // of the file, so a request of a later kind started early would meet "namespace not found".
+        var documents: [String] = []
+        for i in 0..<120 {
+            documents.append("apiVersion: example.k8senv.dev/v1alpha1\nkind: Widget\nmetadata: {name: w\(i), namespace: many}\nspec: {color: blue}\n")
+        }
+        for i in 0..<300 {
+            documents.append("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\(i), namespace: many}\ndata: {index: \"\(i)\"}\n")
+        }
+        documents.append("apiVersion: v1\nkind: Namespace\nmetadata: {name: many}\n")
+        let project = try Project(config: """
+            apiVersion: k8senv.dev/v1alpha1
+            kind: Config
+            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+            storage: "${K8SENV_STORAGE:-embedded}"
+            environments:
+              e:
+                crds: [crds/widgets.example.k8senv.dev.yaml]
+                seeds: [{name: many, manifests: [seeds/many.yaml]}]
+            """, seeds: ["seeds/many.yaml": documents.joined(separator: "---\n")])
+        let transcript = Transcript()
+        try await project.withSession(["e"], transcript: transcript) { _, record in
+            let kubeconfig = try #require(record.instances.first?.kubeconfig)
+            let configMaps = try project.kubectl(kubeconfig, ["get", "configmaps", "-n", "many", "-o", "name"])
+                .split(separator: "\n").filter { $0.hasPrefix("configmap/c") }
+            #expect(configMaps.count == 300)
+            let widgets = try project.kubectl(kubeconfig, ["get", "widgets", "-n", "many", "-o", "name"])
+                .split(separator: "\n").filter { $0.contains("/w") }
+            #expect(widgets.count == 120)
+        }
+        #expect(transcript.text.contains("seed set e/many: 421 objects applied"), "\(transcript.text)")
+        #expect(try runningProcesses(mentioning: project.path).isEmpty)
+    }
+
     @Test("a field the server rejects is pointed at, not the object's first line")
     func fieldErrorLocation() async throws {
         _ = try await TestBinaries.resolved()

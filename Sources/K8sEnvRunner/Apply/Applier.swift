@@ -19,6 +19,10 @@ package struct Applier: Sendable {
     package var deadline: (instant: ContinuousClock.Instant, name: String)?
     /// How long one request may wait for an answer.
     package var requestTimeout: Duration = .seconds(30)
+    /// Requests in flight while a seed set is applied. kube-apiserver's create rate on two cores
+    /// rises up to about this many (scripts/bench/bench-seed-limit.sh, see
+    /// docs/explanation/performance.md#seeding); more only queues inside the server.
+    package var seedConcurrency = 32
 
     package init(client: KubeClient, files: SourceFiles, serverVersion: KubeVersion, serverLog: ServerLog? = nil) {
         self.client = client
@@ -63,27 +67,42 @@ package struct Applier: Sendable {
     @discardableResult
     package func applySeedSet(_ manifestFiles: [ManifestFile]) async throws(Diagnostics) -> Int {
         let sorted = ApplyOrder.sorted(try objects(manifestFiles))
-        // Objects of one kind are independent: apply each kind's objects concurrently (bounded),
-        // kinds in order.
+        // Objects of one kind are independent: apply each kind's objects concurrently, kinds in
+        // order (a kind's objects are all answered before the next kind starts).
         var index = 0
         while index < sorted.count {
             let kind = sorted[index].kind
             var end = index
             while end < sorted.count, sorted[end].kind == kind { end += 1 }
-            let batch = Array(sorted[index..<end])
-            var errors: [Diagnostic] = []
-            for chunk in stride(from: 0, to: batch.count, by: 8).map({ Array(batch[$0..<min($0 + 8, batch.count)]) }) {
-                await withTaskGroup(of: Diagnostic?.self) { group in
-                    for object in chunk { group.addTask { await self.apply(object) } }
-                    for await error in group { if let error { errors.append(error) } }
-                }
-                // Past the deadline: the objects in flight are named; the rest are not tried.
-                if let deadline, deadline.instant <= .now, !errors.isEmpty { break }
-            }
+            let errors = await applyConcurrently(sorted[index..<end])
             if !errors.isEmpty { throw Diagnostics(errors) }
             index = end
         }
         return sorted.count
+    }
+
+    /// Applies objects with up to ``seedConcurrency`` requests in flight: a new one starts as
+    /// soon as one is answered, so the server always has as many as it can take.
+    /// - Returns: what went wrong, one diagnostic per object that failed. Past the deadline,
+    ///   the objects in flight are named and the rest are not tried.
+    func applyConcurrently(_ objects: ArraySlice<ManifestObject>) async -> [Diagnostic] {
+        var errors: [Diagnostic] = []
+        await withTaskGroup(of: Diagnostic?.self) { group in
+            var next = objects.startIndex
+            func startNext() {
+                guard next < objects.endIndex else { return }
+                let object = objects[next]
+                next += 1
+                group.addTask { await self.apply(object) }
+            }
+            for _ in 0..<max(1, seedConcurrency) { startNext() }
+            for await error in group {
+                if let error { errors.append(error) }
+                if let deadline, deadline.instant <= .now, !errors.isEmpty { continue }
+                startNext()
+            }
+        }
+        return errors
     }
 
     /// Installs what an environment's instances get after they start (see
