@@ -29,7 +29,8 @@ HEADER_HEIGHT = 44
 MARGIN = 16
 CHAR_WIDTH = 6.4     # an estimate for 11px sans-serif, to decide whether a label fits in its bar
 PALETTE = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
-           "#9c755f", "#8cd17d", "#a0cbe8", "#ffbe7d"]
+           "#9c755f", "#8cd17d", "#a0cbe8", "#ffbe7d", "#499894", "#d37295", "#86bcb6", "#79706e"]
+LEGEND_LINE = 20
 
 
 class NotATrace(Exception):
@@ -85,10 +86,15 @@ def levels(spans):
     return placed
 
 
-def color(name):
-    # Seed sets share one colour whatever their name; other phases one each, stable across runs.
-    key = "seed set" if name.startswith("seed set ") else name
-    return PALETTE[sum(key.encode()) % len(PALETTE)]
+def kind(name):
+    """What a phase is, for its colour and the legend: seed sets are one kind whatever their name."""
+    return "seed set ENV/NAME" if name.startswith("seed set ") else name
+
+
+def light(hex_color):
+    """Whether dark text reads better than white on this colour (its relative luminance)."""
+    r, g, b = (int(hex_color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b > 0.6
 
 
 def seconds(micros):
@@ -124,6 +130,14 @@ def render(events, title, width=1400):
             end = max(end, number(e.get("ts")))
     total = max(end, 1)
     plot = width - LABEL_WIDTH - 2 * MARGIN
+    # A colour per kind of phase, in the order they first start: the same for the same run.
+    kinds = []
+    for span in sorted((s for t in spans.values() for s in t), key=lambda s: (s["start"], -s["dur"])):
+        if kind(span["name"]) not in kinds:
+            kinds.append(kind(span["name"]))
+
+    def color(name):
+        return PALETTE[kinds.index(kind(name)) % len(PALETTE)]
 
     def x(ts):
         return LABEL_WIDTH + MARGIN + plot * ts / total
@@ -148,7 +162,8 @@ def render(events, title, width=1400):
             if len(label) * CHAR_WIDTH + 8 > w:
                 label = span["name"]
             if len(label) * CHAR_WIDTH + 8 <= w:
-                body.append(f'<text class="span-label" x="{left + 4:.1f}" y="{top + 14}">{esc(label)}</text>')
+                ink = "#1a1a1a" if light(color(span["name"])) else "#fff"
+                body.append(f'<text class="span-label" x="{left + 4:.1f}" y="{top + 14}" fill="{ink}">{esc(label)}</text>')
             body.append("</g>")
         for mark in instants[tid]:
             left = x(number(mark.get("ts")))
@@ -159,13 +174,27 @@ def render(events, title, width=1400):
                         f'<title>{esc(str(mark.get("name", "")))}{info}</title></path>')
         body.append("</g>")
         y += height + ROW_GAP
+    # The legend: what each colour is (a short phase has no room for its name in its bar).
+    rows_end = y - ROW_GAP + 4
+    legend, left, y = [], LABEL_WIDTH + MARGIN, y + 6
+    if kinds:
+        legend.append(f'<text class="track-name" x="{MARGIN}" y="{y + 10}">phases</text>')
+    for name in kinds:
+        item = 18 + len(name) * CHAR_WIDTH + 14
+        if left + item > width - MARGIN and left > LABEL_WIDTH + MARGIN:
+            left, y = LABEL_WIDTH + MARGIN, y + LEGEND_LINE
+        legend.append(f'<g class="legend-item"><rect x="{left:.1f}" y="{y}" width="12" height="12" fill="{color(name)}"/>'
+                      f'<text class="legend" x="{left + 18:.1f}" y="{y + 10}">{esc(name)}</text></g>')
+        left += item
+    if kinds:
+        y += LEGEND_LINE
     height = y + MARGIN
 
     axis = [f'<line class="axis" x1="{x(0):.1f}" y1="{HEADER_HEIGHT + AXIS_HEIGHT - 8}" x2="{x(total):.1f}" '
             f'y2="{HEADER_HEIGHT + AXIS_HEIGHT - 8}"/>']
     step, tick = tick_step(total), 0
     while tick <= total:
-        axis.append(f'<line class="grid" x1="{x(tick):.1f}" y1="{HEADER_HEIGHT + AXIS_HEIGHT - 12}" x2="{x(tick):.1f}" y2="{height - MARGIN}"/>')
+        axis.append(f'<line class="grid" x1="{x(tick):.1f}" y1="{HEADER_HEIGHT + AXIS_HEIGHT - 12}" x2="{x(tick):.1f}" y2="{rows_end}"/>')
         axis.append(f'<text class="tick" x="{x(tick):.1f}" y="{HEADER_HEIGHT + AXIS_HEIGHT - 16}">{seconds(tick) if tick else "0"}</text>')
         tick += step
     heading = (f'<text class="title" x="{MARGIN}" y="26">{esc(title)}</text>'
@@ -180,18 +209,20 @@ def render(events, title, width=1400):
   .track:nth-of-type(even) .row {{ fill: #eceef2; }}
   .track-name {{ font-size: 12px; fill: #222; }}
   .span {{ stroke: #fff; stroke-width: 0.5; }}
-  .span-label {{ font-size: 11px; fill: #fff; pointer-events: none; }}
+  .span-label {{ font-size: 11px; pointer-events: none; }}
   .instant {{ fill: #222; }}
   .axis {{ stroke: #444; }}
   .grid {{ stroke: #000; stroke-opacity: 0.12; }}
   .tick {{ font-size: 11px; fill: #444; text-anchor: middle; }}
   .title {{ font-size: 16px; font-weight: bold; fill: #222; }}
   .subtitle {{ font-size: 12px; fill: #555; text-anchor: end; }}
+  .legend {{ font-size: 11px; fill: #333; }}
 </style></head>
 <body><svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">
 {heading}
 {chr(10).join(axis)}
 {chr(10).join(body)}
+{chr(10).join(legend)}
 </svg></body></html>
 """
     return page, (width, height)
