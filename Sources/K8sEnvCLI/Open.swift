@@ -26,6 +26,9 @@ struct Open: AsyncParsableCommand {
     @Flag(help: "Print only errors and the final summary.")
     var quiet = false
 
+    @Option(help: ArgumentHelp("Record where the open's time goes in this file, as `up --trace` does (a Chrome trace-event JSON).", valueName: "file"))
+    var trace: String?
+
     /// The supervisor `--detach` starts (as `up --detach` does).
     @Option(help: .hidden)
     var supervise: String?
@@ -33,6 +36,7 @@ struct Open: AsyncParsableCommand {
     func validate() throws {
         if profile != nil && file == nil { throw ValidationError("--profile needs -f (the config whose binaries to use)") }
         if list && detach { throw ValidationError("--list starts nothing: leave out --detach") }
+        if list && trace != nil { throw ValidationError("--list starts nothing: leave out --trace") }
     }
 
     func run() async throws {
@@ -44,7 +48,7 @@ struct Open: AsyncParsableCommand {
         func absolute(_ path: String) -> String { path.hasPrefix("/") ? path : here + "/" + path }
         let path = absolute(bundle)
         var options = Lifecycle.Options(file: file.map(absolute) ?? "", profile: profile, environments: [],
-                                        stateDirectory: here + "/.k8senv", quiet: quiet)
+                                        stateDirectory: here + "/.k8senv", quiet: quiet, tracePath: trace.map(absolute))
         if detach {
             let output = Detach.Output(progress: { printError($0) }, message: { printError($0) }, export: printLine)
             throw ExitCode(await Detach.start(options, executable: ChildProcess.selfExecutable, command: ["open", path], output: output))

@@ -107,6 +107,45 @@ struct TraceRunTests {
         }
     }
 
+    @Test("issue 30: open --detach --trace of a post-mortem bundle: after down the file is whole JSON with the open's own phases (bundle check, store restored) on the k8senv track and every phase of the instance's start (from the restored store) on its track, no partly overlapping spans; a --trace that is a symlink is refused naming the file before anything starts, its target left as it was")
+    func openTrace() async throws {
+        _ = try RealBinaries.require()
+        try await Workspace.with(config: Workspace.smallConfig(), name: "trace-open") { ws in
+            let failed = try await ws.k8senv("run", "--postmortem", "pm", "--", "false")
+            #expect(failed.status == 1, "\(failed)")
+            let bundle = ws("pm/one-0.k8senv-bundle")
+            try #require(FileManager.default.fileExists(atPath: bundle), "\(failed)")
+
+            let victim = try ws.write("victim.txt", "precious\n")
+            try FileManager.default.createDirectory(atPath: ws("other"), withIntermediateDirectories: true)
+            symlink(victim, ws("other/t.json"))
+            let refused = try await ws.shell("cd other && k8senv open --detach --trace t.json ../pm/one-0.k8senv-bundle")
+            #expect(refused.status == 1 && refused.stderr.contains("cannot write the trace \(ws("other/t.json")): it is a symbolic link"), "\(refused)")
+            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+            let runs = ((try? FileManager.default.contentsOfDirectory(atPath: ws("other/.k8senv/runs"))) ?? []).filter { !$0.hasPrefix(".") }
+            #expect(runs.isEmpty, "nothing started: \(runs)")
+
+            let opened = try await ws.shell("""
+                cd other || exit 20
+                k8senv open --detach --trace open-trace.json ../pm/one-0.k8senv-bundle >/dev/null || exit 21
+                k8senv down || exit 22
+                """)
+            #expect(opened.status == 0, "\(opened)")
+            // Closed by the supervisor's finish: JSON without help.
+            let data = try Data(contentsOf: URL(fileURLWithPath: ws("other/open-trace.json")))
+            let events = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+            let byTrack = Self.spans(events)
+            func names(_ track: String) -> Set<String> { Set((byTrack[track] ?? []).map(\.name)) }
+            #expect(names("k8senv").isSuperset(of: ["bundle check", "binary probe", "store restored"]), "\(names("k8senv").sorted())")
+            let missing = Set(Self.everyStart).subtracting(names("one-0"))
+            #expect(missing.isEmpty, "one-0 lacks \(missing.sorted()): \(names("one-0").sorted())")
+            // Started from the bundle's store: nothing applied, nothing saved.
+            #expect(!names("one-0").contains { $0.hasPrefix("seed set") || $0 == "snapshot save" || $0.hasPrefix("CRDs") }, "\(names("one-0").sorted())")
+            #expect(Self.partialOverlaps(byTrack).isEmpty, "\(Self.partialOverlaps(byTrack))")
+            #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
+        }
+    }
+
     @Test("a --trace that cannot be written (its folder missing, a symlink there) is an error naming the file, before anything starts; the symlink's target is left as it was")
     func unwritableTrace() async throws {
         try await Workspace.with(config: Workspace.smallConfig(), name: "trace-bad", apiServers: false) { ws in

@@ -44,18 +44,27 @@ package enum PostmortemOpen {
 
     /// What `open` needs besides the bundle: the state folder, and the config (with its profile)
     /// whose binaries to use; `file` empty: the defaults (``Config/forOpening(storage:environment:directory:variables:)``).
+    /// With `tracePath`, the open's phases (bundle check, binary probe, store restored) and the
+    /// instance's start go there as `up`'s do; the session keeps the trace until it stops.
     package static func start(bundle path: String, options: Lifecycle.Options, detached: Bool,
                               output: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> Session {
+        try await Trace.recording(to: options.tracePath) { () async throws(K8sEnvError) in
+            try await startTraced(bundle: path, options: options, detached: detached, output: output)
+        }
+    }
+
+    private static func startTraced(bundle path: String, options: Lifecycle.Options, detached: Bool,
+                                    output: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> Session {
         let state = options.stateFolder
         let cleanup = state.cleanStaleRuns()
         for dir in cleanup.cleaned { output("cleaned up after a run that did not stop: \(dir)") }
         for reason in cleanup.refused { output("note: \(reason)") }
-        let bundle: SnapshotBundle, key: BundleKey
-        do throws(BundleError) {
-            bundle = try SnapshotBundle.open(path, limits: try BundleLimits.current())
-            key = try BundleKey.current()
-        } catch {
-            throw refused(error)
+        let (bundle, key) = try await Trace.span("bundle check") { () async throws(K8sEnvError) -> (SnapshotBundle, BundleKey) in
+            do throws(BundleError) {
+                return (try SnapshotBundle.open(path, limits: try BundleLimits.current()), try BundleKey.current())
+            } catch {
+                throw refused(error)
+            }
         }
         let header = bundle.header
         let environment = header.postmortem?.environment ?? header.snapshot.environment
@@ -73,8 +82,9 @@ package enum PostmortemOpen {
         }
         // etcd and kine: kube-apiserver does not compact, so the baseline stays readable for diff.
         config.apiServerExtraArgs = ["--etcd-compaction-interval=0"]
-        let binaries: ResolvedBinaries
-        do throws(ProcessError) { binaries = try await ResolvedBinaries.resolve(config) } catch { throw K8sEnvError(error) }
+        let binaries = try await Trace.span("binary probe") { () async throws(K8sEnvError) -> ResolvedBinaries in
+            do throws(ProcessError) { return try await ResolvedBinaries.resolve(config) } catch { throw K8sEnvError(error) }
+        }
         let version = binaries.kubeAPIServerVersion.text
         if header.snapshot.kubeAPIServerVersion != version {
             throw refused(BundleError(.version, "\(path): the instance ran kube-apiserver \(header.snapshot.kubeAPIServerVersion), but \(binaries.kubeAPIServer) here is \(version); open it with \(header.snapshot.kubeAPIServerVersion) (K8SENV_KUBE_APISERVER, or -f a config whose binaries.kubeAPIServer is that release)"))
@@ -83,26 +93,31 @@ package enum PostmortemOpen {
         do throws(ProcessError) { runDirectory = try state.makeRunDirectory() } catch { throw K8sEnvError(error) }
         do throws(K8sEnvError) {
             let files = runDirectory + "/bundle"
-            do throws(BundleError) { try bundle.extract(into: files, key: key) } catch { throw refused(error) }
-            // The store file as a snapshot of a cache of the run's own, which the session starts from.
             let cache = SnapshotStore(root: runDirectory + "/cache")
-            do throws(CacheError) {
-                let staging = try cache.makeStaging(header.snapshot.key)
-                for storeFile in StorageBackends.snapshotFormat(of: storage).files {
-                    guard rename(files + "/" + storeFile, staging + "/data/" + storeFile) == 0 else {
-                        throw CacheError(message: "cannot move \(storeFile) into \(staging): \(String(cString: strerror(errno)))")
+            // The data streamed out and checked (signature, checksum, store file), then the store
+            // file as a snapshot of a cache of the run's own, which the session starts from.
+            try await Trace.span("store restored", arguments: ["key": String(header.snapshot.key.prefix(12)), "storage": storage.rawValue]) {
+                () async throws(K8sEnvError) in
+                do throws(BundleError) { try bundle.extract(into: files, key: key) } catch { throw refused(error) }
+                do throws(CacheError) {
+                    let staging = try cache.makeStaging(header.snapshot.key)
+                    for storeFile in StorageBackends.snapshotFormat(of: storage).files {
+                        guard rename(files + "/" + storeFile, staging + "/data/" + storeFile) == 0 else {
+                            throw CacheError(message: "cannot move \(storeFile) into \(staging): \(String(cString: strerror(errno)))")
+                        }
                     }
+                    _ = try cache.publish(staging, metadata: header.snapshot)
+                } catch {
+                    throw K8sEnvError(.cache, error.message)
                 }
-                _ = try cache.publish(staging, metadata: header.snapshot)
-            } catch {
-                throw K8sEnvError(.cache, error.message)
             }
             let quiet = options.quiet
             let plan: Plan
             do throws(Diagnostics) { plan = try Plan(config) } catch { throw K8sEnvError(.invalidConfig, error, files: SourceFiles()) }
-            let builder = EnvironmentBuilder(plan: plan, binaries: binaries, files: SourceFiles(), runDirectory: runDirectory,
+            var builder = EnvironmentBuilder(plan: plan, binaries: binaries, files: SourceFiles(), runDirectory: runDirectory,
                                              cache: CacheSettings(store: cache, keys: [environment: header.snapshot.key]),
                                              progress: { line in if !quiet { output(line) } })
+            builder.trace = Trace.current
             let session = Session(builder: builder, poolSize: 1)
             do throws(K8sEnvError) {
                 try await session.start(environments: [environment])

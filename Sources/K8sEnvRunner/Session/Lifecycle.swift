@@ -64,17 +64,8 @@ package enum Lifecycle {
     /// phase is recorded there (the session keeps the trace until it stops).
     package static func start(_ options: Options, detached: Bool, output: @escaping @Sendable (String) -> Void)
         async throws(K8sEnvError) -> Session {
-        var trace: Trace?
-        if let path = options.tracePath {
-            do throws(ProcessError) { trace = try Trace(path: path) } catch { throw K8sEnvError(error) }
-        }
-        do {
-            return try await Trace.withRecorder(trace) { () async throws(K8sEnvError) in
-                try await startTraced(options, detached: detached, output: output)
-            }
-        } catch {
-            trace?.finish()
-            throw error
+        try await Trace.recording(to: options.tracePath) { () async throws(K8sEnvError) in
+            try await startTraced(options, detached: detached, output: output)
         }
     }
 

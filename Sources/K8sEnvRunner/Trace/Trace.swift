@@ -57,6 +57,24 @@ package final class Trace: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Runs `body` with a new trace at `path` (nil: none) as ``current``: `up`, `run` and `open`
+    /// start this way, so the file is refused (a symlink, a missing folder) before anything
+    /// starts. The trace is closed here when `body` fails; on success whoever keeps it (the
+    /// session's builder) closes it when the run stops.
+    /// - Throws: ``K8sEnvError`` naming the file when it cannot be written, or `body`'s error.
+    package static func recording<T>(to path: String?, _ body: () async throws(K8sEnvError) -> T) async throws(K8sEnvError) -> T {
+        var trace: Trace?
+        if let path {
+            do throws(ProcessError) { trace = try Trace(path: path) } catch { throw K8sEnvError(error) }
+        }
+        do {
+            return try await withRecorder(trace) { () async throws(K8sEnvError) in try await body() }
+        } catch {
+            trace?.finish()
+            throw error
+        }
+    }
+
     /// Runs `body` as the phase `name` on `track` (an instance's name, or ``runTrack``), recorded
     /// in ``current`` when there is one. `arguments` are shown beside the span (counts, keys).
     /// The body runs on the caller's actor (`isolation`).
