@@ -184,7 +184,8 @@ struct PoolTests {
             try #require(served)
             let releasing = Task { try await first.release() }
             while await !pool.states.resetting.contains(id) {
-                if await pool.states.idle.contains(id) { break }  // (the reset already done: the check below still holds)
+                // The reset already done: the check below still holds.
+                if await pool.states.idle.contains(id) { break }
                 try await Task.sleep(for: .milliseconds(1))
             }
             let second = try await pool.acquire(timeout: .seconds(60))
