@@ -7,9 +7,19 @@
 #
 # Usage: scripts/test.sh [extra `swift test` arguments, e.g. --filter K8sEnvSpecTests]
 #   With arguments, one run with them, on K8SENV_STORAGE (embedded, etcd or kine; default
-#   embedded).
+#   embedded). Without, first the layout and format checks (scripts/check-suites.sh,
+#   scripts/format.sh --lint), then every pass below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The tree's shape first, in seconds, before setup's build: a suite renamed or moved must not
+# leave a pass below filtering by a name that no longer exists (it would run or skip nothing,
+# silently), and the Swift is as scripts/format.sh writes it (each difference as FILE:LINE:COL).
+if [[ $# -eq 0 ]]; then
+  echo "test: the Tests/ layout and the names the passes filter by (scripts/check-suites.sh)" >&2
+  scripts/check-suites.sh
+  echo "test: the Swift formatted as .swift-format says (scripts/format.sh --lint)" >&2
+  scripts/format.sh --lint
+fi
 # An assignment, not eval "$(…)": a failing setup (a build error) stops here with its own message.
 exports="$(scripts/setup.sh)"
 eval "$exports"

@@ -197,7 +197,8 @@ struct PostmortemTests {
             #expect(said.contains("more than postmortem.maxSize (1024 bytes)"), "\(said)")
             let store = try #require(Int(said.components(separatedBy: "its store is ")[1].prefix { $0.isNumber }), "\(said)")
 
-            let limit = store + 10_000  // a page or two more of store by the second run, the CRDs and config, part of the logs
+            // A page or two more of store by the second run, the CRDs and config, part of the logs.
+            let limit = store + 10_000
             try ws.write("fit.yaml", config(String(limit)))
             let fit = try await ws.k8senv("run", "-f", "fit.yaml", "--", "sh", "-c", "exit 5")
             #expect(fit.status == 5, "\(fit)")

@@ -6,7 +6,7 @@ Usage: schema_verdicts.py SCHEMA FILE...
 Each FILE is read with PyYAML's safe_load and validated against SCHEMA (JSON Schema
 2020-12) by jsonschema's Draft202012Validator. Prints one JSON object per line:
   {"file": FILE, "verdict": "valid" | "invalid" | "yaml-error", "detail": "..."}
-The Swift tests (Tests/K8sEnvSpecTests/IndependentChecksTests.swift) compare these verdicts
+The Swift tests (Tests/K8sEnvSpecTests/Schema/IndependentChecksTests.swift) compare these verdicts
 with k8senv's own.
 """
 import json

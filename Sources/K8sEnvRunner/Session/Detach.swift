@@ -138,7 +138,11 @@ package enum Detach {
                 }
             }
         }
-        enum Outcome: Sendable { case ready(RunRecord), failed(Termination), interrupted }
+        enum Outcome: Sendable {
+            case ready(RunRecord)
+            case failed(Termination)
+            case interrupted
+        }
         let outcome = await withTaskGroup(of: Outcome?.self) { group in
             group.addTask {
                 let ended = await Poll(every: .milliseconds(20)).value { () -> Outcome? in

@@ -214,7 +214,10 @@ package enum Lifecycle {
     /// Serves until SIGINT/SIGTERM (exit 0) or until a process of an instance stops (exit 1).
     package static func serve(_ session: Session, signals: SignalWatcher, state: StateFolder,
                               output: @escaping @Sendable (String) -> Void) async -> Int32 {
-        enum Event: Sendable { case signal(Int32), failure(ProcessError) }
+        enum Event: Sendable {
+            case signal(Int32)
+            case failure(ProcessError)
+        }
         let event = await withTaskGroup(of: Event?.self) { group in
             group.addTask {
                 guard let signal = await signals.next() else { return nil }

@@ -90,7 +90,8 @@ struct ConfigChecks {
                 owners[variable] = owner
                 return
             }
-            guard let i = owner.user else { return }  // two environments never share a variable (their names are lowercase)
+            // Two environments never share a variable (their names are lowercase).
+            guard let i = owner.user else { return }
             let pair = [earlier.user ?? -1, i]
             guard reported.insert(pair).inserted else { return }
             let user = config.users[i]

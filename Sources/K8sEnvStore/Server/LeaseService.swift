@@ -38,7 +38,8 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
         var response = Etcdserverpb_LeaseTimeToLiveResponse()
         response.header = store.header()
         response.id = request.id
-        if let lease = try serving({ () throws(StoreError) in try store.leaseTimeToLive(request.id, keys: request.keys) }) {
+        let lease = try serving { () throws(StoreError) in try store.leaseTimeToLive(request.id, keys: request.keys) }
+        if let lease {
             response.ttl = lease.remaining
             response.grantedTtl = lease.granted
             response.keys = lease.keys

@@ -2,6 +2,8 @@
 /// source by scripts/install-binaries.sh): lines 9–108 verbatim, the `Generic flags:` section
 /// from its start to the flag after `--feature-gates`.
 enum KubeAPIServerHelp {
+    // swift-format-ignore: AlwaysUseLowerCamelCase
+    // (the version it comes from, as it is written)
     static let v1_20_2Excerpt = #"""
         Generic flags:
 

@@ -128,7 +128,7 @@ struct DocsPlan {
                 case "json": json.append(block)
                 case "python", "py": python.append(block)
                 default:
-                    problems.append("\(at): a ```\(language) block that is neither checked nor marked: put `<!-- test -->`, `<!-- file: PATH -->`, `<!-- output -->` or `<!-- illustration: why -->` on the line before it (see Tests/k8senvTests/TutorialTests.swift)")
+                    problems.append("\(at): a ```\(language) block that is neither checked nor marked: put `<!-- test -->`, `<!-- file: PATH -->`, `<!-- output -->` or `<!-- illustration: why -->` on the line before it (see Tests/k8senvTests/Docs/TutorialTests.swift)")
                 }
                 continue
             }

@@ -4,12 +4,6 @@ import K8sEnvSpec
 import K8sEnvTestSupport
 import Testing
 
-extension Tag {
-    @Tag static var fast: Self
-    /// Runs the real kube-apiserver and etcd.
-    @Tag static var integration: Self
-}
-
 /// The real binaries the integration tests run: from K8SENV_KUBE_APISERVER / K8SENV_ETCD (what
 /// scripts/setup.sh exports) or PATH. A missing binary fails the test; it is never skipped.
 enum TestBinaries {

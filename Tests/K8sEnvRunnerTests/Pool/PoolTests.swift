@@ -58,36 +58,6 @@ func create(_ client: KubeClient, _ path: String, _ json: String) async throws {
     _ = try await client.create(path, object: Array(json.utf8))
 }
 
-@Suite("Pool configuration", .tags(.fast))
-struct PoolConfigurationTests {
-    @Test("a pool of an environment the config lacks: .unknownEnvironment, naming the file and the closest name")
-    func unknownEnvironment() throws {
-        let configuration = try K8sEnvConfiguration.load(PoolFixture.project.path + "/k8senv.yaml")
-        #expect {
-            try configuration.pool(for: "bsae")
-        } throws: { error in
-            let e = error as! K8sEnvError
-            return e.code == .unknownEnvironment
-                && e.message.hasSuffix("k8senv.yaml: no environment \"bsae\"; did you mean \"base\"?")
-        }
-    }
-
-    @Test("a program that does not exist: a .binary error naming the setting and the path, with the cause kept")
-    func missingBinary() async throws {
-        let folder = try TemporaryFolder()
-        let path = try folder.write("k8senv.yaml", "apiVersion: k8senv.dev/v1alpha1\nkind: Config\nenvironments: {base: {}}\nbinaries: {kubeAPIServer: \(folder.path)/no-such-kube-apiserver}\n")
-        let pool = try K8sEnvConfiguration.load(path).pool(for: "base", options: PoolOptions(cacheDirectory: folder.path + "/cache"))
-        await #expect {
-            try await pool.acquire()
-        } throws: { error in
-            guard let e = error as? K8sEnvError else { return false }
-            return e.domain == .binary && e.code == .binaryNotFound && e.cause is ProcessError && e.exitStatus == 1
-                && e.message.contains("binaries.kubeAPIServer") && e.message.contains(folder.path + "/no-such-kube-apiserver does not exist")
-        }
-        await pool.shutdown()
-    }
-}
-
 @Suite("Pools", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
 struct PoolTests {
     @Test("basic use: acquire a ready instance with the environment's objects, use it, release it")
@@ -233,7 +203,8 @@ struct PoolTests {
             try #require(served)
             let releasing = Task { try await first.release() }
             while await !pool.states.resetting.contains(id) {
-                if await pool.states.idle.contains(id) { break }  // (the reset already done: the check below still holds)
+                // The reset already done: the check below still holds.
+                if await pool.states.idle.contains(id) { break }
                 try await Task.sleep(for: .milliseconds(1))
             }
             let second = try await pool.acquire(timeout: .seconds(60))
