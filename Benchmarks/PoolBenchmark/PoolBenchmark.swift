@@ -11,8 +11,9 @@ struct PoolBenchmark {
     static func main() async {
         let arguments = CommandLine.arguments
         if arguments.count >= 2, arguments[1] == "--token-review" {
-            TokenReviewBenchmark.run(reviews: arguments.count > 2 ? Int(arguments[2]) ?? 20_000 : 20_000,
-                                     rounds: arguments.count > 3 ? Int(arguments[3]) ?? 9 : 9)
+            TokenReviewBenchmark.run(
+                reviews: arguments.count > 2 ? Int(arguments[2]) ?? 20_000 : 20_000,
+                rounds: arguments.count > 3 ? Int(arguments[3]) ?? 9 : 9)
             return
         }
         guard arguments.count >= 3 else {
@@ -26,7 +27,10 @@ struct PoolBenchmark {
             try await pool.initialize()
             // Warm: the instance is started once, outside the measurement.
             try await pool.acquire().release()
-            var acquire: [Double] = [], work: [Double] = [], release: [Double] = [], total: [Double] = []
+            var acquire: [Double] = []
+            var work: [Double] = []
+            var release: [Double] = []
+            var total: [Double] = []
             let clock = ContinuousClock()
             for cycle in 0..<cycles {
                 let t0 = clock.now
@@ -35,8 +39,10 @@ struct PoolBenchmark {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     for i in 0..<20 {
                         group.addTask {
-                            let body = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bench-\#(cycle)-\#(i)"},"data":{"k":"v"}}"#
-                            _ = try await instance.client.create("/api/v1/namespaces/default/configmaps", object: Array(body.utf8))
+                            let body =
+                                #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"bench-\#(cycle)-\#(i)"},"data":{"k":"v"}}"#
+                            _ = try await instance.client.create(
+                                "/api/v1/namespaces/default/configmaps", object: Array(body.utf8))
                         }
                     }
                     for try await _ in group {}

@@ -98,24 +98,42 @@ enum FuzzJSONCheck {
             switch c {
             case UInt8(ascii: "{"):
                 i += 1
-                if peek == UInt8(ascii: "}") { i += 1; return nil }
+                if peek == UInt8(ascii: "}") {
+                    i += 1
+                    return nil
+                }
                 while true {
                     guard peek == UInt8(ascii: "\"") else { return "expected a key" }
                     if let e = string() { return e }
                     guard peek == UInt8(ascii: ":") else { return "expected :" }
                     i += 1
                     if let e = value(depth: depth + 1) { return e }
-                    if peek == UInt8(ascii: ",") { i += 1; continue }
-                    if peek == UInt8(ascii: "}") { i += 1; return nil }
+                    if peek == UInt8(ascii: ",") {
+                        i += 1
+                        continue
+                    }
+                    if peek == UInt8(ascii: "}") {
+                        i += 1
+                        return nil
+                    }
                     return "expected , or }"
                 }
             case UInt8(ascii: "["):
                 i += 1
-                if peek == UInt8(ascii: "]") { i += 1; return nil }
+                if peek == UInt8(ascii: "]") {
+                    i += 1
+                    return nil
+                }
                 while true {
                     if let e = value(depth: depth + 1) { return e }
-                    if peek == UInt8(ascii: ",") { i += 1; continue }
-                    if peek == UInt8(ascii: "]") { i += 1; return nil }
+                    if peek == UInt8(ascii: ",") {
+                        i += 1
+                        continue
+                    }
+                    if peek == UInt8(ascii: "]") {
+                        i += 1
+                        return nil
+                    }
                     return "expected , or ]"
                 }
             case UInt8(ascii: "\""): return string()
@@ -163,7 +181,7 @@ enum FuzzJSONCheck {
                     i += 1
                     switch e {
                     case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
-                         UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
                         continue
                     case UInt8(ascii: "u"):
                         for _ in 0..<4 {
@@ -188,15 +206,38 @@ enum FuzzJSONCheck {
         /// One multi-byte UTF-8 sequence: no overlongs, no surrogates, at most U+10FFFF.
         mutating func utf8Sequence() -> String? {
             let b0 = bytes[i]
-            let count: Int, low: UInt8, high: UInt8
+            let count: Int
+            let low: UInt8
+            let high: UInt8
             switch b0 {
-            case 0xC2...0xDF: count = 2; low = 0x80; high = 0xBF
-            case 0xE0: count = 3; low = 0xA0; high = 0xBF
-            case 0xE1...0xEC, 0xEE...0xEF: count = 3; low = 0x80; high = 0xBF
-            case 0xED: count = 3; low = 0x80; high = 0x9F
-            case 0xF0: count = 4; low = 0x90; high = 0xBF
-            case 0xF1...0xF3: count = 4; low = 0x80; high = 0xBF
-            case 0xF4: count = 4; low = 0x80; high = 0x8F
+            case 0xC2...0xDF:
+                count = 2
+                low = 0x80
+                high = 0xBF
+            case 0xE0:
+                count = 3
+                low = 0xA0
+                high = 0xBF
+            case 0xE1...0xEC, 0xEE...0xEF:
+                count = 3
+                low = 0x80
+                high = 0xBF
+            case 0xED:
+                count = 3
+                low = 0x80
+                high = 0x9F
+            case 0xF0:
+                count = 4
+                low = 0x90
+                high = 0xBF
+            case 0xF1...0xF3:
+                count = 4
+                low = 0x80
+                high = 0xBF
+            case 0xF4:
+                count = 4
+                low = 0x80
+                high = 0x8F
             default: return "invalid UTF-8 lead byte 0x\(String(b0, radix: 16))"
             }
             guard i + count <= bytes.count else { return "truncated UTF-8" }

@@ -5,7 +5,8 @@ import K8sEnvSpec
 
 struct Cache: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Inspect, prune, export and import the snapshot cache (${XDG_CACHE_HOME:-~/.cache}/k8senv/snapshots).",
+        abstract:
+            "Inspect, prune, export and import the snapshot cache (${XDG_CACHE_HOME:-~/.cache}/k8senv/snapshots).",
         subcommands: [List.self, Prune.self, Path.self, Export.self, Import.self]
     )
 
@@ -40,12 +41,18 @@ struct Cache: ParsableCommand {
                     return
                 }
                 let formatter = ISO8601DateFormatter()
-                var rows = [["KEY", "ENVIRONMENT", "STORAGE", "KUBE-APISERVER", "OBJECTS", "SIZE", "BUILT IN", "CREATED"]]
+                var rows = [
+                    ["KEY", "ENVIRONMENT", "STORAGE", "KUBE-APISERVER", "OBJECTS", "SIZE", "BUILT IN", "CREATED"]
+                ]
                 for e in entries.map(\.metadata) {
                     // meta.json may come from a bundle: its texts are shown, never obeyed by the terminal.
                     let text = ControlCharacters.escaped
-                    rows.append([String(e.key.prefix(12)), text(e.environment), text(e.storage), text(e.kubeAPIServerVersion), String(e.objects),
-                                 "\(e.size / 1024) kB", String(format: "%.1fs", e.buildSeconds), formatter.string(from: e.createdAt)])
+                    rows.append([
+                        String(e.key.prefix(12)), text(e.environment), text(e.storage), text(e.kubeAPIServerVersion),
+                        String(e.objects),
+                        "\(e.size / 1024) kB", String(format: "%.1fs", e.buildSeconds),
+                        formatter.string(from: e.createdAt),
+                    ])
                 }
                 for line in Self.table(rows) { print(line) }
             }
@@ -53,14 +60,16 @@ struct Cache: ParsableCommand {
     }
 
     struct Prune: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove cached snapshots (all, or those older than a duration).")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove cached snapshots (all, or those older than a duration).")
 
         @Option(help: "Remove only snapshots created longer ago than this Go-style duration (e.g. 168h).")
         var olderThan: String?
 
         func validate() throws {
             if let olderThan, GoDuration(olderThan) == nil {
-                throw ValidationError("--older-than: \"\(olderThan)\" is not a Go-style duration such as 30m, 24h or 168h")
+                throw ValidationError(
+                    "--older-than: \"\(olderThan)\" is not a Go-style duration such as 30m, 24h or 168h")
             }
         }
 

@@ -6,7 +6,8 @@ struct ConvertToJSON: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "json",
         abstract: "Print each YAML document of the files as one line of JSON, as k8senv sends it to the API server.",
-        discussion: "Scalars resolve by the YAML 1.1 rules kubectl uses (\(DocsLink.page("reference/yaml.md"))). Empty documents print nothing."
+        discussion:
+            "Scalars resolve by the YAML 1.1 rules kubectl uses (\(DocsLink.page("reference/yaml.md"))). Empty documents print nothing."
     )
 
     @Argument(help: "YAML files; - reads standard input.")
@@ -17,7 +18,9 @@ struct ConvertToJSON: ParsableCommand {
 
     func run() throws {
         var failed = false
-        var totalIn = 0, totalOut = 0, documents = 0
+        var totalIn = 0
+        var totalOut = 0
+        var documents = 0
         // One output buffer for every document: its memory is reused, not allocated again.
         var writer = JSONWriter()
         for file in files {

@@ -9,12 +9,16 @@ struct DiffOutput: Encodable {
 
 struct Diff: AsyncParsableCommand, ErrorExitStatus {
     static let configuration = CommandConfiguration(
-        abstract: "Show what changed in a running run's instances since they were handed out: objects created, changed (field by field) and deleted.",
+        abstract:
+            "Show what changed in a running run's instances since they were handed out: objects created, changed (field by field) and deleted.",
         discussion: "Exit status: 0 nothing changed, 1 something changed, 2 an error (as diff and kubectl diff).")
 
     @OptionGroup var config: ConfigFileOption
 
-    @Argument(help: "An instance of the run (e.g. base-0); every instance when left out. The run: the detached `up`, else a `k8senv run` under way (also from inside its command).")
+    @Argument(
+        help:
+            "An instance of the run (e.g. base-0); every instance when left out. The run: the detached `up`, else a `k8senv run` under way (also from inside its command)."
+    )
     var instance: String?
 
     @OptionGroup var state: StateOptions
@@ -22,7 +26,10 @@ struct Diff: AsyncParsableCommand, ErrorExitStatus {
     @Option(help: "Output format: text or json.")
     var format: OutputFormat = .text
 
-    @Flag(help: "Show everything: also events, kube-node-lease and kube-system leases, the kubernetes service's endpoints, and each object's status and metadata.generation.")
+    @Flag(
+        help:
+            "Show everything: also events, kube-node-lease and kube-system leases, the kubernetes service's endpoints, and each object's status and metadata.generation."
+    )
     var all = false
 
     static let errorExitStatus: Int32 = 2
@@ -38,17 +45,25 @@ struct Diff: AsyncParsableCommand, ErrorExitStatus {
 
     private func compute() async throws(K8sEnvError) -> [InstanceDiff] {
         guard let record = state.folder(for: config.file).liveRun() else {
-            throw K8sEnvError(.notRunning, "no k8senv up (detached or not) and no k8senv run is running for \(config.file); \(Lifecycle.startAdvice(config: config.file))")
+            throw K8sEnvError(
+                .notRunning,
+                "no k8senv up (detached or not) and no k8senv run is running for \(config.file); \(Lifecycle.startAdvice(config: config.file))"
+            )
         }
         var selected = record.instances
         if let instance {
             selected = selected.filter { $0.name == instance }
             guard !selected.isEmpty else {
-                throw K8sEnvError(.notRunning, "instance \"\(instance)\" is not running (running: \(record.instances.map(\.name).joined(separator: ", ")))")
+                throw K8sEnvError(
+                    .notRunning,
+                    "instance \"\(instance)\" is not running (running: \(record.instances.map(\.name).joined(separator: ", ")))"
+                )
             }
         }
         var diffs: [InstanceDiff] = []
-        for instance in selected { diffs.append(try await StateDiff.diff(instance, filter: StateDiff.Filter(all: all))) }
+        for instance in selected {
+            diffs.append(try await StateDiff.diff(instance, filter: StateDiff.Filter(all: all)))
+        }
         return diffs
     }
 }

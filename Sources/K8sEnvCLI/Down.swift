@@ -3,7 +3,8 @@ import Foundation
 import K8sEnvRunner
 
 struct Down: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop the environments a `k8senv up --detach` left running.")
+    static let configuration = CommandConfiguration(
+        abstract: "Stop the environments a `k8senv up --detach` left running.")
 
     @OptionGroup var config: ConfigOptions
 

@@ -39,11 +39,16 @@ struct Init: AsyncParsableCommand {
         }
         let target = root + "/k8senv.yaml"
         if FileManager.default.fileExists(atPath: target) {
-            throw K8sEnvError(.fileExists, "k8senv init: \(target) exists; it is left as it is (remove it, or use --dry-run to see what init would write)")
+            throw K8sEnvError(
+                .fileExists,
+                "k8senv init: \(target) exists; it is left as it is (remove it, or use --dry-run to see what init would write)"
+            )
         }
         // O_EXCL: a file that appeared meanwhile is not overwritten either.
         let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw K8sEnvError(.fileExists, "k8senv init: cannot write \(target): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw K8sEnvError(.fileExists, "k8senv init: cannot write \(target): \(String(cString: strerror(errno)))")
+        }
         let written = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         written.write(Data(text.utf8))
         try? written.close()

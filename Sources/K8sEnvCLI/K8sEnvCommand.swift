@@ -9,7 +9,11 @@ public struct K8sEnvCommand: AsyncParsableCommand {
         commandName: "k8senv",
         abstract: "Declarative Kubernetes test environments: real kube-apiserver instances from a k8senv.yaml.",
         version: BuildInfo.current.text,
-        subcommands: [Init.self, Validate.self, Hash.self, Up.self, Down.self, Run.self, Env.self, Status.self, Diff.self, Open.self, Acquire.self, Release.self, Cache.self, Schema.self, ConvertToJSON.self, Profiles.self, Audit.self, Version.self, Completion.self]
+        subcommands: [
+            Init.self, Validate.self, Hash.self, Up.self, Down.self, Run.self, Env.self, Status.self, Diff.self,
+            Open.self, Acquire.self, Release.self, Cache.self, Schema.self, ConvertToJSON.self, Profiles.self,
+            Audit.self, Version.self, Completion.self,
+        ]
     )
 
     public init() {}
@@ -29,7 +33,8 @@ public struct K8sEnvCommand: AsyncParsableCommand {
         } catch let error as K8sEnvError {
             // The one place an error of k8senv becomes what the user sees and an exit status.
             printError(error.report)
-            Foundation.exit(parsed.map { type(of: $0) as? any ErrorExitStatus.Type }??.errorExitStatus ?? error.exitStatus)
+            Foundation.exit(
+                parsed.map { type(of: $0) as? any ErrorExitStatus.Type }??.errorExitStatus ?? error.exitStatus)
         } catch let status as ExitCode {
             // A status of our own (e.g. `run`'s command's, which may well be 64): as it is.
             Foundation.exit(status.rawValue)

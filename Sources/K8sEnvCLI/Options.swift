@@ -35,7 +35,10 @@ struct StateOptions: ParsableArguments {
 /// `--probe-binaries` of the commands that check a config without starting it (`validate`,
 /// `hash`): without it they run no program the repository could have put there (``BinaryProbe``).
 struct ProbeOption: ParsableArguments {
-    @Flag(help: "Run the programs the config names to read their --version and --help even when they are inside the config's folder or named by a path in it (by default only programs on PATH or named by your environment, outside the folder, are run).")
+    @Flag(
+        help:
+            "Run the programs the config names to read their --version and --help even when they are inside the config's folder or named by a path in it (by default only programs on PATH or named by your environment, outside the folder, are run)."
+    )
     var probeBinaries = false
 
     var binaryProbe: BinaryProbe { BinaryProbe(probeRepositoryPrograms: probeBinaries) }

@@ -77,9 +77,13 @@ enum ProfileListing {
             // The config as written is listed only when there is no profile (as profile ""):
             // a matrix is never empty, so a CI job built from it cannot be skipped unnoticed.
             guard let profile = config.profile ?? (config.profileNames.isEmpty ? "" : nil) else { continue }
-            let binaries = ["kubeAPIServer": config.binaries.kubeAPIServer].merging(StorageBackends.programs(of: config)) { $1 }
-            entries.append(Entry(profile: profile, environments: try Plan(config).environments.map(\.name),
-                                 storage: config.storage.rawValue, binaries: binaries, kubeVersion: config.kubeVersion))
+            let binaries = ["kubeAPIServer": config.binaries.kubeAPIServer].merging(
+                StorageBackends.programs(of: config)
+            ) { $1 }
+            entries.append(
+                Entry(
+                    profile: profile, environments: try Plan(config).environments.map(\.name),
+                    storage: config.storage.rawValue, binaries: binaries, kubeVersion: config.kubeVersion))
         }
         return entries
     }
@@ -87,12 +91,19 @@ enum ProfileListing {
     /// `{"include":[{"environments":[…],"profile":…},…]}` on one line: a GitHub Actions matrix.
     static func matrixJSON(_ entries: [Entry]) -> String {
         struct Item: Encodable {
-            var profile: String; var environments: [String]; var storage: String
-            var binaries: [String: String]; var kubeVersion: String?
+            var profile: String
+            var environments: [String]
+            var storage: String
+            var binaries: [String: String]
+            var kubeVersion: String?
         }
         struct Matrix: Encodable { var include: [Item] }
-        return JSONOutput.encode(Matrix(include: entries.map {
-            Item(profile: $0.profile, environments: $0.environments, storage: $0.storage, binaries: $0.binaries, kubeVersion: $0.kubeVersion)
-        }))
+        return JSONOutput.encode(
+            Matrix(
+                include: entries.map {
+                    Item(
+                        profile: $0.profile, environments: $0.environments, storage: $0.storage, binaries: $0.binaries,
+                        kubeVersion: $0.kubeVersion)
+                }))
     }
 }

@@ -7,7 +7,8 @@ import K8sEnvSpec
 struct RunOptions: ParsableArguments {
     @OptionGroup var config: ConfigOptions
 
-    @Option(name: [.short, .customLong("environment")], help: "Start only this environment (repeatable; default: all).")
+    @Option(
+        name: [.short, .customLong("environment")], help: "Start only this environment (repeatable; default: all).")
     var environments: [String] = []
 
     @OptionGroup var state: StateOptions
@@ -21,7 +22,10 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Instances per environment, instead of each environment's pool.size.")
     var poolSize: Int?
 
-    @Option(help: ArgumentHelp("Record where the start's time goes in this file, as a Chrome trace-event JSON (open it in ui.perfetto.dev or chrome://tracing).", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Record where the start's time goes in this file, as a Chrome trace-event JSON (open it in ui.perfetto.dev or chrome://tracing).",
+            valueName: "file"))
     var trace: String?
 
     func validate() throws {
@@ -29,9 +33,10 @@ struct RunOptions: ParsableArguments {
     }
 
     var lifecycle: Lifecycle.Options {
-        Lifecycle.Options(file: config.file, profile: config.profile, environments: environments,
-                          stateDirectory: state.stateDir, quiet: quiet, noCache: noCache, poolSize: poolSize,
-                          tracePath: trace.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 })
+        Lifecycle.Options(
+            file: config.file, profile: config.profile, environments: environments,
+            stateDirectory: state.stateDir, quiet: quiet, noCache: noCache, poolSize: poolSize,
+            tracePath: trace.map { $0.hasPrefix("/") ? $0 : FileManager.default.currentDirectoryPath + "/" + $0 })
     }
 }
 

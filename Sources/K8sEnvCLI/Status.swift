@@ -17,7 +17,8 @@ struct StatusOutput: Encodable {
 }
 
 struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show the running detached environments and whether each instance is healthy.")
+    static let configuration = CommandConfiguration(
+        abstract: "Show the running detached environments and whether each instance is healthy.")
 
     @OptionGroup var config: ConfigOptions
 
@@ -29,13 +30,18 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let state = self.state.folder(for: config.file)
         guard let record = state.current() else {
-            if format == .json { printJSON(StatusOutput(running: false, pid: nil, instances: [])) } else { print("not running") }
+            if format == .json {
+                printJSON(StatusOutput(running: false, pid: nil, instances: []))
+            } else {
+                print("not running")
+            }
             return
         }
         var rows: [(RunRecord.InstanceRecord, Bool)] = []
         for instance in record.instances {
             // Alive is not enough: a stopped (SIGSTOP) kube-apiserver has a pid and answers nothing.
-            let alive = StateFolder.isAlive(instance.apiServerPID) && StateFolder.isAlive(instance.storagePID)
+            let alive =
+                StateFolder.isAlive(instance.apiServerPID) && StateFolder.isAlive(instance.storagePID)
                 && (instance.controllerManagerPID.map(StateFolder.isAlive) ?? true)
             rows.append((instance, alive ? await instance.isReady() : false))
         }
@@ -44,13 +50,19 @@ struct Status: AsyncParsableCommand {
             print("running (pid \(record.ownerPID), since \(Self.time(record.startedAt)))")
             for (instance, healthy) in rows {
                 let since = instance.startedAt.map { "  since \(Self.time($0))" } ?? ""
-                print("  \(instance.name)  \(healthy ? "up" : "DOWN")  \(instance.server)  \(instance.kubeconfig)\(since)")
+                print(
+                    "  \(instance.name)  \(healthy ? "up" : "DOWN")  \(instance.server)  \(instance.kubeconfig)\(since)"
+                )
             }
         case .json:
-            printJSON(StatusOutput(running: true, pid: record.ownerPID, instances: rows.map { instance, healthy in
-                StatusOutput.Item(name: instance.name, environment: instance.environment, healthy: healthy,
-                                  server: instance.server, kubeconfig: instance.kubeconfig, since: instance.startedAt)
-            }))
+            printJSON(
+                StatusOutput(
+                    running: true, pid: record.ownerPID,
+                    instances: rows.map { instance, healthy in
+                        StatusOutput.Item(
+                            name: instance.name, environment: instance.environment, healthy: healthy,
+                            server: instance.server, kubeconfig: instance.kubeconfig, since: instance.startedAt)
+                    }))
         }
     }
 

@@ -53,7 +53,9 @@ final class TerminalProgress: @unchecked Sendable {
         guard isTerminal, let status else { return }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        write("\r\u{1B}[K" + Self.spinner[frame % Self.spinner.count] + " " + status + String(format: " (%.1fs)", seconds))
+        write(
+            "\r\u{1B}[K" + Self.spinner[frame % Self.spinner.count] + " " + status + String(format: " (%.1fs)", seconds)
+        )
     }
 
     private func write(_ text: String) { handle.write(Data(text.utf8)) }

@@ -5,7 +5,8 @@ import K8sEnvRunner
 struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Start the environments: storage and kube-apiserver per environment, CRDs and seeds applied.",
-        discussion: "Stays in the foreground until SIGINT or SIGTERM, then stops everything. With --detach it returns once ready; `k8senv down` stops it."
+        discussion:
+            "Stays in the foreground until SIGINT or SIGTERM, then stops everything. With --detach it returns once ready; `k8senv down` stops it."
     )
 
     @OptionGroup var options: RunOptions
@@ -41,15 +42,19 @@ struct Up: AsyncParsableCommand {
         let signals = SignalWatcher()
         let progress = TerminalProgress(fd: 1)
         if !lifecycle.quiet {
-            progress.setStatus("starting \(lifecycle.environments.isEmpty ? "the environments" : lifecycle.environments.joined(separator: ", "))")
+            progress.setStatus(
+                "starting \(lifecycle.environments.isEmpty ? "the environments" : lifecycle.environments.joined(separator: ", "))"
+            )
         }
         let animation = Task { await progress.animate() }
         let session: Session
         do throws(K8sEnvError) {
-            session = try await Lifecycle.start(lifecycle, detached: supervise != nil, signals: signals, output: { line in
-                progress.line(line)
-                events?.send(SupervisorEvent(.progress, line))
-            })
+            session = try await Lifecycle.start(
+                lifecycle, detached: supervise != nil, signals: signals,
+                output: { line in
+                    progress.line(line)
+                    events?.send(SupervisorEvent(.progress, line))
+                })
             animation.cancel()
             progress.setStatus(nil)
         } catch {
@@ -58,7 +63,8 @@ struct Up: AsyncParsableCommand {
             events?.send(SupervisorEvent(.error, error.report))
             throw error
         }
-        let record = await session.record(config: lifecycle.file, profile: lifecycle.profile, detached: supervise != nil)
+        let record = await session.record(
+            config: lifecycle.file, profile: lifecycle.profile, detached: supervise != nil)
         printLine(Lifecycle.summary(record))
         if supervise == nil { printLine("ready; press Ctrl-C to stop") }
         let status = await Lifecycle.serve(session, signals: signals, state: lifecycle.stateFolder, output: printLine)

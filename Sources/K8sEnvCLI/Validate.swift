@@ -5,7 +5,8 @@ import K8sEnvSpec
 struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a k8senv.yaml: its shape against the schema, references, cycles, paths and manifests.",
-        discussion: "Without --profile the file is checked as it is and with each of its profiles. apiServer.featureGates (controllers) are checked against the gates of the kube-apiserver (the controllers of the kube-controller-manager) the config names, when it can be found and may be run (else a note says the check was skipped). A program inside the config's folder, or one the config names by a path, is run only with --probe-binaries; one found on PATH or named by a variable of your environment (K8SENV_KUBE_APISERVER) outside the folder is run. Exit status: 0 valid, 1 invalid, 2 usage error."
+        discussion:
+            "Without --profile the file is checked as it is and with each of its profiles. apiServer.featureGates (controllers) are checked against the gates of the kube-apiserver (the controllers of the kube-controller-manager) the config names, when it can be found and may be run (else a note says the check was skipped). A program inside the config's folder, or one the config names by a path, is run only with --probe-binaries; one found on PATH or named by a variable of your environment (K8SENV_KUBE_APISERVER) outside the folder is run. Exit status: 0 valid, 1 invalid, 2 usage error."
     )
 
     @OptionGroup var options: ConfigOptions

@@ -41,7 +41,8 @@ struct BuildInfo: Encodable, Equatable {
 struct Version: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print k8senv's version, commit, Swift version and build date, and the kube-apiserver it would run.",
-        discussion: "The kube-apiserver is the config's binaries.kubeAPIServer when the config file exists, else ${K8SENV_KUBE_APISERVER:-kube-apiserver} on PATH; its version is what `kube-apiserver --version` prints. A kube-apiserver that is missing or cannot report a version is printed as such, and the exit status is still 0."
+        discussion:
+            "The kube-apiserver is the config's binaries.kubeAPIServer when the config file exists, else ${K8SENV_KUBE_APISERVER:-kube-apiserver} on PATH; its version is what `kube-apiserver --version` prints. A kube-apiserver that is missing or cannot report a version is printed as such, and the exit status is still 0."
     )
 
     @OptionGroup var config: ConfigFileOption
@@ -80,28 +81,35 @@ struct Version: AsyncParsableCommand {
                 print("kube-apiserver: none (\(apiServer.error ?? "unknown")\(named))")
             }
         case .json:
-            printJSON(Output(version: build.version, commit: build.commit, swiftVersion: build.swiftVersion,
-                             buildDate: build.buildDate, kubeAPIServer: apiServer))
+            printJSON(
+                Output(
+                    version: build.version, commit: build.commit, swiftVersion: build.swiftVersion,
+                    buildDate: build.buildDate, kubeAPIServer: apiServer))
         }
     }
 
     /// Finds the kube-apiserver as `up` would: the config's `binaries.kubeAPIServer` when the
     /// file exists and loads, else `${K8SENV_KUBE_APISERVER:-kube-apiserver}`; then reads its version.
-    static func apiServer(configFile: String, environment: [String: String] = ProcessInfo.processInfo.environment) async -> APIServer {
+    static func apiServer(configFile: String, environment: [String: String] = ProcessInfo.processInfo.environment) async
+        -> APIServer
+    {
         var name = environment["K8SENV_KUBE_APISERVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "kube-apiserver"
-        var source = environment["K8SENV_KUBE_APISERVER"].flatMap { $0.isEmpty ? nil : "K8SENV_KUBE_APISERVER" } ?? "PATH"
+        var source =
+            environment["K8SENV_KUBE_APISERVER"].flatMap { $0.isEmpty ? nil : "K8SENV_KUBE_APISERVER" } ?? "PATH"
         var directory = "."
         if FileManager.default.fileExists(atPath: configFile) {
             do throws(Diagnostics) {
                 let config = try ConfigLoader(variables: environment).load(configFile)
                 (name, source, directory) = (config.binaries.kubeAPIServer, configFile, config.directory)
             } catch {
-                return APIServer(error: "\(configFile) is not valid (k8senv validate -f \(configFile) says why)", source: configFile)
+                return APIServer(
+                    error: "\(configFile) is not valid (k8senv validate -f \(configFile) says why)", source: configFile)
             }
         }
         let path: String
         do throws(ProcessError) {
-            path = try BinaryLocator.locate(name, role: "binaries.kubeAPIServer", relativeTo: directory, path: environment["PATH"])
+            path = try BinaryLocator.locate(
+                name, role: "binaries.kubeAPIServer", relativeTo: directory, path: environment["PATH"])
         } catch {
             return APIServer(error: error.message, source: source)
         }

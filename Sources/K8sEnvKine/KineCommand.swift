@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import K8sEnvStore
+import Synchronization
 
 /// The k8senv store as a kine-compatible executable: the flags kine takes, an etcd v3 server on
 /// `--listen-address` over the SQLite file `--endpoint` names. Flags of kine that do not apply
@@ -60,7 +60,8 @@ public struct KineCommand: AsyncParsableCommand {
         let path = try KineEndpoint.databasePath(endpoint)
         let address = try KineEndpoint.listenAddress(listenAddress)
         try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent,
+            atPath: (path as NSString).deletingLastPathComponent.isEmpty
+                ? "." : (path as NSString).deletingLastPathComponent,
             withIntermediateDirectories: true)
         let store = try KeyValueStore(path: path)
         var options = StoreServer.Options()

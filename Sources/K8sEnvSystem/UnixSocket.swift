@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A Unix socket's address and the two things done with it — bind and listen, connect — for the
@@ -19,7 +19,9 @@ package enum UnixSocket {
             for (i, byte) in bytes.enumerated() { buffer[i] = byte }
         }
         return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                body($0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
     }
 
@@ -35,7 +37,8 @@ package enum UnixSocket {
         if lstat(path, &existing) == 0, existing.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .failure(.fromErrno()) }
-        let bound = fchmod(fd, 0o600) == 0 && (withAddress(path) { bind(fd, $0, $1) == 0 } ?? false)
+        let bound =
+            fchmod(fd, 0o600) == 0 && (withAddress(path) { bind(fd, $0, $1) == 0 } ?? false)
             && chmod(path, 0o600) == 0  // and again, for a system that ignores the socket's own mode
         guard bound, Glibc.listen(fd, backlog) == 0 else {
             let error = UnixSocketError.fromErrno()

@@ -53,8 +53,14 @@ public final class ConnectionHammer: Sendable {
         while true {
             let (target, running) = state.withLock { ($0.target, $0.running) }
             guard running else { break }
-            guard let target else { usleep(1_000); continue }
-            guard let fd = Self.dial(target) else { usleep(500); continue }
+            guard let target else {
+                usleep(1_000)
+                continue
+            }
+            guard let fd = Self.dial(target) else {
+                usleep(500)
+                continue
+            }
             _ = preface.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             state.withLock { state in
                 state.total += 1
@@ -89,7 +95,10 @@ public final class ConnectionHammer: Sendable {
             var address = sockaddr_un()
             address.sun_family = sa_family_t(AF_UNIX)
             let bytes = Array(path.utf8)
-            guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else { close(fd); return nil }
+            guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+                close(fd)
+                return nil
+            }
             withUnsafeMutableBytes(of: &address.sun_path) { buffer in
                 for (i, byte) in bytes.enumerated() { buffer[i] = byte }
             }

@@ -7,7 +7,8 @@ public enum ControllerManagerBinary {
     /// The executable, if K8SENV_KUBE_CONTROLLER_MANAGER names one.
     public static var path: String? {
         guard let value = ProcessInfo.processInfo.environment["K8SENV_KUBE_CONTROLLER_MANAGER"], !value.isEmpty,
-              FileManager.default.isExecutableFile(atPath: value) else { return nil }
+            FileManager.default.isExecutableFile(atPath: value)
+        else { return nil }
         return value
     }
 
@@ -19,7 +20,9 @@ public enum ControllerManagerBinary {
     /// The executable, or an error saying how to get it.
     public static func require() throws -> String {
         guard let path else {
-            throw FixtureError("K8SENV_KUBE_CONTROLLER_MANAGER is not set to an executable kube-controller-manager: run the tests with scripts/test.sh (or `eval \"$(scripts/install-binaries.sh)\"` first)")
+            throw FixtureError(
+                "K8SENV_KUBE_CONTROLLER_MANAGER is not set to an executable kube-controller-manager: run the tests with scripts/test.sh (or `eval \"$(scripts/install-binaries.sh)\"` first)"
+            )
         }
         return path
     }
@@ -33,7 +36,8 @@ public enum ControllerManagerBinary {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { entry -> String? in
             guard let pid = Int32(entry), isRunning(pid),
-                  let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return nil }
             let command = String(decoding: data, as: UTF8.self).split(separator: "\0").joined(separator: " ")
             guard command.contains("kube-controller-manager"), command.contains(text) else { return nil }
             return "\(pid): \(command)"

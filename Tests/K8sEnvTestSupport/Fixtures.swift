@@ -62,7 +62,8 @@ public final class TemporaryFolder: Sendable {
 /// Whether a pid runs (a zombie, dead but not reaped, does not count), as `ps` would say.
 public func isRunning(_ pid: Int32) -> Bool {
     guard pid > 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-          let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex else { return false }
+        let close = stat.lastIndex(of: ")"), stat.index(close, offsetBy: 2) < stat.endIndex
+    else { return false }
     // The state follows the command name in parentheses.
     let state = stat[stat.index(close, offsetBy: 2)]
     return state != "Z" && state != "X"

@@ -27,7 +27,8 @@ public enum Sockets {
         var inodes = Set<String>()
         for fd in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
             if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + fd),
-               target.hasPrefix("socket:[") {
+                target.hasPrefix("socket:[")
+            {
                 inodes.insert(String(target.dropFirst(8).dropLast()))
             }
         }
@@ -51,7 +52,7 @@ public enum Sockets {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return "" }
         defer { close(fd) }
-        var result = [UInt8]()
+        var result: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4 << 20)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }

@@ -2,7 +2,9 @@ import Foundation
 
 /// Runs a program to completion, capturing its output (for independent clients: kubectl, openssl, ss).
 @discardableResult
-public func runTool(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, output: String) {
+public func runTool(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> (
+    status: Int32, output: String
+) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -25,7 +27,9 @@ public func runTool(_ executable: String, _ arguments: [String], environment: [S
 
 /// ``runTool`` on a thread of its own: waiting for a process must not block the few threads
 /// Swift concurrency runs tasks on (with several at once, that starves the process reaping).
-public func runToolAsync(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> (status: Int32, output: String) {
+public func runToolAsync(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws
+    -> (status: Int32, output: String)
+{
     try await withCheckedThrowingContinuation { continuation in
         let thread = Thread {
             do { continuation.resume(returning: try runTool(executable, arguments, environment: environment)) } catch {
@@ -35,4 +39,3 @@ public func runToolAsync(_ executable: String, _ arguments: [String], environmen
         thread.start()
     }
 }
-

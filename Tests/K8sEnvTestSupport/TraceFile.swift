@@ -25,7 +25,9 @@ public enum TraceFile {
     public static func tracks(_ events: [[String: Any]]) -> [Int: String] {
         var names: [Int: String] = [:]
         for event in events where event["name"] as? String == "thread_name" {
-            if let tid = event["tid"] as? Int, let name = (event["args"] as? [String: Any])?["name"] as? String { names[tid] = name }
+            if let tid = event["tid"] as? Int, let name = (event["args"] as? [String: Any])?["name"] as? String {
+                names[tid] = name
+            }
         }
         return names
     }

@@ -4,7 +4,9 @@ import Testing
 
 /// `audit:` end to end: `k8senv audit` on a detached `up` (table and JSON), the pool API's
 /// `GET /v1/leases/{id}/audit`, and what `k8senv run` prints when its command fails.
-@Suite("k8senv audit and run's report of a failed command (real kube-apiserver)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
+@Suite(
+    "k8senv audit and run's report of a failed command (real kube-apiserver)", .tags(.integration),
+    .timeLimit(Workspace.integrationLimit))
 struct AuditTests {
     static let audited = Workspace.smallConfig("audit: {level: Metadata}")
 
@@ -21,9 +23,12 @@ struct AuditTests {
         """
     /// (`kubectl patch` reads the object first; a `kubectl get` answered 404 looks up the
     /// namespace, to say whether it exists.)
-    static let expected = ["create namespaces team 201", "create configmaps team/x 201", "get configmaps team/x 200",
-                           "get configmaps team/x 200", "patch configmaps team/x 200", "delete configmaps team/x 200", "get configmaps team/x 404",
-                           "get namespaces team/team 200"]
+    static let expected = [
+        "create namespaces team 201", "create configmaps team/x 201", "get configmaps team/x 200",
+        "get configmaps team/x 200", "patch configmaps team/x 200", "delete configmaps team/x 200",
+        "get configmaps team/x 404",
+        "get namespaces team/team 200",
+    ]
 
     /// kubectl's requests among the events (k8senv's own readiness checks left out), as
     /// "verb resource namespace/name code".
@@ -32,11 +37,14 @@ struct AuditTests {
         let events = try #require(object["events"] as? [[String: Any]], "\(json)")
         return events.filter { ($0["userAgent"] as? String ?? "").hasPrefix("kubectl") }.map { e in
             let objectName = [e["namespace"] as? String, e["name"] as? String].compactMap { $0 }.joined(separator: "/")
-            return "\(e["verb"] as? String ?? "?") \(e["resource"] as? String ?? "?") \(objectName) \(e["code"] as? Int ?? 0)"
+            return
+                "\(e["verb"] as? String ?? "?") \(e["resource"] as? String ?? "?") \(objectName) \(e["code"] as? Int ?? 0)"
         }
     }
 
-    @Test("a detached up with audit: kubectl's calls in order with their codes in `audit --format json` and the table; --since; one instance; a lease's requests from the pool API; an attached run's failed command")
+    @Test(
+        "a detached up with audit: kubectl's calls in order with their codes in `audit --format json` and the table; --since; one instance; a lease's requests from the pool API; an attached run's failed command"
+    )
     func detached() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.audited, name: "audit-up") { ws in
@@ -52,16 +60,22 @@ struct AuditTests {
 
             let table = try await ws.k8senv("audit", "-f", "k8senv.yaml")
             #expect(table.status == 0, "\(table)")
-            let rows = table.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
-            #expect(rows.first == ["TIME", "INSTANCE", "USER", "VERB", "RESOURCE", "NAMESPACE/NAME", "CODE", "LATENCY"], "\(table)")
+            let rows = table.stdout.split(separator: "\n").map {
+                $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            }
+            #expect(
+                rows.first == ["TIME", "INSTANCE", "USER", "VERB", "RESOURCE", "NAMESPACE/NAME", "CODE", "LATENCY"],
+                "\(table)")
             let patch = try #require(rows.first { $0.count > 3 && $0[3] == "patch" }, "\(table)")
-            #expect(patch.count == 8 && patch[1] == "one-0" && patch[2] == "k8senv-admin" && patch[4] == "configmaps"
+            #expect(
+                patch.count == 8 && patch[1] == "one-0" && patch[2] == "k8senv-admin" && patch[4] == "configmaps"
                     && patch[5] == "team/x" && patch[6] == "200" && patch[7].hasSuffix("ms"), "\(patch)")
 
             // One instance (no instance column), and --since: a duration back from now, a time to come.
             let one = try await ws.k8senv("audit", "-f", "k8senv.yaml", "one-0", "--since", "10m", "--format", "json")
             #expect(try Self.kubectlRequests(one.stdout) == Self.expected, "\(one)")
-            let later = try await ws.k8senv("audit", "-f", "k8senv.yaml", "--since", "2999-01-01T00:00:00Z", "--format", "json")
+            let later = try await ws.k8senv(
+                "audit", "-f", "k8senv.yaml", "--since", "2999-01-01T00:00:00Z", "--format", "json")
             #expect(try Self.kubectlRequests(later.stdout).isEmpty, "\(later)")
             let bad = try await ws.k8senv("audit", "-f", "k8senv.yaml", "--since", "yesterday")
             #expect(bad.status == 2 && bad.stderr.contains("--since yesterday: give a Go duration"), "\(bad)")
@@ -69,7 +83,8 @@ struct AuditTests {
             #expect(unknown.status == 1 && unknown.stderr.contains(#"no audit log of instance "two-0""#), "\(unknown)")
 
             // The pool API: a lease's requests since it was lent, not the ones before.
-            let leased = try await ws.shell(#"""
+            let leased = try await ws.shell(
+                #"""
                 eval "$(cat exports.sh)"
                 eval "$(k8senv acquire -f k8senv.yaml)" || exit 10
                 kubectl create configmap leased >/dev/null || exit 11
@@ -93,12 +108,15 @@ struct AuditTests {
 
             // A run attached to this up whose command fails: its lease's mutating requests, from
             // the pool API, before the lease is released.
-            let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c", "kubectl create configmap attached >/dev/null; exit 5")
+            let attached = try await ws.k8senv(
+                "run", "-f", "k8senv.yaml", "--", "sh", "-c", "kubectl create configmap attached >/dev/null; exit 5")
             #expect(attached.status == 5, "\(attached)")
             #expect(attached.stderr.contains("attached to the pool service"), "\(attached)")
-            let row = attached.stderr.split(separator: "\n").first { $0.contains(" create ") }?
+            let row =
+                attached.stderr.split(separator: "\n").first { $0.contains(" create ") }?
                 .split(separator: " ", omittingEmptySubsequences: true).map(String.init) ?? []
-            #expect(row.count == 7 && row[2] == "create" && row[4] == "default/attached" && row[5] == "201", "\(attached)")
+            #expect(
+                row.count == 7 && row[2] == "create" && row[4] == "default/attached" && row[5] == "201", "\(attached)")
             #expect(!attached.stderr.contains("leased"), "not the earlier lease's request: \(attached)")
 
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
@@ -107,31 +125,44 @@ struct AuditTests {
         }
     }
 
-    @Test("run whose command fails: exit status kept, the create it made printed with 201, the audit logs kept and readable with `audit`; without audit: a hint, nothing kept")
+    @Test(
+        "run whose command fails: exit status kept, the create it made printed with 201, the audit logs kept and readable with `audit`; without audit: a hint, nothing kept"
+    )
     func failedRun() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.audited, name: "audit-run") { ws in
-            let run = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c", "kubectl create configmap x >/dev/null; kubectl get configmap x >/dev/null; exit 3")
+            let run = try await ws.k8senv(
+                "run", "-f", "k8senv.yaml", "--", "sh", "-c",
+                "kubectl create configmap x >/dev/null; kubectl get configmap x >/dev/null; exit 3")
             #expect(run.status == 3, "\(run)")
             let lines = run.stderr.split(separator: "\n").map(String.init)
             let create = lines.first { $0.contains(" create ") }
             let fields = create?.split(separator: " ", omittingEmptySubsequences: true).map(String.init) ?? []
-            #expect(fields.count == 7 && fields[1] == "k8senv-admin" && fields[2] == "create" && fields[3] == "configmaps"
+            #expect(
+                fields.count == 7 && fields[1] == "k8senv-admin" && fields[2] == "create" && fields[3] == "configmaps"
                     && fields[4] == "default/x" && fields[5] == "201", "\(run)")
-            #expect(!lines.contains { $0.contains(" get ") && $0.contains("default/x") }, "only mutating requests: \(run)")
+            #expect(
+                !lines.contains { $0.contains(" get ") && $0.contains("default/x") }, "only mutating requests: \(run)")
             let kept = try #require(lines.first { $0.hasPrefix("audit logs kept in ") }, "\(run)")
             let folder = String(kept.dropFirst("audit logs kept in ".count).prefix { $0 != " " })
             #expect(FileManager.default.fileExists(atPath: folder + "/one-0/logs/audit.log"), "\(folder)")
             // Issue 25: every request's user and object, readable by this user only.
             var info = stat()
-            #expect(stat(folder + "/one-0/logs/audit.log", &info) == 0 && info.st_mode & 0o777 == 0o600, "audit.log mode \(String(info.st_mode & 0o777, radix: 8))")
+            #expect(
+                stat(folder + "/one-0/logs/audit.log", &info) == 0 && info.st_mode & 0o777 == 0o600,
+                "audit.log mode \(String(info.st_mode & 0o777, radix: 8))")
             #expect(!FileManager.default.fileExists(atPath: folder + "/run.json"), "nothing runs any more")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
 
             // The kept logs, found without --run (the newest run folder with audit logs) and with it.
-            for arguments in [["audit", "-f", "k8senv.yaml", "--format", "json"], ["audit", "--run", folder, "--format", "json"]] {
+            for arguments in [
+                ["audit", "-f", "k8senv.yaml", "--format", "json"], ["audit", "--run", folder, "--format", "json"],
+            ] {
                 let read = try await ws.finish(ws.start(arguments))
-                #expect(try Self.kubectlRequests(read.stdout) == ["create configmaps default/x 201", "get configmaps default/x 200"], "\(read)")
+                #expect(
+                    try Self.kubectlRequests(read.stdout) == [
+                        "create configmaps default/x 201", "get configmaps default/x 200",
+                    ], "\(read)")
             }
 
             // Without audit: a hint, and nothing kept.
@@ -139,7 +170,9 @@ struct AuditTests {
             let plain = try await ws.k8senv("run", "-f", "plain/k8senv.yaml", "--", "sh", "-c", "exit 4")
             #expect(plain.status == 4, "\(plain)")
             #expect(plain.stderr.contains("hint: with `audit:` in k8senv.yaml"), "\(plain)")
-            #expect(plain.stderr.contains("https://github.com/k8senv/k8senv/blob/main/docs/how-to/failed-test-requests.md") && !plain.stderr.contains("(docs/"), "\(plain)")
+            #expect(
+                plain.stderr.contains("https://github.com/k8senv/k8senv/blob/main/docs/how-to/failed-test-requests.md")
+                    && !plain.stderr.contains("(docs/"), "\(plain)")
             #expect(((try? FileManager.default.contentsOfDirectory(atPath: ws("plain/.k8senv/runs"))) ?? []).isEmpty)
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
@@ -162,7 +195,9 @@ struct AuditTests {
         }
     }
 
-    @Test("issue 28: a failed command's audit report is the same lines in a run of its own and in a run attached to up: the run's lease only, not the instance its test leased")
+    @Test(
+        "issue 28: a failed command's audit report is the same lines in a run of its own and in a run attached to up: the run's lease only, not the instance its test leased"
+    )
     func sameReportOwnAndAttached() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.audited, name: "audit-same") { ws in
@@ -173,14 +208,18 @@ struct AuditTests {
                 kubectl create configmap theirs >/dev/null || exit 12
                 exit 3
                 """#
-            let own = try await ws.k8senv("run", "--pool-size", "2", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", command, Repository.binary)
+            let own = try await ws.k8senv(
+                "run", "--pool-size", "2", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", command, Repository.binary)
             #expect(own.status == 3, "\(own)")
             let up = try await ws.k8senv("up", "--detach", "--quiet", "--pool-size", "2", "-f", "k8senv.yaml")
             try #require(up.status == 0, "\(up)")
-            let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", command, Repository.binary)
+            let attached = try await ws.k8senv(
+                "run", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", command, Repository.binary)
             #expect(attached.status == 3 && attached.stderr.contains("attached to the pool service"), "\(attached)")
             let ownReport = Self.report(own.stderr)
-            #expect(ownReport.count == 4 && ownReport.contains { $0.contains("create configmaps default/mine 201") }, "\(own)")
+            #expect(
+                ownReport.count == 4 && ownReport.contains { $0.contains("create configmaps default/mine 201") },
+                "\(own)")
             #expect(!own.stderr.contains("default/theirs"), "not the requests of the instance a test leased: \(own)")
             #expect(Self.report(attached.stderr) == ownReport, "own:\n\(own.stderr)\nattached:\n\(attached.stderr)")
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")

@@ -3,9 +3,13 @@ import Testing
 
 /// `up --detach`, then `status`, `env` and `down` against the one detached run (each check is
 /// what a user does next with the same environments, so one `up` serves them all).
-@Suite("k8senv up --detach, status, env, down (real kube-apiserver and etcd)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
+@Suite(
+    "k8senv up --detach, status, env, down (real kube-apiserver and etcd)", .tags(.integration),
+    .timeLimit(Workspace.integrationLimit))
 struct DetachedTests {
-    @Test("up --detach on the example: status, env, kubectl, two environments (three instances) on their own ports, private files, kube-apiserver on 127.0.0.1, stores on Unix sockets; down stops everything")
+    @Test(
+        "up --detach on the example: status, env, kubectl, two environments (three instances) on their own ports, private files, kube-apiserver on 127.0.0.1, stores on Unix sockets; down stops everything"
+    )
     func detachedExample() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(example: true, name: "detach") { ws in
@@ -29,11 +33,15 @@ struct DetachedTests {
             let status = try await ws.k8senv("status", "-f", "k8senv.yaml")
             #expect(status.status == 0, "\(status)")
             #expect(status.stdout.hasPrefix("running (pid "), "\(status)")
-            let rows = status.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ").map(String.init) }
+            let rows = status.stdout.split(separator: "\n").dropFirst().map {
+                $0.split(separator: " ").map(String.init)
+            }
             // The example's pools: base 2 instances, payments 1.
             #expect(rows.map { $0.first } == ["base-0", "base-1", "payments-0"], "\(status)")
             for row in rows {
-                #expect(row.count == 6 && row[1] == "up" && row[2].hasPrefix("https://127.0.0.1:") && row[4] == "since", "\(row)")
+                #expect(
+                    row.count == 6 && row[1] == "up" && row[2].hasPrefix("https://127.0.0.1:") && row[4] == "since",
+                    "\(row)")
             }
 
             // status --format json parses; healthy instances, each on its own port.
@@ -48,10 +56,12 @@ struct DetachedTests {
             #expect(servers.count == 3 && Set(servers).count == 3, "an instance, a port: \(servers)")
             let kubeconfigs = instances.compactMap { $0["kubeconfig"] as? String }
             try #require(kubeconfigs.count == 3)
-            let paymentsKubeconfig = try #require(instances.first { $0["environment"] as? String == "payments" }?["kubeconfig"] as? String)
+            let paymentsKubeconfig = try #require(
+                instances.first { $0["environment"] as? String == "payments" }?["kubeconfig"] as? String)
 
             // eval "$(k8senv env)", then kubectl works unchanged.
-            let kubectl = try await ws.shell(#"eval "$(k8senv env -f k8senv.yaml)" && kubectl get widgets -n demo -o name"#)
+            let kubectl = try await ws.shell(
+                #"eval "$(k8senv env -f k8senv.yaml)" && kubectl get widgets -n demo -o name"#)
             #expect(kubectl.status == 0, "\(kubectl)")
             #expect(kubectl.stdout == "widget.example.k8senv.dev/sample\n", "\(kubectl)")
 
@@ -59,7 +69,8 @@ struct DetachedTests {
             let env = try await ws.k8senv("env", "-f", "k8senv.yaml", "-e", "payments")
             #expect(env.status == 0, "\(env)")
             #expect(env.stdout == "export KUBECONFIG=\(paymentsKubeconfig)\n", "\(env)")
-            let ledger = try await ws.shell(#"eval "$(k8senv env -f k8senv.yaml -e payments)" && kubectl get ledgers -n payments -o name"#)
+            let ledger = try await ws.shell(
+                #"eval "$(k8senv env -f k8senv.yaml -e payments)" && kubectl get ledgers -n payments -o name"#)
             #expect(ledger.stdout == "ledger.example.k8senv.dev/main\n", "\(ledger)")
             let unknown = try await ws.k8senv("env", "-f", "k8senv.yaml", "-e", "paymnts")
             #expect(unknown.status == 1, "\(unknown)")
@@ -71,8 +82,11 @@ struct DetachedTests {
                 for folder in [ws.stateFolder, ws.stateFolder + "/runs", run, instance, instance + "/pki"] {
                     #expect(Procfs.mode(folder) == 0o700, "\(folder) is \(String(Procfs.mode(folder) ?? -1, radix: 8))")
                 }
-                for file in [kubeconfig, instance + "/token", instance + "/pki/serving.key", instance + "/pki/service-account.key",
-                             instance + "/pki/tokens.csv", run + "/run.json"] {
+                for file in [
+                    kubeconfig, instance + "/token", instance + "/pki/serving.key",
+                    instance + "/pki/service-account.key",
+                    instance + "/pki/tokens.csv", run + "/run.json",
+                ] {
                     #expect(Procfs.mode(file) == 0o600, "\(file) is \(String(Procfs.mode(file) ?? -1, radix: 8))")
                 }
             }
@@ -91,10 +105,14 @@ struct DetachedTests {
                     return !addresses.isEmpty
                 }
                 #expect(!addresses.isEmpty, "kube-apiserver \(apiServer) listens on nothing")
-                #expect(addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "kube-apiserver \(apiServer) listens on \(addresses)")
+                #expect(
+                    addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") },
+                    "kube-apiserver \(apiServer) listens on \(addresses)")
                 let store = Int32(instance["storagePID"] as? Int ?? 0)
                 let storeAddresses = Procfs.listeningAddresses(of: store)
-                #expect(storeAddresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "the store \(store) listens on \(storeAddresses)")
+                #expect(
+                    storeAddresses.allSatisfy { $0.hasPrefix("127.0.0.1:") },
+                    "the store \(store) listens on \(storeAddresses)")
             }
             let ownerAddresses = Procfs.listeningAddresses(of: Int32(owner))
             #expect(ownerAddresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "k8senv listens on \(ownerAddresses)")
@@ -118,7 +136,9 @@ struct DetachedTests {
         }
     }
 
-    @Test("a config folder with a space and a state folder with a quote, a backslash and a newline: eval \"$(k8senv env)\" works, status --format json is valid JSON naming the real paths")
+    @Test(
+        "a config folder with a space and a state folder with a quote, a backslash and a newline: eval \"$(k8senv env)\" works, status --format json is valid JSON naming the real paths"
+    )
     func envQuotesPaths() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(name: "env quoting") { ws in
@@ -128,11 +148,14 @@ struct DetachedTests {
             try #require(up.status == 0, "\(up)")
             let json = try await ws.k8senv("status", "-f", "k8senv.yaml", "--state-dir", state, "--format", "json")
             let object = try #require(parseJSONObject(json.stdout), "\(json)")
-            let kubeconfig = try #require((object["instances"] as? [[String: Any]])?.first?["kubeconfig"] as? String, "\(json)")
+            let kubeconfig = try #require(
+                (object["instances"] as? [[String: Any]])?.first?["kubeconfig"] as? String, "\(json)")
             #expect(kubeconfig.hasPrefix(state + "/"), "\(kubeconfig)")
             #expect(FileManager.default.fileExists(atPath: kubeconfig), "\(kubeconfig)")
             _ = try ws.write("state-dir", state)
-            let kubectl = try await ws.shell(#"eval "$(k8senv env -f k8senv.yaml --state-dir "$(cat state-dir)")" && kubectl get namespace default -o name"#)
+            let kubectl = try await ws.shell(
+                #"eval "$(k8senv env -f k8senv.yaml --state-dir "$(cat state-dir)")" && kubectl get namespace default -o name"#
+            )
             #expect(kubectl.status == 0, "k8senv env must quote paths for the shell: \(kubectl)")
             #expect(kubectl.stdout == "namespace/default\n", "\(kubectl)")
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml", "--state-dir", state)

@@ -3,8 +3,9 @@ import Testing
 
 /// `k8senv diff` against a detached run on the storage K8SENV_STORAGE names: what a test left
 /// in an instance, read with the real kube-apiserver, changes made with kubectl.
-@Suite("k8senv diff: what changed in an instance since it was handed out (real kube-apiserver)", .tags(.integration),
-       .timeLimit(Workspace.integrationLimit))
+@Suite(
+    "k8senv diff: what changed in an instance since it was handed out (real kube-apiserver)", .tags(.integration),
+    .timeLimit(Workspace.integrationLimit))
 struct DiffTests {
     /// One environment of `size` instances, seeded with a ConfigMap and a Secret in `default`.
     static func config(size: Int, extraArgs: [String] = []) -> String {
@@ -46,20 +47,25 @@ struct DiffTests {
     static let noRun = "no k8senv up (detached or not) and no k8senv run is running"
 
     /// The diff of one instance, one-0, whose only change is the namespace `name` it created.
-    static func expectCreatedNamespace(_ name: String, in text: String, _ comment: String,
-                                       sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectCreatedNamespace(
+        _ name: String, in text: String, _ comment: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(text.contains("one-0: 1 change since revision "), "\(comment)", sourceLocation: sourceLocation)
         #expect(text.contains("+ created v1/Namespace \(name)\n"), "\(comment)", sourceLocation: sourceLocation)
     }
 
     static var storage: String { ProcessInfo.processInfo.environment["K8SENV_STORAGE"] ?? "embedded" }
 
-    @Test("from inside the command of a k8senv run (no detached up): diff finds that run and shows what the command created; after the run, no run is found")
+    @Test(
+        "from inside the command of a k8senv run (no detached up): diff finds that run and shows what the command created; after the run, no run is found"
+    )
     func insideRun() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.config(size: 1), name: "diff-run") { ws in
             try ws.write("seed.yaml", Self.seed)
-            let run = try await ws.shell("""
+            let run = try await ws.shell(
+                """
                 k8senv run -f k8senv.yaml -- sh -c '
                   kubectl create namespace from-run >/dev/null || exit 10
                   k8senv diff -f k8senv.yaml; echo "diff exit $?"'
@@ -72,16 +78,22 @@ struct DiffTests {
         }
     }
 
-    @Test("a foreground up (not detached): diff finds it from another shell and shows what kubectl created; after Ctrl-C, no run is found")
+    @Test(
+        "a foreground up (not detached): diff finds it from another shell and shows what kubectl created; after Ctrl-C, no run is found"
+    )
     func foregroundUp() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.config(size: 1), name: "diff-fg") { ws in
             try ws.write("seed.yaml", Self.seed)
             let up = try ws.start(["up", "-f", "k8senv.yaml"])
             try await ws.waitForOutput(up, "ready; press Ctrl-C to stop")
-            let kubeconfig = try #require(up.stdout.split(separator: "\n")
-                .first { $0.hasPrefix("export KUBECONFIG=") }
-                .map { String($0.dropFirst("export KUBECONFIG=".count)).trimmingCharacters(in: CharacterSet(charactersIn: "'")) },
+            let kubeconfig = try #require(
+                up.stdout.split(separator: "\n")
+                    .first { $0.hasPrefix("export KUBECONFIG=") }
+                    .map {
+                        String($0.dropFirst("export KUBECONFIG=".count)).trimmingCharacters(
+                            in: CharacterSet(charactersIn: "'"))
+                    },
                 "\(up.stdout)")
             let created = try await ws.shell("KUBECONFIG='\(kubeconfig)' kubectl create namespace from-foreground")
             try #require(created.status == 0, "\(created)")
@@ -96,7 +108,9 @@ struct DiffTests {
         }
     }
 
-    @Test("a created namespace, an edited seeded ConfigMap (the changed fields) and a deleted seeded Secret, in text and JSON, exit 1; an untouched instance shows nothing, exit 0; an unknown instance is an error, exit 2")
+    @Test(
+        "a created namespace, an edited seeded ConfigMap (the changed fields) and a deleted seeded Secret, in text and JSON, exit 1; an untouched instance shows nothing, exit 0; an unknown instance is an error, exit 2"
+    )
     func changes() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.config(size: 2), name: "diff") { ws in
@@ -112,11 +126,14 @@ struct DiffTests {
             let idle = try await ws.k8senv("diff")
             #expect(idle.status == 0, "\(idle)")
             let idleLines = idle.stdout.split(separator: "\n")
-            #expect(idleLines.count == 2 && idleLines.allSatisfy { $0.hasPrefix("one-") && $0.contains(": no changes since revision ") },
-                    "\(idle)")
+            #expect(
+                idleLines.count == 2
+                    && idleLines.allSatisfy { $0.hasPrefix("one-") && $0.contains(": no changes since revision ") },
+                "\(idle)")
 
             // KUBECONFIG is one-0's.
-            let edit = try await ws.shell("""
+            let edit = try await ws.shell(
+                """
                 . ./exports.sh
                 kubectl create namespace leak >/dev/null || exit 10
                 kubectl patch configmap settings -p '{"data":{"color":"blue","shape":"round"}}' >/dev/null || exit 11
@@ -128,22 +145,27 @@ struct DiffTests {
             let text = try await ws.k8senv("diff", "one-0")
             #expect(text.status == 1, "changes: exit 1: \(text)")
             let revision = try #require(Self.revision(text.stdout), "\(text)")
-            #expect(text.stdout == """
-                one-0: 3 changes since revision \(revision)
-                ~ changed v1/ConfigMap default/settings
-                    data.color: "red" -> "blue"
-                    data.shape: (none) -> "round"
-                    metadata.labels: {"app.kubernetes.io/name":"demo"} -> (none)
-                + created v1/Namespace leak
-                - deleted v1/Secret default/token
+            #expect(
+                text.stdout == """
+                    one-0: 3 changes since revision \(revision)
+                    ~ changed v1/ConfigMap default/settings
+                        data.color: "red" -> "blue"
+                        data.shape: (none) -> "round"
+                        metadata.labels: {"app.kubernetes.io/name":"demo"} -> (none)
+                    + created v1/Namespace leak
+                    - deleted v1/Secret default/token
 
-                """, "\(text)")
+                    """, "\(text)")
 
             // The other instance was not touched; kubectl (an independent client) agrees with the diff there.
             let other = try await ws.k8senv("diff", "one-1")
-            #expect(other.status == 0 && other.stdout.hasPrefix("one-1: no changes since revision ") && Self.revision(other.stdout) != nil,
-                    "\(other)")
-            let kubectl = try await ws.shell(#"KUBECONFIG="$(k8senv status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][1]["kubeconfig"])')" kubectl get configmap settings -o jsonpath='{.data.color}'"#)
+            #expect(
+                other.status == 0 && other.stdout.hasPrefix("one-1: no changes since revision ")
+                    && Self.revision(other.stdout) != nil,
+                "\(other)")
+            let kubectl = try await ws.shell(
+                #"KUBECONFIG="$(k8senv status --format json | python3 -c 'import json,sys; print(json.load(sys.stdin)["instances"][1]["kubeconfig"])')" kubectl get configmap settings -o jsonpath='{.data.color}'"#
+            )
             #expect(kubectl.stdout == "red", "\(kubectl)")
 
             // JSON: every instance, in the run's order; the documented shape.
@@ -155,13 +177,21 @@ struct DiffTests {
             #expect(instances.allSatisfy { $0["environment"] as? String == "one" && $0["baselineRevision"] is Int })
             #expect((instances[1]["changes"] as? [Any])?.isEmpty == true, "\(instances[1])")
             let changes = try #require(instances[0]["changes"] as? [[String: Any]])
-            #expect(changes.map { "\($0["change"] ?? "") \($0["apiVersion"] ?? "")/\($0["kind"] ?? "") \($0["namespace"] ?? "-") \($0["name"] ?? "")" }
-                    == ["changed v1/ConfigMap default settings", "created v1/Namespace - leak", "deleted v1/Secret default token"])
+            #expect(
+                changes.map {
+                    "\($0["change"] ?? "") \($0["apiVersion"] ?? "")/\($0["kind"] ?? "") \($0["namespace"] ?? "-") \($0["name"] ?? "")"
+                }
+                    == [
+                        "changed v1/ConfigMap default settings", "created v1/Namespace - leak",
+                        "deleted v1/Secret default token",
+                    ])
             let fields = try #require(changes[0]["fields"] as? [[String: Any]])
             #expect(fields.map { $0["path"] as? String } == ["data.color", "data.shape", "metadata.labels"])
             #expect(fields[0]["before"] as? String == "red" && fields[0]["after"] as? String == "blue")
             #expect(fields[1]["before"] == nil && fields[1]["after"] as? String == "round")
-            #expect((fields[2]["before"] as? [String: String]) == ["app.kubernetes.io/name": "demo"] && fields[2]["after"] == nil)
+            #expect(
+                (fields[2]["before"] as? [String: String]) == ["app.kubernetes.io/name": "demo"]
+                    && fields[2]["after"] == nil)
 
             let unknown = try await ws.k8senv("diff", "one-7")
             #expect(unknown.status == 2, "\(unknown)")
@@ -172,14 +202,17 @@ struct DiffTests {
         }
     }
 
-    @Test("a leased instance after its release: nothing on the embedded store (reset to the baseline); on etcd and kine the changed and deleted seeded objects, which a cleanup keeps, and not the namespace it deleted")
+    @Test(
+        "a leased instance after its release: nothing on the embedded store (reset to the baseline); on etcd and kine the changed and deleted seeded objects, which a cleanup keeps, and not the namespace it deleted"
+    )
     func afterRelease() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.config(size: 1), name: "diff-lease") { ws in
             try ws.write("seed.yaml", Self.seed)
             let up = try await ws.k8senv("up", "--detach", "--quiet")
             try #require(up.status == 0, "\(up)")
-            let leased = try await ws.shell("""
+            let leased = try await ws.shell(
+                """
                 eval "$(k8senv acquire -e one)" || exit 10
                 kubectl create namespace leak >/dev/null || exit 11
                 kubectl patch configmap settings -p '{"data":{"color":"blue"}}' >/dev/null || exit 12
@@ -188,29 +221,36 @@ struct DiffTests {
                 k8senv release || exit 14
                 """)
             try #require(leased.status == 0, "\(leased)")
-            #expect(leased.stdout.contains("+ created v1/Namespace leak\n") && leased.stdout.contains("status 1\n"),
-                    "the holder sees what it did: \(leased)")
+            #expect(
+                leased.stdout.contains("+ created v1/Namespace leak\n") && leased.stdout.contains("status 1\n"),
+                "the holder sees what it did: \(leased)")
             let after = try await ws.k8senv("diff")
             if Self.storage == "embedded" {
                 #expect(after.status == 0 && after.stdout.contains("one-0: no changes since revision"), "\(after)")
             } else {
                 #expect(after.status == 1, "\(after)")
-                #expect(after.stdout.hasSuffix("""
-                    ~ changed v1/ConfigMap default/settings
-                        data.color: "red" -> "blue"
-                    - deleted v1/Secret default/token
+                #expect(
+                    after.stdout.hasSuffix(
+                        """
+                        ~ changed v1/ConfigMap default/settings
+                            data.color: "red" -> "blue"
+                        - deleted v1/Secret default/token
 
-                    """), "\(after)")
+                        """), "\(after)")
                 #expect(!after.stdout.contains("leak"), "\(after)")
             }
             _ = try await ws.k8senv("down")
         }
     }
 
-    @Test("after a lease's release and kube-apiserver compacting its store past the baseline: the embedded store kept it and the diff is right; on etcd and kine a clear error, exit 2, never a wrong diff")
+    @Test(
+        "after a lease's release and kube-apiserver compacting its store past the baseline: the embedded store kept it and the diff is right; on etcd and kine a clear error, exit 2, never a wrong diff"
+    )
     func compacted() async throws {
         _ = try RealBinaries.require()
-        try await Workspace.with(config: Self.config(size: 1, extraArgs: ["--etcd-compaction-interval=1s"]), name: "diff-compact") { ws in
+        try await Workspace.with(
+            config: Self.config(size: 1, extraArgs: ["--etcd-compaction-interval=1s"]), name: "diff-compact"
+        ) { ws in
             try ws.write("seed.yaml", Self.seed)
             let up = try await ws.k8senv("up", "--detach", "--quiet")
             try #require(up.status == 0, "\(up)")
@@ -219,7 +259,8 @@ struct DiffTests {
             // revision the pool keeps for its next reset past the baseline); then writes a second
             // apart: each compaction (every second, to the revision the previous one saw) passes
             // the baseline.
-            let edit = try await ws.shell("""
+            let edit = try await ws.shell(
+                """
                 eval "$(k8senv acquire -e one)" || exit 12
                 kubectl create namespace borrowed >/dev/null || exit 13
                 k8senv release || exit 14
@@ -232,15 +273,19 @@ struct DiffTests {
             let diff = try await ws.k8senv("diff")
             if Self.storage == "embedded" {
                 #expect(diff.status == 1, "\(diff)")
-                #expect(diff.stdout.contains("""
-                    ~ changed v1/ConfigMap default/settings
-                        data.color: "red" -> "blue"
-                    + created v1/Namespace leak-1
-                    """), "\(diff)")
+                #expect(
+                    diff.stdout.contains(
+                        """
+                        ~ changed v1/ConfigMap default/settings
+                            data.color: "red" -> "blue"
+                        + created v1/Namespace leak-1
+                        """), "\(diff)")
             } else {
                 #expect(diff.status == 2, "\(diff)")
                 #expect(diff.stdout.isEmpty, "\(diff)")
-                #expect(diff.stderr.contains("one-0: its store no longer holds revision ") && diff.stderr.contains("compacted"), "\(diff)")
+                #expect(
+                    diff.stderr.contains("one-0: its store no longer holds revision ")
+                        && diff.stderr.contains("compacted"), "\(diff)")
             }
             _ = try await ws.k8senv("down")
         }

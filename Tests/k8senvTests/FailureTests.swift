@@ -3,18 +3,22 @@ import K8sEnvTestSupport
 import Testing
 
 /// Starts that fail: each is a clear error on stderr, exit 1, and nothing left running.
-@Suite("Failed starts (real etcd; a real or a broken kube-apiserver)", .tags(.integration), .timeLimit(Workspace.integrationLimit))
+@Suite(
+    "Failed starts (real etcd; a real or a broken kube-apiserver)", .tags(.integration),
+    .timeLimit(Workspace.integrationLimit))
 struct FailureTests {
     @Test("a kube-apiserver path that does not exist: exit 1 naming binaries.kubeAPIServer")
     func badBinaryPath() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(example: true, name: "bad-path", apiServers: false) { ws in
-            let outcome = try await ws.k8senv("up", "-f", "k8senv.yaml", environment: ["K8SENV_KUBE_APISERVER": "/nonexistent"])
+            let outcome = try await ws.k8senv(
+                "up", "-f", "k8senv.yaml", environment: ["K8SENV_KUBE_APISERVER": "/nonexistent"])
             #expect(outcome.status == 1, "\(outcome)")
             #expect(outcome.stderr.contains("binaries.kubeAPIServer: /nonexistent does not exist"), "\(outcome)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
 
-            let run = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "true", environment: ["K8SENV_KUBE_APISERVER": "/nonexistent"])
+            let run = try await ws.k8senv(
+                "run", "-f", "k8senv.yaml", "--", "true", environment: ["K8SENV_KUBE_APISERVER": "/nonexistent"])
             #expect(run.status == 1, "\(run)")
             #expect(run.stderr.contains("binaries.kubeAPIServer"), "\(run)")
         }
@@ -24,7 +28,9 @@ struct FailureTests {
     func exitsAtOnce() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Workspace.smallConfig(), name: "exits", apiServers: false) { ws in
-            let fake = try ws.write("fake-kube-apiserver", """
+            let fake = try ws.write(
+                "fake-kube-apiserver",
+                """
                 #!/bin/sh
                 if [ "$1" = "--version" ]; then echo "Kubernetes v1.20.2"; exit 0; fi
                 echo boom >&2; exit 3
@@ -49,12 +55,15 @@ struct FailureTests {
         }
     }
 
-    @Test("a --secure-port someone else holds: one try (a pinned port a retry would not change), then exit 1 with \"address already in use\"; nothing left running")
+    @Test(
+        "a --secure-port someone else holds: one try (a pinned port a retry would not change), then exit 1 with \"address already in use\"; nothing left running"
+    )
     func portTaken() async throws {
         _ = try RealBinaries.require()
         let listener = try Listener()
         defer { listener.close() }
-        let config = Workspace.smallConfig("""
+        let config = Workspace.smallConfig(
+            """
             apiServer:
               extraArgs: ["--secure-port=\(listener.port)"]
             """)
@@ -86,9 +95,13 @@ final class Listener {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
-        guard bound == 0, listen(fd, 8) == 0 else { throw FixtureError("bind/listen: \(String(cString: strerror(errno)))") }
+        guard bound == 0, listen(fd, 8) == 0 else {
+            throw FixtureError("bind/listen: \(String(cString: strerror(errno)))")
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }

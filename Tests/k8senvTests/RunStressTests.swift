@@ -11,8 +11,9 @@ import Testing
 /// K8SENV_STRESS_RUNS sets how many runs (default 24, the suite's share of CI time; the first
 /// third of them also under a connection hammer on the store's socket). `scripts/bench/stress-stop.sh`
 /// runs 150: 100 with kubectl polling, 50 of them more with the hammer too (issue #11's counts).
-@Suite("k8senv run under clients across teardown (embedded store)", .tags(.integration), .serialized,
-       .timeLimit(.minutes(30)))
+@Suite(
+    "k8senv run under clients across teardown (embedded store)", .tags(.integration), .serialized,
+    .timeLimit(.minutes(30)))
 struct RunStressTests {
     static var runs: Int { Int(ProcessInfo.processInfo.environment["K8SENV_STRESS_RUNS"] ?? "") ?? 24 }
 
@@ -26,21 +27,28 @@ struct RunStressTests {
         try await Workspace.with(config: config, name: "run-stress", apiServers: false) { ws in
             // kubectl polls whichever instance is up, for the whole test (the command copies
             // its kubeconfig to kubeconfig.current, which outlives the run).
-            let poller = try ws.launch("/bin/sh", ["-c", """
-                while :; do
-                  [ -f kubeconfig.current ] && kubectl --kubeconfig kubeconfig.current --request-timeout=2s get namespaces -o name >/dev/null 2>&1
-                  [ -f stop-polling ] && exit 0
-                  sleep 0.1
-                done
-                """])
+            let poller = try ws.launch(
+                "/bin/sh",
+                [
+                    "-c",
+                    """
+                    while :; do
+                      [ -f kubeconfig.current ] && kubectl --kubeconfig kubeconfig.current --request-timeout=2s get namespaces -o name >/dev/null 2>&1
+                      [ -f stop-polling ] && exit 0
+                      sleep 0.1
+                    done
+                    """,
+                ])
             let hammer = ConnectionHammer(threads: 1)
             defer { hammer.finish() }
             let hammered = Self.runs / 3
             for run in 1...Self.runs {
                 try? FileManager.default.removeItem(atPath: ws("go"))
                 let status = Int32(run % 100 + 1)
-                let child = try ws.start(["run", "-f", "k8senv.yaml", "--", "sh", "-c",
-                                          "cp \"$KUBECONFIG\" kubeconfig.current; touch ready; while [ ! -e go ]; do sleep 0.02; done; exit \(status)"])
+                let child = try ws.start([
+                    "run", "-f", "k8senv.yaml", "--", "sh", "-c",
+                    "cp \"$KUBECONFIG\" kubeconfig.current; touch ready; while [ ! -e go ]; do sleep 0.02; done; exit \(status)",
+                ])
                 while !FileManager.default.fileExists(atPath: ws("ready")) {
                     if let exit = child.termination {
                         Issue.record("run \(run): k8senv \(exit) before its command started\n\(child.stderr)")
@@ -53,7 +61,8 @@ struct RunStressTests {
                 if (2...hammered + 1).contains(run) {
                     // The store (in the k8senv process itself) is the one kube-apiserver dials.
                     let pid = ws.recordedPIDs().first ?? 0
-                    let commandLine = String(decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
+                    let commandLine = String(
+                        decoding: FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data(), as: UTF8.self)
                     let sockets = commandLine.split(separator: "\0").compactMap { argument -> String? in
                         guard argument.hasPrefix("--etcd-servers=unix://") else { return nil }
                         return String(argument.dropFirst("--etcd-servers=unix://".count))

@@ -18,7 +18,9 @@ struct RunTests {
         }
     }
 
-    @Test("an instance that dies while the command runs: exit 1 after a passing command, the error named, its logs kept and named")
+    @Test(
+        "an instance that dies while the command runs: exit 1 after a passing command, the error named, its logs kept and named"
+    )
     func instanceDiesUnderCommand() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Workspace.smallConfig(), name: "run-dies") { ws in
@@ -31,7 +33,8 @@ struct RunTests {
             let outcome = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "python3", "-c", killAPIServer)
             #expect(outcome.status == 1, "\(outcome)")
             #expect(outcome.stderr.contains("an instance stopped while the command ran"), "\(outcome)")
-            let kept = try #require(outcome.stderr.split(separator: "\n").last { $0.hasPrefix("logs kept in ") }, "\(outcome)")
+            let kept = try #require(
+                outcome.stderr.split(separator: "\n").last { $0.hasPrefix("logs kept in ") }, "\(outcome)")
             let folder = String(kept.dropFirst("logs kept in ".count))
             #expect(FileManager.default.fileExists(atPath: folder), "\(folder)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
@@ -54,7 +57,9 @@ struct RunTests {
         }
     }
 
-    @Test("run on the example: kubectl sees the seeded Widget; KUBECONFIG, K8SENV_KUBECONFIGS and K8SENV_KUBECONFIG_<ENV> are the run's leases, one per environment; nothing is left")
+    @Test(
+        "run on the example: kubectl sees the seeded Widget; KUBECONFIG, K8SENV_KUBECONFIGS and K8SENV_KUBECONFIG_<ENV> are the run's leases, one per environment; nothing is left"
+    )
     func example() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(example: true, name: "run-example") { ws in
@@ -80,8 +85,12 @@ struct RunTests {
             let base = try #require(variables["K8SENV_KUBECONFIG_BASE"], "\(outcome)")
             let payments = try #require(variables["K8SENV_KUBECONFIG_PAYMENTS"], "\(outcome)")
             // The lease's own kubeconfig (leases/<n>/ of the instance), as an attached run's.
-            #expect(base.hasPrefix(ws.stateFolder + "/runs/") && base.contains("/leases/") && base.hasSuffix("/kubeconfig"), "\(base)")
-            #expect(payments.hasPrefix(ws.stateFolder + "/runs/") && payments.contains("/payments-") && payments != base, "\(payments)")
+            #expect(
+                base.hasPrefix(ws.stateFolder + "/runs/") && base.contains("/leases/") && base.hasSuffix("/kubeconfig"),
+                "\(base)")
+            #expect(
+                payments.hasPrefix(ws.stateFolder + "/runs/") && payments.contains("/payments-") && payments != base,
+                "\(payments)")
             #expect(variables["KUBECONFIG"] == base, "KUBECONFIG is the first environment's lease")
             // One lease per environment (not every instance of the pools: the others are the tests').
             #expect(variables["K8SENV_KUBECONFIGS"] == base + ":" + payments, "\(outcome)")
@@ -92,7 +101,9 @@ struct RunTests {
         }
     }
 
-    @Test("issue 28: in a run of its own, the command's tests never lease KUBECONFIG's instance: base (pool 2) lends them the other one, a second acquire times out naming `k8senv run`'s KUBECONFIG; what the command wrote through KUBECONFIG survives the test's release (mode reset)")
+    @Test(
+        "issue 28: in a run of its own, the command's tests never lease KUBECONFIG's instance: base (pool 2) lends them the other one, a second acquire times out naming `k8senv run`'s KUBECONFIG; what the command wrote through KUBECONFIG survives the test's release (mode reset)"
+    )
     func ownLeaseIsNotLent() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(example: true, name: "run-own-lease") { ws in
@@ -115,13 +126,21 @@ struct RunTests {
                 "$k" release --mode reset "$FIRST" || exit 13
                 kubectl --kubeconfig "$RUN_KC" get configmap mine -n default -o name
                 """#
-            let outcome = try await ws.k8senv("run", "--quiet", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", script, Repository.binary)
+            let outcome = try await ws.k8senv(
+                "run", "--quiet", "-f", "k8senv.yaml", "--", "/bin/sh", "-c", script, Repository.binary)
             #expect(outcome.status == 0, "\(outcome)")
-            #expect(!outcome.stdout.contains("KUBECONFIG's instance"), "a test got the instance KUBECONFIG names: \(outcome)")
-            #expect(!outcome.stdout.contains("second acquire: granted"), "pool.size 2: one for the run, one for the tests: \(outcome)")
-            #expect(outcome.stderr.contains("is held by `k8senv run` as its command's KUBECONFIG (pid ")
+            #expect(
+                !outcome.stdout.contains("KUBECONFIG's instance"),
+                "a test got the instance KUBECONFIG names: \(outcome)")
+            #expect(
+                !outcome.stdout.contains("second acquire: granted"),
+                "pool.size 2: one for the run, one for the tests: \(outcome)")
+            #expect(
+                outcome.stderr.contains("is held by `k8senv run` as its command's KUBECONFIG (pid ")
                     && outcome.stderr.contains("a pool of 2 lends the command's tests 1 while it runs"), "\(outcome)")
-            #expect(outcome.stdout.hasSuffix("configmap/mine\n"), "what the command wrote through KUBECONFIG is still there: \(outcome)")
+            #expect(
+                outcome.stdout.hasSuffix("configmap/mine\n"),
+                "what the command wrote through KUBECONFIG is still there: \(outcome)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }

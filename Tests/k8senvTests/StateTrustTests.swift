@@ -11,7 +11,8 @@ struct StateTrustTests {
             try ws.write("victim/photos-2019/a.jpg", "photo")
             try ws.write("victim/project-99999/notes.txt", "notes")
             try FileManager.default.createDirectory(atPath: ws.stateFolder, withIntermediateDirectories: true)
-            try FileManager.default.createSymbolicLink(atPath: ws.stateFolder + "/runs", withDestinationPath: ws("victim"))
+            try FileManager.default.createSymbolicLink(
+                atPath: ws.stateFolder + "/runs", withDestinationPath: ws("victim"))
 
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
             #expect(down.status == 0, "\(down)")
@@ -28,7 +29,9 @@ struct StateTrustTests {
         }
     }
 
-    @Test("a planted run.json and current naming a live process (pid, binary and start time right): down neither signals it nor deletes the folder")
+    @Test(
+        "a planted run.json and current naming a live process (pid, binary and start time right): down neither signals it nor deletes the folder"
+    )
     func plantedRecord() async throws {
         try await Workspace.with(config: Workspace.smallConfig(), name: "trust-planted", apiServers: false) { ws in
             let victim = try ws.launch("/bin/sleep", ["300"])
@@ -63,7 +66,8 @@ struct StateTrustTests {
         }
     }
 
-    @Test("two up --detach at the same moment on one state folder: one starts, the other is refused; down leaves nothing")
+    @Test(
+        "two up --detach at the same moment on one state folder: one starts, the other is refused; down leaves nothing")
     func concurrentDetach() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Workspace.smallConfig(), name: "trust-concurrent") { ws in
@@ -80,7 +84,8 @@ struct StateTrustTests {
             #expect(rows.contains { $0.split(separator: " ").contains(Substring(RealBinaries.storage)) }, "\(cache)")
 
             // status asks kube-apiserver, not only its pid: a stopped (SIGSTOP) one is DOWN.
-            let apiServer = try #require(ws.runRecords().first.flatMap { ($0["instances"] as? [[String: Any]])?.first?["apiServerPID"] as? Int })
+            let apiServer = try #require(
+                ws.runRecords().first.flatMap { ($0["instances"] as? [[String: Any]])?.first?["apiServerPID"] as? Int })
             kill(Int32(apiServer), SIGSTOP)
             let stopped = try await ws.k8senv("status", "-f", "k8senv.yaml", "--format", "json")
             kill(Int32(apiServer), SIGCONT)
@@ -96,7 +101,9 @@ struct StateTrustTests {
             #expect(ws.runFolders().isEmpty, "\(ws.runFolders())")
         }
     }
-    @Test("item 2: a .k8senv that is a symlink to a shared 1777 folder: up --detach and run (a foreground up) are refused, the folder's mode and contents are unchanged")
+    @Test(
+        "item 2: a .k8senv that is a symlink to a shared 1777 folder: up --detach and run (a foreground up) are refused, the folder's mode and contents are unchanged"
+    )
     func symlinkedStateFolder() async throws {
         try await Workspace.with(config: Workspace.smallConfig(), name: "trust-state-link", apiServers: false) { ws in
             try ws.write("shared/left-by-others.txt", "theirs")
@@ -110,22 +117,30 @@ struct StateTrustTests {
                 #expect(up.stderr.contains("/.k8senv is a symlink"), "\(up)")
             }
             var info = stat()
-            #expect(stat(shared, &info) == 0 && info.st_mode & 0o7777 == 0o1777, "mode \(String(info.st_mode & 0o7777, radix: 8))")
+            #expect(
+                stat(shared, &info) == 0 && info.st_mode & 0o7777 == 0o1777,
+                "mode \(String(info.st_mode & 0o7777, radix: 8))")
             #expect(try FileManager.default.contentsOfDirectory(atPath: shared) == ["left-by-others.txt"])
         }
     }
 
-    @Test("item 3: a committed .k8senv holding current.tmp-<pid> and supervisor.json.tmp-<pid> symlinks for the next pids: up --detach writes none of their targets")
+    @Test(
+        "item 3: a committed .k8senv holding current.tmp-<pid> and supervisor.json.tmp-<pid> symlinks for the next pids: up --detach writes none of their targets"
+    )
     func plantedTemporaryNames() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Workspace.smallConfig(), name: "trust-planted-tmp") { ws in
             let victim = try ws.write("victim.txt", "precious\n")
             try FileManager.default.createDirectory(atPath: ws.stateFolder, withIntermediateDirectories: true)
             // The pids `up --detach` and its supervisor will most likely get: the next few thousand.
-            let last = Int32(try String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 300
-            let limit = Int32(try String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 32768
+            let last =
+                Int32(
+                    try String(contentsOfFile: "/proc/sys/kernel/ns_last_pid", encoding: .utf8)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 300
+            let limit =
+                Int32(
+                    try String(contentsOfFile: "/proc/sys/kernel/pid_max", encoding: .utf8)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 32768
             for offset in Int32(1)...4000 {
                 let pid = last + offset < limit ? last + offset : 300 + (last + offset - limit)
                 for name in ["current", "supervisor.json"] {
@@ -135,9 +150,13 @@ struct StateTrustTests {
 
             let up = try await ws.k8senv("up", "--detach", "--quiet", "-f", "k8senv.yaml")
             #expect(up.status == 0, "\(up)")
-            #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n", "a planted temporary name was written through")
+            #expect(
+                try String(contentsOfFile: victim, encoding: .utf8) == "precious\n",
+                "a planted temporary name was written through")
             var info = stat()
-            #expect(lstat(ws.stateFolder + "/current", &info) == 0 && info.st_mode & S_IFMT == S_IFREG, "current is a file of its own")
+            #expect(
+                lstat(ws.stateFolder + "/current", &info) == 0 && info.st_mode & S_IFMT == S_IFREG,
+                "current is a file of its own")
 
             let down = try await ws.k8senv("down", "-f", "k8senv.yaml")
             #expect(down.status == 0, "\(down)")

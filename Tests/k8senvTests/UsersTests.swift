@@ -48,7 +48,8 @@ struct UsersTests {
 
     /// One environment `team` of one instance; the seed sets named (`team`, then `rbac`).
     static func config(_ top: String, rbac: Bool) -> String {
-        var text = Workspace.smallConfig(top).replacingOccurrences(of: "environments:\n  one:\n    pool: {size: 1}\n", with: "")
+        var text = Workspace.smallConfig(top).replacingOccurrences(
+            of: "environments:\n  one:\n    pool: {size: 1}\n", with: "")
         text += """
             environments:
               team:
@@ -96,10 +97,14 @@ struct UsersTests {
         return out
     }
 
-    static let aliceForbidden = #"Error from server (Forbidden): secrets is forbidden: User "alice" cannot list resource "secrets" in API group "" in the namespace "team""#
-    static let bobForbidden = #"Error from server (Forbidden): secrets is forbidden: User "bob" cannot list resource "secrets" in API group "" in the namespace "team""#
+    static let aliceForbidden =
+        #"Error from server (Forbidden): secrets is forbidden: User "alice" cannot list resource "secrets" in API group "" in the namespace "team""#
+    static let bobForbidden =
+        #"Error from server (Forbidden): secrets is forbidden: User "bob" cannot list resource "secrets" in API group "" in the namespace "team""#
 
-    @Test("RBAC by default with users: alice (group dev) is refused secrets until a seeded RoleBinding allows dev, bob stays refused, the admin impersonating alice agrees; a snapshot built without users serves them; AlwaysAllow lets alice read")
+    @Test(
+        "RBAC by default with users: alice (group dev) is refused secrets until a seeded RoleBinding allows dev, bob stays refused, the admin impersonating alice agrees; a snapshot built without users serves them; AlwaysAllow lets alice read"
+    )
     func rbac() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.config(Self.users, rbac: false), name: "users-rbac") { ws in
@@ -115,10 +120,14 @@ struct UsersTests {
             #expect(answers["bob-can-i"] == "no", "\(refused)")
             #expect(answers["as-alice-dev-can-i"] == "no", "\(refused)")
             #expect(answers["admin-list"] == "secret/s1", "\(refused)")
-            #expect(answers["mode"] == "600" && answers["folder-mode"] == "700", "secrets 0600 in a 0700 folder: \(refused)")
+            #expect(
+                answers["mode"] == "600" && answers["folder-mode"] == "700", "secrets 0600 in a 0700 folder: \(refused)"
+            )
             let path = try #require(answers["path"], "\(refused)")
             // The run's lease's (leases/<n>/users/ of the instance), as an attached run's.
-            #expect(path.hasPrefix(ws.stateFolder + "/runs/") && path.contains("/team-0/leases/") && path.hasSuffix("/users/alice.kubeconfig"), "\(path)")
+            #expect(
+                path.hasPrefix(ws.stateFolder + "/runs/") && path.contains("/team-0/leases/")
+                    && path.hasSuffix("/users/alice.kubeconfig"), "\(path)")
 
             // The binding, in a snapshot built by a config without users (AlwaysAllow): the same
             // cache key, and the snapshot serves a config with users.
@@ -127,8 +136,11 @@ struct UsersTests {
             let hashes = try await ws.k8senv("hash", "-f", plain, "--apiserver-version", "v1.20.2")
             let hashesWithUsers = try await ws.k8senv("hash", "-f", withUsers, "--apiserver-version", "v1.20.2")
             #expect(hashes.status == 0 && hashes.stdout == hashesWithUsers.stdout, "\(hashes)\n\(hashesWithUsers)")
-            let built = try await ws.k8senv("run", "-f", "plain.yaml", "--", "sh", "-c", #"echo "${K8SENV_KUBECONFIG_TEAM_ALICE-unset}""#)
-            #expect(built.status == 0 && built.stdout == "unset\n" && built.stderr.contains("not cached (cache miss)"), "\(built)")
+            let built = try await ws.k8senv(
+                "run", "-f", "plain.yaml", "--", "sh", "-c", #"echo "${K8SENV_KUBECONFIG_TEAM_ALICE-unset}""#)
+            #expect(
+                built.status == 0 && built.stdout == "unset\n" && built.stderr.contains("not cached (cache miss)"),
+                "\(built)")
 
             let allowed = try await ws.k8senv("run", "-f", "rbac.yaml", "--", "sh", "-c", Self.probe)
             #expect(allowed.status == 0, "\(allowed)")
@@ -145,7 +157,8 @@ struct UsersTests {
             #expect(answers["as-bob-can-i"] == answers["bob-can-i"], "\(allowed)")
 
             // AlwaysAllow, written, with users: every user may do everything.
-            let open = try ws.write("open.yaml", Self.config("apiServer: {authorization: AlwaysAllow}\n" + Self.users, rbac: false))
+            let open = try ws.write(
+                "open.yaml", Self.config("apiServer: {authorization: AlwaysAllow}\n" + Self.users, rbac: false))
             let opened = try await ws.k8senv("run", "-f", open, "--", "sh", "-c", Self.probe)
             #expect(opened.status == 0, "\(opened)")
             answers = Self.answers(opened)
@@ -156,7 +169,9 @@ struct UsersTests {
         }
     }
 
-    @Test("through the pool service: up prints the users' variables, acquire's JSON has users with kubeconfigs that work, acquire's exports and an attached run name them")
+    @Test(
+        "through the pool service: up prints the users' variables, acquire's JSON has users with kubeconfigs that work, acquire's exports and an attached run name them"
+    )
     func poolService() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Self.config(Self.users, rbac: true), name: "users-pool") { ws in
@@ -164,13 +179,16 @@ struct UsersTests {
             try ws.write("seeds/rbac.yaml", Self.rbacSeed)
             let up = try await ws.k8senv("up", "--detach", "--quiet", "-f", "k8senv.yaml")
             try #require(up.status == 0, "\(up)")
-            let printed = try #require(up.stdout.split(separator: "\n").first { $0.hasPrefix("export K8SENV_KUBECONFIG_TEAM_ALICE=") }, "\(up)")
+            let printed = try #require(
+                up.stdout.split(separator: "\n").first { $0.hasPrefix("export K8SENV_KUBECONFIG_TEAM_ALICE=") }, "\(up)"
+            )
             #expect(printed.hasSuffix("/team-0/users/alice.kubeconfig"), "\(up)")
             #expect(up.stdout.contains("export K8SENV_KUBECONFIG_TEAM_BOB="), "\(up)")
             let env = try await ws.k8senv("env", "-f", "k8senv.yaml")
             #expect(env.stdout.contains(String(printed) + "\n"), "k8senv env prints it too: \(env)")
 
-            let leased = try await ws.shell(#"""
+            let leased = try await ws.shell(
+                #"""
                 k8senv acquire -f k8senv.yaml --format json > lease.json || exit 10
                 cat lease.json
                 field() { python3 -c 'import json, sys; d = json.load(open("lease.json")); print(eval(sys.argv[1]))' "$1"; }
@@ -180,18 +198,24 @@ struct UsersTests {
                 k8senv release -f k8senv.yaml "$(field 'd["lease"]')" || exit 11
                 """#)
             #expect(leased.status == 0, "\(leased)")
-            let json = try #require(leased.stdout.split(separator: "\n").first.flatMap { parseJSONObject(String($0)) }, "\(leased)")
+            let json = try #require(
+                leased.stdout.split(separator: "\n").first.flatMap { parseJSONObject(String($0)) }, "\(leased)")
             let users = try #require(json["users"] as? [String: [String: String]], "\(json)")
             #expect(users.keys.sorted() == ["alice", "bob"], "\(json)")
             // The lease's own kubeconfig (its token ends with the lease), in the instance's leases/<n>/.
-            #expect(users["alice"]?["kubeconfig"].map { $0.contains("/team-0/leases/") && $0.hasSuffix("/users/alice.kubeconfig") } == true, "\(json)")
-            #expect(users["alice"]?["token"]?.count == 64 && users["alice"]?["token"] != users["bob"]?["token"], "\(json)")
+            #expect(
+                users["alice"]?["kubeconfig"].map {
+                    $0.contains("/team-0/leases/") && $0.hasSuffix("/users/alice.kubeconfig")
+                } == true, "\(json)")
+            #expect(
+                users["alice"]?["token"]?.count == 64 && users["alice"]?["token"] != users["bob"]?["token"], "\(json)")
             #expect(users["alice"]?["token"] != json["token"] as? String, "not the admin's token")
             #expect(leased.stdout.contains("\nalice: secret/s1\n"), "\(leased)")
             #expect(leased.stdout.contains("\nbob: " + Self.bobForbidden + "\n"), "\(leased)")
             #expect(leased.stdout.contains("\nalice-token: yes\n"), "\(leased)")
 
-            let exported = try await ws.shell(#"""
+            let exported = try await ws.shell(
+                #"""
                 eval "$(k8senv acquire -f k8senv.yaml)" || exit 10
                 echo "$K8SENV_KUBECONFIG_ALICE"
                 kubectl --kubeconfig "$K8SENV_KUBECONFIG_ALICE" auth can-i list secrets -n team
@@ -199,10 +223,14 @@ struct UsersTests {
                 k8senv release -f k8senv.yaml || exit 11
                 """#)
             #expect(exported.status == 0, "\(exported)")
-            #expect(exported.stdout.contains("/team-0/leases/") && exported.stdout.hasSuffix("/users/alice.kubeconfig\nyes\nno\n"), "\(exported)")
+            #expect(
+                exported.stdout.contains("/team-0/leases/")
+                    && exported.stdout.hasSuffix("/users/alice.kubeconfig\nyes\nno\n"), "\(exported)")
 
-            let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "--", "sh", "-c",
-                                               #"kubectl --kubeconfig "$K8SENV_KUBECONFIG_TEAM_ALICE" get secrets -n team -o name; kubectl --kubeconfig "$K8SENV_KUBECONFIG_TEAM_BOB" auth can-i list secrets -n team"#)
+            let attached = try await ws.k8senv(
+                "run", "-f", "k8senv.yaml", "--", "sh", "-c",
+                #"kubectl --kubeconfig "$K8SENV_KUBECONFIG_TEAM_ALICE" get secrets -n team -o name; kubectl --kubeconfig "$K8SENV_KUBECONFIG_TEAM_BOB" auth can-i list secrets -n team"#
+            )
             #expect(attached.stderr.contains("attached to the pool service of k8senv up"), "\(attached)")
             #expect(attached.stdout == "secret/s1\nno\n", "\(attached)")
 

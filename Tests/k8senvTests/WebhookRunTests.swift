@@ -46,9 +46,13 @@ extension Outcome {
     }
 }
 
-@Suite("Webhooks: the test's webhook server behind a real kube-apiserver", .tags(.integration), .timeLimit(Workspace.integrationLimit))
+@Suite(
+    "Webhooks: the test's webhook server behind a real kube-apiserver", .tags(.integration),
+    .timeLimit(Workspace.integrationLimit))
 struct WebhookRunTests {
-    @Test("a validating webhook (failurePolicy Fail) served by the test denies a ConfigMap labelled as forbidden, with the webhook's message; other changes pass; before the server listens, matching requests are refused (connection refused)")
+    @Test(
+        "a validating webhook (failurePolicy Fail) served by the test denies a ConfigMap labelled as forbidden, with the webhook's message; other changes pass; before the server listens, matching requests are refused (connection refused)"
+    )
     func validating() async throws {
         try await WebhookProject.with(name: "wh-validate") { ws in
             let script = WebhookProject.script(
@@ -72,24 +76,29 @@ struct WebhookRunTests {
             #expect(values["forbidden"] == "denied", "\(outcome)")
             let denial = (try? String(contentsOfFile: ws("label.err"), encoding: .utf8)) ?? ""
             #expect(denial.contains("denied the request"), "\(denial)")
-            #expect(denial.contains("k8senv test webhook: the label k8senv.dev/forbidden is not allowed here"), "\(denial)")
+            #expect(
+                denial.contains("k8senv test webhook: the label k8senv.dev/forbidden is not allowed here"), "\(denial)")
             let labels = values["labels"] ?? ""
             #expect(labels.contains("\"harmless\":\"yes\"") && !labels.contains("forbidden"), "\(outcome)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }
 
-    @Test("a mutating webhook served by the test adds a label (JSONPatch) to ConfigMaps in its namespace, and to none elsewhere (run --no-cache)")
+    @Test(
+        "a mutating webhook served by the test adds a label (JSONPatch) to ConfigMaps in its namespace, and to none elsewhere (run --no-cache)"
+    )
     func mutating() async throws {
         try await WebhookProject.with(name: "wh-mutate") { ws in
-            let script = WebhookProject.script(after: """
-                kubectl create configmap m -n hooked --from-literal=a=b || exit 1
-                kubectl create configmap n -n default --from-literal=a=b || exit 1
-                echo "hooked=$(kubectl get configmap m -n hooked -o jsonpath='{.metadata.labels.k8senv\\.dev/mutated}')"
-                echo "default=$(kubectl get configmap n -n default -o jsonpath='{.metadata.labels}')"
-                """)
+            let script = WebhookProject.script(
+                after: """
+                    kubectl create configmap m -n hooked --from-literal=a=b || exit 1
+                    kubectl create configmap n -n default --from-literal=a=b || exit 1
+                    echo "hooked=$(kubectl get configmap m -n hooked -o jsonpath='{.metadata.labels.k8senv\\.dev/mutated}')"
+                    echo "default=$(kubectl get configmap n -n default -o jsonpath='{.metadata.labels}')"
+                    """)
             // Without the cache: the instance is built from scratch, then the webhooks installed.
-            let outcome = try await ws.k8senv("run", "-f", "k8senv.yaml", "-e", "hooks", "--no-cache", "--", "sh", "-c", script)
+            let outcome = try await ws.k8senv(
+                "run", "-f", "k8senv.yaml", "-e", "hooks", "--no-cache", "--", "sh", "-c", script)
             #expect(outcome.status == 0, "\(outcome)")
             #expect(outcome.assignments["hooked"] == "yes", "\(outcome)")
             #expect(outcome.assignments["default"] == "", "outside the namespaceSelector: \(outcome)")
@@ -98,11 +107,19 @@ struct WebhookRunTests {
         }
     }
 
-    @Test("a CRD stored in v1 and served in v2 converts through the test's conversion webhook: the seed and a v1 object read as v2 (spec.size → spec.replicas), a v2 object reads back as v1")
+    @Test(
+        "a CRD stored in v1 and served in v2 converts through the test's conversion webhook: the seed and a v1 object read as v2 (spec.size → spec.replicas), a v2 object reads back as v1"
+    )
     func conversion() async throws {
         try await WebhookProject.with(name: "wh-convert") { ws in
-            _ = try ws.write("made-v1.yaml", "apiVersion: conversion.k8senv.dev/v1\nkind: Gizmo\nmetadata: {name: made, namespace: hooked}\nspec: {size: 3}\n")
-            _ = try ws.write("written-v2.yaml", "apiVersion: conversion.k8senv.dev/v2\nkind: Gizmo\nmetadata: {name: written, namespace: hooked}\nspec: {replicas: 5}\n")
+            _ = try ws.write(
+                "made-v1.yaml",
+                "apiVersion: conversion.k8senv.dev/v1\nkind: Gizmo\nmetadata: {name: made, namespace: hooked}\nspec: {size: 3}\n"
+            )
+            _ = try ws.write(
+                "written-v2.yaml",
+                "apiVersion: conversion.k8senv.dev/v2\nkind: Gizmo\nmetadata: {name: written, namespace: hooked}\nspec: {replicas: 5}\n"
+            )
             let script = WebhookProject.script(
                 before: """
                     echo "stored=$(kubectl get gizmos.v1.conversion.k8senv.dev seeded -n hooked -o jsonpath='{.apiVersion} {.spec.size}')"
@@ -130,7 +147,9 @@ struct WebhookRunTests {
         }
     }
 
-    @Test("run gives its command K8SENV_WEBHOOK_HOST, _PORT (the named webhookPort, inherited by an environment that extends), _PORT_<ENV> and _CERT_DIR: tls.crt and tls.key (0600) for 127.0.0.1 and localhost, signed by ca.crt")
+    @Test(
+        "run gives its command K8SENV_WEBHOOK_HOST, _PORT (the named webhookPort, inherited by an environment that extends), _PORT_<ENV> and _CERT_DIR: tls.crt and tls.key (0600) for 127.0.0.1 and localhost, signed by ca.crt"
+    )
     func variables() async throws {
         try await WebhookProject.with(name: "wh-vars") { ws in
             let port = try Ports.free()
@@ -143,8 +162,9 @@ struct WebhookRunTests {
                 openssl verify -CAfile "$K8SENV_WEBHOOK_CERT_DIR/ca.crt" "$K8SENV_WEBHOOK_CERT_DIR/tls.crt" >/dev/null && echo verify=ok
                 openssl x509 -in "$K8SENV_WEBHOOK_CERT_DIR/tls.crt" -noout -ext subjectAltName | tail -n 1 | tr -d ' ' | sed 's/^/san=/'
                 """
-            let outcome = try await ws.k8senv("run", "-f", "k8senv.yaml", "--profile", "fixed-port", "--", "sh", "-c", script,
-                                              environment: ["K8SENV_TEST_WEBHOOK_PORT": String(port)])
+            let outcome = try await ws.k8senv(
+                "run", "-f", "k8senv.yaml", "--profile", "fixed-port", "--", "sh", "-c", script,
+                environment: ["K8SENV_TEST_WEBHOOK_PORT": String(port)])
             #expect(outcome.status == 0, "\(outcome)")
             let values = outcome.assignments
             #expect(values["K8SENV_WEBHOOK_HOST"] == "127.0.0.1", "\(outcome)")
@@ -152,7 +172,8 @@ struct WebhookRunTests {
             #expect(values["K8SENV_WEBHOOK_PORT_HOOKS"] == String(port), "\(outcome)")
             #expect(values["K8SENV_WEBHOOK_PORT_MORE"] == String(port), "inherited: \(outcome)")
             let certDirectory = values["K8SENV_WEBHOOK_CERT_DIR"] ?? ""
-            #expect(certDirectory.hasPrefix(ws.stateFolder + "/runs/") && certDirectory.hasSuffix("/webhook"), "\(outcome)")
+            #expect(
+                certDirectory.hasPrefix(ws.stateFolder + "/runs/") && certDirectory.hasSuffix("/webhook"), "\(outcome)")
             #expect(values["mode"] == "600" && values["folder"] == "700", "\(outcome)")
             #expect(values["verify"] == "ok", "\(outcome)")
             #expect(values["san"] == "DNS:localhost,IPAddress:127.0.0.1", "\(outcome)")
@@ -161,14 +182,17 @@ struct WebhookRunTests {
         }
     }
 
-    @Test("up --detach prints the webhook variables; env prints them; env -e adds the environment's; a free port when none is named; acquire and an attached run hand them out with the lease")
+    @Test(
+        "up --detach prints the webhook variables; env prints them; env -e adds the environment's; a free port when none is named; acquire and an attached run hand them out with the lease"
+    )
     func upAndEnv() async throws {
         try await WebhookProject.with(name: "wh-up") { ws in
             let up = try await ws.k8senv("up", "--detach", "-f", "k8senv.yaml", "-e", "hooks")
             try #require(up.status == 0, "\(up)")
             #expect(up.stdout.contains("export K8SENV_WEBHOOK_HOST=127.0.0.1\n"), "\(up)")
-            let port = try #require(up.stdout.split(separator: "\n").first { $0.hasPrefix("export K8SENV_WEBHOOK_PORT=") }
-                .flatMap { Int($0.dropFirst("export K8SENV_WEBHOOK_PORT=".count)) }, "\(up)")
+            let port = try #require(
+                up.stdout.split(separator: "\n").first { $0.hasPrefix("export K8SENV_WEBHOOK_PORT=") }
+                    .flatMap { Int($0.dropFirst("export K8SENV_WEBHOOK_PORT=".count)) }, "\(up)")
             #expect(port > 0 && port < 65536)
             #expect(up.stdout.contains("export K8SENV_WEBHOOK_PORT_HOOKS=\(port)\n"), "\(up)")
             #expect(up.stdout.contains("export K8SENV_WEBHOOK_CERT_DIR="), "\(up)")
@@ -177,10 +201,15 @@ struct WebhookRunTests {
             #expect(env.stdout == up.stdout, "\(env)")
             let one = try await ws.k8senv("env", "-f", "k8senv.yaml", "-e", "hooks")
             let lines = one.stdout.split(separator: "\n").map { String($0.split(separator: "=")[0]) }
-            #expect(lines == ["export KUBECONFIG", "export K8SENV_WEBHOOK_HOST", "export K8SENV_WEBHOOK_PORT", "export K8SENV_WEBHOOK_CERT_DIR"], "\(one)")
+            #expect(
+                lines == [
+                    "export KUBECONFIG", "export K8SENV_WEBHOOK_HOST", "export K8SENV_WEBHOOK_PORT",
+                    "export K8SENV_WEBHOOK_CERT_DIR",
+                ], "\(one)")
 
             // The server started from those variables answers kube-apiserver.
-            let served = try await ws.shell("""
+            let served = try await ws.shell(
+                """
                 eval "$(k8senv env -f k8senv.yaml)"
                 SERVER=$(python3 "$PWD/server.py" --background "$PWD/server.log") || exit 1
                 trap 'kill $SERVER' EXIT
@@ -191,12 +220,14 @@ struct WebhookRunTests {
 
             // A lease of the pool service carries them: acquire's exports, and an attached run's.
             let acquired = try await ws.shell("k8senv acquire -f k8senv.yaml -e hooks")
-            #expect(acquired.status == 0 && acquired.stdout.contains("export K8SENV_WEBHOOK_PORT=\(port)\n"), "\(acquired)")
+            #expect(
+                acquired.status == 0 && acquired.stdout.contains("export K8SENV_WEBHOOK_PORT=\(port)\n"), "\(acquired)")
             #expect(acquired.stdout.contains("export K8SENV_WEBHOOK_CERT_DIR="), "\(acquired)")
             let json = try await ws.shell("k8senv acquire -f k8senv.yaml -e hooks --format json")
             let webhook = parseJSONObject(json.stdout)?["webhook"] as? [String: Any]
             #expect(webhook?["host"] as? String == "127.0.0.1" && webhook?["port"] as? Int == port, "\(json)")
-            let attached = try await ws.k8senv("run", "-f", "k8senv.yaml", "-e", "hooks", "--", "sh", "-c", "echo port=$K8SENV_WEBHOOK_PORT")
+            let attached = try await ws.k8senv(
+                "run", "-f", "k8senv.yaml", "-e", "hooks", "--", "sh", "-c", "echo port=$K8SENV_WEBHOOK_PORT")
             #expect(attached.stderr.contains("attached to the pool service"), "\(attached)")
             #expect(attached.assignments["port"] == String(port), "\(attached)")
 

@@ -111,14 +111,18 @@ package struct Applier: Sendable {
     /// rewritten, mutating before validating.
     /// - Returns: how many webhook configurations and CRD conversions were installed.
     /// - Throws: ``Diagnostics``, each at the manifest it concerns.
-    package func applyWebhooks(_ install: WebhookInstall) async throws(Diagnostics) -> (configurations: Int, conversions: Int) {
+    package func applyWebhooks(_ install: WebhookInstall) async throws(Diagnostics) -> (
+        configurations: Int, conversions: Int
+    ) {
         var errors: [Diagnostic] = []
         await withTaskGroup(of: Diagnostic?.self) { group in
             for (crd, conversion) in install.conversions {
                 group.addTask {
-                    let path = "/apis/\(conversion.apiVersion)/customresourcedefinitions/\(conversion.name)?fieldManager=k8senv"
+                    let path =
+                        "/apis/\(conversion.apiVersion)/customresourcedefinitions/\(conversion.name)?fieldManager=k8senv"
                     let mark = self.serverLog?.mark()
-                    let result = await self.attempt("PATCH", path, conversion.patch, contentType: "application/merge-patch+json")
+                    let result = await self.attempt(
+                        "PATCH", path, conversion.patch, contentType: "application/merge-patch+json")
                     return self.outcome(result, crd, nil, mark)
                 }
             }
@@ -157,36 +161,48 @@ package struct Applier: Sendable {
             return Diagnostic(.manifest, at: object.location, "\(object.kind) \(object.quotedName): \(error.message)")
         }
         guard let resource else {
-            return Diagnostic(.manifest, at: object.kindLocation,
-                              "the server does not serve kind \(object.kind) in \(object.apiVersion) (\(object.name)); is its CRD listed in crds, or the apiVersion right for Kubernetes \(serverVersion)?")
+            return Diagnostic(
+                .manifest, at: object.kindLocation,
+                "the server does not serve kind \(object.kind) in \(object.apiVersion) (\(object.name)); is its CRD listed in crds, or the apiVersion right for Kubernetes \(serverVersion)?"
+            )
         }
         let namespace = resource.namespaced ? (object.namespace ?? "default") : nil
         let json: [UInt8]
-        if let body { json = body } else {
+        if let body {
+            json = body
+        } else {
             do { json = try object.json() } catch { return error }
         }
         let mark = serverLog?.mark()
         let collection = resource.path(name: nil, namespace: namespace)
         if object.generated {
-            return outcome(await attempt("POST", collection + "?fieldManager=k8senv", json, contentType: nil), object, namespace, mark)
+            return outcome(
+                await attempt("POST", collection + "?fieldManager=k8senv", json, contentType: nil), object, namespace,
+                mark)
         }
         let path = resource.path(name: object.name, namespace: namespace)
-        let applied = await attempt("PATCH", path + "?fieldManager=k8senv&force=true", json, contentType: "application/apply-patch+yaml")
+        let applied = await attempt(
+            "PATCH", path + "?fieldManager=k8senv&force=true", json, contentType: "application/apply-patch+yaml")
         // A field this server is too old for is reported, not left to a create that would drop
         // it without a word (CRD validation rules lost: tests would pass that should not).
-        guard applied.serverFailed, !serverSideApplyOnly, !names(tooNewFieldIn: applied), conversionFailure(in: applied) == nil else {
+        guard applied.serverFailed, !serverSideApplyOnly, !names(tooNewFieldIn: applied),
+            conversionFailure(in: applied) == nil
+        else {
             return outcome(applied, object, namespace, mark)
         }
         // The server could not apply it: create or update it without server-side apply.
         var result = await attempt("GET", path, nil, contentType: nil)
         if case .answered(let response) = result, response.status == 404 {
             result = await attempt("POST", collection + "?fieldManager=k8senv", json, contentType: nil)
-            guard case .answered(let created) = result, created.status == 409 else { return outcome(result, object, namespace, mark) }
+            guard case .answered(let created) = result, created.status == 409 else {
+                return outcome(result, object, namespace, mark)
+            }
             // Created meanwhile: update it.
         } else if !result.succeeded {
             return outcome(result, object, namespace, mark)
         }
-        result = await attempt("PATCH", path + "?fieldManager=k8senv", json, contentType: "application/merge-patch+json")
+        result = await attempt(
+            "PATCH", path + "?fieldManager=k8senv", json, contentType: "application/merge-patch+json")
         return outcome(result, object, namespace, mark)
     }
 
@@ -226,7 +242,10 @@ package struct Applier: Sendable {
 
     func attempt(_ method: String, _ path: String, _ body: [UInt8]?, contentType: String?) async -> Attempt {
         guard let timeout = timeLeft() else { return .unanswered(pastDeadline()) }
-        do { return .answered(try await client.send(method, path, body: body, contentType: contentType, timeout: timeout)) } catch {
+        do {
+            return .answered(
+                try await client.send(method, path, body: body, contentType: contentType, timeout: timeout))
+        } catch {
             return .unanswered(error)
         }
     }
@@ -247,7 +266,9 @@ package struct Applier: Sendable {
     }
 
     /// nil for a success; else the diagnostic for the last request's answer.
-    func outcome(_ attempt: Attempt, _ object: ManifestObject, _ namespace: String?, _ mark: ServerLog.Mark?) -> Diagnostic? {
+    func outcome(_ attempt: Attempt, _ object: ManifestObject, _ namespace: String?, _ mark: ServerLog.Mark?)
+        -> Diagnostic?
+    {
         let what = "\(object.kind) \(object.quotedName)"
         switch attempt {
         case .answered(let response) where (200..<300).contains(response.status):
@@ -255,29 +276,39 @@ package struct Applier: Sendable {
         case .answered where conversionFailure(in: attempt) != nil:
             // A seed in a version its CRD's conversion webhook would have to convert: while the
             // snapshot is built, nothing serves that webhook (ConfigChecks catches the usual case).
-            return Diagnostic(.manifest, at: object.node["apiVersion"]?.location ?? object.location,
-                              "\(what) (\(object.apiVersion)) needs its CRD's conversion webhook, which does not run while k8senv builds the snapshot; write it in the CRD's storage version (\(DocsLink.page("explanation/webhooks.md"))). kube-apiserver said: \(conversionFailure(in: attempt) ?? "")")
+            return Diagnostic(
+                .manifest, at: object.node["apiVersion"]?.location ?? object.location,
+                "\(what) (\(object.apiVersion)) needs its CRD's conversion webhook, which does not run while k8senv builds the snapshot; write it in the CRD's storage version (\(DocsLink.page("explanation/webhooks.md"))). kube-apiserver said: \(conversionFailure(in: attempt) ?? "")"
+            )
         case .answered(let response) where response.status < 500 || names(tooNewFieldIn: attempt):
             let error = KubeClientError(status: response.status, message: "\(response.status)", body: response.body)
             return explain(error, object: object, namespace: namespace)
         case .answered(let response):
             let error = KubeClientError(status: response.status, message: "\(response.status)", body: response.body)
-            return serverFailure(what, "it answered \(response.status): \(error.serverMessage ?? String(decoding: response.body.prefix(300), as: UTF8.self))",
-                                 object, mark)
+            return serverFailure(
+                what,
+                "it answered \(response.status): \(error.serverMessage ?? String(decoding: response.body.prefix(300), as: UTF8.self))",
+                object, mark)
         case .unanswered(let error) where error.timedOut:
-            let limit = deadline.flatMap { $0.instant <= .now ? $0.name : nil } ?? "the request's deadline (\(requestTimeout))"
-            return Diagnostic(.manifest, at: object.location,
-                              "\(limit) passed while \(what) was being applied: kube-apiserver did not answer in time (stopped or overloaded? raise the limit if the seeds need longer; its log: \(serverLog?.path ?? "not kept"))")
+            let limit =
+                deadline.flatMap { $0.instant <= .now ? $0.name : nil } ?? "the request's deadline (\(requestTimeout))"
+            return Diagnostic(
+                .manifest, at: object.location,
+                "\(limit) passed while \(what) was being applied: kube-apiserver did not answer in time (stopped or overloaded? raise the limit if the seeds need longer; its log: \(serverLog?.path ?? "not kept"))"
+            )
         case .unanswered(let error):
             return serverFailure(what, "it gave no answer (\(Self.transportCause(error)))", object, mark)
         }
     }
 
-    func serverFailure(_ what: String, _ detail: String, _ object: ManifestObject, _ mark: ServerLog.Mark?) -> Diagnostic {
+    func serverFailure(_ what: String, _ detail: String, _ object: ManifestObject, _ mark: ServerLog.Mark?)
+        -> Diagnostic
+    {
         var message = "kube-apiserver failed on \(what): \(detail)"
         if let serverLog, let mark {
             let lines = serverLog.errors(since: mark)
-            message += lines.isEmpty
+            message +=
+                lines.isEmpty
                 ? "; its log (\(serverLog.path)) has no error lines for it"
                 : "; its log (\(serverLog.path)) says:\n" + lines.map { "  | " + $0 }.joined(separator: "\n")
         }
@@ -295,20 +326,23 @@ package struct Applier: Sendable {
         let what = "\(object.kind) \(object.quotedName)"
         let serverMessage = error.serverMessage ?? error.message
         if error.status == 404, let namespace, serverMessage.contains("namespaces \"\(namespace)\" not found") {
-            return Diagnostic(.manifest, at: object.location,
-                              "\(what): namespace \"\(namespace)\" does not exist; add a Namespace to this seed set or to one it depends on")
+            return Diagnostic(
+                .manifest, at: object.location,
+                "\(what): namespace \"\(namespace)\" does not exist; add a Namespace to this seed set or to one it depends on"
+            )
         }
         if let hint = FieldVersions.hint(for: serverMessage, serverVersion: serverVersion) {
             return Diagnostic(.manifest, at: object.location, "\(what) was rejected by the server: \(hint)")
         }
-        return Diagnostic(.manifest, at: Self.fieldLocation(error, object), "\(what) was rejected by the server: \(serverMessage)")
+        return Diagnostic(
+            .manifest, at: Self.fieldLocation(error, object), "\(what) was rejected by the server: \(serverMessage)")
     }
 
     /// Where the server's first field error points, when its Status names fields
     /// (`details.causes[].field`); else the object.
     static func fieldLocation(_ error: KubeClientError, _ object: ManifestObject) -> SourceLocation {
         guard let causes = JSONValue.parse(error.body)?["details"]?["causes"]?.array,
-              let field = causes.lazy.compactMap({ $0["field"]?.string }).first(where: { !$0.isEmpty })
+            let field = causes.lazy.compactMap({ $0["field"]?.string }).first(where: { !$0.isEmpty })
         else { return object.location }
         return object.location(ofField: field)
     }
@@ -321,13 +355,17 @@ package struct Applier: Sendable {
             var still: [ManifestObject] = []
             for crd in pending {
                 let version = crd.apiVersion.split(separator: "/").last.map(String.init) ?? "v1"
-                let response = try? await client.send("GET", "/apis/apiextensions.k8s.io/\(version)/customresourcedefinitions/\(crd.name)")
+                let response = try? await client.send(
+                    "GET", "/apis/apiextensions.k8s.io/\(version)/customresourcedefinitions/\(crd.name)")
                 let conditions = response?.value?["status"]?["conditions"]?.array ?? []
-                let established = conditions.contains { $0["type"]?.string == "Established" && $0["status"]?.string == "True" }
+                let established = conditions.contains {
+                    $0["type"]?.string == "Established" && $0["status"]?.string == "True"
+                }
                 if !established {
                     still.append(crd)
                     lastConditions[crd.name] = conditions.map { c in
-                        "\(c["type"]?.string ?? "?")=\(c["status"]?.string ?? "?")" + (c["message"]?.string.map { ": \($0)" } ?? "")
+                        "\(c["type"]?.string ?? "?")=\(c["status"]?.string ?? "?")"
+                            + (c["message"]?.string.map { ": \($0)" } ?? "")
                     }.joined(separator: "; ")
                 }
             }
@@ -335,18 +373,24 @@ package struct Applier: Sendable {
             return pending.isEmpty
         }
         guard case .failure(let gaveUp) = outcome else { return }
-        throw Diagnostics(pending.map { crd in
-            let conditions = lastConditions[crd.name].flatMap { $0.isEmpty ? nil : $0 } ?? "no conditions reported"
-            let when = gaveUp.reason == .cancelled ? "before the start was cancelled" : "within timeouts.crds"
-            return Diagnostic(.manifest, at: crd.location, "CustomResourceDefinition \"\(crd.name)\" was not Established \(when) (\(conditions))")
-        })
+        throw Diagnostics(
+            pending.map { crd in
+                let conditions = lastConditions[crd.name].flatMap { $0.isEmpty ? nil : $0 } ?? "no conditions reported"
+                let when = gaveUp.reason == .cancelled ? "before the start was cancelled" : "within timeouts.crds"
+                return Diagnostic(
+                    .manifest, at: crd.location,
+                    "CustomResourceDefinition \"\(crd.name)\" was not Established \(when) (\(conditions))")
+            })
     }
 }
 
 /// Fields of API objects that need a newer Kubernetes than some servers have.
 package enum FieldVersions {
     static let table: [(field: String, version: KubeVersion, what: String)] = [
-        ("x-kubernetes-validations", KubeVersion(major: 1, minor: 25), "CRD validation rules (CEL); beta and on by default from 1.25"),
+        (
+            "x-kubernetes-validations", KubeVersion(major: 1, minor: 25),
+            "CRD validation rules (CEL); beta and on by default from 1.25"
+        ),
         ("messageExpression", KubeVersion(major: 1, minor: 27), "CEL messageExpression in validation rules"),
         ("optionalOldSelf", KubeVersion(major: 1, minor: 30), "optionalOldSelf in CRD validation rules"),
         ("selectableFields", KubeVersion(major: 1, minor: 31), "CRD selectableFields"),
@@ -362,9 +406,12 @@ package enum FieldVersions {
                 .map { $0.hasSuffix(":") ? String($0.dropLast()) : $0 }
             var place = ""
             if let first = paths.first {
-                place = " at \(first)" + (paths.count > 1 ? " and \(paths.count - 1) more place\(paths.count == 2 ? "" : "s")" : "")
+                place =
+                    " at \(first)"
+                    + (paths.count > 1 ? " and \(paths.count - 1) more place\(paths.count == 2 ? "" : "s")" : "")
             }
-            return "the field \(entry.field)\(place) needs Kubernetes v\(entry.version.major).\(entry.version.minor) or newer (\(entry.what)); this kube-apiserver is \(serverVersion)"
+            return
+                "the field \(entry.field)\(place) needs Kubernetes v\(entry.version.major).\(entry.version.minor) or newer (\(entry.what)); this kube-apiserver is \(serverVersion)"
         }
         return nil
     }

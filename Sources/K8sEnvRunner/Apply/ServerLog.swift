@@ -27,7 +27,8 @@ package struct ServerLog: Sendable {
         guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
         defer { try? handle.close() }
         guard (try? handle.seek(toOffset: mark.offset)) != nil,
-              let data = try? handle.read(upToCount: 256 << 10) else { return [] }
+            let data = try? handle.read(upToCount: 256 << 10)
+        else { return [] }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
         var picked: [String] = []
         for line in lines where Self.isError(line) && !picked.contains(line) {
@@ -41,6 +42,7 @@ package struct ServerLog: Sendable {
     static func isError(_ line: String) -> Bool {
         if line.contains("panic") { return true }
         let head = Array(line.utf8.prefix(5))
-        return head.count == 5 && head[0] == UInt8(ascii: "E") && head[1...].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        return head.count == 5 && head[0] == UInt8(ascii: "E")
+            && head[1...].allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
     }
 }

@@ -37,9 +37,9 @@ public struct AuditEvent: Sendable, Hashable, Codable {
     /// `namespace/name`, `name`, `namespace/` (a list in a namespace), or empty.
     public var objectName: String {
         switch (namespace, name) {
-        case let (namespace?, name?): return "\(namespace)/\(name)"
-        case let (nil, name?): return name
-        case let (namespace?, nil): return "\(namespace)/"
+        case (let namespace?, let name?): return "\(namespace)/\(name)"
+        case (nil, let name?): return name
+        case (let namespace?, nil): return "\(namespace)/"
         case (nil, nil): return ""
         }
     }
@@ -49,9 +49,11 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
     }
 
-    public init(instance: String, timestamp: String, time: Date, user: String, verb: String, resource: String,
-                namespace: String?, name: String?, code: Int?, latency: Duration, requestURI: String, auditID: String,
-                userAgent: String?) {
+    public init(
+        instance: String, timestamp: String, time: Date, user: String, verb: String, resource: String,
+        namespace: String?, name: String?, code: Int?, latency: Duration, requestURI: String, auditID: String,
+        userAgent: String?
+    ) {
         self.instance = instance
         self.timestamp = timestamp
         self.time = time
@@ -72,7 +74,8 @@ public struct AuditEvent: Sendable, Hashable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         timestamp = try c.decode(String.self, forKey: .time)
         guard let time = RFC3339.parse(timestamp) else {
-            throw DecodingError.dataCorruptedError(forKey: .time, in: c, debugDescription: "not an RFC 3339 time: \(timestamp)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .time, in: c, debugDescription: "not an RFC 3339 time: \(timestamp)")
         }
         self.time = time
         instance = try c.decode(String.self, forKey: .instance)

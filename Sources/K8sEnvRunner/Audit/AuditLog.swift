@@ -38,7 +38,9 @@ public enum AuditLog {
         let decoder = JSONDecoder()
         var events: [AuditEvent] = []
         for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
-            guard let decoded = try? decoder.decode(Line.self, from: Data(line)), let event = event(decoded, instance: instance) else { continue }
+            guard let decoded = try? decoder.decode(Line.self, from: Data(line)),
+                let event = event(decoded, instance: instance)
+            else { continue }
             events.append(event)
         }
         return events
@@ -46,8 +48,9 @@ public enum AuditLog {
 
     static func event(_ line: Line, instance: String) -> AuditEvent? {
         guard line.kind == nil || line.kind == "Event", line.stage == "ResponseComplete" || line.stage == "Panic",
-              let received = line.requestReceivedTimestamp, let time = RFC3339.parse(received),
-              let verb = line.verb, let uri = line.requestURI else { return nil }
+            let received = line.requestReceivedTimestamp, let time = RFC3339.parse(received),
+            let verb = line.verb, let uri = line.requestURI
+        else { return nil }
         let completed = line.stageTimestamp.flatMap(RFC3339.parse) ?? time
         var resource = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
         if let object = line.objectRef, var name = object.resource {
@@ -56,10 +59,11 @@ public enum AuditLog {
             resource = name
         }
         let seconds = max(completed.timeIntervalSince(time), 0)
-        return AuditEvent(instance: instance, timestamp: received, time: time, user: line.user?.username ?? "",
-                          verb: verb, resource: resource, namespace: line.objectRef?.namespace, name: line.objectRef?.name,
-                          code: line.responseStatus?.code, latency: .microseconds(Int64((seconds * 1_000_000).rounded())),
-                          requestURI: uri, auditID: line.auditID ?? "", userAgent: line.userAgent)
+        return AuditEvent(
+            instance: instance, timestamp: received, time: time, user: line.user?.username ?? "",
+            verb: verb, resource: resource, namespace: line.objectRef?.namespace, name: line.objectRef?.name,
+            code: line.responseStatus?.code, latency: .microseconds(Int64((seconds * 1_000_000).rounded())),
+            requestURI: uri, auditID: line.auditID ?? "", userAgent: line.userAgent)
     }
 
     /// The events of a log file; none when the file does not exist (yet).
@@ -67,7 +71,9 @@ public enum AuditLog {
     ///   - since: only requests received at or after this time.
     ///   - offset: where to start reading: the log's size at an earlier moment (``size(_:)``), so
     ///     that what was written before is not read again (a line cut there is skipped).
-    public static func read(_ path: String, instance: String, since: Date? = nil, from offset: UInt64 = 0) -> [AuditEvent] {
+    public static func read(_ path: String, instance: String, since: Date? = nil, from offset: UInt64 = 0)
+        -> [AuditEvent]
+    {
         guard let data = contents(path, from: offset) else { return [] }
         let events = parse(data, instance: instance)
         guard let since else { return events }
@@ -100,7 +106,9 @@ public enum AuditLog {
     /// while it (and its log rotation) keeps the mode of a file that exists.
     static func prepare(_ path: String) throws(ProcessError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ProcessError(.files, "cannot create the audit log \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw ProcessError(.files, "cannot create the audit log \(path): \(String(cString: strerror(errno)))")
+        }
         fchmod(fd, 0o600)
         close(fd)
     }
@@ -120,8 +128,10 @@ public enum AuditLog {
         let logs = instances(inRun: runDirectory).filter { instance == nil || $0.name == instance }
         let all = logs.flatMap { read($0.log, instance: $0.name, since: since) }
         // A stable sort by time keeps each log's own order among equal times.
-        return all.enumerated().sorted { a, b in a.element.time != b.element.time ? a.element.time < b.element.time : a.offset < b.offset }
-            .map(\.element)
+        return all.enumerated().sorted { a, b in
+            a.element.time != b.element.time ? a.element.time < b.element.time : a.offset < b.offset
+        }
+        .map(\.element)
     }
 }
 
@@ -139,10 +149,14 @@ package enum RFC3339 {
             }
             return n
         }
-        guard u.count >= 20, let year = number(0, 4), u[4] == UInt8(ascii: "-"), let month = number(5, 2), u[7] == UInt8(ascii: "-"),
-              let day = number(8, 2), u[10] == UInt8(ascii: "T") || u[10] == UInt8(ascii: "t") || u[10] == UInt8(ascii: " "),
-              let hour = number(11, 2), u[13] == UInt8(ascii: ":"), let minute = number(14, 2), u[16] == UInt8(ascii: ":"),
-              let second = number(17, 2), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        guard u.count >= 20, let year = number(0, 4), u[4] == UInt8(ascii: "-"), let month = number(5, 2),
+            u[7] == UInt8(ascii: "-"),
+            let day = number(8, 2),
+            u[10] == UInt8(ascii: "T") || u[10] == UInt8(ascii: "t") || u[10] == UInt8(ascii: " "),
+            let hour = number(11, 2), u[13] == UInt8(ascii: ":"), let minute = number(14, 2),
+            u[16] == UInt8(ascii: ":"),
+            let second = number(17, 2), (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60,
+            second < 61
         else { return nil }
         var i = 19
         var fraction = 0.0
@@ -162,7 +176,8 @@ package enum RFC3339 {
         if u[i] == UInt8(ascii: "Z") || u[i] == UInt8(ascii: "z") {
             i += 1
         } else if u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") {
-            guard let h = number(i + 1, 2), i + 3 < u.count, u[i + 3] == UInt8(ascii: ":"), let m = number(i + 4, 2) else { return nil }
+            guard let h = number(i + 1, 2), i + 3 < u.count, u[i + 3] == UInt8(ascii: ":"), let m = number(i + 4, 2)
+            else { return nil }
             offset = (h * 60 + m) * 60 * (u[i] == UInt8(ascii: "-") ? -1 : 1)
             i += 6
         } else {

@@ -15,7 +15,9 @@ extension StateFolder {
 package enum AuditSince {
     /// - Returns: nil when `text` is neither.
     package static func parse(_ text: String, now: Date = Date()) -> Date? {
-        if let duration = GoDuration(text), duration.nanoseconds >= 0 { return now.addingTimeInterval(-duration.seconds) }
+        if let duration = GoDuration(text), duration.nanoseconds >= 0 {
+            return now.addingTimeInterval(-duration.seconds)
+        }
         return RFC3339.parse(text)
     }
 }

@@ -6,11 +6,18 @@ package enum AuditTable {
     /// Aligned columns TIME (UTC, to the millisecond), INSTANCE (with `showInstance`), USER, VERB,
     /// RESOURCE, NAMESPACE/NAME, CODE, LATENCY; a header line first.
     package static func render(_ events: [AuditEvent], showInstance: Bool) -> [String] {
-        var rows: [[String]] = [["TIME"] + (showInstance ? ["INSTANCE"] : []) + ["USER", "VERB", "RESOURCE", "NAMESPACE/NAME", "CODE", "LATENCY"]]
+        var rows: [[String]] = [
+            ["TIME"] + (showInstance ? ["INSTANCE"] : []) + [
+                "USER", "VERB", "RESOURCE", "NAMESPACE/NAME", "CODE", "LATENCY",
+            ]
+        ]
         for e in events {
-            rows.append([clock(e.timestamp)] + (showInstance ? [e.instance] : [])
-                        + [e.user, e.verb, e.resource, e.objectName.isEmpty ? "-" : e.objectName,
-                           e.code.map(String.init) ?? "-", latency(e.latencyMilliseconds)])
+            rows.append(
+                [clock(e.timestamp)] + (showInstance ? [e.instance] : [])
+                    + [
+                        e.user, e.verb, e.resource, e.objectName.isEmpty ? "-" : e.objectName,
+                        e.code.map(String.init) ?? "-", latency(e.latencyMilliseconds),
+                    ])
         }
         var widths = [Int](repeating: 0, count: rows[0].count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
@@ -52,9 +59,14 @@ package enum AuditReport {
         guard !events.isEmpty else { return [] }
         let mutating = events.filter(\.isMutating)
         if mutating.isEmpty {
-            return ["\(name): no mutating requests since the command started (\(events.count) other requests); log: \(log)"]
+            return [
+                "\(name): no mutating requests since the command started (\(events.count) other requests); log: \(log)"
+            ]
         }
-        let heading = mutating.count > limit ? "the last \(limit) of \(mutating.count) mutating requests" : "its \(mutating.count) mutating request\(mutating.count == 1 ? "" : "s")"
+        let heading =
+            mutating.count > limit
+            ? "the last \(limit) of \(mutating.count) mutating requests"
+            : "its \(mutating.count) mutating request\(mutating.count == 1 ? "" : "s")"
         return ["\(name): \(heading) since the command started (log: \(log)):"]
             + AuditTable.render(Array(mutating.suffix(limit)), showInstance: false).map { "  " + $0 }
     }

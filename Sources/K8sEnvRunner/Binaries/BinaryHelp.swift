@@ -13,13 +13,16 @@ package enum BinaryHelp {
     ///   - format: the cache file's first line; a file with another is not used.
     ///   - encode: one line of the cache file per item; `decode` reads it back (nil: unusable).
     /// - Throws: ``ProcessError`` when the program cannot run or fails.
-    package static func listed<Item>(by executable: String, folder: String, format: String,
-                                     parse: (String) -> [Item], encode: (Item) -> String,
-                                     decode: (Substring) -> Item?) async throws(ProcessError) -> [Item] {
+    package static func listed<Item>(
+        by executable: String, folder: String, format: String,
+        parse: (String) -> [Item], encode: (Item) -> String,
+        decode: (Substring) -> Item?
+    ) async throws(ProcessError) -> [Item] {
         let key = BinaryVersion.cacheKey(executable)
         let directory = SnapshotStore.cacheRoot + "/" + folder
         if let key, let text = try? String(contentsOfFile: directory + "/" + key, encoding: .utf8),
-           let items = read(text, format: format, decode: decode) {
+            let items = read(text, format: format, decode: decode)
+        {
             return items
         }
         let output = try await BinaryVersion.output(of: executable, arguments: ["--help"])
@@ -64,10 +67,12 @@ package enum BinaryHelp {
     /// - Returns: errors (a profile's own marked `(with profile "p")`, as
     ///   ``ConfigLoader/loadAll(_:)`` does), and notes where the binary could not be found or
     ///   run, or was not run (``BinaryProbe``), so the check was skipped.
-    package static func validate(_ configs: [Config], key: String, program: String, probe: BinaryProbe,
-                                 binary: (Config) -> (key: String, name: String), applies: (Config) -> Bool,
-                                 location: (Config) -> SourceLocation,
-                                 check: (Config, String) async throws(ProcessError) -> [Diagnostic]) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
+    package static func validate(
+        _ configs: [Config], key: String, program: String, probe: BinaryProbe,
+        binary: (Config) -> (key: String, name: String), applies: (Config) -> Bool,
+        location: (Config) -> SourceLocation,
+        check: (Config, String) async throws(ProcessError) -> [Diagnostic]
+    ) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
         var errors: [Diagnostic] = []
         var notes: [Diagnostic] = []
         var baseErrors = Set<Diagnostic>()
@@ -79,7 +84,9 @@ package enum BinaryHelp {
                 found = try await check(config, path)
             } catch {
                 let why = error.message.split(separator: "\n").first.map(String.init) ?? error.message
-                let note = Diagnostic(.notChecked, at: location(config), "\(key): not checked against \(program): \(why)", severity: .note)
+                let note = Diagnostic(
+                    .notChecked, at: location(config), "\(key): not checked against \(program): \(why)", severity: .note
+                )
                 if let profile = config.profile {
                     // Said once when the file's own config has the same binary.
                     if notes.contains(note) { continue }

@@ -9,14 +9,18 @@ package enum BinaryLocator {
     ///   - role: the config key, for messages (`binaries.kubeAPIServer`).
     ///   - directory: the config file's folder.
     /// - Throws: ``ProcessError`` with `.notFound` saying where it looked.
-    package static func locate(_ name: String, role: String, relativeTo directory: String,
-                               path: String? = ProcessInfo.processInfo.environment["PATH"]) throws(ProcessError) -> String {
+    package static func locate(
+        _ name: String, role: String, relativeTo directory: String,
+        path: String? = ProcessInfo.processInfo.environment["PATH"]
+    ) throws(ProcessError) -> String {
         if name.contains("/") {
             let candidate = name.hasPrefix("/") ? name : (directory == "." ? name : directory + "/" + name)
-            let absolute = candidate.hasPrefix("/") ? candidate : FileManager.default.currentDirectoryPath + "/" + candidate
+            let absolute =
+                candidate.hasPrefix("/") ? candidate : FileManager.default.currentDirectoryPath + "/" + candidate
             guard FileManager.default.isExecutableFile(atPath: absolute) else {
                 let exists = FileManager.default.fileExists(atPath: absolute)
-                throw ProcessError(.notFound, "\(role): \(candidate) \(exists ? "is not executable" : "does not exist")")
+                throw ProcessError(
+                    .notFound, "\(role): \(candidate) \(exists ? "is not executable" : "does not exist")")
             }
             return absolute
         }
@@ -32,10 +36,13 @@ package enum BinaryLocator {
     /// What to do about a missing program of the config (`role` `binaries.KEY`), in the user's
     /// terms: the program to install, the exact variable to set, and the install page's URL.
     static func advice(_ role: String) -> String {
-        guard role.hasPrefix("binaries."), let (variable, program) = Config.Binaries.variables[String(role.dropFirst("binaries.".count))] else {
+        guard role.hasPrefix("binaries."),
+            let (variable, program) = Config.Binaries.variables[String(role.dropFirst("binaries.".count))]
+        else {
             return ""
         }
         let key = role.dropFirst("binaries.".count)
-        return "; install \(program) and put it on PATH, or set \(variable) to its path (read where k8senv.yaml says \(key): ${\(variable):-\(program)}): \(DocsLink.page("how-to/install.md"))"
+        return
+            "; install \(program) and put it on PATH, or set \(variable) to its path (read where k8senv.yaml says \(key): ${\(variable):-\(program)}): \(DocsLink.page("how-to/install.md"))"
     }
 }

@@ -34,10 +34,16 @@ package struct BinaryProbe: Sendable {
         if probeRepositoryPrograms { return path }
         let chosenByUser = config.binaries.givenByEnvironment.contains(key)
         if name.contains("/") && !chosenByUser {
-            throw ProcessError(.notProbed, "\(role): \(name) is a path the config names (not a program on PATH or named by your environment), so it was not run; pass --probe-binaries to run it", domain: .binary)
+            throw ProcessError(
+                .notProbed,
+                "\(role): \(name) is a path the config names (not a program on PATH or named by your environment), so it was not run; pass --probe-binaries to run it",
+                domain: .binary)
         }
         guard let repository = RepositoryTree(configFile: config.file), repository.excludes(path) else {
-            throw ProcessError(.notProbed, "\(role): \(path) is inside the config's folder (the repository), so it was not run; pass --probe-binaries to run it", domain: .binary)
+            throw ProcessError(
+                .notProbed,
+                "\(role): \(path) is inside the config's folder (the repository), so it was not run; pass --probe-binaries to run it",
+                domain: .binary)
         }
         return path
     }

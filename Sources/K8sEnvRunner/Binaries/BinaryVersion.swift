@@ -20,8 +20,9 @@ package struct KubeVersion: Sendable, Hashable, Comparable, CustomStringConverti
     package init?(parsing output: String) {
         guard let match = output.firstMatch(of: /v?(\d+)\.(\d+)\.(\d+)([-+][0-9A-Za-z.\-+]*)?/) else { return nil }
         guard let major = Int(match.1), let minor = Int(match.2), let patch = Int(match.3) else { return nil }
-        self.init(major: major, minor: minor, patch: patch,
-                  text: "v\(major).\(minor).\(patch)" + (match.4.map(String.init) ?? ""))
+        self.init(
+            major: major, minor: minor, patch: patch,
+            text: "v\(major).\(minor).\(patch)" + (match.4.map(String.init) ?? ""))
     }
 
     package static func < (a: KubeVersion, b: KubeVersion) -> Bool {
@@ -36,10 +37,13 @@ package enum BinaryVersion {
     /// - Throws: ``ProcessError`` when the program cannot run or prints no version.
     /// Remembered per binary (path, size, modification time) in
     /// `${XDG_CACHE_HOME:-~/.cache}/k8senv/versions/`, so a start does not pay for it twice.
-    package static func read(_ executable: String, arguments: [String] = ["--version"]) async throws(ProcessError) -> KubeVersion {
+    package static func read(_ executable: String, arguments: [String] = ["--version"]) async throws(ProcessError)
+        -> KubeVersion
+    {
         let key = cacheKey(executable)
         if let key, let text = try? String(contentsOfFile: cacheDirectory + "/" + key, encoding: .utf8),
-           let version = KubeVersion(parsing: text) {
+            let version = KubeVersion(parsing: text)
+        {
             return version
         }
         let version = try await run(executable, arguments: arguments)
@@ -54,18 +58,23 @@ package enum BinaryVersion {
 
     /// SHA-256 of the binary's real path, size and modification time; nil if it cannot be read.
     static func cacheKey(_ executable: String) -> String? {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: executable)).map {
-            $0.hasPrefix("/") ? $0 : (executable as NSString).deletingLastPathComponent + "/" + $0
-        } ?? executable
+        let path =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: executable)).map {
+                $0.hasPrefix("/") ? $0 : (executable as NSString).deletingLastPathComponent + "/" + $0
+            } ?? executable
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let size = attributes[.size] as? Int, let modified = attributes[.modificationDate] as? Date else { return nil }
+            let size = attributes[.size] as? Int, let modified = attributes[.modificationDate] as? Date
+        else { return nil }
         return SHA256Hasher.hex(Array("\(path)\n\(size)\n\(modified.timeIntervalSince1970)".utf8))
     }
 
     static func run(_ executable: String, arguments: [String]) async throws(ProcessError) -> KubeVersion {
         let output = try await self.output(of: executable, arguments: arguments)
         guard output.termination == .exited(0), let version = KubeVersion(parsing: output.text) else {
-            throw output.error(.unexpectedOutput, "\(executable) --version \(output.termination == .exited(0) ? "printed no version" : output.termination.description)")
+            throw output.error(
+                .unexpectedOutput,
+                "\(executable) --version \(output.termination == .exited(0) ? "printed no version" : output.termination.description)"
+            )
         }
         return version
     }
@@ -87,14 +96,19 @@ package enum BinaryVersion {
     /// a log file that is removed after.
     /// - Throws: ``ProcessError`` when it cannot start or does not end within 30 s.
     static func output(of executable: String, arguments: [String]) async throws(ProcessError) -> Output {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("k8senv-output-\(UUID().uuidString).log").path
+        let log = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "k8senv-output-\(UUID().uuidString).log"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: log) }
-        let process = try ChildProcess.launch(executable: executable, arguments: arguments,
-                                              environment: ProcessInfo.processInfo.environment, logPath: log)
+        let process = try ChildProcess.launch(
+            executable: executable, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment, logPath: log)
         guard let termination = await process.waitForExit(timeout: .seconds(30)) else {
             await process.stop(grace: .milliseconds(100))
             throw process.error(.timeout, "\(([executable] + arguments).joined(separator: " ")) did not finish in 30s")
         }
-        return Output(termination: termination, text: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "", command: process.command)
+        return Output(
+            termination: termination, text: (try? String(contentsOfFile: log, encoding: .utf8)) ?? "",
+            command: process.command)
     }
 }

@@ -20,8 +20,9 @@ package enum ControllerNames {
     /// `${XDG_CACHE_HOME:-~/.cache}/k8senv/controllers/`.
     /// - Throws: ``ProcessError`` when the program cannot run or fails.
     package static func listed(by executable: String) async throws(ProcessError) -> [String] {
-        try await BinaryHelp.listed(by: executable, folder: "controllers", format: "k8senv-controllers/v1",
-                                    parse: parse(help:), encode: { $0 }, decode: { String($0) })
+        try await BinaryHelp.listed(
+            by: executable, folder: "controllers", format: "k8senv-controllers/v1",
+            parse: parse(help:), encode: { $0 }, decode: { String($0) })
     }
 
     /// The controllers each environment of `config` runs, checked against the binary's list:
@@ -29,7 +30,9 @@ package enum ControllerNames {
     /// - Parameter available: the binary's list; empty (a help without the list) accepts any name.
     /// - Returns: the names, or an error at each name the binary does not have, with the closest
     ///   one it lists.
-    package static func resolve(_ config: Config, available: [String], version: KubeVersion?) -> (controllers: [String: [String]], errors: [Diagnostic]) {
+    package static func resolve(_ config: Config, available: [String], version: KubeVersion?) -> (
+        controllers: [String: [String]], errors: [Diagnostic]
+    ) {
         var controllers: [String: [String]] = [:]
         var errors = Set<Diagnostic>()
         let known = Set(available)
@@ -39,8 +42,11 @@ package enum ControllerNames {
             if case .names(let names, _) = selection, !known.isEmpty {
                 for name in names where !known.contains(name.name) {
                     // Said once, where it was written (an inherited list is checked where it is).
-                    errors.insert(Diagnostic(.controller, at: name.location,
-                        "controllers: \(program) has no controller \"\(name.name)\"\(Suggestions.didYouMean(name.name, in: available))"))
+                    errors.insert(
+                        Diagnostic(
+                            .controller, at: name.location,
+                            "controllers: \(program) has no controller \"\(name.name)\"\(Suggestions.didYouMean(name.name, in: available))"
+                        ))
                 }
             }
             controllers[environment.name] = selection.resolved(available: known.isEmpty ? nil : available)
@@ -51,7 +57,9 @@ package enum ControllerNames {
     /// What `k8senv validate` adds: each config's `controllers` (the file's, then each
     /// profile's) checked against the kube-controller-manager it names; a note when that binary
     /// cannot be found or run, or `probe` does not let it run.
-    package static func validate(_ configs: [Config], probe: BinaryProbe) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
+    package static func validate(_ configs: [Config], probe: BinaryProbe) async -> (
+        errors: [Diagnostic], notes: [Diagnostic]
+    ) {
         await BinaryHelp.validate(
             configs, key: "controllers", program: "kube-controller-manager's controllers", probe: probe,
             binary: { ("kubeControllerManager", $0.binaries.kubeControllerManager) }, applies: \.usesControllers,

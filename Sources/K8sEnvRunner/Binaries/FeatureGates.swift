@@ -34,7 +34,9 @@ package enum FeatureGates {
         let rest = help[flag.upperBound...]
         let end = rest.firstRange(of: /\n(\s*--|\S)/)?.lowerBound ?? rest.endIndex
         let section = rest[..<end]
-        return section.matches(of: /(?:([a-z][-a-z0-9]*):)?([A-Za-z][A-Za-z0-9]*)=true\|false \(([A-Z]+) - default=(true|false)\)/).map { m in
+        return section.matches(
+            of: /(?:([a-z][-a-z0-9]*):)?([A-Za-z][A-Za-z0-9]*)=true\|false \(([A-Z]+) - default=(true|false)\)/
+        ).map { m in
             let component = m.output.1.map(String.init)
             let name = component == nil || component == "kube" ? String(m.output.2) : "\(component!):\(m.output.2)"
             return FeatureGate(name: name, stage: String(m.output.3), defaultValue: m.output.4 == "true")
@@ -45,8 +47,9 @@ package enum FeatureGates {
     /// `${XDG_CACHE_HOME:-~/.cache}/k8senv/feature-gates/`.
     /// - Throws: ``ProcessError`` when the program cannot run or fails.
     package static func listed(by executable: String) async throws(ProcessError) -> [FeatureGate] {
-        try await BinaryHelp.listed(by: executable, folder: "feature-gates", format: format, parse: parse(help:),
-                                    encode: encode, decode: decode)
+        try await BinaryHelp.listed(
+            by: executable, folder: "feature-gates", format: format, parse: parse(help:),
+            encode: encode, decode: decode)
     }
 
     static let format = "k8senv-feature-gates/v1"
@@ -93,7 +96,8 @@ package enum FeatureGates {
     /// - Returns: an error at each gate's name that the binary does not have (with the closest
     ///   gate it lists) or will not take with that value; empty when all are fine.
     /// - Throws: ``ProcessError`` when the binary cannot be run.
-    package static func check(_ config: Config, apiServer executable: String) async throws(ProcessError) -> [Diagnostic] {
+    package static func check(_ config: Config, apiServer executable: String) async throws(ProcessError) -> [Diagnostic]
+    {
         guard !config.apiServerFeatureGates.isEmpty else { return [] }
         let listed = try await listed(by: executable)
         let names = Set(listed.map(\.name))
@@ -108,10 +112,14 @@ package enum FeatureGates {
             case .accepted:
                 continue
             case .unknown:
-                errors.append(Diagnostic(.featureGate, at: gate.location,
-                    "\(key): \(server) has no feature gate \"\(gate.name)\"\(Suggestions.didYouMean(gate.name, in: listed.map(\.name)))"))
+                errors.append(
+                    Diagnostic(
+                        .featureGate, at: gate.location,
+                        "\(key): \(server) has no feature gate \"\(gate.name)\"\(Suggestions.didYouMean(gate.name, in: listed.map(\.name)))"
+                    ))
             case .refused(let reason):
-                errors.append(Diagnostic(.featureGate, at: gate.location, "\(key): \(server) does not take it: \(reason)"))
+                errors.append(
+                    Diagnostic(.featureGate, at: gate.location, "\(key): \(server) does not take it: \(reason)"))
             }
         }
         return errors
@@ -121,7 +129,9 @@ package enum FeatureGates {
     /// then each profile's) checked against the kube-apiserver it names, if `probe` lets it run.
     /// - Returns: errors (a profile's own marked `(with profile "p")`, as ``ConfigLoader/loadAll(_:)``
     ///   does), and notes where the binary could not be found or run, so the check was skipped.
-    package static func validate(_ configs: [Config], probe: BinaryProbe) async -> (errors: [Diagnostic], notes: [Diagnostic]) {
+    package static func validate(_ configs: [Config], probe: BinaryProbe) async -> (
+        errors: [Diagnostic], notes: [Diagnostic]
+    ) {
         await BinaryHelp.validate(
             configs, key: "apiServer.featureGates", program: "kube-apiserver's gates", probe: probe,
             binary: { ("kubeAPIServer", $0.binaries.kubeAPIServer) }, applies: { !$0.apiServerFeatureGates.isEmpty },

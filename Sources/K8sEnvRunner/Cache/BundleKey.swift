@@ -22,7 +22,8 @@ package struct BundleKey: Sendable {
 
     init(secret: String, source: String) {
         bytes = HMACSHA256.mac(key: Array(secret.utf8), Array("k8senv bundle signing key v1".utf8))
-        id = HMACSHA256.mac(key: bytes, Array("k8senv bundle key id".utf8)).prefix(8).map { String(format: "%02x", $0) }.joined()
+        id = HMACSHA256.mac(key: bytes, Array("k8senv bundle key id".utf8)).prefix(8).map { String(format: "%02x", $0) }
+            .joined()
         self.source = source
     }
 
@@ -33,21 +34,30 @@ package struct BundleKey: Sendable {
 
     /// This k8senv's key, as messages name it.
     package var description: String {
-        source == Self.variable ? "K8SENV_BUNDLE_KEY (key id \(id))" : "this user's own key (key id \(id), K8SENV_BUNDLE_KEY not set)"
+        source == Self.variable
+            ? "K8SENV_BUNDLE_KEY (key id \(id))" : "this user's own key (key id \(id), K8SENV_BUNDLE_KEY not set)"
     }
 
     /// The key of this process: K8SENV_BUNDLE_KEY if set and not empty, else this user's.
     /// - Throws: ``BundleError`` (`.key`) when K8SENV_BUNDLE_KEY is too short, or the user's key
     ///   cannot be read or made.
-    package static func current(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(BundleError) -> BundleKey {
+    package static func current(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(BundleError) -> BundleKey
+    {
         if let secret = environment[variable], !secret.isEmpty {
             guard secret.count >= minimumLength else {
-                throw BundleError(.key, "\(variable) has \(secret.count) characters: use a random secret of at least \(minimumLength) (e.g. `openssl rand -hex 32`), the same on the side that exports and the side that imports")
+                throw BundleError(
+                    .key,
+                    "\(variable) has \(secret.count) characters: use a random secret of at least \(minimumLength) (e.g. `openssl rand -hex 32`), the same on the side that exports and the side that imports"
+                )
             }
             return BundleKey(secret: secret, source: variable)
         }
         guard let key = Ownership.key() else {
-            throw BundleError(.key, "cannot read or create this user's key under ${XDG_STATE_HOME:-~/.local/state}/k8senv, which signs bundles when \(variable) is not set; set \(variable)")
+            throw BundleError(
+                .key,
+                "cannot read or create this user's key under ${XDG_STATE_HOME:-~/.local/state}/k8senv, which signs bundles when \(variable) is not set; set \(variable)"
+            )
         }
         return BundleKey(secret: key, source: "user")
     }

@@ -96,16 +96,20 @@ package final class SnapshotBundle {
     /// beside it (``AtomicFile``: 0600, O_EXCL|O_NOFOLLOW) renamed into place, streamed.
     /// - Throws: ``BundleError``: `.tooLarge` when the snapshot is more than `limits` allow (the
     ///   other side would refuse it), `.io` when a file cannot be read or written.
-    package static func write(_ snapshot: Snapshot, to path: String, key: BundleKey,
-                              limits: BundleLimits) throws(BundleError) {
+    package static func write(
+        _ snapshot: Snapshot, to path: String, key: BundleKey,
+        limits: BundleLimits
+    ) throws(BundleError) {
         try write(snapshot.metadata, data: snapshot.dataPath, postmortem: nil, to: path, key: key, limits: limits)
     }
 
     /// Writes the files of the folder `data` (flat; `metadata` says what they are, its checksum
     /// theirs) as a bundle at `path`, as ``write(_:to:key:limits:)`` does; with `postmortem`, a
     /// post-mortem bundle.
-    package static func write(_ metadata: SnapshotMetadata, data: String, postmortem: PostmortemInfo?, to path: String,
-                              key: BundleKey, limits: BundleLimits) throws(BundleError) {
+    package static func write(
+        _ metadata: SnapshotMetadata, data: String, postmortem: PostmortemInfo?, to path: String,
+        key: BundleKey, limits: BundleLimits
+    ) throws(BundleError) {
         let files: [(String, String)]
         do { files = try SnapshotStore.files(in: data) } catch {
             throw BundleError(.io, "cannot read the snapshot \(data): \(error)")
@@ -120,10 +124,14 @@ package final class SnapshotBundle {
         }
         let total = entries.reduce(0) { $0 + $1.size }
         if total > limits.maxSize {
-            throw BundleError(.tooLarge, "the snapshot \(metadata.key.prefix(12)) holds \(total) bytes, more than the \(limits.maxSize) a bundle may hold (\(BundleLimits.variable)); set \(BundleLimits.variable) higher on both sides")
+            throw BundleError(
+                .tooLarge,
+                "the snapshot \(metadata.key.prefix(12)) holds \(total) bytes, more than the \(limits.maxSize) a bundle may hold (\(BundleLimits.variable)); set \(BundleLimits.variable) higher on both sides"
+            )
         }
-        let header = Header(keyFormat: CacheKey.formatVersion, snapshot: metadata, files: entries,
-                            signature: Signature(algorithm: "hmac-sha256", key: key.source, keyID: key.id), postmortem: postmortem)
+        let header = Header(
+            keyFormat: CacheKey.formatVersion, snapshot: metadata, files: entries,
+            signature: Signature(algorithm: "hmac-sha256", key: key.source, keyID: key.id), postmortem: postmortem)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
@@ -140,20 +148,25 @@ package final class SnapshotBundle {
             var buffer = [UInt8](repeating: 0, count: chunk)
             for ((_, full), entry) in zip(files, entries) {
                 let input = Glibc.open(full, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-                guard input >= 0 else { throw ProcessError(.files, "cannot read \(full): \(String(cString: strerror(errno)))") }
+                guard input >= 0 else {
+                    throw ProcessError(.files, "cannot read \(full): \(String(cString: strerror(errno)))")
+                }
                 defer { close(input) }
                 var copied = 0
                 while true {
                     let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
                     if n < 0, errno == EINTR { continue }
-                    guard n >= 0 else { throw ProcessError(.files, "cannot read \(full): \(String(cString: strerror(errno)))") }
+                    guard n >= 0 else {
+                        throw ProcessError(.files, "cannot read \(full): \(String(cString: strerror(errno)))")
+                    }
                     if n == 0 { break }
                     try output.write(buffer[0..<n])
                     mac.update(buffer[0..<n])
                     copied += n
                 }
                 guard copied == entry.size else {
-                    throw ProcessError(.files, "\(full) changed while it was written (\(entry.size) bytes, then \(copied))")
+                    throw ProcessError(
+                        .files, "\(full) changed while it was written (\(entry.size) bytes, then \(copied))")
                 }
             }
             try output.write(Array((trailerPrefix + hex(mac.finalize()) + "\n").utf8))
@@ -174,7 +187,9 @@ package final class SnapshotBundle {
     package static func open(_ path: String, limits: BundleLimits) throws(BundleError) -> SnapshotBundle {
         // O_NONBLOCK: a FIFO must not hang the open; it is refused below as not a regular file.
         let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw BundleError(.io, "\(path): cannot read the file: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw BundleError(.io, "\(path): cannot read the file: \(String(cString: strerror(errno)))")
+        }
         do throws(BundleError) {
             var info = stat()
             guard fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
@@ -182,7 +197,10 @@ package final class SnapshotBundle {
             }
             let size = Int(info.st_size)
             if size > limits.maxSize + BundleLimits.headerLimit + trailerLength {
-                throw BundleError(.tooLarge, "\(path): \(size) bytes, more than a bundle may be (its data at most \(limits.maxSize) bytes, \(limits.describedMaximum)); nothing was read. Set \(BundleLimits.variable) higher to import it")
+                throw BundleError(
+                    .tooLarge,
+                    "\(path): \(size) bytes, more than a bundle may be (its data at most \(limits.maxSize) bytes, \(limits.describedMaximum)); nothing was read. Set \(BundleLimits.variable) higher to import it"
+                )
             }
             var buffer = [UInt8](repeating: 0, count: min(size, BundleLimits.headerLimit + magic.utf8.count + 2))
             var got = 0
@@ -205,7 +223,10 @@ package final class SnapshotBundle {
     static func parseHeader(_ bytes: [UInt8], size: Int, name: String) throws(BundleError) -> (Header, Int) {
         let magicLine = Array((magic + "\n").utf8)
         if bytes.starts(with: Array((unsignedMagic + "\n").utf8)) {
-            throw BundleError(.unsigned, "\(name): not signed (\(unsignedMagic), written by a k8senv before bundles were signed): export it again with this k8senv, with \(BundleKey.variable) set to the key the importing side uses")
+            throw BundleError(
+                .unsigned,
+                "\(name): not signed (\(unsignedMagic), written by a k8senv before bundles were signed): export it again with this k8senv, with \(BundleKey.variable) set to the key the importing side uses"
+            )
         }
         guard bytes.count >= magicLine.count, Array(bytes[0..<magicLine.count]) == magicLine else {
             if bytes.count < magicLine.count, magicLine.starts(with: bytes), !bytes.isEmpty {
@@ -214,7 +235,9 @@ package final class SnapshotBundle {
             throw BundleError(.notABundle, "\(name): not a k8senv bundle (it does not start with \"\(magic)\")")
         }
         guard let newline = bytes[magicLine.count...].firstIndex(of: 0x0A) else {
-            if size <= bytes.count { throw BundleError(.truncated, "\(name): truncated: the file ends inside its header") }
+            if size <= bytes.count {
+                throw BundleError(.truncated, "\(name): truncated: the file ends inside its header")
+            }
             throw BundleError(.header, "\(name): the header is longer than \(BundleLimits.headerLimit) bytes")
         }
         let decoder = JSONDecoder()
@@ -225,19 +248,26 @@ package final class SnapshotBundle {
         }
         try verify(header, name: name)
         guard let signature = header.signature, signature.algorithm == "hmac-sha256",
-              signature.keyID.count == 16, signature.keyID.allSatisfy(Set("0123456789abcdef").contains) else {
-            throw BundleError(.unsigned, "\(name): its header names no hmac-sha256 signature: export it again with this k8senv")
+            signature.keyID.count == 16, signature.keyID.allSatisfy(Set("0123456789abcdef").contains)
+        else {
+            throw BundleError(
+                .unsigned, "\(name): its header names no hmac-sha256 signature: export it again with this k8senv")
         }
         return (header, newline + 1)
     }
 
     /// Each file and their total within `limits`, and the file exactly as long as the header says.
-    static func checkSizes(_ header: Header, headerEnd: Int, size: Int, limits: BundleLimits, name: String) throws(BundleError) {
+    static func checkSizes(_ header: Header, headerEnd: Int, size: Int, limits: BundleLimits, name: String)
+        throws(BundleError)
+    {
         var total = 0
         for file in header.files {
             let (sum, overflow) = total.addingReportingOverflow(file.size)
             if overflow || file.size > limits.maxSize || sum > limits.maxSize {
-                throw BundleError(.tooLarge, "\(name): its header lists \(file.name) of \(file.size) bytes, more than the \(limits.maxSize) bytes a bundle may hold (\(limits.describedMaximum)); nothing was read. Set \(BundleLimits.variable) higher to import it")
+                throw BundleError(
+                    .tooLarge,
+                    "\(name): its header lists \(file.name) of \(file.size) bytes, more than the \(limits.maxSize) bytes a bundle may hold (\(limits.describedMaximum)); nothing was read. Set \(BundleLimits.variable) higher to import it"
+                )
             }
             total = sum
         }
@@ -245,7 +275,9 @@ package final class SnapshotBundle {
         for file in header.files {
             let available = size - offset
             guard file.size <= available else {
-                throw BundleError(.truncated, "\(name): truncated: \(file.name) needs \(file.size) bytes, the file has \(max(available, 0)) left")
+                throw BundleError(
+                    .truncated,
+                    "\(name): truncated: \(file.name) needs \(file.size) bytes, the file has \(max(available, 0)) left")
             }
             offset += file.size
         }
@@ -261,28 +293,36 @@ package final class SnapshotBundle {
     static func verify(_ header: Header, name: String) throws(BundleError) {
         let meta = header.snapshot
         guard header.keyFormat == CacheKey.formatVersion else {
-            throw BundleError(.keyFormat, "\(name): key format \"\(header.keyFormat)\", this k8senv uses \"\(CacheKey.formatVersion)\": its keys are not this k8senv's; export the snapshot again with this k8senv")
+            throw BundleError(
+                .keyFormat,
+                "\(name): key format \"\(header.keyFormat)\", this k8senv uses \"\(CacheKey.formatVersion)\": its keys are not this k8senv's; export the snapshot again with this k8senv"
+            )
         }
         let hex = Set("0123456789abcdef")
         guard meta.key.count == 64, meta.key.allSatisfy(hex.contains) else {
             throw BundleError(.malformed, "\(name): the key \"\(meta.key)\" is not 64 lowercase hex digits")
         }
         guard meta.checksum.count == 64, meta.checksum.allSatisfy(hex.contains) else {
-            throw BundleError(.malformed, "\(name): the checksum \"\(meta.checksum)\" is not a SHA-256 (64 lowercase hex digits)")
+            throw BundleError(
+                .malformed, "\(name): the checksum \"\(meta.checksum)\" is not a SHA-256 (64 lowercase hex digits)")
         }
         guard let storage = StorageKind(rawValue: meta.storage) else {
             throw BundleError(.malformed, "\(name): storage \"\(meta.storage)\" is not etcd, kine or embedded")
         }
         let version = meta.kubeAPIServerVersion
-        let parts = version.hasPrefix("v") ? version.dropFirst().split(separator: ".", omittingEmptySubsequences: false) : []
+        let parts =
+            version.hasPrefix("v") ? version.dropFirst().split(separator: ".", omittingEmptySubsequences: false) : []
         guard parts.count >= 3, parts.prefix(2).allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }),
-              let patch = parts[2].first, patch.isNumber else {
-            throw BundleError(.malformed, "\(name): kube-apiserver version \"\(version)\" is not a version such as v1.20.2")
+            let patch = parts[2].first, patch.isNumber
+        else {
+            throw BundleError(
+                .malformed, "\(name): kube-apiserver version \"\(version)\" is not a version such as v1.20.2")
         }
         let names = header.files.map(\.name)
         for file in header.files {
             guard !file.name.isEmpty, !file.name.contains("/"), !file.name.hasPrefix("."), file.size >= 0 else {
-                throw BundleError(.malformed, "\(name): a file entry \"\(file.name)\" (\(file.size) bytes) is not a snapshot file")
+                throw BundleError(
+                    .malformed, "\(name): a file entry \"\(file.name)\" (\(file.size) bytes) is not a snapshot file")
             }
         }
         // The storage's snapshot files (StorageBackends.snapshotFormat); a post-mortem bundle also
@@ -297,7 +337,10 @@ package final class SnapshotBundle {
             }
         }
         guard rest == expected else {
-            throw BundleError(.malformed, "\(name): the key claims storage \(storage.rawValue), whose snapshot is \(expected.joined(separator: ", ")), but the bundle holds \(names.isEmpty ? "no files" : names.joined(separator: ", "))")
+            throw BundleError(
+                .malformed,
+                "\(name): the key claims storage \(storage.rawValue), whose snapshot is \(expected.joined(separator: ", ")), but the bundle holds \(names.isEmpty ? "no files" : names.joined(separator: ", "))"
+            )
         }
     }
 
@@ -328,7 +371,10 @@ package final class SnapshotBundle {
     private func readData(into folder: String?, key: BundleKey) throws(BundleError) {
         let signature = header.signature!
         guard signature.keyID == key.id else {
-            throw BundleError(.signature, "\(name): signed with another key: \(BundleKey.describe(source: signature.key, id: signature.keyID)), not \(key.description); set \(BundleKey.variable) to the key the exporting job used (the same secret on both sides)")
+            throw BundleError(
+                .signature,
+                "\(name): signed with another key: \(BundleKey.describe(source: signature.key, id: signature.keyID)), not \(key.description); set \(BundleKey.variable) to the key the exporting job used (the same secret on both sides)"
+            )
         }
         if let folder {
             do { try PrivateFiles.makeDirectory(folder) } catch { throw BundleError(.io, "\(name): \(error.message)") }
@@ -341,21 +387,28 @@ package final class SnapshotBundle {
         for file in header.files {
             checksum.update("\(file.name)\n\(file.size)\n")
             let target = (folder ?? "") + "/" + file.name
-            let out = folder == nil ? -1 : Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard out >= 0 || folder == nil else { throw BundleError(.io, "\(name): cannot write \(target): \(String(cString: strerror(errno)))") }
+            let out =
+                folder == nil ? -1 : Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard out >= 0 || folder == nil else {
+                throw BundleError(.io, "\(name): cannot write \(target): \(String(cString: strerror(errno)))")
+            }
             defer { if out >= 0 { close(out) } }
             var left = file.size
             while left > 0 {
                 let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, left), off_t(offset)) }
                 if n < 0, errno == EINTR { continue }
-                guard n > 0 else { throw BundleError(.truncated, "\(name): truncated while it was read (\(file.name))") }
+                guard n > 0 else {
+                    throw BundleError(.truncated, "\(name): truncated while it was read (\(file.name))")
+                }
                 mac.update(buffer[0..<n])
                 checksum.update(buffer[0..<n])
                 var written = out >= 0 ? 0 : n
                 while written < n {
                     let w = buffer.withUnsafeBytes { Glibc.write(out, $0.baseAddress! + written, n - written) }
                     if w < 0, errno == EINTR { continue }
-                    guard w > 0 else { throw BundleError(.io, "\(name): cannot write \(target): \(String(cString: strerror(errno)))") }
+                    guard w > 0 else {
+                        throw BundleError(.io, "\(name): cannot write \(target): \(String(cString: strerror(errno)))")
+                    }
                     written += w
                 }
                 left -= n
@@ -363,21 +416,31 @@ package final class SnapshotBundle {
             }
         }
         var trailer = [UInt8](repeating: 0, count: Self.trailerLength)
-        guard trailer.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, $0.count, off_t(offset)) }) == Self.trailerLength else {
+        guard
+            trailer.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, $0.count, off_t(offset)) }) == Self.trailerLength
+        else {
             throw BundleError(.truncated, "\(name): truncated while it was read (its signature)")
         }
         let expected = Array((Self.trailerPrefix + Self.hex(mac.finalize()) + "\n").utf8)
         // Compared in full whatever differs (no early exit: the time says nothing of where).
         guard zip(trailer, expected).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else {
-            throw BundleError(.signature, "\(name): the signature does not verify with \(key.description): the file was changed or damaged after it was signed, or signed with another key; nothing was imported. Export it again, with \(BundleKey.variable) set to the key the importing side uses")
+            throw BundleError(
+                .signature,
+                "\(name): the signature does not verify with \(key.description): the file was changed or damaged after it was signed, or signed with another key; nothing was imported. Export it again, with \(BundleKey.variable) set to the key the importing side uses"
+            )
         }
         let sum = checksum.finalize()
         guard sum == header.snapshot.checksum else {
-            throw BundleError(.checksum, "\(name): checksum mismatch: the data's SHA-256 is \(sum), the header says \(header.snapshot.checksum) (the file was changed or damaged)")
+            throw BundleError(
+                .checksum,
+                "\(name): checksum mismatch: the data's SHA-256 is \(sum), the header says \(header.snapshot.checksum) (the file was changed or damaged)"
+            )
         }
         let storage = StorageKind(rawValue: header.snapshot.storage)!
         if let folder, let problem = StorageBackends.snapshotFormat(of: storage).problem(in: folder) {
-            throw BundleError(.store, "\(name): its snapshot is not one of \(storage.rawValue) storage: \(problem); nothing was imported")
+            throw BundleError(
+                .store,
+                "\(name): its snapshot is not one of \(storage.rawValue) storage: \(problem); nothing was imported")
         }
     }
 
@@ -386,7 +449,10 @@ package final class SnapshotBundle {
     /// under the key's lock. A refused bundle leaves nothing in the cache.
     package func install(into store: SnapshotStore, key bundleKey: BundleKey) async throws(BundleError) -> Installed {
         if let postmortem = header.postmortem {
-            throw BundleError(.postmortem, "\(name): a post-mortem bundle of the instance \(postmortem.instance), not a snapshot for the cache; serve it with `k8senv open \(name)`")
+            throw BundleError(
+                .postmortem,
+                "\(name): a post-mortem bundle of the instance \(postmortem.instance), not a snapshot for the cache; serve it with `k8senv open \(name)`"
+            )
         }
         let key = header.snapshot.key
         let staging: String
@@ -414,7 +480,10 @@ package final class SnapshotBundle {
         }
         guard snapshot.metadata.checksum == header.snapshot.checksum else {
             store.remove(key)
-            throw BundleError(.checksum, "\(name): the written snapshot's checksum \(snapshot.metadata.checksum) is not the bundle's \(header.snapshot.checksum)")
+            throw BundleError(
+                .checksum,
+                "\(name): the written snapshot's checksum \(snapshot.metadata.checksum) is not the bundle's \(header.snapshot.checksum)"
+            )
         }
         return .added(snapshot)
     }
@@ -447,10 +516,15 @@ package struct BundleLimits: Sendable {
 
     /// From K8SENV_BUNDLE_MAX_SIZE: bytes, or a number with K, M or G (or Ki, Mi, Gi: KiB, MiB, GiB); the default when unset.
     /// - Throws: ``BundleError`` when it is set to something else.
-    package static func current(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws(BundleError) -> BundleLimits {
-        guard let text = environment[variable]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return BundleLimits() }
+    package static func current(_ environment: [String: String] = ProcessInfo.processInfo.environment)
+        throws(BundleError) -> BundleLimits
+    {
+        guard let text = environment[variable]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else {
+            return BundleLimits()
+        }
         guard let size = parse(text) else {
-            throw BundleError(.tooLarge, "\(variable)=\(text) is not a size: give bytes, or a number with K, M or G (e.g. 2G)")
+            throw BundleError(
+                .tooLarge, "\(variable)=\(text) is not a size: give bytes, or a number with K, M or G (e.g. 2G)")
         }
         var limits = BundleLimits(maxSize: size)
         limits.fromVariable = true

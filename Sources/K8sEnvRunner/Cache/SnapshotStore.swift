@@ -50,7 +50,8 @@ package struct SnapshotStore: Sendable {
     /// `${XDG_CACHE_HOME:-~/.cache}/k8senv`: snapshots, binary versions (and the installed binaries).
     package static var cacheRoot: String {
         let environment = ProcessInfo.processInfo.environment
-        let base = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
         return base + "/k8senv"
     }
@@ -73,15 +74,20 @@ package struct SnapshotStore: Sendable {
     package func lookup(_ key: String) -> Lookup {
         let path = entryPath(key)
         guard FileManager.default.fileExists(atPath: path) else { return .missing }
-        guard let data = FileManager.default.contents(atPath: path + "/meta.json") else { return .corrupt("no meta.json") }
+        guard let data = FileManager.default.contents(atPath: path + "/meta.json") else {
+            return .corrupt("no meta.json")
+        }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         guard let metadata = try? decoder.decode(SnapshotMetadata.self, from: data), metadata.key == key else {
             return .corrupt("unreadable meta.json")
         }
-        let verifiedAs = path + "\u{0}" + metadata.checksum + "\u{0}" + (Self.fingerprint(of: path + "/data") ?? UUID().uuidString)
+        let verifiedAs =
+            path + "\u{0}" + metadata.checksum + "\u{0}" + (Self.fingerprint(of: path + "/data") ?? UUID().uuidString)
         if Self.verified.withLock({ $0.contains(verifiedAs) }) { return .hit(Snapshot(path: path, metadata: metadata)) }
-        guard (try? Self.checksum(of: path + "/data")) == metadata.checksum else { return .corrupt("checksum mismatch") }
+        guard (try? Self.checksum(of: path + "/data")) == metadata.checksum else {
+            return .corrupt("checksum mismatch")
+        }
         Self.verified.withLock { _ = $0.insert(verifiedAs) }
         return .hit(Snapshot(path: path, metadata: metadata))
     }
@@ -96,7 +102,8 @@ package struct SnapshotStore: Sendable {
         for (name, path) in files {
             var status = stat()
             guard stat(path, &status) == 0 else { return nil }
-            parts.append("\(name) \(status.st_ino) \(status.st_size) \(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)")
+            parts.append(
+                "\(name) \(status.st_ino) \(status.st_size) \(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)")
         }
         return parts.joined(separator: "\n")
     }
@@ -119,7 +126,8 @@ package struct SnapshotStore: Sendable {
         decoder.dateDecodingStrategy = .iso8601
         return names.filter { !$0.hasPrefix(".") && !$0.hasSuffix(".lock") }.compactMap { name in
             guard let data = FileManager.default.contents(atPath: root + "/" + name + "/meta.json"),
-                  let metadata = try? decoder.decode(SnapshotMetadata.self, from: data) else { return nil }
+                let metadata = try? decoder.decode(SnapshotMetadata.self, from: data)
+            else { return nil }
             return Snapshot(path: root + "/" + name, metadata: metadata)
         }.sorted { $0.metadata.createdAt < $1.metadata.createdAt }
     }
@@ -128,8 +136,9 @@ package struct SnapshotStore: Sendable {
     package func makeStaging(_ key: String) throws(CacheError) -> String {
         let staging = root + "/.tmp-\(key)-\(getpid())-\(UUID().uuidString.prefix(8))"
         do {
-            try FileManager.default.createDirectory(atPath: staging + "/data", withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: staging + "/data", withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } catch {
             throw CacheError(message: "cannot write to the snapshot cache \(root): \(error.localizedDescription)")
         }
@@ -177,7 +186,9 @@ package struct SnapshotStore: Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         where name.hasPrefix(".tmp-") || name.hasPrefix(".trash-") {
             let parts = name.split(separator: "-")
-            if parts.count >= 3, let pid = Int32(parts[parts.count - 2]), StateFolder.isAlive(pid), pid != getpid() { continue }
+            if parts.count >= 3, let pid = Int32(parts[parts.count - 2]), StateFolder.isAlive(pid), pid != getpid() {
+                continue
+            }
             try? FileManager.default.removeItem(atPath: root + "/" + name)
         }
     }
@@ -240,8 +251,9 @@ package struct SnapshotStore: Sendable {
     /// task holds it.
     package func lock(_ key: String) async throws(CacheError) -> Lock {
         do {
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: root, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } catch {
             throw CacheError(message: "cannot create the snapshot cache \(root): \(error.localizedDescription)")
         }

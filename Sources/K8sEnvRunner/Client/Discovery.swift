@@ -31,7 +31,8 @@ package struct ResourceInfo: Sendable, Hashable {
 
     /// `text` as one URL path segment: everything but RFC 3986's unreserved characters encoded.
     package static func segment(_ text: String) -> String {
-        var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
+        var allowed = CharacterSet.alphanumerics.intersection(
+            CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
         allowed.insert(charactersIn: "-._~:@")
         return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
     }
@@ -91,14 +92,18 @@ package actor Discovery {
     }
 
     /// - Returns: nil when the server does not serve that kind in that group/version.
-    package func resource(apiVersion: String, kind: String, timeout: Duration = .seconds(30)) async throws(KubeClientError) -> ResourceInfo? {
+    package func resource(apiVersion: String, kind: String, timeout: Duration = .seconds(30))
+        async throws(KubeClientError) -> ResourceInfo?
+    {
         if let known = byGroupVersion[apiVersion] { return known[kind] }
         let parts = apiVersion.split(separator: "/", maxSplits: 1)
         let group = parts.count == 2 ? String(parts[0]) : ""
         let version = String(parts.last ?? "")
         var resources: [String: ResourceInfo] = [:]
-        for r in try await Self.resources(client, group: group, version: version, timeout: timeout)?.resources ?? [] where !r.isSubresource {
-            resources[r.kind] = ResourceInfo(group: group, version: version, resource: r.name, kind: r.kind, namespaced: r.namespaced ?? false)
+        for r in try await Self.resources(client, group: group, version: version, timeout: timeout)?.resources ?? []
+        where !r.isSubresource {
+            resources[r.kind] = ResourceInfo(
+                group: group, version: version, resource: r.name, kind: r.kind, namespaced: r.namespaced ?? false)
         }
         byGroupVersion[apiVersion] = resources
         return resources[kind]
@@ -106,10 +111,13 @@ package actor Discovery {
 
     /// The API groups the server serves (`GET /apis`).
     /// - Throws: ``KubeClientError`` when the server cannot be reached or answers anything but a list.
-    package static func groups(_ client: KubeClient, timeout: Duration = .seconds(30)) async throws(KubeClientError) -> APIGroupList {
+    package static func groups(_ client: KubeClient, timeout: Duration = .seconds(30)) async throws(KubeClientError)
+        -> APIGroupList
+    {
         let response = try await client.send("GET", "/apis", timeout: timeout)
         guard response.status == 200, let list = response.decode(APIGroupList.self) else {
-            throw KubeClientError(status: response.status, message: "discovery of /apis failed: \(response.status)", body: response.body)
+            throw KubeClientError(
+                status: response.status, message: "discovery of /apis failed: \(response.status)", body: response.body)
         }
         return list
     }
@@ -117,14 +125,18 @@ package actor Discovery {
     /// The resources of a group version (`""` is the core group), or nil when the server does
     /// not serve that group version (404).
     /// - Throws: ``KubeClientError`` when the server cannot be reached or answers anything else.
-    package static func resources(_ client: KubeClient, group: String, version: String,
-                                  timeout: Duration = .seconds(30)) async throws(KubeClientError) -> APIResourceList? {
+    package static func resources(
+        _ client: KubeClient, group: String, version: String,
+        timeout: Duration = .seconds(30)
+    ) async throws(KubeClientError) -> APIResourceList? {
         let path = group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)"
         let response = try await client.send("GET", path, timeout: timeout)
         if response.status == 404 { return nil }
         guard response.status == 200, let list = response.decode(APIResourceList.self) else {
             let what = group.isEmpty ? version : group + "/" + version
-            throw KubeClientError(status: response.status, message: "discovery of \(what) failed: \(response.status)", body: response.body)
+            throw KubeClientError(
+                status: response.status, message: "discovery of \(what) failed: \(response.status)", body: response.body
+            )
         }
         return list
     }

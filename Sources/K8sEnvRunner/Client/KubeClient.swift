@@ -97,14 +97,18 @@ public final class KubeClient: Sendable {
     ///   - body: JSON (or YAML for apply patches).
     ///   - contentType: defaults to `application/json` when there is a body.
     /// - Throws: ``KubeClientError`` when the server cannot be reached.
-    public func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
-                     timeout: Duration = .seconds(30)) async throws(KubeClientError) -> Response {
+    public func send(
+        _ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil,
+        timeout: Duration = .seconds(30)
+    ) async throws(KubeClientError) -> Response {
         try await send(method, path, body: body, contentType: contentType, headers: [:], timeout: timeout)
     }
 
     /// ``send(_:_:body:contentType:timeout:)`` with more request headers (`If-None-Match`, …).
-    package func send(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, headers: HTTPHeaders,
-                      timeout: Duration = .seconds(30)) async throws(KubeClientError) -> Response {
+    package func send(
+        _ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil, headers: HTTPHeaders,
+        timeout: Duration = .seconds(30)
+    ) async throws(KubeClientError) -> Response {
         var request = HTTPClientRequest(url: server + path)
         request.method = HTTPMethod(rawValue: method)
         request.headers.add(name: "Authorization", value: "Bearer \(token)")
@@ -118,11 +122,13 @@ public final class KubeClient: Sendable {
         do {
             // The deadline covers the whole exchange, body included (the HTTP client's own covers
             // only the head): a server that stops mid-answer (SIGSTOP) must not hold us.
-            let http = self.http, request = request
+            let http = self.http
+            let request = request
             let answer = try await Deadline.run(timeout) {
                 let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
                 let buffer = try await response.body.collect(upTo: 256 << 20)
-                return Response(status: Int(response.status.code), body: Array(buffer.readableBytesView), headers: response.headers)
+                return Response(
+                    status: Int(response.status.code), body: Array(buffer.readableBytesView), headers: response.headers)
             }
             guard let answer else { throw HTTPClientError.deadlineExceeded }
             return answer
@@ -138,11 +144,14 @@ public final class KubeClient: Sendable {
 
     /// Like ``send(_:_:body:contentType:timeout:)`` but a status outside 2xx throws.
     /// - Throws: ``KubeClientError`` with the status and the server's message.
-    public func expect(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil) async throws(KubeClientError) -> Response {
+    public func expect(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String? = nil)
+        async throws(KubeClientError) -> Response
+    {
         let response = try await send(method, path, body: body, contentType: contentType)
         guard (200..<300).contains(response.status) else {
             var error = KubeClientError(status: response.status, message: "", body: response.body)
-            error.message = "\(method) \(path): \(response.status) \(error.serverMessage ?? String(decoding: response.body.prefix(300), as: UTF8.self))"
+            error.message =
+                "\(method) \(path): \(response.status) \(error.serverMessage ?? String(decoding: response.body.prefix(300), as: UTF8.self))"
             throw error
         }
         return response
@@ -161,7 +170,9 @@ public final class KubeClient: Sendable {
     /// Server-side apply of one object (JSON), field manager `k8senv`, taking ownership of
     /// conflicting fields (so a second apply of the same content changes nothing).
     public func apply(_ path: String, object: [UInt8]) async throws(KubeClientError) -> Response {
-        try await expect("PATCH", path + "?fieldManager=k8senv&force=true", body: object, contentType: "application/apply-patch+yaml")
+        try await expect(
+            "PATCH", path + "?fieldManager=k8senv&force=true", body: object, contentType: "application/apply-patch+yaml"
+        )
     }
 
     /// DELETE; any status is returned.
@@ -174,16 +185,19 @@ public final class KubeClient: Sendable {
 enum Deadline {
     /// The work's result, or nil when `timeout` passed first; then the work is cancelled and
     /// left to end on its own (the caller does not wait for it). Cancelling the caller cancels it.
-    static func run<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async throws -> T? {
+    static func run<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async throws
+        -> T?
+    {
         let race = Race<T>()
         let task = Task { try await work() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
-                race.start(continuation,
-                           timer: Task {
-                               try? await Task.sleep(for: timeout)
-                               if !Task.isCancelled, race.finish(.success(nil)) { task.cancel() }
-                           })
+                race.start(
+                    continuation,
+                    timer: Task {
+                        try? await Task.sleep(for: timeout)
+                        if !Task.isCancelled, race.finish(.success(nil)) { task.cancel() }
+                    })
                 Task { race.finish(await task.result.map { Optional($0) }) }
             }
         } onCancel: {
@@ -217,12 +231,16 @@ enum Deadline {
         /// - Returns: true if this outcome was the first.
         @discardableResult
         func finish(_ result: Result<T?, any Error>) -> Bool {
-            let (continuation, timer, first): (CheckedContinuation<T?, any Error>?, Task<Void, Never>?, Bool) = lock.withLock {
-                guard early == nil else { return (nil, nil, false) }
-                early = result
-                defer { self.continuation = nil; self.timer = nil }
-                return (self.continuation, self.timer, true)
-            }
+            let (continuation, timer, first): (CheckedContinuation<T?, any Error>?, Task<Void, Never>?, Bool) =
+                lock.withLock {
+                    guard early == nil else { return (nil, nil, false) }
+                    early = result
+                    defer {
+                        self.continuation = nil
+                        self.timer = nil
+                    }
+                    return (self.continuation, self.timer, true)
+                }
             timer?.cancel()
             continuation?.resume(with: result)
             return first

@@ -45,9 +45,12 @@ package enum FieldDiff {
     /// `path.key`, or `path["key"]` when the key is not a plain name (a label like
     /// `app.kubernetes.io/name`).
     static func member(_ path: String, _ key: String) -> String {
-        let plain = !key.isEmpty && key.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
-        }
+        let plain =
+            !key.isEmpty
+            && key.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+                    || $0 == "-"
+            }
         if plain { return path.isEmpty ? key : path + "." + key }
         return path + "[" + JSONOutput.encode(JSONValue.string(key)) + "]"
     }

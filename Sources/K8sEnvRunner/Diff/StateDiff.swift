@@ -17,7 +17,9 @@ package struct ObjectChange: Sendable, Equatable, Codable {
     /// For `changed`: the fields that differ (empty for created and deleted objects).
     package var fields: [FieldChange]
 
-    package init(change: Change, apiVersion: String, kind: String, namespace: String?, name: String, fields: [FieldChange] = []) {
+    package init(
+        change: Change, apiVersion: String, kind: String, namespace: String?, name: String, fields: [FieldChange] = []
+    ) {
         self.change = change
         self.apiVersion = apiVersion
         self.kind = kind
@@ -29,7 +31,12 @@ package struct ObjectChange: Sendable, Equatable, Codable {
     /// `+ created v1/Namespace leak`, `~ changed v1/ConfigMap default/settings` then one
     /// indented line a field, `- deleted v1/Secret default/token`.
     package var text: String {
-        let marker = switch change { case .created: "+"; case .changed: "~"; case .deleted: "-" }
+        let marker =
+            switch change {
+            case .created: "+"
+            case .changed: "~"
+            case .deleted: "-"
+            }
         let head = "\(marker) \(change.rawValue) \(apiVersion)/\(kind) \(namespace.map { $0 + "/" } ?? "")\(name)"
         return ([head] + fields.map { "    " + $0.text }).joined(separator: "\n")
     }
@@ -53,7 +60,8 @@ package struct InstanceDiff: Sendable, Codable {
     package var text: String {
         guard !changes.isEmpty else { return "\(instance): no changes since revision \(baselineRevision)" }
         let count = changes.count == 1 ? "1 change" : "\(changes.count) changes"
-        return (["\(instance): \(count) since revision \(baselineRevision)"] + changes.map(\.text)).joined(separator: "\n")
+        return (["\(instance): \(count) since revision \(baselineRevision)"] + changes.map(\.text)).joined(
+            separator: "\n")
     }
 }
 
@@ -79,7 +87,8 @@ package enum StateDiff {
             switch (resource.group, resource.resource) {
             case ("", "events"), ("events.k8s.io", "events"): return true
             case ("coordination.k8s.io", "leases"): return namespace == "kube-node-lease" || namespace == "kube-system"
-            case ("", "endpoints"), ("discovery.k8s.io", "endpointslices"): return namespace == "default" && name.hasPrefix("kubernetes")
+            case ("", "endpoints"), ("discovery.k8s.io", "endpointslices"):
+                return namespace == "default" && name.hasPrefix("kubernetes")
             default: return false
             }
         }
@@ -138,21 +147,26 @@ package enum StateDiff {
     package static func compare(before: [Key: Listed], after: [Key: Listed], filter: Filter) -> [ObjectChange] {
         Set(before.keys).union(after.keys).sorted().compactMap { key -> ObjectChange? in
             let listed = after[key] ?? before[key]!
-            if filter.isNoise(listed.resource, namespace: key.namespace.isEmpty ? nil : key.namespace, name: key.name) { return nil }
+            if filter.isNoise(listed.resource, namespace: key.namespace.isEmpty ? nil : key.namespace, name: key.name) {
+                return nil
+            }
             if filter.isServerManaged(listed) || before[key].map(filter.isServerManaged) == true { return nil }
             let resource = listed.resource
             let apiVersion = resource.group.isEmpty ? resource.version : resource.group + "/" + resource.version
             let namespace = key.namespace.isEmpty ? nil : key.namespace
             switch (before[key], after[key]) {
             case (nil, _?):
-                return ObjectChange(change: .created, apiVersion: apiVersion, kind: resource.kind, namespace: namespace, name: key.name)
+                return ObjectChange(
+                    change: .created, apiVersion: apiVersion, kind: resource.kind, namespace: namespace, name: key.name)
             case (_?, nil):
-                return ObjectChange(change: .deleted, apiVersion: apiVersion, kind: resource.kind, namespace: namespace, name: key.name)
+                return ObjectChange(
+                    change: .deleted, apiVersion: apiVersion, kind: resource.kind, namespace: namespace, name: key.name)
             case (let old?, let new?):
                 let fields = FieldDiff.changes(filter.normalized(old.object), filter.normalized(new.object))
                 guard !fields.isEmpty else { return nil }
-                return ObjectChange(change: .changed, apiVersion: apiVersion, kind: resource.kind, namespace: namespace,
-                                    name: key.name, fields: fields)
+                return ObjectChange(
+                    change: .changed, apiVersion: apiVersion, kind: resource.kind, namespace: namespace,
+                    name: key.name, fields: fields)
             case (nil, nil):
                 return nil
             }
@@ -163,18 +177,23 @@ package enum StateDiff {
     /// - Parameter name: the instance, for messages.
     /// - Throws: ``K8sEnvError`` `historyCompacted` when the store no longer holds `revision`
     ///   (never a diff against the wrong state); `process` when a request fails.
-    package static func diff(_ client: KubeClient, since revision: Int64, name: String,
-                             filter: Filter) async throws(K8sEnvError) -> [ObjectChange] {
+    package static func diff(
+        _ client: KubeClient, since revision: Int64, name: String,
+        filter: Filter
+    ) async throws(K8sEnvError) -> [ObjectChange] {
         do throws(KubeClientError) {
             let resources = try await Cleanup.resources(client)
             // The baseline first: the sooner it is read, the less a compaction can take away.
-            let before = try await objects(client, resources, query: "resourceVersion=\(revision)&resourceVersionMatch=Exact",
-                                           revision: revision, name: name)
+            let before = try await objects(
+                client, resources, query: "resourceVersion=\(revision)&resourceVersionMatch=Exact",
+                revision: revision, name: name)
             let after = try await objects(client, resources, query: nil, revision: revision, name: name)
             return compare(before: before, after: after, filter: filter)
         } catch {
             if error.status == 410 {
-                throw K8sEnvError(.historyCompacted, """
+                throw K8sEnvError(
+                    .historyCompacted,
+                    """
                     \(name): its store no longer holds revision \(revision), the state it was handed out in: it was compacted \
                     (kube-apiserver compacts etcd and kine every 5 minutes by default), so what changed since cannot be told; \
                     to keep it, start the instances with apiServer.extraArgs: ["--etcd-compaction-interval=0"] \
@@ -187,8 +206,10 @@ package enum StateDiff {
 
     /// Every object of `resources`, by key; an object served by two groups (ingresses in
     /// `extensions` and `networking.k8s.io`) once, under the first resource in order.
-    static func objects(_ client: KubeClient, _ resources: [ResourceInfo], query: String?,
-                        revision: Int64, name: String) async throws(KubeClientError) -> [Key: Listed] {
+    static func objects(
+        _ client: KubeClient, _ resources: [ResourceInfo], query: String?,
+        revision: Int64, name: String
+    ) async throws(KubeClientError) -> [Key: Listed] {
         var objects: [Key: Listed] = [:]
         var uids = Set<String>()
         for (resource, response) in try await Cleanup.listResponses(client, resources, query: query) {
@@ -197,17 +218,23 @@ package enum StateDiff {
             case 404: continue  // no longer served (its CRD was deleted): nothing to list
             default:
                 let message = JSONValue.parse(response.body)?["message"]?.string ?? "status \(response.status)"
-                throw KubeClientError(status: response.status, message: "cannot list \(resource.basePath)/\(resource.resource)"
-                                      + (query == nil ? "" : " at revision \(revision)") + ": \(message)", body: response.body)
+                throw KubeClientError(
+                    status: response.status,
+                    message: "cannot list \(resource.basePath)/\(resource.resource)"
+                        + (query == nil ? "" : " at revision \(revision)") + ": \(message)", body: response.body)
             }
             guard case .array(let items)? = JSONValue.parse(response.body)?["items"] else {
-                throw KubeClientError(status: response.status, message: "cannot read the list of \(resource.basePath)/\(resource.resource)",
-                                      body: response.body)
+                throw KubeClientError(
+                    status: response.status,
+                    message: "cannot read the list of \(resource.basePath)/\(resource.resource)",
+                    body: response.body)
             }
             for item in items {
                 guard let metadata = item["metadata"], let itemName = metadata["name"]?.string else { continue }
                 if let uid = metadata["uid"]?.string, !uids.insert(uid).inserted { continue }
-                let key = Key(group: resource.group, resource: resource.resource, namespace: metadata["namespace"]?.string ?? "", name: itemName)
+                let key = Key(
+                    group: resource.group, resource: resource.resource, namespace: metadata["namespace"]?.string ?? "",
+                    name: itemName)
                 objects[key] = Listed(resource: resource, object: item)
             }
         }
@@ -219,19 +246,28 @@ extension StateDiff {
     /// What changed in a running instance of a run record since its ``DiffBaseline``.
     /// - Throws: ``K8sEnvError``: `notRunning` when the record has no baseline for it (written
     ///   by an older k8senv) or its files cannot be read; else as ``diff(_:since:name:filter:)``.
-    package static func diff(_ instance: RunRecord.InstanceRecord, filter: Filter) async throws(K8sEnvError) -> InstanceDiff {
+    package static func diff(_ instance: RunRecord.InstanceRecord, filter: Filter) async throws(K8sEnvError)
+        -> InstanceDiff
+    {
         guard let revision = instance.baselineRevision else {
-            throw K8sEnvError(.notRunning, "\(instance.name): the run record has no baseline revision for it (the store's revision could not be read when it started, or an older k8senv started it)")
+            throw K8sEnvError(
+                .notRunning,
+                "\(instance.name): the run record has no baseline revision for it (the store's revision could not be read when it started, or an older k8senv started it)"
+            )
         }
         guard let client = instance.makeClient() else {
-            throw K8sEnvError(.notRunning, "\(instance.name): cannot read its CA and token next to \(instance.kubeconfig)")
+            throw K8sEnvError(
+                .notRunning, "\(instance.name): cannot read its CA and token next to \(instance.kubeconfig)")
         }
         let result: Result<[ObjectChange], K8sEnvError>
-        do throws(K8sEnvError) { result = .success(try await diff(client, since: revision, name: instance.name, filter: filter)) } catch {
+        do throws(K8sEnvError) {
+            result = .success(try await diff(client, since: revision, name: instance.name, filter: filter))
+        } catch {
             result = .failure(error)
         }
         await client.shutdown()
-        return InstanceDiff(instance: instance.name, environment: instance.environment, baselineRevision: revision,
-                            changes: try result.get())
+        return InstanceDiff(
+            instance: instance.name, environment: instance.environment, baselineRevision: revision,
+            changes: try result.get())
     }
 }

@@ -108,12 +108,13 @@ public struct K8sEnvError: Error, Sendable, CustomStringConvertible {
 
     /// A process, file, store or snapshot failure, in the domain the failure names.
     package init(_ error: ProcessError) {
-        let code: Code = switch error.domain {
-        case .binary: .binaryNotFound
-        case .storage: .storage
-        case .cache: .cache
-        default: .process
-        }
+        let code: Code =
+            switch error.domain {
+            case .binary: .binaryNotFound
+            case .storage: .storage
+            case .cache: .cache
+            default: .process
+            }
         self.init(code, error.description, cause: error)
     }
 

@@ -34,8 +34,10 @@ package struct ProcessError: Error, Sendable, CustomStringConvertible {
     /// The error underneath (a store's, an encoder's), when there is one.
     package var cause: (any Error & Sendable)?
 
-    package init(_ code: Code, _ message: String, command: [String] = [], logTail: String? = nil, logPath: String? = nil,
-                 domain: K8sEnvError.Domain? = nil, cause: (any Error & Sendable)? = nil) {
+    package init(
+        _ code: Code, _ message: String, command: [String] = [], logTail: String? = nil, logPath: String? = nil,
+        domain: K8sEnvError.Domain? = nil, cause: (any Error & Sendable)? = nil
+    ) {
         self.code = code
         self.message = message
         self.command = command
@@ -57,7 +59,9 @@ package struct ProcessError: Error, Sendable, CustomStringConvertible {
         if !command.isEmpty { out += "\n  command: " + command.map(Self.quote).joined(separator: " ") }
         if let logPath { out += "\n  log: \(logPath)" }
         if let logTail, !logTail.isEmpty {
-            out += "\n  last lines of the log:\n" + logTail.split(separator: "\n", omittingEmptySubsequences: false)
+            out +=
+                "\n  last lines of the log:\n"
+                + logTail.split(separator: "\n", omittingEmptySubsequences: false)
                 .map { "    | " + $0 }.joined(separator: "\n")
         }
         return out

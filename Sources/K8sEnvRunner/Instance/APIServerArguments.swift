@@ -16,9 +16,11 @@ package struct APIServerLayout: Sendable {
     /// tokens of leases; nil: none.
     package var tokenWebhookConfig: String?
 
-    package init(port: Int, storageURL: String, certificateDirectory: String, servingCertificate: String,
-                 servingKey: String, serviceAccountKey: String, serviceAccountPublicKey: String, tokenFile: String,
-                 authenticationConfig: String?, tokenWebhookConfig: String? = nil) {
+    package init(
+        port: Int, storageURL: String, certificateDirectory: String, servingCertificate: String,
+        servingKey: String, serviceAccountKey: String, serviceAccountPublicKey: String, tokenFile: String,
+        authenticationConfig: String?, tokenWebhookConfig: String? = nil
+    ) {
         self.tokenWebhookConfig = tokenWebhookConfig
         self.port = port
         self.storageURL = storageURL
@@ -73,9 +75,11 @@ package enum APIServerArguments {
     ///   - audit: the audit policy and log (`audit`), when the instance audits: a JSON log
     ///     written in blocking mode (a request's event is written before its response).
     ///   - extraArgs: `apiServer.extraArgs`, last, as written.
-    package static func make(version: KubeVersion, layout: APIServerLayout, authorization: AuthorizationMode = .alwaysAllow,
-                             featureGates: [String: Bool] = [:],
-                             runtimeConfig: [String: Bool] = [:], audit: AuditFiles? = nil, extraArgs: [String]) -> [String] {
+    package static func make(
+        version: KubeVersion, layout: APIServerLayout, authorization: AuthorizationMode = .alwaysAllow,
+        featureGates: [String: Bool] = [:],
+        runtimeConfig: [String: Bool] = [:], audit: AuditFiles? = nil, extraArgs: [String]
+    ) -> [String] {
         var args = [
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
@@ -112,16 +116,20 @@ package enum APIServerArguments {
             // tokens never reach it), with no cache of its own. kube-apiserver still keeps each
             // successful authentication 10 s, so authorization asks too, on every request (no
             // cache either): a revoked lease token's request is denied at once.
-            args += ["--authentication-token-webhook-config-file=\(webhook)", "--authentication-token-webhook-version=v1",
-                     "--authentication-token-webhook-cache-ttl=0s",
-                     "--authorization-webhook-config-file=\(webhook)", "--authorization-webhook-version=v1",
-                     "--authorization-webhook-cache-authorized-ttl=0s", "--authorization-webhook-cache-unauthorized-ttl=0s"]
+            args += [
+                "--authentication-token-webhook-config-file=\(webhook)", "--authentication-token-webhook-version=v1",
+                "--authentication-token-webhook-cache-ttl=0s",
+                "--authorization-webhook-config-file=\(webhook)", "--authorization-webhook-version=v1",
+                "--authorization-webhook-cache-authorized-ttl=0s", "--authorization-webhook-cache-unauthorized-ttl=0s",
+            ]
         }
         if let gates = switches("--feature-gates", featureGates) { args.append(gates) }
         if let apis = switches("--runtime-config", runtimeConfig) { args.append(apis) }
         if let audit {
-            args += ["--audit-policy-file=\(audit.policy)", "--audit-log-path=\(audit.log)",
-                     "--audit-log-format=json", "--audit-log-mode=blocking"]
+            args += [
+                "--audit-policy-file=\(audit.policy)", "--audit-log-path=\(audit.log)",
+                "--audit-log-format=json", "--audit-log-mode=blocking",
+            ]
         }
         return args + extraArgs
     }

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import K8sEnvSpec
+import Synchronization
 
 /// The identity kube-controller-manager authenticates as: a token of the instance's token file.
 ///
@@ -22,7 +22,10 @@ package struct ControllerManagerLayout: Sendable {
     package var serviceAccountKey: String
     package var rootCA: String
 
-    package init(port: Int, kubeconfig: String, servingCertificate: String, servingKey: String, serviceAccountKey: String, rootCA: String) {
+    package init(
+        port: Int, kubeconfig: String, servingCertificate: String, servingKey: String, serviceAccountKey: String,
+        rootCA: String
+    ) {
         self.port = port
         self.kubeconfig = kubeconfig
         self.servingCertificate = servingCertificate
@@ -77,22 +80,28 @@ extension Instance {
         let configuration = self.configuration
         guard !configuration.controllers.isEmpty, let token = controllerManagerToken else { return }
         guard let binary = configuration.binaries.kubeControllerManager else {
-            throw ProcessError(.notFound, "\(name): controllers need binaries.kubeControllerManager, which was not resolved")
+            throw ProcessError(
+                .notFound, "\(name): controllers need binaries.kubeControllerManager, which was not resolved")
         }
         let files = configuration.layout
         let kubeconfig = files.controllerManagerKubeconfig
-        try PrivateFiles.write(Kubeconfig.render(name: "k8senv-\(name)", user: "kube-controller-manager", server: server,
-                                                 caCertificate: caCertificate, token: token),
-                               to: kubeconfig)
+        try PrivateFiles.write(
+            Kubeconfig.render(
+                name: "k8senv-\(name)", user: "kube-controller-manager", server: server,
+                caCertificate: caCertificate, token: token),
+            to: kubeconfig)
         var lastError: ProcessError?
         for _ in 0..<3 {
             let port = try Ports.free()
-            let layout = ControllerManagerLayout(port: port, kubeconfig: kubeconfig, servingCertificate: files.servingCertificate,
-                                                 servingKey: files.servingKey, serviceAccountKey: files.serviceAccountKey,
-                                                 rootCA: files.caCertificate)
-            let arguments = ControllerManagerArguments.make(version: binary.version, layout: layout, controllers: configuration.controllers)
-            let process = try ChildProcess.launch(executable: binary.path, arguments: arguments,
-                                                  environment: Self.childEnvironment(), logPath: files.controllerManagerLog)
+            let layout = ControllerManagerLayout(
+                port: port, kubeconfig: kubeconfig, servingCertificate: files.servingCertificate,
+                servingKey: files.servingKey, serviceAccountKey: files.serviceAccountKey,
+                rootCA: files.caCertificate)
+            let arguments = ControllerManagerArguments.make(
+                version: binary.version, layout: layout, controllers: configuration.controllers)
+            let process = try ChildProcess.launch(
+                executable: binary.path, arguments: arguments,
+                environment: Self.childEnvironment(), logPath: files.controllerManagerLog)
             controllerManagerSlot.withLock { $0 = process }
             // A stop that began meanwhile did not see it: it is ours to kill.
             if isStopping {
@@ -100,7 +109,9 @@ extension Instance {
                 return
             }
             let client: KubeClient
-            do { client = try KubeClient(server: "https://127.0.0.1:\(port)", caCertificate: caCertificate, token: token) } catch {
+            do {
+                client = try KubeClient(server: "https://127.0.0.1:\(port)", caCertificate: caCertificate, token: token)
+            } catch {
                 await process.stop(grace: .zero)
                 throw ProcessError(.launchFailed, "cannot load our own CA certificate: \(error)")
             }
@@ -123,6 +134,7 @@ extension Instance {
                 throw error
             }
         }
-        throw lastError ?? ProcessError(.launchFailed, "\(name): could not find a free port for kube-controller-manager")
+        throw lastError
+            ?? ProcessError(.launchFailed, "\(name): could not find a free port for kube-controller-manager")
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import K8sEnvSpec
+import Synchronization
 
 /// What an instance is started from.
 package struct InstanceConfiguration: Sendable {
@@ -40,11 +40,13 @@ package struct InstanceConfiguration: Sendable {
     /// `logs/audit.log` in the instance's folder, when it audits.
     package var auditLogPath: String? { audit == nil ? nil : layout.auditLog }
 
-    package init(name: String, directory: String, binaries: ResolvedBinaries,
-                 extraArgs: [String], featureGates: [String: Bool] = [:], runtimeConfig: [String: Bool] = [:],
-                 users: [UserIdentity] = [], authorization: AuthorizationMode? = nil,
-                 startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil, webhook: WebhookEndpoint? = nil,
-                 audit: InstanceAudit? = nil, controllers: [String] = []) {
+    package init(
+        name: String, directory: String, binaries: ResolvedBinaries,
+        extraArgs: [String], featureGates: [String: Bool] = [:], runtimeConfig: [String: Bool] = [:],
+        users: [UserIdentity] = [], authorization: AuthorizationMode? = nil,
+        startTimeout: Duration, stopTimeout: Duration, snapshot: String? = nil, webhook: WebhookEndpoint? = nil,
+        audit: InstanceAudit? = nil, controllers: [String] = []
+    ) {
         self.name = name
         self.directory = directory
         self.binaries = binaries
@@ -72,8 +74,10 @@ package struct ResolvedBinaries: Sendable {
     /// `controllers`.
     package var kubeControllerManager: (path: String, version: KubeVersion)?
 
-    package init(kubeAPIServer: String, kubeAPIServerVersion: KubeVersion, storage: any StorageBackend,
-                 kubeControllerManager: (path: String, version: KubeVersion)? = nil) {
+    package init(
+        kubeAPIServer: String, kubeAPIServerVersion: KubeVersion, storage: any StorageBackend,
+        kubeControllerManager: (path: String, version: KubeVersion)? = nil
+    ) {
         self.kubeAPIServer = kubeAPIServer
         self.kubeAPIServerVersion = kubeAPIServerVersion
         self.storage = storage
@@ -84,7 +88,8 @@ package struct ResolvedBinaries: Sendable {
     /// - Throws: ``ProcessError`` naming the config key and where it looked, or the version
     ///   when it is not the config's `kubeVersion`.
     package static func resolve(_ config: Config) async throws(ProcessError) -> ResolvedBinaries {
-        let apiServer = try BinaryLocator.locate(config.binaries.kubeAPIServer, role: "binaries.kubeAPIServer", relativeTo: config.directory)
+        let apiServer = try BinaryLocator.locate(
+            config.binaries.kubeAPIServer, role: "binaries.kubeAPIServer", relativeTo: config.directory)
         let version = try await BinaryVersion.read(apiServer)
         if let mismatch = config.kubeVersionMismatch(reported: version.text, by: apiServer) {
             throw ProcessError(.unexpectedOutput, mismatch, domain: .binary)
@@ -92,11 +97,14 @@ package struct ResolvedBinaries: Sendable {
         let storage = try await StorageBackends.make(config)
         var controllerManager: (path: String, version: KubeVersion)?
         if config.usesControllers {
-            let path = try BinaryLocator.locate(config.binaries.kubeControllerManager, role: "binaries.kubeControllerManager", relativeTo: config.directory)
+            let path = try BinaryLocator.locate(
+                config.binaries.kubeControllerManager, role: "binaries.kubeControllerManager",
+                relativeTo: config.directory)
             controllerManager = (path, try await BinaryVersion.read(path))
         }
-        return ResolvedBinaries(kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: storage,
-                                kubeControllerManager: controllerManager)
+        return ResolvedBinaries(
+            kubeAPIServer: apiServer, kubeAPIServerVersion: version, storage: storage,
+            kubeControllerManager: controllerManager)
     }
 }
 
@@ -125,9 +133,12 @@ package final class Instance: Sendable {
 
     package var name: String { configuration.name }
 
-    private init(configuration: InstanceConfiguration, port: Int, caCertificate: String, token: String,
-                 kubeconfigPath: String, users: [InstanceUser], store: any RunningStore, apiServerProcess: ChildProcess, client: KubeClient,
-                 controllerManagerToken: String?, tokenReviewer: String) {
+    private init(
+        configuration: InstanceConfiguration, port: Int, caCertificate: String, token: String,
+        kubeconfigPath: String, users: [InstanceUser], store: any RunningStore, apiServerProcess: ChildProcess,
+        client: KubeClient,
+        controllerManagerToken: String?, tokenReviewer: String
+    ) {
         self.tokenReviewer = tokenReviewer
         self.configuration = configuration
         self.port = port
@@ -155,10 +166,16 @@ package final class Instance: Sendable {
     /// - Parameter choosePort: picks kube-apiserver's port (tests hand out a taken one).
     /// - Throws: ``ProcessError`` with the command line and log tail of the process that failed;
     ///   nothing is left running.
-    package static func start(_ configuration: InstanceConfiguration,
-                              choosingPortsWith choosePort: @Sendable () throws(ProcessError) -> Int = { () throws(ProcessError) in try Ports.free() })
-        async throws(ProcessError) -> (Instance, StartTimes) {
-        let files = try await Trace.span("instance files (certificates, tokens, users)", track: configuration.name) { () async throws(ProcessError) in
+    package static func start(
+        _ configuration: InstanceConfiguration,
+        choosingPortsWith choosePort: @Sendable () throws(ProcessError) -> Int = { () throws(ProcessError) in
+            try Ports.free()
+        }
+    )
+        async throws(ProcessError) -> (Instance, StartTimes)
+    {
+        let files = try await Trace.span("instance files (certificates, tokens, users)", track: configuration.name) {
+            () async throws(ProcessError) in
             try StartFiles.write(configuration)
         }
         let deadline = ContinuousClock.now + configuration.startTimeout
@@ -176,18 +193,23 @@ package final class Instance: Sendable {
     /// One try at a start on `port`: storage and kube-apiserver start together (the apiserver's
     /// etcd client retries until storage answers, and the apiserver's own start, seconds, hides
     /// storage's). On failure everything of this try is stopped.
-    private static func attempt(_ configuration: InstanceConfiguration, _ files: StartFiles, port: Int,
-                                deadline: ContinuousClock.Instant) async throws(ProcessError) -> (Instance, StartTimes) {
+    private static func attempt(
+        _ configuration: InstanceConfiguration, _ files: StartFiles, port: Int,
+        deadline: ContinuousClock.Instant
+    ) async throws(ProcessError) -> (Instance, StartTimes) {
         let clock = ContinuousClock()
         var times = StartTimes()
         let storageStart = clock.now
         let store = try await Trace.span("store start", track: configuration.name) { () async throws(ProcessError) in
             try await configuration.binaries.storage.spawn(
-                name: configuration.name, directory: configuration.directory, snapshot: configuration.snapshot, deadline: deadline)
+                name: configuration.name, directory: configuration.directory, snapshot: configuration.snapshot,
+                deadline: deadline)
         }
         let server = "https://127.0.0.1:\(port)"
         let apiStart = clock.now
-        let apiServer: ChildProcess, users: [InstanceUser], client: KubeClient
+        let apiServer: ChildProcess
+        let users: [InstanceUser]
+        let client: KubeClient
         do throws(ProcessError) {
             users = try files.writeKubeconfigs(server: server)
             apiServer = try launchAPIServer(configuration, files, port: port, storageURL: store.url)
@@ -201,7 +223,10 @@ package final class Instance: Sendable {
                 try await store.waitUntilServing(deadline: deadline)
             }
             times.storage = clock.now - storageStart
-            do { client = try KubeClient(server: server, caCertificate: files.certificates.caCertificate, token: files.token) } catch {
+            do {
+                client = try KubeClient(
+                    server: server, caCertificate: files.certificates.caCertificate, token: files.token)
+            } catch {
                 throw ProcessError(.launchFailed, "cannot load our own CA certificate: \(error)")
             }
         } catch {
@@ -209,10 +234,11 @@ package final class Instance: Sendable {
             await store.stop(grace: configuration.stopTimeout)
             throw error
         }
-        let instance = Instance(configuration: configuration, port: port, caCertificate: files.certificates.caCertificate,
-                                token: files.token, kubeconfigPath: files.layout.kubeconfig, users: users, store: store,
-                                apiServerProcess: apiServer, client: client, controllerManagerToken: files.controllerManagerToken,
-                                tokenReviewer: files.tokenReviewer)
+        let instance = Instance(
+            configuration: configuration, port: port, caCertificate: files.certificates.caCertificate,
+            token: files.token, kubeconfigPath: files.layout.kubeconfig, users: users, store: store,
+            apiServerProcess: apiServer, client: client, controllerManagerToken: files.controllerManagerToken,
+            tokenReviewer: files.tokenReviewer)
         do throws(ProcessError) {
             try await instance.waitUntilReady(deadline: deadline)
         } catch {
@@ -221,14 +247,17 @@ package final class Instance: Sendable {
             throw error.asPortConflict(ports: [port])
         }
         times.apiServer = clock.now - apiStart
-        Trace.current?.complete("kube-apiserver start to ready", track: configuration.name, start: apiStart, end: clock.now,
-                                arguments: ["port": "\(port)"])
+        Trace.current?.complete(
+            "kube-apiserver start to ready", track: configuration.name, start: apiStart, end: clock.now,
+            arguments: ["port": "\(port)"])
         return (instance, times)
     }
 
     /// Launches kube-apiserver on `port` with the instance's files, serving from `storageURL`.
-    private static func launchAPIServer(_ configuration: InstanceConfiguration, _ files: StartFiles, port: Int,
-                                        storageURL: String) throws(ProcessError) -> ChildProcess {
+    private static func launchAPIServer(
+        _ configuration: InstanceConfiguration, _ files: StartFiles, port: Int,
+        storageURL: String
+    ) throws(ProcessError) -> ChildProcess {
         let layout = files.layout
         let apiServerLayout = APIServerLayout(
             port: port, storageURL: storageURL, certificateDirectory: layout.pki,
@@ -236,13 +265,15 @@ package final class Instance: Sendable {
             serviceAccountKey: layout.serviceAccountKey, serviceAccountPublicKey: layout.serviceAccountPublicKey,
             tokenFile: layout.tokenFile, authenticationConfig: files.authenticationConfig,
             tokenWebhookConfig: layout.tokenWebhookConfig)
-        let arguments = APIServerArguments.make(version: configuration.binaries.kubeAPIServerVersion, layout: apiServerLayout,
-                                                authorization: configuration.authorization,
-                                                featureGates: configuration.featureGates,
-                                                runtimeConfig: configuration.runtimeConfig, audit: files.audit,
-                                                extraArgs: configuration.extraArgs)
-        return try ChildProcess.launch(executable: configuration.binaries.kubeAPIServer, arguments: arguments,
-                                       environment: childEnvironment(), logPath: layout.apiServerLog)
+        let arguments = APIServerArguments.make(
+            version: configuration.binaries.kubeAPIServerVersion, layout: apiServerLayout,
+            authorization: configuration.authorization,
+            featureGates: configuration.featureGates,
+            runtimeConfig: configuration.runtimeConfig, audit: files.audit,
+            extraArgs: configuration.extraArgs)
+        return try ChildProcess.launch(
+            executable: configuration.binaries.kubeAPIServer, arguments: arguments,
+            environment: childEnvironment(), logPath: layout.apiServerLog)
     }
 
     /// The environment of children: ours, without variables that would redirect them.
@@ -253,9 +284,12 @@ package final class Instance: Sendable {
     }
 
     /// Starts storage and waits until it serves (tests of the backends).
-    package static func startStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
+    package static func startStorage(_ configuration: InstanceConfiguration, deadline: ContinuousClock.Instant)
+        async throws(ProcessError) -> any RunningStore
+    {
         let store = try await configuration.binaries.storage.spawn(
-            name: configuration.name, directory: configuration.directory, snapshot: configuration.snapshot, deadline: deadline)
+            name: configuration.name, directory: configuration.directory, snapshot: configuration.snapshot,
+            deadline: deadline)
         do {
             try await store.waitUntilServing(deadline: deadline)
         } catch {
@@ -267,8 +301,10 @@ package final class Instance: Sendable {
 
     /// Polls `check` every 20 ms until it holds; gives up the moment the process exits (also
     /// while a check is under way), and at the deadline.
-    static func poll(_ process: ChildProcess, what: String, deadline: ContinuousClock.Instant,
-                     check: @escaping @Sendable () async -> Bool) async throws(ProcessError) {
+    static func poll(
+        _ process: ChildProcess, what: String, deadline: ContinuousClock.Instant,
+        check: @escaping @Sendable () async -> Bool
+    ) async throws(ProcessError) {
         while true {
             if let termination = process.termination {
                 throw process.error(.exited, "\(what) \(termination) before it was ready")
@@ -336,11 +372,16 @@ package final class Instance: Sendable {
     /// Returns when the store, kube-apiserver or kube-controller-manager stops, with which and why; nil at once when the
     /// calling task is cancelled, and nil when the instance was stopped on purpose (``stop()``).
     package func ended() async -> ProcessError? {
-        let apiServer = apiServerProcess, name = self.name, store = self.store, controllerManager = self.controllerManager
+        let apiServer = apiServerProcess
+        let name = self.name
+        let store = self.store
+        let controllerManager = self.controllerManager
         let first = await withTaskGroup(of: ProcessError?.self) { group in
             group.addTask { await store.ended() }
             group.addTask { await apiServer.exitError("\(name): kube-apiserver") }
-            if let controllerManager { group.addTask { await controllerManager.exitError("\(name): kube-controller-manager") } }
+            if let controllerManager {
+                group.addTask { await controllerManager.exitError("\(name): kube-controller-manager") }
+            }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
@@ -389,7 +430,8 @@ package final class Instance: Sendable {
                 controllerManager?.signalGroup(SIGKILL)
                 async let controllers = controllerManager?.stop(grace: .zero)
                 async let apiServer = apiServerProcess.stop(grace: .zero)
-                async let storage: Void = closingStore || store.process != nil ? store.stop(grace: configuration.stopTimeout) : ()
+                async let storage: Void =
+                    closingStore || store.process != nil ? store.stop(grace: configuration.stopTimeout) : ()
                 async let http: Void = client.shutdown()
                 _ = await (apiServer, storage, http, controllers)
             }

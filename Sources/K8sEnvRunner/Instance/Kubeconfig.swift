@@ -7,7 +7,9 @@ package enum Kubeconfig {
     ///     `user` is given.
     ///   - user: a declared user's name: the user and context are then `<name>-<user>`, so that
     ///     kubeconfigs merged by kubectl (`KUBECONFIG=a:b`) keep the admin and each user apart.
-    package static func render(name: String, user: String? = nil, server: String, caCertificate: String, token: String) -> String {
+    package static func render(name: String, user: String? = nil, server: String, caCertificate: String, token: String)
+        -> String
+    {
         let ca = Data(caCertificate.utf8).base64EncodedString()
         let entry = user.map { "\(name)-\($0)" } ?? name
         return """

@@ -15,8 +15,11 @@ import NIOHTTP1
 enum OpenAPIPublication {
     /// The definitions the document holds once every served version of every Established CRD
     /// is published: `<group reversed>.<version>.<kind>` (`dev.k8senv.example.v1alpha1.Widget`).
-    static func expectedDefinitions(_ client: KubeClient, timeout: Duration = .seconds(30)) async throws(KubeClientError) -> [String] {
-        let response = try await client.send("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", timeout: timeout)
+    static func expectedDefinitions(_ client: KubeClient, timeout: Duration = .seconds(30))
+        async throws(KubeClientError) -> [String]
+    {
+        let response = try await client.send(
+            "GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", timeout: timeout)
         // No apiextensions.k8s.io/v1 (older than 1.16): nothing this can wait for.
         guard response.status == 200, let list = response.decode(CRDList.self) else { return [] }
         return list.items.filter(\.isEstablished).flatMap { crd in
@@ -36,7 +39,8 @@ enum OpenAPIPublication {
         let expected = try await expectedDefinitions(client, timeout: left()).map { Array("\"\($0)\"".utf8) }
         guard !expected.isEmpty else { return true }
         var etag: String?
-        let published = try await Poll(every: .milliseconds(20), until: deadline).until { () async throws(KubeClientError) -> Bool in
+        let published = try await Poll(every: .milliseconds(20), until: deadline).until {
+            () async throws(KubeClientError) -> Bool in
             var headers = HTTPHeaders()
             if let etag { headers.add(name: "If-None-Match", value: etag) }
             let response = try await client.send("GET", "/openapi/v2", headers: headers, timeout: left())
@@ -65,19 +69,27 @@ enum OpenAPIPublication {
         struct CRD: Decodable {
             struct Spec: Decodable {
                 struct Names: Decodable { var kind: String }
-                struct Version: Decodable { var name: String; var served: Bool }
+                struct Version: Decodable {
+                    var name: String
+                    var served: Bool
+                }
                 var group: String
                 var names: Names
                 var versions: [Version]
             }
             struct Status: Decodable {
-                struct Condition: Decodable { var type: String; var status: String }
+                struct Condition: Decodable {
+                    var type: String
+                    var status: String
+                }
                 var conditions: [Condition]?
             }
             var spec: Spec
             var status: Status?
 
-            var isEstablished: Bool { status?.conditions?.contains { $0.type == "Established" && $0.status == "True" } ?? false }
+            var isEstablished: Bool {
+                status?.conditions?.contains { $0.type == "Established" && $0.status == "True" } ?? false
+            }
         }
         var items: [CRD]
     }

@@ -95,7 +95,8 @@ extension ProcessError {
         guard code == .exited, let taken = ports.first(where: Ports.isTaken) else { return self }
         var error = self
         error.code = .portTaken
-        error.message += " (port \(taken) on 127.0.0.1, chosen for it, was taken by another process before it could bind it)"
+        error.message +=
+            " (port \(taken) on 127.0.0.1, chosen for it, was taken by another process before it could bind it)"
         return error
     }
 }
@@ -112,13 +113,16 @@ package struct SocketFolder: Sendable {
     /// The longest socket name put in the folder (etcd's peer socket).
     static let longestName = "etcd-peer.sock:0"
 
-    package static func make(for directory: String, longestName: String = longestName) throws(ProcessError) -> SocketFolder {
+    package static func make(for directory: String, longestName: String = longestName) throws(ProcessError)
+        -> SocketFolder
+    {
         if directory.utf8.count + 1 + longestName.utf8.count <= 107, isPlain(directory) {
             return SocketFolder(path: directory, isPrivate: false)
         }
         var template = Array("/tmp/k8senv-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
-            throw ProcessError(.files, "cannot make a folder for the store's socket under /tmp: \(String(cString: strerror(errno)))")
+            throw ProcessError(
+                .files, "cannot make a folder for the store's socket under /tmp: \(String(cString: strerror(errno)))")
         }
         let path = String(cString: made)
         chmod(path, 0o700)
@@ -133,7 +137,8 @@ package struct SocketFolder: Sendable {
     /// as comma-separated URLs, so a space, quote, `%`, `?`, `#` or comma would break it.
     static func isPlain(_ path: String) -> Bool {
         path.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
                 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || "/._-+@=~".utf8.contains(byte)
         }
     }
@@ -141,8 +146,11 @@ package struct SocketFolder: Sendable {
     /// Removes the private socket folder an instance folder links to (a crashed run's), if it is
     /// one k8senv makes: a real folder named /tmp/k8senv-…, of this user.
     static func removeLinked(from instanceDirectory: String) {
-        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: InstanceLayout(instanceDirectory).socketsLink),
-              target.hasPrefix("/tmp/k8senv-"), !target.dropFirst(5).contains("/") else { return }
+        guard
+            let target = try? FileManager.default.destinationOfSymbolicLink(
+                atPath: InstanceLayout(instanceDirectory).socketsLink),
+            target.hasPrefix("/tmp/k8senv-"), !target.dropFirst(5).contains("/")
+        else { return }
         var status = stat()
         guard lstat(target, &status) == 0, status.st_mode & S_IFMT == S_IFDIR, status.st_uid == getuid() else { return }
         try? FileManager.default.removeItem(atPath: target)

@@ -25,7 +25,9 @@ package enum PrivateFiles {
             path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         }
         let components = absolute(path).split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        let trusted = base.map { absolute($0).split(separator: "/", omittingEmptySubsequences: true).count } ?? components.count - 1
+        let trusted =
+            base.map { absolute($0).split(separator: "/", omittingEmptySubsequences: true).count } ?? components.count
+            - 1
         var current = ""
         for (index, component) in components.enumerated() {
             current += "/" + component
@@ -55,7 +57,10 @@ package enum PrivateFiles {
         case S_IFLNK: throw failure(path, "it is a symlink (k8senv only writes in folders it can prove are yours)")
         case S_IFDIR:
             guard info.st_uid == getuid() else {
-                throw failure(path, "it belongs to another user (uid \(info.st_uid)); k8senv only writes in folders it can prove are yours")
+                throw failure(
+                    path,
+                    "it belongs to another user (uid \(info.st_uid)); k8senv only writes in folders it can prove are yours"
+                )
             }
         default: throw failure(path, "it is not a folder")
         }
@@ -83,8 +88,10 @@ package enum PrivateFiles {
     ///     wins; link(2) instead of rename(2)).
     ///   - durable: false for a file that need not outlive a crash of the machine: no fsync.
     /// - Throws: ``ProcessError`` naming `path` when it cannot be written.
-    package static func writeAtomically(bytes: [UInt8], to path: String, mode: mode_t = 0o600,
-                                        replacing: Bool = true, durable: Bool = true) throws(ProcessError) {
+    package static func writeAtomically(
+        bytes: [UInt8], to path: String, mode: mode_t = 0o600,
+        replacing: Bool = true, durable: Bool = true
+    ) throws(ProcessError) {
         let file = try AtomicFile(beside: path, mode: mode)
         try file.write(bytes)
         try file.commit(replacing: replacing, durable: durable)

@@ -35,26 +35,31 @@ struct StartFiles: Sendable {
         let token = makeToken()
         let userTokens = configuration.users.map { (identity: $0, token: makeToken()) }
         let controllerManagerToken = configuration.controllers.isEmpty ? nil : makeToken()
-        let tokenUsers = userTokens + (controllerManagerToken.map { [(identity: ControllerManagerIdentity.user, token: $0)] } ?? [])
+        let tokenUsers =
+            userTokens + (controllerManagerToken.map { [(identity: ControllerManagerIdentity.user, token: $0)] } ?? [])
         try PrivateFiles.write(TokenFile.render(adminToken: token, users: tokenUsers), to: layout.tokenFile)
         try PrivateFiles.write(token + "\n", to: layout.token)
         // Leases' tokens are not in the token file: kube-apiserver asks k8senv about them.
         let tokenReviewer = makeToken()
-        try PrivateFiles.write(TokenWebhook.kubeconfig(try TokenWebhook.endpoint(), reviewer: tokenReviewer),
-                               to: layout.tokenWebhookConfig)
+        try PrivateFiles.write(
+            TokenWebhook.kubeconfig(try TokenWebhook.endpoint(), reviewer: tokenReviewer),
+            to: layout.tokenWebhookConfig)
         if !userTokens.isEmpty { try PrivateFiles.makeDirectory(layout.users) }
         var authenticationConfig: String?
         if APIServerArguments.probesAnonymously(configuration.binaries.kubeAPIServerVersion) {
             authenticationConfig = layout.authenticationConfig
             try PrivateFiles.write(APIServerArguments.anonymousHealthConfig, to: layout.authenticationConfig)
         }
-        return StartFiles(name: configuration.name, layout: layout, certificates: certificates, token: token,
-                          userTokens: userTokens, controllerManagerToken: controllerManagerToken, tokenReviewer: tokenReviewer,
-                          authenticationConfig: authenticationConfig, audit: try writeAudit(configuration, layout))
+        return StartFiles(
+            name: configuration.name, layout: layout, certificates: certificates, token: token,
+            userTokens: userTokens, controllerManagerToken: controllerManagerToken, tokenReviewer: tokenReviewer,
+            authenticationConfig: authenticationConfig, audit: try writeAudit(configuration, layout))
     }
 
     /// The audit policy and log kube-apiserver is given, when the instance audits.
-    static func writeAudit(_ configuration: InstanceConfiguration, _ layout: InstanceLayout) throws(ProcessError) -> AuditFiles? {
+    static func writeAudit(_ configuration: InstanceConfiguration, _ layout: InstanceLayout) throws(ProcessError)
+        -> AuditFiles?
+    {
         guard let audit = configuration.audit else { return nil }
         try AuditLog.prepare(layout.auditLog)
         switch audit {
@@ -69,14 +74,17 @@ struct StartFiles: Sendable {
     /// The admin's and each user's kubeconfig, for kube-apiserver at `server` (a try's port).
     func writeKubeconfigs(server: String) throws(ProcessError) -> [InstanceUser] {
         let cluster = "k8senv-\(name)"
-        try PrivateFiles.write(Kubeconfig.render(name: cluster, server: server, caCertificate: certificates.caCertificate, token: token),
-                               to: layout.kubeconfig)
+        try PrivateFiles.write(
+            Kubeconfig.render(name: cluster, server: server, caCertificate: certificates.caCertificate, token: token),
+            to: layout.kubeconfig)
         var users: [InstanceUser] = []
         for user in userTokens {
             let path = layout.userKubeconfig(user.identity.name)
-            try PrivateFiles.write(Kubeconfig.render(name: cluster, user: user.identity.name, server: server,
-                                                     caCertificate: certificates.caCertificate, token: user.token),
-                                   to: path)
+            try PrivateFiles.write(
+                Kubeconfig.render(
+                    name: cluster, user: user.identity.name, server: server,
+                    caCertificate: certificates.caCertificate, token: user.token),
+                to: path)
             users.append(InstanceUser(identity: user.identity, token: user.token, kubeconfigPath: path))
         }
         return users

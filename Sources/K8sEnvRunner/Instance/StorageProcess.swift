@@ -17,7 +17,8 @@ package enum StorageArguments {
     /// unix URL's HOST:PORT as the socket's path, so `unix://etcd.sock:0` is the file
     /// `etcd.sock:0` in the folder etcd runs in; clients dial `unix:///FOLDER/etcd.sock:0`.
     package static func etcd(dataDirectory: String, noFsync: Bool) -> [String] {
-        let client = "unix://" + etcdClientSocket, peer = "unix://" + etcdPeerSocket
+        let client = "unix://" + etcdClientSocket
+        let peer = "unix://" + etcdPeerSocket
         var args = [
             "--name=k8senv",
             "--data-dir=\(dataDirectory)",

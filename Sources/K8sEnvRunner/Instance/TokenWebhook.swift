@@ -105,7 +105,8 @@ package enum TokenWebhook {
             do {
                 let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificates.servingCertificate.utf8))
                 let key = try NIOSSLPrivateKey(bytes: Array(certificates.servingKey.utf8), format: .pem)
-                let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+                let tls = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
                 context = try NIOSSLContext(configuration: tls)
             } catch {
                 throw ProcessError(.launchFailed, "cannot load the token webhook's certificate: \(error)")
@@ -136,9 +137,12 @@ package enum TokenWebhook {
                 }
             let channel: any Channel
             do { channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait() } catch {
-                throw ProcessError(.launchFailed, "cannot listen for kube-apiserver's token reviews on 127.0.0.1: \(error)")
+                throw ProcessError(
+                    .launchFailed, "cannot listen for kube-apiserver's token reviews on 127.0.0.1: \(error)")
             }
-            let endpoint = Endpoint(url: "https://127.0.0.1:\(channel.localAddress?.port ?? 0)\(path)", caCertificate: certificates.caCertificate)
+            let endpoint = Endpoint(
+                url: "https://127.0.0.1:\(channel.localAddress?.port ?? 0)\(path)",
+                caCertificate: certificates.caCertificate)
             listener.withLock { $0 = endpoint }
             return endpoint
         }
@@ -149,7 +153,8 @@ package enum TokenWebhook {
     /// The kubeconfig kube-apiserver reads the webhook from: the endpoint, its CA, and the
     /// instance's secret (`reviewer`) as the bearer token it sends.
     package static func kubeconfig(_ endpoint: Endpoint, reviewer: String) -> String {
-        Kubeconfig.render(name: "k8senv-token-review", server: endpoint.url, caCertificate: endpoint.caCertificate, token: reviewer)
+        Kubeconfig.render(
+            name: "k8senv-token-review", server: endpoint.url, caCertificate: endpoint.caCertificate, token: reviewer)
     }
 
     /// The `extra` key of a lease token's user: the token's fingerprint.
@@ -168,17 +173,24 @@ package enum TokenWebhook {
     /// when it does not remember the token, a SubjectAccessReview always), so decoded and encoded
     /// with `Codable` types (scripts/bench/bench-token-review.sh).
     package static func answer(_ body: [UInt8], reviewer: String) -> [UInt8]? {
-        guard let review = try? decoder.decode(Review.self, from: Data(body)), let spec = review.spec else { return nil }
+        guard let review = try? decoder.decode(Review.self, from: Data(body)), let spec = review.spec else {
+            return nil
+        }
         let data: Data?
         switch review.kind {
         case "TokenReview":
             guard let token = spec.token else { return nil }
             var status = TokenReviewStatus(authenticated: false)
             if let identity = LeaseTokens.shared.review(token, reviewer: reviewer) {
-                status = TokenReviewStatus(authenticated: true, user: .init(username: identity.name, uid: identity.name, groups: identity.groups,
-                                                                            extra: [fingerprintKey: [LeaseTokens.fingerprint(token)]]))
+                status = TokenReviewStatus(
+                    authenticated: true,
+                    user: .init(
+                        username: identity.name, uid: identity.name, groups: identity.groups,
+                        extra: [fingerprintKey: [LeaseTokens.fingerprint(token)]]))
             }
-            data = try? encoder.encode(Answer(apiVersion: review.apiVersion ?? "authentication.k8s.io/v1", kind: "TokenReview", status: status))
+            data = try? encoder.encode(
+                Answer(apiVersion: review.apiVersion ?? "authentication.k8s.io/v1", kind: "TokenReview", status: status)
+            )
         case "SubjectAccessReview":
             // No opinion (allowed false, denied absent) leaves the decision to the next mode.
             var status = AccessReviewStatus(allowed: false)
@@ -188,7 +200,10 @@ package enum TokenWebhook {
             } else if !fingerprints.isEmpty, (spec.groups ?? []).contains(leaseAdminGroup) {
                 status = AccessReviewStatus(allowed: true, reason: "k8senv: a live lease's admin token")
             }
-            data = try? encoder.encode(Answer(apiVersion: review.apiVersion ?? "authorization.k8s.io/v1", kind: "SubjectAccessReview", status: status))
+            data = try? encoder.encode(
+                Answer(
+                    apiVersion: review.apiVersion ?? "authorization.k8s.io/v1", kind: "SubjectAccessReview",
+                    status: status))
         default:
             return nil
         }
@@ -260,7 +275,11 @@ final class TokenReviewHandler: ChannelInboundHandler, RemovableChannelHandler {
             body.removeAll(keepingCapacity: true)
             tooLarge = false
         case .body(let buffer):
-            if body.count + buffer.readableBytes > Self.limit { tooLarge = true } else { body += buffer.readableBytesView }
+            if body.count + buffer.readableBytes > Self.limit {
+                tooLarge = true
+            } else {
+                body += buffer.readableBytesView
+            }
         case .end:
             guard let head else { return }
             self.head = nil
@@ -290,7 +309,9 @@ final class TokenReviewHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "Content-Length", value: String(answer.count))
         let keepAlive = head.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: answer)))), promise: nil)
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {

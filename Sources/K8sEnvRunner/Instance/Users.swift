@@ -39,7 +39,9 @@ package enum TokenFile {
     /// The admin's line (`k8senv-admin` in `system:masters`), then each user's.
     package static func render(adminToken: String, users: [(identity: UserIdentity, token: String)]) -> String {
         var lines = [line(token: adminToken, user: KubeconfigVariables.adminUser, groups: ["system:masters"])]
-        for user in users { lines.append(line(token: user.token, user: user.identity.name, groups: user.identity.groups)) }
+        for user in users {
+            lines.append(line(token: user.token, user: user.identity.name, groups: user.identity.groups))
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -32,20 +32,33 @@ enum Cleanup {
     static func resources(_ client: KubeClient) async throws(KubeClientError) -> [ResourceInfo] {
         /// Ranks below every preferred or listed version.
         let stored = -1
-        let groupVersions: [(group: String, versions: [String])] = [("", ["v1"])]
+        let groupVersions: [(group: String, versions: [String])] =
+            [("", ["v1"])]
             + (try await Discovery.groups(client)).groups.map { ($0.name, $0.versionsPreferredFirst) }
         // Each version's resources with their rank: stored first, then preferred, then in order.
         let perVersion = await withTaskGroup(of: (String, [(rank: Int, info: ResourceInfo)]).self) { group in
             for (groupName, versions) in groupVersions {
                 for (rank, version) in versions.enumerated() {
                     group.addTask {
-                        guard let list = try? await Discovery.resources(client, group: groupName, version: version) else { return (groupName, []) }
-                        return (groupName, list.resources.compactMap { r in
-                            guard !r.isSubresource, let verbs = r.verbs, verbs.contains("list"), verbs.contains("delete") else { return nil }
-                            let isStored = r.storageVersionHash == storageVersionHash(group: groupName, version: version, kind: r.kind)
-                            return (isStored ? stored : rank, ResourceInfo(group: groupName, version: version, resource: r.name, kind: r.kind,
-                                                                          namespaced: r.namespaced ?? false))
-                        })
+                        guard let list = try? await Discovery.resources(client, group: groupName, version: version)
+                        else { return (groupName, []) }
+                        return (
+                            groupName,
+                            list.resources.compactMap { r in
+                                guard !r.isSubresource, let verbs = r.verbs, verbs.contains("list"),
+                                    verbs.contains("delete")
+                                else { return nil }
+                                let isStored =
+                                    r.storageVersionHash
+                                    == storageVersionHash(group: groupName, version: version, kind: r.kind)
+                                return (
+                                    isStored ? stored : rank,
+                                    ResourceInfo(
+                                        group: groupName, version: version, resource: r.name, kind: r.kind,
+                                        namespaced: r.namespaced ?? false)
+                                )
+                            }
+                        )
                     }
                 }
             }
@@ -92,9 +105,10 @@ enum Cleanup {
             return (response.decode(ObjectList.self)?.items ?? []).compactMap { item in
                 let metadata = item.metadata
                 guard let name = metadata.name, let uid = metadata.uid else { return nil }
-                return Object(resource: resource, namespace: metadata.namespace, name: name, uid: uid,
-                              resourceVersion: metadata.resourceVersion.flatMap { Int64($0) },
-                              finalizers: !(metadata.finalizers?.isEmpty ?? true))
+                return Object(
+                    resource: resource, namespace: metadata.namespace, name: name, uid: uid,
+                    resourceVersion: metadata.resourceVersion.flatMap { Int64($0) },
+                    finalizers: !(metadata.finalizers?.isEmpty ?? true))
             }
         }
     }
@@ -102,8 +116,10 @@ enum Cleanup {
     /// The list response of each resource, across namespaces, `parallelism` at a time, in the
     /// order of `resources`; `query` (e.g. `resourceVersion=5&resourceVersionMatch=Exact`) is
     /// added to each path. Any status is returned; only a failed request throws.
-    static func listResponses(_ client: KubeClient, _ resources: [ResourceInfo],
-                              query: String? = nil) async throws(KubeClientError) -> [(ResourceInfo, KubeClient.Response)] {
+    static func listResponses(
+        _ client: KubeClient, _ resources: [ResourceInfo],
+        query: String? = nil
+    ) async throws(KubeClientError) -> [(ResourceInfo, KubeClient.Response)] {
         let results = await withTaskGroup(of: (Int, Result<KubeClient.Response, KubeClientError>).self) { group in
             var pending = resources.enumerated()[...]
             var results: [(Int, Result<KubeClient.Response, KubeClientError>)] = []
@@ -111,7 +127,13 @@ enum Cleanup {
                 guard let (index, resource) = pending.popFirst() else { return }
                 group.addTask {
                     do throws(KubeClientError) {
-                        return (index, .success(try await client.send("GET", resource.basePath + "/" + resource.resource + (query.map { "?" + $0 } ?? ""))))
+                        return (
+                            index,
+                            .success(
+                                try await client.send(
+                                    "GET", resource.basePath + "/" + resource.resource + (query.map { "?" + $0 } ?? ""))
+                            )
+                        )
                     } catch {
                         return (index, .failure(error))
                     }
@@ -147,8 +169,10 @@ enum Cleanup {
 
     /// Deletes the objects of `resources` that `isCreated` picks: custom resource definitions
     /// first (with their custom resources), then other objects, then namespaces.
-    static func clean(_ client: KubeClient, resources: [ResourceInfo],
-                      isCreated: (Object) -> Bool) async throws(KubeClientError) -> CleanupReport {
+    static func clean(
+        _ client: KubeClient, resources: [ResourceInfo],
+        isCreated: (Object) -> Bool
+    ) async throws(KubeClientError) -> CleanupReport {
         let created = try await list(client, resources).filter(isCreated)
         guard !created.isEmpty else { return CleanupReport() }
         let namespaces = created.filter { $0.resource.group.isEmpty && $0.resource.resource == "namespaces" }
@@ -162,7 +186,9 @@ enum Cleanup {
         try await forEach(crds) { crd throws(KubeClientError) in try await deleteCRD(client, crd) }
         try await forEach(rest) { object throws(KubeClientError) in try await delete(client, object) }
         report.deleted += crds.count + rest.count
-        try await forEach(namespaces) { namespace throws(KubeClientError) in try await deleteNamespace(client, namespace) }
+        try await forEach(namespaces) { namespace throws(KubeClientError) in
+            try await deleteNamespace(client, namespace)
+        }
         report.namespaces = namespaces.count
         report.deleted += namespaces.count
         return report
@@ -177,7 +203,8 @@ enum Cleanup {
         if object.finalizers { try await removeFinalizers(client, path) }
         let response = try await client.delete(path + "?gracePeriodSeconds=0")
         guard response.status == 200 || response.status == 202 || response.status == 404 else {
-            throw KubeClientError(status: response.status, message: "cannot delete \(path): \(response.status)", body: response.body)
+            throw KubeClientError(
+                status: response.status, message: "cannot delete \(path): \(response.status)", body: response.body)
         }
     }
 
@@ -185,9 +212,11 @@ enum Cleanup {
         let path = path(crd)
         let response = try await client.delete(path)
         guard response.status == 200 || response.status == 202 || response.status == 404 else {
-            throw KubeClientError(status: response.status, message: "cannot delete \(path): \(response.status)", body: response.body)
+            throw KubeClientError(
+                status: response.status, message: "cannot delete \(path): \(response.status)", body: response.body)
         }
-        let gone = try await Poll(every: .milliseconds(20), for: .seconds(20)).until { () throws(KubeClientError) -> Bool in
+        let gone = try await Poll(every: .milliseconds(20), for: .seconds(20)).until {
+            () throws(KubeClientError) -> Bool in
             try await client.send("GET", path).status == 404
         }
         if case .success = gone { return }
@@ -196,10 +225,13 @@ enum Cleanup {
     }
 
     static func removeFinalizers(_ client: KubeClient, _ path: String) async throws(KubeClientError) {
-        let response = try await client.send("PATCH", path, body: Array(#"{"metadata":{"finalizers":null}}"#.utf8),
-                                             contentType: "application/merge-patch+json")
+        let response = try await client.send(
+            "PATCH", path, body: Array(#"{"metadata":{"finalizers":null}}"#.utf8),
+            contentType: "application/merge-patch+json")
         guard response.status == 200 || response.status == 404 else {
-            throw KubeClientError(status: response.status, message: "cannot remove the finalizers of \(path): \(response.status)", body: response.body)
+            throw KubeClientError(
+                status: response.status, message: "cannot remove the finalizers of \(path): \(response.status)",
+                body: response.body)
         }
     }
 
@@ -210,20 +242,28 @@ enum Cleanup {
         if namespace.finalizers { try await removeFinalizers(client, path) }
         let deleted = try await client.delete(path)
         guard deleted.status == 200 || deleted.status == 202 || deleted.status == 404 else {
-            throw KubeClientError(status: deleted.status, message: "cannot delete namespace \(namespace.name): \(deleted.status)", body: deleted.body)
+            throw KubeClientError(
+                status: deleted.status, message: "cannot delete namespace \(namespace.name): \(deleted.status)",
+                body: deleted.body)
         }
-        guard deleted.status != 404, case .object(var object)? = deleted.value, case .object(var spec)? = object["spec"],
-              !(spec["finalizers"]?.array?.isEmpty ?? true) else { return }
+        guard deleted.status != 404, case .object(var object)? = deleted.value,
+            case .object(var spec)? = object["spec"],
+            !(spec["finalizers"]?.array?.isEmpty ?? true)
+        else { return }
         spec["finalizers"] = .array([])
         object["spec"] = .object(spec)
         let body = Array(JSONOutput.encode(JSONValue.object(object)).utf8)
         let finalized = try await client.send("PUT", path + "/finalize", body: body)
         guard finalized.status == 200 || finalized.status == 404 else {
-            throw KubeClientError(status: finalized.status, message: "cannot finalize namespace \(namespace.name): \(finalized.status)", body: finalized.body)
+            throw KubeClientError(
+                status: finalized.status, message: "cannot finalize namespace \(namespace.name): \(finalized.status)",
+                body: finalized.body)
         }
     }
 
-    static func forEach(_ objects: [Object], _ body: @escaping @Sendable (Object) async throws(KubeClientError) -> Void) async throws(KubeClientError) {
+    static func forEach(_ objects: [Object], _ body: @escaping @Sendable (Object) async throws(KubeClientError) -> Void)
+        async throws(KubeClientError)
+    {
         let failures = await withTaskGroup(of: KubeClientError?.self) { group in
             var pending = objects[...]
             var failures: [KubeClientError] = []

@@ -56,9 +56,10 @@ public actor EnvironmentPool {
     private var supervisors: [String: Task<Void, Never>] = [:]
 
     init(configuration: K8sEnvConfiguration, environment: String, size: Int, options: PoolOptions) {
-        self.init(environment: environment, size: size,
-                  acquireTimeout: options.acquireTimeout ?? configuration.plan.config.timeouts.acquire.duration,
-                  factory: EnvironmentInstances(configuration: configuration, environment: environment, options: options))
+        self.init(
+            environment: environment, size: size,
+            acquireTimeout: options.acquireTimeout ?? configuration.plan.config.timeouts.acquire.duration,
+            factory: EnvironmentInstances(configuration: configuration, environment: environment, options: options))
     }
 
     /// A pool of at most `size` instances of `environment`, started by `factory`.
@@ -83,7 +84,9 @@ public actor EnvironmentPool {
     /// - Throws: ``K8sEnvError``: why one could not start; the others of this call are stopped.
     /// Traced on a track of the pool's own: the pools of a run warm concurrently.
     package func warm() async throws(K8sEnvError) {
-        try await Trace.span("pool warm-up", track: "\(environment) pool", arguments: ["size": "\(size)"]) { () async throws(K8sEnvError) in try await warmUp() }
+        try await Trace.span("pool warm-up", track: "\(environment) pool", arguments: ["size": "\(size)"]) {
+            () async throws(K8sEnvError) in try await warmUp()
+        }
     }
 
     private func warmUp() async throws(K8sEnvError) {
@@ -126,7 +129,9 @@ public actor EnvironmentPool {
 
     /// Starts instance `index` and finishes its start (``finishSlot(_:)``).
     /// Starts the instances of `indexes` at once, beside the rest of `first`'s start.
-    private func startTogether(_ indexes: some Collection<Int>, finishing first: (any PoolMember)? = nil) async -> [Result<Slot, K8sEnvError>] {
+    private func startTogether(_ indexes: some Collection<Int>, finishing first: (any PoolMember)? = nil) async
+        -> [Result<Slot, K8sEnvError>]
+    {
         await withTaskGroup(of: Result<Slot, K8sEnvError>.self) { group in
             if let first { group.addTask { await self.finishSlot(first) } }
             for index in indexes { group.addTask { await self.startSlot(index: index) } }
@@ -144,7 +149,9 @@ public actor EnvironmentPool {
     }
 
     private func startMember(index: Int) async -> Result<any PoolMember, K8sEnvError> {
-        do throws(K8sEnvError) { return .success(try await factory.start(index: index)) } catch { return .failure(error) }
+        do throws(K8sEnvError) { return .success(try await factory.start(index: index)) } catch {
+            return .failure(error)
+        }
     }
 
     /// Waits for `instance`'s own post-start work (``PoolMember/finishStart()``), takes its
@@ -292,7 +299,10 @@ public actor EnvironmentPool {
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
             if !Task.isCancelled {
-                await self?.expire(id, K8sEnvError(.acquireTimeout, "no instance of \(self?.environment ?? "") became free within \(timeout)"))
+                await self?.expire(
+                    id,
+                    K8sEnvError(
+                        .acquireTimeout, "no instance of \(self?.environment ?? "") became free within \(timeout)"))
             }
         }
         defer { timer.cancel() }
@@ -302,7 +312,10 @@ public actor EnvironmentPool {
                     waiters.append(Waiter(id: id, continuation: continuation))
                 }
             } onCancel: {
-                Task { await self.expire(id, K8sEnvError(.cancelled, "acquire was cancelled while waiting for an instance")) }
+                Task {
+                    await self.expire(
+                        id, K8sEnvError(.cancelled, "acquire was cancelled while waiting for an instance"))
+                }
             }
         } catch let error as K8sEnvError {
             throw error
@@ -326,7 +339,8 @@ public actor EnvironmentPool {
     /// Takes an instance back. See ``PooledInstance/release(_:)``.
     func release(_ lease: PooledInstance, mode: ReleaseMode) async throws(K8sEnvError) {
         guard let entry = inUse[lease.id], entry.lease === lease else {
-            throw K8sEnvError(.notAcquired, "\(lease.id) was released already (each acquire's instance is released once)")
+            throw K8sEnvError(
+                .notAcquired, "\(lease.id) was released already (each acquire's instance is released once)")
         }
         inUse[lease.id] = nil
         // Before anything else: from here on, a request with the lease's tokens gets 401.
@@ -353,7 +367,9 @@ public actor EnvironmentPool {
             try await slot.restorePoint.restore(mode)
         } catch {
             let what = mode == .clean ? "cleanup" : "reset"
-            failure = K8sEnvError(.cleanup, "\(slot.instance.name): \(what) failed, so it was stopped (a new one replaces it): \(error)", cause: error)
+            failure = K8sEnvError(
+                .cleanup, "\(slot.instance.name): \(what) failed, so it was stopped (a new one replaces it): \(error)",
+                cause: error)
         }
         if failure != nil || slot.instance.failure() != nil || isShutDown {
             await stopOnPurpose(slot.instance)
@@ -381,8 +397,10 @@ public actor EnvironmentPool {
 
     /// Lends an instance to `body` and releases it (cleaned) on every path, also when `body` throws.
     /// - Throws: what `body` throws, or ``K8sEnvError`` from acquire or release.
-    public func withInstance<T: Sendable>(timeout: Duration? = nil,
-                                          _ body: (PooledInstance) async throws -> T) async throws -> T {
+    public func withInstance<T: Sendable>(
+        timeout: Duration? = nil,
+        _ body: (PooledInstance) async throws -> T
+    ) async throws -> T {
         let lease = try await acquire(timeout: timeout)
         let result: T
         do { result = try await body(lease) } catch {
@@ -400,7 +418,9 @@ public actor EnvironmentPool {
         isShutDown = true
         for supervisor in supervisors.values { supervisor.cancel() }
         supervisors.removeAll()
-        for waiter in waiters { waiter.continuation.resume(throwing: K8sEnvError(.shutDown, "the pool of \(environment) was shut down")) }
+        for waiter in waiters {
+            waiter.continuation.resume(throwing: K8sEnvError(.shutDown, "the pool of \(environment) was shut down"))
+        }
         waiters.removeAll()
         if releasing > 0 { await withCheckedContinuation { drained.append($0) } }
         initialization?.cancel()

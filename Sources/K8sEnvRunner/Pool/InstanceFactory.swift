@@ -67,9 +67,11 @@ package struct LeaseTerms: Sendable {
     /// Ends the lease's credentials (kube-apiserver answers 401 from then on).
     package var revoke: @Sendable () -> Void
 
-    package init(server: String, caCertificate: String, token: String, kubeconfigPath: String, users: [PooledInstance.User],
-                 client: KubeClient, webhook: WebhookEndpoint?, directory: String, auditLogPath: String?,
-                 revoke: @escaping @Sendable () -> Void) {
+    package init(
+        server: String, caCertificate: String, token: String, kubeconfigPath: String, users: [PooledInstance.User],
+        client: KubeClient, webhook: WebhookEndpoint?, directory: String, auditLogPath: String?,
+        revoke: @escaping @Sendable () -> Void
+    ) {
         self.server = server
         self.caCertificate = caCertificate
         self.token = token
@@ -121,12 +123,15 @@ package actor EnvironmentInstances: InstanceFactory {
             return
         }
         guard let configuration else { return }
-        let work = options.workDirectory ?? FileManager.default.temporaryDirectory
+        let work =
+            options.workDirectory
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("k8senv-pool-\(getpid())-\(UUID().uuidString.prefix(8))").path
         if options.workDirectory == nil { ownFolder = work }
-        let made = try await EnvironmentBuilder.prepare(plan: configuration.plan, files: configuration.files, runDirectory: work,
-                                                        useCache: options.useCache, cacheRoot: options.cacheDirectory,
-                                                        progress: options.log ?? { _ in })
+        let made = try await EnvironmentBuilder.prepare(
+            plan: configuration.plan, files: configuration.files, runDirectory: work,
+            useCache: options.useCache, cacheRoot: options.cacheDirectory,
+            progress: options.log ?? { _ in })
         _ = try await made.snapshot(for: environment)
         builder = made
     }
@@ -171,11 +176,14 @@ extension Instance: PoolMember {
             throw K8sEnvError(error)
         }
         return LeaseTerms(
-            server: server, caCertificate: caCertificate, token: credentials.token, kubeconfigPath: credentials.kubeconfigPath,
+            server: server, caCertificate: caCertificate, token: credentials.token,
+            kubeconfigPath: credentials.kubeconfigPath,
             users: credentials.users.map {
-                PooledInstance.User(name: $0.name, groups: $0.identity.groups, token: $0.token, kubeconfigPath: $0.kubeconfigPath)
+                PooledInstance.User(
+                    name: $0.name, groups: $0.identity.groups, token: $0.token, kubeconfigPath: $0.kubeconfigPath)
             },
-            client: client.with(token: credentials.token), webhook: configuration.webhook, directory: configuration.directory,
+            client: client.with(token: credentials.token), webhook: configuration.webhook,
+            directory: configuration.directory,
             auditLogPath: configuration.auditLogPath, revoke: { credentials.revoke() })
     }
 }

@@ -19,27 +19,36 @@ struct LeaseCredentials: Sendable {
     /// Issues the tokens of lease number `number` of `instance` and writes their kubeconfigs.
     /// - Throws: ``ProcessError`` when a kubeconfig cannot be written (nothing stays issued).
     static func issue(for instance: Instance, number: Int) throws(ProcessError) -> LeaseCredentials {
-        let tokens = LeaseTokens.shared, reviewer = instance.tokenReviewer
+        let tokens = LeaseTokens.shared
+        let reviewer = instance.tokenReviewer
         let folder = instance.configuration.directory + "/leases/\(number)"
         let name = "k8senv-\(instance.name)"
-        let token = tokens.issue(UserIdentity(name: KubeconfigVariables.adminUser, groups: [TokenWebhook.leaseAdminGroup]), reviewer: reviewer)
+        let token = tokens.issue(
+            UserIdentity(name: KubeconfigVariables.adminUser, groups: [TokenWebhook.leaseAdminGroup]),
+            reviewer: reviewer)
         let users = instance.users.map {
-            InstanceUser(identity: $0.identity, token: tokens.issue($0.identity, reviewer: reviewer),
-                         kubeconfigPath: folder + "/users/\($0.name).kubeconfig")
+            InstanceUser(
+                identity: $0.identity, token: tokens.issue($0.identity, reviewer: reviewer),
+                kubeconfigPath: folder + "/users/\($0.name).kubeconfig")
         }
-        let credentials = LeaseCredentials(token: token, kubeconfigPath: folder + "/kubeconfig", users: users, folder: folder,
-                                           reviewer: reviewer)
+        let credentials = LeaseCredentials(
+            token: token, kubeconfigPath: folder + "/kubeconfig", users: users, folder: folder,
+            reviewer: reviewer)
         do throws(ProcessError) {
             try PrivateFiles.makeDirectory(instance.configuration.directory + "/leases")
             try PrivateFiles.makeDirectory(folder)
             if !users.isEmpty { try PrivateFiles.makeDirectory(folder + "/users") }
             // Not durable: a lease's kubeconfig means nothing after a crash (its token is gone).
-            try PrivateFiles.write(Kubeconfig.render(name: name, server: instance.server, caCertificate: instance.caCertificate, token: token),
-                                   to: credentials.kubeconfigPath, durable: false)
+            try PrivateFiles.write(
+                Kubeconfig.render(
+                    name: name, server: instance.server, caCertificate: instance.caCertificate, token: token),
+                to: credentials.kubeconfigPath, durable: false)
             for user in users {
-                try PrivateFiles.write(Kubeconfig.render(name: name, user: user.name, server: instance.server,
-                                                         caCertificate: instance.caCertificate, token: user.token),
-                                       to: user.kubeconfigPath, durable: false)
+                try PrivateFiles.write(
+                    Kubeconfig.render(
+                        name: name, user: user.name, server: instance.server,
+                        caCertificate: instance.caCertificate, token: user.token),
+                    to: user.kubeconfigPath, durable: false)
             }
         } catch {
             credentials.revoke()

@@ -24,8 +24,10 @@ public struct K8sEnvConfiguration: Sendable {
     ///   - profile: a profile of the file to apply.
     ///   - variables: what `${VAR}` expands from (the process environment by default).
     /// - Throws: ``K8sEnvError`` with code `.invalidConfig` and every problem as `file:line:col`.
-    public static func load(_ path: String, profile: String? = nil,
-                            variables: [String: String] = ProcessInfo.processInfo.environment) throws(K8sEnvError) -> K8sEnvConfiguration {
+    public static func load(
+        _ path: String, profile: String? = nil,
+        variables: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(K8sEnvError) -> K8sEnvConfiguration {
         let files = SourceFiles()
         let loader = ConfigLoader(variables: variables, files: files)
         do throws(Diagnostics) {
@@ -39,11 +41,16 @@ public struct K8sEnvConfiguration: Sendable {
     /// A pool of instances of one environment. Nothing starts until ``EnvironmentPool/initialize()``
     /// or the first ``EnvironmentPool/acquire(timeout:)``.
     /// - Throws: ``K8sEnvError`` `.unknownEnvironment`.
-    public func pool(for environment: String, options: PoolOptions = PoolOptions()) throws(K8sEnvError) -> EnvironmentPool {
+    public func pool(for environment: String, options: PoolOptions = PoolOptions()) throws(K8sEnvError)
+        -> EnvironmentPool
+    {
         guard let planned = plan.environment(named: environment) else {
-            throw K8sEnvError(.unknownEnvironment, "\(plan.config.file): \(plan.config.unknownEnvironment(environment) ?? environment)")
+            throw K8sEnvError(
+                .unknownEnvironment,
+                "\(plan.config.file): \(plan.config.unknownEnvironment(environment) ?? environment)")
         }
-        return EnvironmentPool(configuration: self, environment: environment, size: options.size ?? planned.poolSize, options: options)
+        return EnvironmentPool(
+            configuration: self, environment: environment, size: options.size ?? planned.poolSize, options: options)
     }
 }
 
@@ -62,8 +69,10 @@ public struct PoolOptions: Sendable {
     /// Progress lines (instance starts, cache hits and builds); nil discards them.
     public var log: (@Sendable (String) -> Void)?
 
-    public init(size: Int? = nil, acquireTimeout: Duration? = nil, useCache: Bool = true, cacheDirectory: String? = nil,
-                workDirectory: String? = nil, log: (@Sendable (String) -> Void)? = nil) {
+    public init(
+        size: Int? = nil, acquireTimeout: Duration? = nil, useCache: Bool = true, cacheDirectory: String? = nil,
+        workDirectory: String? = nil, log: (@Sendable (String) -> Void)? = nil
+    ) {
         self.size = size
         self.acquireTimeout = acquireTimeout
         self.useCache = useCache

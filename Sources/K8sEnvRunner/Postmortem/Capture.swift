@@ -28,7 +28,10 @@ package enum PostmortemCapture {
         var maxSize = defaultMaxSize
         if let written = config.postmortem?.maxSize {
             guard let size = BundleLimits.parse(written) else {
-                throw K8sEnvError(.invalidConfig, "\(config.file): postmortem.maxSize \(written) is not a size: give bytes, or a number with K, M or G (e.g. 256Mi)")
+                throw K8sEnvError(
+                    .invalidConfig,
+                    "\(config.file): postmortem.maxSize \(written) is not a size: give bytes, or a number with K, M or G (e.g. 256Mi)"
+                )
             }
             maxSize = size
         }
@@ -43,12 +46,17 @@ package enum PostmortemCapture {
     ///   - failed: the command failed or an instance stopped under it.
     /// - Returns: the bundles written.
     @discardableResult
-    package static func afterCommand(_ session: Session, target: Target?, profile: String?, status: Int32, failed: Bool,
-                                     output: @Sendable (String) -> Void) async -> [String] {
+    package static func afterCommand(
+        _ session: Session, target: Target?, profile: String?, status: Int32, failed: Bool,
+        output: @Sendable (String) -> Void
+    ) async -> [String] {
         guard let target, failed || target.when == .always else { return [] }
-        let reason = status > 128 ? "the command was ended by signal \(status - 128) (exit status \(status))"
-            : status != 0 ? "the command exited with status \(status)"
-            : failed ? "an instance stopped while the command ran" : "the command passed (postmortem.when: always)"
+        let reason =
+            status > 128
+            ? "the command was ended by signal \(status - 128) (exit status \(status))"
+            : status != 0
+                ? "the command exited with status \(status)"
+                : failed ? "an instance stopped while the command ran" : "the command passed (postmortem.when: always)"
         let key: BundleKey
         do throws(BundleError) { key = try BundleKey.current() } catch {
             output("error: no post-mortem bundles: \(error)")
@@ -62,10 +70,13 @@ package enum PostmortemCapture {
             let clock = ContinuousClock()
             let started = clock.now
             do throws(BundleError) {
-                let (path, bytes) = try await capture(instance, environment: environment, builder: session.builder, profile: profile,
-                                                      baseline: baseline, reason: reason, target: target, key: key)
+                let (path, bytes) = try await capture(
+                    instance, environment: environment, builder: session.builder, profile: profile,
+                    baseline: baseline, reason: reason, target: target, key: key)
                 written.append(path)
-                output("\(instance.name): post-mortem bundle \(path) (\(EnvironmentBuilder.bytes(bytes)), \(EnvironmentBuilder.format(clock.now - started))); serve it with `k8senv open \(path)`")
+                output(
+                    "\(instance.name): post-mortem bundle \(path) (\(EnvironmentBuilder.bytes(bytes)), \(EnvironmentBuilder.format(clock.now - started))); serve it with `k8senv open \(path)`"
+                )
             } catch {
                 output("error: \(instance.name): no post-mortem bundle: \(error)")
             }
@@ -78,9 +89,13 @@ package enum PostmortemCapture {
     /// - Returns: the bundle's path and its data's size.
     /// - Throws: ``BundleError`` when the store cannot be copied, is larger than `maxSize`, or the
     ///   bundle cannot be written.
-    package static func capture(_ instance: Instance, environment: String, builder: EnvironmentBuilder, profile: String?,
-                                baseline: Int64?, reason: String, target: Target, key: BundleKey) async throws(BundleError) -> (String, Int) {
-        let staging = builder.runDirectory + "/postmortem-" + instance.name + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+    package static func capture(
+        _ instance: Instance, environment: String, builder: EnvironmentBuilder, profile: String?,
+        baseline: Int64?, reason: String, target: Target, key: BundleKey
+    ) async throws(BundleError) -> (String, Int) {
+        let staging =
+            builder.runDirectory + "/postmortem-" + instance.name + "-"
+            + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         defer { try? FileManager.default.removeItem(atPath: staging) }
         do throws(ProcessError) {
             try PrivateFiles.makeDirectory(staging, below: builder.runDirectory)
@@ -89,10 +104,15 @@ package enum PostmortemCapture {
             throw BundleError(.io, "cannot copy its store: \(error)")
         }
         let storeFiles: [(String, String)]
-        do { storeFiles = try SnapshotStore.files(in: staging) } catch { throw BundleError(.io, "cannot read the store's copy: \(error)") }
+        do { storeFiles = try SnapshotStore.files(in: staging) } catch {
+            throw BundleError(.io, "cannot read the store's copy: \(error)")
+        }
         let storeSize = storeFiles.reduce(0) { $0 + Self.size($1.1) }
         guard storeSize <= target.maxSize else {
-            throw BundleError(.tooLarge, "its store is \(storeSize) bytes, more than postmortem.maxSize (\(target.maxSize) bytes); raise it to capture this instance")
+            throw BundleError(
+                .tooLarge,
+                "its store is \(storeSize) bytes, more than postmortem.maxSize (\(target.maxSize) bytes); raise it to capture this instance"
+            )
         }
         var left = target.maxSize - storeSize
         var omitted: [String] = []
@@ -102,7 +122,9 @@ package enum PostmortemCapture {
         var crdText: [UInt8] = []
         for file in crds {
             crdText += Array("---\n# \(file.relativePath)\n".utf8)
-            crdText += (FileManager.default.contents(atPath: file.path).map { [UInt8]($0) } ?? Array("# (could not be read)\n".utf8))
+            crdText +=
+                (FileManager.default.contents(atPath: file.path).map { [UInt8]($0) }
+                    ?? Array("# (could not be read)\n".utf8))
             if crdText.last != 0x0A { crdText.append(0x0A) }
         }
         let config = FileManager.default.contents(atPath: plan.config.file).map { [UInt8]($0) }
@@ -113,8 +135,13 @@ package enum PostmortemCapture {
         // Logs: the newest lines are the ones that explain the failure.
         func tail(_ path: String?, _ limit: Int) -> [UInt8]? { path.flatMap { Self.tail(of: $0, limit: limit) } }
         extras.append((PostmortemInfo.auditLog, tail(instance.configuration.auditLogPath, .max), "the audit log"))
-        extras.append((PostmortemInfo.apiServerLog, tail(instance.apiServerProcess.logPath, logTail), "kube-apiserver's log"))
-        extras.append((PostmortemInfo.controllerManagerLog, tail(instance.controllerManager?.logPath, logTail), "kube-controller-manager's log"))
+        extras.append(
+            (PostmortemInfo.apiServerLog, tail(instance.apiServerProcess.logPath, logTail), "kube-apiserver's log"))
+        extras.append(
+            (
+                PostmortemInfo.controllerManagerLog, tail(instance.controllerManager?.logPath, logTail),
+                "kube-controller-manager's log"
+            ))
         for (name, content, what) in extras {
             guard var bytes = content else { continue }
             if bytes.count > left {
@@ -133,10 +160,14 @@ package enum PostmortemCapture {
             }
             left -= bytes.count
         }
-        if instance.configuration.auditLogPath == nil { omitted.append("no audit log: the config has no `audit:` for \(environment)") }
-        let info = PostmortemInfo(instance: instance.name, environment: environment, startedFrom: builder.cache?.keys[environment],
-                                  baselineRevision: baseline, profile: profile, reason: reason, capturedAt: Date(), omitted: omitted)
-        let checksum: String, size: Int
+        if instance.configuration.auditLogPath == nil {
+            omitted.append("no audit log: the config has no `audit:` for \(environment)")
+        }
+        let info = PostmortemInfo(
+            instance: instance.name, environment: environment, startedFrom: builder.cache?.keys[environment],
+            baselineRevision: baseline, profile: profile, reason: reason, capturedAt: Date(), omitted: omitted)
+        let checksum: String
+        let size: Int
         do {
             checksum = try SnapshotStore.checksum(of: staging)
             size = try SnapshotStore.files(in: staging).reduce(0) { $0 + Self.size($1.1) }
@@ -144,15 +175,19 @@ package enum PostmortemCapture {
             throw BundleError(.io, "cannot read the bundle's files: \(error)")
         }
         let metadata = SnapshotMetadata(
-            key: info.startedFrom ?? checksum, environment: environment, config: Session.absolute(plan.config.file), parentKey: nil,
-            storage: instance.configuration.storage.rawValue, kubeAPIServerVersion: builder.binaries.kubeAPIServerVersion.text,
-            files: crds.map(\.relativePath), objects: 0, size: size, checksum: checksum, buildSeconds: 0, createdAt: info.capturedAt)
+            key: info.startedFrom ?? checksum, environment: environment, config: Session.absolute(plan.config.file),
+            parentKey: nil,
+            storage: instance.configuration.storage.rawValue,
+            kubeAPIServerVersion: builder.binaries.kubeAPIServerVersion.text,
+            files: crds.map(\.relativePath), objects: 0, size: size, checksum: checksum, buildSeconds: 0,
+            createdAt: info.capturedAt)
         do throws(ProcessError) { try PrivateFiles.makeDirectory(target.directory) } catch {
             throw BundleError(.io, "cannot make the folder \(target.directory): \(error.message)")
         }
         let path = freeName(in: target.directory, instance.name)
-        try SnapshotBundle.write(metadata, data: staging, postmortem: info, to: path, key: key,
-                                 limits: BundleLimits(maxSize: max(target.maxSize, size)))
+        try SnapshotBundle.write(
+            metadata, data: staging, postmortem: info, to: path, key: key,
+            limits: BundleLimits(maxSize: max(target.maxSize, size)))
         return (path, Self.size(path))
     }
 

@@ -26,9 +26,14 @@ package enum PostmortemOpen {
         var lines: [String] = []
         if let info = header.postmortem {
             lines.append("post-mortem bundle of \(e(info.instance)) (environment \(e(info.environment)))")
-            lines.append("  captured:        \(ISO8601DateFormatter().string(from: info.capturedAt)): \(e(info.reason))")
-            lines.append("  started from:    \(info.startedFrom.map { "snapshot " + $0.prefix(12) } ?? "no snapshot (--no-cache)")")
-            lines.append("  baseline:        \(info.baselineRevision.map { "revision \($0)" } ?? "none recorded (diff cannot compare)")")
+            lines.append(
+                "  captured:        \(ISO8601DateFormatter().string(from: info.capturedAt)): \(e(info.reason))")
+            lines.append(
+                "  started from:    \(info.startedFrom.map { "snapshot " + $0.prefix(12) } ?? "no snapshot (--no-cache)")"
+            )
+            lines.append(
+                "  baseline:        \(info.baselineRevision.map { "revision \($0)" } ?? "none recorded (diff cannot compare)")"
+            )
             if let profile = info.profile { lines.append("  profile:         \(e(profile))") }
         } else {
             lines.append("snapshot bundle of \(e(meta.environment)) (from `k8senv cache export`: no baseline, no logs)")
@@ -46,20 +51,25 @@ package enum PostmortemOpen {
     /// whose binaries to use; `file` empty: the defaults (``Config/forOpening(storage:environment:directory:variables:)``).
     /// With `tracePath`, the open's phases (bundle check, binary probe, store restored) and the
     /// instance's start go there as `up`'s do; the session keeps the trace until it stops.
-    package static func start(bundle path: String, options: Lifecycle.Options, detached: Bool,
-                              output: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> Session {
+    package static func start(
+        bundle path: String, options: Lifecycle.Options, detached: Bool,
+        output: @escaping @Sendable (String) -> Void
+    ) async throws(K8sEnvError) -> Session {
         try await Trace.recording(to: options.tracePath) { () async throws(K8sEnvError) in
             try await startTraced(bundle: path, options: options, detached: detached, output: output)
         }
     }
 
-    private static func startTraced(bundle path: String, options: Lifecycle.Options, detached: Bool,
-                                    output: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> Session {
+    private static func startTraced(
+        bundle path: String, options: Lifecycle.Options, detached: Bool,
+        output: @escaping @Sendable (String) -> Void
+    ) async throws(K8sEnvError) -> Session {
         let state = options.stateFolder
         let cleanup = state.cleanStaleRuns()
         for dir in cleanup.cleaned { output("cleaned up after a run that did not stop: \(dir)") }
         for reason in cleanup.refused { output("note: \(reason)") }
-        let (bundle, key) = try await Trace.span("bundle check") { () async throws(K8sEnvError) -> (SnapshotBundle, BundleKey) in
+        let (bundle, key) = try await Trace.span("bundle check") {
+            () async throws(K8sEnvError) -> (SnapshotBundle, BundleKey) in
             do throws(BundleError) {
                 return (try SnapshotBundle.open(path, limits: try BundleLimits.current()), try BundleKey.current())
             } catch {
@@ -69,13 +79,17 @@ package enum PostmortemOpen {
         let header = bundle.header
         let environment = header.postmortem?.environment ?? header.snapshot.environment
         guard PostmortemInfo.isEnvironmentName(environment) else {
-            throw refused(BundleError(.malformed, "\(path): the environment name \"\(environment)\" is not a k8senv environment name"))
+            throw refused(
+                BundleError(
+                    .malformed, "\(path): the environment name \"\(environment)\" is not a k8senv environment name"))
         }
         let storage = StorageKind(rawValue: header.snapshot.storage)!  // checked by open
-        var config = Config.forOpening(storage: storage, environment: environment, directory: FileManager.default.currentDirectoryPath)
+        var config = Config.forOpening(
+            storage: storage, environment: environment, directory: FileManager.default.currentDirectoryPath)
         if !options.file.isEmpty {
             do throws(Diagnostics) {
-                config.binaries = try ConfigLoader(files: SourceFiles()).load(options.file, profile: options.profile).binaries
+                config.binaries = try ConfigLoader(files: SourceFiles()).load(options.file, profile: options.profile)
+                    .binaries
             } catch {
                 throw K8sEnvError(.invalidConfig, error, files: SourceFiles())
             }
@@ -83,11 +97,17 @@ package enum PostmortemOpen {
         // etcd and kine: kube-apiserver does not compact, so the baseline stays readable for diff.
         config.apiServerExtraArgs = ["--etcd-compaction-interval=0"]
         let binaries = try await Trace.span("binary probe") { () async throws(K8sEnvError) -> ResolvedBinaries in
-            do throws(ProcessError) { return try await ResolvedBinaries.resolve(config) } catch { throw K8sEnvError(error) }
+            do throws(ProcessError) { return try await ResolvedBinaries.resolve(config) } catch {
+                throw K8sEnvError(error)
+            }
         }
         let version = binaries.kubeAPIServerVersion.text
         if header.snapshot.kubeAPIServerVersion != version {
-            throw refused(BundleError(.version, "\(path): the instance ran kube-apiserver \(header.snapshot.kubeAPIServerVersion), but \(binaries.kubeAPIServer) here is \(version); open it with \(header.snapshot.kubeAPIServerVersion) (K8SENV_KUBE_APISERVER, or -f a config whose binaries.kubeAPIServer is that release)"))
+            throw refused(
+                BundleError(
+                    .version,
+                    "\(path): the instance ran kube-apiserver \(header.snapshot.kubeAPIServerVersion), but \(binaries.kubeAPIServer) here is \(version); open it with \(header.snapshot.kubeAPIServerVersion) (K8SENV_KUBE_APISERVER, or -f a config whose binaries.kubeAPIServer is that release)"
+                ))
         }
         let runDirectory: String
         do throws(ProcessError) { runDirectory = try state.makeRunDirectory() } catch { throw K8sEnvError(error) }
@@ -96,14 +116,19 @@ package enum PostmortemOpen {
             let cache = SnapshotStore(root: runDirectory + "/cache")
             // The data streamed out and checked (signature, checksum, store file), then the store
             // file as a snapshot of a cache of the run's own, which the session starts from.
-            try await Trace.span("store restored", arguments: ["key": String(header.snapshot.key.prefix(12)), "storage": storage.rawValue]) {
+            try await Trace.span(
+                "store restored",
+                arguments: ["key": String(header.snapshot.key.prefix(12)), "storage": storage.rawValue]
+            ) {
                 () async throws(K8sEnvError) in
                 do throws(BundleError) { try bundle.extract(into: files, key: key) } catch { throw refused(error) }
                 do throws(CacheError) {
                     let staging = try cache.makeStaging(header.snapshot.key)
                     for storeFile in StorageBackends.snapshotFormat(of: storage).files {
                         guard rename(files + "/" + storeFile, staging + "/data/" + storeFile) == 0 else {
-                            throw CacheError(message: "cannot move \(storeFile) into \(staging): \(String(cString: strerror(errno)))")
+                            throw CacheError(
+                                message: "cannot move \(storeFile) into \(staging): \(String(cString: strerror(errno)))"
+                            )
                         }
                     }
                     _ = try cache.publish(staging, metadata: header.snapshot)
@@ -113,10 +138,13 @@ package enum PostmortemOpen {
             }
             let quiet = options.quiet
             let plan: Plan
-            do throws(Diagnostics) { plan = try Plan(config) } catch { throw K8sEnvError(.invalidConfig, error, files: SourceFiles()) }
-            var builder = EnvironmentBuilder(plan: plan, binaries: binaries, files: SourceFiles(), runDirectory: runDirectory,
-                                             cache: CacheSettings(store: cache, keys: [environment: header.snapshot.key]),
-                                             progress: { line in if !quiet { output(line) } })
+            do throws(Diagnostics) { plan = try Plan(config) } catch {
+                throw K8sEnvError(.invalidConfig, error, files: SourceFiles())
+            }
+            var builder = EnvironmentBuilder(
+                plan: plan, binaries: binaries, files: SourceFiles(), runDirectory: runDirectory,
+                cache: CacheSettings(store: cache, keys: [environment: header.snapshot.key]),
+                progress: { line in if !quiet { output(line) } })
             builder.trace = Trace.current
             let session = Session(builder: builder, poolSize: 1)
             do throws(K8sEnvError) {
@@ -124,20 +152,27 @@ package enum PostmortemOpen {
                 guard let instance = await session.instances.first?.instance else {
                     throw K8sEnvError(.process, "\(path): no instance started")
                 }
-                if let baseline = header.postmortem?.baselineRevision { await session.adoptBaseline(baseline, of: instance) }
+                if let baseline = header.postmortem?.baselineRevision {
+                    await session.adoptBaseline(baseline, of: instance)
+                }
                 // The bundle's audit log is the instance's: `k8senv audit` reads it there.
                 if header.files.contains(where: { $0.name == PostmortemInfo.auditLog }) {
-                    rename(files + "/" + PostmortemInfo.auditLog, AuditLog.path(inInstanceFolder: instance.configuration.directory))
+                    rename(
+                        files + "/" + PostmortemInfo.auditLog,
+                        AuditLog.path(inInstanceFolder: instance.configuration.directory))
                 }
                 do throws(ProcessError) {
-                    try await session.writeRecord(to: state, config: Session.absolute(path), profile: nil, detached: detached)
+                    try await session.writeRecord(
+                        to: state, config: Session.absolute(path), profile: nil, detached: detached)
                     if detached { try state.setCurrent(runDirectory) }
                 } catch {
                     throw K8sEnvError(error)
                 }
                 if !quiet {
                     let storeFiles = StorageBackends.snapshotFormat(of: storage).files
-                    let kept = header.files.map(\.name).filter { !storeFiles.contains($0) && $0 != PostmortemInfo.auditLog }
+                    let kept = header.files.map(\.name).filter {
+                        !storeFiles.contains($0) && $0 != PostmortemInfo.auditLog
+                    }
                     if !kept.isEmpty { output("the bundle's \(kept.joined(separator: ", ")): in \(files)") }
                 }
                 return session

@@ -31,8 +31,10 @@ package struct PostmortemInfo: Codable, Sendable, Equatable {
     /// What was left out or cut to fit, one sentence each (empty: nothing).
     package var omitted: [String]
 
-    package init(instance: String, environment: String, startedFrom: String?, baselineRevision: Int64?, profile: String?,
-                 reason: String, capturedAt: Date, omitted: [String]) {
+    package init(
+        instance: String, environment: String, startedFrom: String?, baselineRevision: Int64?, profile: String?,
+        reason: String, capturedAt: Date, omitted: [String]
+    ) {
         self.instance = instance
         self.environment = environment
         self.startedFrom = startedFrom
@@ -47,15 +49,23 @@ package struct PostmortemInfo: Codable, Sendable, Equatable {
     /// digits, a revision that is a revision.
     func verify(name: String) throws(BundleError) {
         let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
-        guard !instance.isEmpty, instance.count <= 80, instance.allSatisfy(allowed.contains), instance.first != "-" else {
-            throw BundleError(.malformed, "\(name): the instance name \"\(instance)\" is not a k8senv instance name (lowercase letters, digits and '-')")
+        guard !instance.isEmpty, instance.count <= 80, instance.allSatisfy(allowed.contains), instance.first != "-"
+        else {
+            throw BundleError(
+                .malformed,
+                "\(name): the instance name \"\(instance)\" is not a k8senv instance name (lowercase letters, digits and '-')"
+            )
         }
         guard Self.isEnvironmentName(environment) else {
-            throw BundleError(.malformed, "\(name): the environment name \"\(environment)\" is not a k8senv environment name (lowercase letters, digits and '-', at most 63)")
+            throw BundleError(
+                .malformed,
+                "\(name): the environment name \"\(environment)\" is not a k8senv environment name (lowercase letters, digits and '-', at most 63)"
+            )
         }
         if let startedFrom {
             guard startedFrom.count == 64, startedFrom.allSatisfy(Set("0123456789abcdef").contains) else {
-                throw BundleError(.malformed, "\(name): the key it started from, \"\(startedFrom)\", is not 64 lowercase hex digits")
+                throw BundleError(
+                    .malformed, "\(name): the key it started from, \"\(startedFrom)\", is not 64 lowercase hex digits")
             }
         }
         if let baselineRevision, baselineRevision < 1 {

@@ -66,7 +66,9 @@ package final class ChildProcess: Sendable {
         if let logPath {
             logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard logFD >= 0 else {
-                throw ProcessError(.files, "cannot open the log file \(logPath): \(String(cString: strerror(errno)))", command: command)
+                throw ProcessError(
+                    .files, "cannot open the log file \(logPath): \(String(cString: strerror(errno)))", command: command
+                )
             }
         }
         let fd = logFD
@@ -117,7 +119,8 @@ package final class ChildProcess: Sendable {
         let (pid, err) = spawnResult.get()
         guard pid > 0 else {
             let reason = String(cString: strerror(err))
-            throw ProcessError(err == ENOENT ? .notFound : .launchFailed, "cannot start \(executable): \(reason)", command: command)
+            throw ProcessError(
+                err == ENOENT ? .notFound : .launchFailed, "cannot start \(executable): \(reason)", command: command)
         }
         return ChildProcess(pid: pid, command: command, logPath: logPath, ownGroup: ownGroup, state: state)
     }

@@ -63,7 +63,9 @@ package struct Poll: Sendable {
         while true {
             attempts += 1
             if let value = try await condition() { return .success(value) }
-            if Task.isCancelled { return .failure(GaveUp(reason: .cancelled, waited: clock.now - started, attempts: attempts)) }
+            if Task.isCancelled {
+                return .failure(GaveUp(reason: .cancelled, waited: clock.now - started, attempts: attempts))
+            }
             guard let pause = pause(at: clock.now) else {
                 return .failure(GaveUp(reason: .deadline, waited: clock.now - started, attempts: attempts))
             }

@@ -43,8 +43,9 @@ package enum ProcFS {
         let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "), omittingEmptySubsequences: true)
             .map { String(decoding: $0, as: UTF8.self) }
         guard fields.count > 19, fields[0].count == 1, let state = fields[0].first,
-              let parent = Int32(fields[1]), let group = Int32(fields[2]), let session = Int32(fields[3]),
-              let start = UInt64(fields[19].trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+            let parent = Int32(fields[1]), let group = Int32(fields[2]), let session = Int32(fields[3]),
+            let start = UInt64(fields[19].trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return nil }
         return Stat(state: state, parent: parent, processGroup: group, session: session, startTime: start)
     }
 

@@ -7,14 +7,16 @@ extension Lifecycle {
     /// The detached `up` of this config (same file, same profile) that serves a pool, if there is one.
     package static func attachable(_ options: Options) -> RunRecord? {
         guard !options.fresh, let record = options.stateFolder.current(), let socket = record.poolSocket,
-              record.profile == options.profile, sameFile(record.config, options.file) else { return nil }
+            record.profile == options.profile, sameFile(record.config, options.file)
+        else { return nil }
         var status = stat()
         guard stat(socket, &status) == 0, status.st_mode & S_IFMT == S_IFSOCK else { return nil }
         return record
     }
 
     static func sameFile(_ a: String, _ b: String) -> Bool {
-        var x = stat(), y = stat()
+        var x = stat()
+        var y = stat()
         return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 
@@ -22,8 +24,10 @@ extension Lifecycle {
     /// they are waited for ends the run (130), as during a start: the wait is a series of
     /// 1-second tries, the signal checked between them, for at most two minutes.
     /// - Returns: the leases, or the run's exit status after what was leased was given back.
-    static func acquireLeases(_ names: [String], from source: RunLeaseSource, signals: SignalWatcher,
-                              output: @escaping @Sendable (String) -> Void) async -> Result<[RunLease], ExitStatus> {
+    static func acquireLeases(
+        _ names: [String], from source: RunLeaseSource, signals: SignalWatcher,
+        output: @escaping @Sendable (String) -> Void
+    ) async -> Result<[RunLease], ExitStatus> {
         var leases: [RunLease] = []
         let interrupted = Mutex(false)
         let watcher = Task { if await signals.next() != nil { interrupted.withLock { $0 = true } } }

@@ -18,9 +18,10 @@ package enum Holder {
         var holder = ProcFS.stat(pid)?.parent ?? getppid()
         for _ in 0..<64 {
             guard let child = ProcFS.stat(holder), child.parent > 1,
-                  let parent = ProcFS.stat(child.parent), parent.processGroup == child.processGroup,
-                  let exe = ProcFS.executable(of: holder), exe == ProcFS.executable(of: child.parent),
-                  let arguments = ProcFS.commandLine(of: holder), arguments == ProcFS.commandLine(of: child.parent) else { break }
+                let parent = ProcFS.stat(child.parent), parent.processGroup == child.processGroup,
+                let exe = ProcFS.executable(of: holder), exe == ProcFS.executable(of: child.parent),
+                let arguments = ProcFS.commandLine(of: holder), arguments == ProcFS.commandLine(of: child.parent)
+            else { break }
             holder = child.parent
         }
         return holder
@@ -39,18 +40,23 @@ package enum Holder {
     /// With a TTL the lease ends anyway, so pid 1 and the service's ancestors may hold it then (a
     /// container whose script is pid 1 has no other holder to name).
     package static func refusal(_ pid: Int32, hasTTL: Bool = false) -> String? {
-        let fix = "name the process that uses the instance (`--holder $$` in a shell script), or give the lease a TTL (`--ttl`)"
+        let fix =
+            "name the process that uses the instance (`--holder $$` in a shell script), or give the lease a TTL (`--ttl`)"
         if pid == 1, !hasTTL {
             return "holder 1 is init, which never exits: the lease would never end; \(fix)"
         }
         if pid == getpid() {
-            return "holder \(pid) is the pool service itself: the lease would never end; name the process that uses the instance (`--holder $$` in a shell script)"
+            return
+                "holder \(pid) is the pool service itself: the lease would never end; name the process that uses the instance (`--holder $$` in a shell script)"
         }
         guard let holder = ProcFS.stat(pid), !holder.hasEnded, ProcFS.owner(of: pid) == getuid() else {
             return "holder \(pid) is not a live process of uid \(getuid())"
         }
-        if pid != 1, !hasTTL, let service = ProcFS.stat(getpid()), holder.session != service.session, isAncestorOfService(pid) {
-            return "holder \(pid) started the pool service from another session (an init or a session leader that outlives it): "
+        if pid != 1, !hasTTL, let service = ProcFS.stat(getpid()), holder.session != service.session,
+            isAncestorOfService(pid)
+        {
+            return
+                "holder \(pid) started the pool service from another session (an init or a session leader that outlives it): "
                 + "the lease would never end; \(fix)"
         }
         return nil

@@ -81,10 +81,14 @@ package enum PoolRoute: Equatable, Sendable {
             return .route(.audit(lease: s[2]))
         case (_, ["v1", "status"]), (_, ["v1", "leases"]):
             return .refused(.error(405, .methodNotAllowed, "\(method) is not served on \(path)"))
-        case (_, let s) where (s.count == 3 || (s.count == 4 && s[3] == "audit")) && s[0] == "v1" && s[1] == "leases" && !s[2].isEmpty:
+        case (_, let s)
+        where (s.count == 3 || (s.count == 4 && s[3] == "audit")) && s[0] == "v1" && s[1] == "leases" && !s[2].isEmpty:
             return .refused(.error(405, .methodNotAllowed, "\(method) is not served on \(path)"))
         default:
-            return .refused(.error(404, .notFound, "no such path: \(path) (the API is under /v1: see \(DocsLink.page("reference/pool-api.md")))"))
+            return .refused(
+                .error(
+                    404, .notFound,
+                    "no such path: \(path) (the API is under /v1: see \(DocsLink.page("reference/pool-api.md")))"))
         }
     }
 }

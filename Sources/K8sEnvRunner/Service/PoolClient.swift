@@ -5,8 +5,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A client of the pool API for `k8senv acquire` / `release`, an attached `run` and the tests:
@@ -24,7 +25,9 @@ package struct PoolClient: Sendable {
     }
 
     /// The socket: `K8SENV_POOL`, else `<state folder>/pool.sock`.
-    package static func locate(stateFolder: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    package static func locate(stateFolder: String, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
         if let path = environment["K8SENV_POOL"], !path.isEmpty { return path }
         return stateFolder + "/pool.sock"
     }
@@ -54,7 +57,10 @@ package struct PoolClient: Sendable {
     package static func refusal(ofSocket path: String) throws(K8sEnvError) -> String? {
         var info = stat()
         guard lstat(path, &info) == 0 else {
-            throw K8sEnvError(.noService, "no k8senv pool service is running at \(path) (\(String(cString: strerror(errno)))); start one with `k8senv up --detach`")
+            throw K8sEnvError(
+                .noService,
+                "no k8senv pool service is running at \(path) (\(String(cString: strerror(errno)))); start one with `k8senv up --detach`"
+            )
         }
         let me = geteuid()
         if info.st_mode & S_IFMT == S_IFLNK { return "\(path) is a symlink" }
@@ -62,10 +68,14 @@ package struct PoolClient: Sendable {
         if info.st_uid != me { return "\(path) belongs to uid \(info.st_uid), not to you (uid \(me))" }
         let folder = (path as NSString).deletingLastPathComponent
         var folderInfo = stat()
-        guard lstat(folder.isEmpty ? "." : folder, &folderInfo) == 0 else { return "its folder \(folder) cannot be read" }
+        guard lstat(folder.isEmpty ? "." : folder, &folderInfo) == 0 else {
+            return "its folder \(folder) cannot be read"
+        }
         if folderInfo.st_mode & S_IFMT == S_IFLNK { return "its folder \(folder) is a symlink" }
         if folderInfo.st_mode & S_IFMT != S_IFDIR { return "its folder \(folder) is not a folder" }
-        if folderInfo.st_uid != me { return "its folder \(folder) belongs to uid \(folderInfo.st_uid), not to you (uid \(me))" }
+        if folderInfo.st_uid != me {
+            return "its folder \(folder) belongs to uid \(folderInfo.st_uid), not to you (uid \(me))"
+        }
         if folderInfo.st_mode & 0o022 != 0 { return "its folder \(folder) can be written by other users" }
         return nil
     }
@@ -74,20 +84,31 @@ package struct PoolClient: Sendable {
     /// - Throws: ``K8sEnvError`` `.pool`-domain: `.untrustedSocket` (the socket or the process
     ///   behind it is not this user's), `.noService` (nothing listens), `.serviceGone` (the
     ///   service closed the connection without an answer, or did not answer within `timeout`).
-    package func send(_ method: String, _ path: String, body: [UInt8] = [], timeout: Duration = .seconds(120)) async throws(K8sEnvError) -> Answer {
+    package func send(_ method: String, _ path: String, body: [UInt8] = [], timeout: Duration = .seconds(120))
+        async throws(K8sEnvError) -> Answer
+    {
         if let reason = try Self.refusal(ofSocket: socketPath) {
-            throw K8sEnvError(.untrustedSocket, "not using the pool service socket \(socketPath): \(reason); k8senv talks only to a pool service of your own user")
+            throw K8sEnvError(
+                .untrustedSocket,
+                "not using the pool service socket \(socketPath): \(reason); k8senv talks only to a pool service of your own user"
+            )
         }
         let fd: Int32
         switch UnixSocket.connect(to: socketPath) {
         case .success(let connected): fd = connected
         case .failure(let error):
-            throw K8sEnvError(.noService, "no k8senv pool service is running at \(socketPath) (\(error)); start one with `k8senv up --detach`")
+            throw K8sEnvError(
+                .noService,
+                "no k8senv pool service is running at \(socketPath) (\(error)); start one with `k8senv up --detach`")
         }
-        var pid: Int32 = 0, uid: UInt32 = 0
+        var pid: Int32 = 0
+        var uid: UInt32 = 0
         guard k8senv_peer_credentials(fd, &pid, &uid) == 0, uid == geteuid() else {
             close(fd)
-            throw K8sEnvError(.untrustedSocket, "not using the pool service at \(socketPath): the process behind it (pid \(pid)) runs as uid \(uid), not as you (uid \(geteuid())); k8senv talks only to a pool service of your own user")
+            throw K8sEnvError(
+                .untrustedSocket,
+                "not using the pool service at \(socketPath): the process behind it (pid \(pid)) runs as uid \(uid), not as you (uid \(geteuid())); k8senv talks only to a pool service of your own user"
+            )
         }
         let socketPath = self.socketPath
         let result: Result<Answer, K8sEnvError> = await withCheckedContinuation { checked in
@@ -97,7 +118,8 @@ package struct PoolClient: Sendable {
                 .channelInitializer { channel in
                     do {
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                        try channel.pipeline.syncOperations.addHandler(AnswerCollector(socketPath: socketPath, continuation: continuation))
+                        try channel.pipeline.syncOperations.addHandler(
+                            AnswerCollector(socketPath: socketPath, continuation: continuation))
                         return channel.eventLoop.makeSucceededVoidFuture()
                     } catch {
                         return channel.eventLoop.makeFailedFuture(error)
@@ -110,20 +132,24 @@ package struct PoolClient: Sendable {
                 headers.add(name: "Content-Type", value: "application/json")
                 headers.add(name: "Content-Length", value: String(body.count))
                 headers.add(name: "Connection", value: "close")
-                let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: headers)
+                let head = HTTPRequestHead(
+                    version: .http1_1, method: HTTPMethod(rawValue: method), uri: path, headers: headers)
                 var buffer = channel.allocator.buffer(capacity: body.count)
                 buffer.writeBytes(body)
                 channel.write(HTTPClientRequestPart.head(head), promise: nil)
                 channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
                 channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
                 let seconds = timeout.components
-                let timer = channel.eventLoop.scheduleTask(in: .seconds(seconds.seconds) + .nanoseconds(seconds.attoseconds / 1_000_000_000)) {
+                let timer = channel.eventLoop.scheduleTask(
+                    in: .seconds(seconds.seconds) + .nanoseconds(seconds.attoseconds / 1_000_000_000)
+                ) {
                     channel.pipeline.fireUserInboundEventTriggered(AnswerCollector.TimedOut(after: timeout))
                 }
                 channel.closeFuture.whenComplete { _ in timer.cancel() }
             }
             answered.whenFailure { error in
-                continuation.resume(.failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone (\(error))")))
+                continuation.resume(
+                    .failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone (\(error))")))
             }
         }
         return try result.get()
@@ -158,13 +184,20 @@ private final class AnswerCollector: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let timedOut = event as? TimedOut {
-            finish(.failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) did not answer within \(timedOut.after)")))
+            finish(
+                .failure(
+                    K8sEnvError(
+                        .serviceGone, "the pool service at \(socketPath) did not answer within \(timedOut.after)")))
             context.close(promise: nil)
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish(.failure(K8sEnvError(.serviceGone, "the pool service at \(socketPath) is gone: the connection closed without an answer")))
+        finish(
+            .failure(
+                K8sEnvError(
+                    .serviceGone, "the pool service at \(socketPath) is gone: the connection closed without an answer"))
+        )
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

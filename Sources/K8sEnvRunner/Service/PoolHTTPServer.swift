@@ -5,8 +5,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Serves the pool API: HTTP/1.1 on a Unix socket (0600), on SwiftNIO's event loops, one request
@@ -79,12 +80,15 @@ package final class PoolHTTPServer: Sendable {
     }
 
     /// The peer's credentials, its admission, then the HTTP pipeline.
-    private static func initialize(_ channel: any Channel, limits: Limits, admission: Admission,
-                                   handler: @escaping Handler) -> EventLoopFuture<Void> {
+    private static func initialize(
+        _ channel: any Channel, limits: Limits, admission: Admission,
+        handler: @escaping Handler
+    ) -> EventLoopFuture<Void> {
         guard let provider = channel as? any SocketOptionProvider else {
             return channel.eventLoop.makeFailedFuture(ChannelError.operationUnsupported)
         }
-        let credentials: EventLoopFuture<k8senv_ucred> = provider.unsafeGetSocketOption(level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(k8senv_so_peercred()))
+        let credentials: EventLoopFuture<k8senv_ucred> = provider.unsafeGetSocketOption(
+            level: SocketOptionLevel(SOL_SOCKET), name: SocketOptionName(k8senv_so_peercred()))
         return credentials.flatMap { credentials in
             let peer = Peer(pid: credentials.pid, uid: credentials.uid)
             let admitted = admission.admit(peer.pid)
@@ -92,16 +96,23 @@ package final class PoolHTTPServer: Sendable {
                 channel.closeFuture.whenComplete { _ in admission.leave(peer.pid) }
             }
             do {
-                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                try channel.pipeline.syncOperations.addHandler(
+                    ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                 try channel.pipeline.syncOperations.addHandler(HTTPResponseEncoder())
-                let refusal: HTTPResponse? = if !admitted {
-                    .error(503, .tooManyConnections, "the pool service has \(limits.connections) connections open, or \(limits.connectionsPerProcess) from process \(peer.pid): close some and try again")
-                } else if peer.uid != getuid() {
-                    // Nothing of its request is handled: the peer learns only that it is refused.
-                    .error(403, .forbidden, "the pool API serves only uid \(getuid()); this connection is from uid \(peer.uid)")
-                } else {
-                    nil
-                }
+                let refusal: HTTPResponse? =
+                    if !admitted {
+                        .error(
+                            503, .tooManyConnections,
+                            "the pool service has \(limits.connections) connections open, or \(limits.connectionsPerProcess) from process \(peer.pid): close some and try again"
+                        )
+                    } else if peer.uid != getuid() {
+                        // Nothing of its request is handled: the peer learns only that it is refused.
+                        .error(
+                            403, .forbidden,
+                            "the pool API serves only uid \(getuid()); this connection is from uid \(peer.uid)")
+                    } else {
+                        nil
+                    }
                 try channel.pipeline.syncOperations.addHandler(
                     PoolRequestHandler(peer: peer, limits: limits, refusal: refusal, handler: handler))
                 return channel.eventLoop.makeSucceededVoidFuture()
@@ -143,7 +154,8 @@ final class Admission: Sendable {
     /// Takes a place for a connection of `pid`; false when there is none.
     func admit(_ pid: Int32) -> Bool {
         counts.withLock { counts in
-            guard counts.total < limits.connections, counts.byProcess[pid, default: 0] < limits.connectionsPerProcess else { return false }
+            guard counts.total < limits.connections, counts.byProcess[pid, default: 0] < limits.connectionsPerProcess
+            else { return false }
             counts.total += 1
             counts.byProcess[pid, default: 0] += 1
             return true
@@ -198,7 +210,9 @@ private final class PoolRequestHandler: ChannelInboundHandler {
         }
         let seconds = limits.requestDeadline.components
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(in: .seconds(seconds.seconds) + .nanoseconds(seconds.attoseconds / 1_000_000_000)) {
+        deadline = context.eventLoop.scheduleTask(
+            in: .seconds(seconds.seconds) + .nanoseconds(seconds.attoseconds / 1_000_000_000)
+        ) {
             let (handler, context) = loopBound.value
             handler.timedOut(context)
         }
@@ -208,7 +222,8 @@ private final class PoolRequestHandler: ChannelInboundHandler {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), .awaitingHead):
             if head.headers[canonicalForm: "transfer-encoding"].contains(where: { $0.lowercased() != "identity" }) {
-                return answer(context, .error(400, .badRequest, "send the body with a Content-Length (no chunked encoding)"))
+                return answer(
+                    context, .error(400, .badRequest, "send the body with a Content-Length (no chunked encoding)"))
             }
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limits.maxBodyBytes {
                 return answer(context, .error(413, .tooLarge, "Content-Length must be a number of bytes up to 1 MiB"))
@@ -267,8 +282,11 @@ private final class PoolRequestHandler: ChannelInboundHandler {
         }
         if error is HTTPParserError {
             let tooLong = (error as? HTTPParserError) == .headerOverflow
-            answer(context, tooLong ? .error(431, .tooLarge, "the request's headers are too long")
-                                    : .error(400, .badRequest, "not an HTTP/1.1 request: \(error)"))
+            answer(
+                context,
+                tooLong
+                    ? .error(431, .tooLarge, "the request's headers are too long")
+                    : .error(400, .badRequest, "not an HTTP/1.1 request: \(error)"))
         } else {
             context.close(promise: nil)
         }
@@ -277,7 +295,9 @@ private final class PoolRequestHandler: ChannelInboundHandler {
     private func timedOut(_ context: ChannelHandlerContext) {
         switch state {
         case .awaitingHead, .readingBody:
-            answer(context, .error(408, .requestTimeout, "the request did not arrive whole within \(limits.requestDeadline)"))
+            answer(
+                context,
+                .error(408, .requestTimeout, "the request did not arrive whole within \(limits.requestDeadline)"))
         case .handling, .answered:
             break
         }
@@ -293,7 +313,8 @@ private final class PoolRequestHandler: ChannelInboundHandler {
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(response.body.count + 1))
         headers.add(name: "Connection", value: "close")
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
+        let head = HTTPResponseHead(
+            version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
         var body = context.channel.allocator.buffer(capacity: response.body.count + 1)
         body.writeBytes(response.body)
         body.writeInteger(UInt8(ascii: "\n"))

@@ -11,8 +11,10 @@ package struct LeaseRequest: Codable, Sendable {
     /// command's KUBECONFIG"): named to whoever's acquire of the environment times out.
     package var purpose: String?
 
-    package init(environment: String? = nil, timeoutSeconds: Double? = nil, holder: Int32? = nil, ttlSeconds: Double? = nil,
-                 purpose: String? = nil) {
+    package init(
+        environment: String? = nil, timeoutSeconds: Double? = nil, holder: Int32? = nil, ttlSeconds: Double? = nil,
+        purpose: String? = nil
+    ) {
         self.purpose = purpose
         self.environment = environment
         self.timeoutSeconds = timeoutSeconds
@@ -53,9 +55,11 @@ package struct LeaseGrant: Codable, Sendable {
     /// By user name; `{}` (not absent) when the config declares none.
     package var users: [String: User]
 
-    package init(lease: String, environment: String, instance: String, server: String, caCertificate: String, caFile: String,
-                 token: String, kubeconfig: String, holder: Int32, expiresAt: Date?, webhook: WebhookEndpoint? = nil,
-                 users: [String: User] = [:]) {
+    package init(
+        lease: String, environment: String, instance: String, server: String, caCertificate: String, caFile: String,
+        token: String, kubeconfig: String, holder: Int32, expiresAt: Date?, webhook: WebhookEndpoint? = nil,
+        users: [String: User] = [:]
+    ) {
         self.lease = lease
         self.environment = environment
         self.instance = instance
@@ -71,7 +75,8 @@ package struct LeaseGrant: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case lease, environment, instance, server, caCertificate, caFile, token, kubeconfig, holder, expiresAt, webhook, users
+        case lease, environment, instance, server, caCertificate, caFile, token, kubeconfig, holder, expiresAt, webhook,
+            users
     }
 
     package init(from decoder: any Decoder) throws {

@@ -40,14 +40,18 @@ package actor PoolService {
     /// for it), else — a foreground `up`, a `run`, which may run beside a detached `up` of the
     /// same state folder — on `pool.sock` in the run folder; in a private folder linked from the
     /// run folder as `sockets` when the path is too long for a socket address.
-    package static func start(session: Session, state: String, runDirectory: String, inStateFolder: Bool,
-                              log: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> PoolService {
+    package static func start(
+        session: Session, state: String, runDirectory: String, inStateFolder: Bool,
+        log: @escaping @Sendable (String) -> Void
+    ) async throws(K8sEnvError) -> PoolService {
         let socketPath: String
         var folder: SocketFolder?
         if inStateFolder, (state + "/pool.sock").utf8.count <= 107 {
             socketPath = state + "/pool.sock"
         } else {
-            do throws(ProcessError) { folder = try SocketFolder.make(for: runDirectory, longestName: "pool.sock") } catch {
+            do throws(ProcessError) {
+                folder = try SocketFolder.make(for: runDirectory, longestName: "pool.sock")
+            } catch {
                 throw K8sEnvError(error)
             }
             socketPath = folder!.path + "/pool.sock"
@@ -61,15 +65,18 @@ package actor PoolService {
     }
 
     /// Pools of a session's instances, served on `socketPath`.
-    static func start(session: Session, socketPath: String, folder: SocketFolder?,
-                      log: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> PoolService {
+    static func start(
+        session: Session, socketPath: String, folder: SocketFolder?,
+        log: @escaping @Sendable (String) -> Void
+    ) async throws(K8sEnvError) -> PoolService {
         var pools: [String: EnvironmentPool] = [:]
         var order: [String] = []
         for (environment, pool) in await session.pools {
             order.append(environment)
             pools[environment] = pool
         }
-        let service = PoolService(pools: pools, order: order, socketPath: socketPath, folder: folder, log: log, trace: session.builder.trace)
+        let service = PoolService(
+            pools: pools, order: order, socketPath: socketPath, folder: folder, log: log, trace: session.builder.trace)
         await service.keepInto(try? PostmortemCapture.target(session.plan.config, directory: nil), session: session)
         try await service.listen()
         return service
@@ -82,8 +89,10 @@ package actor PoolService {
     /// here because requests run on NIO, outside the start's task (and its ``Trace/current``).
     let trace: Trace?
 
-    package init(pools: [String: EnvironmentPool], order: [String], socketPath: String, folder: SocketFolder?,
-         log: @escaping @Sendable (String) -> Void, trace: Trace? = nil) {
+    package init(
+        pools: [String: EnvironmentPool], order: [String], socketPath: String, folder: SocketFolder?,
+        log: @escaping @Sendable (String) -> Void, trace: Trace? = nil
+    ) {
         self.trace = trace
         self.folder = folder
         self.log = log
@@ -142,26 +151,38 @@ package actor PoolService {
         var asked = LeaseRequest()
         if !request.body.isEmpty {
             do { asked = try JSONDecoder().decode(LeaseRequest.self, from: Data(request.body)) } catch {
-                return .error(400, .badRequest, "the body must be a JSON object of environment (string), timeoutSeconds, ttlSeconds (numbers), holder (a pid) and purpose (a string): \(Self.describe(error))")
+                return .error(
+                    400, .badRequest,
+                    "the body must be a JSON object of environment (string), timeoutSeconds, ttlSeconds (numbers), holder (a pid) and purpose (a string): \(Self.describe(error))"
+                )
             }
         }
         for (key, value) in [("timeoutSeconds", asked.timeoutSeconds), ("ttlSeconds", asked.ttlSeconds)] {
-            if let value, !(value >= 0 && value <= 86_400) { return .error(400, .badRequest, "\(key) must be a number of seconds from 0 to 86400") }
+            if let value, !(value >= 0 && value <= 86_400) {
+                return .error(400, .badRequest, "\(key) must be a number of seconds from 0 to 86400")
+            }
         }
-        if let purpose = asked.purpose, purpose.utf8.count > 200 { return .error(400, .badRequest, "purpose must be at most 200 bytes") }
+        if let purpose = asked.purpose, purpose.utf8.count > 200 {
+            return .error(400, .badRequest, "purpose must be at most 200 bytes")
+        }
         let environment: String
         if let name = asked.environment {
             environment = name
         } else {
             guard order.count == 1 else {
-                return .error(400, .environmentRequired, "name the environment: this service serves \(order.joined(separator: ", "))")
+                return .error(
+                    400, .environmentRequired,
+                    "name the environment: this service serves \(order.joined(separator: ", "))")
             }
             environment = order[0]
         }
         guard let pool = pools[environment] else {
-            return .error(404, .unknownEnvironment, "no environment \"\(environment)\" is served here; served: \(order.joined(separator: ", "))")
+            return .error(
+                404, .unknownEnvironment,
+                "no environment \"\(environment)\" is served here; served: \(order.joined(separator: ", "))")
         }
-        let timeout = asked.timeoutSeconds, ttl = asked.ttlSeconds
+        let timeout = asked.timeoutSeconds
+        let ttl = asked.ttlSeconds
         let holder = asked.holder ?? peer.pid
         if let refusal = Holder.refusal(holder, hasTTL: ttl != nil) { return .error(400, .badRequest, refusal) }
         guard let holderStart = Ownership.startTime(of: holder), Ownership.isLive(holder, startedAt: holderStart) else {
@@ -178,7 +199,9 @@ package actor PoolService {
             }
         }
         let watching = Task {
-            if case .success = await Poll(every: .milliseconds(100)).until({ connection.isClosed }) { acquiring.cancel() }
+            if case .success = await Poll(every: .milliseconds(100)).until({ connection.isClosed }) {
+                acquiring.cancel()
+            }
         }
         let instance: PooledInstance
         let result = await acquiring.value
@@ -187,7 +210,8 @@ package actor PoolService {
         case .success(let granted): instance = granted
         case .failure(let error):
             switch error.code {
-            case .acquireTimeout: return .error(503, .acquireTimeout, error.message + heldFor(environment, size: pool.size))
+            case .acquireTimeout:
+                return .error(503, .acquireTimeout, error.message + heldFor(environment, size: pool.size))
             case .shutDown: return .error(503, .shutDown, error.message)
             case .cancelled: return .error(503, .shutDown, "the client left before its lease was granted")
             default: return .error(500, .instanceFailed, error.message)
@@ -200,25 +224,33 @@ package actor PoolService {
         }
         let id = Self.newLeaseID()
         let now = Date()
-        let lease = Lease(id: id, environment: environment, instance: instance, holder: holder, holderStart: holderStart, since: now,
-                          expires: ttl.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) },
-                          expiresAt: ttl.map { now.addingTimeInterval($0) }, purpose: asked.purpose)
+        let lease = Lease(
+            id: id, environment: environment, instance: instance, holder: holder, holderStart: holderStart, since: now,
+            expires: ttl.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) },
+            expiresAt: ttl.map { now.addingTimeInterval($0) }, purpose: asked.purpose)
         leases[id] = lease
         trace?.instant("acquire", track: instance.id, at: .now, arguments: ["lease": id, "holder": "\(holder)"])
         let folder = instance.directory
-        return .json(201, LeaseGrant(lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
-                                  caCertificate: instance.caCertificate, caFile: InstanceLayout(folder).caCertificate, token: instance.token,
-                                  kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt,
-                                  webhook: instance.webhook,
-                                  users: instance.users.mapValues { LeaseGrant.User(token: $0.token, kubeconfig: $0.kubeconfigPath) }))
+        return .json(
+            201,
+            LeaseGrant(
+                lease: id, environment: environment, instance: instance.id, server: instance.endpoint.absoluteString,
+                caCertificate: instance.caCertificate, caFile: InstanceLayout(folder).caCertificate,
+                token: instance.token,
+                kubeconfig: instance.kubeconfigPath, holder: holder, expiresAt: lease.expiresAt,
+                webhook: instance.webhook,
+                users: instance.users.mapValues { LeaseGrant.User(token: $0.token, kubeconfig: $0.kubeconfigPath) }))
     }
 
     /// After an acquire of `environment` timed out: which of its instances are held for a
     /// purpose the holder named (`k8senv run`'s KUBECONFIG), and what that leaves the others.
     private func heldFor(_ environment: String, size: Int) -> String {
-        let named = leases.values.filter { $0.environment == environment && $0.purpose != nil }.sorted { $0.instance.id < $1.instance.id }
+        let named = leases.values.filter { $0.environment == environment && $0.purpose != nil }.sorted {
+            $0.instance.id < $1.instance.id
+        }
         guard !named.isEmpty else { return "" }
-        let held = named.map { "\($0.instance.id) is held by \($0.purpose!) (pid \($0.holder))" }.joined(separator: "; ")
+        let held = named.map { "\($0.instance.id) is held by \($0.purpose!) (pid \($0.holder))" }.joined(
+            separator: "; ")
         let left = size - named.count
         return "; \(held): a pool of \(size) lends the command's tests \(left == 0 ? "none" : "\(left)") while it runs"
             + (left == 0 ? " (raise pool.size of \(environment) in k8senv.yaml, or --pool-size)" : "")
@@ -230,7 +262,9 @@ package actor PoolService {
     /// that times out names it.
     /// - Returns: the lease's id and instance; nil when none became free within `timeout`.
     /// - Throws: ``K8sEnvError`` `.shutDown`, or why a new instance could not start.
-    package func lendOwn(_ environment: String, timeout: Duration, purpose: String) async throws(K8sEnvError) -> (id: String, instance: PooledInstance)? {
+    package func lendOwn(_ environment: String, timeout: Duration, purpose: String) async throws(K8sEnvError) -> (
+        id: String, instance: PooledInstance
+    )? {
         guard !stopped, let pool = pools[environment] else {
             throw K8sEnvError(.shutDown, "the pool service is stopping")
         }
@@ -241,8 +275,9 @@ package actor PoolService {
         }
         let id = Self.newLeaseID()
         let holder = getpid()
-        leases[id] = Lease(id: id, environment: environment, instance: instance, holder: holder,
-                           holderStart: Ownership.startTime(of: holder) ?? 0, since: Date(), purpose: purpose)
+        leases[id] = Lease(
+            id: id, environment: environment, instance: instance, holder: holder,
+            holderStart: Ownership.startTime(of: holder) ?? 0, since: Date(), purpose: purpose)
         trace?.instant("acquire", track: instance.id, at: .now, arguments: ["lease": id, "holder": "\(holder)"])
         return (id, instance)
     }
@@ -280,12 +315,16 @@ package actor PoolService {
     /// then reset for the next holder as `mode=reset` does.
     private func keep(_ id: String) async -> HTTPResponse {
         guard let target = keepTarget, let session = keepSession else {
-            return .error(400, .badRequest, "mode keep needs a folder for post-mortem bundles: postmortem.dir in k8senv.yaml, or k8senv run --postmortem DIR")
+            return .error(
+                400, .badRequest,
+                "mode keep needs a folder for post-mortem bundles: postmortem.dir in k8senv.yaml, or k8senv run --postmortem DIR"
+            )
         }
         guard let lease = leases.removeValue(forKey: id) else { return notHeld(id) }
         guard let instance = lease.instance.member as? Instance else {
             leases[id] = lease
-            return .error(400, .badRequest, "mode keep needs an instance of kube-apiserver (this pool's instances are not)")
+            return .error(
+                400, .badRequest, "mode keep needs an instance of kube-apiserver (this pool's instances are not)")
         }
         let baseline = await session.record(config: session.plan.config.file, profile: nil, detached: false)
             .instances.first { $0.name == instance.name }?.baselineRevision
@@ -297,15 +336,21 @@ package actor PoolService {
                 instance, environment: lease.environment, builder: session.builder, profile: nil, baseline: baseline,
                 reason: "lease \(id) released with mode keep", target: target, key: key)
             bundle = path
-            log("pool: lease \(id) of \(instance.name) kept as \(path) (\(EnvironmentBuilder.bytes(bytes)), \(EnvironmentBuilder.format(ContinuousClock.now - started)))")
+            log(
+                "pool: lease \(id) of \(instance.name) kept as \(path) (\(EnvironmentBuilder.bytes(bytes)), \(EnvironmentBuilder.format(ContinuousClock.now - started)))"
+            )
         } catch {
             log("pool: lease \(id) of \(instance.name): no post-mortem bundle: \(error)")
         }
         let replaced = await Self.end(lease, mode: .reset, why: "released (keep)", log: log)
         guard let bundle else {
-            return .error(500, .internal, "the lease was released (reset), but its instance could not be written as a bundle; see the service's log")
+            return .error(
+                500, .internal,
+                "the lease was released (reset), but its instance could not be written as a bundle; see the service's log"
+            )
         }
-        return .json(200, Released(lease: id, instance: lease.instance.id, mode: "keep", replaced: replaced, bundle: bundle))
+        return .json(
+            200, Released(lease: id, instance: lease.instance.id, mode: "keep", replaced: replaced, bundle: bundle))
     }
 
     private func release(_ id: String, mode: String) async -> HTTPResponse {
@@ -334,16 +379,21 @@ package actor PoolService {
             return notHeld(id)
         }
         guard lease.instance.audits else {
-            return .error(409, .notAudited, "instance \(lease.instance.id) writes no audit log: add `audit:` to k8senv.yaml (\(DocsLink.page("reference/configuration.md#audit")))")
+            return .error(
+                409, .notAudited,
+                "instance \(lease.instance.id) writes no audit log: add `audit:` to k8senv.yaml (\(DocsLink.page("reference/configuration.md#audit")))"
+            )
         }
         var from = lease.since
         if let since {
             guard let asked = AuditSince.parse(since) else {
-                return .error(400, .badRequest, "since must be a Go duration (5m) or an RFC 3339 time, not \"\(since)\"")
+                return .error(
+                    400, .badRequest, "since must be a Go duration (5m) or an RFC 3339 time, not \"\(since)\"")
             }
             from = max(from, asked)
         }
-        return .json(200, AuditAnswer(lease: id, instance: lease.instance.id, events: lease.instance.auditEvents(since: from)))
+        return .json(
+            200, AuditAnswer(lease: id, instance: lease.instance.id, events: lease.instance.auditEvents(since: from)))
     }
 
     struct Status: Encodable {
@@ -383,16 +433,21 @@ package actor PoolService {
         for name in order {
             guard let pool = pools[name] else { continue }
             let states = await pool.states
-            var instances: [Status.InstanceState] = states.idle.sorted().map { Status.InstanceState(name: $0, state: "idle") }
+            var instances: [Status.InstanceState] =
+                states.idle.sorted().map { Status.InstanceState(name: $0, state: "idle") }
                 + states.resetting.map { Status.InstanceState(name: $0, state: "resetting") }
             for instanceName in states.inUse {
                 let lease = leases.values.first { $0.instance.id == instanceName && $0.environment == name }
-                instances.append(Status.InstanceState(name: instanceName, state: lease == nil ? "resetting" : "leased",
-                                                      lease: lease.flatMap { $0.holder == peer.pid ? $0.id : nil },
-                                                      holder: lease?.holder, since: lease?.since))
+                instances.append(
+                    Status.InstanceState(
+                        name: instanceName, state: lease == nil ? "resetting" : "leased",
+                        lease: lease.flatMap { $0.holder == peer.pid ? $0.id : nil },
+                        holder: lease?.holder, since: lease?.since))
             }
-            environments.append(Status.Environment(name: name, size: pool.size, instances: instances.sorted { $0.name < $1.name },
-                                                   starting: states.starting, waiting: states.waiting))
+            environments.append(
+                Status.Environment(
+                    name: name, size: pool.size, instances: instances.sorted { $0.name < $1.name },
+                    starting: states.starting, waiting: states.waiting))
         }
         return .json(200, Status(pid: getpid(), environments: environments))
     }
@@ -425,7 +480,10 @@ package actor PoolService {
         if let holder = endedAtOnce.first(where: { $0.lease == id })?.holder {
             return .error(404, .leaseNotFound, Holder.endedAtOnce(lease: id, holder: holder))
         }
-        return .error(404, .leaseNotFound, "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted")
+        return .error(
+            404, .leaseNotFound,
+            "lease \(id) is not held: it was released already, taken back when its holder exited or its TTL passed, or never granted"
+        )
     }
 
     /// Remembers `lease` (the newest 64) when its holder exited within a second of the grant.
@@ -437,7 +495,9 @@ package actor PoolService {
 
     /// Gives the instance of an ended lease back to its pool, by `mode`. True when its reset or
     /// cleanup failed: the pool stopped it and replaces it (said in the log, with `why`).
-    private static func end(_ lease: Lease, mode: ReleaseMode, why: String, log: @Sendable (String) -> Void) async -> Bool {
+    private static func end(_ lease: Lease, mode: ReleaseMode, why: String, log: @Sendable (String) -> Void) async
+        -> Bool
+    {
         do throws(K8sEnvError) { try await lease.instance.release(mode) } catch {
             log("pool: lease \(lease.id) of \(lease.instance.id) \(why): \(error.message)")
             return true

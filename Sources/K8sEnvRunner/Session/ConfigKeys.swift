@@ -19,13 +19,18 @@ package struct ConfigKeys: Sendable {
     /// - Throws: ``K8sEnvError`` for an invalid config, an unknown environment, a binary whose
     ///   version cannot be read or that may not be run, or a version that is not the config's
     ///   `kubeVersion`.
-    package static func compute(file: String, profile: String?, environments: [String] = [], apiServerVersion: String?,
-                                probe: BinaryProbe) async throws(K8sEnvError) -> ConfigKeys {
+    package static func compute(
+        file: String, profile: String?, environments: [String] = [], apiServerVersion: String?,
+        probe: BinaryProbe
+    ) async throws(K8sEnvError) -> ConfigKeys {
         let files = SourceFiles()
-        let plan = try Lifecycle.plan(Lifecycle.Options(file: file, profile: profile, environments: environments,
-                                                        stateDirectory: nil, quiet: true), files: files)
+        let plan = try Lifecycle.plan(
+            Lifecycle.Options(
+                file: file, profile: profile, environments: environments,
+                stateDirectory: nil, quiet: true), files: files)
         let config = plan.config
-        let version: String, source: String
+        let version: String
+        let source: String
         if let apiServerVersion {
             (version, source) = (apiServerVersion, "--apiserver-version")
         } else {
@@ -34,7 +39,10 @@ package struct ConfigKeys: Sendable {
                 (version, source) = (try await BinaryVersion.read(binary).text, binary)
             } catch {
                 if error.code == .notProbed {
-                    throw K8sEnvError(.binaryNotFound, "\(error.message)\nThe cache key includes the kube-apiserver version: give it with --apiserver-version VERSION, or let k8senv run the program with --probe-binaries.", cause: error)
+                    throw K8sEnvError(
+                        .binaryNotFound,
+                        "\(error.message)\nThe cache key includes the kube-apiserver version: give it with --apiserver-version VERSION, or let k8senv run the program with --probe-binaries.",
+                        cause: error)
                 }
                 throw K8sEnvError(error)
             }
@@ -43,8 +51,10 @@ package struct ConfigKeys: Sendable {
             throw K8sEnvError(ProcessError(.unexpectedOutput, mismatch, domain: .binary))
         }
         do throws(Diagnostic) {
-            return ConfigKeys(kubeAPIServerVersion: version, keys: try CacheKey.compute(plan, apiServerVersion: version, files: files),
-                              order: plan.environments.map(\.name))
+            return ConfigKeys(
+                kubeAPIServerVersion: version,
+                keys: try CacheKey.compute(plan, apiServerVersion: version, files: files),
+                order: plan.environments.map(\.name))
         } catch {
             throw K8sEnvError(.invalidConfig, error, files: files)
         }

@@ -78,8 +78,10 @@ package enum Detach {
         package var message: @Sendable (String) -> Void
         package var export: @Sendable (String) -> Void
 
-        package init(progress: @escaping @Sendable (String) -> Void, message: @escaping @Sendable (String) -> Void,
-                     export: @escaping @Sendable (String) -> Void) {
+        package init(
+            progress: @escaping @Sendable (String) -> Void, message: @escaping @Sendable (String) -> Void,
+            export: @escaping @Sendable (String) -> Void
+        ) {
             self.progress = progress
             self.message = message
             self.export = export
@@ -95,8 +97,10 @@ package enum Detach {
     /// Starts `executable up --supervise OPTIONS` (or `command` instead of `up`: `open BUNDLE`)
     /// and waits until it has recorded itself ready (exit 0), failed (1), or SIGINT/SIGTERM
     /// arrived first (it is stopped: 130).
-    package static func start(_ options: Lifecycle.Options, executable: String, command: [String] = ["up"],
-                              output: Output) async -> Int32 {
+    package static func start(
+        _ options: Lifecycle.Options, executable: String, command: [String] = ["up"],
+        output: Output
+    ) async -> Int32 {
         let state = options.stateFolder
         // One `up --detach` at a time checks the folder and starts a supervisor: held until this
         // one's supervisor is ready (or failed), so a second one then sees it running.
@@ -108,7 +112,8 @@ package enum Detach {
         defer { close(lock) }
         for reason in state.cleanStaleRuns().refused { output.message("note: \(reason)") }
         if let running = state.current() {
-            output.message("error: a detached k8senv up is already running (pid \(running.ownerPID)); run `k8senv down` first")
+            output.message(
+                "error: a detached k8senv up is already running (pid \(running.ownerPID)); run `k8senv down` first")
             return 1
         }
         let files = files(state)
@@ -120,9 +125,10 @@ package enum Detach {
                 throw ProcessError(.files, "cannot encode the options: \(error)", cause: error)
             }
             try PrivateFiles.write(String(decoding: encoded, as: UTF8.self) + "\n", to: files.options)
-            supervisor = try ChildProcess.launch(executable: executable, arguments: command + ["--supervise", files.options],
-                                                 environment: ProcessInfo.processInfo.environment, logPath: files.log,
-                                                 options: [.newSession])
+            supervisor = try ChildProcess.launch(
+                executable: executable, arguments: command + ["--supervise", files.options],
+                environment: ProcessInfo.processInfo.environment, logPath: files.log,
+                options: [.newSession])
         } catch {
             output.message("error: \(error)")
             return 1
@@ -192,7 +198,8 @@ package enum Detach {
     /// Reads the options a supervisor was started with.
     package static func options(at path: String) throws(ProcessError) -> Lifecycle.Options {
         guard let data = FileManager.default.contents(atPath: path),
-              let options = try? JSONDecoder().decode(Lifecycle.Options.self, from: data) else {
+            let options = try? JSONDecoder().decode(Lifecycle.Options.self, from: data)
+        else {
             throw ProcessError(.files, "cannot read the supervisor's options from \(path)")
         }
         return options

@@ -33,8 +33,11 @@ package struct EnvironmentBuilder: Sendable {
     package var trace: Trace?
     let progress: @Sendable (String) -> Void
 
-    package init(plan: Plan, binaries: ResolvedBinaries, files: SourceFiles, runDirectory: String, cache: CacheSettings?,
-                 webhooks: WebhookServing? = nil, controllers: [String: [String]] = [:], progress: @escaping @Sendable (String) -> Void) {
+    package init(
+        plan: Plan, binaries: ResolvedBinaries, files: SourceFiles, runDirectory: String, cache: CacheSettings?,
+        webhooks: WebhookServing? = nil, controllers: [String: [String]] = [:],
+        progress: @escaping @Sendable (String) -> Void
+    ) {
         self.plan = plan
         self.binaries = binaries
         self.files = files
@@ -48,8 +51,10 @@ package struct EnvironmentBuilder: Sendable {
     /// The one front door of `up`/`run` and pools: the plan's binaries resolved (the
     /// kube-apiserver version read once), the run folder made, the snapshot cache opened and
     /// every environment's key computed (unless `useCache` is false).
-    package static func prepare(plan: Plan, files: SourceFiles, runDirectory: String, useCache: Bool, cacheRoot: String?,
-                                progress: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> EnvironmentBuilder {
+    package static func prepare(
+        plan: Plan, files: SourceFiles, runDirectory: String, useCache: Bool, cacheRoot: String?,
+        progress: @escaping @Sendable (String) -> Void
+    ) async throws(K8sEnvError) -> EnvironmentBuilder {
         let binaries: ResolvedBinaries
         var gateErrors: [Diagnostic]
         var controllers: [String: [String]] = [:]
@@ -59,8 +64,9 @@ package struct EnvironmentBuilder: Sendable {
             // Before anything starts: a gate the binary lacks would only show as its exit.
             gateErrors = try await FeatureGates.check(plan.config, apiServer: binaries.kubeAPIServer)
             if let controllerManager = binaries.kubeControllerManager {
-                let resolved = ControllerNames.resolve(plan.config, available: try await ControllerNames.listed(by: controllerManager.path),
-                                                       version: controllerManager.version)
+                let resolved = ControllerNames.resolve(
+                    plan.config, available: try await ControllerNames.listed(by: controllerManager.path),
+                    version: controllerManager.version)
                 controllers = resolved.controllers
                 gateErrors += resolved.errors
             }
@@ -84,8 +90,9 @@ package struct EnvironmentBuilder: Sendable {
                 throw K8sEnvError(.invalidConfig, error, files: files)
             }
         }
-        var builder = EnvironmentBuilder(plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache,
-                                         webhooks: webhooks, controllers: controllers, progress: progress)
+        var builder = EnvironmentBuilder(
+            plan: plan, binaries: binaries, files: files, runDirectory: runDirectory, cache: cache,
+            webhooks: webhooks, controllers: controllers, progress: progress)
         builder.trace = Trace.current
         return builder
     }
@@ -113,7 +120,9 @@ package struct EnvironmentBuilder: Sendable {
     /// Another instance of an environment (index ≥ 1): from its snapshot, or built afresh
     /// without a cache; then its webhooks are installed.
     package func instance(_ name: String, index: Int) async throws(K8sEnvError) -> Instance {
-        try await Trace.withRecorder(trace) { () async throws(K8sEnvError) in try await tracedInstance(name, index: index) }
+        try await Trace.withRecorder(trace) { () async throws(K8sEnvError) in
+            try await tracedInstance(name, index: index)
+        }
     }
 
     private func tracedInstance(_ name: String, index: Int) async throws(K8sEnvError) -> Instance {
@@ -132,18 +141,25 @@ package struct EnvironmentBuilder: Sendable {
     /// `timeouts.start`. On failure the instance is stopped.
     func installingWebhooks(on instance: Instance, as name: String) async throws(K8sEnvError) -> Instance {
         guard let install = webhooks?.installs[name] else { return instance }
-        var applier = Applier(client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion,
-                              serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
+        var applier = Applier(
+            client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion,
+            serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
         let timeout = plan.config.timeouts.start
         let clock = ContinuousClock()
         let started = clock.now
         applier.deadline = (started + timeout.duration, "timeouts.start (\(timeout))")
         do {
-            let (configurations, conversions) = try await Trace.span("webhooks", track: instance.name) { () async throws(Diagnostics) in try await applier.applyWebhooks(install) }
+            let (configurations, conversions) = try await Trace.span("webhooks", track: instance.name) {
+                () async throws(Diagnostics) in try await applier.applyWebhooks(install)
+            }
             var parts: [String] = []
-            if configurations > 0 { parts.append("\(configurations) webhook configuration\(configurations == 1 ? "" : "s")") }
+            if configurations > 0 {
+                parts.append("\(configurations) webhook configuration\(configurations == 1 ? "" : "s")")
+            }
             if conversions > 0 { parts.append("\(conversions) CRD conversion webhook\(conversions == 1 ? "" : "s")") }
-            progress("\(instance.name): \(parts.joined(separator: " and ")) pointed at https://\(install.endpoint.host):\(install.endpoint.port) in \(Self.format(clock.now - started))")
+            progress(
+                "\(instance.name): \(parts.joined(separator: " and ")) pointed at https://\(install.endpoint.host):\(install.endpoint.port) in \(Self.format(clock.now - started))"
+            )
             return instance
         } catch {
             await instance.stop()
@@ -168,7 +184,9 @@ package struct EnvironmentBuilder: Sendable {
             throw K8sEnvError(error)
         }
         let version = binaries.kubeControllerManager.map { " \($0.version)" } ?? ""
-        progress("\(instance.name): kube-controller-manager\(version) ready in \(Self.format(clock.now - started)) (\(instance.configuration.controllers.joined(separator: ", ")))")
+        progress(
+            "\(instance.name): kube-controller-manager\(version) ready in \(Self.format(clock.now - started)) (\(instance.configuration.controllers.joined(separator: ", ")))"
+        )
         return instance
     }
 
@@ -176,7 +194,9 @@ package struct EnvironmentBuilder: Sendable {
     /// - Parameter track: the trace track its lookup is recorded on (the instance it is for).
     package func snapshot(for name: String, track: String = Trace.runTrack) async throws(K8sEnvError) -> Snapshot? {
         guard let cache, let key = cache.keys[name] else { return nil }
-        let found = await Trace.span("snapshot lookup", track: track, arguments: ["key": String(key.prefix(12))]) { cache.store.lookup(key) }
+        let found = await Trace.span("snapshot lookup", track: track, arguments: ["key": String(key.prefix(12))]) {
+            cache.store.lookup(key)
+        }
         if case .hit(let snapshot) = found { return snapshot }
         return try await provideSnapshot(name, cache: cache)
     }
@@ -192,13 +212,17 @@ package struct EnvironmentBuilder: Sendable {
         return instance
     }
 
-    package func startInstance(_ name: String, suffix: String, snapshot: Snapshot?) async throws(K8sEnvError) -> Instance {
+    package func startInstance(_ name: String, suffix: String, snapshot: Snapshot?) async throws(K8sEnvError)
+        -> Instance
+    {
         let config = plan.config
         let configuration = InstanceConfiguration(
-            name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries, extraArgs: config.apiServerExtraArgs,
+            name: "\(name)-\(suffix)", directory: runDirectory + "/\(name)-\(suffix)", binaries: binaries,
+            extraArgs: config.apiServerExtraArgs,
             featureGates: config.apiServerFeatureGates.values, runtimeConfig: config.apiServerRuntimeConfig.values,
             users: UserIdentity.of(config), authorization: config.authorization,
-            startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration, snapshot: snapshot?.dataPath,
+            startTimeout: config.timeouts.start.duration, stopTimeout: config.timeouts.stop.duration,
+            snapshot: snapshot?.dataPath,
             webhook: webhooks?.installs[name]?.endpoint,
             // A snapshot build that is not kept running does not audit: nothing reads its log.
             audit: suffix == "build" ? nil : config.audit(for: name).map { InstanceAudit($0, config: config) },
@@ -206,20 +230,25 @@ package struct EnvironmentBuilder: Sendable {
         let instance: Instance
         let times: Instance.StartTimes
         do {
-            (instance, times) = try await Trace.span("instance start", track: configuration.name) { () async throws(ProcessError) in
+            (instance, times) = try await Trace.span("instance start", track: configuration.name) {
+                () async throws(ProcessError) in
                 try await Instance.start(configuration)
             }
         } catch { throw K8sEnvError(error) }
-        progress("\(name): \(config.storage.rawValue) ready in \(Self.format(times.storage)), kube-apiserver \(binaries.kubeAPIServerVersion) ready in \(Self.format(times.apiServer)) at \(instance.server)")
+        progress(
+            "\(name): \(config.storage.rawValue) ready in \(Self.format(times.storage)), kube-apiserver \(binaries.kubeAPIServerVersion) ready in \(Self.format(times.apiServer)) at \(instance.server)"
+        )
         return instance
     }
 
     /// Applies one environment's own CRDs and seed sets.
     /// - Returns: the number of objects applied.
     @discardableResult
-    func apply(_ environment: Plan.Environment, to instance: Instance, as name: String) async throws(K8sEnvError) -> Int {
-        var applier = Applier(client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion,
-                              serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
+    func apply(_ environment: Plan.Environment, to instance: Instance, as name: String) async throws(K8sEnvError) -> Int
+    {
+        var applier = Applier(
+            client: instance.client, files: files, serverVersion: binaries.kubeAPIServerVersion,
+            serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
         let config = plan.config
         let clock = ContinuousClock()
         var total = 0
@@ -228,9 +257,12 @@ package struct EnvironmentBuilder: Sendable {
             if !environment.crdFiles.isEmpty {
                 let n = try await applier.applyCRDs(environment.crdFiles, timeout: config.timeouts.crds.duration)
                 total += n
-                Trace.current?.complete("CRDs applied and Established", track: instance.name, start: started, end: clock.now,
-                                        arguments: ["environment": environment.name, "CRDs": "\(n)"])
-                progress("\(name): \(n) CRD\(n == 1 ? "" : "s") of \(environment.name) established in \(Self.format(clock.now - started))")
+                Trace.current?.complete(
+                    "CRDs applied and Established", track: instance.name, start: started, end: clock.now,
+                    arguments: ["environment": environment.name, "CRDs": "\(n)"])
+                progress(
+                    "\(name): \(n) CRD\(n == 1 ? "" : "s") of \(environment.name) established in \(Self.format(clock.now - started))"
+                )
             }
             // timeouts.seeds bounds this environment's own seed sets, all of them.
             applier.deadline = (clock.now + config.timeouts.seeds.duration, "timeouts.seeds (\(config.timeouts.seeds))")
@@ -238,9 +270,12 @@ package struct EnvironmentBuilder: Sendable {
                 started = clock.now
                 let n = try await applier.applySeedSet(seed.files)
                 total += n
-                Trace.current?.complete("seed set \(environment.name)/\(seed.name)", track: instance.name, start: started, end: clock.now,
-                                        arguments: ["objects": "\(n)"])
-                progress("\(name): seed set \(environment.name)/\(seed.name): \(n) object\(n == 1 ? "" : "s") applied in \(Self.format(clock.now - started))")
+                Trace.current?.complete(
+                    "seed set \(environment.name)/\(seed.name)", track: instance.name, start: started, end: clock.now,
+                    arguments: ["objects": "\(n)"])
+                progress(
+                    "\(name): seed set \(environment.name)/\(seed.name): \(n) object\(n == 1 ? "" : "s") applied in \(Self.format(clock.now - started))"
+                )
             }
         } catch {
             throw K8sEnvError(.manifests, error, files: files)
@@ -282,7 +317,9 @@ package struct EnvironmentBuilder: Sendable {
             return .running(try await startInstance(name, suffix: "0", snapshot: snapshot), snapshot)
         }
         let track = "\(name)-\(keepRunning ? "0" : "build")"
-        let found = await Trace.span("snapshot lookup", track: track, arguments: ["key": short]) { cache.store.lookup(key) }
+        let found = await Trace.span("snapshot lookup", track: track, arguments: ["key": short]) {
+            cache.store.lookup(key)
+        }
         if case .hit(let cached) = found { return try await hit(cached, "(cache hit)") }
         let lock: SnapshotStore.Lock
         do { lock = try await cache.store.lock(key) } catch { throw K8sEnvError(error) }
@@ -311,15 +348,20 @@ package struct EnvironmentBuilder: Sendable {
                 throw K8sEnvError(error)
             }
             let metadata = SnapshotMetadata(
-                key: key, environment: name, config: plan.config.file, parentKey: environment.parent.flatMap { cache.keys[$0] },
+                key: key, environment: name, config: plan.config.file,
+                parentKey: environment.parent.flatMap { cache.keys[$0] },
                 storage: plan.config.storage.rawValue, kubeAPIServerVersion: binaries.kubeAPIServerVersion.text,
                 files: (environment.crdFiles + environment.seedSets.flatMap(\.files)).map(\.relativePath),
-                objects: objects, size: 0, checksum: "", buildSeconds: Self.seconds(clock.now - started), createdAt: Date())
+                objects: objects, size: 0, checksum: "", buildSeconds: Self.seconds(clock.now - started),
+                createdAt: Date())
             let snapshot: Snapshot
             do { snapshot = try cache.store.publish(staging, metadata: metadata) } catch { throw K8sEnvError(error) }
-            Trace.current?.complete("snapshot save", track: instance.name, start: saving, end: clock.now,
-                                    arguments: ["key": short, "bytes": "\(snapshot.metadata.size)"])
-            progress("\(name): snapshot \(short) saved (\(Self.bytes(snapshot.metadata.size))) in \(Self.format(clock.now - started))")
+            Trace.current?.complete(
+                "snapshot save", track: instance.name, start: saving, end: clock.now,
+                arguments: ["key": short, "bytes": "\(snapshot.metadata.size)"])
+            progress(
+                "\(name): snapshot \(short) saved (\(Self.bytes(snapshot.metadata.size))) in \(Self.format(clock.now - started))"
+            )
             if !keepRunning {
                 await instance.stop()
                 return .saved(snapshot)

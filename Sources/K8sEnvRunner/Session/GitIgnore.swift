@@ -22,7 +22,8 @@ package enum GitIgnore {
     /// - Returns: its path (absolute at a work tree's top, else `folder` + "/.gitignore") and
     ///   whether it is in `folder` itself (where an anchored `/.k8senv/` covers the config).
     package static func file(for folder: String) -> (path: String, inFolder: Bool) {
-        let absolute = ((folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder)
+        let absolute =
+            ((folder.hasPrefix("/") ? folder : FileManager.default.currentDirectoryPath + "/" + folder)
             as NSString).standardizingPath
         var current = absolute
         while true {
@@ -43,7 +44,8 @@ package enum GitIgnore {
     package static func ignoresStateFolder(_ text: String, inFolder: Bool) -> Bool {
         var patterns: Set<String> = [".k8senv", ".k8senv/", "**/.k8senv", "**/.k8senv/"]
         if inFolder { patterns.formUnion(["/.k8senv", "/.k8senv/"]) }
-        return text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).contains { line in
+        return text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).contains {
+            line in
             var line = Substring(line)
             while let last = line.last, last == " " || last == "\r" || last == "\t" { line = line.dropLast() }
             return patterns.contains(String(line))
@@ -66,8 +68,10 @@ package enum GitIgnore {
         var folderInfo = stat()
         let parent = (path as NSString).deletingLastPathComponent
         guard lstat(parent.isEmpty ? "/" : parent, &folderInfo) == 0, folderInfo.st_mode & S_IFMT == S_IFDIR,
-              folderInfo.st_uid == getuid() else {
-            throw refusal("is in a folder that is not one of yours (k8senv only writes in folders it can prove are yours)")
+            folderInfo.st_uid == getuid()
+        else {
+            throw refusal(
+                "is in a folder that is not one of yours (k8senv only writes in folders it can prove are yours)")
         }
         let current: (bytes: [UInt8], mode: mode_t)?
         do throws(Refusal) { current = try read(path) } catch { throw refusal(error.reason) }
@@ -75,14 +79,17 @@ package enum GitIgnore {
         if ignoresStateFolder(String(decoding: existing, as: UTF8.self), inFolder: inFolder) { return .present(path) }
         // The config folder's own .gitignore, below the top: a line there covers the config too.
         let own = folder + "/.gitignore"
-        if !inFolder, let mine = try? read(own), ignoresStateFolder(String(decoding: mine.bytes, as: UTF8.self), inFolder: true) {
+        if !inFolder, let mine = try? read(own),
+            ignoresStateFolder(String(decoding: mine.bytes, as: UTF8.self), inFolder: true)
+        {
             return .present(own)
         }
         var bytes = existing
         if let last = bytes.last, last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
         bytes += Array((entry + "\n").utf8)
         // A new file is linked into place (never over one made meanwhile); an old one replaced.
-        try PrivateFiles.writeAtomically(bytes: bytes, to: path, mode: current?.mode ?? 0o644, replacing: current != nil)
+        try PrivateFiles.writeAtomically(
+            bytes: bytes, to: path, mode: current?.mode ?? 0o644, replacing: current != nil)
         return .added(path)
     }
 

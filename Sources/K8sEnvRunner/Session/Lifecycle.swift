@@ -25,8 +25,10 @@ package enum Lifecycle {
         /// (docs/how-to/see-where-start-time-goes.md); finished when the session stops.
         package var tracePath: String?
 
-        package init(file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool,
-                     noCache: Bool = false, cacheDirectory: String? = nil, poolSize: Int? = nil, tracePath: String? = nil) {
+        package init(
+            file: String, profile: String?, environments: [String], stateDirectory: String?, quiet: Bool,
+            noCache: Bool = false, cacheDirectory: String? = nil, poolSize: Int? = nil, tracePath: String? = nil
+        ) {
             self.poolSize = poolSize
             self.tracePath = tracePath
             self.noCache = noCache
@@ -50,7 +52,9 @@ package enum Lifecycle {
             let config = try loader.load(options.file, profile: options.profile)
             for name in options.environments {
                 if let message = config.unknownEnvironment(name) {
-                    throw Diagnostics([Diagnostic(.reference, at: SourceLocation(file: options.file, mark: nil), message)])
+                    throw Diagnostics([
+                        Diagnostic(.reference, at: SourceLocation(file: options.file, mark: nil), message)
+                    ])
                 }
             }
             return try Plan(config)
@@ -63,16 +67,20 @@ package enum Lifecycle {
     /// applied, the run recorded. On failure nothing is left running. With `tracePath`, every
     /// phase is recorded there (the session keeps the trace until it stops).
     package static func start(_ options: Options, detached: Bool, output: @escaping @Sendable (String) -> Void)
-        async throws(K8sEnvError) -> Session {
+        async throws(K8sEnvError) -> Session
+    {
         try await Trace.recording(to: options.tracePath) { () async throws(K8sEnvError) in
             try await startTraced(options, detached: detached, output: output)
         }
     }
 
     private static func startTraced(_ options: Options, detached: Bool, output: @escaping @Sendable (String) -> Void)
-        async throws(K8sEnvError) -> Session {
+        async throws(K8sEnvError) -> Session
+    {
         let files = SourceFiles()
-        let plan = try await Trace.span("config load and plan") { () async throws(K8sEnvError) in try Self.plan(options, files: files) }
+        let plan = try await Trace.span("config load and plan") { () async throws(K8sEnvError) in
+            try Self.plan(options, files: files)
+        }
         let state = options.stateFolder
         let cleanup = state.cleanStaleRuns()
         for dir in cleanup.cleaned { output("cleaned up after a run that did not stop: \(dir)") }
@@ -85,8 +93,9 @@ package enum Lifecycle {
         let progress: @Sendable (String) -> Void = { line in if !quiet { output(line) } }
         let builder: EnvironmentBuilder
         do {
-            builder = try await EnvironmentBuilder.prepare(plan: plan, files: files, runDirectory: runDirectory, useCache: !options.noCache,
-                                                           cacheRoot: options.cacheDirectory, progress: progress)
+            builder = try await EnvironmentBuilder.prepare(
+                plan: plan, files: files, runDirectory: runDirectory, useCache: !options.noCache,
+                cacheRoot: options.cacheDirectory, progress: progress)
         } catch {
             try? FileManager.default.removeItem(atPath: runDirectory)
             throw error
@@ -102,8 +111,10 @@ package enum Lifecycle {
         }
         if options.servePools {
             do throws(K8sEnvError) {
-                await session.attach(try await PoolService.start(session: session, state: state.path, runDirectory: runDirectory,
-                                                                    inStateFolder: detached, log: output))
+                await session.attach(
+                    try await PoolService.start(
+                        session: session, state: state.path, runDirectory: runDirectory,
+                        inStateFolder: detached, log: output))
             } catch {
                 await session.stop()
                 try? FileManager.default.removeItem(atPath: runDirectory)
@@ -122,8 +133,10 @@ package enum Lifecycle {
 
     /// ``start(_:detached:output:)``, unless SIGINT or SIGTERM comes first: then the start is
     /// cancelled, which stops what it had started, and the failure says so (exit 130).
-    package static func start(_ options: Options, detached: Bool, signals: SignalWatcher,
-                              output: @escaping @Sendable (String) -> Void) async throws(K8sEnvError) -> Session {
+    package static func start(
+        _ options: Options, detached: Bool, signals: SignalWatcher,
+        output: @escaping @Sendable (String) -> Void
+    ) async throws(K8sEnvError) -> Session {
         let started = await withTaskGroup(of: Result<Session, K8sEnvError>?.self) { group in
             group.addTask {
                 do throws(K8sEnvError) {
@@ -144,7 +157,9 @@ package enum Lifecycle {
                 switch late {
                 case .success(let session)?: await finish(session, state: options.stateFolder, keepFiles: false)
                 case .failure(let failure)?:
-                    if case .failure(var interrupted)? = first, interrupted.code == .interrupted, let kept = failure.keptFolder {
+                    if case .failure(var interrupted)? = first, interrupted.code == .interrupted,
+                        let kept = failure.keptFolder
+                    {
                         interrupted.message += " (logs kept in \(kept))"
                         interrupted.keptFolder = kept
                         first = .failure(interrupted)
@@ -204,7 +219,8 @@ package enum Lifecycle {
 
     private static func isShellSafe(_ byte: UInt8) -> Bool {
         switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
             return "_./:=@%+,-".utf8.contains(byte)
@@ -212,8 +228,10 @@ package enum Lifecycle {
     }
 
     /// Serves until SIGINT/SIGTERM (exit 0) or until a process of an instance stops (exit 1).
-    package static func serve(_ session: Session, signals: SignalWatcher, state: StateFolder,
-                              output: @escaping @Sendable (String) -> Void) async -> Int32 {
+    package static func serve(
+        _ session: Session, signals: SignalWatcher, state: StateFolder,
+        output: @escaping @Sendable (String) -> Void
+    ) async -> Int32 {
         enum Event: Sendable {
             case signal(Int32)
             case failure(ProcessError)
@@ -253,7 +271,9 @@ package enum Lifecycle {
     /// and what it started torn down. Its lease is one of the pool's `pool.size` instances: the
     /// command's tests lease the others (docs/explanation/architecture.md, "k8senv run").
     /// Returns the command's status.
-    package static func run(_ options: Options, command: [String], output: @escaping @Sendable (String) -> Void) async -> Int32 {
+    package static func run(_ options: Options, command: [String], output: @escaping @Sendable (String) -> Void) async
+        -> Int32
+    {
         let signals = SignalWatcher()
         let state = options.stateFolder
         let source: RunLeaseSource
@@ -263,7 +283,8 @@ package enum Lifecycle {
         let attached = attachable(options)
         if let attached, let socket = attached.poolSocket {
             source = .service(socket)
-            for instance in attached.instances where options.environments.isEmpty && !names.contains(instance.environment) {
+            for instance in attached.instances
+            where options.environments.isEmpty && !names.contains(instance.environment) {
                 names.append(instance.environment)
             }
         } else {
@@ -275,7 +296,9 @@ package enum Lifecycle {
                 return error.exitStatus
             }
             session = started
-            do throws(K8sEnvError) { postmortem = try PostmortemCapture.target(started.plan.config, directory: options.postmortemDirectory) } catch {
+            do throws(K8sEnvError) {
+                postmortem = try PostmortemCapture.target(started.plan.config, directory: options.postmortemDirectory)
+            } catch {
                 await finish(started, state: state, keepFiles: false, exiting: true)
                 output(error.report)
                 return error.exitStatus
@@ -297,8 +320,10 @@ package enum Lifecycle {
             return status.code
         }
         if let attached, !options.quiet {
-            output("attached to the pool service of k8senv up (pid \(attached.ownerPID)): "
-                   + leases.map { "\($0.environment) → \($0.instance)" }.joined(separator: ", ") + " (--fresh starts instances of its own)")
+            output(
+                "attached to the pool service of k8senv up (pid \(attached.ownerPID)): "
+                    + leases.map { "\($0.environment) → \($0.instance)" }.joined(separator: ", ")
+                    + " (--fresh starts instances of its own)")
         }
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in RunLease.exports(leases, poolSocket: source.poolSocket) { environment[key] = value }
@@ -313,8 +338,9 @@ package enum Lifecycle {
         }
         // Post-mortem bundles, while the instances still serve (docs/explanation/postmortem.md).
         let instanceFailed = await session.failure() != nil
-        await PostmortemCapture.afterCommand(session, target: postmortem, profile: options.profile, status: status,
-                                             failed: status != 0 || instanceFailed, output: output)
+        await PostmortemCapture.afterCommand(
+            session, target: postmortem, profile: options.profile, status: status,
+            failed: status != 0 || instanceFailed, output: output)
         // An instance that died under the command: said, its logs kept, and the run fails even
         // if the command passed (its results are not to be trusted).
         let failure = await session.failure()
@@ -326,19 +352,25 @@ package enum Lifecycle {
             output("logs kept in \(session.runDirectory)")
             return status == 0 ? 1 : status
         }
-        if audited { output("audit logs kept in \(session.runDirectory) (read them with `k8senv audit --run \(session.runDirectory)`)") }
+        if audited {
+            output(
+                "audit logs kept in \(session.runDirectory) (read them with `k8senv audit --run \(session.runDirectory)`)"
+            )
+        }
         return status
     }
 
     /// What a command that needs a running `up` of `config` says to do when none runs: start one,
     /// or, when there is no such file, write it first.
     package static func startAdvice(config: String) -> String {
-        FileManager.default.fileExists(atPath: config) ? "start one with `k8senv up --detach`"
+        FileManager.default.fileExists(atPath: config)
+            ? "start one with `k8senv up --detach`"
             : "there is no \(config) to start: " + ConfigLoader.missingFileAdvice
     }
 
     /// What a failed command's `run` says when nothing audits.
-    static let auditHint = "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (\(DocsLink.page("how-to/failed-test-requests.md")))"
+    static let auditHint =
+        "hint: with `audit:` in k8senv.yaml, k8senv shows the requests a failed command made (\(DocsLink.page("how-to/failed-test-requests.md")))"
 
     /// The report's lines (``AuditReport/section(instance:events:log:)`` of each instance) under
     /// a heading, or a line saying the command made no requests.
@@ -353,8 +385,10 @@ package enum Lifecycle {
 
     /// Runs `run`'s command with `environment` (SIGTERM to k8senv passed on to it): its exit
     /// status, 128 + a signal that ended it, 127 when it is not found, 126 when it cannot start.
-    static func runCommand(_ command: [String], environment: [String: String], signals: SignalWatcher,
-                           output: @escaping @Sendable (String) -> Void) async -> Int32 {
+    static func runCommand(
+        _ command: [String], environment: [String: String], signals: SignalWatcher,
+        output: @escaping @Sendable (String) -> Void
+    ) async -> Int32 {
         let executable: String
         do { executable = try BinaryLocator.locate(command[0], role: "the command", relativeTo: ".") } catch {
             output("error: \(command[0]): not found on PATH")
@@ -362,9 +396,10 @@ package enum Lifecycle {
         }
         let child: ChildProcess
         do {
-            child = try ChildProcess.launch(executable: executable, arguments: Array(command.dropFirst()),
-                                            environment: environment, logPath: nil,
-                                            options: [.dieWithParent, .inheritStdin])
+            child = try ChildProcess.launch(
+                executable: executable, arguments: Array(command.dropFirst()),
+                environment: environment, logPath: nil,
+                options: [.dieWithParent, .inheritStdin])
         } catch {
             output("error: \(error)")
             return 126
@@ -390,7 +425,9 @@ package enum Lifecycle {
     }
 
     /// `k8senv down`: stops the detached run (its supervisor tears the instances down).
-    package static func down(_ state: StateFolder, timeout: Duration, output: @escaping @Sendable (String) -> Void) async -> Int32 {
+    package static func down(_ state: StateFolder, timeout: Duration, output: @escaping @Sendable (String) -> Void)
+        async -> Int32
+    {
         for reason in state.cleanStaleRuns().refused { output("note: \(reason)") }
         // current() is a run folder k8senv made whose owner is the very process that recorded it.
         guard let record = state.current() else {

@@ -14,7 +14,8 @@ package enum Ownership {
     /// as hex, 0600 in a 0700 folder; made on first use. Nil if it cannot be read or made.
     static func key() -> String? {
         let environment = ProcessInfo.processInfo.environment
-        let base = environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let base =
+            environment["XDG_STATE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? ((environment["HOME"] ?? NSHomeDirectory()) + "/.local/state")
         let folder = base + "/k8senv"
         let path = folder + "/owner.key"
@@ -28,7 +29,8 @@ package enum Ownership {
         guard n == bytes.count else { return nil }
         let key = bytes.map { String(format: "%02x", $0) }.joined()
         // Two processes making it at once: link() lets one win; both then read the winner's.
-        guard (try? PrivateFiles.writeAtomically(bytes: Array((key + "\n").utf8), to: path, replacing: false)) != nil else { return nil }
+        guard (try? PrivateFiles.writeAtomically(bytes: Array((key + "\n").utf8), to: path, replacing: false)) != nil
+        else { return nil }
         return readPrivate(path)
     }
 
@@ -37,8 +39,9 @@ package enum Ownership {
     private static func readPrivate(_ path: String) -> String? {
         var info = stat()
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == getuid(),
-              info.st_mode & 0o077 == 0,
-              let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+            info.st_mode & 0o077 == 0,
+            let text = try? String(contentsOfFile: path, encoding: .utf8)
+        else { return nil }
         let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
         return key.count == 64 ? key : nil
     }
@@ -53,7 +56,8 @@ package enum Ownership {
     /// Marks `folder` as made by this user's k8senv.
     static func markFolder(_ folder: String) throws(ProcessError) {
         guard let mark = mark(for: folder) else {
-            throw ProcessError(.files, "cannot read or create k8senv's key under ${XDG_STATE_HOME:-~/.local/state}/k8senv")
+            throw ProcessError(
+                .files, "cannot read or create k8senv's key under ${XDG_STATE_HOME:-~/.local/state}/k8senv")
         }
         try PrivateFiles.write(mark + "\n", to: folder + "/" + markName)
     }
@@ -64,7 +68,8 @@ package enum Ownership {
         var info = stat()
         let path = folder + "/" + markName
         guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_uid == getuid(),
-              let text = try? String(contentsOfFile: path, encoding: .utf8) else { return false }
+            let text = try? String(contentsOfFile: path, encoding: .utf8)
+        else { return false }
         return text.trimmingCharacters(in: .whitespacesAndNewlines) == expected
     }
 
@@ -86,7 +91,8 @@ package enum Ownership {
         case S_IFDIR:
             if info.st_uid != getuid() { return "\(path) belongs to another user (uid \(info.st_uid))" }
             if info.st_mode & 0o022 != 0 {
-                return "\(path) is writable by other users (mode \(String(info.st_mode & 0o7777, radix: 8)); `chmod go-w` it if it is yours)"
+                return
+                    "\(path) is writable by other users (mode \(String(info.st_mode & 0o7777, radix: 8)); `chmod go-w` it if it is yours)"
             }
             return nil
         default: return "\(path) is not a folder"
@@ -108,7 +114,8 @@ package enum Ownership {
     /// `startTime`. A recycled pid, or a record naming a process k8senv did not start, fails.
     static func isSame(_ pid: Int32, binary: String, startTime: UInt64?) -> Bool {
         guard let startTime, StateFolder.isAlive(pid), Ownership.startTime(of: pid) == startTime,
-              let exe = ProcFS.executable(of: pid) else { return false }
+            let exe = ProcFS.executable(of: pid)
+        else { return false }
         return exe == binary || exe == binary + " (deleted)"
     }
 }

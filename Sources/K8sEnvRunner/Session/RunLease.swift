@@ -41,14 +41,17 @@ struct RunLeaseSource: Sendable {
     /// told who holds the instance).
     static func session(_ service: PoolService) -> RunLeaseSource {
         RunLeaseSource(poolSocket: service.socketPath) { environment, timeout throws(K8sEnvError) in
-            guard let (id, lease) = try await service.lendOwn(environment, timeout: timeout, purpose: RunLease.purpose) else { return nil }
+            guard let (id, lease) = try await service.lendOwn(environment, timeout: timeout, purpose: RunLease.purpose)
+            else { return nil }
             let users = lease.terms.users.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.kubeconfigPath) }
-            return RunLease(environment: environment, instance: lease.id,
-                            exported: RunRecord.ExportedInstance(environment: environment, kubeconfig: lease.kubeconfigPath,
-                                                                 users: users, webhook: lease.webhook),
-                            auditLog: lease.terms.auditLogPath,
-                            events: { lease.audits ? lease.auditEvents() : nil },
-                            release: { await service.endOwn(id) })
+            return RunLease(
+                environment: environment, instance: lease.id,
+                exported: RunRecord.ExportedInstance(
+                    environment: environment, kubeconfig: lease.kubeconfigPath,
+                    users: users, webhook: lease.webhook),
+                auditLog: lease.terms.auditLogPath,
+                events: { lease.audits ? lease.auditEvents() : nil },
+                release: { await service.endOwn(id) })
         }
     }
 
@@ -57,8 +60,9 @@ struct RunLeaseSource: Sendable {
     static func service(_ socket: String) -> RunLeaseSource {
         let client = PoolClient(socketPath: socket)
         return RunLeaseSource(poolSocket: socket) { environment, timeout throws(K8sEnvError) in
-            let request = LeaseRequest(environment: environment, timeoutSeconds: Double(timeout.components.seconds), holder: getpid(),
-                                       purpose: RunLease.purpose)
+            let request = LeaseRequest(
+                environment: environment, timeoutSeconds: Double(timeout.components.seconds), holder: getpid(),
+                purpose: RunLease.purpose)
             let body: [UInt8]
             do { body = Array(try JSONEncoder().encode(request)) } catch {
                 throw K8sEnvError(.refused, "the lease request could not be encoded: \(error)")
@@ -66,29 +70,36 @@ struct RunLeaseSource: Sendable {
             let answer = try await client.send("POST", "/v1/leases", body: body, timeout: .seconds(60))
             if answer.status == 503, answer.errorCode == .acquireTimeout { return nil }
             guard answer.status == 201, let granted = LeaseGrant.decode(answer.body) else {
-                throw K8sEnvError(.refused, answer.error.map { "\($0.message) (\($0.code))" } ?? "the pool service answered \(answer.status)")
+                throw K8sEnvError(
+                    .refused,
+                    answer.error.map { "\($0.message) (\($0.code))" } ?? "the pool service answered \(answer.status)")
             }
             // The instance folder: the lease's kubeconfig is in its leases/<n>/.
             let folder = ((granted.caFile as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
             let users = granted.sortedUsers.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.user.kubeconfig) }
-            return RunLease(environment: environment, instance: granted.instance,
-                            exported: RunRecord.ExportedInstance(environment: environment, kubeconfig: granted.kubeconfig,
-                                                                 users: users, webhook: granted.webhook),
-                            auditLog: AuditLog.path(inInstanceFolder: folder),
-                            events: {
-                                struct Events: Decodable { var events: [AuditEvent] }
-                                guard let answer = try? await client.send("GET", "/v1/leases/\(granted.lease)/audit", timeout: .seconds(30)),
-                                      answer.status == 200 else { return nil }
-                                return (try? JSONDecoder().decode(Events.self, from: Data(answer.body)))?.events
-                            },
-                            release: {
-                                do throws(K8sEnvError) {
-                                    let answer = try await client.send("DELETE", "/v1/leases/\(granted.lease)?mode=reset")
-                                    return answer.status == 200 ? nil : answer.error?.message ?? "status \(answer.status)"
-                                } catch {
-                                    return error.message
-                                }
-                            })
+            return RunLease(
+                environment: environment, instance: granted.instance,
+                exported: RunRecord.ExportedInstance(
+                    environment: environment, kubeconfig: granted.kubeconfig,
+                    users: users, webhook: granted.webhook),
+                auditLog: AuditLog.path(inInstanceFolder: folder),
+                events: {
+                    struct Events: Decodable { var events: [AuditEvent] }
+                    guard
+                        let answer = try? await client.send(
+                            "GET", "/v1/leases/\(granted.lease)/audit", timeout: .seconds(30)),
+                        answer.status == 200
+                    else { return nil }
+                    return (try? JSONDecoder().decode(Events.self, from: Data(answer.body)))?.events
+                },
+                release: {
+                    do throws(K8sEnvError) {
+                        let answer = try await client.send("DELETE", "/v1/leases/\(granted.lease)?mode=reset")
+                        return answer.status == 200 ? nil : answer.error?.message ?? "status \(answer.status)"
+                    } catch {
+                        return error.message
+                    }
+                })
         }
     }
 }

@@ -64,9 +64,13 @@ package struct RunRecord: Codable, Sendable {
     /// K8SENV_KUBECONFIG_<ENV> (the first of each environment) and K8SENV_KUBECONFIG_<ENV>_<USER>
     /// (each declared user's, of that instance); the webhook variables.
     package var exports: [(String, String)] {
-        Self.exports(instances.map { ExportedInstance(environment: $0.environment, kubeconfig: $0.kubeconfig, users: $0.users ?? [],
-                                                      webhook: $0.webhook) },
-                     poolSocket: poolSocket)
+        Self.exports(
+            instances.map {
+                ExportedInstance(
+                    environment: $0.environment, kubeconfig: $0.kubeconfig, users: $0.users ?? [],
+                    webhook: $0.webhook)
+            },
+            poolSocket: poolSocket)
     }
 
     /// An instance as ``exports(_:poolSocket:)`` names it.
@@ -76,7 +80,8 @@ package struct RunRecord: Codable, Sendable {
         package var users: [UserRecord]
         package var webhook: WebhookEndpoint?
 
-        package init(environment: String, kubeconfig: String, users: [UserRecord] = [], webhook: WebhookEndpoint? = nil) {
+        package init(environment: String, kubeconfig: String, users: [UserRecord] = [], webhook: WebhookEndpoint? = nil)
+        {
             self.environment = environment
             self.kubeconfig = kubeconfig
             self.users = users
@@ -91,8 +96,10 @@ package struct RunRecord: Codable, Sendable {
     /// first instance that has them, and K8SENV_WEBHOOK_PORT_<ENV> for each environment that does.
     package static func exports(_ instances: [ExportedInstance], poolSocket: String?) -> [(String, String)] {
         guard let first = instances.first else { return [] }
-        var out = [("KUBECONFIG", first.kubeconfig),
-                   ("K8SENV_KUBECONFIGS", instances.map(\.kubeconfig).joined(separator: ":"))]
+        var out = [
+            ("KUBECONFIG", first.kubeconfig),
+            ("K8SENV_KUBECONFIGS", instances.map(\.kubeconfig).joined(separator: ":")),
+        ]
         var seen = Set<String>()
         for instance in instances where seen.insert(instance.environment).inserted {
             out.append((KubeconfigVariables.environment(instance.environment), instance.kubeconfig))
@@ -105,7 +112,11 @@ package struct RunRecord: Codable, Sendable {
             out += webhook.exports
             var seen = Set<String>()
             for instance in instances where instance.webhook != nil && seen.insert(instance.environment).inserted {
-                out.append(("K8SENV_WEBHOOK_PORT_" + KubeconfigVariables.suffix(instance.environment), String(instance.webhook!.port)))
+                out.append(
+                    (
+                        "K8SENV_WEBHOOK_PORT_" + KubeconfigVariables.suffix(instance.environment),
+                        String(instance.webhook!.port)
+                    ))
             }
         }
         return out
@@ -129,8 +140,10 @@ extension RunRecord.InstanceRecord {
         let folder = (kubeconfig as NSString).deletingLastPathComponent
         let files = InstanceLayout(folder)
         guard let ca = try? String(contentsOfFile: files.caCertificate, encoding: .utf8),
-              let token = try? String(contentsOfFile: files.token, encoding: .utf8) else { return nil }
-        return try? KubeClient(server: server, caCertificate: ca, token: token.trimmingCharacters(in: .whitespacesAndNewlines))
+            let token = try? String(contentsOfFile: files.token, encoding: .utf8)
+        else { return nil }
+        return try? KubeClient(
+            server: server, caCertificate: ca, token: token.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }
 
@@ -157,7 +170,9 @@ package struct StateFolder: Sendable {
     /// `.k8senv` in the config file's folder.
     package static func forConfig(_ configPath: String) -> StateFolder {
         let directory = (configPath as NSString).deletingLastPathComponent
-        let absolute = directory.isEmpty ? FileManager.default.currentDirectoryPath
+        let absolute =
+            directory.isEmpty
+            ? FileManager.default.currentDirectoryPath
             : (directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory)
         return StateFolder(path: (absolute as NSString).standardizingPath + "/.k8senv")
     }
@@ -170,7 +185,8 @@ package struct StateFolder: Sendable {
     package var refusal: String? {
         for folder in [path, runsPath] {
             if let reason = Ownership.refusal(folder) {
-                return "\(reason): k8senv only uses a state folder it can prove is yours (see \(DocsLink.page("explanation/security.md"))); left alone"
+                return
+                    "\(reason): k8senv only uses a state folder it can prove is yours (see \(DocsLink.page("explanation/security.md"))); left alone"
             }
         }
         return nil
@@ -225,10 +241,13 @@ package struct StateFolder: Sendable {
     /// The record of a run folder k8senv made (marked), written for that folder.
     package static func read(runDirectory: String) -> RunRecord? {
         guard Ownership.isMarked(runDirectory),
-              let data = FileManager.default.contents(atPath: runDirectory + "/run.json") else { return nil }
+            let data = FileManager.default.contents(atPath: runDirectory + "/run.json")
+        else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        guard let record = try? decoder.decode(RunRecord.self, from: data), record.runDirectory == runDirectory else { return nil }
+        guard let record = try? decoder.decode(RunRecord.self, from: data), record.runDirectory == runDirectory else {
+            return nil
+        }
         return record
     }
 
@@ -249,7 +268,8 @@ package struct StateFolder: Sendable {
         guard refusal == nil, let text = try? String(contentsOfFile: currentPath, encoding: .utf8) else { return nil }
         let dir = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard dir.hasPrefix(runsPath + "/"), !dir.dropFirst(runsPath.count + 1).contains("/"),
-              let record = Self.read(runDirectory: dir), Self.ownerRuns(record) else { return nil }
+            let record = Self.read(runDirectory: dir), Self.ownerRuns(record)
+        else { return nil }
         return record
     }
 
@@ -263,7 +283,9 @@ package struct StateFolder: Sendable {
     /// The run folders k8senv made here (marked), newest first by the time in their names
     /// (`<seconds>-<pid>`); empty for a state folder we do not trust.
     package func runFoldersNewestFirst() -> [String] {
-        guard refusal == nil, let names = try? FileManager.default.contentsOfDirectory(atPath: runsPath) else { return [] }
+        guard refusal == nil, let names = try? FileManager.default.contentsOfDirectory(atPath: runsPath) else {
+            return []
+        }
         return names.compactMap { name -> (Int, String)? in
             guard let seconds = name.split(separator: "-").first.flatMap({ Int($0) }) else { return nil }
             return (seconds, runsPath + "/" + name)
@@ -275,7 +297,8 @@ package struct StateFolder: Sendable {
 
     package func clearCurrent(ifRunDirectory dir: String) {
         if let text = try? String(contentsOfFile: currentPath, encoding: .utf8),
-           text.trimmingCharacters(in: .whitespacesAndNewlines) == dir {
+            text.trimmingCharacters(in: .whitespacesAndNewlines) == dir
+        {
             try? FileManager.default.removeItem(atPath: currentPath)
         }
     }
@@ -314,12 +337,15 @@ package struct StateFolder: Sendable {
             if let record = Self.read(runDirectory: dir) {
                 guard !Self.ownerRuns(record) else { continue }
                 for instance in record.instances {
-                    var processes = [(instance.apiServerPID, instance.apiServerBinary, instance.apiServerStartTime),
-                                     (instance.storagePID, instance.storageBinary, instance.storageStartTime)]
+                    var processes = [
+                        (instance.apiServerPID, instance.apiServerBinary, instance.apiServerStartTime),
+                        (instance.storagePID, instance.storageBinary, instance.storageStartTime),
+                    ]
                     if let pid = instance.controllerManagerPID, let binary = instance.controllerManagerBinary {
                         processes.append((pid, binary, instance.controllerManagerStartTime))
                     }
-                    for (pid, binary, start) in processes where Ownership.isSame(pid, binary: binary, startTime: start) {
+                    for (pid, binary, start) in processes where Ownership.isSame(pid, binary: binary, startTime: start)
+                    {
                         kill(-pid, SIGKILL)
                         kill(pid, SIGKILL)
                     }
@@ -327,7 +353,9 @@ package struct StateFolder: Sendable {
             } else {
                 // A run that never wrote its record: remove it once its owner (in the name) is gone.
                 // (Also the logs a failed run kept for the user: kept until the next run.)
-                guard let pid = name.split(separator: "-").last.flatMap({ Int32($0) }), !Self.isAlive(pid) else { continue }
+                guard let pid = name.split(separator: "-").last.flatMap({ Int32($0) }), !Self.isAlive(pid) else {
+                    continue
+                }
             }
             clearCurrent(ifRunDirectory: dir)
             SocketFolder.removeLinked(from: dir)  // the pool API's, when the state folder's path was too long

@@ -30,9 +30,10 @@ package actor Session {
         let selected = names.isEmpty ? plan.environments.map(\.name) : names
         let builder = self.builder
         pools = selected.map { name in
-            let pool = EnvironmentPool(environment: name, size: poolSizeOverride ?? plan.environment(named: name)?.poolSize ?? 1,
-                                       acquireTimeout: plan.config.timeouts.acquire.duration,
-                                       factory: EnvironmentInstances(builder: builder, environment: name, keepsFirst: true))
+            let pool = EnvironmentPool(
+                environment: name, size: poolSizeOverride ?? plan.environment(named: name)?.poolSize ?? 1,
+                acquireTimeout: plan.config.timeouts.acquire.duration,
+                factory: EnvironmentInstances(builder: builder, environment: name, keepsFirst: true))
             return (name, pool)
         }
         for (name, pool) in pools {
@@ -65,8 +66,10 @@ package actor Session {
             instances.append((environment, instance, Date()))
             let order = pools.map(\.environment)
             instances.sort { a, b in
-                let ea = order.firstIndex(of: a.environment) ?? 0, eb = order.firstIndex(of: b.environment) ?? 0
-                return ea != eb ? ea < eb : a.instance.name.localizedStandardCompare(b.instance.name) == .orderedAscending
+                let ea = order.firstIndex(of: a.environment) ?? 0
+                let eb = order.firstIndex(of: b.environment) ?? 0
+                return ea != eb
+                    ? ea < eb : a.instance.name.localizedStandardCompare(b.instance.name) == .orderedAscending
             }
         case .stopped(let name):
             instances.removeAll { $0.instance.name == name }
@@ -79,7 +82,8 @@ package actor Session {
         guard let recording else { return }
         await markBaselines()
         do throws(ProcessError) {
-            try recording.state.write(record(config: recording.config, profile: recording.profile, detached: recording.detached))
+            try recording.state.write(
+                record(config: recording.config, profile: recording.profile, detached: recording.detached))
         } catch {
             service?.log("note: the run record could not be rewritten: \(error)")
         }
@@ -119,7 +123,9 @@ package actor Session {
     private var recording: (state: StateFolder, config: String, profile: String?, detached: Bool)?
 
     /// Writes the run record into the run folder, and again whenever the instances change.
-    package func writeRecord(to state: StateFolder, config: String, profile: String?, detached: Bool) async throws(ProcessError) {
+    package func writeRecord(to state: StateFolder, config: String, profile: String?, detached: Bool)
+        async throws(ProcessError)
+    {
         recording = (state, config, profile, detached)
         await markBaselines()
         try state.write(record(config: config, profile: profile, detached: detached))
@@ -138,7 +144,7 @@ package actor Session {
             for await mark in group { marks.append(mark) }
             return marks
         }
-        for case let (name, revision?) in marks { baselines[name] = revision }
+        for case (let name, let revision?) in marks { baselines[name] = revision }
     }
 
     /// `k8senv open`: the instance's baseline is the one its bundle recorded (its state when the
@@ -174,14 +180,16 @@ package actor Session {
 
     /// `path` from the current folder, absolute: a record names its config wherever it is read.
     static func absolute(_ path: String) -> String {
-        ((path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path) as NSString).standardizingPath
+        ((path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path) as NSString)
+            .standardizingPath
     }
 
     package func record(config: String, profile: String?, detached: Bool) -> RunRecord {
         RunRecord(
             ownerPID: getpid(),
             ownerBinary: ChildProcess.selfExecutable,
-            ownerStartTime: Ownership.startTime(of: getpid()), config: Self.absolute(config), profile: profile, detached: detached, runDirectory: runDirectory,
+            ownerStartTime: Ownership.startTime(of: getpid()), config: Self.absolute(config), profile: profile,
+            detached: detached, runDirectory: runDirectory,
             poolSocket: service?.socketPath,
             startedAt: startedAt,
             instances: instances.map { env, i, started in
@@ -193,12 +201,14 @@ package actor Session {
                     storageStartTime: Ownership.startTime(of: i.store.pid),
                     logs: [i.apiServerProcess.logPath, i.store.logPath, i.controllerManager?.logPath].compactMap { $0 },
                     webhook: i.configuration.webhook,
-                    users: i.users.isEmpty ? nil : i.users.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.kubeconfigPath) },
+                    users: i.users.isEmpty
+                        ? nil : i.users.map { RunRecord.UserRecord(name: $0.name, kubeconfig: $0.kubeconfigPath) },
                     controllerManagerPID: i.controllerManager?.pid,
-                    controllerManagerBinary: i.controllerManager.flatMap { _ in builder.binaries.kubeControllerManager?.path },
+                    controllerManagerBinary: i.controllerManager.flatMap { _ in
+                        builder.binaries.kubeControllerManager?.path
+                    },
                     controllerManagerStartTime: i.controllerManager.flatMap { Ownership.startTime(of: $0.pid) },
                     baselineRevision: baselines[i.name], startedAt: started)
             })
     }
-
 }

@@ -46,7 +46,9 @@ package final class SignalWatcher: @unchecked Sendable {
             }
         } onCancel: {
             let waiter = lock.withLock { () -> CheckedContinuation<Int32?, Never>? in
-                if let index = waiters.firstIndex(where: { $0.id == id }) { return waiters.remove(at: index).continuation }
+                if let index = waiters.firstIndex(where: { $0.id == id }) {
+                    return waiters.remove(at: index).continuation
+                }
                 cancelled.insert(id)
                 return nil
             }

@@ -11,8 +11,10 @@ package struct EmbeddedBackend: StorageBackend {
 
     package init() {}
 
-    package func spawn(name: String, directory: String, snapshot: String?,
-                       deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
+    package func spawn(
+        name: String, directory: String, snapshot: String?,
+        deadline: ContinuousClock.Instant
+    ) async throws(ProcessError) -> any RunningStore {
         let database = InstanceLayout(directory).storeDatabase
         try SQLiteFiles.prepare(database, from: snapshot)
         let sockets = try SocketFolder.make(for: directory)
@@ -20,10 +22,12 @@ package struct EmbeddedBackend: StorageBackend {
             let store = try KeyValueStore(path: database)
             var options = StoreServer.Options()
             options.socketPath = sockets.path + "/" + StorageArguments.embeddedSocket
-            return EmbeddedStore(name: name, server: try await StoreServer.start(store: store, options: options), sockets: sockets)
+            return EmbeddedStore(
+                name: name, server: try await StoreServer.start(store: store, options: options), sockets: sockets)
         } catch {
             sockets.remove()
-            throw ProcessError(.launchFailed, "\(name): the embedded store could not start: \(error)", domain: .storage, cause: error)
+            throw ProcessError(
+                .launchFailed, "\(name): the embedded store could not start: \(error)", domain: .storage, cause: error)
         }
     }
 }
@@ -107,6 +111,8 @@ struct StoreRevision: RestorePoint {
         do { created = try store.revisionsOfKeys(createdAfter: revision) } catch {
             throw KubeClientError(status: nil, message: "cannot read the store's keys: \(error)", body: [])
         }
-        _ = try await Cleanup.clean(instance.client, resources: resources) { $0.resourceVersion.map(created.contains) ?? false }
+        _ = try await Cleanup.clean(instance.client, resources: resources) {
+            $0.resourceVersion.map(created.contains) ?? false
+        }
     }
 }

@@ -32,10 +32,11 @@ package struct SnapshotFormat: Sendable {
 
 /// The checks of snapshot files that ``SnapshotFormat`` runs.
 enum SnapshotFileCheck {
-
     static func emptiness(_ path: String) -> String? {
         var info = stat()
-        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return "\((path as NSString).lastPathComponent) is missing" }
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            return "\((path as NSString).lastPathComponent) is missing"
+        }
         return info.st_size == 0 ? "\((path as NSString).lastPathComponent) is empty (0 bytes)" : nil
     }
 
@@ -52,14 +53,17 @@ enum SnapshotFileCheck {
         fstat(fd, &info)
         let size = Int(info.st_size)
         guard size % 512 == 32 else {
-            return "etcd.db is not an etcd snapshot: it has no integrity hash (`etcdctl snapshot save` appends a SHA-256, which makes the size 32 bytes more than a multiple of 512; this one is \(size) bytes)"
+            return
+                "etcd.db is not an etcd snapshot: it has no integrity hash (`etcdctl snapshot save` appends a SHA-256, which makes the size 32 bytes more than a multiple of 512; this one is \(size) bytes)"
         }
         let hasher = SHA256Hasher()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var offset = 0
         var first: [UInt8] = []
         while offset < size - 32 {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, min($0.count, size - 32 - offset), off_t(offset)) }
+            let n = buffer.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress, min($0.count, size - 32 - offset), off_t(offset))
+            }
             guard n > 0 else { return "etcd.db cannot be read at byte \(offset)" }
             if first.count < 8192 { first += buffer[0..<min(n, 8192 - first.count)] }
             hasher.update(buffer[0..<n])
@@ -70,7 +74,8 @@ enum SnapshotFileCheck {
             return "etcd.db cannot be read at its end"
         }
         guard hasher.digest() == stored else {
-            return "etcd.db is damaged: the SHA-256 at its end does not match its contents (as `etcdctl snapshot restore` would say)"
+            return
+                "etcd.db is damaged: the SHA-256 at its end does not match its contents (as `etcdctl snapshot restore` would say)"
         }
         guard let pageSize = boltMetaPageSize(first, at: 0) ?? boltPageSizeFromSecondMeta(first) else {
             return "etcd.db is not an etcd snapshot: it is not a bbolt database (no valid meta page)"

@@ -14,8 +14,10 @@ package protocol StorageBackend: Sendable {
     var program: String { get }
     /// Starts a store for the instance `name` in its folder `directory` — fresh, or from the
     /// snapshot folder `snapshot` — without waiting until it serves.
-    func spawn(name: String, directory: String, snapshot: String?,
-               deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore
+    func spawn(
+        name: String, directory: String, snapshot: String?,
+        deadline: ContinuousClock.Instant
+    ) async throws(ProcessError) -> any RunningStore
 }
 
 /// The store of one running instance.
@@ -64,16 +66,21 @@ package enum StorageBackends {
         case .embedded:
             return EmbeddedBackend()
         case .kine:
-            return KineBackend(program: try BinaryLocator.locate(config.binaries.kine, role: "binaries.kine", relativeTo: config.directory))
+            return KineBackend(
+                program: try BinaryLocator.locate(
+                    config.binaries.kine, role: "binaries.kine", relativeTo: config.directory))
         case .etcd:
-            let etcd = try BinaryLocator.locate(config.binaries.etcd, role: "binaries.etcd", relativeTo: config.directory)
-            var etcdctl = try? BinaryLocator.locate(config.binaries.etcdctl, role: "binaries.etcdctl", relativeTo: config.directory)
+            let etcd = try BinaryLocator.locate(
+                config.binaries.etcd, role: "binaries.etcd", relativeTo: config.directory)
+            var etcdctl = try? BinaryLocator.locate(
+                config.binaries.etcdctl, role: "binaries.etcdctl", relativeTo: config.directory)
             if etcdctl == nil, !config.binaries.etcdctl.contains("/") {
                 // Beside etcd, as release archives and packages ship it.
                 let sibling = (etcd as NSString).deletingLastPathComponent + "/etcdctl"
                 if FileManager.default.isExecutableFile(atPath: sibling) { etcdctl = sibling }
             }
-            return EtcdBackend(program: etcd, noFsync: await StorageArguments.etcdSupportsNoFsync(etcd), etcdctl: etcdctl)
+            return EtcdBackend(
+                program: etcd, noFsync: await StorageArguments.etcdSupportsNoFsync(etcd), etcdctl: etcdctl)
         }
     }
 
@@ -153,7 +160,8 @@ extension ChildProcessStore {
     /// kube-apiserver (or kine) compacts it.
     package func diffBaseline(client: KubeClient) async -> Int64? {
         guard let response = try? await client.send("GET", "/api/v1/namespaces?limit=1", timeout: .seconds(10)),
-              response.status == 200 else { return nil }
+            response.status == 200
+        else { return nil }
         return (JSONValue.parse(response.body)?["metadata"]?["resourceVersion"]?.string).flatMap { Int64($0) }
     }
     package func keepDiffBaseline(_ revision: Int64) {}
@@ -175,15 +183,18 @@ package struct KineBackend: StorageBackend {
 
     package init(program: String) { self.program = program }
 
-    package func spawn(name: String, directory: String, snapshot: String?,
-                       deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
+    package func spawn(
+        name: String, directory: String, snapshot: String?,
+        deadline: ContinuousClock.Instant
+    ) async throws(ProcessError) -> any RunningStore {
         let files = InstanceLayout(directory)
         let database = files.kineDatabase
         try SQLiteFiles.prepare(database, from: snapshot)
         let sockets = try SocketFolder.make(for: directory)
         sockets.removeStaleSocket(StorageArguments.kineSocket)
         let socket = sockets.path + "/" + StorageArguments.kineSocket
-        let process: ChildProcess, metricsPort: Int
+        let process: ChildProcess
+        let metricsPort: Int
         do {
             metricsPort = try Ports.free()
             process = try ChildProcess.launch(
@@ -194,9 +205,11 @@ package struct KineBackend: StorageBackend {
             sockets.remove()
             throw error
         }
-        return KineStore(child: StoreProcess(name: name, what: "kine", process: process, socket: socket, sockets: sockets,
-                                             ports: [metricsPort]),
-                         database: database)
+        return KineStore(
+            child: StoreProcess(
+                name: name, what: "kine", process: process, socket: socket, sockets: sockets,
+                ports: [metricsPort]),
+            database: database)
     }
 }
 
@@ -232,15 +245,18 @@ package struct EtcdBackend: StorageBackend {
         self.etcdctl = etcdctl
     }
 
-    package func spawn(name: String, directory: String, snapshot: String?,
-                       deadline: ContinuousClock.Instant) async throws(ProcessError) -> any RunningStore {
+    package func spawn(
+        name: String, directory: String, snapshot: String?,
+        deadline: ContinuousClock.Instant
+    ) async throws(ProcessError) -> any RunningStore {
         let files = InstanceLayout(directory)
         let dataDirectory = files.etcdData
         try? FileManager.default.removeItem(atPath: dataDirectory)  // a retry starts clean
         let log = files.log("etcdctl")
         if let snapshot {
-            try await SnapshotFiles.restoreEtcd(snapshot + "/etcd.db", into: dataDirectory, etcdctl: etcdctl, log: log,
-                                                deadline: deadline)
+            try await SnapshotFiles.restoreEtcd(
+                snapshot + "/etcd.db", into: dataDirectory, etcdctl: etcdctl, log: log,
+                deadline: deadline)
         } else {
             try PrivateFiles.makeDirectory(dataDirectory)
         }
@@ -258,8 +274,9 @@ package struct EtcdBackend: StorageBackend {
             throw error
         }
         let socket = sockets.path + "/" + StorageArguments.etcdClientSocket
-        return EtcdStore(child: StoreProcess(name: name, what: "etcd", process: process, socket: socket, sockets: sockets),
-                         etcdctl: etcdctl, etcdctlLog: log)
+        return EtcdStore(
+            child: StoreProcess(name: name, what: "etcd", process: process, socket: socket, sockets: sockets),
+            etcdctl: etcdctl, etcdctlLog: log)
     }
 }
 
@@ -293,6 +310,8 @@ enum SQLiteFiles {
     }
 
     static func saveError(_ name: String, _ target: String, _ error: StoreError) -> ProcessError {
-        ProcessError(.files, "\(name): cannot save the store's snapshot to \(target): \(error.message)", domain: .cache, cause: error)
+        ProcessError(
+            .files, "\(name): cannot save the store's snapshot to \(target): \(error.message)", domain: .cache,
+            cause: error)
     }
 }

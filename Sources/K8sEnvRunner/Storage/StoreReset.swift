@@ -13,7 +13,8 @@ enum StoreReset {
         let changes = try store.reset(to: revision)
         let deletedCRDs = changes.compactMap { change -> (group: String, versions: [String], plural: String)? in
             guard let value = change.deletedValue,
-                  String(decoding: change.key, as: UTF8.self).hasPrefix(crdPrefix) else { return nil }
+                String(decoding: change.key, as: UTF8.self).hasPrefix(crdPrefix)
+            else { return nil }
             return served(value)
         }
         let poll = Poll(every: .milliseconds(5), for: .seconds(30))
@@ -24,7 +25,11 @@ enum StoreReset {
                 }
                 if case .failure(let gaveUp) = gone {
                     if gaveUp.reason == .cancelled { throw CancellationError() }
-                    throw KubeClientError(status: nil, message: "\(crd.plural).\(crd.group)/\(version) is still served 30 s after the reset deleted it", body: [])
+                    throw KubeClientError(
+                        status: nil,
+                        message:
+                            "\(crd.plural).\(crd.group)/\(version) is still served 30 s after the reset deleted it",
+                        body: [])
                 }
             }
         }
@@ -37,7 +42,10 @@ enum StoreReset {
         struct StoredCRD: Decodable {
             struct Spec: Decodable {
                 struct Names: Decodable { var plural: String }
-                struct Version: Decodable { var name: String; var served: Bool? }
+                struct Version: Decodable {
+                    var name: String
+                    var served: Bool?
+                }
                 var group: String
                 var names: Names
                 var versions: [Version]?

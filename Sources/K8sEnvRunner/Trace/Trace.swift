@@ -50,7 +50,8 @@ package final class Trace: @unchecked Sendable {
     deinit { if fd >= 0 { close(fd) } }
 
     /// Runs `body` with `trace` as ``current`` (nil: no trace), keeping the body's typed error.
-    package static func withRecorder<T, E: Error>(_ trace: Trace?, _ body: () async throws(E) -> T) async throws(E) -> T {
+    package static func withRecorder<T, E: Error>(_ trace: Trace?, _ body: () async throws(E) -> T) async throws(E) -> T
+    {
         let result: Result<T, E> = await $current.withValue(trace) {
             do throws(E) { return .success(try await body()) } catch { return .failure(error) }
         }
@@ -62,7 +63,9 @@ package final class Trace: @unchecked Sendable {
     /// starts. The trace is closed here when `body` fails; on success whoever keeps it (the
     /// session's builder) closes it when the run stops.
     /// - Throws: ``K8sEnvError`` naming the file when it cannot be written, or `body`'s error.
-    package static func recording<T>(to path: String?, _ body: () async throws(K8sEnvError) -> T) async throws(K8sEnvError) -> T {
+    package static func recording<T>(to path: String?, _ body: () async throws(K8sEnvError) -> T)
+        async throws(K8sEnvError) -> T
+    {
         var trace: Trace?
         if let path {
             do throws(ProcessError) { trace = try Trace(path: path) } catch { throw K8sEnvError(error) }
@@ -78,9 +81,11 @@ package final class Trace: @unchecked Sendable {
     /// Runs `body` as the phase `name` on `track` (an instance's name, or ``runTrack``), recorded
     /// in ``current`` when there is one. `arguments` are shown beside the span (counts, keys).
     /// The body runs on the caller's actor (`isolation`).
-    package static func span<T, E: Error>(_ name: String, track: String = runTrack, arguments: [String: String] = [:],
-                                         isolation: isolated (any Actor)? = #isolation,
-                                         _ body: () async throws(E) -> T) async throws(E) -> T {
+    package static func span<T, E: Error>(
+        _ name: String, track: String = runTrack, arguments: [String: String] = [:],
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: () async throws(E) -> T
+    ) async throws(E) -> T {
         guard let trace = current else { return try await body() }
         let start = ContinuousClock.now
         do {
@@ -101,8 +106,10 @@ package final class Trace: @unchecked Sendable {
     }
 
     /// Records a phase that ran from `start` to `end`.
-    package func complete(_ name: String, track: String, start: ContinuousClock.Instant, end: ContinuousClock.Instant,
-                          arguments: [String: String] = [:]) {
+    package func complete(
+        _ name: String, track: String, start: ContinuousClock.Instant, end: ContinuousClock.Instant,
+        arguments: [String: String] = [:]
+    ) {
         lock.withLock {
             let tid = self.track(track)
             var event: [String: Any] = [
@@ -114,10 +121,14 @@ package final class Trace: @unchecked Sendable {
         }
     }
 
-    package func instant(_ name: String, track: String, at instant: ContinuousClock.Instant, arguments: [String: String] = [:]) {
+    package func instant(
+        _ name: String, track: String, at instant: ContinuousClock.Instant, arguments: [String: String] = [:]
+    ) {
         lock.withLock {
-            var event: [String: Any] = ["name": name, "cat": "k8senv", "ph": "i", "s": "t", "pid": 1,
-                                        "tid": self.track(track), "ts": micros(instant)]
+            var event: [String: Any] = [
+                "name": name, "cat": "k8senv", "ph": "i", "s": "t", "pid": 1,
+                "tid": self.track(track), "ts": micros(instant),
+            ]
             if !arguments.isEmpty { event["args"] = arguments }
             write(event)
         }
@@ -154,7 +165,10 @@ package final class Trace: @unchecked Sendable {
     }
 
     private func write(_ event: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: event, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: event, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
         writeRaw(String(decoding: data, as: UTF8.self) + ",\n")
     }
 

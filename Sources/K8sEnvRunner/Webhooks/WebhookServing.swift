@@ -21,7 +21,10 @@ public struct WebhookEndpoint: Sendable, Hashable, Codable {
 
     /// K8SENV_WEBHOOK_HOST, K8SENV_WEBHOOK_PORT and K8SENV_WEBHOOK_CERT_DIR.
     package var exports: [(String, String)] {
-        [("K8SENV_WEBHOOK_HOST", host), ("K8SENV_WEBHOOK_PORT", String(port)), ("K8SENV_WEBHOOK_CERT_DIR", certDirectory)]
+        [
+            ("K8SENV_WEBHOOK_HOST", host), ("K8SENV_WEBHOOK_PORT", String(port)),
+            ("K8SENV_WEBHOOK_CERT_DIR", certDirectory),
+        ]
     }
 
     enum CodingKeys: String, CodingKey {
@@ -57,7 +60,9 @@ package struct WebhookServing: Sendable {
     /// (nothing made, no port taken); otherwise the certificate written and the port chosen.
     /// - Throws: ``K8sEnvError``: a manifest that cannot be read or rewritten (`validate` reports
     ///   those first), or certificates that cannot be made or written.
-    package static func prepare(plan: Plan, files: SourceFiles, runDirectory: String) throws(K8sEnvError) -> WebhookServing? {
+    package static func prepare(plan: Plan, files: SourceFiles, runDirectory: String) throws(K8sEnvError)
+        -> WebhookServing?
+    {
         // What each environment's lineage (the environments it extends first) installs.
         var configurations: [String: [ManifestObject]] = [:]
         var conversionCRDs: [String: [ManifestObject]] = [:]
@@ -65,14 +70,17 @@ package struct WebhookServing: Sendable {
             for environment in plan.environments {
                 let lineage = plan.lineage(of: environment.name)
                 configurations[environment.name] = try objects(lineage.flatMap(\.webhookFiles), files: files)
-                conversionCRDs[environment.name] = try objects(lineage.flatMap(\.crdFiles), files: files).filter { crd in
+                conversionCRDs[environment.name] = try objects(lineage.flatMap(\.crdFiles), files: files).filter {
+                    crd in
                     (try? WebhookRewrite.conversion(crd, target: .placeholder)) != nil
                 }
             }
         } catch {
             throw K8sEnvError(.invalidConfig, error, files: files)
         }
-        let using = plan.environments.filter { !(configurations[$0.name] ?? []).isEmpty || !(conversionCRDs[$0.name] ?? []).isEmpty }
+        let using = plan.environments.filter {
+            !(configurations[$0.name] ?? []).isEmpty || !(conversionCRDs[$0.name] ?? []).isEmpty
+        }
         guard !using.isEmpty else { return nil }
 
         let certDirectory = runDirectory + "/webhook"
@@ -98,7 +106,8 @@ package struct WebhookServing: Sendable {
         var installs: [String: WebhookInstall] = [:]
         do throws(Diagnostics) {
             for environment in using {
-                let endpoint = WebhookEndpoint(host: host, port: environment.webhookPort ?? sharedPort ?? 0, certDirectory: certDirectory)
+                let endpoint = WebhookEndpoint(
+                    host: host, port: environment.webhookPort ?? sharedPort ?? 0, certDirectory: certDirectory)
                 let target = WebhookTarget(host: host, port: endpoint.port, caCertificate: certificates.caCertificate)
                 var install = WebhookInstall(endpoint: endpoint, configurations: [], conversions: [])
                 for object in configurations[environment.name] ?? [] {
@@ -106,7 +115,9 @@ package struct WebhookServing: Sendable {
                 }
                 for crd in conversionCRDs[environment.name] ?? [] {
                     do throws(Diagnostic) {
-                        if let conversion = try WebhookRewrite.conversion(crd, target: target) { install.conversions.append((crd, conversion)) }
+                        if let conversion = try WebhookRewrite.conversion(crd, target: target) {
+                            install.conversions.append((crd, conversion))
+                        }
                     } catch {
                         throw Diagnostics([error])
                     }
@@ -116,7 +127,8 @@ package struct WebhookServing: Sendable {
         } catch {
             throw K8sEnvError(.invalidConfig, error, files: files)
         }
-        return WebhookServing(certDirectory: certDirectory, caCertificate: certificates.caCertificate, installs: installs)
+        return WebhookServing(
+            certDirectory: certDirectory, caCertificate: certificates.caCertificate, installs: installs)
     }
 
     static func objects(_ manifestFiles: [ManifestFile], files: SourceFiles) throws(Diagnostics) -> [ManifestObject] {

@@ -56,23 +56,32 @@ extension ConfigChecks {
     /// `level` and `policy` are not both written; a policy file exists and is a regular file
     /// (never opened here: a FIFO or a device is refused by what it is).
     mutating func checkAudit() {
-        let settings = [(config.audit, "audit")] + config.environments.map { ($0.audit, "environments.\($0.name).audit") }
+        let settings =
+            [(config.audit, "audit")] + config.environments.map { ($0.audit, "environments.\($0.name).audit") }
         for case (let audit?, let keyPath) in settings {
             if let level = audit.conflictingLevel {
-                fail(.schema, level, "\(keyPath): give either level (k8senv's built-in policy) or policy (a file of yours), not both")
+                fail(
+                    .schema, level,
+                    "\(keyPath): give either level (k8senv's built-in policy) or policy (a file of yours), not both")
             }
             guard case .file(let reference) = audit.policy else { continue }
             let path = config.path(of: reference)
             var isDirectory: ObjCBool = false
             if !FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
-                fail(.path, reference.location,
-                     "\(reference.keyPath): \(reference.written) does not exist (relative paths start from the folder of \(config.file))")
+                fail(
+                    .path, reference.location,
+                    "\(reference.keyPath): \(reference.written) does not exist (relative paths start from the folder of \(config.file))"
+                )
             } else if isDirectory.boolValue {
-                fail(.path, reference.location, "\(reference.keyPath): \(reference.written) is a folder; give an audit.k8s.io/v1 Policy file")
+                fail(
+                    .path, reference.location,
+                    "\(reference.keyPath): \(reference.written) is a folder; give an audit.k8s.io/v1 Policy file")
             } else if let kind = FileBytes.irregularKind(path) {
                 // kube-apiserver would block on a FIFO (or read a device) at every start.
-                fail(.path, reference.location,
-                     "\(reference.keyPath): \(reference.written) is \(kind), not a regular file; an audit policy must be a regular file")
+                fail(
+                    .path, reference.location,
+                    "\(reference.keyPath): \(reference.written) is \(kind), not a regular file; an audit policy must be a regular file"
+                )
             }
         }
     }

@@ -189,7 +189,8 @@ package struct Config: Sendable {
     /// Nil when the config has the environment `name`; otherwise what to tell the user: `no
     /// environment "x"; did you mean "y"?` (the one wording of `up -e`, `hash -e` and pools).
     package func unknownEnvironment(_ name: String) -> String? {
-        environment(named: name) == nil ? "no environment \"\(name)\"\(Suggestions.didYouMean(name, in: environments.map(\.name)))" : nil
+        environment(named: name) == nil
+            ? "no environment \"\(name)\"\(Suggestions.didYouMean(name, in: environments.map(\.name)))" : nil
     }
 
     package func environment(named name: String) -> Environment? {
@@ -203,7 +204,9 @@ package struct Config: Sendable {
 
     private static func index(_ environments: [Environment]) -> [String: Int] {
         var index: [String: Int] = [:]
-        for (i, environment) in environments.enumerated() where index[environment.name] == nil { index[environment.name] = i }
+        for (i, environment) in environments.enumerated() where index[environment.name] == nil {
+            index[environment.name] = i
+        }
         return index
     }
 }

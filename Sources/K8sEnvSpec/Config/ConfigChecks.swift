@@ -18,7 +18,9 @@ struct ConfigChecks {
         checkAudit()
         checkExtends()
         let lineage = Lineage(config)
-        for (i, environment) in config.environments.enumerated() { checkSeeds(of: environment, inherited: lineage.inheritedSeeds[i]) }
+        for (i, environment) in config.environments.enumerated() {
+            checkSeeds(of: environment, inherited: lineage.inheritedSeeds[i])
+        }
         checkFiles(lineage)
         return errors
     }
@@ -29,10 +31,13 @@ struct ConfigChecks {
 
     mutating func checkTimeouts() {
         let t = config.timeouts
-        for (name, value) in [("start", t.start), ("stop", t.stop), ("acquire", t.acquire), ("crds", t.crds), ("seeds", t.seeds)]
+        for (name, value) in [
+            ("start", t.start), ("stop", t.stop), ("acquire", t.acquire), ("crds", t.crds), ("seeds", t.seeds),
+        ]
         where value.nanoseconds <= 0 {
-            fail(.schema, config.timeoutLocations[name] ?? SourceLocation(file: config.file, mark: nil),
-                 "timeouts.\(name): must be longer than 0s")
+            fail(
+                .schema, config.timeoutLocations[name] ?? SourceLocation(file: config.file, mark: nil),
+                "timeouts.\(name): must be longer than 0s")
         }
     }
 
@@ -40,13 +45,18 @@ struct ConfigChecks {
     /// (`runtimeConfig`) both set: kube-apiserver would merge the two in an order the user does
     /// not see, and only the key is checked against the binary. One place, please.
     mutating func checkAPIServerSwitches() {
-        for (flag, key, switches) in [("--feature-gates", "featureGates", config.apiServerFeatureGates),
-                                      ("--runtime-config", "runtimeConfig", config.apiServerRuntimeConfig)] {
+        for (flag, key, switches) in [
+            ("--feature-gates", "featureGates", config.apiServerFeatureGates),
+            ("--runtime-config", "runtimeConfig", config.apiServerRuntimeConfig),
+        ] {
             guard !switches.isEmpty, let keyLocation = config.apiServerKeyLocations[key] else { continue }
             for (i, arg) in config.apiServerExtraArgs.enumerated() where arg == flag || arg.hasPrefix(flag + "=") {
-                let location = i < config.apiServerExtraArgLocations.count ? config.apiServerExtraArgLocations[i] : keyLocation
-                fail(.duplicate, location,
-                     "apiServer.extraArgs[\(i)]: \(flag) is set here and by apiServer.\(key) at \(keyLocation); use one of the two: move its entries into apiServer.\(key) and drop this argument, or drop apiServer.\(key)")
+                let location =
+                    i < config.apiServerExtraArgLocations.count ? config.apiServerExtraArgLocations[i] : keyLocation
+                fail(
+                    .duplicate, location,
+                    "apiServer.extraArgs[\(i)]: \(flag) is set here and by apiServer.\(key) at \(keyLocation); use one of the two: move its entries into apiServer.\(key) and drop this argument, or drop apiServer.\(key)"
+                )
             }
         }
     }
@@ -54,12 +64,16 @@ struct ConfigChecks {
     /// `--authorization-mode` in extraArgs and `apiServer.authorization` both set: the argument,
     /// passed last, would win without a word. One place, please.
     mutating func checkAuthorization() {
-        guard config.apiServerAuthorization != nil, let keyLocation = config.apiServerKeyLocations["authorization"] else { return }
+        guard config.apiServerAuthorization != nil, let keyLocation = config.apiServerKeyLocations["authorization"]
+        else { return }
         let flag = "--authorization-mode"
         for (i, arg) in config.apiServerExtraArgs.enumerated() where arg == flag || arg.hasPrefix(flag + "=") {
-            let location = i < config.apiServerExtraArgLocations.count ? config.apiServerExtraArgLocations[i] : keyLocation
-            fail(.duplicate, location,
-                 "apiServer.extraArgs[\(i)]: \(flag) is set here and by apiServer.authorization at \(keyLocation); use one of the two")
+            let location =
+                i < config.apiServerExtraArgLocations.count ? config.apiServerExtraArgLocations[i] : keyLocation
+            fail(
+                .duplicate, location,
+                "apiServer.extraArgs[\(i)]: \(flag) is set here and by apiServer.authorization at \(keyLocation); use one of the two"
+            )
         }
     }
 
@@ -72,17 +86,24 @@ struct ConfigChecks {
         var duplicates = false
         for (i, user) in config.users.enumerated() {
             if let first = seen[user.name] {
-                fail(.duplicate, user.location, "users[\(i)].name: user \"\(user.name)\" is already declared at line \(first.mark?.line ?? 0)")
+                fail(
+                    .duplicate, user.location,
+                    "users[\(i)].name: user \"\(user.name)\" is already declared at line \(first.mark?.line ?? 0)")
                 duplicates = true
             } else if user.name == KubeconfigVariables.adminUser {
-                fail(.duplicate, user.location,
-                     "users[\(i)].name: \"\(user.name)\" is k8senv's own admin user (in system:masters; its kubeconfig is KUBECONFIG); choose another name")
+                fail(
+                    .duplicate, user.location,
+                    "users[\(i)].name: \"\(user.name)\" is k8senv's own admin user (in system:masters; its kubeconfig is KUBECONFIG); choose another name"
+                )
             }
             seen[user.name] = seen[user.name] ?? user.location
         }
         guard !duplicates else { return }
         // Every variable named after an environment or a user, with what it points at.
-        struct Owner { var what: String; var user: Int? }
+        struct Owner {
+            var what: String
+            var user: Int?
+        }
         var owners: [String: Owner] = [:]
         var reported = Set<[Int]>()
         func claim(_ variable: String, _ owner: Owner) {
@@ -95,17 +116,23 @@ struct ConfigChecks {
             let pair = [earlier.user ?? -1, i]
             guard reported.insert(pair).inserted else { return }
             let user = config.users[i]
-            fail(.duplicate, user.location,
-                 "users[\(i)].name: \(variable) would name both \(earlier.what) and \(owner.what); rename the user")
+            fail(
+                .duplicate, user.location,
+                "users[\(i)].name: \(variable) would name both \(earlier.what) and \(owner.what); rename the user")
         }
         for environment in config.environments {
-            claim(KubeconfigVariables.environment(environment.name), Owner(what: "environment \"\(environment.name)\"'s kubeconfig", user: nil))
+            claim(
+                KubeconfigVariables.environment(environment.name),
+                Owner(what: "environment \"\(environment.name)\"'s kubeconfig", user: nil))
         }
         for (i, user) in config.users.enumerated() {
-            claim(KubeconfigVariables.leasedUser(user.name), Owner(what: "user \"\(user.name)\"'s kubeconfig (k8senv acquire)", user: i))
+            claim(
+                KubeconfigVariables.leasedUser(user.name),
+                Owner(what: "user \"\(user.name)\"'s kubeconfig (k8senv acquire)", user: i))
             for environment in config.environments {
-                claim(KubeconfigVariables.user(user.name, environment: environment.name),
-                      Owner(what: "user \"\(user.name)\"'s kubeconfig of environment \"\(environment.name)\"", user: i))
+                claim(
+                    KubeconfigVariables.user(user.name, environment: environment.name),
+                    Owner(what: "user \"\(user.name)\"'s kubeconfig of environment \"\(environment.name)\"", user: i))
             }
         }
     }
@@ -116,8 +143,10 @@ struct ConfigChecks {
             if parent == environment.name {
                 fail(.cycle, location, "environments.\(environment.name).extends: an environment cannot extend itself")
             } else if config.index(ofEnvironment: parent) == nil {
-                fail(.reference, location,
-                     "environments.\(environment.name).extends: no environment \"\(parent)\"\(Suggestions.didYouMean(parent, in: config.environments.map(\.name)))")
+                fail(
+                    .reference, location,
+                    "environments.\(environment.name).extends: no environment \"\(parent)\"\(Suggestions.didYouMean(parent, in: config.environments.map(\.name)))"
+                )
             }
         }
         // Cycles longer than one: follow extends from each environment, once each. `state`:
@@ -133,13 +162,20 @@ struct ConfigChecks {
                 position[current] = chain.count
                 chain.append(current)
                 let environment = config.environments[current]
-                guard let parent = environment.extends, parent != environment.name, let next = config.index(ofEnvironment: parent) else { break }
+                guard let parent = environment.extends, parent != environment.name,
+                    let next = config.index(ofEnvironment: parent)
+                else { break }
                 if state[next] == 1, let loop = position[next] {
                     // Named from the first of its environments in the file.
                     let members = chain[loop...].map { config.environments[$0].name }
-                    if let firstIndex = chain[loop...].min(), let location = config.environments[firstIndex].extendsLocation {
+                    if let firstIndex = chain[loop...].min(),
+                        let location = config.environments[firstIndex].extendsLocation
+                    {
                         let rotated = Self.rotate(members, toStartAt: config.environments[firstIndex].name)
-                        fail(.cycle, location, "environments extend each other in a cycle: \((rotated + [rotated[0]]).joined(separator: " -> "))")
+                        fail(
+                            .cycle, location,
+                            "environments extend each other in a cycle: \((rotated + [rotated[0]]).joined(separator: " -> "))"
+                        )
                     }
                     break
                 }
@@ -173,11 +209,15 @@ struct ConfigChecks {
         var seen: [String: SourceLocation] = [:]
         for (i, seed) in environment.seeds.enumerated() {
             if let first = seen[seed.name] {
-                fail(.duplicate, seed.location,
-                     "\(prefix)[\(i)].name: seed set \"\(seed.name)\" is already defined at line \(first.mark?.line ?? 0)")
+                fail(
+                    .duplicate, seed.location,
+                    "\(prefix)[\(i)].name: seed set \"\(seed.name)\" is already defined at line \(first.mark?.line ?? 0)"
+                )
             } else if let owner = inherited[seed.name] {
-                fail(.duplicate, seed.location,
-                     "\(prefix)[\(i)].name: seed set \"\(seed.name)\" is already defined by environment \"\(owner)\", which this one extends")
+                fail(
+                    .duplicate, seed.location,
+                    "\(prefix)[\(i)].name: seed set \"\(seed.name)\" is already defined by environment \"\(owner)\", which this one extends"
+                )
             }
             seen[seed.name] = seen[seed.name] ?? seed.location
         }
@@ -187,13 +227,20 @@ struct ConfigChecks {
             for (j, dependency) in seed.dependsOn.enumerated() {
                 let location = seed.dependsOnLocations[j]
                 if dependency == seed.name {
-                    fail(.cycle, location, "\(prefix)[\(i)].dependsOn: seed set \"\(seed.name)\" cannot depend on itself")
+                    fail(
+                        .cycle, location, "\(prefix)[\(i)].dependsOn: seed set \"\(seed.name)\" cannot depend on itself"
+                    )
                 } else if !ownSet.contains(dependency) && inherited[dependency] == nil {
                     // Only now every name it could have meant, for the suggestion.
                     let known = own + ancestors(of: environment).flatMap { $0.seeds.map(\.name) }
-                    let scope = environment.extends == nil ? "in environment \"\(environment.name)\"" : "in environment \"\(environment.name)\" or those it extends"
-                    fail(.reference, location,
-                         "\(prefix)[\(i)].dependsOn: no seed set \"\(dependency)\" \(scope)\(Suggestions.didYouMean(dependency, in: known))")
+                    let scope =
+                        environment.extends == nil
+                        ? "in environment \"\(environment.name)\""
+                        : "in environment \"\(environment.name)\" or those it extends"
+                    fail(
+                        .reference, location,
+                        "\(prefix)[\(i)].dependsOn: no seed set \"\(dependency)\" \(scope)\(Suggestions.didYouMean(dependency, in: known))"
+                    )
                 }
             }
         }
@@ -213,9 +260,12 @@ struct ConfigChecks {
                             let cycle = (rotated + [rotated[0]]).joined(separator: " -> ")
                             let index = environment.seeds.firstIndex { $0.name == firstInFile.name }!
                             let next = rotated.count > 1 ? rotated[1] : rotated[0]
-                            let location = firstInFile.dependsOn.firstIndex(of: next).map { firstInFile.dependsOnLocations[$0] }
+                            let location =
+                                firstInFile.dependsOn.firstIndex(of: next).map { firstInFile.dependsOnLocations[$0] }
                                 ?? firstInFile.dependsOnLocations.first ?? firstInFile.location
-                            fail(.cycle, location, "\(prefix)[\(index)].dependsOn: seed sets depend on each other in a cycle: \(cycle)")
+                            fail(
+                                .cycle, location,
+                                "\(prefix)[\(index)].dependsOn: seed sets depend on each other in a cycle: \(cycle)")
                         }
                     } else if visited.insert(dependency).inserted {
                         stack.append((dependency, path + [dependency]))
@@ -238,20 +288,26 @@ struct ConfigChecks {
             var crds: [ManifestObject] = []
             for reference in environment.crds {
                 for file in expand(reference) {
-                    if checked.insert("crd:" + file.path).inserted { crdsParsed[file.path] = checkManifests(file, crdsOnly: true) }
+                    if checked.insert("crd:" + file.path).inserted {
+                        crdsParsed[file.path] = checkManifests(file, crdsOnly: true)
+                    }
                     crds += crdsParsed[file.path] ?? []
                 }
             }
             crdsOf[index] = crds
             for reference in environment.webhooks {
-                for file in expand(reference) where checked.insert("webhook:" + file.path).inserted { checkWebhooks(file) }
+                for file in expand(reference) where checked.insert("webhook:" + file.path).inserted {
+                    checkWebhooks(file)
+                }
             }
             var objectsBySet: [[ManifestObject]] = []
             for seed in environment.seeds {
                 var objects: [ManifestObject] = []
                 for reference in seed.manifests {
                     for file in expand(reference) {
-                        if checked.insert("seed:" + file.path).inserted { parsed[file.path] = checkManifests(file, crdsOnly: false) }
+                        if checked.insert("seed:" + file.path).inserted {
+                            parsed[file.path] = checkManifests(file, crdsOnly: false)
+                        }
                         objects += parsed[file.path] ?? []
                     }
                 }
@@ -270,7 +326,9 @@ struct ConfigChecks {
             own.add(crdsOf[i])
             own.add(seedsOf[i])
             scopes[i] = own
-            converted[i] = (crdsOf[i] + seedsOf[i]).compactMap(WebhookConvertedKind.init) + (lineage.parent[i].map { converted[$0] } ?? [])
+            converted[i] =
+                (crdsOf[i] + seedsOf[i]).compactMap(WebhookConvertedKind.init)
+                + (lineage.parent[i].map { converted[$0] } ?? [])
         }
         // With a broken dependsOn (unknown set, cycle) the order is unknown: that error first.
         // (Also with two sets of one name: which is which is unclear.)
@@ -298,13 +356,17 @@ struct ConfigChecks {
         }
         for object in objects {
             guard WebhookRewrite.kinds.contains(object.kind) else {
-                fail(.manifest, object.kindLocation,
-                     "\(object.apiVersion) \(object.kind) \(object.quotedName) is not a ValidatingWebhookConfiguration or MutatingWebhookConfiguration; a webhooks entry holds only those (put other objects in a seed set)")
+                fail(
+                    .manifest, object.kindLocation,
+                    "\(object.apiVersion) \(object.kind) \(object.quotedName) is not a ValidatingWebhookConfiguration or MutatingWebhookConfiguration; a webhooks entry holds only those (put other objects in a seed set)"
+                )
                 continue
             }
             guard WebhookRewrite.isWebhookConfiguration(object) else {
-                fail(.manifest, object.node["apiVersion"]?.location ?? object.location,
-                     "\(object.kind) \(object.quotedName) has apiVersion \(object.apiVersion); a webhooks entry takes \(WebhookRewrite.apiVersions.joined(separator: " or "))")
+                fail(
+                    .manifest, object.node["apiVersion"]?.location ?? object.location,
+                    "\(object.kind) \(object.quotedName) has apiVersion \(object.apiVersion); a webhooks entry takes \(WebhookRewrite.apiVersions.joined(separator: " or "))"
+                )
                 continue
             }
             do { _ = try WebhookRewrite.configuration(object, target: .placeholder) } catch { errors += error.items }
@@ -318,7 +380,9 @@ struct ConfigChecks {
     /// second place, naming the first.
     /// One object is its ``ObjectIdentity``: an omitted namespace is `default`, a cluster-scoped
     /// kind (`scopes`) has none, and the groups one resource is served under are one group.
-    mutating func checkDuplicateObjects(in environment: Config.Environment, objectsBySet: [[ManifestObject]], scopes: ResourceScopes) {
+    mutating func checkDuplicateObjects(
+        in environment: Config.Environment, objectsBySet: [[ManifestObject]], scopes: ResourceScopes
+    ) {
         let names = environment.seeds.map(\.name)
         // after[i]: the sets set i depends on, directly or not (its own sets only; sets of an
         // extended environment are in that environment's snapshot, applied before).
@@ -348,10 +412,14 @@ struct ConfigChecks {
                 let what = identity.description
                 let at = object.node["metadata"]?["name"]?.location ?? object.location
                 let where1 = earlier.object.node["metadata"]?["name"]?.location ?? earlier.object.location
-                let reason = earlier.set == index
+                let reason =
+                    earlier.set == index
                     ? "twice in seed set \"\(names[index])\" (objects of a set are applied concurrently, so which one lands is not defined)"
                     : "in seed sets \"\(names[earlier.set])\" and \"\(names[index])\", and neither depends on the other (so which one lands is not defined)"
-                fail(.duplicate, at, "environments.\(environment.name).seeds: \(what) is \(reason); it is also at \(where1). Keep one, or make the overriding set depend on the other")
+                fail(
+                    .duplicate, at,
+                    "environments.\(environment.name).seeds: \(what) is \(reason); it is also at \(where1). Keep one, or make the overriding set depend on the other"
+                )
             }
         }
     }
@@ -369,11 +437,15 @@ struct ConfigChecks {
             let objects = try Manifests.read(file, files: files)
             for object in objects where crdsOnly {
                 if object.kind != "CustomResourceDefinition" || !object.apiVersion.hasPrefix("apiextensions.k8s.io/") {
-                    fail(.manifest, object.kindLocation,
-                         "\(object.apiVersion) \(object.kind) \"\(object.name)\" is not a CustomResourceDefinition; a crds entry holds only CRDs (put other objects in a seed set)")
+                    fail(
+                        .manifest, object.kindLocation,
+                        "\(object.apiVersion) \(object.kind) \"\(object.name)\" is not a CustomResourceDefinition; a crds entry holds only CRDs (put other objects in a seed set)"
+                    )
                 } else {
                     // A conversion webhook is pointed at the test's server on each instance.
-                    do { _ = try WebhookRewrite.conversion(object, target: .placeholder) } catch { errors.append(error) }
+                    do { _ = try WebhookRewrite.conversion(object, target: .placeholder) } catch {
+                        errors.append(error)
+                    }
                 }
             }
             return objects

@@ -14,7 +14,8 @@ package struct ConfigLoader: Sendable {
     package var files: SourceFiles
 
     /// - Parameter variables: what `${VAR}` expands from (the process environment by default).
-    package init(variables: [String: String] = ProcessInfo.processInfo.environment, files: SourceFiles = SourceFiles()) {
+    package init(variables: [String: String] = ProcessInfo.processInfo.environment, files: SourceFiles = SourceFiles())
+    {
         self.variables = variables
         self.files = files
         self.schema = Self.bundledSchema
@@ -54,12 +55,18 @@ package struct ConfigLoader: Sendable {
         do { stream = try YAMLReader.read(bytes, file: path) } catch { throw Diagnostics([error]) }
         let documents = stream.documents
         guard let first = documents.first else {
-            throw Diagnostics([Diagnostic(.schema, at: SourceLocation(file: path, mark: Mark(line: 1, column: 1)),
-                                          "the file is empty; it needs apiVersion: k8senv.dev/v1alpha1, kind: Config and environments")])
+            throw Diagnostics([
+                Diagnostic(
+                    .schema, at: SourceLocation(file: path, mark: Mark(line: 1, column: 1)),
+                    "the file is empty; it needs apiVersion: k8senv.dev/v1alpha1, kind: Config and environments")
+            ])
         }
         if documents.count > 1 {
-            throw Diagnostics([Diagnostic(.schema, at: documents[1].location,
-                                          "a config file holds one YAML document; found \(documents.count)")])
+            throw Diagnostics([
+                Diagnostic(
+                    .schema, at: documents[1].location,
+                    "a config file holds one YAML document; found \(documents.count)")
+            ])
         }
         var root: YAMLValue
         do { root = try YAMLValue(first) } catch { throw Diagnostics([error]) }
@@ -83,8 +90,9 @@ package struct ConfigLoader: Sendable {
         errors += schema.validate(root)
         if !errors.isEmpty { throw Diagnostics(errors) }
         let directory = Self.directory(of: path)
-        return Document(file: path, directory: directory, root: root,
-                        profileNames: root["profiles"]?.entries?.map(\.key) ?? [])
+        return Document(
+            file: path, directory: directory, root: root,
+            profileNames: root["profiles"]?.entries?.map(\.key) ?? [])
     }
 
     static func directory(of path: String) -> String {
@@ -94,7 +102,8 @@ package struct ConfigLoader: Sendable {
     }
 
     /// What to do when the config file does not exist (the usual first run in a new repository).
-    package static let missingFileAdvice = "`k8senv init` writes a k8senv.yaml for the repository in the current folder (--dir for another), or -f names another config file"
+    package static let missingFileAdvice =
+        "`k8senv init` writes a k8senv.yaml for the repository in the current folder (--dir for another), or -f names another config file"
 
     /// The profile a `--profile` names: `""` is none, the config as written (what `k8senv profiles
     /// --format json` lists for a file without profiles, and the action's empty `profile` input).
@@ -150,9 +159,15 @@ package struct ConfigLoader: Sendable {
         if let profile {
             guard let overlay = document.root["profiles"]?[profile] else {
                 let known = document.profileNames
-                let listed = known.isEmpty ? "the file defines no profiles" : "the file defines " + known.map { "\"\($0)\"" }.joined(separator: ", ")
-                throw Diagnostics([Diagnostic(.profile, at: SourceLocation(file: document.file, mark: nil),
-                                              "no profile \"\(profile)\"\(Suggestions.didYouMean(profile, in: known)) (\(listed))")])
+                let listed =
+                    known.isEmpty
+                    ? "the file defines no profiles"
+                    : "the file defines " + known.map { "\"\($0)\"" }.joined(separator: ", ")
+                throw Diagnostics([
+                    Diagnostic(
+                        .profile, at: SourceLocation(file: document.file, mark: nil),
+                        "no profile \"\(profile)\"\(Suggestions.didYouMean(profile, in: known)) (\(listed))")
+                ])
             }
             effective = MergePatch.apply(overlay, to: document.root)
             let errors = schema.validate(effective)
@@ -182,7 +197,9 @@ enum ConfigDecoder {
             if let v = b["etcdctl"]?.string { config.binaries.etcdctl = v }
             if let v = b["kine"]?.string { config.binaries.kine = v }
             if let v = b["kubeControllerManager"]?.string { config.binaries.kubeControllerManager = v }
-            for entry in b.entries ?? [] where entry.value.isFromEnvironment { config.binaries.givenByEnvironment.insert(entry.key) }
+            for entry in b.entries ?? [] where entry.value.isFromEnvironment {
+                config.binaries.givenByEnvironment.insert(entry.key)
+            }
         }
         if let v = root["kubeVersion"], let text = v.string {
             config.kubeVersion = text
@@ -210,16 +227,24 @@ enum ConfigDecoder {
             let switches = (entry.value.entries ?? []).compactMap { e in
                 e.value.bool.map { APIServerSwitch(name: e.key, enabled: $0, location: e.keyLocation) }
             }.sorted { $0.name < $1.name }
-            if key == "featureGates" { config.apiServerFeatureGates = switches } else { config.apiServerRuntimeConfig = switches }
+            if key == "featureGates" {
+                config.apiServerFeatureGates = switches
+            } else {
+                config.apiServerRuntimeConfig = switches
+            }
         }
-        if let entry = root["apiServer"]?.entry("authorization"), let mode = entry.value.string.flatMap(AuthorizationMode.init(rawValue:)) {
+        if let entry = root["apiServer"]?.entry("authorization"),
+            let mode = entry.value.string.flatMap(AuthorizationMode.init(rawValue:))
+        {
             config.apiServerKeyLocations["authorization"] = entry.value.location
             config.apiServerAuthorization = mode
         }
         for user in root["users"]?.items ?? [] {
             guard let name = user["name"] else { continue }
-            config.users.append(ConfigUser(name: name.string ?? "", groups: (user["groups"]?.items ?? []).compactMap(\.string),
-                                           location: name.location))
+            config.users.append(
+                ConfigUser(
+                    name: name.string ?? "", groups: (user["groups"]?.items ?? []).compactMap(\.string),
+                    location: name.location))
         }
         config.audit = decodeAudit(root, keyPath: "audit", directory: directory)
         config.postmortem = decodePostmortem(root, directory: directory)
@@ -234,27 +259,36 @@ enum ConfigDecoder {
             }
             if let size = e["pool"]?["size"]?.int { environment.poolSize = Int(size) }
             environment.crds = (e["crds"]?.items ?? []).enumerated().compactMap { i, item in
-                item.string.map { PathReference(written: $0, location: item.location, keyPath: "environments.\(entry.key).crds[\(i)]") }
+                item.string.map {
+                    PathReference(written: $0, location: item.location, keyPath: "environments.\(entry.key).crds[\(i)]")
+                }
             }
             environment.webhooks = (e["webhooks"]?.items ?? []).enumerated().compactMap { i, item in
-                item.string.map { PathReference(written: $0, location: item.location, keyPath: "environments.\(entry.key).webhooks[\(i)]") }
+                item.string.map {
+                    PathReference(
+                        written: $0, location: item.location, keyPath: "environments.\(entry.key).webhooks[\(i)]")
+                }
             }
             if let port = e["webhookPort"]?.int { environment.webhookPort = Int(port) }
             environment.audit = decodeAudit(e, keyPath: "environments.\(entry.key).audit", directory: directory)
-            if let controllers = e.entry("controllers") { environment.controllers = ControllerSelection(controllers.value) }
+            if let controllers = e.entry("controllers") {
+                environment.controllers = ControllerSelection(controllers.value)
+            }
             for (s, seed) in (e["seeds"]?.items ?? []).enumerated() {
                 let dependsOn = seed["dependsOn"]?.items ?? []
-                environment.seeds.append(Config.SeedSet(
-                    name: seed["name"]?.string ?? "",
-                    location: seed["name"]?.location ?? seed.location,
-                    dependsOn: dependsOn.compactMap(\.string),
-                    dependsOnLocations: dependsOn.map(\.location),
-                    manifests: (seed["manifests"]?.items ?? []).enumerated().compactMap { i, item in
-                        item.string.map {
-                            PathReference(written: $0, location: item.location,
-                                          keyPath: "environments.\(entry.key).seeds[\(s)].manifests[\(i)]")
-                        }
-                    }))
+                environment.seeds.append(
+                    Config.SeedSet(
+                        name: seed["name"]?.string ?? "",
+                        location: seed["name"]?.location ?? seed.location,
+                        dependsOn: dependsOn.compactMap(\.string),
+                        dependsOnLocations: dependsOn.map(\.location),
+                        manifests: (seed["manifests"]?.items ?? []).enumerated().compactMap { i, item in
+                            item.string.map {
+                                PathReference(
+                                    written: $0, location: item.location,
+                                    keyPath: "environments.\(entry.key).seeds[\(s)].manifests[\(i)]")
+                            }
+                        }))
             }
             environments.append(environment)
         }
@@ -270,8 +304,9 @@ extension ConfigDecoder {
         guard let entry = parent.entry("audit") else { return nil }
         let audit = entry.value
         if let policy = audit["policy"], let written = policy.string {
-            return AuditSettings(policy: .file(PathReference(written: written, location: policy.location, keyPath: keyPath + ".policy")),
-                                 location: entry.keyLocation, conflictingLevel: audit.entry("level")?.keyLocation)
+            return AuditSettings(
+                policy: .file(PathReference(written: written, location: policy.location, keyPath: keyPath + ".policy")),
+                location: entry.keyLocation, conflictingLevel: audit.entry("level")?.keyLocation)
         }
         let level = audit["level"]?.string.flatMap(AuditLevel.init(rawValue:)) ?? .metadata
         return AuditSettings(policy: .level(level), location: entry.keyLocation)

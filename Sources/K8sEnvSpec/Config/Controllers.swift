@@ -37,7 +37,9 @@ package enum ControllerSelection: Sendable, Hashable {
         if value.string == "default" {
             self = .defaultSet(value.location)
         } else if let items = value.items {
-            self = .names(items.compactMap { item in item.string.map { Name(name: $0, location: item.location) } }, value.location)
+            self = .names(
+                items.compactMap { item in item.string.map { Name(name: $0, location: item.location) } }, value.location
+            )
         } else {
             return nil
         }

@@ -47,7 +47,10 @@ package enum FileBytes {
             while total < size {
                 let n = Glibc.read(fd, buffer.baseAddress! + total, size - total)
                 if n < 0, errno == EINTR { continue }
-                if n <= 0 { failed = n < 0; break }
+                if n <= 0 {
+                    failed = n < 0
+                    break
+                }
                 total += n
             }
             count = total

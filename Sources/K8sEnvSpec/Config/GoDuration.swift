@@ -14,7 +14,8 @@ package struct GoDuration: Sendable, Hashable, Comparable, CustomStringConvertib
         while !rest.isEmpty {
             let number = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
             guard !number.isEmpty, number.first != ".", number.last != ".",
-                  number.filter({ $0 == "." }).count <= 1, let value = Double(number) else { return nil }
+                number.filter({ $0 == "." }).count <= 1, let value = Double(number)
+            else { return nil }
             rest = rest.dropFirst(number.count)
             let unit = rest.prefix { !($0.isASCII && ($0.isNumber || $0 == ".")) }
             rest = rest.dropFirst(unit.count)
@@ -50,8 +51,14 @@ package struct GoDuration: Sendable, Hashable, Comparable, CustomStringConvertib
         }
         n /= 1_000_000_000
         var out = ""
-        if n >= 3600 { out += "\(n / 3600)h"; n %= 3600 }
-        if n >= 60 { out += "\(n / 60)m"; n %= 60 }
+        if n >= 3600 {
+            out += "\(n / 3600)h"
+            n %= 3600
+        }
+        if n >= 60 {
+            out += "\(n / 60)m"
+            n %= 60
+        }
         if n > 0 { out += "\(n)s" }
         return out
     }

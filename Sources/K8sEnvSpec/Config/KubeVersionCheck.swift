@@ -11,7 +11,8 @@ extension Config {
         guard let kubeVersion, reported != kubeVersion else { return nil }
         let at = kubeVersionLocation.map { "\($0): " } ?? ""
         let whose = profile.map { " (with profile \"\($0)\")" } ?? ""
-        return "\(at)kubeVersion is \(kubeVersion)\(whose), but \(source) reports \(reported); install kube-apiserver \(kubeVersion) "
+        return
+            "\(at)kubeVersion is \(kubeVersion)\(whose), but \(source) reports \(reported); install kube-apiserver \(kubeVersion) "
             + "and point K8SENV_KUBE_APISERVER (or binaries.kubeAPIServer) at it: \(DocsLink.page("how-to/upgrade-apiserver.md"))"
     }
 }

@@ -18,7 +18,9 @@ struct Lineage {
         var children = [[Int]](repeating: [], count: environments.count)
         var roots: [Int] = []
         for (i, environment) in environments.enumerated() {
-            if let name = environment.extends, name != environment.name, let p = config.index(ofEnvironment: name), p != i {
+            if let name = environment.extends, name != environment.name, let p = config.index(ofEnvironment: name),
+                p != i
+            {
                 parent[i] = p
                 children[p].append(i)
             } else {
@@ -37,7 +39,10 @@ struct Lineage {
         // `definers[name]`: the environments on the current path that define a set `name`,
         // nearest last.
         var definers: [String: [Int]] = [:]
-        enum Step { case enter(Int), leave(Int) }
+        enum Step {
+            case enter(Int)
+            case leave(Int)
+        }
         var stack: [Step] = roots.reversed().map { .enter($0) }
         while let step = stack.popLast() {
             switch step {

@@ -29,7 +29,10 @@ package enum ManifestFiles {
         let display = absolute ? relative : join(config.directory, relative)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw Diagnostic(.path, at: reference.location, "\(reference.keyPath): \(written) does not exist (relative paths start from the folder of \(config.file))")
+            throw Diagnostic(
+                .path, at: reference.location,
+                "\(reference.keyPath): \(written) does not exist (relative paths start from the folder of \(config.file))"
+            )
         }
         guard isDirectory.boolValue else {
             try requireRegularFile(path, display: written, at: reference.location, keyPath: reference.keyPath)
@@ -38,13 +41,17 @@ package enum ManifestFiles {
         var files: [ManifestFile] = []
         try walk(path, relative: relative, display: display, depth: 0, location: reference.location, into: &files)
         if files.isEmpty {
-            throw Diagnostic(.path, at: reference.location, "\(reference.keyPath): the folder \(written) holds no .yaml, .yml or .json files")
+            throw Diagnostic(
+                .path, at: reference.location,
+                "\(reference.keyPath): the folder \(written) holds no .yaml, .yml or .json files")
         }
         return files.sorted { $0.relativePath.utf8.lexicographicallyPrecedes($1.relativePath.utf8) }
     }
 
-    private static func walk(_ path: String, relative: String, display: String, depth: Int,
-                             location: SourceLocation, into files: inout [ManifestFile]) throws(Diagnostic) {
+    private static func walk(
+        _ path: String, relative: String, display: String, depth: Int,
+        location: SourceLocation, into files: inout [ManifestFile]
+    ) throws(Diagnostic) {
         guard depth < 32 else {
             throw Diagnostic(.path, at: location, "\(display) nests folders more than 32 deep (a symlink loop?)")
         }
@@ -59,8 +66,12 @@ package enum ManifestFiles {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: childPath, isDirectory: &isDirectory) else { continue }
             if isDirectory.boolValue {
-                try walk(childPath, relative: childRelative, display: childDisplay, depth: depth + 1, location: location, into: &files)
-            } else if let ext = name.split(separator: ".").last, name.contains("."), extensions.contains(ext.lowercased()) {
+                try walk(
+                    childPath, relative: childRelative, display: childDisplay, depth: depth + 1, location: location,
+                    into: &files)
+            } else if let ext = name.split(separator: ".").last, name.contains("."),
+                extensions.contains(ext.lowercased())
+            {
                 try requireRegularFile(childPath, display: childDisplay, at: location, keyPath: nil)
                 files.append(ManifestFile(relativePath: childRelative, displayPath: childDisplay, path: childPath))
             }
@@ -69,11 +80,14 @@ package enum ManifestFiles {
 
     /// A FIFO, socket or device would block or never end when read: such an entry is an error,
     /// never opened.
-    private static func requireRegularFile(_ path: String, display: String, at location: SourceLocation,
-                                           keyPath: String?) throws(Diagnostic) {
+    private static func requireRegularFile(
+        _ path: String, display: String, at location: SourceLocation,
+        keyPath: String?
+    ) throws(Diagnostic) {
         guard let kind = FileBytes.irregularKind(path) else { return }  // reading it reports any other error
         let prefix = keyPath.map { "\($0): " } ?? ""
-        throw Diagnostic(.path, at: location, "\(prefix)\(display) is \(kind), not a regular file; manifests must be regular files")
+        throw Diagnostic(
+            .path, at: location, "\(prefix)\(display) is \(kind), not a regular file; manifests must be regular files")
     }
 
     /// Joins a folder as the user named it with a relative path, without a leading "./".

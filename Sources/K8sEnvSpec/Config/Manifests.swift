@@ -16,7 +16,8 @@ package struct ManifestObject: Sendable {
     /// How messages name it: `"web"`, or `generateName "job-"`.
     package var quotedName: String { generated ? "generateName \"\(name)\"" : "\"\(name)\"" }
 
-    package init(apiVersion: String, kind: String, name: String, namespace: String?, node: YAMLNode, file: ManifestFile) {
+    package init(apiVersion: String, kind: String, name: String, namespace: String?, node: YAMLNode, file: ManifestFile)
+    {
         self.apiVersion = apiVersion
         self.kind = kind
         self.name = name
@@ -57,9 +58,15 @@ package enum Manifests {
         return objects
     }
 
-    static func collect(_ node: YAMLNode, file: ManifestFile, into objects: inout [ManifestObject], errors: inout [Diagnostic]) {
+    static func collect(
+        _ node: YAMLNode, file: ManifestFile, into objects: inout [ManifestObject], errors: inout [Diagnostic]
+    ) {
         guard node.kind == .mapping else {
-            errors.append(Diagnostic(.manifest, at: node.location, "a manifest document must be a mapping (a Kubernetes object), not \(node.kind == .sequence ? "a list" : "a scalar")"))
+            errors.append(
+                Diagnostic(
+                    .manifest, at: node.location,
+                    "a manifest document must be a mapping (a Kubernetes object), not \(node.kind == .sequence ? "a list" : "a scalar")"
+                ))
             return
         }
         func text(_ key: String, in parent: YAMLNode) -> (String?, YAMLNode?) {
@@ -72,13 +79,17 @@ package enum Manifests {
         var ok = true
         if apiVersion == nil {
             ok = false
-            errors.append(Diagnostic(.manifest, at: apiVersionNode?.location ?? node.location,
-                                     apiVersionNode == nil ? "the object has no apiVersion" : "apiVersion must be a non-empty string"))
+            errors.append(
+                Diagnostic(
+                    .manifest, at: apiVersionNode?.location ?? node.location,
+                    apiVersionNode == nil ? "the object has no apiVersion" : "apiVersion must be a non-empty string"))
         }
         if kind == nil {
             ok = false
-            errors.append(Diagnostic(.manifest, at: kindNode?.location ?? node.location,
-                                     kindNode == nil ? "the object has no kind" : "kind must be a non-empty string"))
+            errors.append(
+                Diagnostic(
+                    .manifest, at: kindNode?.location ?? node.location,
+                    kindNode == nil ? "the object has no kind" : "kind must be a non-empty string"))
         }
         if let kind, kind == "List" || (kind.hasSuffix("List") && node["items"] != nil) {
             guard let items = node["items"], items.kind == .sequence else {
@@ -91,20 +102,29 @@ package enum Manifests {
         let what = [apiVersion, kind].compactMap { $0 }.joined(separator: " ")
         let subject = what.isEmpty ? "the object" : "the \(what)"
         guard let metadata = node["metadata"], metadata.kind == .mapping else {
-            errors.append(Diagnostic(.manifest, at: node["metadata"]?.location ?? node.location,
-                                     node["metadata"] == nil ? "\(subject) has no metadata.name (or metadata.generateName)" : "metadata must be a mapping with a name"))
+            errors.append(
+                Diagnostic(
+                    .manifest, at: node["metadata"]?.location ?? node.location,
+                    node["metadata"] == nil
+                        ? "\(subject) has no metadata.name (or metadata.generateName)"
+                        : "metadata must be a mapping with a name"))
             return
         }
         let (name, nameNode) = text("name", in: metadata)
         let (generateName, _) = text("generateName", in: metadata)
         guard let name = name ?? (nameNode == nil ? generateName : nil) else {
-            errors.append(Diagnostic(.manifest, at: nameNode?.location ?? metadata.location,
-                                     nameNode == nil ? "\(subject) has no metadata.name (or metadata.generateName)" : "metadata.name must be a non-empty string"))
+            errors.append(
+                Diagnostic(
+                    .manifest, at: nameNode?.location ?? metadata.location,
+                    nameNode == nil
+                        ? "\(subject) has no metadata.name (or metadata.generateName)"
+                        : "metadata.name must be a non-empty string"))
             return
         }
         guard ok, let apiVersion, let kind else { return }
         let (namespace, _) = text("namespace", in: metadata)
-        var object = ManifestObject(apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, node: node, file: file)
+        var object = ManifestObject(
+            apiVersion: apiVersion, kind: kind, name: name, namespace: namespace, node: node, file: file)
         object.generated = nameNode == nil
         objects.append(object)
     }
@@ -128,7 +148,10 @@ extension ManifestObject {
         return node.location
     }
 
-    enum FieldSegment: Equatable { case key(String), index(Int) }
+    enum FieldSegment: Equatable {
+        case key(String)
+        case index(Int)
+    }
 
     /// `spec.ports[0].port` → spec, ports, 0, port; `data[a.b]` → data, "a.b".
     static func segments(_ path: String) -> [FieldSegment] {

@@ -18,7 +18,10 @@ package enum MergePatch {
             } else if let index {
                 entries[index].value = apply(p.value, to: entries[index].value)
             } else {
-                entries.append(YAMLValue.Entry(key: p.key, keyLocation: p.keyLocation, value: apply(p.value, to: YAMLValue(.null, at: p.value.location))))
+                entries.append(
+                    YAMLValue.Entry(
+                        key: p.key, keyLocation: p.keyLocation,
+                        value: apply(p.value, to: YAMLValue(.null, at: p.value.location))))
                 position[p.key] = entries.count - 1
             }
         }

@@ -33,9 +33,11 @@ package struct ObjectIdentity: Hashable, Sendable {
     /// The kinds Kubernetes serves under more than one group (the same objects, read and written
     /// through either): to the group they live in now.
     static let sameResource: [String: [String: String]] = [
-        "extensions": ["Deployment": "apps", "DaemonSet": "apps", "ReplicaSet": "apps",
-                       "Ingress": "networking.k8s.io", "NetworkPolicy": "networking.k8s.io",
-                       "PodSecurityPolicy": "policy"],
+        "extensions": [
+            "Deployment": "apps", "DaemonSet": "apps", "ReplicaSet": "apps",
+            "Ingress": "networking.k8s.io", "NetworkPolicy": "networking.k8s.io",
+            "PodSecurityPolicy": "policy",
+        ],
         "events.k8s.io": ["Event": ""],
     ]
 
@@ -65,9 +67,11 @@ package struct ResourceScopes: Sendable {
 
     /// Takes the scope of every CustomResourceDefinition among `objects`.
     package mutating func add(_ objects: [ManifestObject]) {
-        for object in objects where object.kind == "CustomResourceDefinition" && object.apiVersion.hasPrefix("apiextensions.k8s.io/") {
+        for object in objects
+        where object.kind == "CustomResourceDefinition" && object.apiVersion.hasPrefix("apiextensions.k8s.io/") {
             guard let spec = object.node["spec"], let group = spec["group"]?.resolvedText,
-                  let kind = spec["names"]?["kind"]?.resolvedText, let scope = spec["scope"]?.resolvedText else { continue }
+                let kind = spec["names"]?["kind"]?.resolvedText, let scope = spec["scope"]?.resolvedText
+            else { continue }
             defined[GroupKind(group: group, kind: kind)] = scope == "Cluster"
         }
     }
@@ -85,9 +89,11 @@ package struct ResourceScopes: Sendable {
             "rbac.authorization.k8s.io": ["ClusterRole", "ClusterRoleBinding"],
             "apiextensions.k8s.io": ["CustomResourceDefinition"],
             "apiregistration.k8s.io": ["APIService"],
-            "admissionregistration.k8s.io": ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-                                             "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
-                                             "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"],
+            "admissionregistration.k8s.io": [
+                "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+                "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+                "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding",
+            ],
             "storage.k8s.io": ["StorageClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass"],
             "scheduling.k8s.io": ["PriorityClass"],
             "node.k8s.io": ["RuntimeClass"],

@@ -30,8 +30,9 @@ extension ConfigDecoder {
     static func decodePostmortem(_ root: YAMLValue, directory: String) -> PostmortemSettings? {
         guard let postmortem = root["postmortem"] else { return nil }
         let path = postmortem["dir"]?.string.map { $0.hasPrefix("/") ? $0 : ManifestFiles.join(directory, $0) }
-        return PostmortemSettings(dir: path, when: postmortem["when"]?.string.flatMap(PostmortemSettings.When.init(rawValue:)) ?? .failure,
-                                  maxSize: postmortem["maxSize"]?.string)
+        return PostmortemSettings(
+            dir: path, when: postmortem["when"]?.string.flatMap(PostmortemSettings.When.init(rawValue:)) ?? .failure,
+            maxSize: postmortem["maxSize"]?.string)
     }
 }
 
@@ -40,8 +41,10 @@ extension Config {
     /// the programs named by `K8SENV_KUBE_APISERVER`, `K8SENV_ETCD` and `K8SENV_KINE` when set (as the scaffold of `k8senv init` writes them), else found on PATH.
     /// One environment, `environment`, of one instance, with no CRDs or seeds (they are in the
     /// bundle's store).
-    package static func forOpening(storage: StorageKind, environment: String, directory: String,
-                                   variables: [String: String] = ProcessInfo.processInfo.environment) -> Config {
+    package static func forOpening(
+        storage: StorageKind, environment: String, directory: String,
+        variables: [String: String] = ProcessInfo.processInfo.environment
+    ) -> Config {
         var config = Config(file: "(k8senv open)", directory: directory)
         config.storage = storage
         var opened = Environment(name: environment, location: SourceLocation(file: config.file, mark: nil))

@@ -62,10 +62,14 @@ package enum Scaffold {
         let found: String
         switch layout.kind {
         case .kubebuilder:
-            found = "a kubebuilder layout (" + ([layout.crds.first.map { _ in kubebuilderCRDs },
-                                                layout.webhooks.first.map { _ in kubebuilderWebhooks },
-                                                layout.rbac.first.map { _ in kubebuilderRole }].compactMap { $0 }
-                                               .joined(separator: ", ")) + ")"
+            found =
+                "a kubebuilder layout ("
+                + ([
+                    layout.crds.first.map { _ in kubebuilderCRDs },
+                    layout.webhooks.first.map { _ in kubebuilderWebhooks },
+                    layout.rbac.first.map { _ in kubebuilderRole },
+                ].compactMap { $0 }
+                    .joined(separator: ", ")) + ")"
         case .plain: found = "a folder of CRDs (\(layout.crds[0]))"
         case .empty: found = "no CRDs (add them under environments.default.crds)"
         }
@@ -106,19 +110,31 @@ package enum Scaffold {
         if layout.crds.isEmpty {
             lines += ["    # crds:", "    #   - crds/         # every .yaml/.yml/.json below it, sorted by path"]
         } else {
-            lines += ["    crds:"] + layout.crds.map { "      - \($0)" + ($0.hasSuffix("/") ? "   # every .yaml/.yml/.json below it" : "") }
+            lines +=
+                ["    crds:"]
+                + layout.crds.map {
+                    "      - \($0)" + ($0.hasSuffix("/") ? "   # every .yaml/.yml/.json below it" : "")
+                }
         }
         if !layout.webhooks.isEmpty {
-            lines += ["    # Applied when an instance starts, rewritten to call the test process at",
-                      "    # $K8SENV_WEBHOOK_HOST:$K8SENV_WEBHOOK_PORT with the certificate in $K8SENV_WEBHOOK_CERT_DIR.",
-                      "    webhooks:"] + layout.webhooks.map { "      - \($0)" }
+            lines +=
+                [
+                    "    # Applied when an instance starts, rewritten to call the test process at",
+                    "    # $K8SENV_WEBHOOK_HOST:$K8SENV_WEBHOOK_PORT with the certificate in $K8SENV_WEBHOOK_CERT_DIR.",
+                    "    webhooks:",
+                ] + layout.webhooks.map { "      - \($0)" }
         }
         if layout.rbac.isEmpty {
-            lines += ["    # seeds:", "    #   - name: fixtures", "    #     manifests:", "    #       - testdata/fixtures/"]
+            lines += [
+                "    # seeds:", "    #   - name: fixtures", "    #     manifests:", "    #       - testdata/fixtures/",
+            ]
         } else {
-            lines += ["    seeds:",
-                      "      - name: rbac      # the controller's ClusterRole, for RBAC tests",
-                      "        manifests:"] + layout.rbac.map { "          - \($0)" }
+            lines +=
+                [
+                    "    seeds:",
+                    "      - name: rbac      # the controller's ClusterRole, for RBAC tests",
+                    "        manifests:",
+                ] + layout.rbac.map { "          - \($0)" }
         }
         lines += [
             "",

@@ -28,7 +28,9 @@ package final class SourceFiles: @unchecked Sendable {
     ///   - path: where it is (absolute, or relative to the current folder).
     ///   - display: the name messages use for it.
     /// - Throws: a ``Diagnostic`` saying why it could not be read.
-    package func read(_ path: String, display: String, referencedAt location: SourceLocation? = nil) throws(Diagnostic) -> [UInt8] {
+    package func read(_ path: String, display: String, referencedAt location: SourceLocation? = nil) throws(Diagnostic)
+        -> [UInt8]
+    {
         if let cached = lock.withLock({ bytesByDisplay[display] }) { return cached }
         guard let bytes = FileBytes.read(path) else {
             let reason: String
@@ -42,7 +44,8 @@ package final class SourceFiles: @unchecked Sendable {
             } else {
                 reason = "it is not readable"
             }
-            throw Diagnostic(.io, at: location ?? SourceLocation(file: display, mark: nil), "cannot read \(display): \(reason)")
+            throw Diagnostic(
+                .io, at: location ?? SourceLocation(file: display, mark: nil), "cannot read \(display): \(reason)")
         }
         let inside = repository?.contains(path) ?? false
         lock.withLock {
@@ -53,7 +56,9 @@ package final class SourceFiles: @unchecked Sendable {
     }
 
     /// A manifest file's objects, parsed by `parse` the first time and remembered (errors too).
-    package func manifests(_ file: ManifestFile, parse: () throws(Diagnostics) -> [ManifestObject]) throws(Diagnostics) -> [ManifestObject] {
+    package func manifests(_ file: ManifestFile, parse: () throws(Diagnostics) -> [ManifestObject]) throws(Diagnostics)
+        -> [ManifestObject]
+    {
         if let cached = lock.withLock({ manifestsByFile[file] }) { return try cached.get() }
         let result: Result<[ManifestObject], Diagnostics>
         do throws(Diagnostics) { result = .success(try parse()) } catch { result = .failure(error) }

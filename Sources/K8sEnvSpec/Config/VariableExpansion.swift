@@ -54,7 +54,9 @@ package struct VariableExpansion: Sendable {
                 name = inner
             }
             guard Self.isName(name) else {
-                throw .malformed("\"${\(inner)}\" is not ${NAME} or ${NAME:-default} (NAME: letters, digits and _, not starting with a digit)", offset: i)
+                throw .malformed(
+                    "\"${\(inner)}\" is not ${NAME} or ${NAME:-default} (NAME: letters, digits and _, not starting with a digit)",
+                    offset: i)
             }
             let value = variables[name]
             if let fallback, value == nil || value!.isEmpty {
@@ -81,8 +83,11 @@ package struct VariableExpansion: Sendable {
     }
 
     static func isName(_ s: String) -> Bool {
-        guard let first = s.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic) else { return false }
-        return s.unicodeScalars.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
+        guard let first = s.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
+        else { return false }
+        return s.unicodeScalars.allSatisfy {
+            $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0)))
+        }
     }
 
     /// Expands every string value (not keys) of a config tree; plain scalars are resolved again
@@ -95,7 +100,8 @@ package struct VariableExpansion: Sendable {
                 let expanded = try expand(s, strict: strict)
                 value.isFromEnvironment = isWholeVariable(s)
                 if value.isPlain {
-                    value.content = YAMLValue.content(of: ScalarResolver.resolvePlain(ArraySlice(expanded.utf8)) ?? .string(expanded))
+                    value.content = YAMLValue.content(
+                        of: ScalarResolver.resolvePlain(ArraySlice(expanded.utf8)) ?? .string(expanded))
                 } else {
                     value.content = .string(expanded)
                 }
@@ -108,7 +114,8 @@ package struct VariableExpansion: Sendable {
                 switch error {
                 case .unset(let name, let o):
                     offset = o
-                    message = "environment variable \(name) is not set; set it, or give a default with ${\(name):-default}"
+                    message =
+                        "environment variable \(name) is not set; set it, or give a default with ${\(name):-default}"
                 case .malformed(let text, let o):
                     offset = o
                     message = text
@@ -123,11 +130,12 @@ package struct VariableExpansion: Sendable {
         case .sequence(let items):
             value.content = .sequence(items.map { expand($0, strict: strict, errors: &errors) })
         case .mapping(let entries):
-            value.content = .mapping(entries.map { entry in
-                var entry = entry
-                entry.value = expand(entry.value, strict: strict, errors: &errors)
-                return entry
-            })
+            value.content = .mapping(
+                entries.map { entry in
+                    var entry = entry
+                    entry.value = expand(entry.value, strict: strict, errors: &errors)
+                    return entry
+                })
         default:
             break
         }

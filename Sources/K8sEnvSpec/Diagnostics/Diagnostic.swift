@@ -31,7 +31,7 @@ package struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConve
         case (nil, nil): return false
         case (nil, _): return true
         case (_, nil): return false
-        case let (x?, y?): return x < y
+        case (let x?, let y?): return x < y
         }
     }
 

@@ -10,7 +10,7 @@ package struct DiagnosticRenderer {
     package func render(_ diagnostic: Diagnostic) -> String {
         var out = Self.printable(diagnostic.description)
         guard let mark = diagnostic.location.mark, let bytes = sources[diagnostic.location.file],
-              let line = Self.line(mark.line, in: bytes)
+            let line = Self.line(mark.line, in: bytes)
         else { return out }
         // Tabs in the snippet become spaces so the caret lines up; other control characters
         // (an ESC sequence in a file would drive the user's terminal) become U+FFFD, one for one.
@@ -57,7 +57,9 @@ package struct DiagnosticRenderer {
         let limit = min(bytes.count, start + 201 * 4)
         while end < limit, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") { end += 1 }
         let text = String(decoding: bytes[start..<end], as: UTF8.self)[...]
-        let cut = end == limit && limit < bytes.count && bytes[limit] != UInt8(ascii: "\n") && bytes[limit] != UInt8(ascii: "\r")
+        let cut =
+            end == limit && limit < bytes.count && bytes[limit] != UInt8(ascii: "\n")
+            && bytes[limit] != UInt8(ascii: "\r")
         // Cut inside the line: drop a character the cut may have split.
         return (cut ? text.dropLast() : text, cut)
     }

@@ -8,7 +8,8 @@ package enum Suggestions {
         // the shorter: a word over twice as long as every candidate is none of them misspelled
         // (and is not compared, which would cost its whole length: a 50 MB value).
         guard let longest = candidates.map(\.unicodeScalars.count).max(),
-              word.unicodeScalars.prefix(2 * longest + 2).count <= 2 * longest + 1 else { return nil }
+            word.unicodeScalars.prefix(2 * longest + 2).count <= 2 * longest + 1
+        else { return nil }
         let length = word.unicodeScalars.count
         let lowered = word.lowercased()
         var best: (String, Int)?
@@ -30,7 +31,8 @@ package enum Suggestions {
 
     /// Optimal string alignment distance (Levenshtein plus transpositions).
     package static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
+        let a = Array(a.unicodeScalars)
+        let b = Array(b.unicodeScalars)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         var previous2 = [Int](repeating: 0, count: b.count + 1)

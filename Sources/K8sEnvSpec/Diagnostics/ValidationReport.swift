@@ -8,7 +8,9 @@ package struct ValidationReport: Sendable {
     package var configs: [Config]
     package var sources: [String: [UInt8]]
 
-    package init(file: String, diagnostics: [Diagnostic], notes: [Diagnostic] = [], configs: [Config], sources: [String: [UInt8]]) {
+    package init(
+        file: String, diagnostics: [Diagnostic], notes: [Diagnostic] = [], configs: [Config], sources: [String: [UInt8]]
+    ) {
         self.file = file
         self.diagnostics = diagnostics
         self.notes = notes
@@ -55,11 +57,13 @@ package struct ValidationReport: Sendable {
         }
         func items(_ list: [Diagnostic]) -> [Item] {
             Diagnostics(list).items.map { d in
-                Item(file: d.location.file, line: d.location.mark?.line, column: d.location.mark?.column,
-                     code: d.code.rawValue, message: d.message)
+                Item(
+                    file: d.location.file, line: d.location.mark?.line, column: d.location.mark?.column,
+                    code: d.code.rawValue, message: d.message)
             }
         }
-        return JSONOutput.encode(Report(file: file, valid: isValid, errors: items(diagnostics), notes: notes.isEmpty ? nil : items(notes)))
+        return JSONOutput.encode(
+            Report(file: file, valid: isValid, errors: items(diagnostics), notes: notes.isEmpty ? nil : items(notes)))
     }
 }
 

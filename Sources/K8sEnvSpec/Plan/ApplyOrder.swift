@@ -14,9 +14,10 @@ package enum ApplyOrder {
 
     package static func sorted(_ objects: [ManifestObject]) -> [ManifestObject] {
         objects.enumerated().sorted { a, b in
-            let ra = rank[a.element.kind], rb = rank[b.element.kind]
+            let ra = rank[a.element.kind]
+            let rb = rank[b.element.kind]
             switch (ra, rb) {
-            case let (x?, y?) where x != y: return x < y
+            case (let x?, let y?) where x != y: return x < y
             case (_?, nil): return true
             case (nil, _?): return false
             case (nil, nil) where a.element.kind != b.element.kind: return a.element.kind < b.element.kind

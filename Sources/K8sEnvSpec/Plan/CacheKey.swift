@@ -16,7 +16,9 @@ package enum CacheKey {
     ///   - apiServerVersion: as `kube-apiserver --version` prints it, e.g. `v1.20.2`.
     /// - Returns: the key of every environment of the plan, by name.
     /// - Throws: a ``Diagnostic`` if a file cannot be read.
-    package static func compute(_ plan: Plan, apiServerVersion: String, files: SourceFiles) throws(Diagnostic) -> [String: String] {
+    package static func compute(_ plan: Plan, apiServerVersion: String, files: SourceFiles) throws(Diagnostic)
+        -> [String: String]
+    {
         var keys: [String: String] = [:]
         for environment in plan.environments {
             let hasher = SHA256Hasher()

@@ -54,7 +54,13 @@ package final class HMACSHA256 {
 
     /// - Parameter key: any length (a key longer than SHA-256's block of 64 bytes is hashed first).
     package init(key: some Collection<UInt8>) {
-        var block = key.count > 64 ? { let h = SHA256Hasher(); h.update(key); return h.digest() }() : Array(key)
+        var block =
+            key.count > 64
+            ? {
+                let h = SHA256Hasher()
+                h.update(key)
+                return h.digest()
+            }() : Array(key)
         block += [UInt8](repeating: 0, count: 64 - block.count)
         outerPad = block.map { $0 ^ 0x5c }
         inner.update(block.map { $0 ^ 0x36 })

@@ -30,7 +30,9 @@ package struct JSONSchema: Sendable {
         patterns = compiled
     }
 
-    private static func check(_ schema: YAMLValue, root: YAMLValue, patterns: inout [String: PatternBox]) throws(Diagnostic) {
+    private static func check(_ schema: YAMLValue, root: YAMLValue, patterns: inout [String: PatternBox])
+        throws(Diagnostic)
+    {
         guard let entries = schema.entries else { return }
         for entry in entries {
             guard supportedKeywords.contains(entry.key) else {
@@ -44,7 +46,8 @@ package struct JSONSchema: Sendable {
             case "pattern":
                 guard let p = entry.value.string else { continue }
                 do { patterns[p] = PatternBox(regex: try Regex(p)) } catch {
-                    throw Diagnostic(.schema, at: entry.value.location, "invalid pattern \(entry.value.brief): \(error)")
+                    throw Diagnostic(
+                        .schema, at: entry.value.location, "invalid pattern \(entry.value.brief): \(error)")
                 }
             case "properties", "$defs":
                 for sub in entry.value.entries ?? [] { try check(sub.value, root: root, patterns: &patterns) }
@@ -78,7 +81,10 @@ package struct JSONSchema: Sendable {
     }
 
     /// A path into the document, printed as `environments.base.seeds[0].name`.
-    package enum PathElement: Sendable { case key(String), index(Int) }
+    package enum PathElement: Sendable {
+        case key(String)
+        case index(Int)
+    }
 
     package static func describe(_ path: [PathElement]) -> String {
         var out = ""
@@ -98,13 +104,17 @@ package struct JSONSchema: Sendable {
         return out
     }
 
-    private func fail(_ errors: inout [Diagnostic], _ code: Diagnostic.Code = .schema, at location: SourceLocation,
-                      _ path: [PathElement], _ message: String) {
+    private func fail(
+        _ errors: inout [Diagnostic], _ code: Diagnostic.Code = .schema, at location: SourceLocation,
+        _ path: [PathElement], _ message: String
+    ) {
         let prefix = path.isEmpty ? "the document" : Self.describe(path)
         errors.append(Diagnostic(code, at: location, "\(prefix): \(message)"))
     }
 
-    private func validate(_ value: YAMLValue, against schema: YAMLValue, path: [PathElement], errors: inout [Diagnostic]) {
+    private func validate(
+        _ value: YAMLValue, against schema: YAMLValue, path: [PathElement], errors: inout [Diagnostic]
+    ) {
         if value.isUnresolved { return }  // checked when its profile is chosen
         if case .bool(let allowed) = schema.content {
             if !allowed { fail(&errors, at: value.location, path, "is not allowed here") }
@@ -118,7 +128,9 @@ package struct JSONSchema: Sendable {
             let names = type.items?.compactMap(\.string) ?? [type.string].compactMap { $0 }
             if !names.contains(where: { Self.matches(value, type: $0) }) {
                 let expected = names.map(Self.typePhrase).joined(separator: " or ")
-                fail(&errors, at: value.location, path, "expected \(expected), got \(value.kindName)\(Self.shown(value))")
+                fail(
+                    &errors, at: value.location, path, "expected \(expected), got \(value.kindName)\(Self.shown(value))"
+                )
                 return
             }
         }
@@ -156,7 +168,9 @@ package struct JSONSchema: Sendable {
         switch value.content {
         case .string(let s):
             if let min = schema["minLength"]?.int, s.count < min {
-                fail(&errors, at: value.location, path, min == 1 ? "must not be empty" : "must be at least \(min) characters long")
+                fail(
+                    &errors, at: value.location, path,
+                    min == 1 ? "must not be empty" : "must be at least \(min) characters long")
             }
             if let pattern = schema["pattern"]?.string, let box = patterns[pattern], !s.contains(box.regex) {
                 if let what = schema["x-pattern-message"]?.string {
@@ -180,13 +194,17 @@ package struct JSONSchema: Sendable {
             }
         case .sequence(let items):
             if let min = schema["minItems"]?.int, items.count < min {
-                fail(&errors, at: value.location, path, min == 1 ? "needs at least one item" : "needs at least \(min) items")
+                fail(
+                    &errors, at: value.location, path,
+                    min == 1 ? "needs at least one item" : "needs at least \(min) items")
             }
             if schema["uniqueItems"]?.content == .bool(true) {
                 // By JSON text (keys in order), in linear time.
                 var seen = Set<[UInt8]>()
                 for (i, item) in items.enumerated() where !seen.insert(item.json).inserted {
-                    fail(&errors, .duplicate, at: item.location, path + [.index(i)], "\(item.brief) is listed more than once")
+                    fail(
+                        &errors, .duplicate, at: item.location, path + [.index(i)],
+                        "\(item.brief) is listed more than once")
                 }
             }
             if let itemSchema = schema["items"] {
@@ -201,13 +219,18 @@ package struct JSONSchema: Sendable {
         }
     }
 
-    private func validateMapping(_ value: YAMLValue, entries: [YAMLValue.Entry], schema: YAMLValue,
-                                 keywords: [YAMLValue.Entry], path: [PathElement], errors: inout [Diagnostic]) {
+    private func validateMapping(
+        _ value: YAMLValue, entries: [YAMLValue.Entry], schema: YAMLValue,
+        keywords: [YAMLValue.Entry], path: [PathElement], errors: inout [Diagnostic]
+    ) {
         let properties = schema["properties"]?.entries ?? []
         if let min = schema["minProperties"]?.int, entries.count < min {
-            fail(&errors, at: value.location, path, min == 1 ? "needs at least one entry" : "needs at least \(min) entries")
+            fail(
+                &errors, at: value.location, path,
+                min == 1 ? "needs at least one entry" : "needs at least \(min) entries")
         }
-        for name in schema["required"]?.items?.compactMap(\.string) ?? [] where !entries.contains(where: { $0.key == name }) {
+        for name in schema["required"]?.items?.compactMap(\.string) ?? []
+        where !entries.contains(where: { $0.key == name }) {
             fail(&errors, at: value.location, path, "missing required key \"\(name)\"")
         }
         if let nameSchema = schema["propertyNames"] {
@@ -232,7 +255,8 @@ package struct JSONSchema: Sendable {
             if additional.content == .bool(false) {
                 let place = path.isEmpty ? "at the top level" : "in \(Self.describe(path))"
                 let hint = Suggestions.didYouMean(entry.key, in: properties.map(\.key))
-                errors.append(Diagnostic(.unknownKey, at: entry.keyLocation, "unknown key \"\(entry.key)\" \(place)\(hint)"))
+                errors.append(
+                    Diagnostic(.unknownKey, at: entry.keyLocation, "unknown key \"\(entry.key)\" \(place)\(hint)"))
             } else {
                 validate(entry.value, against: additional, path: childPath, errors: &errors)
             }
@@ -250,7 +274,7 @@ package struct JSONSchema: Sendable {
     static func matches(_ value: YAMLValue, type: String) -> Bool {
         switch (type, value.content) {
         case ("object", .mapping), ("array", .sequence), ("string", .string), ("boolean", .bool), ("null", .null),
-             ("number", .int), ("number", .float), ("integer", .int):
+            ("number", .int), ("number", .float), ("integer", .int):
             return true
         case ("integer", .float(let d)):
             return d.isFinite && d.rounded() == d

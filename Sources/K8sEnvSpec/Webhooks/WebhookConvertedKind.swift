@@ -14,8 +14,9 @@ package struct WebhookConvertedKind: Sendable {
     /// Nil unless `crd` is a CRD that converts through a webhook and names its storage version.
     package init?(_ crd: ManifestObject) {
         guard crd.kind == "CustomResourceDefinition", crd.apiVersion.hasPrefix("apiextensions.k8s.io/"),
-              let spec = crd.node["spec"], spec["conversion"]?["strategy"]?.resolvedText == "Webhook",
-              let group = spec["group"]?.resolvedText, let kind = spec["names"]?["kind"]?.resolvedText else { return nil }
+            let spec = crd.node["spec"], spec["conversion"]?["strategy"]?.resolvedText == "Webhook",
+            let group = spec["group"]?.resolvedText, let kind = spec["names"]?["kind"]?.resolvedText
+        else { return nil }
         var storage: String?
         for version in spec["versions"]?.items ?? [] where version["storage"]?.resolvedText == "true" {
             storage = version["name"]?.resolvedText
@@ -32,8 +33,10 @@ package struct WebhookConvertedKind: Sendable {
     package func problem(with object: ManifestObject) -> Diagnostic? {
         let parts = object.apiVersion.split(separator: "/", maxSplits: 1).map(String.init)
         guard object.kind == kind, parts.count == 2, parts[0] == group, parts[1] != storageVersion else { return nil }
-        return Diagnostic(.manifest, at: object.node["apiVersion"]?.location ?? object.location,
-                          "\(object.kind) \(object.quotedName) is written in \(object.apiVersion), but CustomResourceDefinition \"\(crd.name)\" (\(crd.location)) stores \(group)/\(storageVersion) and converts other versions through a webhook, which does not run while k8senv builds the snapshot; write this seed in \(group)/\(storageVersion)")
+        return Diagnostic(
+            .manifest, at: object.node["apiVersion"]?.location ?? object.location,
+            "\(object.kind) \(object.quotedName) is written in \(object.apiVersion), but CustomResourceDefinition \"\(crd.name)\" (\(crd.location)) stores \(group)/\(storageVersion) and converts other versions through a webhook, which does not run while k8senv builds the snapshot; write this seed in \(group)/\(storageVersion)"
+        )
     }
 }
 

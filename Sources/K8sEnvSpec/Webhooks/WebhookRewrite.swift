@@ -30,7 +30,9 @@ package struct WebhookTarget: Sendable, Hashable {
 /// CA. See docs/explanation/webhooks.md.
 package enum WebhookRewrite {
     package static let kinds: [String] = ["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"]
-    package static let apiVersions: [String] = ["admissionregistration.k8s.io/v1", "admissionregistration.k8s.io/v1beta1"]
+    package static let apiVersions: [String] = [
+        "admissionregistration.k8s.io/v1", "admissionregistration.k8s.io/v1beta1",
+    ]
 
     /// Whether `object` is one of the objects a `webhooks` entry may hold.
     package static func isWebhookConfiguration(_ object: ManifestObject) -> Bool {
@@ -52,11 +54,17 @@ package enum WebhookRewrite {
         for i in items.indices {
             let keyPath = "webhooks[\(i)].clientConfig"
             guard items[i].entries != nil, let clientConfig = items[i]["clientConfig"] else {
-                errors.append(Diagnostic(.manifest, at: items[i].location,
-                                         "\(what): \(keyPath) is missing; give a service or an url (k8senv points either at the test's webhook server)"))
+                errors.append(
+                    Diagnostic(
+                        .manifest, at: items[i].location,
+                        "\(what): \(keyPath) is missing; give a service or an url (k8senv points either at the test's webhook server)"
+                    ))
                 continue
             }
-            do { items[i].set("clientConfig", try self.clientConfig(clientConfig, keyPath: keyPath, of: what, target: target)) } catch {
+            do {
+                items[i].set(
+                    "clientConfig", try self.clientConfig(clientConfig, keyPath: keyPath, of: what, target: target))
+            } catch {
                 errors.append(error)
             }
         }
@@ -80,15 +88,21 @@ package enum WebhookRewrite {
     /// - Throws: a ``Diagnostic`` when the CRD asks for a webhook but gives no clientConfig that
     ///   can be pointed anywhere.
     package static func conversion(_ crd: ManifestObject, target: WebhookTarget) throws(Diagnostic) -> Conversion? {
-        guard crd.kind == "CustomResourceDefinition", crd.apiVersion.hasPrefix("apiextensions.k8s.io/") else { return nil }
+        guard crd.kind == "CustomResourceDefinition", crd.apiVersion.hasPrefix("apiextensions.k8s.io/") else {
+            return nil
+        }
         let root = try YAMLValue(crd.node)
-        guard let conversion = root["spec"]?["conversion"], conversion["strategy"]?.string == "Webhook" else { return nil }
+        guard let conversion = root["spec"]?["conversion"], conversion["strategy"]?.string == "Webhook" else {
+            return nil
+        }
         let v1 = crd.apiVersion == "apiextensions.k8s.io/v1"
         let keyPath = v1 ? "spec.conversion.webhook.clientConfig" : "spec.conversion.webhookClientConfig"
         let what = "CustomResourceDefinition \(crd.quotedName)"
         guard let clientConfig = v1 ? conversion["webhook"]?["clientConfig"] : conversion["webhookClientConfig"] else {
-            throw Diagnostic(.manifest, at: conversion.location,
-                             "\(what): spec.conversion.strategy is Webhook but \(keyPath) is missing; give a service or an url (k8senv points either at the test's webhook server)")
+            throw Diagnostic(
+                .manifest, at: conversion.location,
+                "\(what): spec.conversion.strategy is Webhook but \(keyPath) is missing; give a service or an url (k8senv points either at the test's webhook server)"
+            )
         }
         var rewritten = try self.clientConfig(clientConfig, keyPath: keyPath, of: what, target: target)
         // A merge patch: the service the stored CRD has goes (url and service exclude each other).
@@ -97,43 +111,54 @@ package enum WebhookRewrite {
         func mapping(_ key: String, _ value: YAMLValue) -> YAMLValue {
             YAMLValue(.mapping([YAMLValue.Entry(key: key, keyLocation: at, value: value)]), at: at)
         }
-        let inner = v1 ? mapping("webhook", mapping("clientConfig", rewritten)) : mapping("webhookClientConfig", rewritten)
-        return Conversion(apiVersion: crd.apiVersion, name: crd.name, patch: mapping("spec", mapping("conversion", inner)).json)
+        let inner =
+            v1 ? mapping("webhook", mapping("clientConfig", rewritten)) : mapping("webhookClientConfig", rewritten)
+        return Conversion(
+            apiVersion: crd.apiVersion, name: crd.name, patch: mapping("spec", mapping("conversion", inner)).json)
     }
 
     /// A `clientConfig` (of a webhook, or of a CRD's conversion) pointed at `target`.
     /// - Parameters:
     ///   - keyPath: where it is in its object, for messages (`webhooks[0].clientConfig`).
     ///   - what: the object, for messages (`ValidatingWebhookConfiguration "deny"`).
-    package static func clientConfig(_ value: YAMLValue, keyPath: String, of what: String,
-                                     target: WebhookTarget) throws(Diagnostic) -> YAMLValue {
+    package static func clientConfig(
+        _ value: YAMLValue, keyPath: String, of what: String,
+        target: WebhookTarget
+    ) throws(Diagnostic) -> YAMLValue {
         guard value.entries != nil else {
-            throw Diagnostic(.manifest, at: value.location, "\(what): \(keyPath) must be a mapping with a service or an url")
+            throw Diagnostic(
+                .manifest, at: value.location, "\(what): \(keyPath) must be a mapping with a service or an url")
         }
         let url: String
         switch (value["service"], value["url"]) {
         case (.some, .some):
-            throw Diagnostic(.manifest, at: value.location, "\(what): \(keyPath) has both a service and an url; give one")
+            throw Diagnostic(
+                .manifest, at: value.location, "\(what): \(keyPath) has both a service and an url; give one")
         case (let service?, nil):
             var path = "/"
             if let written = service["path"] {
                 guard let text = written.string, text.hasPrefix("/") else {
-                    throw Diagnostic(.manifest, at: written.location, "\(what): \(keyPath).service.path must be a path starting with /")
+                    throw Diagnostic(
+                        .manifest, at: written.location,
+                        "\(what): \(keyPath).service.path must be a path starting with /")
                 }
                 path = text
             }
             url = "https://" + target.authority + path
         case (nil, let written?):
             guard let text = written.string, text.lowercased().hasPrefix("https://") else {
-                throw Diagnostic(.manifest, at: written.location,
-                                 "\(what): \(keyPath).url must start with https:// (kube-apiserver calls webhooks over TLS)")
+                throw Diagnostic(
+                    .manifest, at: written.location,
+                    "\(what): \(keyPath).url must start with https:// (kube-apiserver calls webhooks over TLS)")
             }
             let rest = text.dropFirst("https://".count)
             let end = rest.firstIndex { "/?#".contains($0) } ?? rest.endIndex
             url = "https://" + target.authority + rest[end...]
         case (nil, nil):
-            throw Diagnostic(.manifest, at: value.location,
-                             "\(what): \(keyPath) has neither a service nor an url; give one (k8senv points either at the test's webhook server)")
+            throw Diagnostic(
+                .manifest, at: value.location,
+                "\(what): \(keyPath) has neither a service nor an url; give one (k8senv points either at the test's webhook server)"
+            )
         }
         let at = value.location
         var result = value

@@ -139,8 +139,10 @@ package struct JSONWriter: ~Copyable {
         }
     }
 
-    private mutating func write(_ index: Int32, stream: YAMLStream, records: UnsafeBufferPointer<YAMLStream.Record>,
-                                children: UnsafeBufferPointer<Int32>, bytes: UnsafeBufferPointer<UInt8>) throws(Diagnostic) {
+    private mutating func write(
+        _ index: Int32, stream: YAMLStream, records: UnsafeBufferPointer<YAMLStream.Record>,
+        children: UnsafeBufferPointer<Int32>, bytes: UnsafeBufferPointer<UInt8>
+    ) throws(Diagnostic) {
         let record = records[Int(index)]
         switch record.kind {
         case .scalar:
@@ -171,8 +173,10 @@ package struct JSONWriter: ~Copyable {
         }
     }
 
-    private mutating func writeScalar(_ index: Int32, record: YAMLStream.Record, stream: YAMLStream,
-                                      bytes all: UnsafeBufferPointer<UInt8>, asKey: Bool) throws(Diagnostic) {
+    private mutating func writeScalar(
+        _ index: Int32, record: YAMLStream.Record, stream: YAMLStream,
+        bytes all: UnsafeBufferPointer<UInt8>, asKey: Bool
+    ) throws(Diagnostic) {
         let text = UnsafeBufferPointer(rebasing: all[Int(record.start)..<Int(record.start + record.count)])
         // The common case first: a plain, untagged scalar that is a string.
         if record.tag < 0 {
@@ -195,8 +199,9 @@ package struct JSONWriter: ~Copyable {
         case .uint(let u): append(String(u))
         case .float(let d):
             guard let text = JSONNumber.format(d) else {
-                throw Diagnostic(.yamlValue, at: node.location,
-                                 "\(node.scalarText ?? "") is not a number JSON can hold (infinity and NaN are not allowed)")
+                throw Diagnostic(
+                    .yamlValue, at: node.location,
+                    "\(node.scalarText ?? "") is not a number JSON can hold (infinity and NaN are not allowed)")
             }
             append(text)
         case .string(let s): writeString(ArraySlice(s.utf8))
@@ -246,7 +251,8 @@ package struct JSONWriter: ~Copyable {
     /// Whether any of the eight bytes may be a control character, `"` or a backslash (never false when
     /// one is; a rare false alarm only sends the bytes through the byte-by-byte path).
     @inline(__always) static func mayNeedEscape(_ word: UInt64) -> Bool {
-        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
         let quotes = word ^ (ones &* UInt64(UInt8(ascii: "\"")))
         let backslashes = word ^ (ones &* UInt64(UInt8(ascii: "\\")))
         // A byte below 0x20, or a zero byte after the XORs (the classic "has a byte < n" test).

@@ -58,8 +58,9 @@ package enum ScalarResolver {
         case (floatTag, .uint(let u)?): return .float(Double(u))
         default:
             let text = String(decoding: parts.bytes, as: UTF8.self)
-            throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: parts.mark),
-                             "cannot read \"\(text)\" as \(wanted)")
+            throw Diagnostic(
+                .yamlValue, at: SourceLocation(file: file, mark: parts.mark),
+                "cannot read \"\(text)\" as \(wanted)")
         }
     }
 
@@ -83,8 +84,8 @@ package enum ScalarResolver {
         guard let first = bytes.first else { return .null }
         switch first {
         case UInt8(ascii: "y"), UInt8(ascii: "Y"), UInt8(ascii: "n"), UInt8(ascii: "N"),
-             UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"),
-             UInt8(ascii: "o"), UInt8(ascii: "O"), UInt8(ascii: "~"):
+            UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "f"), UInt8(ascii: "F"),
+            UInt8(ascii: "o"), UInt8(ascii: "O"), UInt8(ascii: "~"):
             return word(bytes)
         case UInt8(ascii: "."):
             if let w = word(bytes) { return w }
@@ -105,7 +106,8 @@ package enum ScalarResolver {
         guard bytes.count <= 6 else { return nil }
         let key = pack(bytes)
         // Binary search of the sorted keys.
-        var low = 0, high = sortedWords.count
+        var low = 0
+        var high = sortedWords.count
         while low < high {
             let middle = (low + high) / 2
             if sortedWords[middle].key < key { low = middle + 1 } else { high = middle }
@@ -119,7 +121,8 @@ package enum ScalarResolver {
         return value
     }
 
-    static let sortedWords: [(key: UInt64, value: ScalarValue)] = words.map { (pack(Array($0.key.utf8)), $0.value) }.sorted { $0.key < $1.key }
+    static let sortedWords: [(key: UInt64, value: ScalarValue)] = words.map { (pack(Array($0.key.utf8)), $0.value) }
+        .sorted { $0.key < $1.key }
 
     static let words: [String: ScalarValue] = {
         var w: [String: ScalarValue] = [:]
@@ -208,10 +211,18 @@ package enum ScalarResolver {
         if first == UInt8(ascii: "0"), s.count > 1 {
             let second = s[s.startIndex + 1] | 0x20
             switch second {
-            case UInt8(ascii: "x"): base = 16; digits = s.dropFirst(2)
-            case UInt8(ascii: "o"): base = 8; digits = s.dropFirst(2)
-            case UInt8(ascii: "b"): base = 2; digits = s.dropFirst(2)
-            default: base = 8; digits = s.dropFirst(1)
+            case UInt8(ascii: "x"):
+                base = 16
+                digits = s.dropFirst(2)
+            case UInt8(ascii: "o"):
+                base = 8
+                digits = s.dropFirst(2)
+            case UInt8(ascii: "b"):
+                base = 2
+                digits = s.dropFirst(2)
+            default:
+                base = 8
+                digits = s.dropFirst(1)
             }
         }
         guard !digits.isEmpty else { return nil }

@@ -12,8 +12,10 @@ package struct YAMLLimits: Sendable {
     /// How many bytes of scalar text a document may hold once every alias is expanded.
     package var maxExpandedBytes: Int
 
-    package init(maxDepth: Int = 512, maxExpandedNodes: Int = 2_000_000, maxAliasExpansion: Int = 10,
-                 maxExpandedBytes: Int = 256 << 20) {
+    package init(
+        maxDepth: Int = 512, maxExpandedNodes: Int = 2_000_000, maxAliasExpansion: Int = 10,
+        maxExpandedBytes: Int = 256 << 20
+    ) {
         self.maxDepth = maxDepth
         self.maxExpandedNodes = maxExpandedNodes
         self.maxAliasExpansion = maxAliasExpansion
@@ -128,7 +130,9 @@ private final class LibYAMLParser {
             // Reader errors carry a byte offset, not a mark.
             let mark = Self.mark(atOffset: p.problem_offset, in: bytes)
             var message = "invalid input: \(problem)"
-            if p.problem_value != -1 { message += " (byte 0x\(String(UInt8(truncatingIfNeeded: p.problem_value), radix: 16)))" }
+            if p.problem_value != -1 {
+                message += " (byte 0x\(String(UInt8(truncatingIfNeeded: p.problem_value), radix: 16)))"
+            }
             if problem.contains("UTF-8") || problem.contains("octet") { message += "; the file must be UTF-8" }
             return Diagnostic(.yamlSyntax, at: SourceLocation(file: file, mark: mark), message)
         }
@@ -149,7 +153,9 @@ private final class LibYAMLParser {
     }
 
     static func mark(atOffset offset: Int, in bytes: UnsafeBufferPointer<UInt8>) -> Mark {
-        var line = 1, column = 1, i = 0
+        var line = 1
+        var column = 1
+        var i = 0
         let end = min(offset, bytes.count)
         while i < end {
             let b = bytes[i]
@@ -248,11 +254,13 @@ private struct Composer {
             let name = String(cString: event.pointee.data.alias.anchor)
             guard let target = anchors[name] else {
                 if openAnchors.contains(name) {
-                    throw Diagnostic(.yamlAlias, at: location(mark),
-                                     "alias *\(name) refers to the node that contains it")
+                    throw Diagnostic(
+                        .yamlAlias, at: location(mark),
+                        "alias *\(name) refers to the node that contains it")
                 }
-                throw Diagnostic(.yamlAlias, at: location(mark),
-                                 "unknown anchor \"\(name)\" (an anchor must be defined with &\(name) before *\(name))")
+                throw Diagnostic(
+                    .yamlAlias, at: location(mark),
+                    "unknown anchor \"\(name)\" (an anchor must be defined with &\(name) before *\(name))")
             }
             let size = expanded[Int(target)]
             try count(size.nodes, bytes: size.bytes, at: mark, alias: true)
@@ -273,9 +281,11 @@ private struct Composer {
                 bytes.append(contentsOf: UnsafeBufferPointer(start: value, count: Int(s.length)))
             }
             let index = Int32(records.count)
-            records.append(.init(kind: .scalar, style: style, tag: s.tag == nil ? -1 : intern(s.tag), start: start,
-                                 count: Int32(s.length), line: Int32(mark.line) + 1,
-                                 column: Int32(mark.column) + 1))
+            records.append(
+                .init(
+                    kind: .scalar, style: style, tag: s.tag == nil ? -1 : intern(s.tag), start: start,
+                    count: Int32(s.length), line: Int32(mark.line) + 1,
+                    column: Int32(mark.column) + 1))
             expanded.append(Expanded(nodes: 1, bytes: Int(s.length) + 2))
             try count(1, bytes: Int(s.length) + 2, at: mark)
             if let anchor = s.anchor { anchors[String(cString: anchor)] = index }
@@ -284,15 +294,19 @@ private struct Composer {
         case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
             let isMapping = event.pointee.type == YAML_MAPPING_START_EVENT
             let tag = isMapping ? event.pointee.data.mapping_start.tag : event.pointee.data.sequence_start.tag
-            let anchorPointer = isMapping ? event.pointee.data.mapping_start.anchor : event.pointee.data.sequence_start.anchor
+            let anchorPointer =
+                isMapping ? event.pointee.data.mapping_start.anchor : event.pointee.data.sequence_start.anchor
             if frames.count >= limits.maxDepth {
-                throw Diagnostic(.yamlLimit, at: location(mark),
-                                 "collections nest deeper than \(limits.maxDepth) levels")
+                throw Diagnostic(
+                    .yamlLimit, at: location(mark),
+                    "collections nest deeper than \(limits.maxDepth) levels")
             }
             let index = Int32(records.count)
-            records.append(.init(kind: isMapping ? .mapping : .sequence, style: .collection, tag: intern(tag),
-                                 start: 0, count: 0, line: Int32(mark.line) + 1,
-                                 column: Int32(mark.column) + 1))
+            records.append(
+                .init(
+                    kind: isMapping ? .mapping : .sequence, style: .collection, tag: intern(tag),
+                    start: 0, count: 0, line: Int32(mark.line) + 1,
+                    column: Int32(mark.column) + 1))
             expanded.append(Expanded(nodes: 1, bytes: 0))
             try count(1, bytes: 0, at: mark)
             let anchor = anchorPointer.map { String(cString: $0) }
@@ -300,7 +314,9 @@ private struct Composer {
                 openAnchors.insert(anchor)
                 anchors[anchor] = nil
             }
-            frames.append(Frame(record: index, pendingStart: pending.count, isMapping: isMapping, hasMerge: false, anchor: anchor))
+            frames.append(
+                Frame(record: index, pendingStart: pending.count, isMapping: isMapping, hasMerge: false, anchor: anchor)
+            )
             return false
         case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
             let frame = frames.removeLast()
@@ -348,12 +364,16 @@ private struct Composer {
         if !alias { documentWritten += n }
         let allowed = min(limits.maxExpandedNodes, max(100_000, limits.maxAliasExpansion * documentWritten))
         if documentExpanded > allowed {
-            throw Diagnostic(.yamlLimit, at: location(mark),
-                             "aliases expand the document to more than \(allowed) nodes (\(documentWritten) written; an alias bomb?)")
+            throw Diagnostic(
+                .yamlLimit, at: location(mark),
+                "aliases expand the document to more than \(allowed) nodes (\(documentWritten) written; an alias bomb?)"
+            )
         }
         if documentExpandedBytes > limits.maxExpandedBytes {
-            throw Diagnostic(.yamlLimit, at: location(mark),
-                             "aliases expand the document to more than \(limits.maxExpandedBytes >> 20) MiB of text (an alias bomb?)")
+            throw Diagnostic(
+                .yamlLimit, at: location(mark),
+                "aliases expand the document to more than \(limits.maxExpandedBytes >> 20) MiB of text (an alias bomb?)"
+            )
         }
     }
 
@@ -368,8 +388,10 @@ private struct Composer {
             // A key.
             let record = records[Int(index)]
             if record.kind != .scalar {
-                throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(record.line), column: Int(record.column))),
-                                 "a mapping key must be a scalar (JSON object keys are strings)")
+                throw Diagnostic(
+                    .yamlValue,
+                    at: SourceLocation(file: file, mark: Mark(line: Int(record.line), column: Int(record.column))),
+                    "a mapping key must be a scalar (JSON object keys are strings)")
             }
             if record.count == 2, isMergeKey(index) { frames[top].hasMerge = true }
         }
@@ -415,12 +437,14 @@ private struct Composer {
             keyRanges.append(range)
         }
         let duplicate: (key: Int, first: Int)? = bytes.withUnsafeBufferPointer { bytes in
-            count <= 16 ? Self.firstDuplicatePairwise(keyRanges, in: bytes)
-                        : Self.firstDuplicateHashed(keyRanges, in: bytes, table: &keyTable)
+            count <= 16
+                ? Self.firstDuplicatePairwise(keyRanges, in: bytes)
+                : Self.firstDuplicateHashed(keyRanges, in: bytes, table: &keyTable)
         }
         if let duplicate {
-            throw self.duplicate(items[items.startIndex + 2 * duplicate.key], first: items[items.startIndex + 2 * duplicate.first],
-                                 text: bytes[keyRanges[duplicate.key]])
+            throw self.duplicate(
+                items[items.startIndex + 2 * duplicate.key], first: items[items.startIndex + 2 * duplicate.first],
+                text: bytes[keyRanges[duplicate.key]])
         }
     }
 
@@ -431,12 +455,16 @@ private struct Composer {
         let range = Int(r.start)..<Int(r.start + r.count)
         guard r.tag < 0 else { return nil }
         if r.style != .plain { return range }
-        let resolved = bytes.withUnsafeBufferPointer { ScalarResolver.resolvePlain(UnsafeBufferPointer(rebasing: $0[range])) }
+        let resolved = bytes.withUnsafeBufferPointer {
+            ScalarResolver.resolvePlain(UnsafeBufferPointer(rebasing: $0[range]))
+        }
         return resolved == nil ? range : nil
     }
 
     /// The first key equal to an earlier one, and that earlier one (numbered in order).
-    static func firstDuplicatePairwise(_ keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>) -> (key: Int, first: Int)? {
+    static func firstDuplicatePairwise(_ keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>) -> (
+        key: Int, first: Int
+    )? {
         for k in 1..<keys.count {
             for j in 0..<k where equal(keys[j], keys[k], in: bytes) { return (k, j) }
         }
@@ -444,8 +472,10 @@ private struct Composer {
     }
 
     /// The same through an open-addressing table of key numbers (-1 marks a free slot).
-    static func firstDuplicateHashed(_ keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>,
-                                     table: inout [Int32]) -> (key: Int, first: Int)? {
+    static func firstDuplicateHashed(
+        _ keys: [Range<Int>], in bytes: UnsafeBufferPointer<UInt8>,
+        table: inout [Int32]
+    ) -> (key: Int, first: Int)? {
         var size = 64
         while size < 2 * keys.count { size *= 2 }
         table.removeAll(keepingCapacity: true)
@@ -463,9 +493,11 @@ private struct Composer {
         return nil
     }
 
-    @inline(__always) static func equal(_ a: Range<Int>, _ b: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    @inline(__always) static func equal(_ a: Range<Int>, _ b: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) -> Bool
+    {
         guard a.count == b.count else { return false }
-        var i = a.lowerBound, j = b.lowerBound
+        var i = a.lowerBound
+        var j = b.lowerBound
         while i < a.upperBound {
             if bytes[i] != bytes[j] { return false }
             i += 1
@@ -482,9 +514,12 @@ private struct Composer {
     }
 
     func duplicate(_ key: Int32, first: Int32, text: ArraySlice<UInt8>) -> Diagnostic {
-        let r = records[Int(first)], k = records[Int(key)]
-        return Diagnostic(.yamlDuplicateKey, at: SourceLocation(file: file, mark: Mark(line: Int(k.line), column: Int(k.column))),
-                          "duplicate key \"\(String(decoding: text, as: UTF8.self))\" (first defined at line \(r.line), column \(r.column))")
+        let r = records[Int(first)]
+        let k = records[Int(key)]
+        return Diagnostic(
+            .yamlDuplicateKey, at: SourceLocation(file: file, mark: Mark(line: Int(k.line), column: Int(k.column))),
+            "duplicate key \"\(String(decoding: text, as: UTF8.self))\" (first defined at line \(r.line), column \(r.column))"
+        )
     }
 
     /// Applies merge keys and rejects duplicate keys; returns the key/value indices in order.
@@ -495,7 +530,8 @@ private struct Composer {
         var merges: [(key: Int32, value: Int32)] = []
         var i = 0
         while i + 1 < items.count {
-            let key = items[i], value = items[i + 1]
+            let key = items[i]
+            let value = items[i + 1]
             i += 2
             if hasMerge, isMergeKey(key) {
                 merges.append((key, value))
@@ -516,19 +552,23 @@ private struct Composer {
                 sources = Array(children[Int(r.start)..<Int(r.start + r.count)])
                 for source in sources where records[Int(source)].kind != .mapping {
                     let s = records[Int(source)]
-                    throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(s.line), column: Int(s.column))),
-                                     "a merge key (<<) takes a mapping or a sequence of mappings")
+                    throw Diagnostic(
+                        .yamlValue,
+                        at: SourceLocation(file: file, mark: Mark(line: Int(s.line), column: Int(s.column))),
+                        "a merge key (<<) takes a mapping or a sequence of mappings")
                 }
             case .scalar:
                 let k = records[Int(mergeKey)]
-                throw Diagnostic(.yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(k.line), column: Int(k.column))),
-                                 "a merge key (<<) takes a mapping or a sequence of mappings")
+                throw Diagnostic(
+                    .yamlValue, at: SourceLocation(file: file, mark: Mark(line: Int(k.line), column: Int(k.column))),
+                    "a merge key (<<) takes a mapping or a sequence of mappings")
             }
             for source in sources {
                 let s = records[Int(source)]
                 var j = Int(s.start)
                 while j + 1 < Int(s.start + s.count) {
-                    let key = children[j], value = children[j + 1]
+                    let key = children[j]
+                    let value = children[j + 1]
                     j += 2
                     let text = try keyText(key)
                     if seen[text] == nil {

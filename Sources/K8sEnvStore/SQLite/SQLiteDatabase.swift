@@ -29,7 +29,9 @@ final class SQLiteDatabase {
         components.scheme = "file"
         components.path = path
         components.queryItems = [URLQueryItem(name: "immutable", value: "1")]
-        guard let uri = components.string else { throw SQLiteError(code: SQLITE_CANTOPEN, message: "\(path): not a path SQLite can open") }
+        guard let uri = components.string else {
+            throw SQLiteError(code: SQLITE_CANTOPEN, message: "\(path): not a path SQLite can open")
+        }
         try self.init(opening: uri, flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, path: path)
     }
 

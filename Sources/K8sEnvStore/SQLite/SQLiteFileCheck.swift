@@ -11,10 +11,19 @@ package enum SQLiteFileCheck {
         var tables: [String: [String]] {
             switch self {
             case .store:
-                ["kv": ["revision", "key", "deleted", "create_revision", "prev_revision", "version", "lease", "value"],
-                 "meta": ["name", "value"], "lease": ["id", "ttl"]]
+                [
+                    "kv": [
+                        "revision", "key", "deleted", "create_revision", "prev_revision", "version", "lease", "value",
+                    ],
+                    "meta": ["name", "value"], "lease": ["id", "ttl"],
+                ]
             case .kine:
-                ["kine": ["id", "name", "created", "deleted", "create_revision", "prev_revision", "lease", "value", "old_value"]]
+                [
+                    "kine": [
+                        "id", "name", "created", "deleted", "create_revision", "prev_revision", "lease", "value",
+                        "old_value",
+                    ]
+                ]
             }
         }
     }
@@ -60,11 +69,13 @@ package enum SQLiteFileCheck {
         } catch {
             return "an SQLite database whose tables cannot be read (\(error.message))"
         }
-        for schema in schemas where schema.tables.allSatisfy({ table, columns in
+        for schema in schemas
+        where schema.tables.allSatisfy({ table, columns in
             found[table].map { Set(columns).isSubset(of: $0) } ?? false
         }) { return nil }
         let expected = schemas.map { $0.tables.keys.sorted().joined(separator: ", ") }.joined(separator: " or ")
         let has = found.keys.sorted()
-        return "an SQLite database without k8senv's store tables (it needs \(expected); it has \(has.isEmpty ? "no tables" : has.joined(separator: ", ")))"
+        return
+            "an SQLite database without k8senv's store tables (it needs \(expected); it has \(has.isEmpty ? "no tables" : has.joined(separator: ", ")))"
     }
 }

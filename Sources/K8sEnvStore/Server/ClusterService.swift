@@ -8,7 +8,9 @@ struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
     /// The client URL, known once the server has bound its port.
     let endpoint: Endpoint
 
-    func memberList(request: Etcdserverpb_MemberListRequest, context: ServerContext) async throws -> Etcdserverpb_MemberListResponse {
+    func memberList(request: Etcdserverpb_MemberListRequest, context: ServerContext) async throws
+        -> Etcdserverpb_MemberListResponse
+    {
         var member = Etcdserverpb_Member()
         member.id = KeyValueStore.memberID
         member.name = name
@@ -21,19 +23,27 @@ struct ClusterService: Etcdserverpb_Cluster.SimpleServiceProtocol {
         return response
     }
 
-    func memberAdd(request: Etcdserverpb_MemberAddRequest, context: ServerContext) async throws -> Etcdserverpb_MemberAddResponse {
+    func memberAdd(request: Etcdserverpb_MemberAddRequest, context: ServerContext) async throws
+        -> Etcdserverpb_MemberAddResponse
+    {
         throw StoreError.notCapable("adding members").rpcError
     }
 
-    func memberRemove(request: Etcdserverpb_MemberRemoveRequest, context: ServerContext) async throws -> Etcdserverpb_MemberRemoveResponse {
+    func memberRemove(request: Etcdserverpb_MemberRemoveRequest, context: ServerContext) async throws
+        -> Etcdserverpb_MemberRemoveResponse
+    {
         throw StoreError.notCapable("removing members").rpcError
     }
 
-    func memberUpdate(request: Etcdserverpb_MemberUpdateRequest, context: ServerContext) async throws -> Etcdserverpb_MemberUpdateResponse {
+    func memberUpdate(request: Etcdserverpb_MemberUpdateRequest, context: ServerContext) async throws
+        -> Etcdserverpb_MemberUpdateResponse
+    {
         throw StoreError.notCapable("updating members").rpcError
     }
 
-    func memberPromote(request: Etcdserverpb_MemberPromoteRequest, context: ServerContext) async throws -> Etcdserverpb_MemberPromoteResponse {
+    func memberPromote(request: Etcdserverpb_MemberPromoteRequest, context: ServerContext) async throws
+        -> Etcdserverpb_MemberPromoteResponse
+    {
         throw StoreError.notCapable("promoting members").rpcError
     }
 }

@@ -9,11 +9,15 @@ struct KVService: Etcdserverpb_KV.SimpleServiceProtocol {
     }
 
     func put(request: Etcdserverpb_PutRequest, context: ServerContext) async throws -> Etcdserverpb_PutResponse {
-        if request.key.count + request.value.count > KeyValueStore.maximumRequestBytes { throw StoreError.requestTooLarge.rpcError }
+        if request.key.count + request.value.count > KeyValueStore.maximumRequestBytes {
+            throw StoreError.requestTooLarge.rpcError
+        }
         return try serving { () throws(StoreError) in try store.put(request) }
     }
 
-    func deleteRange(request: Etcdserverpb_DeleteRangeRequest, context: ServerContext) async throws -> Etcdserverpb_DeleteRangeResponse {
+    func deleteRange(request: Etcdserverpb_DeleteRangeRequest, context: ServerContext) async throws
+        -> Etcdserverpb_DeleteRangeResponse
+    {
         try serving { () throws(StoreError) in try store.deleteRange(request) }
     }
 
@@ -21,7 +25,9 @@ struct KVService: Etcdserverpb_KV.SimpleServiceProtocol {
         try serving { () throws(StoreError) in try store.txn(request) }
     }
 
-    func compact(request: Etcdserverpb_CompactionRequest, context: ServerContext) async throws -> Etcdserverpb_CompactionResponse {
+    func compact(request: Etcdserverpb_CompactionRequest, context: ServerContext) async throws
+        -> Etcdserverpb_CompactionResponse
+    {
         try serving { () throws(StoreError) in try store.compact(request) }
     }
 }

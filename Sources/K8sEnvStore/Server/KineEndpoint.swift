@@ -4,10 +4,12 @@ package enum KineEndpoint {
     /// driver settings; the store sets its own). An empty path is kine's default, `./db/state.db`.
     package static func databasePath(_ endpoint: String) throws(StoreError) -> String {
         guard endpoint.hasPrefix("sqlite://") else {
-            throw StoreError(.invalidArgument, "k8senv-kine serves SQLite only: --endpoint must be sqlite://PATH, not \(endpoint)")
+            throw StoreError(
+                .invalidArgument, "k8senv-kine serves SQLite only: --endpoint must be sqlite://PATH, not \(endpoint)")
         }
         let rest = endpoint.dropFirst("sqlite://".count)
-        let path = rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let path =
+            rest.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         return path.isEmpty ? "./db/state.db" : path
     }
 
@@ -26,7 +28,9 @@ package enum KineEndpoint {
         }
         var text = Substring(address)
         if text.hasPrefix("tcp://") { text = text.dropFirst("tcp://".count) }
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else {
             throw StoreError(.invalidArgument, "--listen-address must be HOST:PORT, not \(address)")
         }
         let host = String(text[..<colon])

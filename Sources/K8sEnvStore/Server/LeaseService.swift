@@ -4,7 +4,9 @@ import GRPCCore
 struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
     let store: KeyValueStore
 
-    func leaseGrant(request: Etcdserverpb_LeaseGrantRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseGrantResponse {
+    func leaseGrant(request: Etcdserverpb_LeaseGrantRequest, context: ServerContext) async throws
+        -> Etcdserverpb_LeaseGrantResponse
+    {
         let granted = try serving { () throws(StoreError) in try store.grantLease(id: request.id, ttl: request.ttl) }
         var response = Etcdserverpb_LeaseGrantResponse()
         response.header = store.header()
@@ -13,7 +15,9 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
         return response
     }
 
-    func leaseRevoke(request: Etcdserverpb_LeaseRevokeRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseRevokeResponse {
+    func leaseRevoke(request: Etcdserverpb_LeaseRevokeRequest, context: ServerContext) async throws
+        -> Etcdserverpb_LeaseRevokeResponse
+    {
         try serving { () throws(StoreError) in try store.revokeLease(request.id) }
         var response = Etcdserverpb_LeaseRevokeResponse()
         response.header = store.header()
@@ -34,7 +38,9 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
         }
     }
 
-    func leaseTimeToLive(request: Etcdserverpb_LeaseTimeToLiveRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseTimeToLiveResponse {
+    func leaseTimeToLive(request: Etcdserverpb_LeaseTimeToLiveRequest, context: ServerContext) async throws
+        -> Etcdserverpb_LeaseTimeToLiveResponse
+    {
         var response = Etcdserverpb_LeaseTimeToLiveResponse()
         response.header = store.header()
         response.id = request.id
@@ -49,7 +55,9 @@ struct LeaseService: Etcdserverpb_Lease.SimpleServiceProtocol {
         return response
     }
 
-    func leaseLeases(request: Etcdserverpb_LeaseLeasesRequest, context: ServerContext) async throws -> Etcdserverpb_LeaseLeasesResponse {
+    func leaseLeases(request: Etcdserverpb_LeaseLeasesRequest, context: ServerContext) async throws
+        -> Etcdserverpb_LeaseLeasesResponse
+    {
         var response = Etcdserverpb_LeaseLeasesResponse()
         response.header = store.header()
         response.leases = store.leaseIDs.map { id in

@@ -1,7 +1,8 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import K8sEnvSystem
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A listening socket (TCP, or Unix) made with close-on-exec, for the gRPC server to take over.
 ///

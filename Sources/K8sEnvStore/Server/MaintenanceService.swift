@@ -5,7 +5,8 @@ import GRPCCore
 struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
     let store: KeyValueStore
 
-    func status(request: Etcdserverpb_StatusRequest, context: ServerContext) async throws -> Etcdserverpb_StatusResponse {
+    func status(request: Etcdserverpb_StatusRequest, context: ServerContext) async throws -> Etcdserverpb_StatusResponse
+    {
         let size = try serving { () throws(StoreError) in try store.size() }
         var response = Etcdserverpb_StatusResponse()
         response.header = store.header()
@@ -25,7 +26,9 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         return response
     }
 
-    func defragment(request: Etcdserverpb_DefragmentRequest, context: ServerContext) async throws -> Etcdserverpb_DefragmentResponse {
+    func defragment(request: Etcdserverpb_DefragmentRequest, context: ServerContext) async throws
+        -> Etcdserverpb_DefragmentResponse
+    {
         var response = Etcdserverpb_DefragmentResponse()
         response.header = store.header()
         return response
@@ -35,17 +38,21 @@ struct MaintenanceService: Etcdserverpb_Maintenance.SimpleServiceProtocol {
         throw StoreError.notCapable("Hash").rpcError
     }
 
-    func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse {
+    func hashKV(request: Etcdserverpb_HashKVRequest, context: ServerContext) async throws -> Etcdserverpb_HashKVResponse
+    {
         throw StoreError.notCapable("HashKV").rpcError
     }
 
     func snapshot(
-        request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>, context: ServerContext
+        request: Etcdserverpb_SnapshotRequest, response: RPCWriter<Etcdserverpb_SnapshotResponse>,
+        context: ServerContext
     ) async throws {
         throw StoreError.notCapable("Snapshot (copy the SQLite file instead)").rpcError
     }
 
-    func moveLeader(request: Etcdserverpb_MoveLeaderRequest, context: ServerContext) async throws -> Etcdserverpb_MoveLeaderResponse {
+    func moveLeader(request: Etcdserverpb_MoveLeaderRequest, context: ServerContext) async throws
+        -> Etcdserverpb_MoveLeaderResponse
+    {
         throw StoreError.notCapable("MoveLeader").rpcError
     }
 }

@@ -3,14 +3,15 @@ import GRPCCore
 extension StoreError {
     /// The gRPC status etcd sends for this error, with etcd's message.
     var rpcError: RPCError {
-        let code: RPCError.Code = switch status {
-        case .invalidArgument: .invalidArgument
-        case .notFound: .notFound
-        case .failedPrecondition: .failedPrecondition
-        case .outOfRange: .outOfRange
-        case .unimplemented: .unimplemented
-        case .internal: .internalError
-        }
+        let code: RPCError.Code =
+            switch status {
+            case .invalidArgument: .invalidArgument
+            case .notFound: .notFound
+            case .failedPrecondition: .failedPrecondition
+            case .outOfRange: .outOfRange
+            case .unimplemented: .unimplemented
+            case .internal: .internalError
+            }
         return RPCError(code: code, message: message)
     }
 }

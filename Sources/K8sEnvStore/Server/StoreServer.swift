@@ -42,9 +42,12 @@ package final class StoreServer: Sendable {
     private let keeper: ConnectionKeeper
     private let failureBox: Failure
 
-    private init(store: KeyValueStore, port: Int, url: String, server: GRPCServer<HTTP2ServerTransport.Custom<StoreListenerFactory>>,
-                 task: Task<Void, Never>, ended: Completion, listener: ListeningChannel, keeper: ConnectionKeeper,
-                 failure: Failure) {
+    private init(
+        store: KeyValueStore, port: Int, url: String,
+        server: GRPCServer<HTTP2ServerTransport.Custom<StoreListenerFactory>>,
+        task: Task<Void, Never>, ended: Completion, listener: ListeningChannel, keeper: ConnectionKeeper,
+        failure: Failure
+    ) {
         self.store = store
         self.port = port
         self.url = url
@@ -76,21 +79,25 @@ package final class StoreServer: Sendable {
         // etcd accepts requests up to --max-request-bytes plus gRPC's overhead.
         config.rpc.maxRequestPayloadSize = KeyValueStore.maximumRequestBytes + 512 * 1024
         // The Go etcd client pings every 30 s; allow it, as etcd does (min 5 s).
-        config.connection.keepalive.clientBehavior = .init(minPingIntervalWithoutCalls: .seconds(5), allowWithoutCalls: true)
+        config.connection.keepalive.clientBehavior = .init(
+            minPingIntervalWithoutCalls: .seconds(5), allowWithoutCalls: true)
         // Each response goes out at once: coalescing waits up to 100 µs per flush, and
         // kube-apiserver's calls are one at a time per object (measured: +6% creates/s).
         config.connection.flushCoalescing = nil
         let transport = HTTP2ServerTransport.Custom(
-            listenerFactory: StoreListenerFactory(descriptor: socket.descriptor, eventLoopGroup: executor.group,
-                                                  keeper: keeper, listener: listener),
+            listenerFactory: StoreListenerFactory(
+                descriptor: socket.descriptor, eventLoopGroup: executor.group,
+                keeper: keeper, listener: listener),
             config: config)
-        let server = GRPCServer(transport: transport, services: [
-            KVService(store: store),
-            WatchService(store: store, progressInterval: options.progressInterval),
-            LeaseService(store: store),
-            ClusterService(store: store, name: options.name, endpoint: endpoint),
-            MaintenanceService(store: store),
-        ])
+        let server = GRPCServer(
+            transport: transport,
+            services: [
+                KVService(store: store),
+                WatchService(store: store, progressInterval: options.progressInterval),
+                LeaseService(store: store),
+                ClusterService(store: store, name: options.name, endpoint: endpoint),
+                MaintenanceService(store: store),
+            ])
         let failure = Failure()
         let ended = Completion()
         let leaseCheckInterval = options.leaseCheckInterval
@@ -120,8 +127,9 @@ package final class StoreServer: Sendable {
             }
             ended.open()
         }
-        let started = StoreServer(store: store, port: socket.port, url: url, server: server, task: task, ended: ended,
-                                  listener: listener, keeper: keeper, failure: failure)
+        let started = StoreServer(
+            store: store, port: socket.port, url: url, server: server, task: task, ended: ended,
+            listener: listener, keeper: keeper, failure: failure)
         guard await transport.listeningAddress != nil else {  // nil: the server failed to start
             await started.stop(grace: .seconds(1))
             throw failure.error ?? StoreError(.internal, "the store's gRPC server did not start")

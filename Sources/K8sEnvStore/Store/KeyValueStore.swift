@@ -71,7 +71,9 @@ package final class KeyValueStore: Sendable {
         }
     }
 
-    package func deleteRange(_ request: Etcdserverpb_DeleteRangeRequest) throws(StoreError) -> Etcdserverpb_DeleteRangeResponse {
+    package func deleteRange(_ request: Etcdserverpb_DeleteRangeRequest) throws(StoreError)
+        -> Etcdserverpb_DeleteRangeResponse
+    {
         try engine.withLock { engine throws(StoreError) in
             try engine.write { () throws(StoreError) in try Self.deleteRange(request, engine) }
         }
@@ -84,7 +86,9 @@ package final class KeyValueStore: Sendable {
         }
     }
 
-    package func compact(_ request: Etcdserverpb_CompactionRequest) throws(StoreError) -> Etcdserverpb_CompactionResponse {
+    package func compact(_ request: Etcdserverpb_CompactionRequest) throws(StoreError)
+        -> Etcdserverpb_CompactionResponse
+    {
         try engine.withLock { engine throws(StoreError) in
             try engine.compact(request.revision)
             var response = Etcdserverpb_CompactionResponse()
@@ -93,13 +97,16 @@ package final class KeyValueStore: Sendable {
         }
     }
 
-    private static func range(_ request: Etcdserverpb_RangeRequest, _ engine: StoreEngine) throws(StoreError) -> Etcdserverpb_RangeResponse {
+    private static func range(_ request: Etcdserverpb_RangeRequest, _ engine: StoreEngine) throws(StoreError)
+        -> Etcdserverpb_RangeResponse
+    {
         if request.key.isEmpty { throw .emptyKey }
         let at = try engine.readable(request.revision)
         let range = KeyRange(key: request.key, rangeEnd: request.rangeEnd)
         var response = Etcdserverpb_RangeResponse()
         response.header = header(engine.revision)
-        let filtered = request.minModRevision != 0 || request.maxModRevision != 0
+        let filtered =
+            request.minModRevision != 0 || request.maxModRevision != 0
             || request.minCreateRevision != 0 || request.maxCreateRevision != 0
         let sorted = request.sortOrder != .none && !(request.sortTarget == .key && request.sortOrder == .ascend)
         if request.countOnly && !filtered {
@@ -134,7 +141,9 @@ package final class KeyValueStore: Sendable {
         return response
     }
 
-    private static func sort(_ rows: inout [StoreEngine.Row], by target: Etcdserverpb_RangeRequest.SortTarget, descending: Bool) {
+    private static func sort(
+        _ rows: inout [StoreEngine.Row], by target: Etcdserverpb_RangeRequest.SortTarget, descending: Bool
+    ) {
         func less(_ a: StoreEngine.Row, _ b: StoreEngine.Row) -> Bool {
             switch target {
             case .version: a.version < b.version
@@ -147,7 +156,9 @@ package final class KeyValueStore: Sendable {
         rows.sort { descending ? less($1, $0) : less($0, $1) }
     }
 
-    private static func put(_ request: Etcdserverpb_PutRequest, _ engine: StoreEngine) throws(StoreError) -> Etcdserverpb_PutResponse {
+    private static func put(_ request: Etcdserverpb_PutRequest, _ engine: StoreEngine) throws(StoreError)
+        -> Etcdserverpb_PutResponse
+    {
         if request.key.isEmpty { throw .emptyKey }
         var value = request.value
         var lease = request.lease
@@ -163,9 +174,12 @@ package final class KeyValueStore: Sendable {
         return response
     }
 
-    private static func deleteRange(_ request: Etcdserverpb_DeleteRangeRequest, _ engine: StoreEngine) throws(StoreError) -> Etcdserverpb_DeleteRangeResponse {
+    private static func deleteRange(_ request: Etcdserverpb_DeleteRangeRequest, _ engine: StoreEngine)
+        throws(StoreError) -> Etcdserverpb_DeleteRangeResponse
+    {
         if request.key.isEmpty { throw .emptyKey }
-        let rows = try engine.live(KeyRange(key: request.key, rangeEnd: request.rangeEnd), at: engine.revision, limit: 0)
+        let rows = try engine.live(
+            KeyRange(key: request.key, rangeEnd: request.rangeEnd), at: engine.revision, limit: 0)
         for row in rows { try engine.delete(row) }
         var response = Etcdserverpb_DeleteRangeResponse()
         response.header = header(engine.revision)
@@ -174,7 +188,9 @@ package final class KeyValueStore: Sendable {
         return response
     }
 
-    private static func txn(_ request: Etcdserverpb_TxnRequest, _ engine: StoreEngine) throws(StoreError) -> Etcdserverpb_TxnResponse {
+    private static func txn(_ request: Etcdserverpb_TxnRequest, _ engine: StoreEngine) throws(StoreError)
+        -> Etcdserverpb_TxnResponse
+    {
         var succeeded = true
         for compare in request.compare where !(try holds(compare, engine)) {
             succeeded = false
@@ -200,7 +216,8 @@ package final class KeyValueStore: Sendable {
     }
 
     private static func holds(_ compare: Etcdserverpb_Compare, _ engine: StoreEngine) throws(StoreError) -> Bool {
-        let rows = try engine.live(KeyRange(key: compare.key, rangeEnd: compare.rangeEnd), at: engine.revision, limit: 0)
+        let rows = try engine.live(
+            KeyRange(key: compare.key, rangeEnd: compare.rangeEnd), at: engine.revision, limit: 0)
         if rows.isEmpty {
             // A missing key has version, revisions and lease 0; its value compares false.
             if compare.target == .value { return false }
@@ -236,7 +253,8 @@ package final class KeyValueStore: Sendable {
     /// etcd's checks before a transaction runs: not too many operations, no key written twice.
     private static func checkTxn(_ request: Etcdserverpb_TxnRequest) throws(StoreError) {
         if request.compare.count > maximumTxnOperations || request.success.count > maximumTxnOperations
-            || request.failure.count > maximumTxnOperations {
+            || request.failure.count > maximumTxnOperations
+        {
             throw .tooManyOperations
         }
         for ops in [request.success, request.failure] {
@@ -266,7 +284,9 @@ package final class KeyValueStore: Sendable {
     }
 
     /// Remaining seconds, granted TTL and (if asked) keys of a lease; nil when there is none.
-    package func leaseTimeToLive(_ id: Int64, keys: Bool) throws(StoreError) -> (remaining: Int64, granted: Int64, keys: [Data])? {
+    package func leaseTimeToLive(_ id: Int64, keys: Bool) throws(StoreError) -> (
+        remaining: Int64, granted: Int64, keys: [Data]
+    )? {
         try engine.withLock { engine throws(StoreError) in
             guard let lease = engine.lease(id) else { return nil }
             let left = ContinuousClock.now.duration(to: lease.expiresAt).components.seconds
@@ -299,7 +319,8 @@ package final class KeyValueStore: Sendable {
         try engine.withLock { engine throws(StoreError) in
             if from > 0 && from < engine.compactRevision { throw .compacted }
             before(engine.revision)
-            let watcher = StoreEngine.Watcher(range: range, prevKV: prevKV, noPut: noPut, noDelete: noDelete, send: send, from: from)
+            let watcher = StoreEngine.Watcher(
+                range: range, prevKV: prevKV, noPut: noPut, noDelete: noDelete, send: send, from: from)
             return WatchRegistration(key: try engine.addWatcher(watcher, from: from))
         }
     }

@@ -47,7 +47,8 @@ final class StoreEngine {
     init(path: String, synchronous: Bool) throws(StoreError) {
         do {
             db = try SQLiteDatabase(path: path)
-            try db.execute("""
+            try db.execute(
+                """
                 PRAGMA journal_mode = WAL;
                 PRAGMA synchronous = \(synchronous ? "NORMAL" : "OFF");
                 CREATE TABLE IF NOT EXISTS kv (
@@ -66,9 +67,12 @@ final class StoreEngine {
                 CREATE TABLE IF NOT EXISTS lease (id INTEGER PRIMARY KEY, ttl INTEGER NOT NULL);
                 """)
             // An empty store is at revision 1, as etcd's is; the first write makes revision 2.
-            try db.execute("INSERT INTO sqlite_sequence (name, seq) SELECT 'kv', 1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'kv')")
+            try db.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT 'kv', 1 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'kv')"
+            )
             revision = try db.scalar("SELECT seq FROM sqlite_sequence WHERE name = 'kv'")
-            compactRevision = try db.scalar("SELECT COALESCE((SELECT value FROM meta WHERE name = 'compact_revision'), 0)")
+            compactRevision = try db.scalar(
+                "SELECT COALESCE((SELECT value FROM meta WHERE name = 'compact_revision'), 0)")
             // Leases restart their time to live when the store opens, as etcd's do.
             let now = ContinuousClock.now
             let s = try db.statement("SELECT id, ttl FROM lease")
@@ -85,7 +89,8 @@ final class StoreEngine {
     private static let columns = "revision, key, deleted, create_revision, version, lease, value"
 
     private func row(_ s: SQLiteStatement, from column: Int32 = 0) -> Row {
-        Row(revision: s.int(column), key: s.data(column + 1), deleted: s.int(column + 2) != 0,
+        Row(
+            revision: s.int(column), key: s.data(column + 1), deleted: s.int(column + 2) != 0,
             createRevision: s.int(column + 3), version: s.int(column + 4), lease: s.int(column + 5),
             value: s.data(column + 6))
     }
@@ -94,7 +99,8 @@ final class StoreEngine {
     /// the key was written by then.
     func latest(_ key: Data, at revision: Int64? = nil) throws(StoreError) -> Row? {
         try wrap {
-            let s = try db.statement("SELECT \(Self.columns) FROM kv WHERE key = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT 1")
+            let s = try db.statement(
+                "SELECT \(Self.columns) FROM kv WHERE key = ?1 AND revision <= ?2 ORDER BY revision DESC LIMIT 1")
             s.bind(1, key).bind(2, revision ?? self.revision)
             defer { s.reset() }  // a statement left on a row holds a read transaction open
             return try s.step() ? row(s) : nil
@@ -119,7 +125,8 @@ final class StoreEngine {
         }
         return try wrap {
             let bound = range.end == nil ? "" : " AND key < ?3"
-            let s = try db.statement("""
+            let s = try db.statement(
+                """
                 SELECT kv.revision, kv.key, kv.deleted, kv.create_revision, kv.version, kv.lease, kv.value
                 FROM kv JOIN (SELECT MAX(revision) AS r FROM kv WHERE key >= ?1\(bound) AND revision <= ?2 GROUP BY key) m
                 ON kv.revision = m.r WHERE kv.deleted = 0 ORDER BY kv.key LIMIT ?4
@@ -136,7 +143,8 @@ final class StoreEngine {
     func count(_ range: KeyRange, at revision: Int64) throws(StoreError) -> Int64 {
         try wrap {
             let bound = range.end == nil ? "" : " AND key < ?3"
-            let s = try db.statement("""
+            let s = try db.statement(
+                """
                 SELECT COUNT(*) FROM kv JOIN (SELECT MAX(revision) AS r FROM kv WHERE key >= ?1\(bound) AND revision <= ?2 GROUP BY key) m
                 ON kv.revision = m.r WHERE kv.deleted = 0
                 """)
@@ -151,7 +159,8 @@ final class StoreEngine {
     func events(_ range: KeyRange, from: Int64) throws(StoreError) -> [Mvccpb_Event] {
         try wrap {
             let bound = range.end == nil ? "" : " AND kv.key < ?3"
-            let s = try db.statement("""
+            let s = try db.statement(
+                """
                 SELECT kv.revision, kv.key, kv.deleted, kv.create_revision, kv.version, kv.lease, kv.value,
                        p.revision, p.key, p.deleted, p.create_revision, p.version, p.lease, p.value
                 FROM kv LEFT JOIN kv p ON p.revision = kv.prev_revision
@@ -216,9 +225,10 @@ final class StoreEngine {
         if lease != 0 && leases[lease] == nil { throw .leaseNotFound }
         let previous = try latest(key)
         let live = previous.flatMap { $0.deleted ? nil : $0 }
-        let new = Row(revision: revision + 1, key: key, deleted: false,
-                      createRevision: live?.createRevision ?? revision + 1,
-                      version: (live?.version ?? 0) + 1, lease: lease, value: value)
+        let new = Row(
+            revision: revision + 1, key: key, deleted: false,
+            createRevision: live?.createRevision ?? revision + 1,
+            version: (live?.version ?? 0) + 1, lease: lease, value: value)
         try append(new, previous: previous?.revision ?? 0)
         pending.append(Self.event(new, previous: live))
         return (new.keyValue, live)
@@ -226,15 +236,17 @@ final class StoreEngine {
 
     /// Appends a tombstone for the live key `row`.
     func delete(_ row: Row) throws(StoreError) {
-        let tombstone = Row(revision: revision + 1, key: row.key, deleted: true, createRevision: 0, version: 0,
-                            lease: 0, value: Data())
+        let tombstone = Row(
+            revision: revision + 1, key: row.key, deleted: true, createRevision: 0, version: 0,
+            lease: 0, value: Data())
         try append(tombstone, previous: row.revision)
         pending.append(Self.event(tombstone, previous: row))
     }
 
     private func append(_ row: Row, previous: Int64) throws(StoreError) {
         try wrap {
-            let s = try db.statement("""
+            let s = try db.statement(
+                """
                 INSERT INTO kv (revision, key, deleted, create_revision, prev_revision, version, lease, value)
                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                 """)
@@ -264,13 +276,16 @@ final class StoreEngine {
         if target <= compactRevision { return }
         try write { () throws(StoreError) in
             try wrap {
-                let s = try db.statement("""
+                let s = try db.statement(
+                    """
                     DELETE FROM kv WHERE revision <= ?1 AND (deleted = 1 OR revision <
                         (SELECT MAX(k.revision) FROM kv k WHERE k.key = kv.key AND k.revision <= ?1))
                     """)
                 s.bind(1, target)
                 try s.run()
-                let m = try db.statement("INSERT INTO meta (name, value) VALUES ('compact_revision', ?1) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+                let m = try db.statement(
+                    "INSERT INTO meta (name, value) VALUES ('compact_revision', ?1) ON CONFLICT (name) DO UPDATE SET value = excluded.value"
+                )
                 m.bind(1, target)
                 try m.run()
             }
@@ -288,9 +303,13 @@ final class StoreEngine {
         if target < compactRevision { throw .compacted }
         if target > revision { throw .futureRevision }
         return try write { () throws(StoreError) -> [ResetChange] in
-            struct Change { var current: Row; var old: Row? }
+            struct Change {
+                var current: Row
+                var old: Row?
+            }
             let changes: [Change] = try wrap {
-                let s = try db.statement("""
+                let s = try db.statement(
+                    """
                     SELECT c.revision, c.key, c.deleted, c.create_revision, c.version, c.lease, c.value,
                            o.revision, o.key, o.deleted, o.create_revision, o.version, o.lease, o.value
                     FROM (SELECT key, MAX(revision) AS r FROM kv WHERE revision > ?1 GROUP BY key) k
@@ -313,7 +332,8 @@ final class StoreEngine {
                     try delete(change.current)
                     written.append(ResetChange(key: change.current.key, deletedValue: change.current.value))
                 case (_, let old?):
-                    if !change.current.deleted && change.current.value == old.value && change.current.lease == old.lease {
+                    if !change.current.deleted && change.current.value == old.value && change.current.lease == old.lease
+                    {
                         continue  // changed and changed back: nothing to undo
                     }
                     let lease = leases[old.lease] == nil ? 0 : old.lease
@@ -329,7 +349,9 @@ final class StoreEngine {
 
     // MARK: Leases
 
-    func grantLease(id requested: Int64, ttl: Int64, now: ContinuousClock.Instant) throws(StoreError) -> (id: Int64, ttl: Int64) {
+    func grantLease(id requested: Int64, ttl: Int64, now: ContinuousClock.Instant) throws(StoreError) -> (
+        id: Int64, ttl: Int64
+    ) {
         let ttl = max(ttl, Self.minimumLeaseTTL)
         if ttl > Self.maximumLeaseTTL { throw .leaseTTLTooLarge }
         var id = requested
@@ -366,7 +388,8 @@ final class StoreEngine {
     /// The live keys attached to a lease.
     func keys(ofLease id: Int64) throws(StoreError) -> [Row] {
         try wrap {
-            let s = try db.statement("""
+            let s = try db.statement(
+                """
                 SELECT \(Self.columns) FROM kv WHERE lease = ?1 AND deleted = 0
                 AND revision = (SELECT MAX(k.revision) FROM kv k WHERE k.key = kv.key) ORDER BY key
                 """)

@@ -16,14 +16,16 @@ package struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     package static let compacted = StoreError(.outOfRange, "etcdserver: mvcc: required revision has been compacted")
-    package static let futureRevision = StoreError(.outOfRange, "etcdserver: mvcc: required revision is a future revision")
+    package static let futureRevision = StoreError(
+        .outOfRange, "etcdserver: mvcc: required revision is a future revision")
     package static let leaseNotFound = StoreError(.notFound, "etcdserver: requested lease not found")
     package static let leaseExists = StoreError(.failedPrecondition, "etcdserver: lease already exists")
     package static let leaseTTLTooLarge = StoreError(.outOfRange, "etcdserver: too large lease TTL")
     package static let keyNotFound = StoreError(.invalidArgument, "etcdserver: key not found")
     package static let emptyKey = StoreError(.invalidArgument, "etcdserver: key is not provided")
     package static let duplicateKey = StoreError(.invalidArgument, "etcdserver: duplicate key given in txn request")
-    package static let tooManyOperations = StoreError(.invalidArgument, "etcdserver: too many operations in txn request")
+    package static let tooManyOperations = StoreError(
+        .invalidArgument, "etcdserver: too many operations in txn request")
     package static let requestTooLarge = StoreError(.invalidArgument, "etcdserver: request is too large")
     package static func notCapable(_ what: String) -> StoreError {
         StoreError(.unimplemented, "etcdserver: \(what) is not supported by the k8senv store")

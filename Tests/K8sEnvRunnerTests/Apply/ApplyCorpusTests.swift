@@ -15,7 +15,9 @@ import Testing
 /// kubectl refuses (they leave out what the e2e framework fills in) are left out of k8senv's
 /// side. Each group: `kubectl apply -f` on an empty instance, then an environment with one seed
 /// set per file (each depending on the one before), and `kubectl get -f` on both.
-@Suite("Apply corpus: Kubernetes' e2e testing manifests, k8senv against kubectl", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
+@Suite(
+    "Apply corpus: Kubernetes' e2e testing manifests, k8senv against kubectl", .tags(.integration), .serialized,
+    .timeLimit(Integration.timeLimit), .integrationSlot)
 struct ApplyCorpusTests {
     struct Group {
         var files: [String] = []
@@ -23,7 +25,9 @@ struct ApplyCorpusTests {
     }
 
     static func corpus() throws -> (root: String, groups: [Group])? {
-        guard let source = ProcessInfo.processInfo.environment["K8SENV_KUBERNETES_SRC"], !source.isEmpty else { return nil }
+        guard let source = ProcessInfo.processInfo.environment["K8SENV_KUBERNETES_SRC"], !source.isEmpty else {
+            return nil
+        }
         let root = source + "/test/e2e/testing-manifests"
         let names = try FileManager.default.subpathsOfDirectory(atPath: root).filter { $0.hasSuffix(".yaml") }.sorted()
         var groups: [Group] = []
@@ -46,10 +50,11 @@ struct ApplyCorpusTests {
     /// grouping uses it; what lands is checked by kubectl).
     static func identities(_ root: String, _ name: String) throws -> Set<String> {
         let file = ManifestFile(relativePath: name, displayPath: name, path: root + "/" + name)
-        return Set(try Manifests.read(file, files: SourceFiles()).map { object in
-            let group = object.apiVersion.contains("/") ? String(object.apiVersion.split(separator: "/")[0]) : ""
-            return "\(group)/\(object.kind)/\(object.namespace ?? "default")/\(object.name)"
-        })
+        return Set(
+            try Manifests.read(file, files: SourceFiles()).map { object in
+                let group = object.apiVersion.contains("/") ? String(object.apiVersion.split(separator: "/")[0]) : ""
+                return "\(group)/\(object.kind)/\(object.namespace ?? "default")/\(object.name)"
+            })
     }
 
     /// A config with an empty `kubectl` environment (the reference instance) and, for each
@@ -77,30 +82,42 @@ struct ApplyCorpusTests {
 
     static func flags(_ root: String, _ files: [String]) -> [String] { files.flatMap { ["-f", root + "/" + $0] } }
 
-    static let jsonpath = #"jsonpath={range .items[*]}{.apiVersion} {.kind} {.metadata.namespace} {.metadata.name}{"\n"}{end}"#
+    static let jsonpath =
+        #"jsonpath={range .items[*]}{.apiVersion} {.kind} {.metadata.namespace} {.metadata.name}{"\n"}{end}"#
 
     /// The jsonpath's lines (four fields); kubectl's warnings share the output.
     static func objects(_ text: String) -> Set<Substring> {
-        Set(text.split(separator: "\n").filter { $0.split(separator: " ", omittingEmptySubsequences: false).count == 4 && !$0.hasPrefix("Warning") })
+        Set(
+            text.split(separator: "\n").filter {
+                $0.split(separator: " ", omittingEmptySubsequences: false).count == 4 && !$0.hasPrefix("Warning")
+            })
     }
 
-    static func kubectl(_ kubectl: String, _ kubeconfig: String, _ folder: String) -> @Sendable ([String]) async throws -> (status: Int32, output: String) {
+    static func kubectl(_ kubectl: String, _ kubeconfig: String, _ folder: String)
+        -> @Sendable ([String]) async throws -> (status: Int32, output: String)
+    {
         { arguments in
-            try await runToolAsync(kubectl, ["--kubeconfig", kubeconfig, "--cache-dir", folder + "/kubectl-cache"] + arguments)
+            try await runToolAsync(
+                kubectl, ["--kubeconfig", kubeconfig, "--cache-dir", folder + "/kubectl-cache"] + arguments)
         }
     }
 
-    @Test("every file kubectl applies, k8senv applies: kubectl get -f finds every object, the same set as kubectl apply -f gives on a second instance")
+    @Test(
+        "every file kubectl applies, k8senv applies: kubectl get -f finds every object, the same set as kubectl apply -f gives on a second instance"
+    )
     func corpus() async throws {
         _ = try await TestBinaries.resolved()
         let kubectl = try #require(TestBinaries.kubectl, "kubectl is needed")
         guard let (root, groups) = try Self.corpus() else {
             if ProcessInfo.processInfo.environment["K8SENV_REQUIRE_BINARIES"] == "1" {
-                Issue.record("K8SENV_KUBERNETES_SRC is not set: scripts/install-binaries.sh exports it when it unpacks the Kubernetes source")
+                Issue.record(
+                    "K8SENV_KUBERNETES_SRC is not set: scripts/install-binaries.sh exports it when it unpacks the Kubernetes source"
+                )
             }
             return
         }
-        try #require(groups.count > 1 && groups.map(\.files.count).reduce(0, +) > 80, "the corpus: \(groups.map(\.files))")
+        try #require(
+            groups.count > 1 && groups.map(\.files.count).reduce(0, +) > 80, "the corpus: \(groups.map(\.files))")
         let project = try Project(config: Self.config(root: root, environments: [:]))
         let reference = try K8sEnvConfiguration.load(project.path + "/k8senv.yaml")
             .pool(for: "kubectl", options: PoolOptions(size: 1, cacheDirectory: project.cache))
@@ -113,8 +130,10 @@ struct ApplyCorpusTests {
                     let kubectl = Self.kubectl(kubectl, instance.kubeconfigPath, project.path)
                     let output = try await kubectl(["apply"] + Self.flags(root, group.files))
                     let refused = Set(group.files.filter { output.output.contains("\"\(root)/\($0)\"") })
-                    #expect(output.status == 0 || !refused.isEmpty, "kubectl apply -f (corpus-\(index)): \(output.output)")
-                    let got = try await kubectl(["get", "-o", Self.jsonpath] + Self.flags(root, group.files.filter { !refused.contains($0) }))
+                    #expect(
+                        output.status == 0 || !refused.isEmpty, "kubectl apply -f (corpus-\(index)): \(output.output)")
+                    let got = try await kubectl(
+                        ["get", "-o", Self.jsonpath] + Self.flags(root, group.files.filter { !refused.contains($0) }))
                     #expect(got.status == 0, "kubectl get -f after kubectl apply (corpus-\(index)): \(got.output)")
                     return (Self.objects(got.output), refused)
                 }
@@ -126,11 +145,15 @@ struct ApplyCorpusTests {
                     .pool(for: name, options: PoolOptions(size: 1, cacheDirectory: project.cache))
                 do {
                     let ours = try await pool.withInstance { instance in
-                        let got = try await Self.kubectl(kubectl, instance.kubeconfigPath, project.path)(["get", "-o", Self.jsonpath] + Self.flags(root, files))
+                        let got = try await Self.kubectl(kubectl, instance.kubeconfigPath, project.path)(
+                            ["get", "-o", Self.jsonpath] + Self.flags(root, files))
                         #expect(got.status == 0, "kubectl get -f on k8senv's instance (\(name)): \(got.output)")
                         return Self.objects(got.output)
                     }
-                    #expect(ours == theirs, "\(name): only k8senv's: \(ours.subtracting(theirs)); only kubectl's: \(theirs.subtracting(ours))")
+                    #expect(
+                        ours == theirs,
+                        "\(name): only k8senv's: \(ours.subtracting(theirs)); only kubectl's: \(theirs.subtracting(ours))"
+                    )
                     #expect(!ours.isEmpty)
                 } catch {
                     Issue.record("\(name) (\(files.joined(separator: ", "))): \(error)")

@@ -6,7 +6,9 @@ import Testing
 
 /// Objects that server-side apply on older servers cannot take, and what the user sees when the
 /// server fails on one (docs/explanation/apply.md).
-@Suite("Apply: what kubectl applies, k8senv applies", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
+@Suite(
+    "Apply: what kubectl applies, k8senv applies", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit),
+    .integrationSlot)
 struct ApplyTests {
     static let config = """
         apiVersion: k8senv.dev/v1alpha1
@@ -27,62 +29,69 @@ struct ApplyTests {
     static let seeds = [
         // As the Kubernetes dashboard's recommended manifest writes them: no protocol in ports.
         "seeds/published.yaml": """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: dashboard, namespace: default}
-            spec:
-              ports:
-                - port: 443
-                  targetPort: 8443
-              selector: {k8s-app: dashboard}
-            ---
-            apiVersion: v1
-            kind: ConfigMap
-            metadata: {generateName: generated-, namespace: default}
-            data: {made: once}
-            """,
+        apiVersion: v1
+        kind: Service
+        metadata: {name: dashboard, namespace: default}
+        spec:
+          ports:
+            - port: 443
+              targetPort: 8443
+          selector: {k8s-app: dashboard}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {generateName: generated-, namespace: default}
+        data: {made: once}
+        """,
         // Its backend never comes up: the group stays unavailable.
         "seeds/apiservice.yaml": """
-            apiVersion: apiregistration.k8s.io/v1
-            kind: APIService
-            metadata: {name: v1beta1.metrics.k8s.io}
-            spec:
-              service: {name: metrics-server, namespace: kube-system}
-              group: metrics.k8s.io
-              version: v1beta1
-              insecureSkipTLSVerify: true
-              groupPriorityMinimum: 100
-              versionPriority: 100
-            """,
+        apiVersion: apiregistration.k8s.io/v1
+        kind: APIService
+        metadata: {name: v1beta1.metrics.k8s.io}
+        spec:
+          service: {name: metrics-server, namespace: kube-system}
+          group: metrics.k8s.io
+          version: v1beta1
+          insecureSkipTLSVerify: true
+          groupPriorityMinimum: 100
+          versionPriority: 100
+        """,
         // A later set overrides the Service (an update through the fallback) and applies
         // objects of other groups while metrics.k8s.io is unavailable.
         "seeds/later.yaml": """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: dashboard, namespace: default, labels: {tier: ui}}
-            spec:
-              ports:
-                - port: 443
-                  targetPort: 9443
-              selector: {k8s-app: dashboard}
-            ---
-            apiVersion: rbac.authorization.k8s.io/v1
-            kind: Role
-            metadata: {name: reader, namespace: default}
-            rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
-            """,
+        apiVersion: v1
+        kind: Service
+        metadata: {name: dashboard, namespace: default, labels: {tier: ui}}
+        spec:
+          ports:
+            - port: 443
+              targetPort: 9443
+          selector: {k8s-app: dashboard}
+        ---
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: Role
+        metadata: {name: reader, namespace: default}
+        rules: [{apiGroups: [""], resources: [configmaps], verbs: [get]}]
+        """,
     ]
 
-    @Test("a Service without protocol, an unavailable APIService and a generateName object are applied and seen by kubectl; a later set updates the Service; a cache hit has the same generated name")
+    @Test(
+        "a Service without protocol, an unavailable APIService and a generateName object are applied and seen by kubectl; a later set updates the Service; a cache hit has the same generated name"
+    )
     func publishedManifests() async throws {
         _ = try await TestBinaries.resolved()
         let project = try Project(config: Self.config, seeds: Self.seeds)
         let first = try await project.withSession(["published"]) { _, record in
             let kubeconfig = try #require(record.instances.first?.kubeconfig)
-            let service = try project.kubectl(kubeconfig, ["get", "service", "dashboard", "-n", "default",
-                                                            "-o", "jsonpath={.spec.ports[0].protocol} {.spec.ports[0].targetPort} {.metadata.labels.tier}"])
+            let service = try project.kubectl(
+                kubeconfig,
+                [
+                    "get", "service", "dashboard", "-n", "default",
+                    "-o", "jsonpath={.spec.ports[0].protocol} {.spec.ports[0].targetPort} {.metadata.labels.tier}",
+                ])
             #expect(service.hasSuffix("TCP 9443 ui"), "\(service)")
-            let apiService = try project.kubectl(kubeconfig, ["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "jsonpath={.spec.service.name}"])
+            let apiService = try project.kubectl(
+                kubeconfig, ["get", "apiservice", "v1beta1.metrics.k8s.io", "-o", "jsonpath={.spec.service.name}"])
             #expect(apiService.hasSuffix("metrics-server"), "\(apiService)")
             _ = try project.kubectl(kubeconfig, ["get", "role", "reader", "-n", "default"])
             let generated = try project.kubectl(kubeconfig, ["get", "configmaps", "-n", "default", "-o", "name"])
@@ -100,24 +109,29 @@ struct ApplyTests {
         #expect(try runningProcesses(mentioning: project.path).isEmpty)
     }
 
-    @Test("server-side apply alone: the APIService panics inside v1.20's kube-apiserver, and the error names the object and quotes the panic from the log")
+    @Test(
+        "server-side apply alone: the APIService panics inside v1.20's kube-apiserver, and the error names the object and quotes the panic from the log"
+    )
     func serverFailureQuotesLog() async throws {
         _ = try await TestBinaries.resolved()
         let project = try Project(config: Self.config, seeds: Self.seeds)
         try await project.withSession(["empty"]) { session, _ in
             let instance = try #require(await session.instances.first?.instance)
-            var applier = Applier(client: instance.client, files: session.builder.files,
-                                  serverVersion: session.builder.binaries.kubeAPIServerVersion,
-                                  serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
+            var applier = Applier(
+                client: instance.client, files: session.builder.files,
+                serverVersion: session.builder.binaries.kubeAPIServerVersion,
+                serverLog: instance.apiServerProcess.logPath.map(ServerLog.init(path:)))
             applier.serverSideApplyOnly = true
-            let file = ManifestFile(relativePath: "seeds/apiservice.yaml", displayPath: "seeds/apiservice.yaml",
-                                    path: project.path + "/seeds/apiservice.yaml")
+            let file = ManifestFile(
+                relativePath: "seeds/apiservice.yaml", displayPath: "seeds/apiservice.yaml",
+                path: project.path + "/seeds/apiservice.yaml")
             do throws(Diagnostics) {
                 try await applier.applySeedSet([file])
                 Issue.record("the APIService should fail with server-side apply alone on this server")
             } catch {
                 let message = error.items.map(\.message).joined(separator: "\n")
-                #expect(message.contains("kube-apiserver failed on APIService \"v1beta1.metrics.k8s.io\""), "\(message)")
+                #expect(
+                    message.contains("kube-apiserver failed on APIService \"v1beta1.metrics.k8s.io\""), "\(message)")
                 #expect(message.contains("FieldManager must be installed to run apply"), "\(message)")
                 #expect(!message.contains("cannot reach"), "\(message)")
                 #expect(error.items.allSatisfy { $0.location.file == "seeds/apiservice.yaml" }, "\(message)")
@@ -125,29 +139,35 @@ struct ApplyTests {
         }
     }
 
-    @Test("a seed set of many more objects than requests in flight lands every one, each kind only after the kind before it is in")
+    @Test(
+        "a seed set of many more objects than requests in flight lands every one, each kind only after the kind before it is in"
+    )
     func manyObjectsInKindOrder() async throws {
         _ = try await TestBinaries.resolved()
         // Written last kind first: the Widgets and ConfigMaps live in the Namespace at the end
         // of the file, so a request of a later kind started early would meet "namespace not found".
         var documents: [String] = []
         for i in 0..<120 {
-            documents.append("apiVersion: example.k8senv.dev/v1alpha1\nkind: Widget\nmetadata: {name: w\(i), namespace: many}\nspec: {color: blue}\n")
+            documents.append(
+                "apiVersion: example.k8senv.dev/v1alpha1\nkind: Widget\nmetadata: {name: w\(i), namespace: many}\nspec: {color: blue}\n"
+            )
         }
         for i in 0..<300 {
-            documents.append("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\(i), namespace: many}\ndata: {index: \"\(i)\"}\n")
+            documents.append(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c\(i), namespace: many}\ndata: {index: \"\(i)\"}\n")
         }
         documents.append("apiVersion: v1\nkind: Namespace\nmetadata: {name: many}\n")
-        let project = try Project(config: """
-            apiVersion: k8senv.dev/v1alpha1
-            kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-            storage: "${K8SENV_STORAGE:-embedded}"
-            environments:
-              e:
-                crds: [crds/widgets.example.k8senv.dev.yaml]
-                seeds: [{name: many, manifests: [seeds/many.yaml]}]
-            """, seeds: ["seeds/many.yaml": documents.joined(separator: "---\n")])
+        let project = try Project(
+            config: """
+                apiVersion: k8senv.dev/v1alpha1
+                kind: Config
+                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+                storage: "${K8SENV_STORAGE:-embedded}"
+                environments:
+                  e:
+                    crds: [crds/widgets.example.k8senv.dev.yaml]
+                    seeds: [{name: many, manifests: [seeds/many.yaml]}]
+                """, seeds: ["seeds/many.yaml": documents.joined(separator: "---\n")])
         let transcript = Transcript()
         try await project.withSession(["e"], transcript: transcript) { _, record in
             let kubeconfig = try #require(record.instances.first?.kubeconfig)
@@ -165,15 +185,18 @@ struct ApplyTests {
     @Test("a field the server rejects is pointed at, not the object's first line")
     func fieldErrorLocation() async throws {
         _ = try await TestBinaries.resolved()
-        let project = try Project(config: """
-            apiVersion: k8senv.dev/v1alpha1
-            kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-            storage: "${K8SENV_STORAGE:-embedded}"
-            environments:
-              e:
-                seeds: [{name: s, manifests: [seeds/svc.yaml]}]
-            """, seeds: ["seeds/svc.yaml": """
+        let project = try Project(
+            config: """
+                apiVersion: k8senv.dev/v1alpha1
+                kind: Config
+                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+                storage: "${K8SENV_STORAGE:-embedded}"
+                environments:
+                  e:
+                    seeds: [{name: s, manifests: [seeds/svc.yaml]}]
+                """,
+            seeds: [
+                "seeds/svc.yaml": """
                 apiVersion: v1
                 kind: Service
                 metadata: {name: web, namespace: default}
@@ -183,9 +206,11 @@ struct ApplyTests {
                     - name: big
                       port: 70000
                       protocol: TCP
-                """])
+                """
+            ])
         let message = try await project.startFailure()
-        #expect(message.contains("seeds/svc.yaml:8:13: error: Service \"web\" was rejected by the server"), "\(message)")
+        #expect(
+            message.contains("seeds/svc.yaml:8:13: error: Service \"web\" was rejected by the server"), "\(message)")
         #expect(message.contains("spec.ports[1].port"), "\(message)")
         #expect(try runningProcesses(mentioning: project.path).isEmpty)
     }

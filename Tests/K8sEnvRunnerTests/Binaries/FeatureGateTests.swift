@@ -1,8 +1,9 @@
 import Foundation
-import K8sEnvTestSupport
-@testable import K8sEnvRunner
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
+
+@testable import K8sEnvRunner
 
 @Suite("Feature gates and runtime config: --help, the flags", .tags(.fast))
 struct FeatureGateTests {
@@ -36,12 +37,16 @@ struct FeatureGateTests {
 
                   --goaway-chance float   Not a gate: Foo=true|false (ALPHA - default=false)
             """
-        #expect(FeatureGates.parse(help: help) == [
-            FeatureGate(name: "APIResponseCompression", stage: "BETA", defaultValue: true),
-            FeatureGate(name: "AllAlpha", stage: "ALPHA", defaultValue: false),
-            FeatureGate(name: "wardle:BanFlunder", stage: "ALPHA", defaultValue: false),
-        ])
-        #expect(FeatureGates.parse(help: "Usage:\n  kube-apiserver [flags]\n      --v Level   number for the log level verbosity\n").isEmpty)
+        #expect(
+            FeatureGates.parse(help: help) == [
+                FeatureGate(name: "APIResponseCompression", stage: "BETA", defaultValue: true),
+                FeatureGate(name: "AllAlpha", stage: "ALPHA", defaultValue: false),
+                FeatureGate(name: "wardle:BanFlunder", stage: "ALPHA", defaultValue: false),
+            ])
+        #expect(
+            FeatureGates.parse(
+                help: "Usage:\n  kube-apiserver [flags]\n      --v Level   number for the log level verbosity\n"
+            ).isEmpty)
         #expect(FeatureGates.parse(help: "").isEmpty)
     }
 
@@ -61,14 +66,22 @@ struct FeatureGateTests {
             featureGates: ["EphemeralContainers": true, "APIPriorityAndFairness": false, "AllAlpha": true],
             runtimeConfig: ["batch/v1beta1": false, "api/alpha": true, "autoscaling/v2beta2": false],
             extraArgs: ["--v=2"])
-        #expect(args.filter { $0.hasPrefix("--feature-gates") } == ["--feature-gates=APIPriorityAndFairness=false,AllAlpha=true,EphemeralContainers=true"])
-        #expect(args.filter { $0.hasPrefix("--runtime-config") } == ["--runtime-config=api/alpha=true,autoscaling/v2beta2=false,batch/v1beta1=false"])
-        #expect(Array(args.suffix(3)) == [
-            "--feature-gates=APIPriorityAndFairness=false,AllAlpha=true,EphemeralContainers=true",
-            "--runtime-config=api/alpha=true,autoscaling/v2beta2=false,batch/v1beta1=false",
-            "--v=2",
-        ])
-        let none = APIServerArguments.make(version: KubeVersion(major: 1, minor: 20), layout: FlagTests.layout(), extraArgs: [])
+        #expect(
+            args.filter { $0.hasPrefix("--feature-gates") } == [
+                "--feature-gates=APIPriorityAndFairness=false,AllAlpha=true,EphemeralContainers=true"
+            ])
+        #expect(
+            args.filter { $0.hasPrefix("--runtime-config") } == [
+                "--runtime-config=api/alpha=true,autoscaling/v2beta2=false,batch/v1beta1=false"
+            ])
+        #expect(
+            Array(args.suffix(3)) == [
+                "--feature-gates=APIPriorityAndFairness=false,AllAlpha=true,EphemeralContainers=true",
+                "--runtime-config=api/alpha=true,autoscaling/v2beta2=false,batch/v1beta1=false",
+                "--v=2",
+            ])
+        let none = APIServerArguments.make(
+            version: KubeVersion(major: 1, minor: 20), layout: FlagTests.layout(), extraArgs: [])
         #expect(!none.contains { $0.hasPrefix("--feature-gates") || $0.hasPrefix("--runtime-config") })
     }
 }

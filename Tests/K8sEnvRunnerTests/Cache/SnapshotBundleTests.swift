@@ -1,8 +1,9 @@
 import Foundation
-@testable import K8sEnvRunner
 import K8sEnvSpec
 import K8sEnvStore
 import Testing
+
+@testable import K8sEnvRunner
 
 /// The bundle reader on well-formed and malformed files: every damage is a ``BundleError`` that
 /// names the file, never a crash, and nothing is extracted from a bundle that fails a check.
@@ -33,8 +34,10 @@ struct SnapshotBundleTests {
     }
 
     /// A bundle of an embedded snapshot whose state.db is `store` (default: a real store file), signed with `key`.
-    static func bundleBytes(storage: String = "embedded", store: [UInt8]? = nil, key: BundleKey = key,
-                            keyFormat: String? = nil) throws -> Data {
+    static func bundleBytes(
+        storage: String = "embedded", store: [UInt8]? = nil, key: BundleKey = key,
+        keyFormat: String? = nil
+    ) throws -> Data {
         try withFolder { folder in
             try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
             let name = storage == "etcd" ? "etcd.db" : "state.db"
@@ -43,10 +46,12 @@ struct SnapshotBundleTests {
             } else {
                 try storeFile(at: folder + "/data/" + name)
             }
-            let metadata = SnapshotMetadata(key: String(repeating: "ab", count: 32), environment: "one", config: "/x/k8senv.yaml", parentKey: nil,
-                                            storage: storage, kubeAPIServerVersion: "v1.20.2", files: [], objects: 3,
-                                            size: 0, checksum: try SnapshotStore.checksum(of: folder + "/data"), buildSeconds: 1, createdAt: Date())
-            try SnapshotBundle.write(Snapshot(path: folder, metadata: metadata), to: folder + "/b", key: key, limits: BundleLimits())
+            let metadata = SnapshotMetadata(
+                key: String(repeating: "ab", count: 32), environment: "one", config: "/x/k8senv.yaml", parentKey: nil,
+                storage: storage, kubeAPIServerVersion: "v1.20.2", files: [], objects: 3,
+                size: 0, checksum: try SnapshotStore.checksum(of: folder + "/data"), buildSeconds: 1, createdAt: Date())
+            try SnapshotBundle.write(
+                Snapshot(path: folder, metadata: metadata), to: folder + "/b", key: key, limits: BundleLimits())
             var data = try #require(FileManager.default.contents(atPath: folder + "/b"))
             if let keyFormat {
                 data = data.replacing(Data(CacheKey.formatVersion.utf8), with: Data(keyFormat.utf8))
@@ -79,7 +84,9 @@ struct SnapshotBundleTests {
             #expect(bundle.header.files.map(\.name) == ["state.db"])
             #expect(bundle.header.snapshot.storage == "embedded")
             #expect(bundle.header.keyFormat == CacheKey.formatVersion)
-            #expect(bundle.header.signature == .init(algorithm: "hmac-sha256", key: "K8SENV_BUNDLE_KEY", keyID: Self.key.id))
+            #expect(
+                bundle.header.signature == .init(algorithm: "hmac-sha256", key: "K8SENV_BUNDLE_KEY", keyID: Self.key.id)
+            )
             try bundle.extract(into: folder + "/out", key: Self.key)
             var info = stat()
             #expect(stat(folder + "/out/state.db", &info) == 0 && info.st_mode & 0o777 == 0o600)
@@ -93,33 +100,50 @@ struct SnapshotBundleTests {
             defer { umask(old) }
             try FileManager.default.createDirectory(atPath: folder + "/data", withIntermediateDirectories: true)
             try Self.storeFile(at: folder + "/data/state.db")
-            let metadata = SnapshotMetadata(key: String(repeating: "cd", count: 32), environment: "one", config: "/x", parentKey: nil, storage: "embedded",
-                                            kubeAPIServerVersion: "v1.20.2", files: [], objects: 0, size: 0,
-                                            checksum: try SnapshotStore.checksum(of: folder + "/data"), buildSeconds: 0, createdAt: Date())
-            try SnapshotBundle.write(Snapshot(path: folder, metadata: metadata), to: folder + "/out.k8senv-bundle", key: Self.key, limits: BundleLimits())
+            let metadata = SnapshotMetadata(
+                key: String(repeating: "cd", count: 32), environment: "one", config: "/x", parentKey: nil,
+                storage: "embedded",
+                kubeAPIServerVersion: "v1.20.2", files: [], objects: 0, size: 0,
+                checksum: try SnapshotStore.checksum(of: folder + "/data"), buildSeconds: 0, createdAt: Date())
+            try SnapshotBundle.write(
+                Snapshot(path: folder, metadata: metadata), to: folder + "/out.k8senv-bundle", key: Self.key,
+                limits: BundleLimits())
             var info = stat()
-            #expect(stat(folder + "/out.k8senv-bundle", &info) == 0 && info.st_mode & 0o777 == 0o600, "\(String(info.st_mode & 0o777, radix: 8))")
-            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["data", "out.k8senv-bundle"], "no temporary left")
+            #expect(
+                stat(folder + "/out.k8senv-bundle", &info) == 0 && info.st_mode & 0o777 == 0o600,
+                "\(String(info.st_mode & 0o777, radix: 8))")
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["data", "out.k8senv-bundle"],
+                "no temporary left")
         }
     }
 
-    @Test("issue 25: a bundle signed with another key is refused before its data is read, naming both keys and K8SENV_BUNDLE_KEY; one whose signature does not verify (changed after signing) is refused; an unsigned v1 bundle is refused")
+    @Test(
+        "issue 25: a bundle signed with another key is refused before its data is read, naming both keys and K8SENV_BUNDLE_KEY; one whose signature does not verify (changed after signing) is refused; an unsigned v1 bundle is refused"
+    )
     func signatures() throws {
         let other = BundleKey(secret: "somebody else's key, long enough", source: "user")
         let foreign = try refusal(try Self.bundleBytes(key: other))
         #expect(foreign?.code == .signature, "\(String(describing: foreign))")
-        #expect(foreign?.message.contains("signed with another key: the exporting user's own key (key id \(other.id)), not K8SENV_BUNDLE_KEY (key id \(Self.key.id)); set K8SENV_BUNDLE_KEY to the key the exporting job used") == true, "\(String(describing: foreign))")
+        #expect(
+            foreign?.message.contains(
+                "signed with another key: the exporting user's own key (key id \(other.id)), not K8SENV_BUNDLE_KEY (key id \(Self.key.id)); set K8SENV_BUNDLE_KEY to the key the exporting job used"
+            ) == true, "\(String(describing: foreign))")
 
         // The header kept (it names this key), the data replaced: the MAC does not verify.
         let data = try Self.bundleBytes()
         var forged = data
         forged[forged.count - Int(SnapshotBundle.trailerLength) - 10] ^= 0x01
         let changed = try refusal(forged)
-        #expect(changed?.code == .signature && changed?.message.contains("the signature does not verify") == true, "\(String(describing: changed))")
+        #expect(
+            changed?.code == .signature && changed?.message.contains("the signature does not verify") == true,
+            "\(String(describing: changed))")
 
         let v1 = Data("k8senv-bundle/v1\n{}\n".utf8)
         let unsigned = try refusal(v1)
-        #expect(unsigned?.code == .unsigned && unsigned?.message.contains("not signed") == true && unsigned?.message.contains("K8SENV_BUNDLE_KEY") == true, "\(String(describing: unsigned))")
+        #expect(
+            unsigned?.code == .unsigned && unsigned?.message.contains("not signed") == true
+                && unsigned?.message.contains("K8SENV_BUNDLE_KEY") == true, "\(String(describing: unsigned))")
     }
 
     @Test("every flipped byte after the header is refused (signature), never extracted")
@@ -138,11 +162,15 @@ struct SnapshotBundleTests {
     func truncations() throws {
         let data = try Self.bundleBytes()
         let header = data.firstIndex(of: 0x0A).map { data[($0 + 1)...].firstIndex(of: 0x0A)! + 1 }!
-        for length in Array(0..<header + 2) + stride(from: header + 2, to: data.count, by: max(1, (data.count - header) / 100)) {
+        for length in Array(0..<header + 2)
+            + stride(from: header + 2, to: data.count, by: max(1, (data.count - header) / 100))
+        {
             let error = try refusal(data.prefix(length))
             #expect(error != nil, "length \(length)")
             if length > 0 && length < data.count {
-                #expect(error?.code == .truncated || error?.code == .header, "length \(length): \(String(describing: error))")
+                #expect(
+                    error?.code == .truncated || error?.code == .header,
+                    "length \(length): \(String(describing: error))")
             }
         }
     }
@@ -151,25 +179,43 @@ struct SnapshotBundleTests {
     func keyFormat() throws {
         let error = try refusal(try Self.bundleBytes(keyFormat: "k8senv-cache-key/v0"))
         #expect(error?.code == .keyFormat)
-        #expect(error?.message.contains("key format \"k8senv-cache-key/v0\", this k8senv uses \"\(CacheKey.formatVersion)\"") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains(
+                "key format \"k8senv-cache-key/v0\", this k8senv uses \"\(CacheKey.formatVersion)\"") == true,
+            "\(String(describing: error))")
     }
 
     @Test("a storage kind whose files are not in the bundle, or unknown, is refused")
     func storageKind() throws {
-        let etcd = try refusal(try Self.bundleBytes().replacing(Data("\"storage\":\"embedded\"".utf8), with: Data("\"storage\":\"etcd\"".utf8)))
-        #expect(etcd?.message.contains("the key claims storage etcd, whose snapshot is etcd.db, but the bundle holds state.db") == true, "\(String(describing: etcd))")
-        let unknown = try refusal(try Self.bundleBytes().replacing(Data("\"storage\":\"embedded\"".utf8), with: Data("\"storage\":\"zookeeper\"".utf8)))
+        let etcd = try refusal(
+            try Self.bundleBytes().replacing(
+                Data("\"storage\":\"embedded\"".utf8), with: Data("\"storage\":\"etcd\"".utf8)))
+        #expect(
+            etcd?.message.contains(
+                "the key claims storage etcd, whose snapshot is etcd.db, but the bundle holds state.db") == true,
+            "\(String(describing: etcd))")
+        let unknown = try refusal(
+            try Self.bundleBytes().replacing(
+                Data("\"storage\":\"embedded\"".utf8), with: Data("\"storage\":\"zookeeper\"".utf8)))
         #expect(unknown?.message.contains("storage \"zookeeper\" is not etcd, kine or embedded") == true)
-        let escape = try refusal(try Self.bundleBytes().replacing(Data("\"name\":\"state.db\"".utf8), with: Data("\"name\":\"../../evil\"".utf8)))
+        let escape = try refusal(
+            try Self.bundleBytes().replacing(
+                Data("\"name\":\"state.db\"".utf8), with: Data("\"name\":\"../../evil\"".utf8)))
         #expect(escape?.code == .malformed, "\(String(describing: escape))")
     }
 
-    @Test("issue 25: a signed bundle whose store file is empty, garbage, an SQLite database of another schema, or a damaged etcd snapshot is refused as not a store")
+    @Test(
+        "issue 25: a signed bundle whose store file is empty, garbage, an SQLite database of another schema, or a damaged etcd snapshot is refused as not a store"
+    )
     func storeFiles() throws {
         let empty = try refusal(try Self.bundleBytes(store: []))
-        #expect(empty?.code == .store && empty?.message.contains("state.db is empty (0 bytes)") == true, "\(String(describing: empty))")
+        #expect(
+            empty?.code == .store && empty?.message.contains("state.db is empty (0 bytes)") == true,
+            "\(String(describing: empty))")
         let garbage = try refusal(try Self.bundleBytes(store: [UInt8](repeating: 0x5A, count: 8192)))
-        #expect(garbage?.code == .store && garbage?.message.contains("state.db is not an SQLite database") == true, "\(String(describing: garbage))")
+        #expect(
+            garbage?.code == .store && garbage?.message.contains("state.db is not an SQLite database") == true,
+            "\(String(describing: garbage))")
         let other = try Self.withFolder { folder in
             let path = folder + "/other.db"
             let sqlite = Process()
@@ -181,14 +227,23 @@ struct SnapshotBundleTests {
             return try #require(FileManager.default.contents(atPath: path))
         }
         let schema = try refusal(try Self.bundleBytes(store: [UInt8](other)))
-        #expect(schema?.code == .store && schema?.message.contains("without k8senv's store tables (it needs kv, lease, meta; it has planted)") == true, "\(String(describing: schema))")
+        #expect(
+            schema?.code == .store
+                && schema?.message.contains("without k8senv's store tables (it needs kv, lease, meta; it has planted)")
+                    == true,
+            "\(String(describing: schema))")
         let etcd = try refusal(try Self.bundleBytes(storage: "etcd", store: [UInt8](repeating: 0, count: 4096 + 32)))
-        #expect(etcd?.code == .store && etcd?.message.contains("etcd.db is damaged") == true, "\(String(describing: etcd))")
+        #expect(
+            etcd?.code == .store && etcd?.message.contains("etcd.db is damaged") == true, "\(String(describing: etcd))")
         let noHash = try refusal(try Self.bundleBytes(storage: "etcd", store: [UInt8](repeating: 7, count: 100)))
-        #expect(noHash?.message.contains("etcd.db is not an etcd snapshot: it has no integrity hash") == true, "\(String(describing: noHash))")
+        #expect(
+            noHash?.message.contains("etcd.db is not an etcd snapshot: it has no integrity hash") == true,
+            "\(String(describing: noHash))")
     }
 
-    @Test("issue 25: a sparse 1 GiB bundle is refused from its size alone, naming the size and K8SENV_BUNDLE_MAX_SIZE; a header that lists a file larger than the limit is refused before reading")
+    @Test(
+        "issue 25: a sparse 1 GiB bundle is refused from its size alone, naming the size and K8SENV_BUNDLE_MAX_SIZE; a header that lists a file larger than the limit is refused before reading"
+    )
     func sizes() throws {
         try Self.withFolder { folder in
             let path = folder + "/huge.k8senv-bundle"
@@ -199,20 +254,27 @@ struct SnapshotBundleTests {
                 _ = try SnapshotBundle.open(path, limits: BundleLimits())
                 Issue.record("a 1 GiB bundle was opened")
             } catch {
-                #expect(error.code == .tooLarge && error.message.contains("\(path): 1073741824 bytes") && error.message.contains("K8SENV_BUNDLE_MAX_SIZE"), "\(error)")
+                #expect(
+                    error.code == .tooLarge && error.message.contains("\(path): 1073741824 bytes")
+                        && error.message.contains("K8SENV_BUNDLE_MAX_SIZE"), "\(error)")
             }
         }
         let small = try refusal(try Self.bundleBytes(), limits: BundleLimits(maxSize: 100))
-        #expect(small?.code == .tooLarge && small?.message.contains("more than the 100 bytes a bundle may hold") == true, "\(String(describing: small))")
+        #expect(
+            small?.code == .tooLarge && small?.message.contains("more than the 100 bytes a bundle may hold") == true,
+            "\(String(describing: small))")
         let huge = try Self.bundleBytes()
         let size = try #require(String(decoding: huge, as: UTF8.self).firstMatch(of: /"size":(\d+)\}\]/)?.1)
-        let claimed = try refusal(huge.replacing(Data("\"size\":\(size)}]".utf8), with: Data("\"size\":9223372036854775807}]".utf8)))
+        let claimed = try refusal(
+            huge.replacing(Data("\"size\":\(size)}]".utf8), with: Data("\"size\":9223372036854775807}]".utf8)))
         #expect(claimed?.code == .tooLarge, "\(String(describing: claimed))")
         let negative = try refusal(huge.replacing(Data("\"size\":\(size)}]".utf8), with: Data("\"size\":-3}]".utf8)))
         #expect(negative?.code == .malformed, "\(String(describing: negative))")
     }
 
-    @Test("K8SENV_BUNDLE_MAX_SIZE: bytes or K, M, G (Ki, Mi, Gi); anything else is an error naming it; K8SENV_BUNDLE_KEY shorter than 16 characters is refused")
+    @Test(
+        "K8SENV_BUNDLE_MAX_SIZE: bytes or K, M, G (Ki, Mi, Gi); anything else is an error naming it; K8SENV_BUNDLE_KEY shorter than 16 characters is refused"
+    )
     func settings() throws {
         #expect(try BundleLimits.current([:]).maxSize == 512 << 20)
         #expect(try BundleLimits.current(["K8SENV_BUNDLE_MAX_SIZE": "1000"]).maxSize == 1000)

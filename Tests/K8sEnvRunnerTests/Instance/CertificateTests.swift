@@ -1,6 +1,6 @@
 import Foundation
-import K8sEnvTestSupport
 import K8sEnvRunner
+import K8sEnvTestSupport
 import Testing
 
 @Suite("Certificates", .tags(.fast))
@@ -25,7 +25,8 @@ struct CertificateTests {
 
     @Test("tokens are 64 hex characters and differ")
     func tokens() {
-        let a = makeToken(), b = makeToken()
+        let a = makeToken()
+        let b = makeToken()
         #expect(a.count == 64 && a.allSatisfy(\.isHexDigit))
         #expect(a != b)
     }

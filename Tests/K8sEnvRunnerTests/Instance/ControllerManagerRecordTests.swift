@@ -6,23 +6,34 @@ import Testing
 
 @Suite("Controllers: the command line, the run record", .tags(.fast))
 struct ControllerManagerRecordTests {
-    @Test("the command line: only the named controllers, 127.0.0.1, no leader election, the instance's files; --port=0 up to 1.23 only")
+    @Test(
+        "the command line: only the named controllers, 127.0.0.1, no leader election, the instance's files; --port=0 up to 1.23 only"
+    )
     func arguments() {
-        let layout = ControllerManagerLayout(port: 40123, kubeconfig: "/i/controller-manager.kubeconfig", servingCertificate: "/i/pki/serving.crt",
-                                             servingKey: "/i/pki/serving.key", serviceAccountKey: "/i/pki/service-account.key", rootCA: "/i/pki/ca.crt")
-        let v120 = ControllerManagerArguments.make(version: KubeVersion(major: 1, minor: 20, patch: 2), layout: layout,
-                                                   controllers: ["namespace", "garbagecollector"])
-        #expect(v120 == [
-            "--kubeconfig=/i/controller-manager.kubeconfig", "--controllers=namespace,garbagecollector", "--leader-elect=false",
-            "--bind-address=127.0.0.1", "--secure-port=40123", "--tls-cert-file=/i/pki/serving.crt", "--tls-private-key-file=/i/pki/serving.key",
-            "--use-service-account-credentials=false", "--service-account-private-key-file=/i/pki/service-account.key",
-            "--root-ca-file=/i/pki/ca.crt", "--profiling=false", "--port=0",
-        ])
-        let v124 = ControllerManagerArguments.make(version: KubeVersion(major: 1, minor: 24), layout: layout, controllers: ["namespace"])
+        let layout = ControllerManagerLayout(
+            port: 40123, kubeconfig: "/i/controller-manager.kubeconfig", servingCertificate: "/i/pki/serving.crt",
+            servingKey: "/i/pki/serving.key", serviceAccountKey: "/i/pki/service-account.key", rootCA: "/i/pki/ca.crt")
+        let v120 = ControllerManagerArguments.make(
+            version: KubeVersion(major: 1, minor: 20, patch: 2), layout: layout,
+            controllers: ["namespace", "garbagecollector"])
+        #expect(
+            v120 == [
+                "--kubeconfig=/i/controller-manager.kubeconfig", "--controllers=namespace,garbagecollector",
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1", "--secure-port=40123", "--tls-cert-file=/i/pki/serving.crt",
+                "--tls-private-key-file=/i/pki/serving.key",
+                "--use-service-account-credentials=false",
+                "--service-account-private-key-file=/i/pki/service-account.key",
+                "--root-ca-file=/i/pki/ca.crt", "--profiling=false", "--port=0",
+            ])
+        let v124 = ControllerManagerArguments.make(
+            version: KubeVersion(major: 1, minor: 24), layout: layout, controllers: ["namespace"])
         #expect(!v124.contains { $0.hasPrefix("--port=") } && v124.contains("--secure-port=40123"))
     }
 
-    @Test("a crashed run's record names its kube-controller-manager: the next cleanup kills it (pid, binary and start time all match)")
+    @Test(
+        "a crashed run's record names its kube-controller-manager: the next cleanup kills it (pid, binary and start time all match)"
+    )
     func staleRunCleanupKillsIt() throws {
         let dir = try TemporaryDirectory()
         let state = StateFolder(path: dir.path + "/.k8senv")

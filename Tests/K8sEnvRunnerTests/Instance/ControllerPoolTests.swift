@@ -4,16 +4,24 @@ import K8sEnvSpec
 import K8sEnvTestSupport
 import Testing
 
-@Suite("Controllers: kube-controller-manager beside pooled instances", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot,
-       .enabled(if: ControllerManagerBinary.testsRun, "no kube-controller-manager (K8SENV_KUBE_CONTROLLER_MANAGER) and K8SENV_REQUIRE_BINARIES is not 1"))
+@Suite(
+    "Controllers: kube-controller-manager beside pooled instances", .tags(.integration), .serialized,
+    .timeLimit(Integration.timeLimit), .integrationSlot,
+    .enabled(
+        if: ControllerManagerBinary.testsRun,
+        "no kube-controller-manager (K8SENV_KUBE_CONTROLLER_MANAGER) and K8SENV_REQUIRE_BINARIES is not 1"))
 struct ControllerPoolTests {
-    @Test("kubectl delete ns completes and an owned ConfigMap is collected; after a release by reset, the same again on the reused instance, with the same kube-controller-manager")
+    @Test(
+        "kubectl delete ns completes and an owned ConfigMap is collected; after a release by reset, the same again on the reused instance, with the same kube-controller-manager"
+    )
     func worksAcrossReleases() async throws {
         _ = try await TestBinaries.resolved()
         _ = try ControllerManagerBinary.require()
         let kubectl = try #require(TestBinaries.kubectl, "kubectl not found")
         let dir = try TemporaryDirectory()
-        let config = try dir.write("k8senv.yaml", """
+        let config = try dir.write(
+            "k8senv.yaml",
+            """
             apiVersion: k8senv.dev/v1alpha1
             kind: Config
             binaries:
@@ -28,14 +36,18 @@ struct ControllerPoolTests {
 
             """)
         let configuration = try K8sEnvConfiguration.load(config)
-        let pool = try configuration.pool(for: "ctl", options: PoolOptions(size: 1, cacheDirectory: dir.path + "/cache", workDirectory: dir.path + "/work"))
+        let pool = try configuration.pool(
+            for: "ctl",
+            options: PoolOptions(size: 1, cacheDirectory: dir.path + "/cache", workDirectory: dir.path + "/work"))
         /// The kubectl steps, on the lease's kubeconfig, with kubectl's own discovery cache.
         func use(_ lease: PooledInstance) async throws -> (status: Int32, output: String) {
             var environment = ProcessInfo.processInfo.environment
-            environment["PATH"] = (kubectl as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            environment["PATH"] =
+                (kubectl as NSString).deletingLastPathComponent + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
             environment["KUBECACHEDIR"] = dir.path + "/kubectl-cache"
-            return try await runToolAsync("/bin/sh", ["-c", ControllerManagerBinary.kubectlScript(kubeconfig: lease.kubeconfigPath)],
-                                          environment: environment)
+            return try await runToolAsync(
+                "/bin/sh", ["-c", ControllerManagerBinary.kubectlScript(kubeconfig: lease.kubeconfigPath)],
+                environment: environment)
         }
         do {
             let lease = try await pool.acquire()
@@ -49,7 +61,9 @@ struct ControllerPoolTests {
 
             let again = try await pool.acquire()
             #expect(again.id == id, "the pool lends the instance it got back")
-            #expect(ControllerManagerBinary.processes(mentioning: folder + "/") == running, "the same kube-controller-manager")
+            #expect(
+                ControllerManagerBinary.processes(mentioning: folder + "/") == running,
+                "the same kube-controller-manager")
             let second = try await use(again)
             #expect(second.status == 0 && second.output == "deleted\ncollected\n", "\(second)")
             try await again.release()

@@ -1,39 +1,59 @@
 import Foundation
-import K8sEnvTestSupport
 import K8sEnvRunner
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Synchronization
 import Testing
 
-@Suite("Instances on the real kube-apiserver and the storage under test", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
+@Suite(
+    "Instances on the real kube-apiserver and the storage under test", .tags(.integration), .serialized,
+    .timeLimit(Integration.timeLimit), .integrationSlot)
 struct InstanceTests {
-    func configuration(_ dir: TemporaryDirectory, binaries: ResolvedBinaries, startTimeout: Duration = .seconds(60),
-                       extraArgs: [String] = []) -> InstanceConfiguration {
-        InstanceConfiguration(name: "test-0", directory: dir.path + "/test-0", binaries: binaries,
-                              extraArgs: extraArgs, startTimeout: startTimeout, stopTimeout: .seconds(10))
+    func configuration(
+        _ dir: TemporaryDirectory, binaries: ResolvedBinaries, startTimeout: Duration = .seconds(60),
+        extraArgs: [String] = []
+    ) -> InstanceConfiguration {
+        InstanceConfiguration(
+            name: "test-0", directory: dir.path + "/test-0", binaries: binaries,
+            extraArgs: extraArgs, startTimeout: startTimeout, stopTimeout: .seconds(10))
     }
 
-    @Test("an instance serves kubectl and our client, with secrets 0600, kube-apiserver on 127.0.0.1 only and its store on a Unix socket only it can reach; stop leaves nothing")
+    @Test(
+        "an instance serves kubectl and our client, with secrets 0600, kube-apiserver on 127.0.0.1 only and its store on a Unix socket only it can reach; stop leaves nothing"
+    )
     func upUseDown() async throws {
         let binaries = try await TestBinaries.resolved()
         let dir = try TemporaryDirectory()
         let (instance, _) = try await Instance.start(configuration(dir, binaries: binaries))
-        let apiPID = instance.apiServerProcess.pid, storagePID = instance.store.pid
+        let apiPID = instance.apiServerProcess.pid
+        let storagePID = instance.store.pid
         #expect(instance.store.url.hasPrefix("unix:///"), "\(instance.store.url)")
         let socket = String(instance.store.url.dropFirst("unix://".count))
 
         // Our client: server-side apply, then a read.
-        let object = #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"from-swift","namespace":"default"},"data":{"k":"v"}}"#
-        _ = try await instance.client.apply("/api/v1/namespaces/default/configmaps/from-swift", object: Array(object.utf8))
+        let object =
+            #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"from-swift","namespace":"default"},"data":{"k":"v"}}"#
+        _ = try await instance.client.apply(
+            "/api/v1/namespaces/default/configmaps/from-swift", object: Array(object.utf8))
         let read = try await instance.client.get("/api/v1/namespaces/default/configmaps/from-swift")
         #expect((read.json?["data"] as? [String: String])?["k"] == "v")
 
         // kubectl, an independent client, through the kubeconfig (CA data, no insecure skip).
         let kubectl = try #require(TestBinaries.kubectl, "kubectl is needed")
-        let fetched = try runTool(kubectl, ["--kubeconfig", instance.kubeconfigPath, "--cache-dir", dir.path + "/kubectl-cache", "get", "configmap", "from-swift", "-o", "jsonpath={.data.k}"])
+        let fetched = try runTool(
+            kubectl,
+            [
+                "--kubeconfig", instance.kubeconfigPath, "--cache-dir", dir.path + "/kubectl-cache", "get", "configmap",
+                "from-swift", "-o", "jsonpath={.data.k}",
+            ])
         #expect(fetched.status == 0, "\(fetched.output)")
         #expect(fetched.output == "v")
-        let create = try runTool(kubectl, ["--kubeconfig", instance.kubeconfigPath, "--cache-dir", dir.path + "/kubectl-cache", "create", "namespace", "from-kubectl"])
+        let create = try runTool(
+            kubectl,
+            [
+                "--kubeconfig", instance.kubeconfigPath, "--cache-dir", dir.path + "/kubectl-cache", "create",
+                "namespace", "from-kubectl",
+            ])
         #expect(create.status == 0, "\(create.output)")
         #expect(try await instance.client.get("/api/v1/namespaces/from-kubectl").status == 200)
         let kubeconfig = try String(contentsOfFile: instance.kubeconfigPath, encoding: .utf8)
@@ -42,39 +62,58 @@ struct InstanceTests {
 
         // Secrets are 0600 in 0700 folders.
         for file in ["kubeconfig", "token", "pki/serving.key", "pki/service-account.key", "pki/tokens.csv"] {
-            let mode = try FileManager.default.attributesOfItem(atPath: dir.path + "/test-0/" + file)[.posixPermissions] as? Int
+            let mode =
+                try FileManager.default.attributesOfItem(atPath: dir.path + "/test-0/" + file)[.posixPermissions]
+                as? Int
             #expect(mode == 0o600, "\(file)")
         }
         for folder in ["", "/pki"] {
-            let mode = try FileManager.default.attributesOfItem(atPath: dir.path + "/test-0" + folder)[.posixPermissions] as? Int
+            let mode =
+                try FileManager.default.attributesOfItem(atPath: dir.path + "/test-0" + folder)[.posixPermissions]
+                as? Int
             #expect(mode == 0o700, "test-0\(folder)")
         }
 
         // kube-apiserver listens on 127.0.0.1 only; the store process (kine's metrics aside) on no
         // TCP port at all, and its socket's folder is 0700.
         #expect(!listeningAddresses(of: apiPID).isEmpty)
-        #expect(listeningAddresses(of: apiPID).allSatisfy { $0.hasPrefix("127.0.0.1:") }, "\(listeningAddresses(of: apiPID))")
+        #expect(
+            listeningAddresses(of: apiPID).allSatisfy { $0.hasPrefix("127.0.0.1:") },
+            "\(listeningAddresses(of: apiPID))")
         if instance.store.process != nil {
             let addresses = listeningAddresses(of: storagePID)
             #expect(addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") }, "\(addresses)")
         }
-        let folderMode = try FileManager.default.attributesOfItem(atPath: (socket as NSString).deletingLastPathComponent)[.posixPermissions] as? Int
+        let folderMode =
+            try FileManager.default.attributesOfItem(atPath: (socket as NSString).deletingLastPathComponent)[
+                .posixPermissions] as? Int
         #expect(folderMode == 0o700)
 
         // Another local user cannot reach the store; we, its owner, can (etcdctl, an independent
         // client of the etcd API).
         let etcdctl = try #require(TestBinaries.find("K8SENV_ETCDCTL", "etcdctl"), "etcdctl is needed")
-        let get = ["--endpoints=unix://\(socket)", "--dial-timeout=3s", "--command-timeout=5s", "get", "/registry/namespaces/default", "--keys-only"]
+        let get = [
+            "--endpoints=unix://\(socket)", "--dial-timeout=3s", "--command-timeout=5s", "get",
+            "/registry/namespaces/default", "--keys-only",
+        ]
         let owner = try await runToolAsync(etcdctl, get, environment: ["ETCDCTL_API": "3"])
         #expect(owner.status == 0 && owner.output.contains("/registry/namespaces/default"), "\(owner.output)")
-        for command in [get, ["--endpoints=unix://\(socket)", "--dial-timeout=3s", "--command-timeout=5s", "put", "/registry/intruder", "x"]] {
-            let other = try await runToolAsync("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", etcdctl] + command,
-                                    environment: ["ETCDCTL_API": "3"])
+        for command in [
+            get,
+            [
+                "--endpoints=unix://\(socket)", "--dial-timeout=3s", "--command-timeout=5s", "put",
+                "/registry/intruder", "x",
+            ],
+        ] {
+            let other = try await runToolAsync(
+                "/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", etcdctl] + command,
+                environment: ["ETCDCTL_API": "3"])
             #expect(other.status != 0, "as nobody: \(command[3]) \(other.output)")
             #expect(!other.output.contains("/registry/namespaces/default"), "\(other.output)")
         }
         // The put did not land.
-        let intruder = try await runToolAsync(etcdctl, ["--endpoints=unix://\(socket)", "get", "/registry/intruder"], environment: ["ETCDCTL_API": "3"])
+        let intruder = try await runToolAsync(
+            etcdctl, ["--endpoints=unix://\(socket)", "get", "/registry/intruder"], environment: ["ETCDCTL_API": "3"])
         #expect(intruder.status == 0 && !intruder.output.contains("intruder"), "\(intruder.output)")
         #expect(try await instance.client.get("/api/v1/namespaces/default").status == 200)
 
@@ -114,7 +153,9 @@ struct InstanceTests {
         #expect(try runningProcesses(mentioning: dir.path).isEmpty)
     }
 
-    @Test("a port the configuration pins (--secure-port in apiServer.extraArgs) that is taken is reported at once with the log tail, not retried")
+    @Test(
+        "a port the configuration pins (--secure-port in apiServer.extraArgs) that is taken is reported at once with the log tail, not retried"
+    )
     func pinnedPortTaken() async throws {
         let binaries = try await TestBinaries.resolved()
         let dir = try TemporaryDirectory()
@@ -141,9 +182,15 @@ struct InstanceTests {
         let holder = try ListeningSocket()
         let taken = holder.port
         let handedOut = Mutex(0)
-        let (instance, _) = try await Instance.start(configuration(dir, binaries: binaries)) { () throws(ProcessError) -> Int in
+        let (instance, _) = try await Instance.start(configuration(dir, binaries: binaries)) {
+            () throws(ProcessError) -> Int in
             // The taken port first, as if another process had bound it after our choice.
-            if handedOut.withLock({ $0 += 1; return $0 }) == 1 { return taken }
+            if handedOut.withLock({
+                $0 += 1
+                return $0
+            }) == 1 {
+                return taken
+            }
             return try Ports.free()
         }
         let status = try? await instance.client.send("GET", "/api/v1/namespaces/default").status
@@ -166,7 +213,9 @@ final class ListeningSocket {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(socketFD, 1) == 0 else {
             close(socketFD)
@@ -187,7 +236,8 @@ final class ListeningSocket {
 func runningProcesses(mentioning text: String) throws -> [Int32] {
     try FileManager.default.contentsOfDirectory(atPath: "/proc").compactMap { Int32($0) }.filter { pid in
         guard pid != getpid(), isRunning(pid),
-              let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")
+        else { return false }
         return String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self).contains(text)
     }
 }

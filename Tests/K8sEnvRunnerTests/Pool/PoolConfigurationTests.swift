@@ -20,14 +20,19 @@ struct PoolConfigurationTests {
     @Test("a program that does not exist: a .binary error naming the setting and the path, with the cause kept")
     func missingBinary() async throws {
         let folder = try TemporaryFolder()
-        let path = try folder.write("k8senv.yaml", "apiVersion: k8senv.dev/v1alpha1\nkind: Config\nenvironments: {base: {}}\nbinaries: {kubeAPIServer: \(folder.path)/no-such-kube-apiserver}\n")
-        let pool = try K8sEnvConfiguration.load(path).pool(for: "base", options: PoolOptions(cacheDirectory: folder.path + "/cache"))
+        let path = try folder.write(
+            "k8senv.yaml",
+            "apiVersion: k8senv.dev/v1alpha1\nkind: Config\nenvironments: {base: {}}\nbinaries: {kubeAPIServer: \(folder.path)/no-such-kube-apiserver}\n"
+        )
+        let pool = try K8sEnvConfiguration.load(path).pool(
+            for: "base", options: PoolOptions(cacheDirectory: folder.path + "/cache"))
         await #expect {
             try await pool.acquire()
         } throws: { error in
             guard let e = error as? K8sEnvError else { return false }
             return e.domain == .binary && e.code == .binaryNotFound && e.cause is ProcessError && e.exitStatus == 1
-                && e.message.contains("binaries.kubeAPIServer") && e.message.contains(folder.path + "/no-such-kube-apiserver does not exist")
+                && e.message.contains("binaries.kubeAPIServer")
+                && e.message.contains(folder.path + "/no-such-kube-apiserver does not exist")
         }
         await pool.shutdown()
     }

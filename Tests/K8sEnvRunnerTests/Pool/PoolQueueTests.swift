@@ -27,7 +27,9 @@ struct PoolQueueTests {
     @Test("idle instances are lent last in, first out")
     func lastInFirstOut() async throws {
         let (pool, _) = FakeFactory.pool(size: 3)
-        let a = try await pool.acquire(), b = try await pool.acquire(), c = try await pool.acquire()
+        let a = try await pool.acquire()
+        let b = try await pool.acquire()
+        let c = try await pool.acquire()
         try await b.release()
         try await a.release()
         try await c.release()
@@ -37,7 +39,8 @@ struct PoolQueueTests {
         await pool.shutdown()
     }
 
-    @Test("a full pool's acquire fails with acquireTimeout when nothing is released in time; the held lease is untouched")
+    @Test(
+        "a full pool's acquire fails with acquireTimeout when nothing is released in time; the held lease is untouched")
     func acquireTimeout() async throws {
         let (pool, factory) = FakeFactory.pool(size: 1)
         let held = try await pool.acquire()
@@ -81,7 +84,9 @@ struct PoolQueueTests {
         await pool.shutdown()
     }
 
-    @Test("a cancelled waiting acquire fails with cancelled and leaves the queue: the next release keeps its instance idle")
+    @Test(
+        "a cancelled waiting acquire fails with cancelled and leaves the queue: the next release keeps its instance idle"
+    )
     func cancelledWaiter() async throws {
         let (pool, _) = FakeFactory.pool(size: 1)
         let held = try await pool.acquire()
@@ -114,7 +119,9 @@ struct PoolQueueTests {
         let lease = try await pool.acquire()
         factory.started[0].failReset.withLock { $0 = true }
         let error = await #expect(throws: K8sEnvError.self) { try await lease.release() }
-        #expect(error?.code == .cleanup && error?.message.contains("base-0: reset failed") == true, "\(String(describing: error))")
+        #expect(
+            error?.code == .cleanup && error?.message.contains("base-0: reset failed") == true,
+            "\(String(describing: error))")
         #expect(factory.started[0].isStopped)
         #expect(try await pool.acquire().id == "base-1")
         await pool.shutdown()
@@ -165,7 +172,9 @@ struct PoolQueueTests {
     func withInstanceReleasesOnThrow() async throws {
         struct Boom: Error {}
         let (pool, _) = FakeFactory.pool(size: 1)
-        await #expect(throws: Boom.self) { try await pool.withInstance { (_: PooledInstance) async throws -> Int in throw Boom() } }
+        await #expect(throws: Boom.self) {
+            try await pool.withInstance { (_: PooledInstance) async throws -> Int in throw Boom() }
+        }
         #expect(await pool.idleAndInUse == [1, 0])
         await pool.shutdown()
     }
@@ -180,7 +189,9 @@ struct PoolQueueTests {
         await pool.shutdown()
     }
 
-    @Test("warm starts instances up to the pool's size, idle; the observer hears of each start, replacement, stop on purpose and failure")
+    @Test(
+        "warm starts instances up to the pool's size, idle; the observer hears of each start, replacement, stop on purpose and failure"
+    )
     func warmAndEvents() async throws {
         let (pool, factory) = FakeFactory.pool(size: 2)
         let heard = Mutex<[String]>([])
@@ -197,11 +208,15 @@ struct PoolQueueTests {
         #expect(await pool.idleAndInUse == [2, 0])
         #expect(Set(heard.withLock { $0 }) == ["started base-0", "started base-1"])
         try await pool.acquire().release(.stop)  // base-1, the last idle
-        let kept = try await pool.acquire(), replacement = try await pool.acquire()
+        let kept = try await pool.acquire()
+        let replacement = try await pool.acquire()
         #expect(kept.id == "base-0" && replacement.id == "base-2")
         factory.started[0].kill()
         try await eventually { heard.withLock { $0.count } == 5 }
-        #expect(Array(heard.withLock { $0 }.dropFirst(2)) == ["stopped base-1", "replaced base-2", "failed base-0: base-0: kube-apiserver was killed by signal 9"])
+        #expect(
+            Array(heard.withLock { $0 }.dropFirst(2)) == [
+                "stopped base-1", "replaced base-2", "failed base-0: base-0: kube-apiserver was killed by signal 9",
+            ])
         // The replacement is supervised like the first ones.
         factory.started[2].kill()
         try await eventually { heard.withLock { $0.count } == 6 }
@@ -252,7 +267,8 @@ struct PoolQueueTests {
     @Test("shutdown fails a waiting acquire with shutDown, stops every instance, and later acquires fail with shutDown")
     func shutdown() async throws {
         let (pool, factory) = FakeFactory.pool(size: 2)
-        let a = try await pool.acquire(), b = try await pool.acquire()
+        let a = try await pool.acquire()
+        let b = try await pool.acquire()
         let waiter = Task { try await pool.acquire(timeout: .seconds(30)) }
         try await eventually { await pool.states.waiting == 1 }
         await pool.shutdown()
@@ -304,7 +320,10 @@ final class FakeFactory: InstanceFactory {
 
     static func pool(size: Int) -> (EnvironmentPool, FakeFactory) {
         let factory = FakeFactory()
-        return (EnvironmentPool(environment: factory.environment, size: size, acquireTimeout: .seconds(60), factory: factory), factory)
+        return (
+            EnvironmentPool(
+                environment: factory.environment, size: size, acquireTimeout: .seconds(60), factory: factory), factory
+        )
     }
 
     var started: [FakeMember] { members.withLock { $0 } }
@@ -349,7 +368,9 @@ final class FakeFactory: InstanceFactory {
             }
             if resumeNow { continuation.resume(returning: false) }
         }
-        if fail || failingIndexes.withLock({ $0.contains(index) }) { throw K8sEnvError(.process, "\(name) would not start") }
+        if fail || failingIndexes.withLock({ $0.contains(index) }) {
+            throw K8sEnvError(.process, "\(name) would not start")
+        }
         let member = FakeMember(name: name, factory: self)
         members.withLock { $0.append(member) }
         return member
@@ -362,7 +383,8 @@ final class FakeFactory: InstanceFactory {
 final class FakeMember: PoolMember {
     let name: String
     let factory: FakeFactory
-    private let state = Mutex<(alive: Bool, stopped: Bool, watchers: [CheckedContinuation<ProcessError?, Never>])>((true, false, []))
+    private let state = Mutex<(alive: Bool, stopped: Bool, watchers: [CheckedContinuation<ProcessError?, Never>])>(
+        (true, false, []))
     let failReset = Mutex(false)
     let restores = Mutex(0)
 
@@ -384,7 +406,8 @@ final class FakeMember: PoolMember {
     }
 
     func failure() -> ProcessError? {
-        state.withLock { $0.alive || $0.stopped } ? nil : ProcessError(.exited, "\(name): kube-apiserver was killed by signal 9")
+        state.withLock { $0.alive || $0.stopped }
+            ? nil : ProcessError(.exited, "\(name): kube-apiserver was killed by signal 9")
     }
 
     var processesAlive: Bool { state.withLock { $0.alive } }
@@ -393,7 +416,9 @@ final class FakeMember: PoolMember {
         await withCheckedContinuation { continuation in
             let now: ProcessError?? = state.withLock { state in
                 if state.stopped { return .some(nil) }
-                if !state.alive { return .some(ProcessError(.exited, "\(name): kube-apiserver was killed by signal 9")) }
+                if !state.alive {
+                    return .some(ProcessError(.exited, "\(name): kube-apiserver was killed by signal 9"))
+                }
                 state.watchers.append(continuation)
                 return .none
             }
@@ -414,10 +439,13 @@ final class FakeMember: PoolMember {
     func takeRestorePoint() async throws(K8sEnvError) -> any MemberRestorePoint { FakeRestorePoint(member: self) }
 
     func lend(number: Int) throws(K8sEnvError) -> LeaseTerms {
-        let token = "\(name)-lease-\(number)", factory = self.factory
-        return LeaseTerms(server: "https://127.0.0.1:1", caCertificate: "", token: token, kubeconfigPath: "/nonexistent/\(name)/leases/\(number)/kubeconfig",
-                          users: [], client: FakeFactory.client.with(token: token), webhook: nil, directory: "/nonexistent/\(name)",
-                          auditLogPath: nil, revoke: { factory.revoke(token) })
+        let token = "\(name)-lease-\(number)"
+        let factory = self.factory
+        return LeaseTerms(
+            server: "https://127.0.0.1:1", caCertificate: "", token: token,
+            kubeconfigPath: "/nonexistent/\(name)/leases/\(number)/kubeconfig",
+            users: [], client: FakeFactory.client.with(token: token), webhook: nil, directory: "/nonexistent/\(name)",
+            auditLogPath: nil, revoke: { factory.revoke(token) })
     }
 }
 

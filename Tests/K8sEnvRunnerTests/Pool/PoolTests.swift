@@ -8,34 +8,40 @@ import Testing
 enum PoolFixture {
     static let project: Project = {
         // swiftlint:disable:next force_try
-        try! Project(config: """
-            apiVersion: k8senv.dev/v1alpha1
-            kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-            storage: "${K8SENV_STORAGE:-embedded}"
-            timeouts: {acquire: 60s}
-            environments:
-              base:
-                pool: {size: 2}
-                crds: [crds/]
-                seeds:
-                  - name: namespaces
-                    manifests: [seeds/namespaces.yaml]
-                  - name: config
-                    dependsOn: [namespaces]
-                    manifests: [seeds/config.yaml]
-            """, seeds: layeredSeeds)
+        try! Project(
+            config: """
+                apiVersion: k8senv.dev/v1alpha1
+                kind: Config
+                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+                storage: "${K8SENV_STORAGE:-embedded}"
+                timeouts: {acquire: 60s}
+                environments:
+                  base:
+                    pool: {size: 2}
+                    crds: [crds/]
+                    seeds:
+                      - name: namespaces
+                        manifests: [seeds/namespaces.yaml]
+                      - name: config
+                        dependsOn: [namespaces]
+                        manifests: [seeds/config.yaml]
+                """, seeds: layeredSeeds)
     }()
 
     static func pool(size: Int? = nil, acquireTimeout: Duration? = nil) throws -> EnvironmentPool {
         let configuration = try K8sEnvConfiguration.load(project.path + "/k8senv.yaml")
-        return try configuration.pool(for: "base", options: PoolOptions(size: size, acquireTimeout: acquireTimeout,
-                                                                       cacheDirectory: project.cache))
+        return try configuration.pool(
+            for: "base",
+            options: PoolOptions(
+                size: size, acquireTimeout: acquireTimeout,
+                cacheDirectory: project.cache))
     }
 
     /// Runs `body` with a pool and shuts it down on every path.
-    static func with<T>(size: Int? = nil, acquireTimeout: Duration? = nil,
-                        _ body: (EnvironmentPool) async throws -> T) async throws -> T {
+    static func with<T>(
+        size: Int? = nil, acquireTimeout: Duration? = nil,
+        _ body: (EnvironmentPool) async throws -> T
+    ) async throws -> T {
         _ = try await TestBinaries.resolved()
         let pool = try pool(size: size, acquireTimeout: acquireTimeout)
         do {
@@ -68,18 +74,23 @@ struct PoolTests {
             #expect(FileManager.default.fileExists(atPath: instance.kubeconfigPath))
             #expect(instance.caCertificate.contains("BEGIN CERTIFICATE"))
             #expect(try await names(instance.client, "/api/v1/namespaces/team/configmaps").contains("settings"))
-            try await create(instance.client, "/api/v1/namespaces/default/configmaps",
-                             #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mine"}}"#)
+            try await create(
+                instance.client, "/api/v1/namespaces/default/configmaps",
+                #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"mine"}}"#)
             try await instance.release()
             #expect(await pool.counts == (idle: 1, inUse: 0))
         }
     }
 
-    @Test("the first lease of a pool finds the environment's CRDs in kube-apiserver's OpenAPI document: the re-aggregation kube-apiserver does after it answers is done before the instance is lent")
+    @Test(
+        "the first lease of a pool finds the environment's CRDs in kube-apiserver's OpenAPI document: the re-aggregation kube-apiserver does after it answers is done before the instance is lent"
+    )
     func firstLeaseHasTheCRDsInOpenAPI() async throws {
         try await PoolFixture.with(size: 1) { pool in
             let instance = try await pool.acquire()
-            let crds = try await instance.client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions").json?["items"] as? [[String: Any]] ?? []
+            let crds =
+                try await instance.client.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions").json?["items"]
+                as? [[String: Any]] ?? []
             let expected = crds.flatMap { crd -> [String] in
                 let spec = crd["spec"] as? [String: Any] ?? [:]
                 let group = (spec["group"] as? String ?? "").split(separator: ".").reversed().joined(separator: ".")
@@ -98,8 +109,9 @@ struct PoolTests {
     func reuse() async throws {
         try await PoolFixture.with { pool in
             let first = try await pool.acquire()
-            try await create(first.client, "/api/v1/namespaces/default/configmaps",
-                             #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"left-behind"}}"#)
+            try await create(
+                first.client, "/api/v1/namespaces/default/configmaps",
+                #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"left-behind"}}"#)
             let id = first.id
             try await first.release()
             let second = try await pool.acquire()
@@ -144,8 +156,9 @@ struct PoolTests {
                 for i in 0..<10 {
                     group.addTask {
                         try await pool.withInstance { instance in
-                            try await create(instance.client, "/api/v1/namespaces/default/configmaps",
-                                             #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c\#(i)"}}"#)
+                            try await create(
+                                instance.client, "/api/v1/namespaces/default/configmaps",
+                                #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c\#(i)"}}"#)
                             return instance.id
                         }
                     }
@@ -190,11 +203,14 @@ struct PoolTests {
         try await PoolFixture.with(size: 1) { pool in
             let first = try await pool.acquire()
             let id = first.id
-            _ = try await first.client.send("POST", "/api/v1/namespaces", body: Array(#"{"metadata":{"name":"during-reset"}}"#.utf8))
+            _ = try await first.client.send(
+                "POST", "/api/v1/namespaces", body: Array(#"{"metadata":{"name":"during-reset"}}"#.utf8))
             // A CRD makes the reset wait until kube-apiserver stops serving it: a reset long
             // enough to acquire during.
-            let crd = #"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"slows.test.k8senv.dev"},"spec":{"group":"test.k8senv.dev","names":{"plural":"slows","singular":"slow","kind":"Slow"},"scope":"Namespaced","versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}"#
-            _ = try await first.client.send("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body: Array(crd.utf8))
+            let crd =
+                #"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"slows.test.k8senv.dev"},"spec":{"group":"test.k8senv.dev","names":{"plural":"slows","singular":"slow","kind":"Slow"},"scope":"Namespaced","versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}"#
+            _ = try await first.client.send(
+                "POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", body: Array(crd.utf8))
             var served = false
             for _ in 0..<200 where !served {
                 served = (try? await first.client.send("GET", "/apis/test.k8senv.dev/v1/slows"))?.status == 200
@@ -243,22 +259,34 @@ struct PoolTests {
         }
     }
 
-    @Test("release removes user namespaces (also one with a finalizer) and cluster objects, keeps system and seeded ones")
+    @Test(
+        "release removes user namespaces (also one with a finalizer) and cluster objects, keeps system and seeded ones")
     func cleanup() async throws {
         try await PoolFixture.with(size: 1) { pool in
             let instance = try await pool.acquire()
             let client = instance.client
             let before = try await names(client, "/api/v1/namespaces")
             #expect(before.isSuperset(of: ["default", "kube-system", "kube-public", "team"]))
-            try await create(client, "/api/v1/namespaces", #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"scratch"}}"#)
-            try await create(client, "/api/v1/namespaces/scratch/configmaps", #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}"#)
-            try await create(client, "/api/v1/namespaces",
-                             #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"stuck","finalizers":["example.com/never"]}}"#)
-            try await create(client, "/api/v1/namespaces/team/configmaps", #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"extra"}}"#)
-            try await create(client, "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-                             #"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"made-by-test"}}"#)
-            try await create(client, "/apis/example.k8senv.dev/v1alpha1/namespaces/team/widgets",
-                             #"{"apiVersion":"example.k8senv.dev/v1alpha1","kind":"Widget","metadata":{"name":"new","finalizers":["example.com/hold"]},"spec":{"color":"blue","size":1}}"#)
+            try await create(
+                client, "/api/v1/namespaces", #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"scratch"}}"#)
+            try await create(
+                client, "/api/v1/namespaces/scratch/configmaps",
+                #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}"#)
+            try await create(
+                client, "/api/v1/namespaces",
+                #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"stuck","finalizers":["example.com/never"]}}"#
+            )
+            try await create(
+                client, "/api/v1/namespaces/team/configmaps",
+                #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"extra"}}"#)
+            try await create(
+                client, "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                #"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"made-by-test"}}"#
+            )
+            try await create(
+                client, "/apis/example.k8senv.dev/v1alpha1/namespaces/team/widgets",
+                #"{"apiVersion":"example.k8senv.dev/v1alpha1","kind":"Widget","metadata":{"name":"new","finalizers":["example.com/hold"]},"spec":{"color":"blue","size":1}}"#
+            )
             let id = instance.id
             try await instance.release()
             let again = try await pool.acquire()
@@ -266,10 +294,15 @@ struct PoolTests {
             let after = try await names(again.client, "/api/v1/namespaces")
             #expect(after == before, "namespaces are as seeded")
             #expect(try await names(again.client, "/api/v1/namespaces/team/configmaps") == ["settings"])
-            #expect(try await !names(again.client, "/apis/rbac.authorization.k8s.io/v1/clusterroles").contains("made-by-test"))
-            #expect(try await names(again.client, "/apis/example.k8senv.dev/v1alpha1/namespaces/team/widgets") == ["early"])
+            #expect(
+                try await !names(again.client, "/apis/rbac.authorization.k8s.io/v1/clusterroles").contains(
+                    "made-by-test"))
+            #expect(
+                try await names(again.client, "/apis/example.k8senv.dev/v1alpha1/namespaces/team/widgets") == ["early"])
             // The namespace is really gone, not just hidden: creating it again gives an empty one.
-            try await create(again.client, "/api/v1/namespaces", #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"scratch"}}"#)
+            try await create(
+                again.client, "/api/v1/namespaces",
+                #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"scratch"}}"#)
             #expect(try await names(again.client, "/api/v1/namespaces/scratch/configmaps").isEmpty)
             try await again.release()
         }
@@ -291,11 +324,17 @@ struct PoolTests {
                 if !served { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(served)
-            try await create(instance.client, "/apis/test.k8senv.dev/v1/temps", #"{"apiVersion":"test.k8senv.dev/v1","kind":"Temp","metadata":{"name":"t"}}"#)
+            try await create(
+                instance.client, "/apis/test.k8senv.dev/v1/temps",
+                #"{"apiVersion":"test.k8senv.dev/v1","kind":"Temp","metadata":{"name":"t"}}"#)
             try await instance.release()
             let again = try await pool.acquire()
-            #expect(try await !names(again.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions").contains("temps.test.k8senv.dev"))
-            #expect(try await names(again.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions").contains("widgets.example.k8senv.dev"))
+            #expect(
+                try await !names(again.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions").contains(
+                    "temps.test.k8senv.dev"))
+            #expect(
+                try await names(again.client, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions").contains(
+                    "widgets.example.k8senv.dev"))
             try await again.release()
         }
     }
@@ -318,14 +357,22 @@ struct PoolTests {
         }
     }
 
-    @Test("stress: 100 short tests, six at a time, create random objects across a pool of 2, and every instance ends clean")
+    @Test(
+        "stress: 100 short tests, six at a time, create random objects across a pool of 2, and every instance ends clean"
+    )
     func stress() async throws {
         try await PoolFixture.with(size: 2) { pool in
             let kinds: [(String, String)] = [
                 ("configmaps", #"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"NAME"},"data":{"a":"b"}}"#),
                 ("secrets", #"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"NAME"},"stringData":{"a":"b"}}"#),
-                ("services", #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"NAME"},"spec":{"ports":[{"port":80}]}}"#),
-                ("pods", #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}"#),
+                (
+                    "services",
+                    #"{"apiVersion":"v1","kind":"Service","metadata":{"name":"NAME"},"spec":{"ports":[{"port":80}]}}"#
+                ),
+                (
+                    "pods",
+                    #"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"NAME"},"spec":{"containers":[{"name":"c","image":"busybox"}]}}"#
+                ),
                 ("serviceaccounts", #"{"apiVersion":"v1","kind":"ServiceAccount","metadata":{"name":"NAME"}}"#),
             ]
             let baseline = try await pool.withInstance { try await names($0.client, "/api/v1/namespaces") }
@@ -338,12 +385,14 @@ struct PoolTests {
                         try await pool.withInstance { instance in
                             let namespace = test % 3 == 0 ? "default" : "stress-\(test)"
                             if namespace != "default" {
-                                try await create(instance.client, "/api/v1/namespaces",
-                                                 #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"\#(namespace)"}}"#)
+                                try await create(
+                                    instance.client, "/api/v1/namespaces",
+                                    #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"\#(namespace)"}}"#)
                             }
                             for (resource, body) in kinds.shuffled().prefix(Int.random(in: 1...kinds.count)) {
-                                try await create(instance.client, "/api/v1/namespaces/\(namespace)/\(resource)",
-                                                 body.replacingOccurrences(of: "NAME", with: "o\(test)"))
+                                try await create(
+                                    instance.client, "/api/v1/namespaces/\(namespace)/\(resource)",
+                                    body.replacingOccurrences(of: "NAME", with: "o\(test)"))
                             }
                         }
                     }
@@ -363,27 +412,31 @@ struct PoolTests {
         }
     }
 
-    @Test("a lease's credentials end with the lease: on the very first request after release, its token and its declared user's are refused (401, or 403 with k8senv's reason while kube-apiserver remembers them), asked by a client of their own; their kubeconfigs are gone, and the next lease's tokens work")
+    @Test(
+        "a lease's credentials end with the lease: on the very first request after release, its token and its declared user's are refused (401, or 403 with k8senv's reason while kube-apiserver remembers them), asked by a client of their own; their kubeconfigs are gone, and the next lease's tokens work"
+    )
     func leaseCredentialsEndWithTheLease() async throws {
         _ = try await TestBinaries.resolved()
-        let project = try Project(config: """
-            apiVersion: k8senv.dev/v1alpha1
-            kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-            storage: "${K8SENV_STORAGE:-embedded}"
-            users:
-              - name: alice
-                groups: [dev]
-            environments:
-              base:
-                pool: {size: 1}
-            """)
+        let project = try Project(
+            config: """
+                apiVersion: k8senv.dev/v1alpha1
+                kind: Config
+                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+                storage: "${K8SENV_STORAGE:-embedded}"
+                users:
+                  - name: alice
+                    groups: [dev]
+                environments:
+                  base:
+                    pool: {size: 1}
+                """)
         let pool = try K8sEnvConfiguration.load(project.path + "/k8senv.yaml")
             .pool(for: "base", options: PoolOptions(size: 1, cacheDirectory: project.cache))
         /// The status and message of a GET of the default namespace with `token`, from a client
         /// that shares nothing with the pool.
         func ask(_ lease: PooledInstance, _ token: String) async throws -> (status: Int, message: String) {
-            let client = try KubeClient(server: lease.endpoint.absoluteString, caCertificate: lease.caCertificate, token: token)
+            let client = try KubeClient(
+                server: lease.endpoint.absoluteString, caCertificate: lease.caCertificate, token: token)
             let response = try await client.send("GET", "/api/v1/namespaces/default")
             await client.shutdown()
             return (response.status, (response.json?["message"] as? String) ?? "")
@@ -401,11 +454,17 @@ struct PoolTests {
             // The lease admin's identity (allowed everything by k8senv's webhook) and alice's (RBAC refuses her by name).
             #expect(try await ask(first, first.token).status == 200)
             let asAlice = try await ask(first, alice.token)
-            #expect(asAlice.status == 403 && asAlice.message.contains(#"User "alice" cannot get resource "namespaces""#), "\(asAlice)")
-            #expect(FileManager.default.fileExists(atPath: first.kubeconfigPath) && FileManager.default.fileExists(atPath: alice.kubeconfigPath))
+            #expect(
+                asAlice.status == 403 && asAlice.message.contains(#"User "alice" cannot get resource "namespaces""#),
+                "\(asAlice)")
+            #expect(
+                FileManager.default.fileExists(atPath: first.kubeconfigPath)
+                    && FileManager.default.fileExists(atPath: alice.kubeconfigPath))
             try await first.release()
 
-            #expect(!FileManager.default.fileExists(atPath: first.kubeconfigPath) && !FileManager.default.fileExists(atPath: alice.kubeconfigPath))
+            #expect(
+                !FileManager.default.fileExists(atPath: first.kubeconfigPath)
+                    && !FileManager.default.fileExists(atPath: alice.kubeconfigPath))
             #expect(try await refused(first, first.token), "the released lease's token still works")
             #expect(try await refused(first, alice.token), "the released lease's user token still works")
 

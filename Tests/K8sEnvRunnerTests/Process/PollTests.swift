@@ -22,7 +22,10 @@ struct PollTests {
             asks += 1
             return false
         }
-        guard case .failure(let gaveUp) = outcome else { Issue.record("it did not give up"); return }
+        guard case .failure(let gaveUp) = outcome else {
+            Issue.record("it did not give up")
+            return
+        }
         #expect(gaveUp.reason == .deadline && gaveUp.attempts == asks && asks >= 2)
         #expect(gaveUp.description.hasSuffix("the deadline passed") && gaveUp.description.contains("\(asks) attempts"))
     }
@@ -31,7 +34,10 @@ struct PollTests {
     func cancelled() async {
         let task = Task { await Poll(every: .milliseconds(5), for: .seconds(600)).until { false } }
         task.cancel()
-        guard case .failure(let gaveUp) = await task.value else { Issue.record("it did not give up"); return }
+        guard case .failure(let gaveUp) = await task.value else {
+            Issue.record("it did not give up")
+            return
+        }
         #expect(gaveUp.reason == .cancelled && gaveUp.description.hasPrefix("cancelled after"))
     }
 
@@ -51,10 +57,17 @@ struct PollTests {
     @Test("the blocking form asks on its thread until the condition holds or the deadline passes")
     func blocking() {
         var asks = 0
-        #expect((try? Poll(every: .milliseconds(1), for: .seconds(60)).blockingUntil { asks += 1; return asks == 4 }.get()) != nil)
+        #expect(
+            (try? Poll(every: .milliseconds(1), for: .seconds(60)).blockingUntil {
+                asks += 1
+                return asks == 4
+            }.get()) != nil)
         #expect(asks == 4)
         let never = Poll(every: .milliseconds(1), for: .milliseconds(20)).blockingUntil { false }
-        guard case .failure(let gaveUp) = never else { Issue.record("it did not give up"); return }
+        guard case .failure(let gaveUp) = never else {
+            Issue.record("it did not give up")
+            return
+        }
         #expect(gaveUp.reason == .deadline)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import K8sEnvTestSupport
 import K8sEnvRunner
+import K8sEnvTestSupport
 import Testing
 
 @Suite("Child processes", .tags(.fast))
@@ -9,8 +9,9 @@ struct ProcessTests {
     func exitStatus() async throws {
         let dir = try TemporaryDirectory()
         let log = dir.path + "/out.log"
-        let process = try ChildProcess.launch(executable: "/bin/sh", arguments: ["-c", "echo hello; echo oops >&2; exit 3"],
-                                              environment: [:], logPath: log)
+        let process = try ChildProcess.launch(
+            executable: "/bin/sh", arguments: ["-c", "echo hello; echo oops >&2; exit 3"],
+            environment: [:], logPath: log)
         #expect(await process.waitForExit() == .exited(3))
         #expect(process.logTail() == "hello\noops")
         let mode = try FileManager.default.attributesOfItem(atPath: log)[.posixPermissions] as? Int
@@ -21,7 +22,8 @@ struct ProcessTests {
     func missingProgram() throws {
         let dir = try TemporaryDirectory()
         #expect {
-            try ChildProcess.launch(executable: dir.path + "/nope", arguments: [], environment: [:], logPath: dir.path + "/log")
+            try ChildProcess.launch(
+                executable: dir.path + "/nope", arguments: [], environment: [:], logPath: dir.path + "/log")
         } throws: { error in
             let e = error as! ProcessError
             return e.code == .notFound && e.description.contains(dir.path + "/nope")
@@ -53,11 +55,14 @@ struct ProcessTests {
     @Test("a process that stops on SIGTERM ends cleanly within the grace")
     func stopClean() async throws {
         let dir = try TemporaryDirectory()
-        let process = try ChildProcess.launch(executable: "/bin/sleep", arguments: ["300"], environment: [:], logPath: dir.path + "/log")
+        let process = try ChildProcess.launch(
+            executable: "/bin/sleep", arguments: ["300"], environment: [:], logPath: dir.path + "/log")
         #expect(await process.stop(grace: .seconds(5)) == .signaled(SIGTERM))
     }
 
-    @Test("a stop asked for by a cancelled task (an interrupted start) still gives the grace and returns only once the process has ended")
+    @Test(
+        "a stop asked for by a cancelled task (an interrupted start) still gives the grace and returns only once the process has ended"
+    )
     func stopWhenCancelled() async throws {
         let dir = try TemporaryDirectory()
         // Ends on SIGTERM with its own status, after a short clean-up of its own.
@@ -78,8 +83,9 @@ struct ProcessTests {
     func noShell() async throws {
         let dir = try TemporaryDirectory()
         let tricky = ["$(touch \(dir.path)/pwned)", "a b", "'quoted'", "; rm -rf /"]
-        let process = try ChildProcess.launch(executable: "/usr/bin/printf", arguments: ["%s\\n"] + tricky,
-                                              environment: [:], logPath: dir.path + "/log")
+        let process = try ChildProcess.launch(
+            executable: "/usr/bin/printf", arguments: ["%s\\n"] + tricky,
+            environment: [:], logPath: dir.path + "/log")
         #expect(await process.waitForExit() == .exited(0))
         #expect(process.logTail() == tricky.joined(separator: "\n"))
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/pwned"))

@@ -4,8 +4,9 @@ import K8sEnvSystem
 import K8sEnvTestSupport
 import Synchronization
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A connected socket to `path`, with a 10 s receive timeout, for requests written by hand.
@@ -50,11 +51,18 @@ private func threadCount() -> Int {
 
 @Suite("the pool API's HTTP server and client on a Unix socket", .tags(.fast))
 struct PoolHTTPServerTests {
-    @Test("answers a request with the handler's JSON and the peer's pid; the socket is 0600 from the start and gone after stop")
+    @Test(
+        "answers a request with the handler's JSON and the peer's pid; the socket is 0600 from the start and gone after stop"
+    )
     func serves() async throws {
         let folder = try TemporaryFolder()
         let server = try PoolHTTPServer(path: folder("api.sock")) { request, peer, _ in
-            .json(200, ["method": request.method, "path": request.path, "mode": request.query["mode"] ?? "", "body": String(decoding: request.body, as: UTF8.self), "pid": "\(peer.pid)"])
+            .json(
+                200,
+                [
+                    "method": request.method, "path": request.path, "mode": request.query["mode"] ?? "",
+                    "body": String(decoding: request.body, as: UTF8.self), "pid": "\(peer.pid)",
+                ])
         }
         defer { server.stop() }
         var status = stat()
@@ -63,10 +71,13 @@ struct PoolHTTPServerTests {
         let answer = try await client.send("DELETE", "/v1/leases/ab?mode=stop", body: Array("{}".utf8))
         #expect(answer.status == 200)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(answer.body)) as? [String: String])
-        #expect(object == ["method": "DELETE", "path": "/v1/leases/ab", "mode": "stop", "body": "{}", "pid": "\(getpid())"])
+        #expect(
+            object == ["method": "DELETE", "path": "/v1/leases/ab", "mode": "stop", "body": "{}", "pid": "\(getpid())"])
         server.stop()
         #expect(!FileManager.default.fileExists(atPath: folder("api.sock")), "stop removes the socket")
-        await #expect { try await client.send("GET", "/v1/status") } throws: { ($0 as? K8sEnvError)?.code == .noService }
+        await #expect { try await client.send("GET", "/v1/status") } throws: {
+            ($0 as? K8sEnvError)?.code == .noService
+        }
     }
 
     @Test("routes: the four of the API, 405 for another method on them, 404 elsewhere, each with its code")
@@ -75,15 +86,19 @@ struct PoolHTTPServerTests {
         #expect(matched("POST", "/v1/leases") == .acquire)
         #expect(matched("DELETE", "/v1/leases/abc") == .release(lease: "abc"))
         #expect(matched("GET", "/v1/leases/abc/audit") == .audit(lease: "abc"))
-        for (method, path, status, code) in [("PUT", "/v1/status", 405, "method-not-allowed"), ("GET", "/v1/leases", 405, "method-not-allowed"),
-                                             ("POST", "/v1/leases/abc", 405, "method-not-allowed"), ("GET", "/v2/status", 404, "not-found"),
-                                             ("DELETE", "/v1/leases/", 404, "not-found"), ("GET", "/", 404, "not-found")] {
+        for (method, path, status, code) in [
+            ("PUT", "/v1/status", 405, "method-not-allowed"), ("GET", "/v1/leases", 405, "method-not-allowed"),
+            ("POST", "/v1/leases/abc", 405, "method-not-allowed"), ("GET", "/v2/status", 404, "not-found"),
+            ("DELETE", "/v1/leases/", 404, "not-found"), ("GET", "/", 404, "not-found"),
+        ] {
             guard case .refused(let response) = PoolRoute.match(method: method, path: path) else {
                 Issue.record("\(method) \(path) was routed")
                 continue
             }
             #expect(response.status == status, "\(method) \(path)")
-            #expect(PoolClient.Answer(status: response.status, body: response.body).error?.code == code, "\(method) \(path)")
+            #expect(
+                PoolClient.Answer(status: response.status, body: response.body).error?.code == code, "\(method) \(path)"
+            )
         }
     }
 
@@ -92,8 +107,11 @@ struct PoolHTTPServerTests {
         return nil
     }
 
-    @Test("a peer of another uid is answered 403 (SO_PEERCRED), even when the socket's mode would let it in",
-          .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root and setpriv to connect as nobody"))
+    @Test(
+        "a peer of another uid is answered 403 (SO_PEERCRED), even when the socket's mode would let it in",
+        .enabled(
+            if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+            "needs root and setpriv to connect as nobody"))
     func refusesOtherUsers() async throws {
         let folder = try TemporaryFolder()
         chmod(folder.path, 0o711)
@@ -109,13 +127,16 @@ struct PoolHTTPServerTests {
             while chunk := s.recv(4096): data += chunk
             print(data.decode())
             """
-        let other = try await runToolAsync("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c", script, path])
+        let other = try await runToolAsync(
+            "/usr/bin/setpriv",
+            ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c", script, path])
         #expect(other.output.hasPrefix("HTTP/1.1 403 Forbidden"), "\(other.output)")
         #expect(other.output.contains(#""code":"forbidden""#) && !other.output.contains("granted"), "\(other.output)")
     }
 
-    @Test("the client refuses a socket another user planted (its file, its folder, a symlink to either) and sends it nothing",
-          .enabled(if: getuid() == 0, "needs root to give files to another user"))
+    @Test(
+        "the client refuses a socket another user planted (its file, its folder, a symlink to either) and sends it nothing",
+        .enabled(if: getuid() == 0, "needs root to give files to another user"))
     func clientRefusesPlantedSockets() async throws {
         let folder = try TemporaryFolder()
         let requests = Counter()
@@ -148,15 +169,22 @@ struct PoolHTTPServerTests {
         #expect(try await PoolClient(socketPath: plantedFolder + "/pool.sock").send("GET", "/v1/status").status == 200)
     }
 
-    private func expectUntrusted(_ path: String, because reason: String, sourceLocation: SourceLocation = #_sourceLocation) async {
-        await #expect(sourceLocation: sourceLocation) { try await PoolClient(socketPath: path).send("GET", "/v1/status") } throws: { error in
+    private func expectUntrusted(
+        _ path: String, because reason: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+        await #expect(sourceLocation: sourceLocation) {
+            try await PoolClient(socketPath: path).send("GET", "/v1/status")
+        } throws: { error in
             guard let error = error as? K8sEnvError, error.code == .untrustedSocket else { return false }
             return error.message.contains(reason) && error.message.contains("only to a pool service of your own user")
         }
     }
 
-    @Test("the client refuses a service whose process runs as another user (SO_PEERCRED), though the socket file is its own",
-          .enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs root to drop to another user"))
+    @Test(
+        "the client refuses a service whose process runs as another user (SO_PEERCRED), though the socket file is its own",
+        .enabled(
+            if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"),
+            "needs root to drop to another user"))
     func clientRefusesAnotherUsersProcess() async throws {
         let folder = try TemporaryFolder()
         let path = folder("pool.sock")
@@ -194,7 +222,9 @@ struct PoolHTTPServerTests {
         #expect(output.contains("received 0"), "the client sent nothing to it: \(output)")
     }
 
-    @Test("a client that half-closes its end after sending the request is still there for its answer (as an acquire asks before granting)")
+    @Test(
+        "a client that half-closes its end after sending the request is still there for its answer (as an acquire asks before granting)"
+    )
     func halfClose() async throws {
         let folder = try TemporaryFolder()
         let server = try PoolHTTPServer(path: folder("api.sock")) { _, _, connection in
@@ -211,7 +241,9 @@ struct PoolHTTPServerTests {
         #expect(answer.contains(#"{"lease":"x"}"#), "\(answer)")
     }
 
-    @Test("bytes after a whole request (junk, a second request) do not take the handler's answer away: an acquire's grant reaches its client")
+    @Test(
+        "bytes after a whole request (junk, a second request) do not take the handler's answer away: an acquire's grant reaches its client"
+    )
     func bytesAfterTheRequest() async throws {
         let folder = try TemporaryFolder()
         let server = try PoolHTTPServer(path: folder("api.sock")) { _, _, _ in
@@ -244,12 +276,16 @@ struct PoolHTTPServerTests {
         #expect(try await eventuallyTrue { saw.value == 1 })
     }
 
-    @Test("a request that does not arrive whole within the deadline is answered 408 and closed, however slowly it trickles")
+    @Test(
+        "a request that does not arrive whole within the deadline is answered 408 and closed, however slowly it trickles"
+    )
     func slowRequest() async throws {
         let folder = try TemporaryFolder()
         var limits = PoolHTTPServer.Limits()
         limits.requestDeadline = .seconds(1)
-        let server = try PoolHTTPServer(path: folder("api.sock"), limits: limits) { _, _, _ in .json(200, ["handled": "yes"]) }
+        let server = try PoolHTTPServer(path: folder("api.sock"), limits: limits) { _, _, _ in
+            .json(200, ["handled": "yes"])
+        }
         defer { server.stop() }
         let fd = try rawConnect(folder("api.sock"))
         defer { close(fd) }
@@ -263,14 +299,18 @@ struct PoolHTTPServerTests {
         #expect(answer.contains(#""code":"request-timeout""#) && !answer.contains("handled"), "\(answer)")
     }
 
-    @Test("connections over the limits (in all, from one process) are answered 503 too-many-connections at once; a place freed is taken again")
+    @Test(
+        "connections over the limits (in all, from one process) are answered 503 too-many-connections at once; a place freed is taken again"
+    )
     func connectionLimits() async throws {
         for (total, perProcess) in [(3, 100), (100, 3)] {
             let folder = try TemporaryFolder()
             var limits = PoolHTTPServer.Limits()
             limits.connections = total
             limits.connectionsPerProcess = perProcess
-            let server = try PoolHTTPServer(path: folder("api.sock"), limits: limits) { _, _, _ in .json(200, ["ok": "yes"]) }
+            let server = try PoolHTTPServer(path: folder("api.sock"), limits: limits) { _, _, _ in
+                .json(200, ["ok": "yes"])
+            }
             defer { server.stop() }
             let idle = try (0..<3).map { _ in try rawConnect(folder("api.sock")) }
             // The idle ones are admitted (as seen by the server) before the fourth comes.
@@ -281,17 +321,23 @@ struct PoolHTTPServerTests {
             #expect(refused.hasPrefix("HTTP/1.1 503"), "limits \(total)/\(perProcess): \(refused)")
             #expect(refused.contains(#""code":"too-many-connections""#), "\(refused)")
             close(idle[0])
-            #expect(try await eventuallyTrue { (try? await PoolClient(socketPath: folder("api.sock")).send("GET", "/v1/status").status) == 200 })
+            #expect(
+                try await eventuallyTrue {
+                    (try? await PoolClient(socketPath: folder("api.sock")).send("GET", "/v1/status").status) == 200
+                })
             for fd in idle.dropFirst() { close(fd) }
         }
     }
 
-    @Test("hundreds of idle connections hold neither a thread each nor a connection past the limit: those over it are answered and closed at once")
+    @Test(
+        "hundreds of idle connections hold neither a thread each nor a connection past the limit: those over it are answered and closed at once"
+    )
     func slowloris() async throws {
         let folder = try TemporaryFolder()
         var limits = PoolHTTPServer.Limits()
         limits.connections = 64
-        let server = try PoolHTTPServer(path: folder("api.sock"), limits: limits) { _, _, _ in .json(200, ["ok": "yes"]) }
+        let server = try PoolHTTPServer(path: folder("api.sock"), limits: limits) { _, _, _ in .json(200, ["ok": "yes"])
+        }
         defer { server.stop() }
         _ = try await PoolClient(socketPath: folder("api.sock")).send("GET", "/v1/status")
         let threadsBefore = threadCount()
@@ -309,10 +355,11 @@ struct PoolHTTPServerTests {
         let deadline = ContinuousClock.now + .seconds(10)
         while held > limits.connections, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
-            held = clients.filter { fd in
-                var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                return poll(&entry, 1, 0) == 0  // nothing to read: the server neither answered nor closed it
-            }.count
+            held =
+                clients.filter { fd in
+                    var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    return poll(&entry, 1, 0) == 0  // nothing to read: the server neither answered nor closed it
+                }.count
         }
         #expect(held <= limits.connections, "connections the server still holds: \(held)")
         // A thread per connection would have added hundreds (other suites' threads come and go).
@@ -327,7 +374,9 @@ private final class Counter: Sendable {
     func add() { count.withLock { $0 += 1 } }
 }
 
-private func eventuallyTrue(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+private func eventuallyTrue(within timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws
+    -> Bool
+{
     let deadline = ContinuousClock.now + timeout
     while true {
         if try await condition() { return true }

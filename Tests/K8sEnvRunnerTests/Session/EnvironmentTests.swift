@@ -1,7 +1,7 @@
 import Foundation
-import K8sEnvTestSupport
 import K8sEnvRunner
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Testing
 
 /// Lines a session printed.
@@ -29,15 +29,21 @@ final class Project: Sendable {
     }
 
     func options(_ environments: [String] = [], noCache: Bool = false) -> Lifecycle.Options {
-        Lifecycle.Options(file: path + "/k8senv.yaml", profile: nil, environments: environments, stateDirectory: path + "/.k8senv",
-                          quiet: false, noCache: noCache, cacheDirectory: cache, poolSize: 1)
+        Lifecycle.Options(
+            file: path + "/k8senv.yaml", profile: nil, environments: environments, stateDirectory: path + "/.k8senv",
+            quiet: false, noCache: noCache, cacheDirectory: cache, poolSize: 1)
     }
 
     /// Starts, runs `body` with the session, and stops on every path.
-    func withSession<T>(_ environments: [String] = [], noCache: Bool = false, transcript: Transcript = Transcript(),
-                        _ body: (Session, RunRecord) async throws -> T) async throws -> T {
+    func withSession<T>(
+        _ environments: [String] = [], noCache: Bool = false, transcript: Transcript = Transcript(),
+        _ body: (Session, RunRecord) async throws -> T
+    ) async throws -> T {
         let session: Session
-        do { session = try await Lifecycle.start(options(environments, noCache: noCache), detached: false, output: transcript.output) } catch {
+        do {
+            session = try await Lifecycle.start(
+                options(environments, noCache: noCache), detached: false, output: transcript.output)
+        } catch {
             Issue.record("start failed: \(error.message)\n\(transcript.text)")
             throw error
         }
@@ -73,7 +79,8 @@ final class Project: Sendable {
         let kubectl = try #require(TestBinaries.kubectl, "kubectl is needed")
         // Its own discovery cache: kubectl keys it by host:port, and ports are reused by later
         // instances that serve other CRDs.
-        let result = try runTool(kubectl, ["--kubeconfig", kubeconfig, "--cache-dir", path + "/kubectl-cache"] + arguments)
+        let result = try runTool(
+            kubectl, ["--kubeconfig", kubeconfig, "--cache-dir", path + "/kubectl-cache"] + arguments)
         #expect(result.status == 0, "kubectl \(arguments.joined(separator: " ")): \(result.output)")
         return result.output
     }
@@ -104,55 +111,77 @@ let layeredConfig = """
 let layeredSeeds = [
     // A CR before its namespace in the file: kind order applies the Namespace first.
     "seeds/namespaces.yaml": """
-        apiVersion: example.k8senv.dev/v1alpha1
-        kind: Widget
-        metadata: {name: early, namespace: team}
-        spec: {color: red, size: 1}
-        ---
-        apiVersion: v1
-        kind: Namespace
-        metadata: {name: team}
-        """,
+    apiVersion: example.k8senv.dev/v1alpha1
+    kind: Widget
+    metadata: {name: early, namespace: team}
+    spec: {color: red, size: 1}
+    ---
+    apiVersion: v1
+    kind: Namespace
+    metadata: {name: team}
+    """,
     "seeds/config.yaml": """
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: settings, namespace: team}
-        data: {mode: seeded}
-        """,
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: settings, namespace: team}
+    data: {mode: seeded}
+    """,
     "seeds/extra.yaml": """
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: child-only, namespace: team}
-        data: {from: child}
-        """,
+    apiVersion: v1
+    kind: ConfigMap
+    metadata: {name: child-only, namespace: team}
+    data: {from: child}
+    """,
 ]
 
-@Suite("Environments: CRDs, seeds, snapshots", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit), .integrationSlot)
+@Suite(
+    "Environments: CRDs, seeds, snapshots", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit),
+    .integrationSlot)
 struct EnvironmentTests {
     @Test("CRDs, then seed sets in dependsOn order, then a second up from the cache shows the same objects")
     func buildThenHit() async throws {
         _ = try await TestBinaries.resolved()
         let project = try Project(config: layeredConfig, seeds: layeredSeeds)
         let first = Transcript()
-        try await project.withSession(["base"], transcript: first) { (_: Session, record: RunRecord) async throws -> Void in
+        try await project.withSession(["base"], transcript: first) {
+            (_: Session, record: RunRecord) async throws -> Void in
             let kubeconfig = record.instances[0].kubeconfig
-            #expect(try project.kubectl(kubeconfig, ["get", "widget", "early", "-n", "team", "-o", "jsonpath={.spec.color}"]) == "red")
-            #expect(try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.data.mode}"]) == "seeded")
+            #expect(
+                try project.kubectl(
+                    kubeconfig, ["get", "widget", "early", "-n", "team", "-o", "jsonpath={.spec.color}"]) == "red")
+            #expect(
+                try project.kubectl(
+                    kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.data.mode}"])
+                    == "seeded")
         }
         #expect(first.text.contains("cache miss"))
-        let order = ["CRDs of base established", "seed set base/namespaces", "seed set base/config"].map { first.text.range(of: $0)?.lowerBound }
+        let order = ["CRDs of base established", "seed set base/namespaces", "seed set base/config"].map {
+            first.text.range(of: $0)?.lowerBound
+        }
         #expect(order.allSatisfy { $0 != nil } && order[0]! < order[1]! && order[1]! < order[2]!, "\(first.text)")
 
         let second = Transcript()
-        try await project.withSession(["base"], transcript: second) { (_: Session, record: RunRecord) async throws -> Void in
+        try await project.withSession(["base"], transcript: second) {
+            (_: Session, record: RunRecord) async throws -> Void in
             let kubeconfig = record.instances[0].kubeconfig
-            #expect(try project.kubectl(kubeconfig, ["get", "widget", "early", "-n", "team", "-o", "jsonpath={.spec.color}"]) == "red")
-            #expect(try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.data.mode}"]) == "seeded")
+            #expect(
+                try project.kubectl(
+                    kubeconfig, ["get", "widget", "early", "-n", "team", "-o", "jsonpath={.spec.color}"]) == "red")
+            #expect(
+                try project.kubectl(
+                    kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.data.mode}"])
+                    == "seeded")
             // Server-side apply of the same content again changes nothing.
-            let before = try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.metadata.resourceVersion}"])
-            let applied = try project.kubectl(kubeconfig, ["apply", "--server-side", "--field-manager=k8senv", "-f", project.path + "/seeds/config.yaml"])
+            let before = try project.kubectl(
+                kubeconfig,
+                ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.metadata.resourceVersion}"])
+            let applied = try project.kubectl(
+                kubeconfig,
+                ["apply", "--server-side", "--field-manager=k8senv", "-f", project.path + "/seeds/config.yaml"])
             #expect(applied.contains("serverside-applied"))
-            let after = try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.metadata.resourceVersion}"])
+            let after = try project.kubectl(
+                kubeconfig,
+                ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.metadata.resourceVersion}"])
             #expect(before == after)
         }
         #expect(second.text.contains("(cache hit)"))
@@ -160,7 +189,8 @@ struct EnvironmentTests {
 
         // One byte of one CRD changes the key.
         let crd = project.path + "/crds/widgets.example.k8senv.dev.yaml"
-        try (try String(contentsOfFile: crd, encoding: .utf8) + "\n# changed\n").write(toFile: crd, atomically: true, encoding: .utf8)
+        try (try String(contentsOfFile: crd, encoding: .utf8) + "\n# changed\n").write(
+            toFile: crd, atomically: true, encoding: .utf8)
         let third = Transcript()
         try await project.withSession(["base"], transcript: third) { _, _ in }
         #expect(third.text.contains("cache miss"))
@@ -171,10 +201,17 @@ struct EnvironmentTests {
         _ = try await TestBinaries.resolved()
         let project = try Project(config: layeredConfig, seeds: layeredSeeds)
         let transcript = Transcript()
-        try await project.withSession(["child"], transcript: transcript) { (_: Session, record: RunRecord) async throws -> Void in
+        try await project.withSession(["child"], transcript: transcript) {
+            (_: Session, record: RunRecord) async throws -> Void in
             let kubeconfig = record.instances[0].kubeconfig
-            #expect(try project.kubectl(kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.data.mode}"]) == "seeded")
-            #expect(try project.kubectl(kubeconfig, ["get", "configmap", "child-only", "-n", "team", "-o", "jsonpath={.data.from}"]) == "child")
+            #expect(
+                try project.kubectl(
+                    kubeconfig, ["get", "configmap", "settings", "-n", "team", "-o", "jsonpath={.data.mode}"])
+                    == "seeded")
+            #expect(
+                try project.kubectl(
+                    kubeconfig, ["get", "configmap", "child-only", "-n", "team", "-o", "jsonpath={.data.from}"])
+                    == "child")
         }
         // The parent was built (and cached) first; the child applied only its own set.
         #expect(transcript.text.contains("base: snapshot"))
@@ -197,8 +234,12 @@ struct EnvironmentTests {
         let size = try #require(try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int)
         #expect(truncate(database, off_t(size / 2)) == 0)
         let transcript = Transcript()
-        try await project.withSession(["base"], transcript: transcript) { (_: Session, record: RunRecord) async throws -> Void in
-            #expect(try project.kubectl(record.instances[0].kubeconfig, ["get", "widget", "early", "-n", "team", "-o", "name"])
+        try await project.withSession(["base"], transcript: transcript) {
+            (_: Session, record: RunRecord) async throws -> Void in
+            #expect(
+                try project.kubectl(
+                    record.instances[0].kubeconfig, ["get", "widget", "early", "-n", "team", "-o", "name"]
+                )
                 .contains("widget"))
         }
         #expect(transcript.text.contains("unusable (checksum mismatch); rebuilding"), "\(transcript.text)")
@@ -207,19 +248,26 @@ struct EnvironmentTests {
     @Test("a namespaced object whose namespace does not exist names the file and line")
     func missingNamespace() async throws {
         _ = try await TestBinaries.resolved()
-        let project = try Project(config: """
-            apiVersion: k8senv.dev/v1alpha1
-            kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-            storage: "${K8SENV_STORAGE:-embedded}"
-            environments:
-              e:
-                seeds:
-                  - name: s
-                    manifests: [seeds/cm.yaml]
-            """, seeds: ["seeds/cm.yaml": "# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\n"])
+        let project = try Project(
+            config: """
+                apiVersion: k8senv.dev/v1alpha1
+                kind: Config
+                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+                storage: "${K8SENV_STORAGE:-embedded}"
+                environments:
+                  e:
+                    seeds:
+                      - name: s
+                        manifests: [seeds/cm.yaml]
+                """,
+            seeds: [
+                "seeds/cm.yaml":
+                    "# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\n"
+            ])
         let error = try #require(try await project.startError())
-        #expect(error.report.contains("seeds/cm.yaml:2:1: error: ConfigMap \"c\": namespace \"nowhere\" does not exist"), "\(error.report)")
+        #expect(
+            error.report.contains("seeds/cm.yaml:2:1: error: ConfigMap \"c\": namespace \"nowhere\" does not exist"),
+            "\(error.report)")
         // One error type: the domain says what part failed, the cause is kept, the logs too.
         #expect(error.domain == .apply && error.code == .manifests && error.exitStatus == 1)
         #expect(error.cause is Diagnostics)
@@ -246,28 +294,34 @@ struct EnvironmentTests {
                   storage: true
                   schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
             """
-        let project = try Project(config: """
-            apiVersion: k8senv.dev/v1alpha1
-            kind: Config
-            binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-            storage: "${K8SENV_STORAGE:-embedded}"
-            timeouts: {crds: 3s}
-            environments:
-              base:
-                crds: [crds/widgets.example.k8senv.dev.yaml]
-              e:
-                extends: base
-                crds: [extra/clones.yaml]
-            """, seeds: ["extra/clones.yaml": conflicting])
+        let project = try Project(
+            config: """
+                apiVersion: k8senv.dev/v1alpha1
+                kind: Config
+                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+                storage: "${K8SENV_STORAGE:-embedded}"
+                timeouts: {crds: 3s}
+                environments:
+                  base:
+                    crds: [crds/widgets.example.k8senv.dev.yaml]
+                  e:
+                    extends: base
+                    crds: [extra/clones.yaml]
+                """, seeds: ["extra/clones.yaml": conflicting])
         // The conflicting CRD comes in a layer on top, so the first one always wins the names.
         let message = try await project.startFailure(["e"])
-        #expect(message.contains("CustomResourceDefinition \"clones.example.k8senv.dev\" was not Established within timeouts.crds"), "\(message)")
+        #expect(
+            message.contains(
+                "CustomResourceDefinition \"clones.example.k8senv.dev\" was not Established within timeouts.crds"),
+            "\(message)")
         #expect(message.contains("NamesAccepted=False"), "\(message)")
         #expect(!message.contains("widgets.example.k8senv.dev\" was not"), "\(message)")
         #expect(try runningProcesses(mentioning: project.path).isEmpty)
     }
 
-    @Test("Cluster API v0.4.8 CRDs apply and establish on this kube-apiserver; v1.14 ones fail naming the field and the version")
+    @Test(
+        "Cluster API v0.4.8 CRDs apply and establish on this kube-apiserver; v1.14 ones fail naming the field and the version"
+    )
     func realWorldCRDs() async throws {
         let binaries = try await TestBinaries.resolved()
         let testdata = Project.repository + "/Tests/Fixtures/crds"

@@ -22,15 +22,19 @@ struct ExportQuotingTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    @Test("export quoting lets no ; through: a prepended letter (U+0D4E) before ; or ' is quoted by bytes, and eval gives the value back without running ./evil")
+    @Test(
+        "export quoting lets no ; through: a prepended letter (U+0D4E) before ; or ' is quoted by bytes, and eval gives the value back without running ./evil"
+    )
     func exportQuotingLetsNoSemicolonThrough() throws {
         try TemporaryFolder.with { folder in
             let marker = folder("ran")
             let evil = try folder.write("evil", "#!/bin/sh\ntouch '\(marker)'\n")
             chmod(evil, 0o755)
-            for value in [folder.path + "/x\u{0D4E};./evil",
-                          folder.path + "/x\u{0D4E}';./evil;'",
-                          "a b", "", "it's", "$(./evil)", "`./evil`", "x\u{0D4E}\n./evil"] {
+            for value in [
+                folder.path + "/x\u{0D4E};./evil",
+                folder.path + "/x\u{0D4E}';./evil;'",
+                "a b", "", "it's", "$(./evil)", "`./evil`", "x\u{0D4E}\n./evil",
+            ] {
                 let line = "export KUBECONFIG=" + Lifecycle.shellQuote(value)
                 let (status, output) = try Self.evaluate(line, in: folder.path)
                 #expect(status == 0, "\(line)")

@@ -1,6 +1,6 @@
 import Foundation
-import K8sEnvTestSupport
 import K8sEnvRunner
+import K8sEnvTestSupport
 import Testing
 
 @Suite("Supervisor events", .tags(.fast))
@@ -14,8 +14,11 @@ struct SupervisorEventTests {
         #expect(reader.next().isEmpty)
         writer.send(SupervisorEvent(.progress, "base: embedded ready in 0.02s"))
         writer.send(SupervisorEvent(.error, "error: a line with \"quotes\",\nand a newline"))
-        #expect(reader.next() == [SupervisorEvent(.progress, "base: embedded ready in 0.02s"),
-                                  SupervisorEvent(.error, "error: a line with \"quotes\",\nand a newline")])
+        #expect(
+            reader.next() == [
+                SupervisorEvent(.progress, "base: embedded ready in 0.02s"),
+                SupervisorEvent(.error, "error: a line with \"quotes\",\nand a newline"),
+            ])
         #expect(reader.next().isEmpty)
         let handle = try #require(FileHandle(forWritingAtPath: path))
         try handle.seekToEnd()

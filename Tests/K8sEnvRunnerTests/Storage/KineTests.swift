@@ -1,7 +1,7 @@
 import Foundation
-import K8sEnvTestSupport
 import K8sEnvRunner
 import K8sEnvSpec
+import K8sEnvTestSupport
 import Synchronization
 import Testing
 
@@ -24,11 +24,13 @@ struct KineTests {
     func configuration(_ dir: TemporaryDirectory, mode: String, folder: String = "i") throws -> InstanceConfiguration {
         try dir.write("kine", Self.fakeKine + mode + "\n")
         chmod(dir.path + "/kine", 0o755)
-        let binaries = ResolvedBinaries(kubeAPIServer: "/bin/false", kubeAPIServerVersion: KubeVersion(major: 1, minor: 20),
-                                        storage: KineBackend(program: dir.path + "/kine"))
+        let binaries = ResolvedBinaries(
+            kubeAPIServer: "/bin/false", kubeAPIServerVersion: KubeVersion(major: 1, minor: 20),
+            storage: KineBackend(program: dir.path + "/kine"))
         try FileManager.default.createDirectory(atPath: dir.path + "/\(folder)/logs", withIntermediateDirectories: true)
-        return InstanceConfiguration(name: "k-0", directory: dir.path + "/" + folder, binaries: binaries,
-                                     extraArgs: [], startTimeout: .seconds(20), stopTimeout: .seconds(2))
+        return InstanceConfiguration(
+            name: "k-0", directory: dir.path + "/" + folder, binaries: binaries,
+            extraArgs: [], startTimeout: .seconds(20), stopTimeout: .seconds(2))
     }
 
     /// Starts the stand-in. A script written a moment ago can be "busy" for exec while a child
@@ -43,13 +45,15 @@ struct KineTests {
         return try await Instance.startStorage(config, deadline: ContinuousClock.now + .seconds(20))
     }
 
-    @Test("kine gets a SQLite endpoint and a Unix socket in the instance's folder, and is ready when the socket answers")
+    @Test(
+        "kine gets a SQLite endpoint and a Unix socket in the instance's folder, and is ready when the socket answers")
     func commandLineAndReadiness() async throws {
         let dir = try TemporaryDirectory()
         let config = try configuration(dir, mode: "--listen")
         let store = try await start(config)
         let process = try #require(store.process)
-        let args = try String(contentsOfFile: dir.path + "/kine.args", encoding: .utf8).split(separator: "\n").map(String.init)
+        let args = try String(contentsOfFile: dir.path + "/kine.args", encoding: .utf8).split(separator: "\n").map(
+            String.init)
         #expect(store.url == "unix://\(dir.path)/i/kine.sock:0")
         #expect(args.count == 3)
         #expect(args[0] == "--endpoint=sqlite://\(dir.path)/i/kine/state.db?_journal=WAL&cache=shared")
@@ -60,7 +64,9 @@ struct KineTests {
         #expect(!isRunning(process.pid))
     }
 
-    @Test("an instance folder too long for a socket address gets a private 0700 folder under /tmp, linked from it and removed at stop")
+    @Test(
+        "an instance folder too long for a socket address gets a private 0700 folder under /tmp, linked from it and removed at stop"
+    )
     func longFolder() async throws {
         let dir = try TemporaryDirectory()
         let folder = String(repeating: "long-instance-folder-", count: 5)
@@ -69,7 +75,8 @@ struct KineTests {
         let socket = String(store.url.dropFirst("unix://".count))
         let privateFolder = (socket as NSString).deletingLastPathComponent
         #expect(privateFolder.hasPrefix("/tmp/k8senv-"), "\(socket)")
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.path + "/\(folder)/sockets") == privateFolder)
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: dir.path + "/\(folder)/sockets") == privateFolder)
         #expect(try FileManager.default.attributesOfItem(atPath: privateFolder)[.posixPermissions] as? Int == 0o700)
         #expect(Ports.accepts(unixSocket: socket))
         await store.stop(grace: .seconds(2))
@@ -84,7 +91,8 @@ struct KineTests {
             try await start(config)
         } throws: { error in
             let e = error as! ProcessError
-            return e.code == .exited && e.description.contains("kine exited with status 1") && e.description.contains("cannot open database")
+            return e.code == .exited && e.description.contains("kine exited with status 1")
+                && e.description.contains("cannot open database")
         }
     }
 }

@@ -24,14 +24,18 @@ struct StorageBoundaryTests {
 
     @Test("no file outside Storage/ imports K8sEnvStore")
     func noStoreImport() throws {
-        let found = try Self.linesOutsideStorage().filter { $0.line.trimmingCharacters(in: .whitespaces).hasSuffix("import K8sEnvStore") }
+        let found = try Self.linesOutsideStorage().filter {
+            $0.line.trimmingCharacters(in: .whitespaces).hasSuffix("import K8sEnvStore")
+        }
         #expect(found.isEmpty, "\(found.map(\.place))")
     }
 
     @Test("no code outside Storage/ switches on or compares the storage kind")
     func noStorageKindCase() throws {
         let kind = /(case|[=!]=)\s*\.(etcd|kine|embedded)\b|StorageKind\.(etcd|kine|embedded)/
-        let found = try Self.linesOutsideStorage().filter { !$0.line.trimmingCharacters(in: .whitespaces).hasPrefix("//") && $0.line.contains(kind) }
+        let found = try Self.linesOutsideStorage().filter {
+            !$0.line.trimmingCharacters(in: .whitespaces).hasPrefix("//") && $0.line.contains(kind)
+        }
         #expect(found.isEmpty, "\(found.map { "\($0.place): \($0.line)" })")
     }
 }

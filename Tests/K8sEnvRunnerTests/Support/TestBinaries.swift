@@ -26,7 +26,9 @@ enum TestBinaries {
     /// Both binaries resolved, or a recorded failure saying how to get them.
     static func resolved() async throws -> ResolvedBinaries {
         guard let apiServer = kubeAPIServer, let etcd else {
-            Issue.record("kube-apiserver or etcd not found: run the tests with scripts/test.sh (it installs them), or set K8SENV_KUBE_APISERVER and K8SENV_ETCD")
+            Issue.record(
+                "kube-apiserver or etcd not found: run the tests with scripts/test.sh (it installs them), or set K8SENV_KUBE_APISERVER and K8SENV_ETCD"
+            )
             throw CancellationError()
         }
         let version = try await BinaryVersion.read(apiServer)

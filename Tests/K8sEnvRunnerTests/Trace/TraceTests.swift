@@ -1,13 +1,16 @@
 import Foundation
-@testable import K8sEnvRunner
 import K8sEnvTestSupport
 import Testing
+
+@testable import K8sEnvRunner
 
 /// The trace file `--trace` writes (docs/how-to/see-where-start-time-goes.md): Chrome's JSON array
 /// format, readable whole after a clean finish and as a prefix at any moment before.
 @Suite("trace: Chrome trace-event JSON, one track per instance, readable even when killed", .tags(.fast))
 struct TraceTests {
-    @Test("spans land on their instance's track, nested or one after another, with their arguments; a failed phase carries its error; finish closes the array")
+    @Test(
+        "spans land on their instance's track, nested or one after another, with their arguments; a failed phase carries its error; finish closes the array"
+    )
     func spansAndTracks() async throws {
         let folder = try TemporaryFolder()
         let trace = try Trace(path: folder("trace.json"))
@@ -27,17 +30,22 @@ struct TraceTests {
         // Whole JSON now, without help.
         let data = try Data(contentsOf: URL(fileURLWithPath: folder("trace.json")))
         let events = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
-        let names = Dictionary(events.filter { $0["name"] as? String == "thread_name" }
-            .map { (($0["args"] as? [String: Any])?["name"] as? String ?? "", $0["tid"] as? Int ?? -1) }, uniquingKeysWith: { a, _ in a })
+        let names = Dictionary(
+            events.filter { $0["name"] as? String == "thread_name" }
+                .map { (($0["args"] as? [String: Any])?["name"] as? String ?? "", $0["tid"] as? Int ?? -1) },
+            uniquingKeysWith: { a, _ in a })
         #expect(Set(names.keys) == ["k8senv", "base-0", "base-1"])
-        func span(_ name: String) throws -> [String: Any] { try #require(events.first { $0["name"] as? String == name && $0["ph"] as? String == "X" }) }
+        func span(_ name: String) throws -> [String: Any] {
+            try #require(events.first { $0["name"] as? String == name && $0["ph"] as? String == "X" })
+        }
         #expect(try span("config load")["tid"] as? Int == names["k8senv"])
         #expect(try span("store start")["tid"] as? Int == names["base-0"])
         #expect((try span("kube-apiserver start")["args"] as? [String: String]) == ["port": "6443"])
         #expect((try span("seed set")["args"] as? [String: String])?["error"] == "boom")
         #expect(try span("seed set")["tid"] as? Int == names["base-1"])
         // The outer span holds the inner ones.
-        let outer = try span("start"), inner = try span("kube-apiserver start")
+        let outer = try span("start")
+        let inner = try span("kube-apiserver start")
         let (os, od, ins, ind) = (outer["ts"] as! Int, outer["dur"] as! Int, inner["ts"] as! Int, inner["dur"] as! Int)
         #expect(os <= ins && ins + ind <= os + od)
         let acquire = try #require(events.first { $0["name"] as? String == "acquire" })

@@ -6,7 +6,9 @@ import Testing
 
 @Suite("Webhooks: certificate and port of a run", .tags(.fast))
 struct WebhookServingTests {
-    @Test("a run with webhooks gets one CA and a serving certificate for 127.0.0.1 and localhost (openssl verifies), tls.key 0600 in a 0700 folder; the named port, or one free port shared; nothing without webhooks")
+    @Test(
+        "a run with webhooks gets one CA and a serving certificate for 127.0.0.1 and localhost (openssl verifies), tls.key 0600 in a 0700 folder; the named port, or one free port shared; nothing without webhooks"
+    )
     func certificateAndPorts() throws {
         let fixture = try WebhookFixture()
         let run = fixture.dir.path + "/run"
@@ -24,11 +26,14 @@ struct WebhookServingTests {
         let key = try runTool(openssl, ["pkey", "-in", dir + "/tls.key", "-noout", "-check"])
         #expect(key.status == 0, "\(key.output)")
         #expect(try String(contentsOfFile: dir + "/ca.crt", encoding: .utf8) == serving.caCertificate)
-        let mode = { (path: String) in ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int) ?? -1 }
+        let mode = { (path: String) in
+            ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int) ?? -1
+        }
         #expect(mode(dir + "/tls.key") == 0o600 && mode(dir) == 0o700)
 
         // hooks has webhooks and a conversion CRD; more extends it: both install, on one port.
-        let hooks = try #require(serving.installs["hooks"]), more = try #require(serving.installs["more"])
+        let hooks = try #require(serving.installs["hooks"])
+        let more = try #require(serving.installs["more"])
         #expect(hooks.configurations.map(\.object.name).sorted() == ["add-label", "forbid-label"])
         #expect(hooks.conversions.map(\.crd.name) == ["gizmos.conversion.k8senv.dev"])
         #expect(more.configurations.count == 2 && more.conversions.count == 1, "inherited")
@@ -36,7 +41,8 @@ struct WebhookServingTests {
         #expect(hooks.endpoint.host == "127.0.0.1" && hooks.endpoint.certDirectory == dir)
 
         // A named port is used as it is.
-        let (fixed, fixedFiles) = try fixture.plan(profile: "fixed-port", variables: ["K8SENV_TEST_WEBHOOK_PORT": "40999"])
+        let (fixed, fixedFiles) = try fixture.plan(
+            profile: "fixed-port", variables: ["K8SENV_TEST_WEBHOOK_PORT": "40999"])
         let named = try #require(try WebhookServing.prepare(plan: fixed, files: fixedFiles, runDirectory: run))
         #expect(named.installs["hooks"]?.endpoint.port == 40999 && named.installs["more"]?.endpoint.port == 40999)
 
@@ -50,7 +56,9 @@ struct WebhookServingTests {
         #expect(!FileManager.default.fileExists(atPath: other + "/webhook"))
     }
 
-    @Test("the run's exports: K8SENV_WEBHOOK_HOST, _PORT and _CERT_DIR of the first instance with webhooks, _PORT_<ENV> per environment; none without")
+    @Test(
+        "the run's exports: K8SENV_WEBHOOK_HOST, _PORT and _CERT_DIR of the first instance with webhooks, _PORT_<ENV> per environment; none without"
+    )
     func exports() {
         let a = WebhookEndpoint(host: "127.0.0.1", port: 9443, certDirectory: "/run/webhook")
         let b = WebhookEndpoint(host: "127.0.0.1", port: 9444, certDirectory: "/run/webhook")
@@ -58,13 +66,16 @@ struct WebhookServingTests {
             RunRecord.ExportedInstance(environment: $0.0, kubeconfig: $0.1, webhook: $0.2)
         }
         let exports = RunRecord.exports(instances, poolSocket: "/s")
-        #expect(exports.map { "\($0.0)=\($0.1)" } == [
-            "KUBECONFIG=/k0", "K8SENV_KUBECONFIGS=/k0:/k1:/k2:/k3", "K8SENV_KUBECONFIG_PLAIN=/k0", "K8SENV_KUBECONFIG_HOOKS=/k1",
-            "K8SENV_KUBECONFIG_MY_ENV=/k3", "K8SENV_POOL=/s",
-            "K8SENV_WEBHOOK_HOST=127.0.0.1", "K8SENV_WEBHOOK_PORT=9443", "K8SENV_WEBHOOK_CERT_DIR=/run/webhook",
-            "K8SENV_WEBHOOK_PORT_HOOKS=9443", "K8SENV_WEBHOOK_PORT_MY_ENV=9444",
-        ])
-        #expect(!RunRecord.exports([RunRecord.ExportedInstance(environment: "plain", kubeconfig: "/k0")], poolSocket: nil)
-            .contains { $0.0.hasPrefix("K8SENV_WEBHOOK") })
+        #expect(
+            exports.map { "\($0.0)=\($0.1)" } == [
+                "KUBECONFIG=/k0", "K8SENV_KUBECONFIGS=/k0:/k1:/k2:/k3", "K8SENV_KUBECONFIG_PLAIN=/k0",
+                "K8SENV_KUBECONFIG_HOOKS=/k1",
+                "K8SENV_KUBECONFIG_MY_ENV=/k3", "K8SENV_POOL=/s",
+                "K8SENV_WEBHOOK_HOST=127.0.0.1", "K8SENV_WEBHOOK_PORT=9443", "K8SENV_WEBHOOK_CERT_DIR=/run/webhook",
+                "K8SENV_WEBHOOK_PORT_HOOKS=9443", "K8SENV_WEBHOOK_PORT_MY_ENV=9444",
+            ])
+        #expect(
+            !RunRecord.exports([RunRecord.ExportedInstance(environment: "plain", kubeconfig: "/k0")], poolSocket: nil)
+                .contains { $0.0.hasPrefix("K8SENV_WEBHOOK") })
     }
 }

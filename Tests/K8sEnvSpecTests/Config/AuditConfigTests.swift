@@ -11,14 +11,16 @@ struct AuditConfigTests {
     func decode() throws {
         try TemporaryFolder.with { folder in
             try folder.write("policy.yaml", "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: [{level: Metadata}]\n")
-            let config = try ConfigLoader(variables: [:]).load(try folder.config("""
-                audit: {level: Request}
-                environments:
-                  base: {}
-                  own:
-                    audit: {policy: policy.yaml}
+            let config = try ConfigLoader(variables: [:]).load(
+                try folder.config(
+                    """
+                    audit: {level: Request}
+                    environments:
+                      base: {}
+                      own:
+                        audit: {policy: policy.yaml}
 
-                """))
+                    """))
             #expect(config.audit(for: "base")?.policy == .level(.request))
             guard case .file(let reference)? = config.audit(for: "own")?.policy else {
                 Issue.record("own: expected a policy file, got \(String(describing: config.audit(for: "own")))")
@@ -29,18 +31,23 @@ struct AuditConfigTests {
             #expect(config.path(of: reference) == folder.path + "/policy.yaml")
             #expect(config.auditsAnything)
 
-            let none = try ConfigLoader(variables: [:]).load(try folder.config("environments: {base: {}}\n", name: "none.yaml"))
+            let none = try ConfigLoader(variables: [:]).load(
+                try folder.config("environments: {base: {}}\n", name: "none.yaml"))
             #expect(none.audit(for: "base") == nil && !none.auditsAnything)
-            let level = try ConfigLoader(variables: [:]).load(try folder.config("environments: {base: {audit: {level: Metadata}}, other: {}}\n", name: "env.yaml"))
+            let level = try ConfigLoader(variables: [:]).load(
+                try folder.config("environments: {base: {audit: {level: Metadata}}, other: {}}\n", name: "env.yaml"))
             #expect(level.audit(for: "base")?.policy == .level(.metadata) && level.audit(for: "other") == nil)
         }
     }
 
-    @Test("errors: an unknown level (with a suggestion), an unknown key, an empty audit, level and policy both, a missing policy file, a folder")
+    @Test(
+        "errors: an unknown level (with a suggestion), an unknown key, an empty audit, level and policy both, a missing policy file, a folder"
+    )
     func errors() throws {
         try TemporaryFolder.with { folder in
             try folder.write("dir/x.yaml", "a: 1\n")
-            let path = try folder.config("""
+            let path = try folder.config(
+                """
                 audit: {level: metadata}
                 environments:
                   a: {audit: {levels: Metadata}}
@@ -51,13 +58,15 @@ struct AuditConfigTests {
 
                 """)
             let errors = validationErrors(path)
-            #expect(errors.map(\.message) == [
-                #"audit.level: "metadata" is not one of "Metadata", "Request", "RequestResponse"; did you mean "Metadata"?"#,
-                #"unknown key "levels" in environments.a.audit; did you mean "level"?"#,
-                "environments.b.audit: needs at least one entry",
-            ], "\(errors)")
+            #expect(
+                errors.map(\.message) == [
+                    #"audit.level: "metadata" is not one of "Metadata", "Request", "RequestResponse"; did you mean "Metadata"?"#,
+                    #"unknown key "levels" in environments.a.audit; did you mean "level"?"#,
+                    "environments.b.audit: needs at least one entry",
+                ], "\(errors)")
             // The schema passes; the checks a schema cannot express.
-            let checked = try folder.config("""
+            let checked = try folder.config(
+                """
                 environments:
                   c: {audit: {level: Metadata, policy: dir/x.yaml}}
                   d: {audit: {policy: missing.yaml}}
@@ -65,11 +74,12 @@ struct AuditConfigTests {
 
                 """, name: "checked.yaml")
             let more = validationErrors(checked)
-            #expect(more.map(\.message) == [
-                "environments.c.audit: give either level (k8senv's built-in policy) or policy (a file of yours), not both",
-                "environments.d.audit.policy: missing.yaml does not exist (relative paths start from the folder of \(checked))",
-                "environments.e.audit.policy: dir is a folder; give an audit.k8s.io/v1 Policy file",
-            ], "\(more)")
+            #expect(
+                more.map(\.message) == [
+                    "environments.c.audit: give either level (k8senv's built-in policy) or policy (a file of yours), not both",
+                    "environments.d.audit.policy: missing.yaml does not exist (relative paths start from the folder of \(checked))",
+                    "environments.e.audit.policy: dir is a folder; give an audit.k8s.io/v1 Policy file",
+                ], "\(more)")
             #expect(more.map(\.location.description) == [checked + ":4:15", checked + ":5:23", checked + ":6:23"])
         }
     }

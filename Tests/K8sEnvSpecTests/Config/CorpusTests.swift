@@ -12,10 +12,14 @@ enum Corpus {
 
     /// "invalid/schema/pool-size-zero.yaml", ...
     static let invalidCases: [String] = stages.flatMap { stage in
-        Repository.files(under: Repository.corpus + "/invalid/" + stage, suffix: ".yaml").map { "invalid/\(stage)/\($0)" }
+        Repository.files(under: Repository.corpus + "/invalid/" + stage, suffix: ".yaml").map {
+            "invalid/\(stage)/\($0)"
+        }
     }
 
-    static let validCases: [String] = Repository.files(under: Repository.corpus + "/valid", suffix: ".yaml").map { "valid/\($0)" }
+    static let validCases: [String] = Repository.files(under: Repository.corpus + "/valid", suffix: ".yaml").map {
+        "valid/\($0)"
+    }
 
     /// What `k8senv validate -f NAME.yaml` prints in NAME.yaml's folder, computed in-process.
     ///
@@ -45,16 +49,24 @@ struct CorpusTests {
             #expect(Corpus.invalidCases.filter { $0.hasPrefix("invalid/\(stage)/") }.count >= 10, "stage \(stage)")
         }
         let expected = Corpus.stages.flatMap { stage in
-            Repository.files(under: Repository.corpus + "/invalid/" + stage, suffix: ".expected").map { "invalid/\(stage)/\($0)" }
+            Repository.files(under: Repository.corpus + "/invalid/" + stage, suffix: ".expected").map {
+                "invalid/\(stage)/\($0)"
+            }
         }
-        #expect(expected.map { String($0.dropLast(".expected".count)) } == Corpus.invalidCases.map { String($0.dropLast(".yaml".count)) })
-        #expect(ProcessInfo.processInfo.environment["K8SENV_CORPUS_UNSET_VARIABLE"] == nil,
-                "the corpus relies on K8SENV_CORPUS_UNSET_VARIABLE being unset")
+        #expect(
+            expected.map { String($0.dropLast(".expected".count)) }
+                == Corpus.invalidCases.map { String($0.dropLast(".yaml".count)) })
+        #expect(
+            ProcessInfo.processInfo.environment["K8SENV_CORPUS_UNSET_VARIABLE"] == nil,
+            "the corpus relies on K8SENV_CORPUS_UNSET_VARIABLE being unset")
     }
 
-    @Test("each invalid config is rejected with exactly the expected text", .tags(.fast), arguments: Corpus.invalidCases)
+    @Test(
+        "each invalid config is rejected with exactly the expected text", .tags(.fast), arguments: Corpus.invalidCases)
     func invalid(_ relative: String) throws {
-        let expected = String(decoding: try Repository.read(Repository.corpus + "/" + relative.dropLast(".yaml".count) + ".expected"), as: UTF8.self)
+        let expected = String(
+            decoding: try Repository.read(Repository.corpus + "/" + relative.dropLast(".yaml".count) + ".expected"),
+            as: UTF8.self)
         let text = Corpus.validationText(relative)
         #expect(text + "\n" == expected)
         // Every error names a line and column (the summary line is the only one without).
@@ -74,11 +86,15 @@ struct CorpusTests {
         let yamlCodes: Set<Diagnostic.Code> = [.yamlSyntax, .yamlDuplicateKey, .yamlAlias, .yamlLimit, .yamlValue]
         let schemaCodes: Set<Diagnostic.Code> = [.schema, .unknownKey, .duplicate]
         if relative.hasPrefix("invalid/yaml/") {
-            #expect(!codes.isDisjoint(with: yamlCodes) || report.diagnostics.contains { $0.message.contains("one YAML document") }, "\(codes)")
+            #expect(
+                !codes.isDisjoint(with: yamlCodes)
+                    || report.diagnostics.contains { $0.message.contains("one YAML document") }, "\(codes)")
         } else if relative.hasPrefix("invalid/schema/") {
             #expect(codes.isSubset(of: schemaCodes), "\(codes)")
         } else {
-            #expect(codes.isDisjoint(with: [.yamlSyntax, .yamlDuplicateKey, .yamlAlias, .yamlLimit, .unknownKey]) || relative.contains("manifest"), "\(codes)")
+            #expect(
+                codes.isDisjoint(with: [.yamlSyntax, .yamlDuplicateKey, .yamlAlias, .yamlLimit, .unknownKey])
+                    || relative.contains("manifest"), "\(codes)")
         }
     }
 
@@ -89,7 +105,9 @@ struct CorpusTests {
         #expect(report.text.hasPrefix(Repository.corpus + "/" + relative + ": valid ("))
         // And each of its profiles on its own.
         for profile in report.configs.first?.profileNames ?? [] {
-            #expect(ConfigLoader().validate(Repository.corpus + "/" + relative, profile: profile).isValid, "\(relative) --profile \(profile)")
+            #expect(
+                ConfigLoader().validate(Repository.corpus + "/" + relative, profile: profile).isValid,
+                "\(relative) --profile \(profile)")
         }
     }
 
@@ -104,14 +122,17 @@ struct CorpusTests {
         #expect(keys.values.allSatisfy { $0.count == 64 })
     }
 
-    @Test("the built k8senv prints the expected text and exits 1 for each invalid config", .tags(.python),
-          arguments: Corpus.invalidCases)
+    @Test(
+        "the built k8senv prints the expected text and exits 1 for each invalid config", .tags(.python),
+        arguments: Corpus.invalidCases)
     func cli(_ relative: String) throws {
         let binary = try Repository.requireBinary()
         let path = Repository.corpus + "/" + relative
         let folder = (path as NSString).deletingLastPathComponent
-        let result = try run(binary, ["validate", "-f", (path as NSString).lastPathComponent], currentDirectory: folder)
-        let expected = String(decoding: try Repository.read(String(path.dropLast(".yaml".count)) + ".expected"), as: UTF8.self)
+        let result = try run(
+            binary, ["validate", "-f", (path as NSString).lastPathComponent], currentDirectory: folder)
+        let expected = String(
+            decoding: try Repository.read(String(path.dropLast(".yaml".count)) + ".expected"), as: UTF8.self)
         #expect(result.status == 1)
         #expect(result.stdout == expected)
     }

@@ -13,8 +13,10 @@ struct IndependentChecksTests {
         "duplicate-top-level-key.yaml": "PyYAML accepts duplicate keys (the last wins); kubectl and k8senv reject them",
         "duplicate-environment.yaml": "PyYAML accepts duplicate keys (the last wins); kubectl and k8senv reject them",
         "duplicate-key-flow.yaml": "PyYAML accepts duplicate keys (the last wins); kubectl and k8senv reject them",
-        "duplicate-key-after-resolution.yaml": "PyYAML accepts duplicate keys (the last wins); kubectl and k8senv reject them",
-        "alias-bomb.yaml": "PyYAML shares aliased nodes instead of copying them; the JSON k8senv sends holds every copy, so it bounds the expansion",
+        "duplicate-key-after-resolution.yaml":
+            "PyYAML accepts duplicate keys (the last wins); kubectl and k8senv reject them",
+        "alias-bomb.yaml":
+            "PyYAML shares aliased nodes instead of copying them; the JSON k8senv sends holds every copy, so it bounds the expansion",
         "recursive-alias.yaml": "PyYAML builds a self-referencing object; JSON cannot hold one",
     ]
 
@@ -30,7 +32,9 @@ struct IndependentChecksTests {
         let paths = cases.map { Repository.corpus + "/" + $0 }
         let result = try python("schema_verdicts.py", [Repository.schema] + paths)
         try #require(result.status == 0, "schema_verdicts.py failed: \(result.stderr)")
-        let verdicts = try result.stdout.split(separator: "\n").map { try JSONDecoder().decode(Verdict.self, from: Data($0.utf8)) }
+        let verdicts = try result.stdout.split(separator: "\n").map {
+            try JSONDecoder().decode(Verdict.self, from: Data($0.utf8))
+        }
         try #require(verdicts.count == cases.count)
         var pyyamlAccepted: [String] = []
         for (relative, verdict) in zip(cases, verdicts) {
@@ -51,8 +55,9 @@ struct IndependentChecksTests {
                 if verdict.verdict != "yaml-error" { pyyamlAccepted.append(name) }
             }
         }
-        #expect(pyyamlAccepted.sorted() == Self.pyyamlAccepts.keys.sorted(),
-                "invalid/yaml cases PyYAML accepts must be exactly the documented differences")
+        #expect(
+            pyyamlAccepted.sorted() == Self.pyyamlAccepts.keys.sorted(),
+            "invalid/yaml cases PyYAML accepts must be exactly the documented differences")
     }
 
     /// The deliberate differences scripts/check/yaml_to_json.py normalises or skips.
@@ -63,14 +68,17 @@ struct IndependentChecksTests {
     /// cluster/addons of the Kubernetes source unpacked under ${XDG_CACHE_HOME:-~/.cache}/k8senv/src/, if any.
     static func kubernetesAddons() -> String? {
         let environment = ProcessInfo.processInfo.environment
-        let cache = environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        let cache =
+            environment["XDG_CACHE_HOME"].flatMap { $0.isEmpty ? nil : $0 }
             ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.cache"
         let src = cache + "/k8senv/src"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: src)) ?? []
         for name in names.sorted() where name.hasPrefix("kubernetes") {
             var isDirectory: ObjCBool = false
             let addons = src + "/" + name + "/cluster/addons"
-            if FileManager.default.fileExists(atPath: addons, isDirectory: &isDirectory), isDirectory.boolValue { return addons }
+            if FileManager.default.fileExists(atPath: addons, isDirectory: &isDirectory), isDirectory.boolValue {
+                return addons
+            }
         }
         return nil
     }
@@ -87,17 +95,22 @@ struct IndependentChecksTests {
         try #require(!files.isEmpty, "\(testdata) holds no files")
         let addons = Self.kubernetesAddons()
         if let addons {
-            files += (Repository.files(under: addons, suffix: ".yaml") + Repository.files(under: addons, suffix: ".yml")).map { addons + "/" + $0 }
+            files +=
+                (Repository.files(under: addons, suffix: ".yaml") + Repository.files(under: addons, suffix: ".yml")).map
+            { addons + "/" + $0 }
         } else {
-            print("note: no Kubernetes source under ~/.cache/k8senv/src: cluster/addons not compared (only testdata and edge cases)")
+            print(
+                "note: no Kubernetes source under ~/.cache/k8senv/src: cluster/addons not compared (only testdata and edge cases)"
+            )
         }
         let edgeCases = Repository.corpus + "/json/yaml11-edge-cases.yaml"
         let duplicate = Repository.corpus + "/json/duplicate-key.yaml"
         files += [edgeCases, duplicate]
 
         let result = try python("yaml_to_json.py", [binary] + files)
-        let summary = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
-                                   "yaml_to_json.py printed no summary: \(result.stderr)")
+        let summary = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+            "yaml_to_json.py printed no summary: \(result.stderr)")
         let mismatches = summary["mismatches"] as? [[String: String]] ?? []
         for mismatch in mismatches {
             Issue.record("\(mismatch["file"] ?? "?"): \(mismatch["detail"] ?? "?")")
@@ -110,13 +123,18 @@ struct IndependentChecksTests {
         #expect(equal >= files.count - bothFailed.count - 1)
         // Files neither can read are template sources (cluster/addons *.yaml.in-style); none of ours.
         #expect(!bothFailed.contains { $0.hasPrefix(testdata) || $0.hasPrefix(Repository.corpus) }, "\(bothFailed)")
-        #expect(Set(skipped.keys).isSubset(of: Self.knownDifferences), "undocumented difference skipped: \(skipped.keys.sorted())")
+        #expect(
+            Set(skipped.keys).isSubset(of: Self.knownDifferences),
+            "undocumented difference skipped: \(skipped.keys.sorted())")
         // The edge cases exercise every deliberate difference.
         for category in Self.knownDifferences {
-            #expect(skipped[category]?.contains { $0.hasPrefix(edgeCases) || $0.hasPrefix(duplicate) } == true, "\(category) not exercised")
+            #expect(
+                skipped[category]?.contains { $0.hasPrefix(edgeCases) || $0.hasPrefix(duplicate) } == true,
+                "\(category) not exercised")
         }
-        print("yaml_to_json: \(files.count) files (\(addons == nil ? "no cluster/addons" : "with cluster/addons")), \(equal) equal, "
-              + "\(summary["documents"] as? Int ?? 0) documents, both failed: \(bothFailed.count)")
+        print(
+            "yaml_to_json: \(files.count) files (\(addons == nil ? "no cluster/addons" : "with cluster/addons")), \(equal) equal, "
+                + "\(summary["documents"] as? Int ?? 0) documents, both failed: \(bothFailed.count)")
         for (category, places) in skipped.sorted(by: { $0.key < $1.key }) {
             print("  skipped \(category): \(places.count) (e.g. \(places.prefix(3).joined(separator: ", ")))")
         }

@@ -33,7 +33,8 @@ struct SchemaTests {
 
     @Test("every keyword the schema uses is one the validator implements")
     func keywordsSupported() throws {
-        let document = try #require(try YAMLReader.read(try Repository.read(Repository.schema), file: "schema").documents.first)
+        let document = try #require(
+            try YAMLReader.read(try Repository.read(Repository.schema), file: "schema").documents.first)
         var used = Set<String>()
         func walk(_ schema: YAMLValue) {
             guard let entries = schema.entries else { return }
@@ -53,7 +54,9 @@ struct SchemaTests {
         }
         walk(try YAMLValue(document))
         #expect(used.count > 20)
-        #expect(used.subtracting(JSONSchema.supportedKeywords).isEmpty, "unsupported: \(used.subtracting(JSONSchema.supportedKeywords).sorted())")
+        #expect(
+            used.subtracting(JSONSchema.supportedKeywords).isEmpty,
+            "unsupported: \(used.subtracting(JSONSchema.supportedKeywords).sorted())")
     }
 
     @Test("a schema with an unsupported keyword is refused")
@@ -85,7 +88,10 @@ struct SchemaTests {
     @Test("enum: lists the choices and suggests the closest")
     func enumMessage() throws {
         let errors = try configSchemaErrors(minimalConfig + "storage: etdc\nenvironments: {base: {}}\n")
-        #expect(errors.map(\.message) == [#"storage: "etdc" is not one of "embedded", "etcd", "kine"; did you mean "etcd"?"#])
+        #expect(
+            errors.map(\.message) == [
+                #"storage: "etdc" is not one of "embedded", "etcd", "kine"; did you mean "etcd"?"#
+            ])
         #expect(errors.first?.location.mark == Mark(line: 3, column: 10))
         let far = try configSchemaErrors(minimalConfig + "storage: postgres\nenvironments: {base: {}}\n")
         #expect(far.map(\.message) == [#"storage: "postgres" is not one of "embedded", "etcd", "kine""#])
@@ -98,7 +104,9 @@ struct SchemaTests {
         let errors = try configSchemaErrors(text)
         #expect(errors.count == 1)
         let message = try #require(errors.first?.message)
-        #expect(message.hasPrefix(#"storage: "eeeee"#) && message.contains(#"…" is not one of "embedded", "etcd", "kine""#), "\(message.prefix(300))")
+        #expect(
+            message.hasPrefix(#"storage: "eeeee"#) && message.contains(#"…" is not one of "embedded", "etcd", "kine""#),
+            "\(message.prefix(300))")
         #expect(!message.contains("did you mean"))
         let rendered = DiagnosticRenderer(sources: [errors[0].location.file: Array(text.utf8)]).render(errors[0])
         #expect(rendered.utf8.count < 1_000, "\(rendered.prefix(300))")
@@ -125,7 +133,9 @@ struct SchemaTests {
     @Test("unknown keys: where, and the closest known key")
     func unknownKeyMessage() throws {
         let errors = try configSchemaErrors(minimalConfig + "enviroments: {base: {}}\n")
-        #expect(errors.map(\.message).contains(#"unknown key "enviroments" at the top level; did you mean "environments"?"#))
+        #expect(
+            errors.map(\.message).contains(#"unknown key "enviroments" at the top level; did you mean "environments"?"#)
+        )
         #expect(errors.first { $0.code == .unknownKey }?.location.mark == Mark(line: 3, column: 1))
         let nested = try configSchemaErrors(minimalConfig + "environments:\n  base:\n    pool: {sise: 2}\n")
         #expect(nested.map(\.message) == [#"unknown key "sise" in environments.base.pool; did you mean "size"?"#])
@@ -137,10 +147,15 @@ struct SchemaTests {
     @Test("pattern: says what was expected in words")
     func patternMessage() throws {
         let errors = try configSchemaErrors(minimalConfig + "timeouts: {start: 1 minute}\nenvironments: {base: {}}\n")
-        #expect(errors.map(\.message) == [#"timeouts.start: "1 minute" is not a Go-style duration such as 500ms, 30s or 1m30s"#])
+        #expect(
+            errors.map(\.message) == [
+                #"timeouts.start: "1 minute" is not a Go-style duration such as 500ms, 30s or 1m30s"#
+            ])
         #expect(errors.first?.location.mark == Mark(line: 3, column: 19))
-        let arg = try configSchemaErrors(minimalConfig + "apiServer: {extraArgs: [\"-v=2\"]}\nenvironments: {base: {}}\n")
-        #expect(arg.map(\.message) == [#"apiServer.extraArgs[0]: "-v=2" is not a flag of the form --name or --name=value"#])
+        let arg = try configSchemaErrors(
+            minimalConfig + "apiServer: {extraArgs: [\"-v=2\"]}\nenvironments: {base: {}}\n")
+        #expect(
+            arg.map(\.message) == [#"apiServer.extraArgs[0]: "-v=2" is not a flag of the form --name or --name=value"#])
     }
 
     @Test("pattern without a message names the pattern")
@@ -160,7 +175,8 @@ struct SchemaTests {
 
     @Test("minItems, minLength and minProperties")
     func minimums() throws {
-        let items = try configSchemaErrors(minimalConfig + "environments:\n  base:\n    seeds: [{name: a, manifests: []}]\n")
+        let items = try configSchemaErrors(
+            minimalConfig + "environments:\n  base:\n    seeds: [{name: a, manifests: []}]\n")
         #expect(items.map(\.message) == ["environments.base.seeds[0].manifests: needs at least one item"])
         #expect(items.first?.location.mark == Mark(line: 5, column: 34))
         let length = try configSchemaErrors(minimalConfig + "environments:\n  base: {crds: [\"\"]}\n")
@@ -171,7 +187,10 @@ struct SchemaTests {
 
     @Test("uniqueItems: the repeated item, at its position")
     func uniqueItems() throws {
-        let errors = try configSchemaErrors(minimalConfig + "environments:\n  base:\n    seeds: [{name: a, manifests: [x]}, {name: b, manifests: [z], dependsOn: [a, a]}]\n")
+        let errors = try configSchemaErrors(
+            minimalConfig
+                + "environments:\n  base:\n    seeds: [{name: a, manifests: [x]}, {name: b, manifests: [z], dependsOn: [a, a]}]\n"
+        )
         #expect(errors.map(\.message) == [#"environments.base.seeds[1].dependsOn[1]: "a" is listed more than once"#])
         #expect(errors.first?.code == .duplicate)
         #expect(errors.first?.location.mark == Mark(line: 5, column: 81))
@@ -187,25 +206,31 @@ struct SchemaTests {
 
     @Test("anyOf: an allowed null passes; otherwise the closest branch's errors")
     func anyOf() throws {
-        let removal = minimalConfig + "environments: {base: {}, extra: {}}\nprofiles:\n  ci:\n    environments: {extra: null}\n"
+        let removal =
+            minimalConfig + "environments: {base: {}, extra: {}}\nprofiles:\n  ci:\n    environments: {extra: null}\n"
         #expect(try configSchemaErrors(removal).isEmpty)
-        let bad = minimalConfig + "environments: {base: {}}\nprofiles:\n  ci:\n    environments: {base: {pool: {size: 0}}}\n"
+        let bad =
+            minimalConfig + "environments: {base: {}}\nprofiles:\n  ci:\n    environments: {base: {pool: {size: 0}}}\n"
         let errors = try configSchemaErrors(bad)
         #expect(errors.map(\.message) == ["profiles.ci.environments.base.pool.size: 0 is less than the minimum of 1"])
         #expect(errors.first?.location.mark == Mark(line: 6, column: 40))
-        let scalar = try configSchemaErrors(minimalConfig + "environments: {base: {}}\nprofiles:\n  ci:\n    environments: {base: 5}\n")
+        let scalar = try configSchemaErrors(
+            minimalConfig + "environments: {base: {}}\nprofiles:\n  ci:\n    environments: {base: 5}\n")
         #expect(scalar.count == 1)
         #expect(scalar.first?.message.hasPrefix("profiles.ci.environments.base: expected a mapping") == true)
     }
 
     @Test("all errors of a document are reported, not just the first")
     func allErrors() throws {
-        let errors = try configSchemaErrors("apiVersion: v1\nkind: Cfg\nstorage: x\nenvironments: {base: {pool: {size: 0}}}\n")
+        let errors = try configSchemaErrors(
+            "apiVersion: v1\nkind: Cfg\nstorage: x\nenvironments: {base: {pool: {size: 0}}}\n")
         #expect(errors.count == 4)
     }
 
     @Test("the path of a key that is not a simple word is quoted")
     func quotedPath() {
-        #expect(JSONSchema.describe([.key("environments"), .key("a.b"), .key("seeds"), .index(2)]) == #"environments["a.b"].seeds[2]"#)
+        #expect(
+            JSONSchema.describe([.key("environments"), .key("a.b"), .key("seeds"), .index(2)])
+                == #"environments["a.b"].seeds[2]"#)
     }
 }

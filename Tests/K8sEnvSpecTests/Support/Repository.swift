@@ -40,7 +40,8 @@ struct ProcessResult {
 /// through files, not pipes, so a chatty child cannot block on a full pipe.
 func run(_ executable: String, _ arguments: [String], currentDirectory: String? = nil) throws -> ProcessResult {
     try TemporaryFolder.with { folder in
-        let out = folder("stdout"), err = folder("stderr")
+        let out = folder("stdout")
+        let err = folder("stderr")
         FileManager.default.createFile(atPath: out, contents: nil)
         FileManager.default.createFile(atPath: err, contents: nil)
         let process = Process()

@@ -32,7 +32,8 @@ struct FuzzRegressionTests {
         let error = readError(text)
         #expect(error?.code == .yamlLimit)
         #expect(error?.message.contains("alias bomb") == true, "\(String(describing: error))")
-        #expect(error?.location.mark?.line == 5, "stopped at the alias that crosses the limit, before expanding anything")
+        #expect(
+            error?.location.mark?.line == 5, "stopped at the alias that crosses the limit, before expanding anything")
     }
 
     @Test("a few long scalars repeated through aliases are stopped by the byte limit")
@@ -55,7 +56,8 @@ struct FuzzRegressionTests {
 
     @Test("a thousand repeated list items are checked for uniqueness in linear time and reported")
     func uniqueItemsLinear() throws {
-        var text = "apiVersion: k8senv.dev/v1alpha1\nkind: Config\nenvironments:\n  e:\n    seeds:\n      - name: s\n        manifests: [m.yaml]\n        dependsOn:\n"
+        var text =
+            "apiVersion: k8senv.dev/v1alpha1\nkind: Config\nenvironments:\n  e:\n    seeds:\n      - name: s\n        manifests: [m.yaml]\n        dependsOn:\n"
         for i in 0..<3000 { text += "          - n\(i % 1500)\n" }
         let stream = try YAMLReader.read(Array(text.utf8), file: "k8senv.yaml")
         let value = try YAMLValue(stream.documents[0])

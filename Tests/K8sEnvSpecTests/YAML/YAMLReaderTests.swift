@@ -32,13 +32,13 @@ struct YAMLReaderTests {
     @Test("nodes keep their 1-based line and column")
     func positions() throws {
         let text = """
-        # a comment
-        a:
-          b: [1, {c: x}]
-          d: |
-            text
-        e: "q"
-        """
+            # a comment
+            a:
+              b: [1, {c: x}]
+              d: |
+                text
+            e: "q"
+            """
         let root = try #require(try readYAML(text).documents.first)
         #expect(root.mark == Mark(line: 2, column: 1))
         let a = try #require(root["a"])
@@ -68,7 +68,10 @@ struct YAMLReaderTests {
         #expect(documents.count == 3)
         #expect(documents.map(\.kind) == [.mapping, .mapping, .sequence])
         #expect(documents.map(\.mark.line) == [2, 4, 7])
-        #expect(try documents.map { String(decoding: try JSONWriter.json($0), as: UTF8.self) } == [#"{"a":1}"#, #"{"b":2}"#, #"["x"]"#])
+        #expect(
+            try documents.map { String(decoding: try JSONWriter.json($0), as: UTF8.self) } == [
+                #"{"a":1}"#, #"{"b":2}"#, #"["x"]"#,
+            ])
     }
 
     @Test("anchors are per document")
@@ -80,8 +83,9 @@ struct YAMLReaderTests {
 
     @Test("aliases repeat the anchored node")
     func aliases() throws {
-        #expect(try jsonOf("base: &b {x: 1, w: [a]}\nuse: *b\ns: &s hello\nt: *s\n")
-            == #"{"base":{"x":1,"w":["a"]},"use":{"x":1,"w":["a"]},"s":"hello","t":"hello"}"#)
+        #expect(
+            try jsonOf("base: &b {x: 1, w: [a]}\nuse: *b\ns: &s hello\nt: *s\n")
+                == #"{"base":{"x":1,"w":["a"]},"use":{"x":1,"w":["a"]},"s":"hello","t":"hello"}"#)
     }
 
     @Test("an anchor can be redefined; an alias takes the latest definition")
@@ -91,13 +95,15 @@ struct YAMLReaderTests {
 
     @Test("merge key with one mapping: its keys join, after the explicit ones")
     func mergeSingle() throws {
-        #expect(try jsonOf("a: &a {x: 1, w: 2}\nb:\n  <<: *a\n  z: 3\n") == #"{"a":{"x":1,"w":2},"b":{"z":3,"x":1,"w":2}}"#)
+        #expect(
+            try jsonOf("a: &a {x: 1, w: 2}\nb:\n  <<: *a\n  z: 3\n") == #"{"a":{"x":1,"w":2},"b":{"z":3,"x":1,"w":2}}"#)
     }
 
     @Test("merge key with a list of mappings: the earlier mapping wins")
     func mergeList() throws {
-        #expect(try jsonOf("a: &a {x: 1}\nb: &b {x: 2, w: 2}\nc:\n  <<: [*a, *b]\n")
-            == #"{"a":{"x":1},"b":{"x":2,"w":2},"c":{"x":1,"w":2}}"#)
+        #expect(
+            try jsonOf("a: &a {x: 1}\nb: &b {x: 2, w: 2}\nc:\n  <<: [*a, *b]\n")
+                == #"{"a":{"x":1},"b":{"x":2,"w":2},"c":{"x":1,"w":2}}"#)
     }
 
     @Test("explicit keys win over merged ones, before or after the merge key")
@@ -122,33 +128,37 @@ struct YAMLReaderTests {
         #expect(try jsonOf("a: {\"<<\": {x: 1}}\n") == #"{"a":{"<<":{"x":1}}}"#)
     }
 
-    @Test("standard tags decide the type; custom tags keep the text", arguments: [
-        ("!!str 12", #""12""#),
-        ("!!str true", #""true""#),
-        ("!!str", #""""#),
-        ("!!int \"12\"", "12"),
-        ("!!int 0x10", "16"),
-        ("!!float 1", "1"),
-        ("!!float \"1.5\"", "1.5"),
-        ("!!bool \"yes\"", "true"),
-        ("!!null \"\"", "null"),
-        ("!!null ~", "null"),
-        ("!custom 12", #""12""#),
-        ("! 12", #""12""#),
-        ("!!binary aGVsbG8=", #""aGVsbG8=""#),
-        ("!!timestamp 2001-12-14", #""2001-12-14""#),
-    ])
+    @Test(
+        "standard tags decide the type; custom tags keep the text",
+        arguments: [
+            ("!!str 12", #""12""#),
+            ("!!str true", #""true""#),
+            ("!!str", #""""#),
+            ("!!int \"12\"", "12"),
+            ("!!int 0x10", "16"),
+            ("!!float 1", "1"),
+            ("!!float \"1.5\"", "1.5"),
+            ("!!bool \"yes\"", "true"),
+            ("!!null \"\"", "null"),
+            ("!!null ~", "null"),
+            ("!custom 12", #""12""#),
+            ("! 12", #""12""#),
+            ("!!binary aGVsbG8=", #""aGVsbG8=""#),
+            ("!!timestamp 2001-12-14", #""2001-12-14""#),
+        ])
     func tags(source: String, json: String) throws {
         #expect(try jsonOf("v: \(source)\n") == "{\"v\":\(json)}")
     }
 
-    @Test("a standard tag the text does not fit is an error at the value", arguments: [
-        ("!!int \"abc\"", "!!int"),
-        ("!!int 1.5", "!!int"),
-        ("!!bool maybe", "!!bool"),
-        ("!!null 0", "!!null"),
-        ("!!float abc", "!!float"),
-    ])
+    @Test(
+        "a standard tag the text does not fit is an error at the value",
+        arguments: [
+            ("!!int \"abc\"", "!!int"),
+            ("!!int 1.5", "!!int"),
+            ("!!bool maybe", "!!bool"),
+            ("!!null 0", "!!null"),
+            ("!!float abc", "!!float"),
+        ])
     func badTag(source: String, tag: String) throws {
         let failure = try #require(yamlFailure("a: 1\nv: \(source)\n"))
         #expect(failure.code == .yamlValue)
@@ -156,15 +166,17 @@ struct YAMLReaderTests {
         #expect(failure.message.contains("as \(tag)"))
     }
 
-    @Test("duplicate keys are rejected, naming both positions", arguments: [
-        ("a: 1\nb: 2\na: 3\n", "a", Mark(line: 3, column: 1), "line 1, column 1"),
-        ("x:\n  k: 1\n  k: 2\n", "k", Mark(line: 3, column: 3), "line 2, column 3"),
-        ("{a: 1, a: 2}\n", "a", Mark(line: 1, column: 8), "line 1, column 2"),
-        ("1: a\n\"1\": b\n", "1", Mark(line: 2, column: 1), "line 1, column 1"),
-        ("yes: a\ntrue: b\n", "true", Mark(line: 2, column: 1), "line 1, column 1"),
-        ("0x10: a\n16: b\n", "16", Mark(line: 2, column: 1), "line 1, column 1"),
-        ("~: a\nnull: b\n", "null", Mark(line: 2, column: 1), "line 1, column 1"),
-    ])
+    @Test(
+        "duplicate keys are rejected, naming both positions",
+        arguments: [
+            ("a: 1\nb: 2\na: 3\n", "a", Mark(line: 3, column: 1), "line 1, column 1"),
+            ("x:\n  k: 1\n  k: 2\n", "k", Mark(line: 3, column: 3), "line 2, column 3"),
+            ("{a: 1, a: 2}\n", "a", Mark(line: 1, column: 8), "line 1, column 2"),
+            ("1: a\n\"1\": b\n", "1", Mark(line: 2, column: 1), "line 1, column 1"),
+            ("yes: a\ntrue: b\n", "true", Mark(line: 2, column: 1), "line 1, column 1"),
+            ("0x10: a\n16: b\n", "16", Mark(line: 2, column: 1), "line 1, column 1"),
+            ("~: a\nnull: b\n", "null", Mark(line: 2, column: 1), "line 1, column 1"),
+        ])
     func duplicateKeys(text: String, key: String, at mark: Mark, first: String) throws {
         let failure = try #require(yamlFailure(text))
         #expect(failure.code == .yamlDuplicateKey)
@@ -202,7 +214,8 @@ struct YAMLReaderTests {
         let failure = try #require(yamlFailure(text))
         #expect(failure.code == .yamlLimit)
         #expect(failure.message.contains("alias"))
-        #expect(failure.message.contains("more than 100000 nodes"), "the floor of the expansion limit: \(failure.message)")
+        #expect(
+            failure.message.contains("more than 100000 nodes"), "the floor of the expansion limit: \(failure.message)")
         let mark = try #require(failure.location.mark)
         #expect(mark.line > 1 && mark.line <= 9)
     }
@@ -259,20 +272,22 @@ struct YAMLReaderTests {
         #expect(failure.location.mark != nil)
     }
 
-    @Test("malformed YAML is an error with a position", arguments: [
-        ("a: [1, 2\n", "truncated flow sequence"),
-        ("a: {b: 1\n", "truncated flow mapping"),
-        ("a: \"abc\n", "unterminated double quote"),
-        ("a: 'abc", "unterminated single quote"),
-        ("a:\n  b: 1\n c: 2\n", "bad indentation"),
-        ("- a\nb: 1\n", "sequence then mapping"),
-        ("a: b: c\n", "mapping value in a plain scalar"),
-        ("a: &\n", "empty anchor"),
-        ("a: !<> x\n", "empty verbatim tag"),
-        ("%YAML 2.0\n---\na: 1\n", "unsupported version"),
-        ("key: [a, b]]\n", "extra bracket"),
-        ("a: 1\n- b\n", "item after a mapping"),
-    ])
+    @Test(
+        "malformed YAML is an error with a position",
+        arguments: [
+            ("a: [1, 2\n", "truncated flow sequence"),
+            ("a: {b: 1\n", "truncated flow mapping"),
+            ("a: \"abc\n", "unterminated double quote"),
+            ("a: 'abc", "unterminated single quote"),
+            ("a:\n  b: 1\n c: 2\n", "bad indentation"),
+            ("- a\nb: 1\n", "sequence then mapping"),
+            ("a: b: c\n", "mapping value in a plain scalar"),
+            ("a: &\n", "empty anchor"),
+            ("a: !<> x\n", "empty verbatim tag"),
+            ("%YAML 2.0\n---\na: 1\n", "unsupported version"),
+            ("key: [a, b]]\n", "extra bracket"),
+            ("a: 1\n- b\n", "item after a mapping"),
+        ])
     func malformed(text: String, what: String) throws {
         let failure = try #require(yamlFailure(text), "\(what) should fail")
         #expect(failure.code == .yamlSyntax, "\(what)")
@@ -291,7 +306,8 @@ struct YAMLReaderTests {
         let failure = try #require(yamlFailure(text))
         #expect(failure.code == .yamlSyntax)
         #expect(failure.message.contains("tabs"))
-        #expect(failure.location.mark?.line == text.split(separator: "\n").firstIndex { $0.hasPrefix("\t") }.map { $0 + 1 })
+        #expect(
+            failure.location.mark?.line == text.split(separator: "\n").firstIndex { $0.hasPrefix("\t") }.map { $0 + 1 })
     }
 
     @Test("a tab inside a value is fine")

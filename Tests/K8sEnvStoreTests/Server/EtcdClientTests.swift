@@ -39,8 +39,9 @@ struct EtcdClientTests {
         }
         var environment = ProcessInfo.processInfo.environment
         environment["ETCDCTL_API"] = "3"
-        return try await runToolAsync(etcdctl, ["--endpoints=\(endpoint)", "--dial-timeout=5s", "--command-timeout=10s"] + arguments,
-                                      environment: environment)
+        return try await runToolAsync(
+            etcdctl, ["--endpoints=\(endpoint)", "--dial-timeout=5s", "--command-timeout=10s"] + arguments,
+            environment: environment)
     }
 
     @Test("etcdctl: put, get --prefix, txn, del, watch from a revision, compaction, endpoint status, member list")
@@ -51,25 +52,33 @@ struct EtcdClientTests {
             #expect(try await etcdctl(endpoint, ["put", "/other", "3"]).output == "OK\n")
             #expect(try await etcdctl(endpoint, ["get", "--prefix", "/app/"]).output == "/app/a\n1\n/app/b\n2\n")
             let limited = try await etcdctl(endpoint, ["get", "--prefix", "/app/", "--limit=1", "-w", "json"]).output
-            let page = try #require(try JSONSerialization.jsonObject(with: Data(limited.utf8)) as? [String: Any], "\(limited)")
+            let page = try #require(
+                try JSONSerialization.jsonObject(with: Data(limited.utf8)) as? [String: Any], "\(limited)")
             #expect(page["count"] as? Int == 2 && page["more"] as? Bool == true && (page["kvs"] as? [Any])?.count == 1)
             let script = "value(\"/app/a\") = \"1\"\n\nput /app/a 10\n\nput /app/a never\n\n"
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("txn-\(UUID().uuidString)").path
             try script.write(toFile: path, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(atPath: path) }
-            let done = try await runToolAsync("/bin/sh", ["-c", "ETCDCTL_API=3 '\(Self.etcdctl ?? "etcdctl")' --endpoints=\(endpoint) txn < '\(path)'"])
+            let done = try await runToolAsync(
+                "/bin/sh",
+                ["-c", "ETCDCTL_API=3 '\(Self.etcdctl ?? "etcdctl")' --endpoints=\(endpoint) txn < '\(path)'"])
             #expect(done.output.hasPrefix("SUCCESS"), "\(done.output)")
             #expect(try await etcdctl(endpoint, ["get", "/app/a", "--print-value-only"]).output == "10\n")
 
             #expect(try await etcdctl(endpoint, ["del", "--prev-kv", "/app/b"]).output == "1\n/app/b\n2\n")
             // History from revision 2 replays every event of /app/ in order, then the watch
             // stays open until the timeout ends it.
-            let watch = try await runToolAsync("/usr/bin/timeout", ["3", Self.etcdctl!, "--endpoints=\(endpoint)", "watch", "--prefix", "/app/", "--rev=2"],
-                                               environment: ["ETCDCTL_API": "3"])
-            #expect(watch.output == "PUT\n/app/a\n1\nPUT\n/app/b\n2\nPUT\n/app/a\n10\nDELETE\n/app/b\n\n", "\(watch.output)")
+            let watch = try await runToolAsync(
+                "/usr/bin/timeout",
+                ["3", Self.etcdctl!, "--endpoints=\(endpoint)", "watch", "--prefix", "/app/", "--rev=2"],
+                environment: ["ETCDCTL_API": "3"])
+            #expect(
+                watch.output == "PUT\n/app/a\n1\nPUT\n/app/b\n2\nPUT\n/app/a\n10\nDELETE\n/app/b\n\n", "\(watch.output)"
+            )
 
             let revision = server.store.revision
-            #expect(try await etcdctl(endpoint, ["compaction", "\(revision)"]).output == "compacted revision \(revision)\n")
+            #expect(
+                try await etcdctl(endpoint, ["compaction", "\(revision)"]).output == "compacted revision \(revision)\n")
             let old = try await etcdctl(endpoint, ["get", "/app/a", "--rev=2"])
             #expect(old.status != 0)
             #expect(old.output.contains("etcdserver: mvcc: required revision has been compacted"))
@@ -83,7 +92,9 @@ struct EtcdClientTests {
         }
     }
 
-    @Test("etcdctl: lease grant, keys attached, keep-alive answers with the TTL; a lease that runs out takes its keys; revoke deletes them")
+    @Test(
+        "etcdctl: lease grant, keys attached, keep-alive answers with the TTL; a lease that runs out takes its keys; revoke deletes them"
+    )
     func etcdctlLeases() async throws {
         try await withServer { _, endpoint in
             func grant(_ ttl: Int) async throws -> String {
@@ -152,16 +163,17 @@ struct EtcdClientTests {
                 """
             let run = try await runToolAsync(Self.python, ["-c", script])
             #expect(run.status == 0, "\(run.output)")
-            #expect(run.output == """
-                prefix [('/py/a', '1'), ('/py/b', '2')]
-                txn True
-                txn False
-                watch [('PutEvent', '/py/a', '11'), ('DeleteEvent', '/py/b', '')]
-                lease 30 ['/py/leased']
-                after revoke None
-                status \(KeyValueStore.etcdVersion)
+            #expect(
+                run.output == """
+                    prefix [('/py/a', '1'), ('/py/b', '2')]
+                    txn True
+                    txn False
+                    watch [('PutEvent', '/py/a', '11'), ('DeleteEvent', '/py/b', '')]
+                    lease 30 ['/py/leased']
+                    after revoke None
+                    status \(KeyValueStore.etcdVersion)
 
-                """)
+                    """)
         }
     }
 
@@ -172,8 +184,10 @@ struct EtcdClientTests {
         #expect(FileManager.default.isExecutableFile(atPath: binary), "build it: swift build --product k8senv-kine")
         let port = try freePort()
         let database = t.folder + "/kine/state.db"
-        let arguments = ["--endpoint=sqlite://\(database)?_journal=WAL&cache=shared", "--listen-address=127.0.0.1:\(port)",
-                         "--metrics-bind-address=127.0.0.1:0"]
+        let arguments = [
+            "--endpoint=sqlite://\(database)?_journal=WAL&cache=shared", "--listen-address=127.0.0.1:\(port)",
+            "--metrics-bind-address=127.0.0.1:0",
+        ]
         for round in 1...2 {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: binary)
@@ -190,11 +204,16 @@ struct EtcdClientTests {
             if round == 1 {
                 #expect(try await etcdctl("127.0.0.1:\(port)", ["put", "/kept", "across restarts"]).output == "OK\n")
             } else {
-                #expect(try await etcdctl("127.0.0.1:\(port)", ["get", "/kept", "--print-value-only"]).output == "across restarts\n")
+                #expect(
+                    try await etcdctl("127.0.0.1:\(port)", ["get", "/kept", "--print-value-only"]).output
+                        == "across restarts\n")
             }
             process.terminate()
             let exited = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-                Thread { process.waitUntilExit(); continuation.resume(returning: process.terminationStatus) }.start()
+                Thread {
+                    process.waitUntilExit()
+                    continuation.resume(returning: process.terminationStatus)
+                }.start()
             }
             #expect(exited == 0)
         }
@@ -211,7 +230,9 @@ func freePort() throws -> Int {
     address.sin_port = 0
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
     }
     guard bound else { throw POSIXError(.EADDRINUSE) }
     return Int(UInt16(bigEndian: address.sin_port))

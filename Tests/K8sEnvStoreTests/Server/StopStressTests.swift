@@ -15,7 +15,8 @@ struct StopStressTests {
         let t = try TemporaryStore()
         let hammer = ConnectionHammer(threads: 2)
         defer { hammer.finish() }
-        let etcdctl = try #require(EtcdClientTests.etcdctl, "etcdctl is needed: scripts/setup.sh installs Debian's etcd-client")
+        let etcdctl = try #require(
+            EtcdClientTests.etcdctl, "etcdctl is needed: scripts/setup.sh installs Debian's etcd-client")
         var watchersStopped = 0
         for cycle in 1...300 {
             let server = try await StoreServer.start(store: t.store)

@@ -5,7 +5,9 @@ import Testing
 
 @Suite("Store server lifecycle", .tags(.integration))
 struct StoreServerLifecycleTests {
-    @Test("a database file removed or replaced under a serving store is its failure, and ended() returns it; a stop is not a failure")
+    @Test(
+        "a database file removed or replaced under a serving store is its failure, and ended() returns it; a stop is not a failure"
+    )
     func fileGoneIsFailure() async throws {
         for replace in [false, true] {
             let t = try TemporaryStore()
@@ -16,7 +18,8 @@ struct StoreServerLifecycleTests {
             try FileManager.default.removeItem(atPath: t.folder + "/state.db")
             if replace { try Data("not a database".utf8).write(to: URL(fileURLWithPath: t.folder + "/state.db")) }
             let error = await server.ended()
-            let expected = "its database file \(t.folder)/state.db was \(replace ? "replaced" : "removed") while it served"
+            let expected =
+                "its database file \(t.folder)/state.db was \(replace ? "replaced" : "removed") while it served"
             #expect("\(error.map { "\($0)" } ?? "nil")".contains(expected))
             #expect("\(server.failure.map { "\($0)" } ?? "nil")".contains(expected))
             await server.stop()
@@ -50,8 +53,11 @@ func holders(of inode: String) -> [String] {
     var found: [String] = []
     for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
         for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? [] {
-            if (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)")) == "socket:[\(inode)]" {
-                let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"))
+                == "socket:[\(inode)]"
+            {
+                let command =
+                    (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?
                     .replacingOccurrences(of: "\0", with: " ").prefix(120) ?? ""
                 found.append("\(pid) (self: \(getpid())) fd \(fd): \(command)")
             }
@@ -70,6 +76,8 @@ func canConnect(_ port: Int) -> Bool {
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     address.sin_port = in_port_t(UInt16(port).bigEndian)
     return withUnsafePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
     }
 }

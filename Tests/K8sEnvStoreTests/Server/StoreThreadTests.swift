@@ -5,7 +5,9 @@ import Testing
 
 @Suite("The in-process store and its callers' threads", .tags(.integration), .timeLimit(.minutes(1)))
 struct StoreThreadTests {
-    @Test("the store answers while its caller blocks every cooperative thread (as a test calling a tool synchronously does)")
+    @Test(
+        "the store answers while its caller blocks every cooperative thread (as a test calling a tool synchronously does)"
+    )
     func answersWhileCallersBlock() async throws {
         let t = try TemporaryStore()
         let server = try await StoreServer.start(store: t.store)
@@ -16,8 +18,9 @@ struct StoreThreadTests {
         let outputs = await withTaskGroup(of: String.self) { group in
             for i in 0..<callers {
                 group.addTask {
-                    let result = try? runTool(etcdctl, [endpoint, "--command-timeout=20s", "put", "/blocked/\(i)", "v"],
-                                              environment: ["ETCDCTL_API": "3"])
+                    let result = try? runTool(
+                        etcdctl, [endpoint, "--command-timeout=20s", "put", "/blocked/\(i)", "v"],
+                        environment: ["ETCDCTL_API": "3"])
                     return result?.output ?? "failed to run"
                 }
             }

@@ -1,8 +1,9 @@
 import Foundation
-@testable import K8sEnvStore
+import K8sEnvTestSupport
 import Synchronization
 import Testing
-import K8sEnvTestSupport
+
+@testable import K8sEnvStore
 
 /// One Watch stream's control messages, as the gRPC service hands them to it.
 @Suite("Watch stream messages", .tags(.fast))
@@ -50,7 +51,8 @@ struct WatchStreamTests {
         return request
     }
 
-    @Test("created, events, a progress notification for watchers that asked, a progress answer with watch id -1, cancel")
+    @Test(
+        "created, events, a progress notification for watchers that asked, a progress answer with watch id -1, cancel")
     func controlMessages() async throws {
         let t = try TemporaryStore()
         let outbox = Outbox()
@@ -73,11 +75,16 @@ struct WatchStreamTests {
             "id=\(r.watchID) rev=\(r.header.revision)" + (r.created ? " created" : "") + (r.canceled ? " canceled" : "")
                 + (r.events.isEmpty ? "" : " events=\(r.events.count)")
         }
-        #expect(summary == ["id=0 rev=1 created", "id=1 rev=1 created", "id=0 rev=2 events=1",
-                            "id=0 rev=2", "id=-1 rev=2", "id=0 rev=2 canceled"])
+        #expect(
+            summary == [
+                "id=0 rev=1 created", "id=1 rev=1 created", "id=0 rev=2 events=1",
+                "id=0 rev=2", "id=-1 rev=2", "id=0 rev=2 canceled",
+            ])
     }
 
-    @Test("a watch from a compacted revision is created, then cancelled with the compaction revision; a duplicate id is refused")
+    @Test(
+        "a watch from a compacted revision is created, then cancelled with the compaction revision; a duplicate id is refused"
+    )
     func compactedAndDuplicate() async throws {
         let t = try TemporaryStore()
         for i in 1...3 { try t.store.put("/k", "\(i)") }
@@ -93,7 +100,8 @@ struct WatchStreamTests {
         stream.close()
         #expect(responses.count == 4)
         #expect(responses[0].created && responses[0].watchID == 7)
-        #expect(responses[1].canceled && responses[1].compactRevision == 3
+        #expect(
+            responses[1].canceled && responses[1].compactRevision == 3
                 && responses[1].cancelReason == "mvcc: required revision has been compacted")
         #expect(responses[2].created && responses[2].watchID == 8)
         #expect(responses[3].canceled && responses[3].cancelReason.contains("duplicate watch ID"))

@@ -6,7 +6,9 @@ import Testing
 
 @Suite("The store's etcd semantics", .tags(.fast))
 struct KeyValueStoreTests {
-    @Test("issue 25: the store's file, its WAL and a VACUUM INTO copy are 0600 whatever the umask (a store holds the seeds' Secrets)")
+    @Test(
+        "issue 25: the store's file, its WAL and a VACUUM INTO copy are 0600 whatever the umask (a store holds the seeds' Secrets)"
+    )
     func privateFiles() throws {
         let old = umask(0o022)
         defer { umask(old) }
@@ -15,7 +17,9 @@ struct KeyValueStoreTests {
         try t.store.copy(to: t.folder + "/copy.db")
         for name in ["state.db", "state.db-wal", "copy.db"] {
             var info = stat()
-            #expect(stat(t.folder + "/" + name, &info) == 0 && info.st_mode & 0o777 == 0o600, "\(name): \(String(info.st_mode & 0o777, radix: 8))")
+            #expect(
+                stat(t.folder + "/" + name, &info) == 0 && info.st_mode & 0o777 == 0o600,
+                "\(name): \(String(info.st_mode & 0o777, radix: 8))")
         }
     }
 
@@ -33,7 +37,8 @@ struct KeyValueStoreTests {
         #expect(throws: StoreError.futureRevision) { try t.store.get("/a", revision: 99) }
     }
 
-    @Test("a list with a limit says there is more and counts the whole range; continuing from a key at the same revision")
+    @Test(
+        "a list with a limit says there is more and counts the whole range; continuing from a key at the same revision")
     func pagination() throws {
         let t = try TemporaryStore()
         for i in 1...5 { try t.store.put("/registry/cm/\(i)", "v\(i)") }
@@ -142,9 +147,13 @@ struct KeyValueStoreTests {
         var compact = Etcdserverpb_CompactionRequest()
         compact.revision = 3
         _ = try t.store.compact(compact)
-        #expect(throws: StoreError.compacted) { _ = try t.store.watch(.prefix(bytes("/")), from: 2, prevKV: false) { _, _ in } }
+        #expect(throws: StoreError.compacted) {
+            _ = try t.store.watch(.prefix(bytes("/")), from: 2, prevKV: false) { _, _ in }
+        }
         let seen = Collected()
-        _ = try t.store.watch(.prefix(bytes("/")), from: 7, prevKV: false) { events, _ in seen.events.withLock { $0 += events } }
+        _ = try t.store.watch(.prefix(bytes("/")), from: 7, prevKV: false) { events, _ in
+            seen.events.withLock { $0 += events }
+        }
         for i in 5...7 { try t.store.put("/k", "\(i)") }
         #expect(seen.summary == ["PUT /k=7@7"])
     }
@@ -158,7 +167,9 @@ struct KeyValueStoreTests {
         try t.store.put("/kept", "k")
         #expect(try t.store.leaseTimeToLive(lease.id, keys: true)?.keys.map(text) == ["/events/a"])
         let seen = Collected()
-        _ = try t.store.watch(.prefix(bytes("/")), from: 0, prevKV: false) { events, _ in seen.events.withLock { $0 += events } }
+        _ = try t.store.watch(.prefix(bytes("/")), from: 0, prevKV: false) { events, _ in
+            seen.events.withLock { $0 += events }
+        }
         try t.store.revokeLease(lease.id)
         #expect(try t.store.get("/events/a") == nil)
         #expect(try t.store.get("/kept") == "k")
@@ -171,7 +182,8 @@ struct KeyValueStoreTests {
         }
     }
 
-    @Test("reset to a revision deletes what was created since, restores what was changed or deleted, and watchers see it")
+    @Test(
+        "reset to a revision deletes what was created since, restores what was changed or deleted, and watchers see it")
     func reset() throws {
         let t = try TemporaryStore()
         try t.store.put("/seeded/changed", "seed")
@@ -180,7 +192,9 @@ struct KeyValueStoreTests {
         try t.store.put("/seeded/flipped", "seed")
         let snapshot = t.store.revision
         let seen = Collected()
-        _ = try t.store.watch(.prefix(bytes("/")), from: 0, prevKV: true) { events, _ in seen.events.withLock { $0 += events } }
+        _ = try t.store.watch(.prefix(bytes("/")), from: 0, prevKV: true) { events, _ in
+            seen.events.withLock { $0 += events }
+        }
         try t.store.put("/seeded/changed", "edited")
         try t.store.delete("/seeded/deleted")
         try t.store.put("/new/a", "created")
@@ -190,12 +204,18 @@ struct KeyValueStoreTests {
         try t.store.put("/seeded/flipped", "seed")
         seen.events.withLock { $0.removeAll() }
 
-        #expect(try t.store.reset(to: snapshot).map { text($0.key) } == ["/new/a", "/seeded/changed", "/seeded/deleted"])
+        #expect(
+            try t.store.reset(to: snapshot).map { text($0.key) } == ["/new/a", "/seeded/changed", "/seeded/deleted"])
         let now = try t.store.list("/")
-        #expect(now.kvs.map { "\(text($0.key))=\(text($0.value))" }
-            == ["/seeded/changed=seed", "/seeded/deleted=seed", "/seeded/flipped=seed", "/seeded/same=seed"])
-        #expect(seen.summary.sorted() == ["DELETE /new/a=@13 prev=created", "PUT /seeded/changed=seed@14 prev=edited",
-                                          "PUT /seeded/deleted=seed@15"].sorted())
+        #expect(
+            now.kvs.map { "\(text($0.key))=\(text($0.value))" }
+                == ["/seeded/changed=seed", "/seeded/deleted=seed", "/seeded/flipped=seed", "/seeded/same=seed"])
+        #expect(
+            seen.summary.sorted()
+                == [
+                    "DELETE /new/a=@13 prev=created", "PUT /seeded/changed=seed@14 prev=edited",
+                    "PUT /seeded/deleted=seed@15",
+                ].sorted())
         #expect(try t.store.reset(to: t.store.revision).isEmpty)
         #expect(throws: StoreError.futureRevision) { try t.store.reset(to: 999) }
     }
@@ -250,7 +270,9 @@ struct KeyValueStoreTests {
         #expect(try copy.put("/d", "4") == 4)
     }
 
-    @Test("a copy from a second connection (kine's snapshot) holds what was committed while its owner keeps writing; a missing file is named")
+    @Test(
+        "a copy from a second connection (kine's snapshot) holds what was committed while its owner keeps writing; a missing file is named"
+    )
     func copyFromOutside() throws {
         let t = try TemporaryStore()
         for i in 1...50 { try t.store.put("/k/\(i)", "\(i)") }
@@ -269,7 +291,8 @@ struct KeyValueStoreTests {
 
     @Test("kine's endpoint and listen address flags are read as kine reads them")
     func kineFlags() throws {
-        #expect(try KineEndpoint.databasePath("sqlite:///tmp/x/state.db?_journal=WAL&cache=shared") == "/tmp/x/state.db")
+        #expect(
+            try KineEndpoint.databasePath("sqlite:///tmp/x/state.db?_journal=WAL&cache=shared") == "/tmp/x/state.db")
         #expect(try KineEndpoint.databasePath("sqlite://") == "./db/state.db")
         #expect(throws: StoreError.self) { try KineEndpoint.databasePath("mysql://root@tcp(localhost)/k") }
         #expect(try KineEndpoint.listenAddress("127.0.0.1:2379") == .tcp(host: "127.0.0.1", port: 2379))

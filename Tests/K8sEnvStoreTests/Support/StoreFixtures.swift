@@ -135,7 +135,9 @@ final class Collected: Sendable {
     let events = Mutex<[Mvccpb_Event]>([])
     var all: [Mvccpb_Event] { events.withLock { $0 } }
     var summary: [String] {
-        all.map { "\($0.type == .put ? "PUT" : "DELETE") \(text($0.kv.key))=\(text($0.kv.value))@\($0.kv.modRevision)"
-            + ($0.hasPrevKv ? " prev=\(text($0.prevKv.value))" : "") }
+        all.map {
+            "\($0.type == .put ? "PUT" : "DELETE") \(text($0.kv.key))=\(text($0.kv.value))@\($0.kv.modRevision)"
+                + ($0.hasPrevKv ? " prev=\(text($0.prevKv.value))" : "")
+        }
     }
 }

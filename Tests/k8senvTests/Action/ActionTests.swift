@@ -42,13 +42,18 @@ struct ActionTests {
     }
 
     /// `${{ expr }}` as GitHub substitutes it in a composite action, for the expressions action.yml uses.
-    static func substitute(_ text: String, inputs: [String: String], outputs: [String: [String: String]],
-                           github: [String: String] = [:]) -> String {
+    static func substitute(
+        _ text: String, inputs: [String: String], outputs: [String: [String: String]],
+        github: [String: String] = [:]
+    ) -> String {
         var result = ""
         var rest = Substring(text)
         while let open = rest.range(of: "${{") {
             result += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].range(of: "}}") else { Issue.record("unclosed ${{ in \(text)"); return text }
+            guard let close = rest[open.upperBound...].range(of: "}}") else {
+                Issue.record("unclosed ${{ in \(text)")
+                return text
+            }
             let expression = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
             result += value(of: expression, inputs: inputs, outputs: outputs, github: github)
             rest = rest[close.upperBound...]
@@ -56,14 +61,19 @@ struct ActionTests {
         return result + rest
     }
 
-    static func value(of expression: String, inputs: [String: String], outputs: [String: [String: String]],
-                      github: [String: String] = [:]) -> String {
+    static func value(
+        of expression: String, inputs: [String: String], outputs: [String: [String: String]],
+        github: [String: String] = [:]
+    ) -> String {
         let parts = expression.split(separator: ".").map(String.init)
         // The github context: what the runner knows of the workflow (action_ref: the ref in
         // `uses: k8senv/k8senv@REF`; empty when the action is a local path).
         if parts.count == 2, parts[0] == "github" { return github[parts[1]] ?? "" }
         if parts.count == 2, parts[0] == "inputs" {
-            guard let value = inputs[parts[1]] else { Issue.record("no input \(parts[1])"); return "" }
+            guard let value = inputs[parts[1]] else {
+                Issue.record("no input \(parts[1])")
+                return ""
+            }
             return value
         }
         if parts.count == 4, parts[0] == "steps", parts[2] == "outputs" { return outputs[parts[1]]?[parts[3]] ?? "" }
@@ -87,7 +97,10 @@ struct ActionTests {
     static func pairs(_ file: String) -> [(String, String)] {
         let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
         return text.split(separator: "\n").compactMap { line in
-            guard let equals = line.firstIndex(of: "=") else { Issue.record("not NAME=value: \(line)"); return nil }
+            guard let equals = line.firstIndex(of: "=") else {
+                Issue.record("not NAME=value: \(line)")
+                return nil
+            }
             return (String(line[..<equals]), String(line[line.index(after: equals)...]))
         }
     }
@@ -97,7 +110,8 @@ struct ActionTests {
     static var runnerPATH: String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").filter { dir in
-            !FileManager.default.fileExists(atPath: dir + "/k8senv") && !FileManager.default.fileExists(atPath: dir + "/kube-apiserver")
+            !FileManager.default.fileExists(atPath: dir + "/k8senv")
+                && !FileManager.default.fileExists(atPath: dir + "/kube-apiserver")
         }.joined(separator: ":")
     }
 
@@ -113,7 +127,9 @@ struct ActionTests {
     /// build step passes, and counts its builds in FAKE_SWIFT_LOG.
     static func fakeSwift(in ws: Workspace) throws -> String {
         let folder = ws.path + "/fake-bin"
-        try ws.write("../fake-bin/swift", """
+        try ws.write(
+            "../fake-bin/swift",
+            """
             #!/bin/sh
             out="$FAKE_SWIFT_OUT"
             case "$*" in
@@ -129,8 +145,10 @@ struct ActionTests {
     }
 
     /// Runs the action's steps in order on `runner`, as GitHub would with `inputs`.
-    static func run(_ action: [String: Any], on runner: Runner, inputs given: [String: String], in ws: Workspace,
-                    environment extra: [String: String?] = [:], actionRef: String = "") async throws -> Run {
+    static func run(
+        _ action: [String: Any], on runner: Runner, inputs given: [String: String], in ws: Workspace,
+        environment extra: [String: String?] = [:], actionRef: String = ""
+    ) async throws -> Run {
         let github = ["action_ref": actionRef]
         var inputs: [String: String] = [:]
         for (name, spec) in (action["inputs"] as? [String: Any]) ?? [:] {
@@ -148,11 +166,18 @@ struct ActionTests {
         var result = Run()
         for (index, step) in steps.enumerated() {
             let id = step["id"] as? String ?? "step-\(index)"
-            if let condition = step["if"] as? String, !Self.condition(condition, inputs: inputs, outputs: result.outputs) { continue }
+            if let condition = step["if"] as? String,
+                !Self.condition(condition, inputs: inputs, outputs: result.outputs)
+            {
+                continue
+            }
             result.ran.append(id)
-            let with = ((step["with"] as? [String: Any]) ?? [:]).mapValues { Self.substitute($0 as? String ?? "", inputs: inputs, outputs: result.outputs) }
+            let with = ((step["with"] as? [String: Any]) ?? [:]).mapValues {
+                Self.substitute($0 as? String ?? "", inputs: inputs, outputs: result.outputs)
+            }
             if let uses = step["uses"] as? String {
-                let path = try #require(with["path"]), key = try #require(with["key"])
+                let path = try #require(with["path"])
+                let key = try #require(with["key"])
                 #expect(!path.isEmpty && !key.isEmpty, "\(id): path \(path), key \(key)")
                 let entry = runner.cacheService + "/" + key
                 switch uses {
@@ -160,12 +185,14 @@ struct ActionTests {
                     let hit = FileManager.default.fileExists(atPath: entry)
                     if hit {
                         try? FileManager.default.removeItem(atPath: path)
-                        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                        try FileManager.default.createDirectory(
+                            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                         try await Self.copy(entry, to: path, in: ws)
                     }
                     result.outputs[id] = ["cache-hit": hit ? "true" : "false"]
                 case "actions/cache/save@v4":
-                    try FileManager.default.createDirectory(atPath: runner.cacheService, withIntermediateDirectories: true)
+                    try FileManager.default.createDirectory(
+                        atPath: runner.cacheService, withIntermediateDirectories: true)
                     if !FileManager.default.fileExists(atPath: entry) { try await Self.copy(path, to: entry, in: ws) }
                 default:
                     Issue.record("\(id): uses \(uses), which this test cannot stand in for")
@@ -182,7 +209,8 @@ struct ActionTests {
             var environment: [String: String?] = extra
             for (name, value) in result.environment { environment[name] = value }
             for (name, value) in (step["env"] as? [String: Any]) ?? [:] {
-                environment[name] = Self.substitute(value as? String ?? "", inputs: inputs, outputs: result.outputs, github: github)
+                environment[name] = Self.substitute(
+                    value as? String ?? "", inputs: inputs, outputs: result.outputs, github: github)
             }
             for (name, file) in files { environment[name] = file }
             environment["GITHUB_ACTION_PATH"] = Repository.root
@@ -196,14 +224,16 @@ struct ActionTests {
             let scriptFile = runner.folder + "/temp/\(id).sh"
             try script.write(toFile: scriptFile, atomically: true, encoding: .utf8)
             // GitHub runs the steps in $GITHUB_WORKSPACE: here the copy's root (examples/ is below it).
-            let child = try Subprocess("/bin/bash", ["--noprofile", "--norc", "-eo", "pipefail", scriptFile], in: ws.path,
-                                       environment: ws.environment(environment), outputPrefix: runner.folder + "/temp/\(id).out")
+            let child = try Subprocess(
+                "/bin/bash", ["--noprofile", "--norc", "-eo", "pipefail", scriptFile], in: ws.path,
+                environment: ws.environment(environment), outputPrefix: runner.folder + "/temp/\(id).out")
             let exit = try await child.wait()
             let outcome = Outcome(exit: exit, stdout: child.stdout, stderr: child.stderr)
             result.log += "--- \(id): \(outcome)\n"
             result.outputs[id] = Dictionary(Self.pairs(files[0].1), uniquingKeysWith: { $1 })
             for (name, value) in Self.pairs(files[1].1) { result.environment[name] = value }
-            result.path += ((try? String(contentsOfFile: files[2].1, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            result.path += ((try? String(contentsOfFile: files[2].1, encoding: .utf8)) ?? "").split(separator: "\n")
+                .map(String.init)
             if outcome.status != 0 {
                 result.failed = (id, outcome)
                 return result
@@ -218,8 +248,9 @@ struct ActionTests {
         environment["XDG_CACHE_HOME"] = runner.cache
         environment["XDG_STATE_HOME"] = runner.state
         environment["PATH"] = (run.path.reversed() + [Self.runnerPATH]).joined(separator: ":")
-        let child = try Subprocess("/bin/bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", command], in: ws.directory,
-                                   environment: ws.environment(environment), outputPrefix: runner.folder + "/later")
+        let child = try Subprocess(
+            "/bin/bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", command], in: ws.directory,
+            environment: ws.environment(environment), outputPrefix: runner.folder + "/later")
         let exit = try await child.wait()
         return Outcome(exit: exit, stdout: child.stdout, stderr: child.stderr)
     }
@@ -232,7 +263,8 @@ struct ActionTests {
     /// the k8senv this test run built (a release build takes minutes); its file:// URL.
     static func releaseFolder(_ version: String, in ws: Workspace) async throws -> String {
         let name = "k8senv-\(version)-linux-x86_64"
-        let made = try await ws.shell("""
+        let made = try await ws.shell(
+            """
             set -e
             mkdir -p '\(ws.path)/release/\(name)'
             cp '\(Repository.binary)' '\(ws.path)/release/\(name)/k8senv'
@@ -245,7 +277,9 @@ struct ActionTests {
         return "file://" + ws.path + "/release"
     }
 
-    @Test("version: the action at a release tag downloads that release (its sha256 checked) instead of building; a second runner restores it from the cache; version: source builds; a wrong sha256 fails the step and puts nothing on PATH")
+    @Test(
+        "version: the action at a release tag downloads that release (its sha256 checked) instead of building; a second runner restores it from the cache; version: source builds; a wrong sha256 fails the step and puts nothing on PATH"
+    )
     func releaseDownload() async throws {
         try await Workspace.with(example: true, name: "action-release", apiServers: false) { ws in
             let action = try await Self.action(in: ws)
@@ -255,12 +289,14 @@ struct ActionTests {
             let release: [String: String?] = ["K8SENV_RELEASE_URL": url]
 
             let first = Runner(folder: ws.path + "/runner-1", cacheService: service)
-            let one = try await Self.run(action, on: first, inputs: inputs, in: ws, environment: release, actionRef: "v1.2.3")
+            let one = try await Self.run(
+                action, on: first, inputs: inputs, in: ws, environment: release, actionRef: "v1.2.3")
             #expect(one.failed == nil, "\(one.log)")
             #expect(Self.builds(ws) == 0, "no Swift build: \(one.log)")
             #expect(one.log.contains("downloading k8senv 1.2.3"), "\(one.log)")
             let bin = first.cache + "/k8senv/action/release-1.2.3/bin"
-            #expect(one.path == [bin] && one.outputs["build"]?["k8senv"] == bin + "/k8senv", "\(one.path) \(one.outputs)")
+            #expect(
+                one.path == [bin] && one.outputs["build"]?["k8senv"] == bin + "/k8senv", "\(one.path) \(one.outputs)")
             #expect(one.outputs["build-key"]?["key"] == "k8senv-release-1.2.3-Linux-x86_64", "\(one.outputs)")
             #expect(one.outputs["build"]?["built"] == "true" && one.ran.contains("build-save"), "\(one.ran)")
             let later = try await Self.later("command -v k8senv && k8senv --version", after: one, on: first, in: ws)
@@ -269,41 +305,60 @@ struct ActionTests {
             // The second runner's cache has it: no download (the release folder is gone).
             try FileManager.default.removeItem(atPath: ws.path + "/release")
             let second = Runner(folder: ws.path + "/runner-2", cacheService: service)
-            let two = try await Self.run(action, on: second, inputs: inputs, in: ws, environment: release, actionRef: "v1.2.3")
+            let two = try await Self.run(
+                action, on: second, inputs: inputs, in: ws, environment: release, actionRef: "v1.2.3")
             #expect(two.failed == nil, "\(two.log)")
             #expect(two.outputs["build"]?["built"] == "false" && !two.log.contains("downloading"), "\(two.log)")
 
             // version: source, at the same tag: today's build from source.
             let third = Runner(folder: ws.path + "/runner-3", cacheService: service)
-            let three = try await Self.run(action, on: third, inputs: inputs.merging(["version": "source"]) { $1 }, in: ws,
-                                           environment: release, actionRef: "v1.2.3")
+            let three = try await Self.run(
+                action, on: third, inputs: inputs.merging(["version": "source"]) { $1 }, in: ws,
+                environment: release, actionRef: "v1.2.3")
             #expect(three.failed == nil, "\(three.log)")
             #expect(Self.builds(ws) == 1 && three.path == [third.cache + "/k8senv/action/bin"], "\(three.log)")
 
             // A tarball that is not what its .sha256 says: the step fails, saying so.
             _ = try await Self.releaseFolder("1.2.4", in: ws)
-            let tampered = try await ws.shell("cd '\(ws.path)/release' && echo 0000000000000000000000000000000000000000000000000000000000000000  k8senv-1.2.4-linux-x86_64.tar.gz > k8senv-1.2.4-linux-x86_64.tar.gz.sha256")
+            let tampered = try await ws.shell(
+                "cd '\(ws.path)/release' && echo 0000000000000000000000000000000000000000000000000000000000000000  k8senv-1.2.4-linux-x86_64.tar.gz > k8senv-1.2.4-linux-x86_64.tar.gz.sha256"
+            )
             #expect(tampered.status == 0, "\(tampered)")
             let fourth = Runner(folder: ws.path + "/runner-4", cacheService: service)
-            let four = try await Self.run(action, on: fourth, inputs: inputs.merging(["version": "1.2.4"]) { $1 }, in: ws, environment: release)
+            let four = try await Self.run(
+                action, on: fourth, inputs: inputs.merging(["version": "1.2.4"]) { $1 }, in: ws, environment: release)
             #expect(four.failed?.step == "build", "\(four.log)")
-            #expect(four.failed?.outcome.stderr.contains("install.sh: checksum mismatch for k8senv-1.2.4-linux-x86_64.tar.gz") == true, "\(four.log)")
-            #expect(four.failed?.outcome.stderr.contains("could not install the k8senv 1.2.4 release") == true, "\(four.log)")
-            #expect(four.path.isEmpty && !FileManager.default.fileExists(atPath: fourth.cache + "/k8senv/action/release-1.2.4/bin/k8senv"))
+            #expect(
+                four.failed?.outcome.stderr.contains(
+                    "install.sh: checksum mismatch for k8senv-1.2.4-linux-x86_64.tar.gz") == true, "\(four.log)")
+            #expect(
+                four.failed?.outcome.stderr.contains("could not install the k8senv 1.2.4 release") == true,
+                "\(four.log)")
+            #expect(
+                four.path.isEmpty
+                    && !FileManager.default.fileExists(atPath: fourth.cache + "/k8senv/action/release-1.2.4/bin/k8senv")
+            )
         }
     }
 
-    @Test("two runners against the example sharing a bundle-key: the first builds k8senv and the snapshots and saves both; the second restores both, imports the bundles, and a later `k8senv run` is a cache hit; a runner with another key rebuilds the snapshots instead of importing them, and one without a key neither restores nor saves them")
+    @Test(
+        "two runners against the example sharing a bundle-key: the first builds k8senv and the snapshots and saves both; the second restores both, imports the bundles, and a later `k8senv run` is a cache hit; a runner with another key rebuilds the snapshots instead of importing them, and one without a key neither restores nor saves them"
+    )
     func twoRunners() async throws {
         let binaries = try RealBinaries.require()
         try await Workspace.with(example: true, name: "action") { ws in
             let action = try await Self.action(in: ws)
             let service = ws.path + "/cache-service"
-            let inputs = ["config": "k8senv.yaml", "profile": "ci", "working-directory": "examples", "storage": RealBinaries.storage,
-                          "bundle-key": "the CI secret of ActionTests, shared by its runners"]
+            let inputs = [
+                "config": "k8senv.yaml", "profile": "ci", "working-directory": "examples",
+                "storage": RealBinaries.storage,
+                "bundle-key": "the CI secret of ActionTests, shared by its runners",
+            ]
             // No network here: the binaries come from K8SENV_* (install-binaries.sh's first choice).
-            let given: [String: String?] = ["K8SENV_KUBE_APISERVER": binaries.kubeAPIServer, "K8SENV_ETCD": binaries.etcd,
-                                            "K8SENV_STORAGE": nil]
+            let given: [String: String?] = [
+                "K8SENV_KUBE_APISERVER": binaries.kubeAPIServer, "K8SENV_ETCD": binaries.etcd,
+                "K8SENV_STORAGE": nil,
+            ]
 
             let first = Runner(folder: ws.path + "/runner-1", cacheService: service)
             let one = try await Self.run(action, on: first, inputs: inputs, in: ws, environment: given)
@@ -319,7 +374,9 @@ struct ActionTests {
             #expect(one.environment["K8SENV_KUBE_VERSION"]?.hasPrefix("v1.") == true, "\(one.environment)")
             let key = try #require(one.outputs["key"]?["key"])
             #expect(key.hasPrefix("k8senv-snapshots-") && key.contains("-ci-"), "\(key)")
-            #expect(one.outputs["snapshots"]?["cache-hit"] == "false" && one.outputs["snapshots"]?["save"] == "true", "\(one.log)")
+            #expect(
+                one.outputs["snapshots"]?["cache-hit"] == "false" && one.outputs["snapshots"]?["save"] == "true",
+                "\(one.log)")
             let saved = (try? FileManager.default.contentsOfDirectory(atPath: service + "/" + key))?.sorted() ?? []
             #expect(saved == ["base.k8senv-bundle", "payments.k8senv-bundle"], "\(saved)")
             #expect(one.ran.contains("build-save") && one.ran.contains("save"), "\(one.ran)")
@@ -328,13 +385,17 @@ struct ActionTests {
             let second = Runner(folder: ws.path + "/runner-2", cacheService: service)
             let two = try await Self.run(action, on: second, inputs: inputs, in: ws, environment: given)
             #expect(two.failed == nil, "\(two.log)")
-            #expect(two.outputs["build"]?["built"] == "false" && Self.builds(ws) == 1, "k8senv is built once: \(two.log)")
+            #expect(
+                two.outputs["build"]?["built"] == "false" && Self.builds(ws) == 1, "k8senv is built once: \(two.log)")
             #expect(two.outputs["key"]?["key"] == key)
-            #expect(two.outputs["snapshots"]?["cache-hit"] == "true" && two.outputs["snapshots"]?["save"] == "false", "\(two.log)")
+            #expect(
+                two.outputs["snapshots"]?["cache-hit"] == "true" && two.outputs["snapshots"]?["save"] == "false",
+                "\(two.log)")
             #expect(!two.ran.contains { $0.hasSuffix("save") }, "nothing to save: \(two.ran)")
             #expect(two.log.contains("imported from"), "\(two.log)")
 
-            let test = try await Self.later("k8senv run --profile ci -- kubectl get widgets -n demo -o name", after: two, on: second, in: ws)
+            let test = try await Self.later(
+                "k8senv run --profile ci -- kubectl get widgets -n demo -o name", after: two, on: second, in: ws)
             #expect(test.status == 0, "\(test)")
             #expect((test.stdout + test.stderr).contains("(cache hit)"), "\(test)")
             #expect(test.stdout.contains("widget.example.k8senv.dev/"), "\(test)")
@@ -346,7 +407,9 @@ struct ActionTests {
             let three = try await Self.run(action, on: third, inputs: otherKey, in: ws, environment: given)
             #expect(three.failed == nil, "\(three.log)")
             #expect(three.outputs["key"]?["key"] != key, "\(three.outputs)")
-            #expect(three.outputs["snapshots"]?["cache-hit"] == "false" && three.outputs["snapshots"]?["save"] == "true", "\(three.log)")
+            #expect(
+                three.outputs["snapshots"]?["cache-hit"] == "false" && three.outputs["snapshots"]?["save"] == "true",
+                "\(three.log)")
             #expect(!three.log.contains("imported from"), "\(three.log)")
 
             // Runner 1's bundles under runner 3's key (as if the key had changed): refused, then built.
@@ -356,8 +419,12 @@ struct ActionTests {
             let fourth = Runner(folder: ws.path + "/runner-4", cacheService: service)
             let four = try await Self.run(action, on: fourth, inputs: otherKey, in: ws, environment: given)
             #expect(four.failed == nil, "\(four.log)")
-            #expect(four.outputs["restore"]?["cache-hit"] == "true" && four.outputs["snapshots"]?["cache-hit"] == "false", "\(four.log)")
-            #expect(four.log.contains("signed with another key") && four.log.contains("the restored bundles were refused"), "\(four.log)")
+            #expect(
+                four.outputs["restore"]?["cache-hit"] == "true" && four.outputs["snapshots"]?["cache-hit"] == "false",
+                "\(four.log)")
+            #expect(
+                four.log.contains("signed with another key") && four.log.contains("the restored bundles were refused"),
+                "\(four.log)")
 
             // No key: nothing restored or saved; the snapshots are left to the tests (build-snapshots: false).
             var noKey = inputs
@@ -367,12 +434,16 @@ struct ActionTests {
             let five = try await Self.run(action, on: fifth, inputs: noKey, in: ws, environment: given)
             #expect(five.failed == nil, "\(five.log)")
             #expect(!five.ran.contains("restore") && !five.ran.contains("save"), "\(five.ran)")
-            #expect(five.log.contains("no bundle-key: the snapshots are built on this runner and not cached"), "\(five.log)")
+            #expect(
+                five.log.contains("no bundle-key: the snapshots are built on this runner and not cached"), "\(five.log)"
+            )
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }
 
-    @Test("ci.md's workflow with the action: its inputs are the action's, the plan job's action (install: 'false') puts k8senv on PATH for the profiles step, and the test job's kube-version is the matrix entry's kubeVersion")
+    @Test(
+        "ci.md's workflow with the action: its inputs are the action's, the plan job's action (install: 'false') puts k8senv on PATH for the profiles step, and the test job's kube-version is the matrix entry's kubeVersion"
+    )
     func documentedWorkflow() async throws {
         try await Workspace.with(example: true, name: "action-doc", apiServers: false) { ws in
             let action = try await Self.action(in: ws)
@@ -384,20 +455,25 @@ struct ActionTests {
                 for step in ((job as? [String: Any])?["steps"] as? [[String: Any]]) ?? [] {
                     guard let target = step["uses"] as? String, target.hasPrefix("k8senv/k8senv@") else { continue }
                     let with = ((step["with"] as? [String: Any]) ?? [:]).compactMapValues { $0 as? String }
-                    #expect(Set(with.keys).isSubset(of: declared), "\(name): inputs action.yml does not declare: \(Set(with.keys).subtracting(declared))")
+                    #expect(
+                        Set(with.keys).isSubset(of: declared),
+                        "\(name): inputs action.yml does not declare: \(Set(with.keys).subtracting(declared))")
                     uses[name] = with
                 }
             }
             #expect(uses["plan"] == ["install": "false"], "\(uses)")
-            #expect(uses["test"]?["profile"] == "${{ matrix.profile }}" && uses["test"]?["kube-version"] == "${{ matrix.kubeVersion }}", "\(uses)")
+            #expect(
+                uses["test"]?["profile"] == "${{ matrix.profile }}"
+                    && uses["test"]?["kube-version"] == "${{ matrix.kubeVersion }}", "\(uses)")
             // The test job is never skipped: profiles never prints an empty matrix (a config without
             // profiles is the entry with profile "", which the action's empty `profile` input runs as is).
             #expect((jobs["test"] as? [String: Any])?["if"] == nil, "\(jobs["test"] ?? "")")
 
             // The plan job: the action with install: 'false' (k8senv only), then the profiles step.
             let runner = Runner(folder: ws.path + "/runner-plan", cacheService: ws.path + "/cache-service")
-            let plan = try await Self.run(action, on: runner, inputs: ["install": "false", "working-directory": "examples"], in: ws,
-                                          environment: ["K8SENV_KUBE_APISERVER": "/nowhere"])
+            let plan = try await Self.run(
+                action, on: runner, inputs: ["install": "false", "working-directory": "examples"], in: ws,
+                environment: ["K8SENV_KUBE_APISERVER": "/nowhere"])
             #expect(plan.failed == nil, "\(plan.log)")
             #expect(plan.ran == ["build-key", "build-restore", "build", "build-save"], "\(plan.ran)")
             #expect(plan.environment.isEmpty, "\(plan.environment)")
@@ -411,25 +487,34 @@ struct ActionTests {
         }
     }
 
-    @Test("install: kube-apiserver downloaded from the release folder with its sha256 checked; a wrong sha256, or K8SENV_KUBE_APISERVER pointing nowhere with no download, fails the step with a clear message and exports nothing")
+    @Test(
+        "install: kube-apiserver downloaded from the release folder with its sha256 checked; a wrong sha256, or K8SENV_KUBE_APISERVER pointing nowhere with no download, fails the step with a clear message and exports nothing"
+    )
     func install() async throws {
         let binaries = try RealBinaries.require()
         try await Workspace.with(example: true, name: "action-install", apiServers: false) { ws in
             let action = try await Self.action(in: ws)
-            let version = try #require(try await ws.shell("'\(binaries.kubeAPIServer)' --version").stdout
-                .split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
+            let version = try #require(
+                try await ws.shell("'\(binaries.kubeAPIServer)' --version").stdout
+                    .split(separator: " ").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) })
             let arch = (try await ws.shell("uname -m")).stdout.hasPrefix("aarch64") ? "arm64" : "amd64"
             let releases = ws.path + "/releases"
             let folder = releases + "/\(version)/bin/linux/\(arch)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             try await Self.copy(binaries.kubeAPIServer, to: folder + "/kube-apiserver", in: ws)
-            let sum = try await ws.shell("sha256sum '\(folder)/kube-apiserver' | cut -c1-64").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let inputs = ["working-directory": "examples", "profile": "ci", "kube-version": version, "build-snapshots": "false"]
-            let download: [String: String?] = ["K8SENV_KUBE_APISERVER": nil, "K8SENV_ETCD": binaries.etcd,
-                                               "K8SENV_DOWNLOAD_URL": "file://" + releases]
+            let sum = try await ws.shell("sha256sum '\(folder)/kube-apiserver' | cut -c1-64").stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines)
+            let inputs = [
+                "working-directory": "examples", "profile": "ci", "kube-version": version, "build-snapshots": "false",
+            ]
+            let download: [String: String?] = [
+                "K8SENV_KUBE_APISERVER": nil, "K8SENV_ETCD": binaries.etcd,
+                "K8SENV_DOWNLOAD_URL": "file://" + releases,
+            ]
 
             // A wrong checksum: refused, nothing exported, the steps after it not run.
-            try (String(repeating: "0", count: 64) + "  kube-apiserver\n").write(toFile: folder + "/kube-apiserver.sha256", atomically: true, encoding: .utf8)
+            try (String(repeating: "0", count: 64) + "  kube-apiserver\n").write(
+                toFile: folder + "/kube-apiserver.sha256", atomically: true, encoding: .utf8)
             let runner = Runner(folder: ws.path + "/runner-sum", cacheService: ws.path + "/cache-service")
             let mismatch = try await Self.run(action, on: runner, inputs: inputs, in: ws, environment: download)
             #expect(mismatch.failed?.step == "install", "\(mismatch.log)")
@@ -438,7 +523,8 @@ struct ActionTests {
             #expect(!mismatch.ran.contains("key"), "\(mismatch.ran)")
 
             // The right checksum: downloaded into the runner's cache and exported.
-            try (sum + "  kube-apiserver\n").write(toFile: folder + "/kube-apiserver.sha256", atomically: true, encoding: .utf8)
+            try (sum + "  kube-apiserver\n").write(
+                toFile: folder + "/kube-apiserver.sha256", atomically: true, encoding: .utf8)
             let good = Runner(folder: ws.path + "/runner-download", cacheService: ws.path + "/cache-service")
             let downloaded = try await Self.run(action, on: good, inputs: inputs, in: ws, environment: download)
             #expect(downloaded.failed == nil, "\(downloaded.log)")
@@ -446,29 +532,48 @@ struct ActionTests {
             #expect(apiServer.hasPrefix(good.cache + "/k8senv/bin/kube-apiserver-\(version)"), "\(apiServer)")
             #expect(FileManager.default.isExecutableFile(atPath: apiServer), "\(apiServer)")
             #expect(downloaded.environment["K8SENV_KUBE_VERSION"] == version, "\(downloaded.environment)")
-            #expect(downloaded.outputs["snapshots"]?["cache-hit"] == "false" && downloaded.outputs["snapshots"]?["save"] == "false", "\(downloaded.log)")
-            #expect(downloaded.outputs["install"]?["downloaded"] == "true" && downloaded.ran.contains("binaries-save"), "\(downloaded.log)")
+            #expect(
+                downloaded.outputs["snapshots"]?["cache-hit"] == "false"
+                    && downloaded.outputs["snapshots"]?["save"] == "false", "\(downloaded.log)")
+            #expect(
+                downloaded.outputs["install"]?["downloaded"] == "true" && downloaded.ran.contains("binaries-save"),
+                "\(downloaded.log)")
 
             // The next runner restores the download from the cache: no release folder needed.
             let next = Runner(folder: ws.path + "/runner-restored", cacheService: ws.path + "/cache-service")
-            let restored = try await Self.run(action, on: next, inputs: inputs, in: ws, environment: [
-                "K8SENV_KUBE_APISERVER": nil, "K8SENV_ETCD": binaries.etcd, "K8SENV_DOWNLOAD_URL": "file://" + ws.path + "/no-releases",
-            ])
+            let restored = try await Self.run(
+                action, on: next, inputs: inputs, in: ws,
+                environment: [
+                    "K8SENV_KUBE_APISERVER": nil, "K8SENV_ETCD": binaries.etcd,
+                    "K8SENV_DOWNLOAD_URL": "file://" + ws.path + "/no-releases",
+                ])
             #expect(restored.failed == nil, "\(restored.log)")
             #expect(restored.outputs["binaries-restore"]?["cache-hit"] == "true", "\(restored.log)")
-            #expect(restored.outputs["install"]?["downloaded"] == "false" && !restored.ran.contains("binaries-save"), "\(restored.log)")
-            #expect(restored.environment["K8SENV_KUBE_APISERVER"]?.hasPrefix(next.cache + "/k8senv/bin/") == true, "\(restored.environment)")
+            #expect(
+                restored.outputs["install"]?["downloaded"] == "false" && !restored.ran.contains("binaries-save"),
+                "\(restored.log)")
+            #expect(
+                restored.environment["K8SENV_KUBE_APISERVER"]?.hasPrefix(next.cache + "/k8senv/bin/") == true,
+                "\(restored.environment)")
 
             // Pointing nowhere, no release to download, nothing cached: the install step fails and says why.
             let nowhere = Runner(folder: ws.path + "/runner-nowhere", cacheService: ws.path + "/empty-cache-service")
-            let missing = try await Self.run(action, on: nowhere, inputs: inputs, in: ws, environment: [
-                "K8SENV_KUBE_APISERVER": "/nowhere/kube-apiserver", "K8SENV_ETCD": binaries.etcd,
-                "K8SENV_DOWNLOAD_URL": "file://" + ws.path + "/no-releases",
-            ])
+            let missing = try await Self.run(
+                action, on: nowhere, inputs: inputs, in: ws,
+                environment: [
+                    "K8SENV_KUBE_APISERVER": "/nowhere/kube-apiserver", "K8SENV_ETCD": binaries.etcd,
+                    "K8SENV_DOWNLOAD_URL": "file://" + ws.path + "/no-releases",
+                ])
             let failure = try #require(missing.failed, "\(missing.log)")
             #expect(failure.step == "install" && failure.outcome.status == 1, "\(missing.log)")
-            #expect(failure.outcome.stderr.contains("no kube-apiserver \(version): K8SENV_KUBE_APISERVER is not an executable (/nowhere/kube-apiserver)"), "\(failure.outcome)")
-            #expect(failure.outcome.stderr.contains("k8senv action: error: scripts/install-binaries.sh could not provide kube-apiserver"), "\(failure.outcome)")
+            #expect(
+                failure.outcome.stderr.contains(
+                    "no kube-apiserver \(version): K8SENV_KUBE_APISERVER is not an executable (/nowhere/kube-apiserver)"
+                ), "\(failure.outcome)")
+            #expect(
+                failure.outcome.stderr.contains(
+                    "k8senv action: error: scripts/install-binaries.sh could not provide kube-apiserver"),
+                "\(failure.outcome)")
             #expect(missing.environment.isEmpty, "nothing exported: \(missing.environment)")
             #expect(!FileManager.default.fileExists(atPath: nowhere.cache + "/k8senv/bin/kube-apiserver-\(version)-r2"))
         }

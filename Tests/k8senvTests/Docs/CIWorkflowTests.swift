@@ -24,21 +24,27 @@ struct CIWorkflowTests {
     }
 
     /// Runs a step's script as GitHub's `shell: bash` does, with `PROFILE` and `GITHUB_OUTPUT`.
-    static func runStep(_ step: [String: Any], in ws: Workspace, profile: String? = nil,
-                        path extraPath: String? = nil) async throws -> (Outcome, [String: String]) {
+    static func runStep(
+        _ step: [String: Any], in ws: Workspace, profile: String? = nil,
+        path extraPath: String? = nil
+    ) async throws -> (Outcome, [String: String]) {
         let script = try #require(step["run"] as? String)
         #expect(!script.contains("${{"), "a run: script with a GitHub expression cannot be tested: \(script)")
         let output = ws.path + "/github-output-\(UUID().uuidString.prefix(6))"
         _ = FileManager.default.createFile(atPath: output, contents: nil)
         let scriptFile = try ws.write("../step-\(UUID().uuidString.prefix(6)).sh", script)
         let bin = (Repository.binary as NSString).deletingLastPathComponent
-        let path = [extraPath, bin, ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"].compactMap { $0 }.joined(separator: ":")
-        let child = try ws.launch("/bin/bash", ["--noprofile", "--norc", "-eo", "pipefail", scriptFile],
-                                  environment: ["PATH": path, "PROFILE": profile, "GITHUB_OUTPUT": output])
+        let path = [extraPath, bin, ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"].compactMap { $0 }
+            .joined(separator: ":")
+        let child = try ws.launch(
+            "/bin/bash", ["--noprofile", "--norc", "-eo", "pipefail", scriptFile],
+            environment: ["PATH": path, "PROFILE": profile, "GITHUB_OUTPUT": output])
         let outcome = try await ws.finish(child)
         var values: [String: String] = [:]
         for line in ((try? String(contentsOfFile: output, encoding: .utf8)) ?? "").split(separator: "\n") {
-            if let equals = line.firstIndex(of: "=") { values[String(line[..<equals])] = String(line[line.index(after: equals)...]) }
+            if let equals = line.firstIndex(of: "=") {
+                values[String(line[..<equals])] = String(line[line.index(after: equals)...])
+            }
         }
         return (outcome, values)
     }
@@ -47,7 +53,8 @@ struct CIWorkflowTests {
     func planStep() async throws {
         try await Workspace.with(example: true, apiServers: false) { ws in
             let workflow = try await Self.workflow(in: ws)
-            let (outcome, outputs) = try await Self.runStep(try Self.step(workflow, job: "plan", id: "profiles"), in: ws)
+            let (outcome, outputs) = try await Self.runStep(
+                try Self.step(workflow, job: "plan", id: "profiles"), in: ws)
             #expect(outcome.status == 0, "\(outcome)")
             let matrix = try #require(parseJSONObject(outputs["matrix"] ?? ""), "\(outputs)")
             let include = try #require(matrix["include"] as? [[String: Any]])
@@ -59,8 +66,13 @@ struct CIWorkflowTests {
             let plan = try #require(jobs["plan"] as? [String: Any])
             #expect((plan["outputs"] as? [String: Any])?["matrix"] as? String == "${{ steps.profiles.outputs.matrix }}")
             let test = try #require(jobs["test"] as? [String: Any])
-            #expect((test["strategy"] as? [String: Any])?["matrix"] as? String == "${{ fromJSON(needs.plan.outputs.matrix) }}")
-            #expect(test["if"] == nil, "the test job is never skipped: an empty matrix would fail it (GitHub refuses one), and profiles never prints one")
+            #expect(
+                (test["strategy"] as? [String: Any])?["matrix"] as? String
+                    == "${{ fromJSON(needs.plan.outputs.matrix) }}")
+            #expect(
+                test["if"] == nil,
+                "the test job is never skipped: an empty matrix would fail it (GitHub refuses one), and profiles never prints one"
+            )
             #expect((test["env"] as? [String: Any])?["PROFILE"] as? String == "${{ matrix.profile }}")
         }
     }
@@ -70,43 +82,53 @@ struct CIWorkflowTests {
         try await Workspace.with(example: true, apiServers: false) { ws in
             let workflow = try await Self.workflow(in: ws)
             try ws.write("k8senv.yaml", CLITests.invalid)
-            let (outcome, outputs) = try await Self.runStep(try Self.step(workflow, job: "plan", id: "profiles"), in: ws)
+            let (outcome, outputs) = try await Self.runStep(
+                try Self.step(workflow, job: "plan", id: "profiles"), in: ws)
             #expect(outcome.status == 1, "\(outcome)")
             #expect(outcome.stderr.contains("k8senv.yaml:3:10: error:"), "\(outcome)")
             #expect(outputs["matrix"] == nil, "\(outputs)")
         }
     }
 
-    @Test("a config without profiles (the tutorial's) is one job, not none: its matrix entry has profile \"\", and the key and test steps run it")
+    @Test(
+        "a config without profiles (the tutorial's) is one job, not none: its matrix entry has profile \"\", and the key and test steps run it"
+    )
     func configWithoutProfiles() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(config: Workspace.smallConfig()) { ws in
             let workflow = try await Self.workflow(in: ws)
             let (plan, outputs) = try await Self.runStep(try Self.step(workflow, job: "plan", id: "profiles"), in: ws)
             #expect(plan.status == 0, "\(plan)")
-            let include = try #require(parseJSONObject(outputs["matrix"] ?? "")?["include"] as? [[String: Any]], "\(outputs)")
+            let include = try #require(
+                parseJSONObject(outputs["matrix"] ?? "")?["include"] as? [[String: Any]], "\(outputs)")
             #expect(include.count == 1 && include[0]["profile"] as? String == "", "\(outputs)")
             let jobs = try #require(workflow["jobs"] as? [String: Any])
             #expect((jobs["test"] as? [String: Any])?["if"] == nil, "the test job must not be skipped")
 
-            let (key, keys) = try await Self.runStep(try Self.step(workflow, job: "test", id: "key"), in: ws, profile: "")
+            let (key, keys) = try await Self.runStep(
+                try Self.step(workflow, job: "test", id: "key"), in: ws, profile: "")
             #expect(key.status == 0, "\(key)")
             #expect(keys["key"]?.hasPrefix("k8senv--") == true, "\(keys)")
-            try ws.write("fake-bin/go", """
+            try ws.write(
+                "fake-bin/go",
+                """
                 #!/bin/sh
                 test "$1 $2" = "test ./..." || exit 3
                 kubectl get namespace default -o name
 
                 """, mode: 0o755)
-            let (run, _) = try await Self.runStep(try Self.step(workflow, job: "test", id: "test"), in: ws, profile: "",
-                                                  path: ws.path + "/fake-bin")
+            let (run, _) = try await Self.runStep(
+                try Self.step(workflow, job: "test", id: "test"), in: ws, profile: "",
+                path: ws.path + "/fake-bin")
             #expect(run.status == 0, "\(run)")
             #expect(run.stdout.contains("namespace/default"), "\(run)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")
         }
     }
 
-    @Test("test: the key step gives one stable key per profile from k8senv hash, which changes with a CRD; the test step runs the command with KUBECONFIG set")
+    @Test(
+        "test: the key step gives one stable key per profile from k8senv hash, which changes with a CRD; the test step runs the command with KUBECONFIG set"
+    )
     func keyAndTestSteps() async throws {
         _ = try RealBinaries.require()
         try await Workspace.with(example: true) { ws in
@@ -133,14 +155,17 @@ struct CIWorkflowTests {
             #expect(unknownOutputs["key"] == nil)
 
             // The test step, with a `go` that checks what the tests would see.
-            try ws.write("../fake-bin/go", """
+            try ws.write(
+                "../fake-bin/go",
+                """
                 #!/bin/sh
                 test "$1 $2" = "test ./..." || exit 3
                 kubectl get widgets -n demo -o name
 
                 """, mode: 0o755)
-            let (run, _) = try await Self.runStep(try Self.step(workflow, job: "test", id: "test"), in: ws, profile: "ci",
-                                                  path: ws.path + "/fake-bin")
+            let (run, _) = try await Self.runStep(
+                try Self.step(workflow, job: "test", id: "test"), in: ws, profile: "ci",
+                path: ws.path + "/fake-bin")
             #expect(run.status == 0, "\(run)")
             #expect(run.stdout.contains("widget.example.k8senv.dev/"), "\(run)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")

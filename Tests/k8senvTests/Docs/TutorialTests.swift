@@ -74,8 +74,12 @@ enum DocsPages {
         var maps = ((try? FileManager.default.contentsOfDirectory(atPath: Repository.root + "/Sources")) ?? [])
             .map { Repository.root + "/Sources/" + $0 + "/module.modulemap" }
         maps += ((try? FileManager.default.contentsOfDirectory(atPath: debug)) ?? [])
-            .filter { $0.hasSuffix(".build") && !$0.hasSuffix("-tool.build") }.map { debug + "/" + $0 + "/module.modulemap" }
-        for map in maps.sorted() where FileManager.default.fileExists(atPath: map) { flags += ["-Xcc", "-fmodule-map-file=" + map] }
+            .filter { $0.hasSuffix(".build") && !$0.hasSuffix("-tool.build") }.map {
+                debug + "/" + $0 + "/module.modulemap"
+            }
+        for map in maps.sorted() where FileManager.default.fileExists(atPath: map) {
+            flags += ["-Xcc", "-fmodule-map-file=" + map]
+        }
         if let walker = FileManager.default.enumerator(atPath: scratch + "/checkouts") {
             for case let file as String in walker where file.hasSuffix("/module.modulemap") {
                 flags += ["-Xcc", "-I" + scratch + "/checkouts/" + (file as NSString).deletingLastPathComponent]
@@ -112,7 +116,9 @@ struct DocsPlan {
     }
 
     init(page: String, text: String) {
-        examples = text.split(separator: "\n").contains { $0.trimmingCharacters(in: .whitespaces) == "<!-- docs-test: examples -->" }
+        examples = text.split(separator: "\n").contains {
+            $0.trimmingCharacters(in: .whitespaces) == "<!-- docs-test: examples -->"
+        }
         var lastTest: MarkdownBlocks.Block?
         for block in MarkdownBlocks.fenced(text) {
             let at = "\(page):\(block.line)"
@@ -121,14 +127,18 @@ struct DocsPlan {
                 switch language {
                 case "yaml", "yml":
                     if Self.isConfig(block.text) {
-                        problems.append("\(at): a whole k8senv.yaml without a marker: put `<!-- file: k8senv.yaml -->` before it (it is then validated and used by the commands after it) or `<!-- illustration: why -->`")
+                        problems.append(
+                            "\(at): a whole k8senv.yaml without a marker: put `<!-- file: k8senv.yaml -->` before it (it is then validated and used by the commands after it) or `<!-- illustration: why -->`"
+                        )
                     } else {
                         yaml.append(block)
                     }
                 case "json": json.append(block)
                 case "python", "py": python.append(block)
                 default:
-                    problems.append("\(at): a ```\(language) block that is neither checked nor marked: put `<!-- test -->`, `<!-- file: PATH -->`, `<!-- output -->` or `<!-- illustration: why -->` on the line before it (see Tests/k8senvTests/Docs/TutorialTests.swift)")
+                    problems.append(
+                        "\(at): a ```\(language) block that is neither checked nor marked: put `<!-- test -->`, `<!-- file: PATH -->`, `<!-- output -->` or `<!-- illustration: why -->` on the line before it (see Tests/k8senvTests/Docs/TutorialTests.swift)"
+                    )
                 }
                 continue
             }
@@ -143,9 +153,13 @@ struct DocsPlan {
                 if path.hasSuffix(".go") { go.append(block) }
                 if path.hasSuffix(".swift") { swift.append(block) }
                 if path.hasSuffix(".py") { python.append(block) }
-                if (path.hasSuffix(".yaml") || path.hasSuffix(".yml")) && !Self.isConfig(block.text) { yaml.append(block) }
+                if (path.hasSuffix(".yaml") || path.hasSuffix(".yml")) && !Self.isConfig(block.text) {
+                    yaml.append(block)
+                }
             case "test":
-                if !["sh", "bash"].contains(language) { problems.append("\(at): a `test` block must be ```sh or ```bash, not ```\(language)") }
+                if !["sh", "bash"].contains(language) {
+                    problems.append("\(at): a `test` block must be ```sh or ```bash, not ```\(language)")
+                }
                 steps.append(block)
                 lastTest = block
             case "output":
@@ -154,15 +168,21 @@ struct DocsPlan {
                 } else if let lastTest {
                     outputs.append((block, lastTest))
                 } else {
-                    problems.append("\(at): an `output` block with no `test` block before it (use `<!-- output: COMMAND -->`)")
+                    problems.append(
+                        "\(at): an `output` block with no `test` block before it (use `<!-- output: COMMAND -->`)")
                 }
             case "illustration":
-                if (block.argument ?? "").isEmpty { problems.append("\(at): `illustration:` needs a reason (`<!-- illustration: needs a GitHub runner -->`)") }
+                if (block.argument ?? "").isEmpty {
+                    problems.append(
+                        "\(at): `illustration:` needs a reason (`<!-- illustration: needs a GitHub runner -->`)")
+                }
                 illustrations.append(block)
             case "workflow", "action-workflow":
                 elsewhere.append(block)
             default:
-                problems.append("\(at): unknown docs-test marker `\(marker)` (known: \(DocsPages.markers.sorted().joined(separator: ", ")))")
+                problems.append(
+                    "\(at): unknown docs-test marker `\(marker)` (known: \(DocsPages.markers.sorted().joined(separator: ", ")))"
+                )
             }
         }
     }
@@ -185,7 +205,8 @@ enum DocsOutput {
         return text.split(separator: "\n").map { line in
             var line = String(line)
             for (regex, template) in rules {
-                line = regex.stringByReplacingMatches(in: line, range: NSRange(line.startIndex..., in: line), withTemplate: template)
+                line = regex.stringByReplacingMatches(
+                    in: line, range: NSRange(line.startIndex..., in: line), withTemplate: template)
             }
             return line.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }
@@ -193,7 +214,9 @@ enum DocsOutput {
 
     static func lineMatches(_ expected: String, _ actual: String) -> Bool {
         guard expected.contains("…") else { return expected == actual }
-        let pattern = "^" + expected.components(separatedBy: "…").map(NSRegularExpression.escapedPattern).joined(separator: ".*") + "$"
+        let pattern =
+            "^" + expected.components(separatedBy: "…").map(NSRegularExpression.escapedPattern).joined(separator: ".*")
+            + "$"
         let regex = try! NSRegularExpression(pattern: pattern)
         return regex.firstMatch(in: actual, range: NSRange(actual.startIndex..., in: actual)) != nil
     }
@@ -203,7 +226,9 @@ enum DocsOutput {
     static func matches(_ expected: ArraySlice<String>, _ actual: ArraySlice<String>, whole: Bool) -> Bool {
         guard let first = expected.first else { return !whole || actual.isEmpty }
         if first == "…" {
-            return (actual.startIndex...actual.endIndex).contains { matches(expected.dropFirst(), actual[$0...], whole: whole) }
+            return (actual.startIndex...actual.endIndex).contains {
+                matches(expected.dropFirst(), actual[$0...], whole: whole)
+            }
         }
         guard let line = actual.first, lineMatches(first, line) else { return false }
         return matches(expected.dropFirst(), actual.dropFirst(), whole: whole)
@@ -215,8 +240,9 @@ enum DocsOutput {
 }
 
 /// README.md, docs/tutorials/ and docs/how-to/, checked block by block (see the top of this file).
-@Suite("docs: every fenced block of README, tutorials and how-tos checked or marked", .tags(.integration),
-       .timeLimit(Workspace.integrationLimit))
+@Suite(
+    "docs: every fenced block of README, tutorials and how-tos checked or marked", .tags(.integration),
+    .timeLimit(Workspace.integrationLimit))
 struct TutorialTests {
     static let page = Repository.root + "/docs/tutorials/getting-started.md"
 
@@ -233,7 +259,9 @@ struct TutorialTests {
         #expect(blocks.filter { $0.marker == "output" }.count >= 3)
     }
 
-    @Test("a block that is neither checked nor marked, a marker the test does not know and an illustration without a reason are reported at page:line")
+    @Test(
+        "a block that is neither checked nor marked, a marker the test does not know and an illustration without a reason are reported at page:line"
+    )
     func unmarkedBlocks() {
         let page = """
             # A page
@@ -273,24 +301,34 @@ struct TutorialTests {
             """
         let plan = DocsPlan(page: "x.md", text: page)
         #expect(plan.problems.count == 5, "\(plan.problems)")
-        #expect(plan.problems.contains { $0.hasPrefix("x.md:3: a ```sh block that is neither checked nor marked") }, "\(plan.problems)")
-        #expect(plan.problems.contains { $0.hasPrefix("x.md:8: unknown docs-test marker `ilustration`") }, "\(plan.problems)")
+        #expect(
+            plan.problems.contains { $0.hasPrefix("x.md:3: a ```sh block that is neither checked nor marked") },
+            "\(plan.problems)")
+        #expect(
+            plan.problems.contains { $0.hasPrefix("x.md:8: unknown docs-test marker `ilustration`") },
+            "\(plan.problems)")
         #expect(plan.problems.contains { $0.hasPrefix("x.md:13: `illustration:` needs a reason") }, "\(plan.problems)")
-        #expect(plan.problems.contains { $0.hasPrefix("x.md:17: a whole k8senv.yaml without a marker") }, "\(plan.problems)")
-        #expect(plan.problems.contains { $0.hasPrefix("x.md:23: an `output` block with no `test` block before it") }, "\(plan.problems)")
+        #expect(
+            plan.problems.contains { $0.hasPrefix("x.md:17: a whole k8senv.yaml without a marker") }, "\(plan.problems)"
+        )
+        #expect(
+            plan.problems.contains { $0.hasPrefix("x.md:23: an `output` block with no `test` block before it") },
+            "\(plan.problems)")
         #expect(plan.yaml.map(\.line) == [27] && plan.illustrations.count == 2)
     }
 
     @Test("shown output matches what is printed up to temporary paths, ports, durations and `…`")
     func outputComparison() {
         let paths = ["/tmp/k8senv-cli-test-docs-1234"]
-        let printed = DocsOutput.lines("""
+        let printed = DocsOutput.lines(
+            """
             one: snapshot 0310e48332fb (cache hit)
             one-0: its 1 mutating request (log: /tmp/k8senv-cli-test-docs-1234/.k8senv/runs/1796623381-31587/one-0/logs/audit.log):
               19:35:23.783  k8senv-admin  create  configmaps  default/x       201   5.9ms
             sample   3m41s
             """, paths: paths)
-        let shown = DocsOutput.lines("""
+        let shown = DocsOutput.lines(
+            """
             one-0: its 1 mutating request (log: /…/.k8senv/runs/1796153720-22193/one-0/logs/audit.log):
               10:00:00.000  k8senv-admin  create  configmaps  default/x  201  1ms
             …
@@ -302,8 +340,9 @@ struct TutorialTests {
         #expect(!DocsOutput.contains(printed, wrong))
     }
 
-    @Test("the page's blocks: files valid, commands exit 0, output as shown, nothing left running",
-          arguments: DocsPages.all)
+    @Test(
+        "the page's blocks: files valid, commands exit 0, output as shown, nothing left running",
+        arguments: DocsPages.all)
     func page(_ page: String) async throws {
         let text = try DocsPages.text(page)
         let plan = DocsPlan(page: page, text: text)
@@ -322,7 +361,9 @@ struct TutorialTests {
         for block in plan.json {
             let whole = try? JSONSerialization.jsonObject(with: Data(block.text.utf8), options: [.fragmentsAllowed])
             let lines = block.text.split(separator: "\n").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
-            let each = lines.allSatisfy { (try? JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed])) != nil }
+            let each = lines.allSatisfy {
+                (try? JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed])) != nil
+            }
             #expect(whole != nil || each, "\(page):\(block.line): the ```json block is not JSON")
         }
 
@@ -331,21 +372,36 @@ struct TutorialTests {
             if !plan.yaml.isEmpty {
                 let files = try plan.yaml.map { try save($0, ".yaml") }
                 let parsed = try await ws.finish(ws.launch(Repository.binary, ["json", "--count"] + files))
-                #expect(parsed.status == 0, "\(page): a YAML block does not parse (L<line>.yaml is the block at that line of the page): \(parsed.stderr)")
+                #expect(
+                    parsed.status == 0,
+                    "\(page): a YAML block does not parse (L<line>.yaml is the block at that line of the page): \(parsed.stderr)"
+                )
             }
             // Swift files type-check against the modules of this build (K8sEnvRunner, the
             // toolchain's Testing).
             if !plan.swift.isEmpty {
                 let files = try plan.swift.map { try save($0, ".swift") }
-                let typechecked = try await ws.finish(ws.launch("/usr/bin/env", ["swiftc", "-typecheck"] + DocsPages.swiftModuleFlags() + files))
-                #expect(typechecked.status == 0, "\(page): a Swift file does not compile (L<line>.swift is the block at that line of the page): \(typechecked.stderr)")
+                let typechecked = try await ws.finish(
+                    ws.launch("/usr/bin/env", ["swiftc", "-typecheck"] + DocsPages.swiftModuleFlags() + files))
+                #expect(
+                    typechecked.status == 0,
+                    "\(page): a Swift file does not compile (L<line>.swift is the block at that line of the page): \(typechecked.stderr)"
+                )
             }
             // Python blocks byte-compile.
             if !plan.python.isEmpty {
                 let files = try plan.python.map { try save($0, ".py") }
-                let compiled = try await ws.finish(ws.launch("/usr/bin/env", ["python3", "-c",
-                    "import py_compile, sys\nfor f in sys.argv[1:]: py_compile.compile(f, cfile=f + 'c', doraise=True)"] + files))
-                #expect(compiled.status == 0, "\(page): a Python block does not compile (L<line>.py is the block at that line of the page): \(compiled.stderr)")
+                let compiled = try await ws.finish(
+                    ws.launch(
+                        "/usr/bin/env",
+                        [
+                            "python3", "-c",
+                            "import py_compile, sys\nfor f in sys.argv[1:]: py_compile.compile(f, cfile=f + 'c', doraise=True)",
+                        ] + files))
+                #expect(
+                    compiled.status == 0,
+                    "\(page): a Python block does not compile (L<line>.py is the block at that line of the page): \(compiled.stderr)"
+                )
             }
             guard !plan.steps.isEmpty else { return }
 
@@ -358,7 +414,8 @@ struct TutorialTests {
             func validate() {
                 for config in validations {
                     script += "echo \(config.line) > '\(out)/current'\n"
-                    script += "k8senv validate -f '\(config.argument!)' > '\(out)/\(config.line).out' 2> '\(out)/\(config.line).err'\n"
+                    script +=
+                        "k8senv validate -f '\(config.argument!)' > '\(out)/\(config.line).out' 2> '\(out)/\(config.line).err'\n"
                 }
                 validations = []
             }
@@ -374,7 +431,7 @@ struct TutorialTests {
                     if DocsPlan.isConfig(step.text) { validations.append(step) }
                 case "test":
                     script += "{\n\(step.text)\n} > '\(out)/\(step.line).out' 2> '\(out)/\(step.line).err'\n"
-                default: // output: COMMAND
+                default:  // output: COMMAND
                     script += "if (\n\(step.argument!)\n) > '\(out)/\(step.line).out' 2>&1; then :; fi\n"
                 }
             }
@@ -387,10 +444,14 @@ struct TutorialTests {
             // python3-pytest-xdist that scripts/setup.sh installs, before another Python on PATH.
             let path = bin + ":/usr/bin:/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "")
             // XDG_CACHE_HOME removed: the warm snapshot cache of ~/.cache/k8senv is reused.
-            let outcome = try await ws.finish(ws.launch("/bin/bash", ["--noprofile", "--norc", scriptFile],
-                                                        environment: ["PATH": path, "XDG_CACHE_HOME": nil,
-                                                                      // The Python client as isolated-tests-python.md's "or put it on PYTHONPATH".
-                                                                      "PYTHONPATH": Repository.root + "/clients/python"]))
+            let outcome = try await ws.finish(
+                ws.launch(
+                    "/bin/bash", ["--noprofile", "--norc", scriptFile],
+                    environment: [
+                        "PATH": path, "XDG_CACHE_HOME": nil,
+                        // The Python client as isolated-tests-python.md's "or put it on PYTHONPATH".
+                        "PYTHONPATH": Repository.root + "/clients/python",
+                    ]))
             func read(_ name: String) -> String {
                 (try? String(contentsOfFile: out + "/" + name, encoding: .utf8)) ?? ""
             }
@@ -398,15 +459,17 @@ struct TutorialTests {
             let failedAt = Int(current)
             if let failedAt {
                 let block = plan.steps.first { $0.line == failedAt }
-                Issue.record(Comment(rawValue: """
-                    \(page):\(failedAt): the \(block?.marker == "file" ? "file (k8senv validate)" : "block") \(outcome.exit)
-                    --- its stdout:
-                    \(read("\(failedAt).out"))
-                    --- its stderr:
-                    \(read("\(failedAt).err"))
-                    --- the script's stderr:
-                    \(outcome.stderr)
-                    """))
+                Issue.record(
+                    Comment(
+                        rawValue: """
+                            \(page):\(failedAt): the \(block?.marker == "file" ? "file (k8senv validate)" : "block") \(outcome.exit)
+                            --- its stdout:
+                            \(read("\(failedAt).out"))
+                            --- its stderr:
+                            \(read("\(failedAt).err"))
+                            --- the script's stderr:
+                            \(outcome.stderr)
+                            """))
             } else {
                 #expect(current == "done" && outcome.status == 0, "\(page): the script did not finish: \(outcome)")
             }
@@ -416,7 +479,9 @@ struct TutorialTests {
                 let expected = DocsOutput.lines(shown.text, paths: [])
                 let stdout = DocsOutput.lines(read("\(of.line).out"), paths: paths)
                 let stderr = DocsOutput.lines(read("\(of.line).err"), paths: paths)
-                #expect(DocsOutput.contains(stdout, expected) || DocsOutput.contains(stderr, expected), """
+                #expect(
+                    DocsOutput.contains(stdout, expected) || DocsOutput.contains(stderr, expected),
+                    """
                     \(page):\(shown.line): the output shown is not what the block at line \(of.line) prints
                     --- shown (normalised):
                     \(expected.joined(separator: "\n"))
@@ -429,7 +494,9 @@ struct TutorialTests {
             for step in plan.steps where step.marker == "output" && ran(step) {
                 let expected = DocsOutput.lines(step.text, paths: [])
                 let actual = DocsOutput.lines(read("\(step.line).out"), paths: paths)
-                #expect(DocsOutput.matches(expected[...], actual[...], whole: true), """
+                #expect(
+                    DocsOutput.matches(expected[...], actual[...], whole: true),
+                    """
                     \(page):\(step.line): the output shown is not what `\(step.argument!)` prints
                     --- shown (normalised):
                     \(expected.joined(separator: "\n"))
@@ -441,14 +508,17 @@ struct TutorialTests {
             // block has been reported, and the teardown stops what the page's rest would have).
             guard failedAt == nil else { return }
             #expect(ws.leftovers().isEmpty, "\(page): still running after the page: \(ws.leftovers())")
-            #expect(!FileManager.default.fileExists(atPath: ws.stateFolder + "/current"), "\(page): a detached run is left")
+            #expect(
+                !FileManager.default.fileExists(atPath: ws.stateFolder + "/current"), "\(page): a detached run is left")
         }
     }
 
-    @Test("the Go files of the pages build (scripts/go-offline.sh)",
-          .enabled(if: FileManager.default.isExecutableFile(atPath: DocsPages.goOffline),
-                   "scripts/go-offline.sh is not in this tree yet (the clients branch adds it)"),
-          arguments: DocsPages.all)
+    @Test(
+        "the Go files of the pages build (scripts/go-offline.sh)",
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: DocsPages.goOffline),
+            "scripts/go-offline.sh is not in this tree yet (the clients branch adds it)"),
+        arguments: DocsPages.all)
     func goFiles(_ page: String) async throws {
         let plan = DocsPlan(page: page, text: try DocsPages.text(page))
         guard !plan.go.isEmpty else { return }
@@ -456,7 +526,8 @@ struct TutorialTests {
             // Every file of the page (a go.mod too), the last block of a path winning.
             for block in plan.steps where block.marker == "file" { try ws.write(block.argument!, block.text) }
             let outcome = try await ws.finish(ws.launch(DocsPages.goOffline, [ws.directory, "go", "vet", "./..."]))
-            #expect(outcome.status == 0, "\(page): the Go files (lines \(plan.go.map(\.line))) do not build: \(outcome)")
+            #expect(
+                outcome.status == 0, "\(page): the Go files (lines \(plan.go.map(\.line))) do not build: \(outcome)")
         }
     }
 
@@ -471,8 +542,10 @@ struct TutorialTests {
             }
             let bin = (Repository.binary as NSString).deletingLastPathComponent
             let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
-            let outcome = try await ws.finish(ws.launch(Repository.binary, ["run", "--", "sh", "test/widgets.sh"],
-                                                        environment: ["PATH": path]))
+            let outcome = try await ws.finish(
+                ws.launch(
+                    Repository.binary, ["run", "--", "sh", "test/widgets.sh"],
+                    environment: ["PATH": path]))
             #expect(outcome.status == 1, "\(outcome)")
             #expect(!outcome.stdout.contains("PASS"), "\(outcome)")
             #expect(ws.leftovers().isEmpty, "\(ws.leftovers())")

@@ -9,10 +9,17 @@ struct CheckSuitesTests {
     /// scripts/test.sh that filters by `filters`.
     func tree(_ ws: Workspace, filters: String) throws {
         try FileManager.default.createDirectory(atPath: ws("scripts"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: Repository.root + "/scripts/check-suites.sh", toPath: ws("scripts/check-suites.sh"))
-        _ = try ws.write("Tests/KitTests/Pool/PoolTests.swift", "import Testing\n\n@Suite(\"pools\")\nstruct PoolTests {\n    @Test func one() {}\n}\n")
-        _ = try ws.write("Tests/KitTests/QueueTests.swift", "import Testing\n\n@Suite(\"queues\", .tags(.fast),\n       .serialized)\nstruct QueueTests {\n    @Test func one() {}\n}\n")
-        _ = try ws.write("scripts/test.sh", "#!/bin/sh\nswift test \(filters)\nswift test --filter \"$1\"\n", mode: 0o755)
+        try FileManager.default.copyItem(
+            atPath: Repository.root + "/scripts/check-suites.sh", toPath: ws("scripts/check-suites.sh"))
+        _ = try ws.write(
+            "Tests/KitTests/Pool/PoolTests.swift",
+            "import Testing\n\n@Suite(\"pools\")\nstruct PoolTests {\n    @Test func one() {}\n}\n")
+        _ = try ws.write(
+            "Tests/KitTests/QueueTests.swift",
+            "import Testing\n\n@Suite(\"queues\", .tags(.fast),\n       .serialized)\nstruct QueueTests {\n    @Test func one() {}\n}\n"
+        )
+        _ = try ws.write(
+            "scripts/test.sh", "#!/bin/sh\nswift test \(filters)\nswift test --filter \"$1\"\n", mode: 0o755)
     }
 
     @Test("names that exist (suites, a test target, a variable that is not checked) pass")
@@ -31,7 +38,10 @@ struct CheckSuitesTests {
             try tree(ws, filters: "--skip PoolTests --skip PoolQueueTests")
             let outcome = try await ws.shell("scripts/check-suites.sh")
             #expect(outcome.status == 1, "\(outcome)")
-            #expect(outcome.stderr.contains("scripts/test.sh:2: PoolQueueTests (after --skip or --filter) names no suite and no test target under Tests/"), "\(outcome)")
+            #expect(
+                outcome.stderr.contains(
+                    "scripts/test.sh:2: PoolQueueTests (after --skip or --filter) names no suite and no test target under Tests/"
+                ), "\(outcome)")
             #expect(!outcome.stderr.contains("PoolTests (after"), "\(outcome)")
         }
     }
@@ -40,11 +50,20 @@ struct CheckSuitesTests {
     func oneSuiteAFile() async throws {
         try await Workspace.with(name: "suites", apiServers: false) { ws in
             try tree(ws, filters: "--skip PoolTests")
-            _ = try ws.write("Tests/KitTests/Pool/PoolTests.swift", "import Testing\n\n@Suite struct PoolTests {}\n\n@Suite(\"sizes\")\nstruct PoolSizeTests {\n    @Test func one() {}\n}\n")
+            _ = try ws.write(
+                "Tests/KitTests/Pool/PoolTests.swift",
+                "import Testing\n\n@Suite struct PoolTests {}\n\n@Suite(\"sizes\")\nstruct PoolSizeTests {\n    @Test func one() {}\n}\n"
+            )
             let outcome = try await ws.shell("scripts/check-suites.sh")
             #expect(outcome.status == 1, "\(outcome)")
-            #expect(outcome.stderr.contains("Tests/KitTests/Pool/PoolTests.swift:1: 2 suites in one file (PoolTests, PoolSizeTests)"), "\(outcome)")
-            #expect(outcome.stderr.contains("Tests/KitTests/Pool/PoolTests.swift:6: suite PoolSizeTests is in PoolTests.swift: name the file PoolSizeTests.swift"), "\(outcome)")
+            #expect(
+                outcome.stderr.contains(
+                    "Tests/KitTests/Pool/PoolTests.swift:1: 2 suites in one file (PoolTests, PoolSizeTests)"),
+                "\(outcome)")
+            #expect(
+                outcome.stderr.contains(
+                    "Tests/KitTests/Pool/PoolTests.swift:6: suite PoolSizeTests is in PoolTests.swift: name the file PoolSizeTests.swift"
+                ), "\(outcome)")
         }
     }
 }

@@ -5,12 +5,16 @@ import Testing
 /// leaves running (after a crash, say) is named, killed, and fails the run.
 @Suite("The test runs' guard", .tags(.integration), .timeLimit(.minutes(1)))
 struct GuardTests {
-    @Test("a command that leaves a process behind fails the guard, which names and kills it; a clean one passes with its status")
+    @Test(
+        "a command that leaves a process behind fails the guard, which names and kills it; a clean one passes with its status"
+    )
     func leftovers() async throws {
         try await Workspace.with(name: "guard", apiServers: false) { ws in
             let token = "k8senv-guard-test-\(UUID().uuidString.prefix(8))"
             // The child leaves `sleep` running in its own session, as a detached supervisor is.
-            let leaky = try await bash(ws, """
+            let leaky = try await bash(
+                ws,
+                """
                 . '\(Repository.root)/scripts/lib/guard.sh'
                 guarded sh -c 'setsid bash -c "exec -a \(token) sleep 300" </dev/null >/dev/null 2>&1 & exit 0'
                 """)

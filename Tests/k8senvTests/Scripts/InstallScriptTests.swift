@@ -12,7 +12,8 @@ struct InstallScriptTests {
 
     /// Makes ws/release/NAME.tar.gz and its .sha256; returns the file:// URL of the folder.
     func release(_ ws: Workspace) async throws -> String {
-        let made = try await ws.shell("""
+        let made = try await ws.shell(
+            """
             set -e
             mkdir -p release/\(Self.name)
             printf '#!/bin/sh\\necho "$(basename "$0") \(Self.version)"\\n' > release/\(Self.name)/k8senv
@@ -27,7 +28,8 @@ struct InstallScriptTests {
     }
 
     func install(_ ws: Workspace, url: String, prefix: String, path: String? = nil) async throws -> Outcome {
-        try await ws.shell("""
+        try await ws.shell(
+            """
             \(path.map { "PATH='\($0)':\"$PATH\"; export PATH;" } ?? "")
             K8SENV_RELEASE_URL='\(url)' sh '\(Repository.root)/scripts/install.sh' --version \(Self.version) --prefix '\(prefix)'
             """)
@@ -43,7 +45,8 @@ struct InstallScriptTests {
             #expect(outcome.stdout.contains(ws("prefix/bin/k8senv")), "\(outcome)")
             let run = try await ws.shell("'\(ws("prefix/bin/k8senv"))'; '\(ws("prefix/bin/k8senv-kine"))'")
             #expect(run.stdout == "k8senv \(Self.version)\nk8senv-kine \(Self.version)\n", "\(run)")
-            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: ws("prefix/bin/k8senv-kine"))) == "k8senv")
+            #expect(
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: ws("prefix/bin/k8senv-kine"))) == "k8senv")
             #expect(FileManager.default.fileExists(atPath: ws("prefix/share/k8senv/LICENSE")))
         }
     }
@@ -53,7 +56,9 @@ struct InstallScriptTests {
         try await Workspace.with(apiServers: false) { ws in
             let url = try await release(ws)
             // Another tarball under the same name: the .sha256 is the first one's.
-            let swapped = try await ws.shell("echo tampered >> release/\(Self.name)/k8senv && tar -C release -czf release/\(Self.name).tar.gz \(Self.name)")
+            let swapped = try await ws.shell(
+                "echo tampered >> release/\(Self.name)/k8senv && tar -C release -czf release/\(Self.name).tar.gz \(Self.name)"
+            )
             #expect(swapped.status == 0, "\(swapped)")
             let outcome = try await install(ws, url: url, prefix: ws("prefix"))
             #expect(outcome.status == 1, "\(outcome)")
@@ -67,10 +72,13 @@ struct InstallScriptTests {
     func unknownPlatform() async throws {
         try await Workspace.with(apiServers: false) { ws in
             let url = try await release(ws)
-            _ = try ws.write("fake/uname", "#!/bin/sh\ncase \"$1\" in -s) echo Linux ;; -m) echo aarch64 ;; esac\n", mode: 0o755)
+            _ = try ws.write(
+                "fake/uname", "#!/bin/sh\ncase \"$1\" in -s) echo Linux ;; -m) echo aarch64 ;; esac\n", mode: 0o755)
             let outcome = try await install(ws, url: url, prefix: ws("prefix"), path: ws("fake"))
             #expect(outcome.status == 1, "\(outcome)")
-            #expect(outcome.stderr.contains("install.sh: no k8senv release for Linux aarch64 (there is one for Linux x86_64)"), "\(outcome)")
+            #expect(
+                outcome.stderr.contains(
+                    "install.sh: no k8senv release for Linux aarch64 (there is one for Linux x86_64)"), "\(outcome)")
             #expect(!FileManager.default.fileExists(atPath: ws("prefix/bin/k8senv")))
         }
     }

@@ -33,24 +33,35 @@ struct TraceRenderTests {
     /// How often `needle` occurs in `text`.
     static func count(_ needle: String, in text: String) -> Int { text.components(separatedBy: needle).count - 1 }
 
-    @Test("issue 30: a trace without its closing bracket becomes one page: one row per track in the file's order, one bar per complete event with its name, one mark per instant, a name's markup escaped, the page's size printed for chromium --window-size")
+    @Test(
+        "issue 30: a trace without its closing bracket becomes one page: one row per track in the file's order, one bar per complete event with its name, one mark per instant, a name's markup escaped, the page's size printed for chromium --window-size"
+    )
     func rowsAndBars() async throws {
         try await Workspace.with(name: "trace-render", apiServers: false) { ws in
             try ws.write("t.json", Self.trace)
-            let out = try await ws.finish(ws.launch("/usr/bin/env", ["python3", Self.script, "t.json", "t.html", "--title", "a small start"]))
+            let out = try await ws.finish(
+                ws.launch("/usr/bin/env", ["python3", Self.script, "t.json", "t.html", "--title", "a small start"]))
             #expect(out.status == 0, "\(out)")
-            let size = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap { Int($0) }
+            let size = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ",").compactMap {
+                Int($0)
+            }
             #expect(size.count == 2 && size[0] == 1400 && size[1] > 100, "\(out)")
             let page = try String(contentsOfFile: ws("t.html"), encoding: .utf8)
             #expect(Self.count(#"<g class="track""#, in: page) == 3, "\(page)")
             let order = ["k8senv", "base-0", "base-1"].map { page.range(of: #"data-track="\#($0)""#)?.lowerBound }
-            #expect(order.allSatisfy { $0 != nil } && order.map { $0! } == order.map { $0! }.sorted(), "tracks in sort-index order")
+            #expect(
+                order.allSatisfy { $0 != nil } && order.map { $0! } == order.map { $0! }.sorted(),
+                "tracks in sort-index order")
             #expect(Self.count(#"<rect class="span""#, in: page) == 6, "\(page)")
-            for name in ["config load and plan", "binary probe", "instance start", "store start", "seed set base/defaults"] {
+            for name in [
+                "config load and plan", "binary probe", "instance start", "store start", "seed set base/defaults",
+            ] {
                 #expect(Self.count(#"data-name="\#(name)""#, in: page) == 1, "\(name)")
             }
             #expect(Self.count(#"class="instant" data-name="acquire""#, in: page) == 1)
-            #expect(!page.contains("<b>bold</b>") && page.contains("seed set base/&lt;b&gt;bold&lt;/b&gt;"), "markup in a name is text")
+            #expect(
+                !page.contains("<b>bold</b>") && page.contains("seed set base/&lt;b&gt;bold&lt;/b&gt;"),
+                "markup in a name is text")
             #expect(page.contains("a small start"))
         }
     }

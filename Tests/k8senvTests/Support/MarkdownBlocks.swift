@@ -44,8 +44,10 @@ struct MarkdownBlocks {
                 body.append(String(lines[j].dropFirst(min(indent, lines[j].prefix { $0 == " " }.count))))
                 j += 1
             }
-            blocks.append(Block(language: language, text: body.joined(separator: "\n") + "\n", marker: marker,
-                                argument: argument, line: i + 1))
+            blocks.append(
+                Block(
+                    language: language, text: body.joined(separator: "\n") + "\n", marker: marker,
+                    argument: argument, line: i + 1))
             i = j + 1
         }
         return blocks

@@ -31,8 +31,11 @@ enum RealBinaries {
         let environment = ProcessInfo.processInfo.environment
         var found: [String] = []
         for name in ["K8SENV_KUBE_APISERVER", "K8SENV_ETCD"] {
-            guard let value = environment[name], !value.isEmpty, FileManager.default.isExecutableFile(atPath: value) else {
-                throw FixtureError("\(name) is not set to an executable kube-apiserver/etcd: run the tests with scripts/test.sh (or `eval \"$(scripts/install-binaries.sh)\"` first)")
+            guard let value = environment[name], !value.isEmpty, FileManager.default.isExecutableFile(atPath: value)
+            else {
+                throw FixtureError(
+                    "\(name) is not set to an executable kube-apiserver/etcd: run the tests with scripts/test.sh (or `eval \"$(scripts/install-binaries.sh)\"` first)"
+                )
             }
             found.append(value)
         }

@@ -29,12 +29,15 @@ final class Subprocess: @unchecked Sendable {
 
     /// Starts `executable` in `directory` (through `sh -c 'cd … && exec …'`, since Swift does not
     /// import posix_spawn_file_actions_addchdir_np; `exec` keeps the pid the program's).
-    init(_ executable: String, _ arguments: [String], in directory: String, environment: [String: String],
-         outputPrefix: String) throws {
+    init(
+        _ executable: String, _ arguments: [String], in directory: String, environment: [String: String],
+        outputPrefix: String
+    ) throws {
         stdoutPath = outputPrefix + ".stdout"
         stderrPath = outputPrefix + ".stderr"
         command = [executable] + arguments
-        let argv = ["/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "k8senv-test", directory, executable] + arguments
+        let argv =
+            ["/bin/sh", "-c", "cd \"$1\" && shift && exec \"$@\"", "k8senv-test", directory, executable] + arguments
         let envp = environment.map { "\($0.key)=\($0.value)" }
 
         var actions = posix_spawn_file_actions_t()
@@ -47,7 +50,8 @@ final class Subprocess: @unchecked Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
+        var none = sigset_t()
+        var all = sigset_t()
         sigemptyset(&none)
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attributes, &none)
@@ -60,7 +64,9 @@ final class Subprocess: @unchecked Sendable {
                 posix_spawn(&child, "/bin/sh", &actions, &attributes, argvPointer, envPointer)
             }
         }
-        guard result == 0 else { throw FixtureError("cannot start \(executable): \(String(cString: strerror(result)))") }
+        guard result == 0 else {
+            throw FixtureError("cannot start \(executable): \(String(cString: strerror(result)))")
+        }
         pid = child
     }
 
@@ -86,7 +92,9 @@ final class Subprocess: @unchecked Sendable {
             if let termination { return termination }
             if ContinuousClock.now >= deadline {
                 kill(pid, SIGKILL)
-                throw FixtureError("\(command.joined(separator: " ")) did not finish within \(timeout)\nstdout: \(stdout)\nstderr: \(stderr)")
+                throw FixtureError(
+                    "\(command.joined(separator: " ")) did not finish within \(timeout)\nstdout: \(stdout)\nstderr: \(stderr)"
+                )
             }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -105,7 +113,9 @@ final class Subprocess: @unchecked Sendable {
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
-    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R)
+        -> R
+    {
         let pointers = strings.map { strdup($0) } + [nil]
         defer { for p in pointers { free(p) } }
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }

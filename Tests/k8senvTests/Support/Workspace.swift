@@ -47,11 +47,15 @@ final class Workspace: @unchecked Sendable {
     /// the copy of examples/) or `config` as k8senv.yaml. `name` becomes part of the folder's name.
     /// Tests that start kube-apiservers take one of the ``IntegrationSlots`` first, shared with
     /// the runner's suites (2 cores: more at once only makes each start slower).
-    static func with<T>(example: Bool = false, config: String? = nil, name: String = "ws", apiServers: Bool = true,
-                        _ body: (Workspace) async throws -> T) async throws -> T {
+    static func with<T>(
+        example: Bool = false, config: String? = nil, name: String = "ws", apiServers: Bool = true,
+        _ body: (Workspace) async throws -> T
+    ) async throws -> T {
         _ = try Repository.requireBinary()
         let base = FileManager.default.temporaryDirectory.path
-        let path = (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/k8senv-cli-test-\(name)-" + UUID().uuidString.prefix(8)
+        let path =
+            (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/k8senv-cli-test-\(name)-"
+            + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let directory: String
         if example {
@@ -77,8 +81,9 @@ final class Workspace: @unchecked Sendable {
         for child in lock.withLock({ children }) { child.kill9AndReap() }
         for record in runRecords() {
             if let owner = record["ownerPID"] as? Int, Procfs.isRunning(Int32(owner)),
-               let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(owner)/exe"),
-               exe.hasSuffix("/k8senv") {
+                let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(owner)/exe"),
+                exe.hasSuffix("/k8senv")
+            {
                 kill(Int32(owner), SIGKILL)
             }
         }
@@ -94,8 +99,9 @@ final class Workspace: @unchecked Sendable {
     @discardableResult
     func write(_ relative: String, _ text: String, mode: Int = 0o644) throws -> String {
         let full = self(relative)
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent,
+            withIntermediateDirectories: true)
         // Close-on-exec: a child another test spawns meanwhile must not inherit the descriptor
         // (an executable still open for writing cannot be run: "Text file busy").
         let fd = open(full, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
@@ -126,10 +132,13 @@ final class Workspace: @unchecked Sendable {
         try launch(Repository.binary, arguments, environment: overrides)
     }
 
-    func launch(_ executable: String, _ arguments: [String], environment overrides: [String: String?] = [:]) throws -> Subprocess {
+    func launch(_ executable: String, _ arguments: [String], environment overrides: [String: String?] = [:]) throws
+        -> Subprocess
+    {
         let index = lock.withLock { children.count }
-        let child = try Subprocess(executable, arguments, in: directory, environment: environment(overrides),
-                                   outputPrefix: path + "/.output-\(index)")
+        let child = try Subprocess(
+            executable, arguments, in: directory, environment: environment(overrides),
+            outputPrefix: path + "/.output-\(index)")
         lock.withLock { children.append(child) }
         return child
     }
@@ -158,7 +167,8 @@ final class Workspace: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(300)
         while !child.stdout.contains(text) && !child.stderr.contains(text) {
             if let exit = child.termination {
-                throw FixtureError("k8senv \(exit) before printing \"\(text)\"\nstdout: \(child.stdout)\nstderr: \(child.stderr)")
+                throw FixtureError(
+                    "k8senv \(exit) before printing \"\(text)\"\nstdout: \(child.stdout)\nstderr: \(child.stderr)")
             }
             if ContinuousClock.now >= deadline { throw FixtureError("no \"\(text)\" within 300 s: \(child.stdout)") }
             try await Task.sleep(for: .milliseconds(50))
