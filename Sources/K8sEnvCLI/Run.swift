@@ -36,7 +36,6 @@ struct Run: AsyncParsableCommand {
         // K8SENV_POSTMORTEM: what the GitHub Action's `postmortem` input sets for every later step.
         lifecycle.postmortemDirectory =
             postmortem ?? ProcessInfo.processInfo.environment["K8SENV_POSTMORTEM"].flatMap { $0.isEmpty ? nil : $0 }
-        lifecycle.servePools = true  // the command's tests may lease instances (K8SENV_POOL)
         throw ExitCode(await Lifecycle.run(lifecycle, command: command, output: { printError($0) }))
     }
 }

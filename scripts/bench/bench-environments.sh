@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench-environments.sh — the Environments benchmark (issue 4; targets in ../shared/DESIGN.md):
+# bench-environments.sh — the Environments benchmark (issue 4; its targets are the environments-targets line below):
 # in one invocation, on the same binaries, N rounds of four measurements, interleaved
 # A B C D A B C D … so that machine drift spreads over all of them:
 #   A envtest  etcd + kube-apiserver (scripts/bench/lib/stack.sh), /readyz 200, `kubectl apply
