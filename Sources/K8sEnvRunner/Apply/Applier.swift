@@ -93,7 +93,7 @@ package struct Applier: Sendable {
                 guard next < objects.endIndex else { return }
                 let object = objects[next]
                 next += 1
-                group.addTask { await self.apply(object) }
+                group.addTask { await self.seed(object) }
             }
             for _ in 0..<max(1, seedConcurrency) { startNext() }
             for await error in group {
@@ -141,6 +141,43 @@ package struct Applier: Sendable {
         return (install.configurations.count, install.conversions.count)
     }
 
+    /// Where an object goes on this server, and what is sent.
+    struct Target {
+        /// Its namespace; nil for a cluster-scoped kind.
+        var namespace: String?
+        var json: [UInt8]
+        /// The path of its kind's collection (what a create is sent to).
+        var collection: String
+        /// The path of the object itself.
+        var path: String
+    }
+
+    /// The object's kind found on the server (discovery), its path and its JSON.
+    /// - Throws: the diagnostic to report for the object (an unknown kind, a deadline passed).
+    func target(_ object: ManifestObject, body: [UInt8]?) async throws(Diagnostic) -> Target {
+        guard let timeout = timeLeft() else { throw noAnswer(pastDeadline(), object, nil) }
+        let resource: ResourceInfo?
+        do {
+            resource = try await discovery.resource(apiVersion: object.apiVersion, kind: object.kind, timeout: timeout)
+        } catch {
+            if error.timedOut { throw noAnswer(error, object, nil) }
+            throw Diagnostic(.manifest, at: object.location, "\(object.kind) \(object.quotedName): \(error.message)")
+        }
+        guard let resource else {
+            throw Diagnostic(
+                .manifest, at: object.kindLocation,
+                "the server does not serve kind \(object.kind) in \(object.apiVersion) (\(object.name)); is its CRD listed in crds, or the apiVersion right for Kubernetes \(serverVersion)?"
+            )
+        }
+        let namespace = resource.namespaced ? (object.namespace ?? "default") : nil
+        let json: [UInt8]
+        if let body { json = body } else { json = try object.json() }
+        return Target(
+            namespace: namespace, json: json,
+            collection: resource.path(name: nil, namespace: namespace),
+            path: resource.path(name: object.name, namespace: namespace))
+    }
+
     /// Applies one object; nil on success, else what went wrong at the object's position.
     ///
     /// Server-side apply (field manager `k8senv`, conflicts forced) first. When the server
@@ -152,37 +189,23 @@ package struct Applier: Sendable {
     /// - Parameter body: the JSON to send instead of the object's own (a rewritten webhook
     ///   configuration); errors still point into the object's file.
     func apply(_ object: ManifestObject, body: [UInt8]? = nil) async -> Diagnostic? {
-        let resource: ResourceInfo?
-        do {
-            guard let timeout = timeLeft() else { return outcome(.unanswered(pastDeadline()), object, nil, nil) }
-            resource = try await discovery.resource(apiVersion: object.apiVersion, kind: object.kind, timeout: timeout)
-        } catch {
-            if error.timedOut { return outcome(.unanswered(error), object, nil, nil) }
-            return Diagnostic(.manifest, at: object.location, "\(object.kind) \(object.quotedName): \(error.message)")
-        }
-        guard let resource else {
-            return Diagnostic(
-                .manifest, at: object.kindLocation,
-                "the server does not serve kind \(object.kind) in \(object.apiVersion) (\(object.name)); is its CRD listed in crds, or the apiVersion right for Kubernetes \(serverVersion)?"
-            )
-        }
-        let namespace = resource.namespaced ? (object.namespace ?? "default") : nil
-        let json: [UInt8]
-        if let body {
-            json = body
-        } else {
-            do { json = try object.json() } catch { return error }
-        }
+        let target: Target
+        do { target = try await self.target(object, body: body) } catch { return error }
+        return await apply(object, to: target)
+    }
+
+    func apply(_ object: ManifestObject, to target: Target) async -> Diagnostic? {
+        let namespace = target.namespace
+        let json = target.json
         let mark = serverLog?.mark()
-        let collection = resource.path(name: nil, namespace: namespace)
         if object.generated {
             return outcome(
-                await attempt("POST", collection + "?fieldManager=k8senv", json, contentType: nil), object, namespace,
-                mark)
+                await attempt("POST", target.collection + "?fieldManager=k8senv", json, contentType: nil), object,
+                namespace, mark)
         }
-        let path = resource.path(name: object.name, namespace: namespace)
         let applied = await attempt(
-            "PATCH", path + "?fieldManager=k8senv&force=true", json, contentType: "application/apply-patch+yaml")
+            "PATCH", target.path + "?fieldManager=k8senv&force=true", json,
+            contentType: "application/apply-patch+yaml")
         // A field this server is too old for is reported, not left to a create that would drop
         // it without a word (CRD validation rules lost: tests would pass that should not).
         guard applied.serverFailed, !serverSideApplyOnly, !names(tooNewFieldIn: applied),
@@ -191,9 +214,9 @@ package struct Applier: Sendable {
             return outcome(applied, object, namespace, mark)
         }
         // The server could not apply it: create or update it without server-side apply.
-        var result = await attempt("GET", path, nil, contentType: nil)
+        var result = await attempt("GET", target.path, nil, contentType: nil)
         if case .answered(let response) = result, response.status == 404 {
-            result = await attempt("POST", collection + "?fieldManager=k8senv", json, contentType: nil)
+            result = await attempt("POST", target.collection + "?fieldManager=k8senv", json, contentType: nil)
             guard case .answered(let created) = result, created.status == 409 else {
                 return outcome(result, object, namespace, mark)
             }
@@ -202,8 +225,92 @@ package struct Applier: Sendable {
             return outcome(result, object, namespace, mark)
         }
         result = await attempt(
-            "PATCH", path + "?fieldManager=k8senv", json, contentType: "application/merge-patch+json")
+            "PATCH", target.path + "?fieldManager=k8senv", json, contentType: "application/merge-patch+json")
         return outcome(result, object, namespace, mark)
+    }
+
+    /// Lands one object of a seed set: created when it is new (kube-apiserver takes a create
+    /// for about two thirds of what a server-side apply costs it), applied as ``apply(_:body:)``
+    /// does when it exists. What lands is what server-side apply would have landed
+    /// (docs/explanation/apply.md):
+    /// - a create that the server stored without a field of the manifest (v1.20 drops fields
+    ///   it does not know from a create without a word; server-side apply names some) is
+    ///   applied after it, whose answer decides;
+    /// - an object that exists is applied; when k8senv's create made it (an earlier seed set,
+    ///   or the environment this one extends), the fields that create set are first made
+    ///   k8senv's applied fields, so that this apply removes the ones it leaves out, as a second
+    ///   server-side apply does;
+    /// - a create the server refuses is applied instead, so the error is server-side apply's.
+    func seed(_ object: ManifestObject) async -> Diagnostic? {
+        guard !serverSideApplyOnly, !object.generated else { return await apply(object) }
+        let target: Target
+        do { target = try await self.target(object, body: nil) } catch { return error }
+        let mark = serverLog?.mark()
+        let created = await attempt("POST", target.collection + "?fieldManager=k8senv", target.json, contentType: nil)
+        switch created {
+        case .answered(let response) where (200..<300).contains(response.status):
+            guard let sent = JSONValue.parse(target.json), let stored = JSONValue.parse(response.body),
+                Self.droppedField(sent: sent, stored: stored) == nil
+            else { return await apply(object, to: target) }
+            return nil
+        case .answered(let response) where response.status == 409:
+            await adoptCreatedFields(target)
+            return await apply(object, to: target)
+        case .unanswered(let error) where error.timedOut:
+            return outcome(created, object, target.namespace, mark)
+        default:
+            return await apply(object, to: target)
+        }
+    }
+
+    /// The first field of the manifest (`.spec.foo`) that the server did not store, or nil.
+    /// Values are not compared (the server normalises quantities, defaults fields); a field
+    /// whose value is empty, null, false or zero may be left out by the server's encoding, and
+    /// `status` and a Secret's `stringData` are never stored as sent.
+    static func droppedField(sent: JSONValue, stored: JSONValue, path: String = "") -> String? {
+        switch (sent, stored) {
+        case (.object(let sentMembers), .object(let storedMembers)):
+            for (key, value) in sentMembers.sorted(by: { $0.key < $1.key }) {
+                if path.isEmpty && (key == "status" || key == "stringData") { continue }
+                if value.isZero { continue }
+                guard let kept = storedMembers[key] else { return path + "." + key }
+                if let dropped = droppedField(sent: value, stored: kept, path: path + "." + key) { return dropped }
+            }
+        case (.array(let sentItems), .array(let storedItems)):
+            for (index, item) in sentItems.enumerated() where !item.isZero {
+                guard index < storedItems.count else { return "\(path)[\(index)]" }
+                if let dropped = droppedField(sent: item, stored: storedItems[index], path: "\(path)[\(index)]") {
+                    return dropped
+                }
+            }
+        default:
+            break
+        }
+        return nil
+    }
+
+    /// Makes the fields k8senv's create set on an object (manager `k8senv`, operation `Update`)
+    /// its applied fields (operation `Apply`), so the server-side apply that follows owns them
+    /// and removes those it leaves out. Nothing is changed when another create or update of
+    /// k8senv's is recorded too, or the object changed meanwhile; the apply goes on either way.
+    func adoptCreatedFields(_ target: Target) async {
+        guard case .answered(let response) = await attempt("GET", target.path, nil, contentType: nil),
+            response.status == 200, let live = JSONValue.parse(response.body),
+            let version = live["metadata"]?["resourceVersion"]?.string,
+            let entries = live["metadata"]?["managedFields"]?.array
+        else { return }
+        let ours = entries.indices.filter { entries[$0]["manager"]?.string == "k8senv" }
+        guard ours.count == 1, let index = ours.first, entries[index]["operation"]?.string == "Update" else { return }
+        let patch: JSONValue = .array([
+            .object(["op": .string("test"), "path": .string("/metadata/resourceVersion"), "value": .string(version)]),
+            .object([
+                "op": .string("replace"), "path": .string("/metadata/managedFields/\(index)/operation"),
+                "value": .string("Apply"),
+            ]),
+        ])
+        _ = await attempt(
+            "PATCH", target.path + "?fieldManager=k8senv", Array(patch.description.utf8),
+            contentType: "application/json-patch+json")
     }
 
     /// What one request gave: the server's answer, or no answer (reset stream, dropped connection).
@@ -289,16 +396,24 @@ package struct Applier: Sendable {
                 what,
                 "it answered \(response.status): \(error.serverMessage ?? String(decoding: response.body.prefix(300), as: UTF8.self))",
                 object, mark)
-        case .unanswered(let error) where error.timedOut:
-            let limit =
-                deadline.flatMap { $0.instant <= .now ? $0.name : nil } ?? "the request's deadline (\(requestTimeout))"
-            return Diagnostic(
-                .manifest, at: object.location,
-                "\(limit) passed while \(what) was being applied: kube-apiserver did not answer in time (stopped or overloaded? raise the limit if the seeds need longer; its log: \(serverLog?.path ?? "not kept"))"
-            )
         case .unanswered(let error):
+            return noAnswer(error, object, mark)
+        }
+    }
+
+    /// What to report for a request that got no answer: its deadline passed, or the server
+    /// failed (a reset stream, a dropped connection).
+    func noAnswer(_ error: KubeClientError, _ object: ManifestObject, _ mark: ServerLog.Mark?) -> Diagnostic {
+        let what = "\(object.kind) \(object.quotedName)"
+        guard error.timedOut else {
             return serverFailure(what, "it gave no answer (\(Self.transportCause(error)))", object, mark)
         }
+        let limit =
+            deadline.flatMap { $0.instant <= .now ? $0.name : nil } ?? "the request's deadline (\(requestTimeout))"
+        return Diagnostic(
+            .manifest, at: object.location,
+            "\(limit) passed while \(what) was being applied: kube-apiserver did not answer in time (stopped or overloaded? raise the limit if the seeds need longer; its log: \(serverLog?.path ?? "not kept"))"
+        )
     }
 
     func serverFailure(_ what: String, _ detail: String, _ object: ManifestObject, _ mark: ServerLog.Mark?)

@@ -76,6 +76,20 @@ package indirect enum JSONValue: Sendable, Equatable, Codable, CustomStringConve
     /// Compact JSON, keys sorted: how the text form of a diff shows a value.
     package var description: String { JSONOutput.encode(self) }
 
+    /// Null, false, zero, or empty: what Kubernetes' encoding leaves out of a field marked
+    /// `omitempty`.
+    package var isZero: Bool {
+        switch self {
+        case .null: true
+        case .bool(let value): !value
+        case .integer(let value): value == 0
+        case .number(let value): value == 0
+        case .string(let value): value.isEmpty
+        case .array(let items): items.isEmpty
+        case .object(let members): members.isEmpty
+        }
+    }
+
     /// A copy without the member at `path` (no change where the path does not lead).
     package func removing(_ path: [String]) -> JSONValue {
         guard let first = path.first, case .object(var members) = self else { return self }

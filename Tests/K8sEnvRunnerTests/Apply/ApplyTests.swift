@@ -182,6 +182,106 @@ struct ApplyTests {
         #expect(try runningProcesses(mentioning: project.path).isEmpty)
     }
 
+    @Test(
+        "seed objects are created when new; a later seed set, or an environment extending this one, that leaves out a field removes it as a second server-side apply does, and the fields stay k8senv's applied fields"
+    )
+    func laterSetRemovesWhatItLeavesOut() async throws {
+        _ = try await TestBinaries.resolved()
+        let project = try Project(
+            config: """
+                apiVersion: k8senv.dev/v1alpha1
+                kind: Config
+                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+                storage: "${K8SENV_STORAGE:-embedded}"
+                environments:
+                  base:
+                    seeds:
+                      - {name: first, manifests: [seeds/first.yaml]}
+                      - {name: second, dependsOn: [first], manifests: [seeds/second.yaml]}
+                  child:
+                    extends: base
+                    seeds: [{name: third, manifests: [seeds/third.yaml]}]
+                """,
+            seeds: [
+                "seeds/first.yaml": """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: kept, namespace: default}
+                data: {a: "1", b: "2"}
+                ---
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: inherited, namespace: default}
+                data: {one: "1", two: "2"}
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: token, namespace: default}
+                stringData: {token: abc}
+                """,
+                "seeds/second.yaml": """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: kept, namespace: default}
+                data: {a: "1"}
+                """,
+                "seeds/third.yaml": """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: inherited, namespace: default}
+                data: {one: "1"}
+                """,
+            ])
+        let managers = "{range .metadata.managedFields[*]}{.manager}/{.operation} {end}"
+        try await project.withSession(["base"]) { _, record in
+            let kubeconfig = try #require(record.instances.first?.kubeconfig)
+            let kept = try project.kubectl(
+                kubeconfig, ["get", "configmap", "kept", "-n", "default", "-o", "jsonpath={.data} \(managers)"])
+            #expect(kept.hasPrefix(#"{"a":"1"} "#), "\(kept)")
+            #expect(kept.hasSuffix("k8senv/Apply "), "\(kept)")
+            let inherited = try project.kubectl(
+                kubeconfig, ["get", "configmap", "inherited", "-n", "default", "-o", "jsonpath={.data}"])
+            #expect(inherited == #"{"one":"1","two":"2"}"#, "\(inherited)")
+            let token = try project.kubectl(
+                kubeconfig, ["get", "secret", "token", "-n", "default", "-o", "jsonpath={.data.token}"])
+            #expect(token == "YWJj", "\(token)")
+        }
+        try await project.withSession(["child"]) { _, record in
+            let kubeconfig = try #require(record.instances.first?.kubeconfig)
+            let inherited = try project.kubectl(
+                kubeconfig, ["get", "configmap", "inherited", "-n", "default", "-o", "jsonpath={.data} \(managers)"])
+            #expect(inherited.hasPrefix(#"{"one":"1"} "#), "\(inherited)")
+            #expect(inherited.hasSuffix("k8senv/Apply "), "\(inherited)")
+        }
+        #expect(try runningProcesses(mentioning: project.path).isEmpty)
+    }
+
+    @Test(
+        "a CRD in a seed set with a field this server is too old for is reported, not created without the field"
+    )
+    func seedCreateDropsNothing() async throws {
+        let binaries = try await TestBinaries.resolved()
+        guard binaries.kubeAPIServerVersion < KubeVersion(major: 1, minor: 25) else { return }
+        let crd =
+            Project.repository + "/Tests/Fixtures/crds/cluster-api-v1.14.0-rc.0/cluster.x-k8s.io_machinedrainrules.yaml"
+        let project = try Project(
+            config: """
+                apiVersion: k8senv.dev/v1alpha1
+                kind: Config
+                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+                storage: "${K8SENV_STORAGE:-embedded}"
+                environments:
+                  e:
+                    seeds: [{name: s, manifests: [seeds/crd.yaml]}]
+                """,
+            seeds: ["seeds/crd.yaml": try String(contentsOfFile: crd, encoding: .utf8)])
+        let message = try await project.startFailure()
+        #expect(message.contains("seeds/crd.yaml:"), "\(message)")
+        #expect(message.contains("the field x-kubernetes-validations at .spec.versions"), "\(message)")
+        #expect(message.contains("needs Kubernetes v1.25 or newer"), "\(message)")
+        #expect(try runningProcesses(mentioning: project.path).isEmpty)
+    }
+
     @Test("a field the server rejects is pointed at, not the object's first line")
     func fieldErrorLocation() async throws {
         _ = try await TestBinaries.resolved()
