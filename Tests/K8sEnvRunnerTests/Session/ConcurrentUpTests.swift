@@ -3,16 +3,6 @@ import K8sEnvRunner
 import K8sEnvTestSupport
 import Testing
 
-/// The built k8senv, or a recorded failure saying how to build it.
-func k8senvBinary() throws -> String {
-    let binary = PackageLocations.k8senvBinary
-    guard FileManager.default.isExecutableFile(atPath: binary) else {
-        Issue.record("k8senv is not built (\(binary)); run `swift build` first, or scripts/test.sh")
-        throw CancellationError()
-    }
-    return binary
-}
-
 @Suite("Concurrent k8senv processes", .tags(.integration), .timeLimit(Integration.timeLimit), .integrationSlot)
 struct ConcurrentUpTests {
     @Test("four `k8senv up` processes started together on an empty cache build the snapshot once, and all succeed")

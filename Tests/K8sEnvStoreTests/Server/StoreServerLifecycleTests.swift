@@ -48,26 +48,6 @@ struct StoreServerLifecycleTests {
     }
 }
 
-/// The processes that have the socket `inode` open.
-func holders(of inode: String) -> [String] {
-    var found: [String] = []
-    for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
-        for fd in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? [] {
-            if (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"))
-                == "socket:[\(inode)]"
-            {
-                let command =
-                    (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?
-                    .replacingOccurrences(of: "\0", with: " ").prefix(120) ?? ""
-                found.append("\(pid) (self: \(getpid())) fd \(fd): \(command)")
-            }
-        }
-    }
-    return found
-}
-
-func listeningInode(port: Int) -> String? { Sockets.listeningInode(port: port) }
-
 func canConnect(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
