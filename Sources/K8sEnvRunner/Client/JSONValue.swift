@@ -46,9 +46,9 @@ package indirect enum JSONValue: Sendable, Equatable, Codable, CustomStringConve
         }
     }
 
-    /// Parses JSON text.
+    /// Parses JSON text (``JSONParser``); nil when it is not one JSON value.
     package static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        try? JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        JSONParser.parse(bytes)
     }
 
     /// The member `key` of an object (nil for anything else).
