@@ -97,10 +97,28 @@ package enum StateDiff {
         /// one per built-in group version and per CRD group version): each start writes them
         /// again (a new uid), so an instance started from a copy of another's store (`k8senv
         /// open`) would show them all as changed; a CRD's own change is shown on the CRD.
+        ///
+        /// And the API Priority and Fairness configuration kube-apiserver writes itself (FlowSchemas
+        /// and PriorityLevelConfigurations whose every field manager is its
+        /// `api-priority-and-fairness-config-producer-v1`): it writes them from a goroutine of a
+        /// post-start hook, not before it reports ready, so on a loaded machine they can appear
+        /// after an instance was handed out; a user's own FlowSchema (another manager) is shown.
         package func isServerManaged(_ listed: Listed) -> Bool {
-            !all && listed.resource.group == "apiregistration.k8s.io" && listed.resource.resource == "apiservices"
-                && listed.object["metadata"]?["labels"]?["kube-aggregator.kubernetes.io/automanaged"] != nil
+            guard !all else { return false }
+            switch (listed.resource.group, listed.resource.resource) {
+            case ("apiregistration.k8s.io", "apiservices"):
+                return listed.object["metadata"]?["labels"]?["kube-aggregator.kubernetes.io/automanaged"] != nil
+            case ("flowcontrol.apiserver.k8s.io", "flowschemas"),
+                ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations"):
+                let managers = (listed.object["metadata"]?["managedFields"]?.array ?? []).map { $0["manager"]?.string }
+                return !managers.isEmpty && managers.allSatisfy { $0 == Self.flowControlProducer }
+            default:
+                return false
+            }
         }
+
+        /// The field manager of kube-apiserver's own API Priority and Fairness configuration.
+        static let flowControlProducer = "api-priority-and-fairness-config-producer-v1"
 
         /// The object without what is bookkeeping, never a user's state: `metadata.resourceVersion`,
         /// `managedFields` and `selfLink` always; `status` and `metadata.generation` (bumped by the
