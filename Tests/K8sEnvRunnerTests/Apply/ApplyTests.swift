@@ -10,6 +10,14 @@ import Testing
     "Apply: what kubectl applies, k8senv applies", .tags(.integration), .serialized, .timeLimit(Integration.timeLimit),
     .integrationSlot)
 struct ApplyTests {
+    /// The lines every config of this suite starts with: the test binaries and storage.
+    static let header = """
+        apiVersion: k8senv.dev/v1alpha1
+        kind: Config
+        binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
+        storage: "${K8SENV_STORAGE:-embedded}"
+        """
+
     static let config = """
         apiVersion: k8senv.dev/v1alpha1
         kind: Config
@@ -159,10 +167,7 @@ struct ApplyTests {
         documents.append("apiVersion: v1\nkind: Namespace\nmetadata: {name: many}\n")
         let project = try Project(
             config: """
-                apiVersion: k8senv.dev/v1alpha1
-                kind: Config
-                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-                storage: "${K8SENV_STORAGE:-embedded}"
+                \(Self.header)
                 environments:
                   e:
                     crds: [crds/widgets.example.k8senv.dev.yaml]
@@ -189,10 +194,7 @@ struct ApplyTests {
         _ = try await TestBinaries.resolved()
         let project = try Project(
             config: """
-                apiVersion: k8senv.dev/v1alpha1
-                kind: Config
-                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-                storage: "${K8SENV_STORAGE:-embedded}"
+                \(Self.header)
                 environments:
                   base:
                     seeds:
@@ -266,10 +268,7 @@ struct ApplyTests {
             Project.repository + "/Tests/Fixtures/crds/cluster-api-v1.14.0-rc.0/cluster.x-k8s.io_machinedrainrules.yaml"
         let project = try Project(
             config: """
-                apiVersion: k8senv.dev/v1alpha1
-                kind: Config
-                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-                storage: "${K8SENV_STORAGE:-embedded}"
+                \(Self.header)
                 environments:
                   e:
                     seeds: [{name: s, manifests: [seeds/crd.yaml]}]
@@ -287,10 +286,7 @@ struct ApplyTests {
         _ = try await TestBinaries.resolved()
         let project = try Project(
             config: """
-                apiVersion: k8senv.dev/v1alpha1
-                kind: Config
-                binaries: {kubeAPIServer: "${K8SENV_KUBE_APISERVER:-kube-apiserver}", etcd: "${K8SENV_ETCD:-etcd}", kine: "${K8SENV_KINE:-kine}"}
-                storage: "${K8SENV_STORAGE:-embedded}"
+                \(Self.header)
                 environments:
                   e:
                     seeds: [{name: s, manifests: [seeds/svc.yaml]}]
