@@ -4,8 +4,9 @@ import NIOPosix
 import Synchronization
 
 /// The gRPC transport's listener: takes over the store's own close-on-exec listening socket
-/// (see ``ListeningSocket``), plaintext HTTP/2, and gives every accepted connection to the
-/// ``ConnectionKeeper`` before the transport sees it.
+/// (see ``ListeningSocket``), plaintext HTTP/2 with the client's PINGs answered in front of it
+/// (``PingAnswerer``), and gives every accepted connection to the ``ConnectionKeeper`` before
+/// the transport sees it.
 struct StoreListenerFactory: HTTP2ServerTransport.ListenerFactory {
     let descriptor: Int32
     let eventLoopGroup: any EventLoopGroup
@@ -24,7 +25,12 @@ struct StoreListenerFactory: HTTP2ServerTransport.ListenerFactory {
                 return listenerConfigurator.configure(channel: channel)
             }
             .bind(NIOBSDSocket.Handle(descriptor)) { channel in
-                connectionConfigurator.configure(channel: channel, tls: .none).map { connection in
+                do {
+                    try channel.pipeline.syncOperations.addHandler(PingAnswerer())
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+                return connectionConfigurator.configure(channel: channel, tls: .none).map { connection in
                     keeper.hold(connection, on: channel)
                     return connection
                 }

@@ -1,0 +1,127 @@
+import Foundation
+import K8sEnvStore
+import K8sEnvTestSupport
+import Testing
+
+@Suite("Store connections: a client's HTTP/2 PINGs", .tags(.integration))
+struct StorePingTests {
+    @Test(
+        "a client that pings as fast as it is answered (gRPC-go's bandwidth probe) gets an ACK with its payload for each of 1,000 PINGs, whole or split across reads, and keeps its connection"
+    )
+    func pingsAnswered() async throws {
+        let t = try TemporaryStore()
+        let server = try await StoreServer.start(store: t.store)
+        var outcome: Result<Void, any Error> = .success(())
+        do {
+            let connection = try HTTP2Connection(port: server.port)
+            defer { connection.disconnect() }
+            try connection.transmit(HTTP2Connection.preface + HTTP2Connection.frame(type: 0x4, flags: 0, payload: []))
+            for index in 0..<1_000 {
+                let payload = (0..<8).map { UInt8(truncatingIfNeeded: (index * 31) >> $0) ^ UInt8($0) }
+                let ping = HTTP2Connection.frame(type: 0x6, flags: 0, payload: payload)
+                // Every tenth PING in pieces (a header cut short, a payload cut short), the
+                // rest whole: the server sees both.
+                if index % 10 == 3 {
+                    for piece in [ping[0..<4], ping[4..<11], ping[11...]] {
+                        try connection.transmit(Array(piece))
+                        usleep(2_000)  // so that the pieces are likely to arrive in reads of their own
+                    }
+                } else {
+                    try connection.transmit(ping)
+                }
+                let answer = try connection.pingAnswer()
+                #expect(answer == payload, "PING \(index)")
+                if answer != payload { break }
+            }
+        } catch {
+            outcome = .failure(error)
+        }
+        await server.stop()
+        try outcome.get()
+    }
+}
+
+/// A client's end of a plaintext HTTP/2 connection, frame by frame, on a blocking socket.
+final class HTTP2Connection {
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+    let fd: Int32
+    private var received: [UInt8] = []
+
+    struct Closed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var limit = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+        var noDelay: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+        guard connected else {
+            disconnect()
+            throw Closed(description: "cannot connect to 127.0.0.1:\(port): errno \(errno)")
+        }
+    }
+
+    func disconnect() { _ = close(fd) }
+
+    static func frame(type: UInt8, flags: UInt8, payload: [UInt8], stream: UInt32 = 0) -> [UInt8] {
+        let length = UInt32(payload.count)
+        return [UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff), type, flags]
+            + [24, 16, 8, 0].map { UInt8(stream >> $0 & 0xff) } + payload
+    }
+
+    func transmit(_ bytes: [UInt8]) throws {
+        let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        guard sent == bytes.count else { throw Closed(description: "send failed: errno \(errno)") }
+    }
+
+    /// The next frame from the server: type, flags, payload.
+    func nextFrame() throws -> (type: UInt8, flags: UInt8, payload: [UInt8]) {
+        while true {
+            if received.count >= 9 {
+                let length = Int(received[0]) << 16 | Int(received[1]) << 8 | Int(received[2])
+                if received.count >= 9 + length {
+                    let frame = (received[3], received[4], Array(received[9..<9 + length]))
+                    received.removeFirst(9 + length)
+                    return frame
+                }
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard count > 0 else {
+                throw Closed(description: count == 0 ? "the server closed the connection" : "recv: errno \(errno)")
+            }
+            received += chunk[0..<count]
+        }
+    }
+
+    /// The payload of the server's next PING ACK; its SETTINGS are acknowledged on the way, a
+    /// GOAWAY is an error that quotes its code and message.
+    func pingAnswer() throws -> [UInt8] {
+        while true {
+            let frame = try nextFrame()
+            switch (frame.type, frame.flags & 0x1) {
+            case (0x6, 0x1):
+                return frame.payload
+            case (0x4, 0x0):
+                try transmit(Self.frame(type: 0x4, flags: 0x1, payload: []))
+            case (0x7, _):
+                let code = frame.payload.count >= 8 ? frame.payload[4..<8].reduce(0) { $0 << 8 | Int($1) } : -1
+                let message = String(decoding: frame.payload.dropFirst(8), as: UTF8.self)
+                throw Closed(description: "GOAWAY, error code \(code): \(message)")
+            default:
+                continue
+            }
+        }
+    }
+}
