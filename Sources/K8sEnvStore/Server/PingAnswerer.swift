@@ -39,39 +39,42 @@ final class PingAnswerer: ChannelInboundHandler {
             start.writeBuffer(&input)
             input = start
         }
-        var runStart = input.readerIndex
-        while input.readableBytes > 0 {
+        // Bytes before `cursor` are looked at; those from the reader index on are still to pass.
+        var cursor = input.readerIndex
+        while cursor < input.writerIndex {
+            let available = input.writerIndex - cursor
             if passing > 0 {
-                let step = min(passing, input.readableBytes)
-                input.moveReaderIndex(forwardBy: step)
+                let step = min(passing, available)
+                cursor += step
                 passing -= step
                 continue
             }
-            guard input.readableBytes >= Self.headerLength,
-                let length = input.getInteger(at: input.readerIndex, as: UInt32.self).map({ Int($0 >> 8) }),
-                let type = input.getInteger(at: input.readerIndex + 3, as: UInt8.self),
-                let flags = input.getInteger(at: input.readerIndex + 4, as: UInt8.self),
-                let stream = input.getInteger(at: input.readerIndex + 5, as: UInt32.self)
+            guard available >= Self.headerLength,
+                let word = input.getInteger(at: cursor, as: UInt32.self),
+                let flags = input.getInteger(at: cursor + 4, as: UInt8.self),
+                let stream = input.getInteger(at: cursor + 5, as: UInt32.self)
             else {
                 break
             }
+            let length = Int(word >> 8)
             // Anything else, a malformed PING among it, is SwiftNIO's to judge.
-            guard type == Self.ping, flags & Self.ack == 0, length == 8, stream & 0x7fff_ffff == 0 else {
+            guard UInt8(word & 0xff) == Self.ping, flags & Self.ack == 0, length == 8, stream & 0x7fff_ffff == 0
+            else {
                 passing = Self.headerLength + length
                 continue
             }
-            guard input.readableBytes >= Self.pingLength else { break }
-            pass(input, from: runStart, to: input.readerIndex, context: context)
+            guard available >= Self.pingLength else { break }
+            pass(&input, upTo: cursor, context: context)
             var reply = context.channel.allocator.buffer(capacity: Self.pingLength)
             reply.writeInteger(UInt32(8) << 8 | UInt32(Self.ping))
             reply.writeInteger(Self.ack)
             reply.writeInteger(UInt32(0))
-            reply.writeImmutableBuffer(input.getSlice(at: input.readerIndex + Self.headerLength, length: 8)!)
+            reply.writeImmutableBuffer(input.getSlice(at: cursor + Self.headerLength, length: 8)!)
             input.moveReaderIndex(forwardBy: Self.pingLength)
+            cursor += Self.pingLength
             context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
-            runStart = input.readerIndex
         }
-        pass(input, from: runStart, to: input.readerIndex, context: context)
+        pass(&input, upTo: cursor, context: context)
         if input.readableBytes > 0 {
             var rest = context.channel.allocator.buffer(capacity: input.readableBytes)
             rest.writeBuffer(&input)
@@ -79,8 +82,9 @@ final class PingAnswerer: ChannelInboundHandler {
         }
     }
 
-    private func pass(_ input: ByteBuffer, from start: Int, to end: Int, context: ChannelHandlerContext) {
-        guard end > start, let slice = input.getSlice(at: start, length: end - start) else { return }
-        context.fireChannelRead(wrapInboundOut(slice))
+    /// Passes on the bytes from the reader index to `end`, and moves the reader index there.
+    private func pass(_ input: inout ByteBuffer, upTo end: Int, context: ChannelHandlerContext) {
+        guard end > input.readerIndex, let run = input.readSlice(length: end - input.readerIndex) else { return }
+        context.fireChannelRead(wrapInboundOut(run))
     }
 }

@@ -6,7 +6,7 @@ import Testing
 @Suite("Store connections: a client's HTTP/2 PINGs", .tags(.integration))
 struct StorePingTests {
     @Test(
-        "a client that pings as fast as it is answered (gRPC-go's bandwidth probe) gets an ACK with its payload for each of 1,000 PINGs, whole or split across reads, and keeps its connection"
+        "a client that pings as fast as it is answered (gRPC-go's bandwidth probe) gets an ACK with its payload for each of 1,000 PINGs, whole or cut across reads, keeps its connection, and every other frame still reaches the HTTP/2 server in order (its SETTINGS acknowledged)"
     )
     func pingsAnswered() async throws {
         let t = try TemporaryStore()
@@ -15,23 +15,26 @@ struct StorePingTests {
         do {
             let connection = try HTTP2Connection(port: server.port)
             defer { connection.disconnect() }
-            try connection.transmit(HTTP2Connection.preface + HTTP2Connection.frame(type: 0x4, flags: 0, payload: []))
+            let settings = HTTP2Connection.frame(type: 0x4, flags: 0, payload: [])
+            try connection.transmit(HTTP2Connection.preface + settings)
+            _ = try connection.next(type: 0x4, ack: true)
             for index in 0..<1_000 {
                 let payload = (0..<8).map { UInt8(truncatingIfNeeded: (index * 31) >> $0) ^ UInt8($0) }
                 let ping = HTTP2Connection.frame(type: 0x6, flags: 0, payload: payload)
                 // Every tenth PING in pieces (a header cut short, a payload cut short), the
                 // rest whole: the server sees both.
                 if index % 10 == 3 {
-                    for piece in [ping[0..<4], ping[4..<11], ping[11...]] {
-                        try connection.transmit(Array(piece))
-                        usleep(2_000)  // so that the pieces are likely to arrive in reads of their own
-                    }
+                    try connection.transmit(pieces: [ping[0..<4], ping[4..<11], ping[11...]])
                 } else {
                     try connection.transmit(ping)
                 }
-                let answer = try connection.pingAnswer()
+                // Now and then a SETTINGS right behind it, cut in two: the HTTP/2 server gets
+                // it whole and answers after the PING's ACK.
+                if index % 100 == 50 { try connection.transmit(pieces: [settings[0..<5], settings[5...]]) }
+                let answer = try connection.next(type: 0x6, ack: true)
                 #expect(answer == payload, "PING \(index)")
                 if answer != payload { break }
+                if index % 100 == 50 { _ = try connection.next(type: 0x4, ack: true) }
             }
         } catch {
             outcome = .failure(error)
@@ -85,6 +88,15 @@ final class HTTP2Connection {
         guard sent == bytes.count else { throw Closed(description: "send failed: errno \(errno)") }
     }
 
+    /// `bytes` in pieces, each sent on its own a moment apart, so that they are likely to
+    /// arrive in reads of their own.
+    func transmit(pieces: [ArraySlice<UInt8>]) throws {
+        for piece in pieces {
+            try transmit(Array(piece))
+            usleep(2_000)
+        }
+    }
+
     /// The next frame from the server: type, flags, payload.
     func nextFrame() throws -> (type: UInt8, flags: UInt8, payload: [UInt8]) {
         while true {
@@ -105,14 +117,14 @@ final class HTTP2Connection {
         }
     }
 
-    /// The payload of the server's next PING ACK; its SETTINGS are acknowledged on the way, a
-    /// GOAWAY is an error that quotes its code and message.
-    func pingAnswer() throws -> [UInt8] {
+    /// The payload of the server's next frame of `type` (an ACK or not); its SETTINGS are
+    /// acknowledged on the way, other frames skipped, a GOAWAY is an error that quotes its code
+    /// and message.
+    func next(type: UInt8, ack: Bool) throws -> [UInt8] {
         while true {
             let frame = try nextFrame()
+            if frame.type == type && (frame.flags & 0x1 == 1) == ack { return frame.payload }
             switch (frame.type, frame.flags & 0x1) {
-            case (0x6, 0x1):
-                return frame.payload
             case (0x4, 0x0):
                 try transmit(Self.frame(type: 0x4, flags: 0x1, payload: []))
             case (0x7, _):
