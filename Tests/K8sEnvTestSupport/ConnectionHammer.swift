@@ -74,8 +74,8 @@ public final class ConnectionHammer: Sendable {
         state.withLock { $0.exited += 1 }
     }
 
-    /// A connected socket, or nil.
-    private static func dial(_ target: Target) -> Int32? {
+    /// A connected blocking socket, or nil (also for tests that speak a protocol by hand).
+    public static func dial(_ target: Target) -> Int32? {
         let connected: Bool
         let fd: Int32
         switch target {
