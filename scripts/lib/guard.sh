@@ -24,11 +24,21 @@ guard_marked() {
 }
 
 guarded() {
-  local marker status=0 left deadline pid
+  local marker status=0 left deadline quiet pid
   marker="$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
   K8SENV_TEST_RUN="$marker" "$@" || status=$?
-  deadline=$((SECONDS + 10))
-  while left="$(guard_marked "$marker")"; [[ -n $left ]] && ((SECONDS < deadline)); do
+  # Clean means no marked process in three scans 0.2 s apart, not one: a process in the middle
+  # of an exec shows an empty environ (the kernel has not set the new one up yet), so a single
+  # scan can miss a detached child that is just exec'ing.
+  deadline=$((SECONDS + 10)) quiet=0
+  while :; do
+    left="$(guard_marked "$marker")"
+    if [[ -z $left ]]; then
+      ((++quiet < 3)) || break
+    else
+      quiet=0
+    fi
+    ((SECONDS < deadline)) || break
     sleep 0.2
   done
   if [[ -n $left ]]; then
