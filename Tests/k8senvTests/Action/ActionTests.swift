@@ -115,14 +115,6 @@ struct ActionTests {
         }.joined(separator: ":")
     }
 
-    /// Copies with cp(1), not FileManager: a descriptor FileManager holds open for writing would
-    /// be inherited by a child another test spawns meanwhile, and the copied executable would
-    /// then not run ("Text file busy") for as long as that child lives.
-    static func copy(_ source: String, to target: String, in ws: Workspace) async throws {
-        let outcome = try await ws.shell("cp -a '\(source)' '\(target)'")
-        #expect(outcome.status == 0, "cp \(source) \(target): \(outcome)")
-    }
-
     /// A `swift` that "builds" k8senv by copying the built one, after checking the arguments the
     /// build step passes, and counts its builds in FAKE_SWIFT_LOG.
     static func fakeSwift(in ws: Workspace) throws -> String {
@@ -187,13 +179,13 @@ struct ActionTests {
                         try? FileManager.default.removeItem(atPath: path)
                         try FileManager.default.createDirectory(
                             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                        try await Self.copy(entry, to: path, in: ws)
+                        try await ws.copy(entry, to: path)
                     }
                     result.outputs[id] = ["cache-hit": hit ? "true" : "false"]
                 case "actions/cache/save@v4":
                     try FileManager.default.createDirectory(
                         atPath: runner.cacheService, withIntermediateDirectories: true)
-                    if !FileManager.default.fileExists(atPath: entry) { try await Self.copy(path, to: entry, in: ws) }
+                    if !FileManager.default.fileExists(atPath: entry) { try await ws.copy(path, to: entry) }
                 default:
                     Issue.record("\(id): uses \(uses), which this test cannot stand in for")
                 }
@@ -415,7 +407,7 @@ struct ActionTests {
             // Runner 1's bundles under runner 3's key (as if the key had changed): refused, then built.
             let entry = service + "/" + (three.outputs["key"]?["key"] ?? "")
             try? FileManager.default.removeItem(atPath: entry)
-            try await Self.copy(service + "/" + key, to: entry, in: ws)
+            try await ws.copy(service + "/" + key, to: entry)
             let fourth = Runner(folder: ws.path + "/runner-4", cacheService: service)
             let four = try await Self.run(action, on: fourth, inputs: otherKey, in: ws, environment: given)
             #expect(four.failed == nil, "\(four.log)")
@@ -501,7 +493,7 @@ struct ActionTests {
             let releases = ws.path + "/releases"
             let folder = releases + "/\(version)/bin/linux/\(arch)"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try await Self.copy(binaries.kubeAPIServer, to: folder + "/kube-apiserver", in: ws)
+            try await ws.copy(binaries.kubeAPIServer, to: folder + "/kube-apiserver")
             let sum = try await ws.shell("sha256sum '\(folder)/kube-apiserver' | cut -c1-64").stdout.trimmingCharacters(
                 in: .whitespacesAndNewlines)
             let inputs = [

@@ -7,10 +7,9 @@ import Testing
 struct CheckSuitesTests {
     /// A tree with check-suites.sh, one test target of two suites in files named as them, and a
     /// scripts/test.sh that filters by `filters`.
-    func tree(_ ws: Workspace, filters: String) throws {
+    func tree(_ ws: Workspace, filters: String) async throws {
         try FileManager.default.createDirectory(atPath: ws("scripts"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            atPath: Repository.root + "/scripts/check-suites.sh", toPath: ws("scripts/check-suites.sh"))
+        try await ws.copy(Repository.root + "/scripts/check-suites.sh", to: "scripts/check-suites.sh")
         _ = try ws.write(
             "Tests/KitTests/Pool/PoolTests.swift",
             "import Testing\n\n@Suite(\"pools\")\nstruct PoolTests {\n    @Test func one() {}\n}\n")
@@ -25,7 +24,7 @@ struct CheckSuitesTests {
     @Test("names that exist (suites, a test target, a variable that is not checked) pass")
     func namesExist() async throws {
         try await Workspace.with(name: "suites", apiServers: false) { ws in
-            try tree(ws, filters: "--filter KitTests --skip PoolTests --skip=QueueTests")
+            try await tree(ws, filters: "--filter KitTests --skip PoolTests --skip=QueueTests")
             let outcome = try await ws.shell("scripts/check-suites.sh")
             #expect(outcome.status == 0, "\(outcome)")
             #expect(outcome.stderr.contains("2 suites in 1 test targets"), "\(outcome)")
@@ -35,7 +34,7 @@ struct CheckSuitesTests {
     @Test("a --skip or --filter naming no suite (one renamed) fails with the script's file and line")
     func renamedSuite() async throws {
         try await Workspace.with(name: "suites", apiServers: false) { ws in
-            try tree(ws, filters: "--skip PoolTests --skip PoolQueueTests")
+            try await tree(ws, filters: "--skip PoolTests --skip PoolQueueTests")
             let outcome = try await ws.shell("scripts/check-suites.sh")
             #expect(outcome.status == 1, "\(outcome)")
             #expect(
@@ -49,7 +48,7 @@ struct CheckSuitesTests {
     @Test("two suites in one file, or a suite in a file named otherwise, fail with where and what to do")
     func oneSuiteAFile() async throws {
         try await Workspace.with(name: "suites", apiServers: false) { ws in
-            try tree(ws, filters: "--skip PoolTests")
+            try await tree(ws, filters: "--skip PoolTests")
             _ = try ws.write(
                 "Tests/KitTests/Pool/PoolTests.swift",
                 "import Testing\n\n@Suite struct PoolTests {}\n\n@Suite(\"sizes\")\nstruct PoolSizeTests {\n    @Test func one() {}\n}\n"

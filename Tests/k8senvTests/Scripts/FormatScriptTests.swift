@@ -9,10 +9,9 @@ import Testing
 struct FormatScriptTests {
     /// A package with format.sh, the repository's .swift-format, Package.swift, and `source` as
     /// Sources/Kit/Kit.swift; the generated files format.sh leaves alone hold unformatted Swift.
-    func makePackage(_ ws: Workspace, source: String) throws {
+    func makePackage(_ ws: Workspace, source: String) async throws {
         try FileManager.default.createDirectory(atPath: ws("scripts"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            atPath: Repository.root + "/scripts/format.sh", toPath: ws("scripts/format.sh"))
+        try await ws.copy(Repository.root + "/scripts/format.sh", to: "scripts/format.sh")
         try FileManager.default.copyItem(atPath: Repository.root + "/.swift-format", toPath: ws(".swift-format"))
         _ = try ws.write(
             "Package.swift",
@@ -28,7 +27,7 @@ struct FormatScriptTests {
     @Test("--lint names each line to change as FILE:LINE:COL with the rule and fails; format.sh fixes it, once for all")
     func lintThenFormat() async throws {
         try await Workspace.with(name: "format", apiServers: false) { ws in
-            try makePackage(
+            try await makePackage(
                 ws, source: "import Foundation\n\nfunc twice(_ x: Int) -> Int {\n  let  y = x; return y * 2\n}\n")
             let lint = try await ws.shell("scripts/format.sh --lint")
             #expect(lint.status == 1, "\(lint)")

@@ -114,6 +114,15 @@ final class Workspace: @unchecked Sendable {
         return full
     }
 
+    /// Copies `source` to `target` (absolute, or relative to the working folder) with cp(1),
+    /// mode kept, never with FileManager: a descriptor FileManager holds open for writing would
+    /// be inherited by a child another test spawns meanwhile, and a copied program would then
+    /// not run ("Text file busy") for as long as that child lives.
+    func copy(_ source: String, to target: String) async throws {
+        let outcome = try await shell("cp -a '\(source)' '\(target.hasPrefix("/") ? target : self(target))'")
+        guard outcome.status == 0 else { throw FixtureError("cp \(source) \(target): \(outcome)") }
+    }
+
     /// The environment of k8senv: ours, with `overrides` (nil removes a variable).
     func environment(_ overrides: [String: String?]) -> [String: String] {
         var environment = ProcessInfo.processInfo.environment
