@@ -31,10 +31,30 @@ package struct ResourceInfo: Sendable, Hashable {
 
     /// `text` as one URL path segment: everything but RFC 3986's unreserved characters encoded.
     package static func segment(_ text: String) -> String {
+        // Every seeded object's path goes through here: names that need no encoding (nearly
+        // all) are returned as they are, without Foundation's percent-encoding.
+        if text.utf8.allSatisfy(isUnreserved) { return text }
+        return text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    private static let unreserved: CharacterSet = {
         var allowed = CharacterSet.alphanumerics.intersection(
             CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
         allowed.insert(charactersIn: "-._~:@")
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+        return allowed
+    }()
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: ":"),
+            UInt8(ascii: "@"):
+            return true
+        default:
+            return false
+        }
     }
 }
 
@@ -81,6 +101,11 @@ package struct APIResourceList: Sendable, Decodable {
 package actor Discovery {
     private let client: KubeClient
     private var byGroupVersion: [String: [String: ResourceInfo]] = [:]
+    /// Lookups on their way, by apiVersion: the objects of a seed set that start together ask
+    /// for the same group version at once, and share one GET instead of sending one each.
+    private var pending: [String: Task<Result<[String: ResourceInfo], KubeClientError>, Never>] = [:]
+    /// Bumped by ``reset()``: a lookup that was on its way then is not kept.
+    private var generation = 0
 
     package init(client: KubeClient) {
         self.client = client
@@ -89,6 +114,8 @@ package actor Discovery {
     /// Forgets what was learned (after new CRDs are established).
     package func reset() {
         byGroupVersion.removeAll()
+        pending.removeAll()
+        generation += 1
     }
 
     /// - Returns: nil when the server does not serve that kind in that group/version.
@@ -96,6 +123,34 @@ package actor Discovery {
         async throws(KubeClientError) -> ResourceInfo?
     {
         if let known = byGroupVersion[apiVersion] { return known[kind] }
+        let lookup: Task<Result<[String: ResourceInfo], KubeClientError>, Never>
+        if let onItsWay = pending[apiVersion] {
+            lookup = onItsWay
+        } else {
+            let client = client
+            lookup = Task { () async -> Result<[String: ResourceInfo], KubeClientError> in
+                do throws(KubeClientError) {
+                    return .success(try await Self.fetch(client, apiVersion: apiVersion, timeout: timeout))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            pending[apiVersion] = lookup
+        }
+        let started = generation
+        let result = await lookup.value
+        if generation == started, pending[apiVersion] == lookup {
+            pending[apiVersion] = nil
+            // A failure is not kept: the next object asks again.
+            if case .success(let resources) = result { byGroupVersion[apiVersion] = resources }
+        }
+        return try result.get()[kind]
+    }
+
+    /// The kinds a group version serves (not its subresources), by kind.
+    private static func fetch(_ client: KubeClient, apiVersion: String, timeout: Duration)
+        async throws(KubeClientError) -> [String: ResourceInfo]
+    {
         let parts = apiVersion.split(separator: "/", maxSplits: 1)
         let group = parts.count == 2 ? String(parts[0]) : ""
         let version = String(parts.last ?? "")
@@ -105,8 +160,7 @@ package actor Discovery {
             resources[r.kind] = ResourceInfo(
                 group: group, version: version, resource: r.name, kind: r.kind, namespaced: r.namespaced ?? false)
         }
-        byGroupVersion[apiVersion] = resources
-        return resources[kind]
+        return resources
     }
 
     /// The API groups the server serves (`GET /apis`).

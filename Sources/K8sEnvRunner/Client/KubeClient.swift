@@ -45,6 +45,9 @@ public final class KubeClient: Sendable {
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
+        // No request spans: nothing reads them, and the default (the global no-op tracer) still
+        // costs every request a dynamic cast and a span's attributes.
+        configuration.tracing.tracer = nil
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         ownsConnections = true
     }

@@ -16,6 +16,10 @@ struct RequestPathTests {
         #expect(configMaps.path(name: "a/b%c", namespace: "ns") == "/api/v1/namespaces/ns/configmaps/a%2Fb%25c")
         #expect(
             configMaps.path(name: "plain-name.v1", namespace: "ns") == "/api/v1/namespaces/ns/configmaps/plain-name.v1")
+        // Letters beyond ASCII and a space are encoded as UTF-8 bytes, however the name is plain elsewhere.
+        #expect(
+            configMaps.path(name: "caf\u{E9} au lait", namespace: "ns")
+                == "/api/v1/namespaces/ns/configmaps/caf%C3%A9%20au%20lait")
         let roles = ResourceInfo(
             group: "rbac.authorization.k8s.io", version: "v1", resource: "clusterroles", kind: "ClusterRole",
             namespaced: false)
