@@ -31,19 +31,22 @@ package struct ResourceInfo: Sendable, Hashable {
 
     /// `text` as one URL path segment: everything but RFC 3986's unreserved characters encoded.
     package static func segment(_ text: String) -> String {
-        // Every seeded object's path goes through here: names that need no encoding (nearly
-        // all) are returned as they are, without Foundation's percent-encoding.
-        if text.utf8.allSatisfy(isUnreserved) { return text }
-        return text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+        // Byte by byte, not through Foundation's percent-encoding: every seeded object's path
+        // goes through here.
+        var encoded = ""
+        for byte in text.utf8 {
+            if isUnreserved(byte) {
+                encoded.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                encoded +=
+                    "%" + String(byte >> 4, radix: 16, uppercase: true)
+                    + String(byte & 0xF, radix: 16, uppercase: true)
+            }
+        }
+        return encoded
     }
 
-    private static let unreserved: CharacterSet = {
-        var allowed = CharacterSet.alphanumerics.intersection(
-            CharacterSet(charactersIn: Unicode.Scalar(0)...Unicode.Scalar(127)))
-        allowed.insert(charactersIn: "-._~:@")
-        return allowed
-    }()
-
+    /// RFC 3986's unreserved characters, and `:` and `@`, which a path segment may hold as they are.
     private static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
@@ -104,8 +107,6 @@ package actor Discovery {
     /// Lookups on their way, by apiVersion: the objects of a seed set that start together ask
     /// for the same group version at once, and share one GET instead of sending one each.
     private var pending: [String: Task<Result<[String: ResourceInfo], KubeClientError>, Never>] = [:]
-    /// Bumped by ``reset()``: a lookup that was on its way then is not kept.
-    private var generation = 0
 
     package init(client: KubeClient) {
         self.client = client
@@ -115,7 +116,6 @@ package actor Discovery {
     package func reset() {
         byGroupVersion.removeAll()
         pending.removeAll()
-        generation += 1
     }
 
     /// - Returns: nil when the server does not serve that kind in that group/version.
@@ -137,9 +137,9 @@ package actor Discovery {
             }
             pending[apiVersion] = lookup
         }
-        let started = generation
         let result = await lookup.value
-        if generation == started, pending[apiVersion] == lookup {
+        // Still the lookup on its way (not one that ``reset()`` forgot meanwhile): keep what it found.
+        if pending[apiVersion] == lookup {
             pending[apiVersion] = nil
             // A failure is not kept: the next object asks again.
             if case .success(let resources) = result { byGroupVersion[apiVersion] = resources }

@@ -119,7 +119,8 @@ final class Workspace: @unchecked Sendable {
     /// be inherited by a child another test spawns meanwhile, and a copied program would then
     /// not run ("Text file busy") for as long as that child lives.
     func copy(_ source: String, to target: String) async throws {
-        let outcome = try await shell("cp -a '\(source)' '\(target.hasPrefix("/") ? target : self(target))'")
+        let outcome = try await finish(
+            launch("/bin/cp", ["-a", source, target.hasPrefix("/") ? target : self(target)]))
         guard outcome.status == 0 else { throw FixtureError("cp \(source) \(target): \(outcome)") }
     }
 
