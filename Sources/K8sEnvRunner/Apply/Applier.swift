@@ -85,7 +85,15 @@ package struct Applier: Sendable {
     /// soon as one is answered, so the server always has as many as it can take.
     /// - Returns: what went wrong, one diagnostic per object that failed. Past the deadline,
     ///   the objects in flight are named and the rest are not tried.
+    ///
+    /// The objects' tasks run on the event loop of the client's connection (``KubeClient/executor``):
+    /// an answer is checked and the next object sent from the thread that read it, without waking
+    /// another one in between (see docs/explanation/performance.md#seeding).
     func applyConcurrently(_ objects: ArraySlice<ManifestObject>) async -> [Diagnostic] {
+        await withTaskExecutorPreference(client.executor) { await sendConcurrently(objects) }
+    }
+
+    private func sendConcurrently(_ objects: ArraySlice<ManifestObject>) async -> [Diagnostic] {
         var errors: [Diagnostic] = []
         await withTaskGroup(of: Diagnostic?.self) { group in
             var next = objects.startIndex

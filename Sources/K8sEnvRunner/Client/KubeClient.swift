@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import K8sEnvStore
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 
 /// An error from the API server or from reaching it.
@@ -29,6 +31,9 @@ public final class KubeClient: Sendable {
     public let server: String
     private let token: String
     private let http: HTTPClient
+    /// The event loop of the client's connection, as a task executor: requests run there, and
+    /// so do the tasks of whoever sends many at once (``Applier``'s seeding).
+    package let executor: EventLoopExecutor
     /// Whether ``shutdown()`` closes `http` (false for a client made by ``with(token:)``, which
     /// shares its parent's connections).
     private let ownsConnections: Bool
@@ -48,21 +53,25 @@ public final class KubeClient: Sendable {
         // No request spans: nothing reads them, and the default (the global no-op tracer) still
         // costs every request a dynamic cast and a span's attributes.
         configuration.tracing.tracer = nil
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        // One event loop for the client: its connection lives there, and so do its requests' tasks
+        // (``executor``), so an answer is handled where it is read. Clients spread over the loops.
+        executor = EventLoopExecutor(MultiThreadedEventLoopGroup.singleton.next())
+        http = HTTPClient(eventLoopGroupProvider: .shared(executor.eventLoop), configuration: configuration)
         ownsConnections = true
     }
 
-    private init(server: String, token: String, http: HTTPClient) {
+    private init(server: String, token: String, http: HTTPClient, executor: EventLoopExecutor) {
         self.server = server
         self.token = token
         self.http = http
+        self.executor = executor
         ownsConnections = false
     }
 
     /// A client of the same server, over the same connections, that sends `token` instead (a
     /// lease's). It is closed with this one.
     package func with(token: String) -> KubeClient {
-        KubeClient(server: server, token: token, http: http)
+        KubeClient(server: server, token: token, http: http, executor: executor)
     }
 
     /// Closes connections. Call once, when done (instances close their own client on stop).
@@ -127,8 +136,8 @@ public final class KubeClient: Sendable {
             // only the head): a server that stops mid-answer (SIGSTOP) must not hold us.
             let http = self.http
             let request = request
-            let answer = try await Deadline.run(timeout) {
-                let response = try await http.execute(request, timeout: .nanoseconds(Int64(timeout / .nanoseconds(1))))
+            let answer = try await Deadline.run(timeout, on: executor) {
+                let response = try await http.execute(request, timeout: TimeAmount(timeout))
                 let buffer = try await response.body.collect(upTo: 256 << 20)
                 return Response(
                     status: Int(response.status.code), body: Array(buffer.readableBytesView), headers: response.headers)
@@ -185,23 +194,27 @@ public final class KubeClient: Sendable {
 }
 
 /// Runs work with a deadline that holds even when the work ignores cancellation.
-enum Deadline {
+package enum Deadline {
     /// The work's result, or nil when `timeout` passed first; then the work is cancelled and
     /// left to end on its own (the caller does not wait for it). Cancelling the caller cancels it.
-    static func run<T: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> T) async throws
-        -> T?
-    {
+    ///
+    /// The work is one task on `executor` (the loop of the connection it talks over), the
+    /// deadline a timer of that loop: an answer resumes the work on the thread that read it, and
+    /// the work's end resumes the caller, without a task of its own for either (measured in
+    /// docs/explanation/performance.md#seeding).
+    package static func run<T: Sendable>(
+        _ timeout: Duration, on executor: EventLoopExecutor, _ work: @escaping @Sendable () async throws -> T
+    ) async throws -> T? {
         let race = Race<T>()
-        let task = Task { try await work() }
+        let task = Task(executorPreference: executor) {
+            do { race.finish(.success(try await work())) } catch { race.finish(.failure(error)) }
+        }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T?, any Error>) in
-                race.start(
-                    continuation,
-                    timer: Task {
-                        try? await Task.sleep(for: timeout)
-                        if !Task.isCancelled, race.finish(.success(nil)) { task.cancel() }
-                    })
-                Task { race.finish(await task.result.map { Optional($0) }) }
+                let timer = executor.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                    if race.finish(.success(nil)) { task.cancel() }
+                }
+                race.start(continuation, timer: timer)
             }
         } onCancel: {
             task.cancel()
@@ -213,10 +226,10 @@ enum Deadline {
         // @unchecked: every field is touched under `lock`.
         private let lock = NSLock()
         private var continuation: CheckedContinuation<T?, any Error>?
-        private var timer: Task<Void, Never>?
+        private var timer: Scheduled<Void>?
         private var early: Result<T?, any Error>?
 
-        func start(_ continuation: CheckedContinuation<T?, any Error>, timer: Task<Void, Never>) {
+        func start(_ continuation: CheckedContinuation<T?, any Error>, timer: Scheduled<Void>) {
             let early: Result<T?, any Error>? = lock.withLock {
                 self.timer = timer
                 guard let early = self.early else {
@@ -234,7 +247,7 @@ enum Deadline {
         /// - Returns: true if this outcome was the first.
         @discardableResult
         func finish(_ result: Result<T?, any Error>) -> Bool {
-            let (continuation, timer, first): (CheckedContinuation<T?, any Error>?, Task<Void, Never>?, Bool) =
+            let (continuation, timer, first): (CheckedContinuation<T?, any Error>?, Scheduled<Void>?, Bool) =
                 lock.withLock {
                     guard early == nil else { return (nil, nil, false) }
                     early = result

@@ -139,10 +139,7 @@ package struct PoolClient: Sendable {
                 channel.write(HTTPClientRequestPart.head(head), promise: nil)
                 channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
                 channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-                let seconds = timeout.components
-                let timer = channel.eventLoop.scheduleTask(
-                    in: .seconds(seconds.seconds) + .nanoseconds(seconds.attoseconds / 1_000_000_000)
-                ) {
+                let timer = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
                     channel.pipeline.fireUserInboundEventTriggered(AnswerCollector.TimedOut(after: timeout))
                 }
                 channel.closeFuture.whenComplete { _ in timer.cancel() }

@@ -208,11 +208,8 @@ private final class PoolRequestHandler: ChannelInboundHandler {
             answer(context, refusal)
             return
         }
-        let seconds = limits.requestDeadline.components
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        deadline = context.eventLoop.scheduleTask(
-            in: .seconds(seconds.seconds) + .nanoseconds(seconds.attoseconds / 1_000_000_000)
-        ) {
+        deadline = context.eventLoop.scheduleTask(in: TimeAmount(limits.requestDeadline)) {
             let (handler, context) = loopBound.value
             handler.timedOut(context)
         }

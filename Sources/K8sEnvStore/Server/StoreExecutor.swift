@@ -1,4 +1,3 @@
-import NIOCore
 import NIOPosix
 
 /// Runs the stores' tasks (gRPC handlers, watch streams, lease expiry) on the one event-loop
@@ -13,19 +12,7 @@ import NIOPosix
 /// - The I/O thread: a request read by the event loop runs its handler on the same thread, and
 ///   the response goes out from it, without waking another thread for each step (measured: those
 ///   wake-ups cost about a quarter of kube-apiserver's create rate).
-final class StoreExecutor: TaskExecutor {
-    static let shared = StoreExecutor()
-
-    let group: MultiThreadedEventLoopGroup
-    private let eventLoop: any EventLoop
-
-    private init() {
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        eventLoop = group.next()
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
+enum StoreExecutor {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    static let shared = EventLoopExecutor(group.next())
 }

@@ -109,9 +109,7 @@ final class Completion: Sendable {
                 return state.next
             }
             guard let id else { return continuation.resume(returning: true) }
-            let nanoseconds =
-                timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-            eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
+            eventLoop.scheduleTask(in: TimeAmount(timeout)) {
                 self.state.withLock { $0.waiters.removeValue(forKey: id) }?.resume(returning: false)
             }
         }

@@ -86,7 +86,7 @@ package final class StoreServer: Sendable {
         config.connection.flushCoalescing = nil
         let transport = HTTP2ServerTransport.Custom(
             listenerFactory: StoreListenerFactory(
-                descriptor: socket.descriptor, eventLoopGroup: executor.group,
+                descriptor: socket.descriptor, eventLoopGroup: StoreExecutor.group,
                 keeper: keeper, listener: listener),
             config: config)
         let server = GRPCServer(
@@ -146,7 +146,7 @@ package final class StoreServer: Sendable {
     ///     nothing to finish (its kube-apiserver is being killed): its connections close at once.
     package func stop(grace: Duration = .seconds(10), drain: Bool = true) async {
         failureBox.stopping()
-        let eventLoop = StoreExecutor.shared.group.next()
+        let eventLoop = StoreExecutor.group.next()
         // 1. No new connections; open ones are told to go away and may finish their calls.
         server.beginGracefulShutdown()
         let drained = drain ? await ended.wait(upTo: grace, on: eventLoop) : false
