@@ -71,9 +71,11 @@ let package = Package(
             dependencies: ["CYAML", "COpenSSL"],
             swiftSettings: swiftSettings
         ),
-        // Operating-system calls several modules make (Unix sockets), below the store and the runner.
+        // Operating-system calls several modules make (Unix sockets) and the task executor on an event
+        // loop, below the store and the runner.
         .target(
             name: "K8sEnvSystem",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(

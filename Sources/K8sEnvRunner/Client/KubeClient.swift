@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import K8sEnvStore
+import K8sEnvSystem
 import NIOCore
 import NIOHTTP1
 import NIOPosix

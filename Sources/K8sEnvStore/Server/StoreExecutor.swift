@@ -1,3 +1,4 @@
+import K8sEnvSystem
 import NIOPosix
 
 /// Runs the stores' tasks (gRPC handlers, watch streams, lease expiry) on the one event-loop

@@ -1,5 +1,5 @@
 import K8sEnvRunner
-import K8sEnvStore
+import K8sEnvSystem
 import NIOCore
 import NIOPosix
 import Synchronization

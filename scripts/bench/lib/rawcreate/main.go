@@ -6,7 +6,7 @@
 // Usage:
 //
 //	rawcreate -server https://127.0.0.1:PORT -ca ca.crt -token token -objects FILE \
-//	          -inflight N [-proto h2|h1] [-mode create|apply] [-namespace NS]
+//	          -inflight N [-proto h2|h1] [-mode create|apply] [-namespace NS] [-split]
 //
 // FILE has one object a line: the collection path, a tab, the object's JSON. With -namespace,
 // "/namespaces/<x>/" in each path and "namespace":"<x>" in each body name NS instead (so one
@@ -14,6 +14,9 @@
 // -mode apply PATCHes it to collection/NAME as server-side apply (fieldManager=k8senv,
 // force=true), as k8senv seeds. -proto h2 multiplexes the requests on one HTTP/2 connection
 // (what client-go and k8senv's client do); h1 opens up to N HTTP/1.1 keep-alive connections.
+// -split sends each body as a stream of unknown length, so that over HTTP/2 the body goes in a
+// DATA frame and the stream ends with an empty one, as AsyncHTTPClient (k8senv's client) sends
+// it; without it the body's DATA frame ends the stream (what client-go does).
 //
 // Prints one line on standard output: objects=N seconds=S per_s=R already_exists=K (the clock
 // runs from the first request to the last answer). A create answered 409 AlreadyExists counts
@@ -40,6 +43,9 @@ import (
 	"time"
 )
 
+// split: see -split.
+var split bool
+
 type object struct {
 	method, url, contentType string
 	body                     []byte
@@ -54,6 +60,7 @@ func main() {
 	proto := flag.String("proto", "h2", "h2 (one HTTP/2 connection) or h1 (N HTTP/1.1 connections)")
 	mode := flag.String("mode", "create", "create (POST) or apply (server-side apply PATCH)")
 	namespace := flag.String("namespace", "", "put every object in this namespace instead")
+	flag.BoolVar(&split, "split", false, "end each request's stream with an empty DATA frame, as AsyncHTTPClient does")
 	flag.Parse()
 	if *server == "" || *caFile == "" || *tokenFile == "" || *objectsFile == "" || *inflight < 1 ||
 		(*proto != "h1" && *proto != "h2") || (*mode != "create" && *mode != "apply") {
@@ -123,6 +130,12 @@ func send(client *http.Client, auth string, o *object, exists *int64) error {
 	// No GetBody: the transport cannot send a request twice behind our back (a create sent
 	// again answers 409); a failed exchange is an error here.
 	request.GetBody = nil
+	if split {
+		// A body whose length the transport does not know: it sends what it reads, then an
+		// empty DATA frame with END_STREAM once the reader says EOF.
+		request.Body = io.NopCloser(bytes.NewReader(o.body))
+		request.ContentLength = -1
+	}
 	request.Header.Set("Authorization", auth)
 	request.Header.Set("Accept", "application/json")
 	request.Header.Set("Content-Type", o.contentType)

@@ -5,7 +5,7 @@ import NIOCore
 /// `withTaskExecutorPreference`, inherited by child tasks) is resumed there when an answer
 /// arrives, in the same turn of the loop that read it, instead of waking one of Swift's
 /// cooperative threads for each step and handing the data over. Used by the embedded store
-/// (``StoreExecutor``) and by k8senv's API client (each `KubeClient`'s requests run on the loop of
+/// (`StoreExecutor`) and by k8senv's API client (each `KubeClient`'s requests run on the loop of
 /// its connection).
 package final class EventLoopExecutor: TaskExecutor {
     package let eventLoop: any EventLoop
